@@ -1,0 +1,93 @@
+// Image decoding for the encoder: sharp decodes any format it knows, applies EXIF orientation, flattens alpha
+// onto white and resizes to exactly the size llama.cpp's Qwen-VL preprocessor would choose, so the native side
+// does no second resize. The upload's own claims (mimetype, extension) are never trusted.
+import sharp from 'sharp';
+import { BadImageError, ImageTooLargeError } from '../errors.js';
+
+export interface SizeLimits {
+  align: number; // patch size x spatial merge: one token per align x align pixels
+  minPixels: number;
+  maxPixels: number;
+}
+
+/** llama.cpp's img_tool::calc_size_preserved_ratio (mtmd-image.cpp), in the same float32 arithmetic. */
+export function targetSize(width: number, height: number, { align, minPixels, maxPixels }: SizeLimits): { width: number; height: number } {
+  const f = Math.fround;
+  const roundBy = (x: number) => Math.round(f(x / align)) * align; // std::round: half away from zero (x > 0 here)
+  const ceilBy = (x: number) => Math.ceil(f(x / align)) * align;
+  const floorBy = (x: number) => Math.floor(f(x / align)) * align;
+  let w = Math.max(align, roundBy(width));
+  let h = Math.max(align, roundBy(height));
+  if (maxPixels > 0 && w * h > maxPixels) {
+    const beta = f(Math.sqrt(f(f(height) * width / maxPixels)));
+    h = Math.max(align, floorBy(f(height / beta)));
+    w = Math.max(align, floorBy(f(width / beta)));
+  } else if (minPixels > 0 && w * h < minPixels) {
+    const beta = f(Math.sqrt(f(minPixels / f(f(height) * width))));
+    h = ceilBy(f(height * beta));
+    w = ceilBy(f(width * beta));
+  }
+  return { width: w, height: h };
+}
+
+export interface DecodedImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  sourceWidth: number; // after EXIF orientation
+  sourceHeight: number;
+}
+
+export interface DecodeOptions {
+  maxInputPixels: number;
+}
+
+function sharpInput(data: Buffer, { maxInputPixels }: DecodeOptions) {
+  // failOn 'warning': a truncated or corrupt file is refused rather than decoded as a partial grey image
+  return sharp(data, { failOn: 'warning', limitInputPixels: maxInputPixels, sequentialRead: true });
+}
+
+export function translateSharpError(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/pixel limit/i.test(message)) return new ImageTooLargeError(`the image has more pixels than the limit: ${message}`);
+  return new BadImageError(`the upload could not be decoded as an image: ${message}`);
+}
+
+/** Width and height after EXIF orientation; throws BadImageError / ImageTooLargeError. */
+export async function probeImage(data: Buffer, options: DecodeOptions): Promise<{ width: number; height: number; format: string }> {
+  if (data.length === 0) throw new BadImageError('the upload is empty (0 bytes)');
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharpInput(data, options).metadata();
+  } catch (err) {
+    throw translateSharpError(err);
+  }
+  if (!meta.width || !meta.height) throw new BadImageError('the upload has no image dimensions');
+  if (meta.width * meta.height > options.maxInputPixels) {
+    throw new ImageTooLargeError(`the image is ${meta.width}x${meta.height}, more than the limit of ${options.maxInputPixels} pixels`);
+  }
+  const rotated = (meta.orientation ?? 1) >= 5;
+  return { width: rotated ? meta.height : meta.width, height: rotated ? meta.width : meta.height, format: meta.format ?? 'unknown' };
+}
+
+/** Decodes, orients, flattens and resizes to the encoder's input size as packed RGB. */
+export async function decodeForEncoder(data: Buffer, limits: SizeLimits, options: DecodeOptions): Promise<DecodedImage> {
+  const source = await probeImage(data, options);
+  const size = targetSize(source.width, source.height, limits);
+  try {
+    const { data: rgb, info } = await sharpInput(data, options)
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== size.width || info.height !== size.height) {
+      throw new BadImageError(`unexpected decoded layout ${info.width}x${info.height}x${info.channels}`);
+    }
+    return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), ...size, sourceWidth: source.width, sourceHeight: source.height };
+  } catch (err) {
+    throw err instanceof BadImageError ? err : translateSharpError(err);
+  }
+}

@@ -1,0 +1,74 @@
+// Checks an mmproj file in JS before llama.cpp loads it: a wrong file must be a clear error, not a GGML_ASSERT
+// that aborts the process. Reads only the GGUF header.
+import { GgufFormatError, readGgufHeader, type GgufHeader } from '../gguf/reader.js';
+import { ModelFileError } from '../errors.js';
+
+// Projectors whose images go through llama.cpp's dynamic-size (Qwen-VL) preprocessor, which the native encoder uses.
+export const SUPPORTED_PROJECTORS = ['qwen2vl_merger', 'qwen2.5vl_merger', 'qwen3vl_merger'] as const;
+
+export interface MmprojInfo {
+  projectorType: string;
+  projectionDim: number; // what the language model sees per token: the main slice
+  deepstackLayers: number[];
+  hiddenSize: number;
+  layers: number;
+  patchSize: number;
+  name: string;
+}
+
+function num(header: GgufHeader, key: string, path: string): number {
+  const v = header.kv.get(key);
+  if (typeof v !== 'number' && typeof v !== 'bigint') throw new ModelFileError(`${path}: missing or non-numeric key ${key}`);
+  return Number(v);
+}
+
+export function inspectMmproj(path: string): MmprojInfo {
+  let header: GgufHeader;
+  try {
+    header = readGgufHeader(path);
+  } catch (err) {
+    if (err instanceof GgufFormatError) throw new ModelFileError(err.message);
+    throw err;
+  }
+  const arch = header.kv.get('general.architecture');
+  if (arch !== 'clip') {
+    throw new ModelFileError(`${path} is a GGUF of architecture '${String(arch)}', not an mmproj (vision projector, architecture 'clip'). ` +
+      'Pass the mmproj-*.gguf file as the encoder model; the text model goes in the text model setting.');
+  }
+  if (header.kv.get('clip.has_vision_encoder') !== true) throw new ModelFileError(`${path} has no vision encoder`);
+  const projectorType = String(header.kv.get('clip.vision.projector_type') ?? header.kv.get('clip.projector_type') ?? '');
+  if (!(SUPPORTED_PROJECTORS as readonly string[]).includes(projectorType)) {
+    throw new ModelFileError(`${path} has projector type '${projectorType}'; supported: ${SUPPORTED_PROJECTORS.join(', ')}`);
+  }
+  const hiddenSize = num(header, 'clip.vision.embedding_length', path);
+  const layers = num(header, 'clip.vision.block_count', path);
+  const heads = num(header, 'clip.vision.attention.head_count', path);
+  const patchSize = num(header, 'clip.vision.patch_size', path);
+  const projectionDim = num(header, 'clip.vision.projection_dim', path);
+  if (heads <= 0 || hiddenSize % heads !== 0 || patchSize <= 0 || patchSize > 64 || layers <= 0 || projectionDim <= 0) {
+    throw new ModelFileError(`${path}: inconsistent vision hyper-parameters (hidden ${hiddenSize}, heads ${heads}, patch ${patchSize}, layers ${layers})`);
+  }
+  const tensors = new Map(header.tensors.map((t) => [t.name, t.dims]));
+  const expectDims = (name: string, dims: (number | undefined)[]) => {
+    const got = tensors.get(name);
+    if (!got) throw new ModelFileError(`${path}: tensor ${name} is missing`);
+    dims.forEach((d, i) => {
+      if (d !== undefined && got[i] !== d) throw new ModelFileError(`${path}: tensor ${name} has shape [${got.join(', ')}], expected dimension ${i} = ${d}`);
+    });
+  };
+  const merged = hiddenSize * 4;
+  expectDims('v.patch_embd.weight', [patchSize, patchSize, 3, hiddenSize]);
+  expectDims('v.position_embd.weight', [hiddenSize]);
+  const nPos = tensors.get('v.position_embd.weight')![1] ?? 0;
+  if (Math.sqrt(nPos) % 1 !== 0) throw new ModelFileError(`${path}: the position embedding grid (${nPos}) is not square`);
+  for (let i = 0; i < layers; i++) expectDims(`v.blk.${i}.attn_qkv.weight`, [hiddenSize, 3 * hiddenSize]);
+  expectDims('mm.0.weight', [merged]);
+  expectDims('mm.2.weight', [undefined, projectionDim]);
+  const deepstackLayers = [...tensors.keys()]
+    .map((n) => /^v\.deepstack\.(\d+)\.fc1\.weight$/.exec(n)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const i of deepstackLayers) expectDims(`v.deepstack.${i}.fc2.weight`, [merged, projectionDim]);
+  return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, name: String(header.kv.get('general.name') ?? '') };
+}

@@ -1,0 +1,171 @@
+// VisionEncoder: image bytes in, one L2-normalised embedding out, from the vision tower of a Qwen-VL mmproj run
+// by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { loadNative, type NativeClipModel } from '../native/binding.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
+import { inspectMmproj, type MmprojInfo } from './mmproj.js';
+
+/** mean: the mean over image tokens of the main projector slice (what the language model sees).
+ *  mean-deepstack: the same over the full width, main slice followed by every deepstack slice. */
+export type Pooling = 'mean' | 'mean-deepstack';
+
+export interface VisionEncoderOptions {
+  threads?: number;
+  minTokens?: number;
+  maxTokens?: number;
+  pooling?: Pooling;
+  maxInputPixels?: number;
+  useGpu?: boolean;
+}
+
+export interface EncoderIdentity {
+  /** Changes whenever the vectors would change: file, pooling, token limits. Stored with every vector. */
+  modelId: string;
+  fingerprint: string; // sha256 of the mmproj file
+  fileName: string;
+  projectorType: string;
+  dim: number; // width of the returned vectors
+  pooling: Pooling;
+  minTokens: number;
+  maxTokens: number;
+  projectionDim: number;
+  deepstackLayers: number[];
+}
+
+export interface Embedding {
+  vector: Float32Array;
+  nTokens: number;
+  inputWidth: number; // the size the encoder saw
+  inputHeight: number;
+  sourceWidth: number;
+  sourceHeight: number;
+}
+
+const LIMITS = { threads: [1, 64], tokens: [1, 16384] } as const;
+
+function intOption(name: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return v;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function l2Normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i]! /= norm;
+  return v;
+}
+
+/** Mean over tokens of the first `width` floats of each row of `rows` (nTokens x rowWidth). */
+export function meanPool(rows: Float32Array, nTokens: number, rowWidth: number, width: number): Float32Array {
+  const acc = new Float64Array(width);
+  for (let t = 0; t < nTokens; t++) {
+    const base = t * rowWidth;
+    for (let i = 0; i < width; i++) acc[i]! += rows[base + i]!;
+  }
+  const out = new Float32Array(width);
+  for (let i = 0; i < width; i++) out[i] = acc[i]! / nTokens;
+  return out;
+}
+
+export class VisionEncoder {
+  private readonly queue = new SerialQueue();
+  private disposed = false;
+
+  private constructor(
+    private readonly native: NativeClipModel,
+    readonly identity: EncoderIdentity,
+    readonly info: MmprojInfo,
+    private readonly limits: SizeLimits,
+    private readonly threads: number,
+    private readonly maxInputPixels: number,
+    private readonly nativeWidth: number,
+  ) {}
+
+  static async load(path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
+    const threads = intOption('threads', options.threads, 1, LIMITS.threads);
+    const minTokens = intOption('minTokens', options.minTokens, 64, LIMITS.tokens);
+    const maxTokens = intOption('maxTokens', options.maxTokens, 256, LIMITS.tokens);
+    if (minTokens > maxTokens) throw new RangeError(`minTokens (${minTokens}) is larger than maxTokens (${maxTokens})`);
+    const pooling = options.pooling ?? 'mean';
+    if (pooling !== 'mean' && pooling !== 'mean-deepstack') throw new RangeError(`pooling must be 'mean' or 'mean-deepstack', got ${String(pooling)}`);
+    const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, 64_000_000, [1, 2 ** 31 - 1]);
+
+    const info = inspectMmproj(path); // throws ModelFileError before the native code sees a bad file
+    const fingerprint = await sha256File(path);
+    const native = new (loadNative().ClipModel)();
+    await native.load(path, { minTokens, maxTokens, useGpu: options.useGpu ?? false });
+    const n = native.info();
+    const nativeWidth = n.nMmprojEmbd;
+    if (nativeWidth !== info.projectionDim * (1 + info.deepstackLayers.length)) {
+      native.dispose();
+      throw new Error(`llama.cpp reports ${nativeWidth} floats per token, the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length}`);
+    }
+    const dim = pooling === 'mean' ? info.projectionDim : nativeWidth;
+    const identity: EncoderIdentity = {
+      modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${pooling}-t${minTokens}-${maxTokens}`,
+      fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling, minTokens, maxTokens,
+      projectionDim: info.projectionDim, deepstackLayers: info.deepstackLayers,
+    };
+    const limits = { align: n.patchSize * n.nMerge, minPixels: n.imageMinPixels, maxPixels: n.imageMaxPixels };
+    return new VisionEncoder(native, identity, info, limits, threads, maxInputPixels, nativeWidth);
+  }
+
+  get dim(): number { return this.identity.dim; }
+  /** Encodes queued or running. */
+  get pending(): number { return this.queue.size; }
+
+  /** Decodes and resizes an image as the encoder wants it; cheap next to encode(), and safe to run ahead of it. */
+  decode(image: Buffer): Promise<DecodedImage> {
+    return decodeForEncoder(image, this.limits, { maxInputPixels: this.maxInputPixels });
+  }
+
+  /** Runs the vision tower on a decoded image and pools the tokens into one unit vector. */
+  encode(image: DecodedImage): Promise<Embedding> {
+    return this.queue.run(async () => {
+      this.assertLive();
+      const out = await this.native.encode(image.rgb, image.width, image.height, this.threads);
+      const pooled = meanPool(out.data, out.nTokens, this.nativeWidth, this.dim);
+      return {
+        vector: l2Normalize(pooled), nTokens: out.nTokens, inputWidth: out.width, inputHeight: out.height,
+        sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight,
+      };
+    });
+  }
+
+  async embed(image: Buffer): Promise<Embedding> {
+    this.assertLive();
+    return this.encode(await this.decode(image));
+  }
+
+  /** The raw native call, for benchmarks: per-token rows, no pooling. */
+  encodeTokens(image: DecodedImage): Promise<{ data: Float32Array; nTokens: number }> {
+    return this.queue.run(async () => {
+      this.assertLive();
+      return this.native.encode(image.rgb, image.width, image.height, this.threads);
+    });
+  }
+
+  /** Frees the model once queued calls have finished. */
+  dispose(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.disposed) return;
+      this.disposed = true;
+      this.native.dispose();
+    });
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('VisionEncoder was disposed');
+  }
+}

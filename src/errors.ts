@@ -1,0 +1,33 @@
+// The errors a client or operator can cause, each with a stable code and the HTTP status the API answers with.
+// Everything else is a bug and becomes a 500 with a generic message.
+export class LookalikeError extends Error {
+  constructor(readonly code: string, message: string, readonly statusCode: number) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadImageError extends LookalikeError {
+  constructor(message: string) { super('bad_image', message, 415); }
+}
+export class ImageTooLargeError extends LookalikeError {
+  constructor(message: string) { super('image_too_large', message, 413); }
+}
+export class ModelFileError extends LookalikeError {
+  constructor(message: string) { super('bad_model_file', message, 400); }
+}
+export class ModelMismatchError extends LookalikeError {
+  constructor(message: string) { super('model_mismatch', message, 409); }
+}
+export class NotFoundError extends LookalikeError {
+  constructor(message: string) { super('not_found', message, 404); }
+}
+export class BadRequestError extends LookalikeError {
+  constructor(message: string, code = 'bad_request') { super(code, message, 400); }
+}
+export class BusyError extends LookalikeError {
+  constructor(message: string, readonly retryAfterSeconds: number) { super('busy', message, 503); }
+}
+export class UnavailableError extends LookalikeError {
+  constructor(code: string, message: string) { super(code, message, 503); }
+}

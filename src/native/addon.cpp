@@ -1,0 +1,100 @@
+// Module entry: backend loading and log capture shared by ClipModel and VlModel.
+#include "common.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "ggml-backend.h"
+#include "llama.h"
+#include "mtmd-helper.h"
+#include "mtmd.h"
+
+namespace {
+std::mutex log_mutex;
+std::string error_lines;
+bool log_verbose = false;
+
+void log_callback(ggml_log_level level, const char * text, void *) {
+  if (log_verbose || level == GGML_LOG_LEVEL_ERROR) {
+    fputs(text, stderr);
+  }
+  if (level == GGML_LOG_LEVEL_ERROR) {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    if (error_lines.size() < 4096) error_lines += text;
+  }
+}
+
+std::string module_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void *>(&module_dir), &info) == 0 || info.dli_fname == nullptr) return ".";
+  std::string path = info.dli_fname;
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+}  // namespace
+
+std::string take_native_errors() {
+  std::lock_guard<std::mutex> lock(log_mutex);
+  std::string out;
+  out.swap(error_lines);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::string with_native_errors(const std::string & what) {
+  std::string details = take_native_errors();
+  return details.empty() ? what : what + ": " + details;
+}
+
+void ensure_backends_loaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // node-llama-cpp in the same process may already have registered a CPU backend: do not add it twice.
+    if (ggml_backend_reg_by_name("CPU") == nullptr) {
+      std::string bins = module_dir() + "/" + LOOKALIKE_BINS_FROM_MODULE;
+      ggml_backend_load_all_from_path(bins.c_str());
+    }
+  });
+}
+
+namespace {
+Napi::Value set_verbose(const Napi::CallbackInfo & info) {
+  log_verbose = info.Length() > 0 && info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+Napi::Value backend_info(const Napi::CallbackInfo & info) {
+  ensure_backends_loaded();
+  Napi::Env env = info.Env();
+  Napi::Array devices = Napi::Array::New(env);
+  for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", ggml_backend_dev_name(dev));
+    d.Set("description", ggml_backend_dev_description(dev));
+    devices.Set(i, d);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("devices", devices);
+  out.Set("binsDir", module_dir() + "/" + LOOKALIKE_BINS_FROM_MODULE);
+  out.Set("system", llama_print_system_info());
+  return out;
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  log_verbose = std::getenv("LOOKALIKE_NATIVE_LOG") != nullptr;
+  ggml_log_set(log_callback, nullptr);
+  llama_log_set(log_callback, nullptr);
+  mtmd_log_set(log_callback, nullptr);
+  mtmd_helper_log_set(log_callback, nullptr);
+  exports.Set("ClipModel", init_clip_model(env));
+  exports.Set("setVerbose", Napi::Function::New(env, set_verbose));
+  exports.Set("backendInfo", Napi::Function::New(env, backend_info));
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(lookalike_native, init)
