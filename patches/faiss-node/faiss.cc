@@ -1,566 +1,312 @@
+// faiss-node 0.5.1's src/faiss.cc, patched by lookalike (scripts/build-native.mjs copies it over the original).
+// Changes from upstream:
+//  - builds against faiss 1.7.3 (Debian 12): namespace-level idx_t alias;
+//  - add/train/search take a Float32Array without per-element conversion (plain arrays still work), and search
+//    returns typed arrays (distances: Float32Array, labels: Float64Array);
+//  - no leaks: search's query copy and toBuffer's writer were never freed, fromBuffer copied twice;
+//  - every faiss call is wrapped so a FaissException (add to an untrained IVF, removeIds on HNSW, write to a bad
+//    path, ...) becomes a JS Error instead of aborting the process;
+//  - setParameter(name, value) (efSearch, nprobe, ... through faiss::ParameterSpace) and setThreads(n).
 #include <napi.h>
-#include <cstdio>
-#include <cstdlib>
-#include <random>
+#include <omp.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <faiss/AutoTune.h>
+#include <faiss/Index.h>
 #include <faiss/IndexFlat.h>
-#include <faiss/index_io.h>
+#include <faiss/MetricType.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
-#include <faiss/MetricType.h>
-#include <faiss/impl/IDSelector.h>
+#include <faiss/index_io.h>
 
-// lookalike: Debian 12's faiss 1.7.3 has idx_t only inside Index; 1.7.4 added the namespace-level alias.
-#include <faiss/Index.h>
 #if FAISS_VERSION_MAJOR == 1 && FAISS_VERSION_MINOR < 8 && (FAISS_VERSION_MINOR < 7 || FAISS_VERSION_PATCH < 4)
-namespace faiss { using idx_t = Index::idx_t; }
+namespace faiss {
+using idx_t = Index::idx_t;
+}
 #endif
 
 using namespace Napi;
 using idx_t = faiss::idx_t;
 
-template <class T, typename Y>
-class IndexBase : public Napi::ObjectWrap<T>
-{
-public:
-  IndexBase(const Napi::CallbackInfo &info) : Napi::ObjectWrap<T>(info)
-  {
-    Napi::Env env = info.Env();
+// Runs a faiss call; any C++ exception becomes a pending JS exception (and `false`).
+template <typename F>
+static bool guarded(Napi::Env env, F &&fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception &ex) {
+    Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+    return false;
+  }
+}
 
-    if (info.Length() > 0 && info[0].IsNumber())
-    {
-      auto n = info[0].As<Napi::Number>().Uint32Value();
-      index_ = std::unique_ptr<Y>(new Y(n));
+// Reads a Float32Array or an array of numbers whose length is a multiple of d.
+static bool readFloats(Napi::Env env, Napi::Value v, size_t d, std::vector<float> &out) {
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    auto a = v.As<Napi::Float32Array>();
+    out.assign(a.Data(), a.Data() + a.ElementLength());
+  } else if (v.IsArray()) {
+    auto arr = v.As<Napi::Array>();
+    out.resize(arr.Length());
+    for (size_t i = 0; i < out.size(); i++) {
+      Napi::Value item = arr[i];
+      if (!item.IsNumber()) {
+        Napi::TypeError::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")").ThrowAsJavaScriptException();
+        return false;
+      }
+      out[i] = item.As<Napi::Number>().FloatValue();
+    }
+  } else {
+    Napi::TypeError::New(env, "Expected a Float32Array or an Array of numbers.").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (d == 0 || out.size() % d != 0) {
+    Napi::Error::New(env, "Invalid the given array length.").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+static bool expectArgs(const Napi::CallbackInfo &info, size_t n) {
+  if (info.Length() >= n) return true;
+  Napi::Error::New(info.Env(), "Expected " + std::to_string(n) + " argument(s), but got " + std::to_string(info.Length()) + ".")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+template <class T, typename Y>
+class IndexBase : public Napi::ObjectWrap<T> {
+ public:
+  IndexBase(const Napi::CallbackInfo &info) : Napi::ObjectWrap<T>(info) {
+    if (info.Length() > 0 && info[0].IsNumber()) {
+      index_ = std::unique_ptr<faiss::Index>(new Y(info[0].As<Napi::Number>().Uint32Value()));
     }
   }
 
-  static Napi::Value read(const Napi::CallbackInfo &info)
-  {
+  static Napi::Value read(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsString())
-    {
+    if (!expectArgs(info, 1)) return env.Undefined();
+    if (!info[0].IsString()) {
       Napi::TypeError::New(env, "Invalid the first argument type, must be a string.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    Napi::Object instance = T::constructor->New({});
-    T *index = Napi::ObjectWrap<T>::Unwrap(instance);
     std::string fname = info[0].As<Napi::String>().Utf8Value();
-
-    try
-    {
-      index->index_ = std::unique_ptr<faiss::Index>(dynamic_cast<faiss::Index *>(faiss::read_index(fname.c_str())));
-    }
-    catch (const faiss::FaissException &ex)
-    {
-      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-    }
-
-    return instance;
+    std::unique_ptr<faiss::Index> idx;
+    if (!guarded(env, [&] { idx.reset(faiss::read_index(fname.c_str())); })) return env.Undefined();
+    return wrap(std::move(idx));
   }
 
-  static Napi::Value fromBuffer(const Napi::CallbackInfo &info)
-  {
+  static Napi::Value fromBuffer(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsBuffer())
-    {
+    if (!expectArgs(info, 1)) return env.Undefined();
+    if (!info[0].IsBuffer()) {
       Napi::TypeError::New(env, "Invalid the first argument type, must be a buffer.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    Napi::Object instance = T::constructor->New({});
-    T *index = Napi::ObjectWrap<T>::Unwrap(instance);
-
-    auto buffer = Napi::Buffer<uint8_t>::Copy(env, info[0].As<Napi::Buffer<uint8_t>>().Data(), info[0].As<Napi::Buffer<uint8_t>>().Length());
-    faiss::VectorIOReader *reader = new faiss::VectorIOReader();
-    reader->data = std::vector<uint8_t>(buffer.Data(), buffer.Data() + buffer.Length());
-
-    try
-    {
-      index->index_ = std::unique_ptr<faiss::Index>(dynamic_cast<faiss::Index *>(faiss::read_index(reader)));
-    }
-    catch (const faiss::FaissException &ex)
-    {
-      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-    }
-
-    return instance;
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    faiss::VectorIOReader reader;
+    reader.data.assign(buf.Data(), buf.Data() + buf.Length());
+    std::unique_ptr<faiss::Index> idx;
+    if (!guarded(env, [&] { idx.reset(faiss::read_index(&reader)); })) return env.Undefined();
+    return wrap(std::move(idx));
   }
 
-  static Napi::Value fromFactory(const Napi::CallbackInfo &info)
-  {
+  static Napi::Value fromFactory(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() < 2)
-    {
-      Napi::Error::New(env, "Expected 2 or 3 arguments, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
+    if (!expectArgs(info, 2)) return env.Undefined();
+    if (!info[0].IsNumber() || !info[1].IsString()) {
+      Napi::TypeError::New(env, "fromFactory(dimension: number, description: string, metric?: number)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (!info[0].IsNumber())
-    {
-      Napi::TypeError::New(env, "Invalid the first argument type, must be a number.").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[1].IsString())
-    {
-      Napi::TypeError::New(env, "Invalid the second argument type, must be a string.").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
     auto metric = faiss::MetricType::METRIC_L2;
-    if (info[2].IsNumber())
-    {
-      metric = static_cast<faiss::MetricType>(info[2].As<Napi::Number>().Uint32Value());
-    }
-
-    Napi::Object instance = T::constructor->New({});
-    T *index = Napi::ObjectWrap<T>::Unwrap(instance);
-
+    if (info.Length() > 2 && info[2].IsNumber()) metric = static_cast<faiss::MetricType>(info[2].As<Napi::Number>().Uint32Value());
     const uint32_t d = info[0].As<Napi::Number>().Uint32Value();
     std::string description = info[1].As<Napi::String>().Utf8Value();
-
-    try
-    {
-      index->index_ = std::unique_ptr<faiss::Index>(dynamic_cast<faiss::Index *>(faiss::index_factory(d, description.c_str(), metric)));
-    }
-    catch (const faiss::FaissException &ex)
-    {
-      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-    }
-
-    return instance;
+    std::unique_ptr<faiss::Index> idx;
+    if (!guarded(env, [&] { idx.reset(faiss::index_factory(d, description.c_str(), metric)); })) return env.Undefined();
+    return wrap(std::move(idx));
   }
 
-  Napi::Value isTrained(const Napi::CallbackInfo &info)
-  {
-    return Napi::Boolean::New(info.Env(), index_->is_trained);
+  static Napi::Value setThreads(const Napi::CallbackInfo &info) {
+    if (info.Length() > 0 && info[0].IsNumber()) omp_set_num_threads(std::max(1, info[0].As<Napi::Number>().Int32Value()));
+    return Napi::Number::New(info.Env(), omp_get_max_threads());
   }
 
-  Napi::Value add(const Napi::CallbackInfo &info)
-  {
+  Napi::Value isTrained(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), index_->is_trained); }
+  Napi::Value ntotal(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), index_->ntotal); }
+  Napi::Value getDimension(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), index_->d); }
+
+  Napi::Value add(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsArray())
-    {
-      Napi::TypeError::New(env, "Invalid the first argument type, must be an Array.").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
-    Napi::Array arr = info[0].As<Napi::Array>();
-    size_t length = arr.Length();
-    auto dv = std::div(length, index_->d);
-    if (dv.rem != 0)
-    {
-      Napi::Error::New(env, "Invalid the given array length.")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
-    float *xb = new float[length];
-    for (size_t i = 0; i < length; i++)
-    {
-      Napi::Value val = arr[i];
-      if (!val.IsNumber())
-      {
-        Napi::Error::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      xb[i] = val.As<Napi::Number>().FloatValue();
-    }
-
-    index_->add(dv.quot, xb);
-
-    delete[] xb;
+    std::vector<float> x;
+    if (!expectArgs(info, 1) || !readFloats(env, info[0], index_->d, x)) return env.Undefined();
+    guarded(env, [&] { index_->add(x.size() / index_->d, x.data()); });
     return env.Undefined();
   }
 
-  Napi::Value train(const Napi::CallbackInfo &info)
-  {
+  Napi::Value train(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsArray())
-    {
-      Napi::TypeError::New(env, "Invalid the first argument type, must be an Array.").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
-    Napi::Array arr = info[0].As<Napi::Array>();
-    size_t length = arr.Length();
-    auto dv = std::div(length, index_->d);
-    if (dv.rem != 0)
-    {
-      Napi::Error::New(env, "Invalid the given array length.")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
-    float *xb = new float[length];
-    for (size_t i = 0; i < length; i++)
-    {
-      Napi::Value val = arr[i];
-      if (!val.IsNumber())
-      {
-        Napi::Error::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      xb[i] = val.As<Napi::Number>().FloatValue();
-    }
-
-    index_->train(dv.quot, xb);
-
-    delete[] xb;
+    std::vector<float> x;
+    if (!expectArgs(info, 1) || !readFloats(env, info[0], index_->d, x)) return env.Undefined();
+    guarded(env, [&] { index_->train(x.size() / index_->d, x.data()); });
     return env.Undefined();
   }
 
-  Napi::Value search(const Napi::CallbackInfo &info)
-  {
+  Napi::Value search(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 2)
-    {
-      Napi::Error::New(env, "Expected 2 arguments, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsArray())
-    {
-      Napi::TypeError::New(env, "Invalid the first argument type, must be an Array.").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[1].IsNumber())
-    {
+    std::vector<float> x;
+    if (!expectArgs(info, 2) || !readFloats(env, info[0], index_->d, x)) return env.Undefined();
+    if (!info[1].IsNumber()) {
       Napi::TypeError::New(env, "Invalid the second argument type, must be a Number.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    const uint32_t k = info[1].As<Napi::Number>().Uint32Value();
-    if (k > index_->ntotal)
-    {
-      Napi::Error::New(env, "Invalid the number of k (cannot be given a value greater than `ntotal`: " +
-                                std::to_string(index_->ntotal) + ").")
+    const int64_t k = info[1].As<Napi::Number>().Int64Value();
+    if (k <= 0 || k > index_->ntotal) {
+      Napi::Error::New(env, "Invalid the number of k (must be from 1 to `ntotal`: " + std::to_string(index_->ntotal) + ").")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    Napi::Array arr = info[0].As<Napi::Array>();
-    size_t length = arr.Length();
-    auto dv = std::div(length, index_->d);
-    if (dv.rem != 0)
-    {
-      Napi::Error::New(env, "Invalid the given array length.")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
-    float *xq = new float[length];
-    for (size_t i = 0; i < length; i++)
-    {
-      Napi::Value val = arr[i];
-      if (!val.IsNumber())
-      {
-        Napi::Error::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      xq[i] = val.As<Napi::Number>().FloatValue();
-    }
-
-    auto nq = dv.quot;
-    idx_t *I = new idx_t[k * nq];
-    float *D = new float[k * nq];
-
-    index_->search(nq, xq, k, D, I);
-
-    Napi::Array arr_distances = Napi::Array::New(env, k * nq);
-    Napi::Array arr_labels = Napi::Array::New(env, k * nq);
-    for (size_t i = 0; i < k * nq; i++)
-    {
-      idx_t label = I[i];
-      float distance = D[i];
-      arr_distances[i] = Napi::Number::New(env, distance);
-      arr_labels[i] = Napi::Number::New(env, label);
-    }
-    delete[] I;
-    delete[] D;
-
+    const size_t nq = x.size() / index_->d;
+    auto distances = Napi::Float32Array::New(env, nq * k);
+    std::vector<idx_t> labels(nq * k);
+    if (!guarded(env, [&] { index_->search(nq, x.data(), k, distances.Data(), labels.data()); })) return env.Undefined();
+    auto outLabels = Napi::Float64Array::New(env, nq * k);
+    for (size_t i = 0; i < labels.size(); i++) outLabels[i] = static_cast<double>(labels[i]);
     Napi::Object results = Napi::Object::New(env);
-    results.Set("distances", arr_distances);
-    results.Set("labels", arr_labels);
+    results.Set("distances", distances);
+    results.Set("labels", outLabels);
     return results;
   }
 
-  Napi::Value ntotal(const Napi::CallbackInfo &info)
-  {
-    return Napi::Number::New(info.Env(), index_->ntotal);
-  }
-
-  Napi::Value getDimension(const Napi::CallbackInfo &info)
-  {
-    return Napi::Number::New(info.Env(), index_->d);
-  }
-
-  Napi::Value write(const Napi::CallbackInfo &info)
-  {
+  Napi::Value write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsString())
-    {
+    if (!expectArgs(info, 1)) return env.Undefined();
+    if (!info[0].IsString()) {
       Napi::TypeError::New(env, "Invalid the first argument type, must be a string.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
     const std::string fname = info[0].As<Napi::String>().Utf8Value();
-
-    faiss::write_index(index_.get(), fname.c_str());
-
+    guarded(env, [&] { faiss::write_index(index_.get(), fname.c_str()); });
     return env.Undefined();
   }
 
-  Napi::Value mergeFrom(const Napi::CallbackInfo &info)
-  {
+  Napi::Value mergeFrom(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsObject())
-    {
+    if (!expectArgs(info, 1)) return env.Undefined();
+    if (!info[0].IsObject()) {
       Napi::TypeError::New(env, "Invalid argument type, must be an object.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    Napi::Object otherIndex = info[0].As<Napi::Object>();
-    T *otherIndexInstance = Napi::ObjectWrap<T>::Unwrap(otherIndex);
-
-    if (otherIndexInstance->index_->d != index_->d)
-    {
+    T *other = Napi::ObjectWrap<T>::Unwrap(info[0].As<Napi::Object>());
+    if (other->index_->d != index_->d) {
       Napi::Error::New(env, "The merging index must have the same dimension.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    try
-    {
-      index_->merge_from(*(otherIndexInstance->index_));
-    }
-    catch (const faiss::FaissException &ex)
-    {
-      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-
+    guarded(env, [&] { index_->merge_from(*(other->index_)); });
     return env.Undefined();
   }
 
-  Napi::Value removeIds(const Napi::CallbackInfo &info)
-  {
+  Napi::Value removeIds(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-
-    if (info.Length() != 1)
-    {
-      Napi::Error::New(env, "Expected 1 argument, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!info[0].IsArray())
-    {
+    if (!expectArgs(info, 1)) return env.Undefined();
+    if (!info[0].IsArray()) {
       Napi::TypeError::New(env, "Invalid the first argument type, must be an Array.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    Napi::Array arr = info[0].As<Napi::Array>();
-    size_t length = arr.Length();
-
-    idx_t *xb = new idx_t[length];
-    for (size_t i = 0; i < length; i++)
-    {
-      Napi::Value val = arr[i];
-      if (!val.IsNumber())
-      {
-        Napi::Error::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")")
-            .ThrowAsJavaScriptException();
+    auto arr = info[0].As<Napi::Array>();
+    std::vector<idx_t> ids(arr.Length());
+    for (size_t i = 0; i < ids.size(); i++) {
+      Napi::Value v = arr[i];
+      if (!v.IsNumber()) {
+        Napi::TypeError::New(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      xb[i] = val.As<Napi::Number>().Int64Value();
+      ids[i] = v.As<Napi::Number>().Int64Value();
     }
-
-    size_t num = index_->remove_ids(faiss::IDSelectorArray{length, xb});
-
-    delete[] xb;
-    return Napi::Number::New(info.Env(), num);
+    size_t removed = 0;
+    if (!guarded(env, [&] { removed = index_->remove_ids(faiss::IDSelectorArray(ids.size(), ids.data())); })) return env.Undefined();
+    return Napi::Number::New(env, removed);
   }
 
-  Napi::Value toBuffer(const Napi::CallbackInfo &info)
-  {
+  Napi::Value toBuffer(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
+    faiss::VectorIOWriter writer;
+    if (!guarded(env, [&] { faiss::write_index(index_.get(), &writer); })) return env.Undefined();
+    return Napi::Buffer<uint8_t>::Copy(env, writer.data.data(), writer.data.size());
+  }
 
-    if (info.Length() != 0)
-    {
-      Napi::Error::New(env, "Expected 0 arguments, but got " + std::to_string(info.Length()) + ".")
-          .ThrowAsJavaScriptException();
+  // setParameter("efSearch", 128), setParameter("nprobe", 16): faiss::ParameterSpace names.
+  Napi::Value setParameter(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!expectArgs(info, 2) || !info[0].IsString() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "setParameter(name: string, value: number)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-
-    faiss::VectorIOWriter *writer = new faiss::VectorIOWriter();
-
-    faiss::write_index(index_.get(), writer);
-
-    // return buffer from IOWriter
-    return Napi::Buffer<uint8_t>::Copy(env, writer->data.data(), writer->data.size());
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    double value = info[1].As<Napi::Number>().DoubleValue();
+    guarded(env, [&] { faiss::ParameterSpace().set_index_parameter(index_.get(), name, value); });
+    return env.Undefined();
   }
 
-protected:
+  static std::vector<typename Napi::ObjectWrap<T>::PropertyDescriptor> methods() {
+    return {
+        T::InstanceMethod("ntotal", &T::ntotal),         T::InstanceMethod("getDimension", &T::getDimension),
+        T::InstanceMethod("isTrained", &T::isTrained),   T::InstanceMethod("add", &T::add),
+        T::InstanceMethod("train", &T::train),           T::InstanceMethod("search", &T::search),
+        T::InstanceMethod("write", &T::write),           T::InstanceMethod("mergeFrom", &T::mergeFrom),
+        T::InstanceMethod("removeIds", &T::removeIds),   T::InstanceMethod("toBuffer", &T::toBuffer),
+        T::InstanceMethod("setParameter", &T::setParameter),
+        T::StaticMethod("read", &T::read),               T::StaticMethod("fromBuffer", &T::fromBuffer),
+        T::StaticMethod("fromFactory", &T::fromFactory), T::StaticMethod("setThreads", &T::setThreads),
+    };
+  }
+
+  static Napi::Object define(Napi::Env env, Napi::Object exports) {
+    auto func = T::DefineClass(env, T::CLASS_NAME, methods());
+    constructor = new Napi::FunctionReference(Napi::Persistent(func));
+    exports.Set(T::CLASS_NAME, func);
+    return exports;
+  }
+
+ protected:
+  static Napi::Value wrap(std::unique_ptr<faiss::Index> idx) {
+    Napi::Object instance = constructor->New({});
+    Napi::ObjectWrap<T>::Unwrap(instance)->index_ = std::move(idx);
+    return instance;
+  }
+
   std::unique_ptr<faiss::Index> index_;
   inline static Napi::FunctionReference *constructor;
 };
 
 // faiss::Index is abstract so IndexFlatL2 is used as fallback
-class Index : public IndexBase<Index, faiss::IndexFlatL2>
-{
-public:
+class Index : public IndexBase<Index, faiss::IndexFlatL2> {
+ public:
   using IndexBase::IndexBase;
-
   static constexpr const char *CLASS_NAME = "Index";
-
-  static Napi::Object Init(Napi::Env env, Napi::Object exports)
-  {
-    // clang-format off
-    auto func = DefineClass(env, CLASS_NAME, {
-      InstanceMethod("ntotal", &Index::ntotal),
-      InstanceMethod("getDimension", &Index::getDimension),
-      InstanceMethod("isTrained", &Index::isTrained),
-      InstanceMethod("add", &Index::add),
-      InstanceMethod("train", &Index::train),
-      InstanceMethod("search", &Index::search),
-      InstanceMethod("write", &Index::write),
-      InstanceMethod("mergeFrom", &Index::mergeFrom),
-      InstanceMethod("removeIds", &Index::removeIds),
-      InstanceMethod("toBuffer", &Index::toBuffer),
-      StaticMethod("read", &Index::read),
-      StaticMethod("fromBuffer", &Index::fromBuffer),
-      StaticMethod("fromFactory", &Index::fromFactory),
-    });
-    // clang-format on
-
-    constructor = new Napi::FunctionReference();
-    *constructor = Napi::Persistent(func);
-
-    exports.Set(CLASS_NAME, func);
-    return exports;
-  }
 };
 
-class IndexFlatL2 : public IndexBase<IndexFlatL2, faiss::IndexFlatL2>
-{
-public:
+class IndexFlatL2 : public IndexBase<IndexFlatL2, faiss::IndexFlatL2> {
+ public:
   using IndexBase::IndexBase;
-
   static constexpr const char *CLASS_NAME = "IndexFlatL2";
-
-  static Napi::Object Init(Napi::Env env, Napi::Object exports)
-  {
-    // clang-format off
-    auto func = DefineClass(env, CLASS_NAME, {
-      InstanceMethod("ntotal", &IndexFlatL2::ntotal),
-      InstanceMethod("getDimension", &IndexFlatL2::getDimension),
-      InstanceMethod("isTrained", &IndexFlatL2::isTrained),
-      InstanceMethod("add", &IndexFlatL2::add),
-      InstanceMethod("train", &IndexFlatL2::train),
-      InstanceMethod("search", &IndexFlatL2::search),
-      InstanceMethod("write", &IndexFlatL2::write),
-      InstanceMethod("mergeFrom", &IndexFlatL2::mergeFrom),
-      InstanceMethod("removeIds", &IndexFlatL2::removeIds),
-      InstanceMethod("toBuffer", &IndexFlatL2::toBuffer),
-      StaticMethod("read", &IndexFlatL2::read),
-      StaticMethod("fromBuffer", &IndexFlatL2::fromBuffer),
-    });
-    // clang-format on
-
-    constructor = new Napi::FunctionReference();
-    *constructor = Napi::Persistent(func);
-
-    exports.Set(CLASS_NAME, func);
-    return exports;
-  }
 };
 
-class IndexFlatIP : public IndexBase<IndexFlatIP, faiss::IndexFlatIP>
-{
-public:
+class IndexFlatIP : public IndexBase<IndexFlatIP, faiss::IndexFlatIP> {
+ public:
   using IndexBase::IndexBase;
-
   static constexpr const char *CLASS_NAME = "IndexFlatIP";
-
-  static Napi::Object Init(Napi::Env env, Napi::Object exports)
-  {
-    // clang-format off
-    auto func = DefineClass(env, CLASS_NAME, {
-      InstanceMethod("ntotal", &IndexFlatIP::ntotal),
-      InstanceMethod("getDimension", &IndexFlatIP::getDimension),
-      InstanceMethod("isTrained", &IndexFlatIP::isTrained),
-      InstanceMethod("add", &IndexFlatIP::add),
-      InstanceMethod("train", &IndexFlatIP::train),
-      InstanceMethod("search", &IndexFlatIP::search),
-      InstanceMethod("write", &IndexFlatIP::write),
-      InstanceMethod("mergeFrom", &IndexFlatIP::mergeFrom),
-      InstanceMethod("removeIds", &IndexFlatIP::removeIds),
-      InstanceMethod("toBuffer", &IndexFlatIP::toBuffer),
-      StaticMethod("read", &IndexFlatIP::read),
-      StaticMethod("fromBuffer", &IndexFlatIP::fromBuffer),
-    });
-    // clang-format on
-
-    constructor = new Napi::FunctionReference();
-    *constructor = Napi::Persistent(func);
-
-    exports.Set(CLASS_NAME, func);
-    return exports;
-  }
 };
 
-Napi::Object Init(Napi::Env env, Napi::Object exports)
-{
-  Index::Init(env, exports);
-  IndexFlatL2::Init(env, exports);
-  IndexFlatIP::Init(env, exports);
-
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Index::define(env, exports);
+  IndexFlatL2::define(env, exports);
+  IndexFlatIP::define(env, exports);
   return exports;
 }
 
