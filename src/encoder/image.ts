@@ -1,7 +1,7 @@
 // Image decoding for the encoder: sharp decodes any format it knows, applies EXIF orientation, flattens alpha
 // onto white and resizes to exactly the size llama.cpp's Qwen-VL preprocessor would choose, so the native side
 // does no second resize. The upload's own claims (mimetype, extension) are never trusted.
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { BadImageError, ImageTooLargeError } from '../errors.js';
 
 export interface SizeLimits {
@@ -56,7 +56,7 @@ export function translateSharpError(err: unknown): Error {
 /** Width and height after EXIF orientation; throws BadImageError / ImageTooLargeError. */
 export async function probeImage(data: Buffer, options: DecodeOptions): Promise<{ width: number; height: number; format: string }> {
   if (data.length === 0) throw new BadImageError('the upload is empty (0 bytes)');
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharpInput(data, options).metadata();
   } catch (err) {

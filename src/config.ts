@@ -1,0 +1,83 @@
+// Every setting of lookalike, in one place: environment variables, optionally under a JSON file named by
+// LOOKALIKE_CONFIG (keys are the variable names). Validated with zod; the README's table is printed from here
+// (`npm run config:table`).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+export const SETTINGS = {
+  PORT: { schema: int(0, 65535).default(7860), doc: 'HTTP port' },
+  HOST: { schema: z.string().default('127.0.0.1'), doc: 'Interface to listen on; `0.0.0.0` exposes the service (then LOOKALIKE_API_KEY is required for changes)' },
+  LOOKALIKE_DATA_DIR: { schema: z.string().default('index-data'), doc: 'Data folder: SQLite database, FAISS index, downloaded and demo models' },
+  LOOKALIKE_MMPROJ: { schema: z.string().default(''), doc: 'The vision encoder: a local mmproj GGUF path or an `hf:` URI (e.g. `hf:Qwen/Qwen3-VL-8B-Instruct-GGUF/mmproj-Qwen3VL-8B-Instruct-F16.gguf`). Empty: the demo (tiny random model)' },
+  LOOKALIKE_TEXT_MODEL: { schema: z.string().default(''), doc: 'Optional text GGUF of the same VL model (path or `hf:` URI): enables re-ranking and describe' },
+  LOOKALIKE_MODELS_DIR: { schema: z.string().default(''), doc: 'Where `hf:` models are downloaded; default `<data dir>/models`' },
+  LOOKALIKE_THREADS: { schema: int(1, 64).default(1), doc: 'CPU threads per encode (1 is fastest on a busy 2-core machine; see the benchmark)' },
+  LOOKALIKE_MIN_TOKENS: { schema: int(1, 16384).default(64), doc: 'Minimum image tokens per encode (one token per 32x32 px)' },
+  LOOKALIKE_MAX_TOKENS: { schema: int(1, 16384).default(256), doc: 'Maximum image tokens per encode: larger images are scaled down to fit' },
+  LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
+  LOOKALIKE_INDEX_KIND: { schema: z.enum(['flat', 'hnsw', 'sq8', 'ivf-sq8']).default('flat'), doc: 'FAISS index kind (see "Index kinds")' },
+  LOOKALIKE_HNSW_M: { schema: int(4, 128).default(32), doc: 'HNSW graph degree' },
+  LOOKALIKE_EF_SEARCH: { schema: int(1, 4096).default(128), doc: 'HNSW search breadth' },
+  LOOKALIKE_NPROBE: { schema: int(1, 65536).default(16), doc: 'IVF lists visited per query' },
+  LOOKALIKE_KNN_K: { schema: int(1, 200).default(20), doc: 'Neighbours that vote in classification' },
+  LOOKALIKE_KNN_TEMPERATURE: { schema: num(0.001, 10).default(0.07), doc: 'Vote weight is exp(similarity / T)' },
+  LOOKALIKE_KNN_MIN_SIMILARITY: { schema: num(-1, 1).default(0.5), doc: 'Below this best similarity the answer is `unknown`' },
+  LOOKALIKE_KNN_MIN_CONFIDENCE: { schema: num(0, 1).default(0.5), doc: 'Below this vote share the answer is `unknown`' },
+  LOOKALIKE_API_KEY: { schema: z.string().default(''), doc: 'Bearer key for routes that change the gallery; required when HOST is not loopback' },
+  LOOKALIKE_MAX_UPLOAD_MB: { schema: num(0.001, 1024).default(20), doc: 'Largest upload accepted' },
+  LOOKALIKE_MAX_PIXELS: { schema: int(1, 2 ** 31 - 1).default(50_000_000), doc: 'Largest decoded image (width x height) accepted' },
+  LOOKALIKE_QUEUE_SIZE: { schema: int(1, 1000).default(8), doc: 'Requests that may wait for the encoder; beyond it: 503 with Retry-After' },
+  LOOKALIKE_RATE_LIMIT: { schema: int(0, 1_000_000).default(0), doc: 'Requests per minute per client; 0 turns rate limiting off' },
+  LOOKALIKE_RERANK_TOP_N: { schema: int(1, 100).default(10), doc: 'Candidates the VL model re-scores' },
+  LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank' },
+  LOOKALIKE_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Server log level' },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> } & { dataDir: string; modelsDir: string };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let file: Record<string, unknown> = {};
+  if (env.LOOKALIKE_CONFIG) {
+    try {
+      file = JSON.parse(readFileSync(env.LOOKALIKE_CONFIG, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`LOOKALIKE_CONFIG=${env.LOOKALIKE_CONFIG}: ${(err as Error).message}`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, { schema }] of Object.entries(SETTINGS)) {
+    const raw = env[name] !== undefined && env[name] !== '' ? env[name] : file[name];
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
+  const cfg = out as Config;
+  if (cfg.LOOKALIKE_MIN_TOKENS > cfg.LOOKALIKE_MAX_TOKENS) throw new ConfigError('LOOKALIKE_MIN_TOKENS is larger than LOOKALIKE_MAX_TOKENS');
+  cfg.dataDir = resolve(cfg.LOOKALIKE_DATA_DIR);
+  cfg.modelsDir = resolve(cfg.LOOKALIKE_MODELS_DIR || `${cfg.dataDir}/models`);
+  return cfg;
+}
+
+/** The README's configuration table. */
+export function settingsTable(): string {
+  const rows = Object.entries(SETTINGS).map(([name, { schema, doc }]) => {
+    const def = (schema as z.ZodType).parse(undefined);
+    return `| \`${name}\` | ${def === '' ? '(empty)' : `\`${String(def)}\``} | ${doc} |`;
+  });
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

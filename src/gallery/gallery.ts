@@ -1,0 +1,205 @@
+// The gallery: the SQLite store (truth), the FAISS index (derived, in a worker) and the KNN classifier, bound to
+// one encoder identity. The API and the index builder both work through this class.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EncoderIdentity } from '../encoder/vision-encoder.js';
+import { NotFoundError } from '../errors.js';
+import type { IndexKind, IndexParams } from '../index/kinds.js';
+import type { IndexStats, SearchHit } from '../index/protocol.js';
+import { VectorIndex } from '../index/vector-index.js';
+import { classify, summarize, type Evaluation, type KnnOptions, type KnnResult } from '../knn/knn.js';
+import { Store, type ImageRecord } from '../store/store.js';
+import { lockDataDir } from './lock.js';
+import type { PreparedImage } from './ingest.js';
+
+export interface GalleryOptions {
+  dataDir: string;
+  identity: EncoderIdentity;
+  indexKind: IndexKind;
+  indexParams: IndexParams;
+  faissThreads?: number;
+  switchModel?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface SearchOptions {
+  k: number;
+  minScore?: number;
+  label?: string;
+  excludeId?: number;
+}
+
+export interface SearchResult extends ImageRecord {
+  score: number;
+}
+
+export interface SyncReport {
+  action: 'loaded' | 'synced' | 'rebuilt';
+  reason: string | null;
+  added: number;
+  removed: number;
+}
+
+export class Gallery {
+  private dirty = false;
+  syncReport: SyncReport | null = null;
+
+  private constructor(
+    readonly store: Store,
+    private readonly index: VectorIndex,
+    readonly identity: EncoderIdentity,
+    readonly indexKind: IndexKind,
+    private readonly unlock: () => void,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  static async open(opts: GalleryOptions): Promise<Gallery> {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const unlock = lockDataDir(opts.dataDir);
+    let store: Store | undefined;
+    let index: VectorIndex | undefined;
+    try {
+      store = new Store(join(opts.dataDir, 'lookalike.db'));
+      store.useModel(opts.identity, { switchModel: opts.switchModel });
+      index = await VectorIndex.start({
+        dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
+        params: opts.indexParams, threads: opts.faissThreads ?? 1,
+      });
+      const gallery = new Gallery(store, index, opts.identity, opts.indexKind, unlock, opts.log ?? (() => {}));
+      gallery.syncReport = await gallery.syncIndex();
+      return gallery;
+    } catch (err) {
+      await index?.close();
+      store?.close();
+      unlock();
+      throw err;
+    }
+  }
+
+  /** Makes the index agree with SQLite: load it, then add what is missing and drop what is gone; rebuild if unusable. */
+  async syncIndex(): Promise<SyncReport> {
+    const loaded = await this.index.call.load();
+    if (loaded.status !== 'loaded') {
+      this.log(`index: rebuilding from SQLite (${loaded.reason})`);
+      const added = await this.rebuildIndex();
+      return { action: 'rebuilt', reason: loaded.reason, added, removed: 0 };
+    }
+    const inDb = new Set(this.store.embeddedIds());
+    const inIndex = new Set(loaded.ids);
+    const missing = [...inDb].filter((id) => !inIndex.has(id));
+    const extra = [...inIndex].filter((id) => !inDb.has(id));
+    if (!missing.length && !extra.length) return { action: 'loaded', reason: null, added: 0, removed: 0 };
+    const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
+    this.log(`index: ${reason}; syncing`);
+    if (extra.length) await this.index.call.remove(extra);
+    for (const batch of this.store.vectorBatches(2048, missing)) await this.index.call.add(batch.ids, batch.vectors);
+    await this.index.call.save();
+    return { action: 'synced', reason, added: missing.length, removed: extra.length };
+  }
+
+  async rebuildIndex(): Promise<number> {
+    await this.index.call.beginBuild();
+    let n = 0;
+    for (const batch of this.store.vectorBatches()) n += await this.index.call.add(batch.ids, batch.vectors);
+    await this.index.call.finishBuild();
+    await this.index.call.save();
+    this.dirty = false;
+    return n;
+  }
+
+  /** Stores an image and its embedding. The same content again keeps its first row: `duplicate` says so. */
+  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null }): Promise<{ id: number; duplicate: boolean }> {
+    const result = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
+    await this.index.call.add([result.id], vector);
+    this.dirty = true;
+    return result;
+  }
+
+  async remove(id: number): Promise<void> {
+    if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
+    await this.index.call.remove([id]);
+    this.dirty = true;
+  }
+
+  get(id: number): ImageRecord {
+    const record = this.store.get(id);
+    if (!record) throw new NotFoundError(`no image with id ${id}`);
+    return record;
+  }
+
+  async search(vector: Float32Array, opts: SearchOptions): Promise<SearchResult[]> {
+    const [hits] = await this.searchMany(vector, opts);
+    return hits!;
+  }
+
+  /** One search per vector of `vectors` (concatenated), in one index call. */
+  async searchMany(vectors: Float32Array, opts: SearchOptions): Promise<SearchResult[][]> {
+    const allow = opts.label !== undefined ? this.idsWithLabel(opts.label) : undefined;
+    const k = opts.k + (opts.excludeId !== undefined ? 1 : 0);
+    const perQuery = await this.index.call.search(vectors, k, allow);
+    return perQuery.map((hits) => this.toResults(hits.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore));
+  }
+
+  /** "Find similar to this one", from the stored vector: no re-encoding. */
+  async similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
+    const vector = this.store.vector(id);
+    if (!vector) throw new NotFoundError(`no image with id ${id}`);
+    return this.search(vector, { ...opts, excludeId: id });
+  }
+
+  async classify(vector: Float32Array, knn: KnnOptions, excludeId?: number): Promise<KnnResult> {
+    const hits = await this.search(vector, { k: knn.k, excludeId, label: undefined });
+    return classify(hits.map((h) => ({ id: h.id, score: h.score, label: h.label })), knn);
+  }
+
+  /** Leave-one-out KNN over the labelled gallery: accuracy, confusion table, calibration error. */
+  async evaluate(knn: KnnOptions): Promise<Evaluation> {
+    const labelled = this.store.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL ORDER BY id').all() as { id: number; label: string }[];
+    const truth = new Map(labelled.map((r) => [r.id, r.label]));
+    const pairs: { truth: string; result: KnnResult }[] = [];
+    for (const batch of this.store.vectorBatches(256, labelled.map((r) => r.id))) {
+      const perQuery = await this.index.call.search(batch.vectors, knn.k + 1);
+      perQuery.forEach((hits, q) => {
+        const self = batch.ids[q]!;
+        const labels = this.store.labelsOf(hits.map((h) => h.id));
+        const neighbours = hits.filter((h) => h.id !== self).slice(0, knn.k).map((h) => ({ id: h.id, score: h.score, label: labels.get(h.id) ?? null }));
+        pairs.push({ truth: truth.get(self)!, result: classify(neighbours, knn) });
+      });
+    }
+    return summarize(pairs);
+  }
+
+  private idsWithLabel(label: string): number[] {
+    return this.store.db.prepare('SELECT id FROM images WHERE label = ?').pluck().all(label) as number[];
+  }
+
+  private toResults(hits: SearchHit[], minScore?: number): SearchResult[] {
+    const kept = hits.filter((h) => minScore === undefined || h.score >= minScore);
+    const records = this.store.getMany(kept.map((h) => h.id));
+    return kept.flatMap((h) => {
+      const r = records.get(h.id);
+      return r ? [{ ...r, score: h.score }] : [];
+    });
+  }
+
+  indexStats(): Promise<IndexStats> {
+    return this.index.call.stats();
+  }
+
+  /** Writes the index file if anything changed since the last save. */
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.index.call.save();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.save();
+    } finally {
+      await this.index.close();
+      this.store.close();
+      this.unlock();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import type { DecodedImage } from '../encoder/image.js';
+import type { VisionEncoder } from '../encoder/vision-encoder.js';
+
+export const THUMBNAIL_SIZE = 256;
+
+export interface PreparedImage {
+  sha256: string;
+  bytes: number;
+  width: number; // after EXIF orientation
+  height: number;
+  thumbnail: Buffer; // WebP, at most 256 px on its longer side
+  decoded: DecodedImage;
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError. */
+export async function prepareImage(encoder: VisionEncoder, data: Buffer): Promise<PreparedImage> {
+  const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
+  // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
+  const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));
+  const thumbnail = await sharp(Buffer.from(decoded.rgb.buffer, decoded.rgb.byteOffset, decoded.rgb.byteLength), {
+    raw: { width: decoded.width, height: decoded.height, channels: 3 },
+  })
+    .resize(Math.max(1, Math.round(decoded.sourceWidth * scale)), Math.max(1, Math.round(decoded.sourceHeight * scale)), { fit: 'fill' })
+    .webp({ quality: 75 })
+    .toBuffer();
+  return { sha256: sha256(data), bytes: data.length, width: decoded.sourceWidth, height: decoded.sourceHeight, thumbnail, decoded };
+}

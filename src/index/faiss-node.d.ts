@@ -1,0 +1,18 @@
+// Types of faiss-node as patched by lookalike (patches/faiss-node/faiss.cc). Only the index worker loads it.
+declare module 'faiss-node' {
+  export enum MetricType { METRIC_INNER_PRODUCT = 0, METRIC_L2 = 1 }
+  export class Index {
+    static fromFactory(d: number, description: string, metric?: MetricType): Index;
+    static read(path: string): Index;
+    static setThreads(n: number): number;
+    ntotal(): number;
+    getDimension(): number;
+    isTrained(): boolean;
+    add(x: Float32Array): void;
+    train(x: Float32Array): void;
+    search(x: Float32Array, k: number): { distances: Float32Array; labels: Float64Array };
+    removeIds(ids: number[]): number;
+    write(path: string): void;
+    setParameter(name: string, value: number): void;
+  }
+}

@@ -1,0 +1,43 @@
+// Messages between VectorIndex (main thread) and the index worker.
+import type { IndexKind, IndexParams } from './kinds.js';
+
+export interface IndexConfig {
+  dir: string;
+  kind: IndexKind;
+  dim: number;
+  modelId: string;
+  params: IndexParams;
+  threads: number;
+}
+
+export type LoadStatus =
+  | { status: 'loaded'; ids: number[] }
+  | { status: 'missing' | 'corrupt' | 'mismatch'; reason: string };
+
+export interface SearchHit { id: number; score: number }
+
+export interface IndexStats {
+  kind: IndexKind;
+  dim: number;
+  live: number; // vectors that can be returned
+  ntotal: number; // vectors in the FAISS index, tombstones included
+  tombstones: number;
+  staged: number; // waiting for enough vectors to train a compressed kind; searched exactly
+  bytesPerVector: number;
+  trainedOn: number;
+}
+
+export interface IndexOps {
+  configure(config: IndexConfig): void;
+  load(): LoadStatus;
+  beginBuild(): void;
+  add(ids: number[], vectors: Float32Array): number;
+  finishBuild(): void;
+  remove(ids: number[]): number;
+  search(queries: Float32Array, k: number, allowIds?: number[]): SearchHit[][];
+  save(): void;
+  stats(): IndexStats;
+}
+
+export type Request = { [Op in keyof IndexOps]: { seq: number; op: Op; args: Parameters<IndexOps[Op]> } }[keyof IndexOps];
+export type Response = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string };

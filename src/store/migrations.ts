@@ -1,0 +1,35 @@
+// Schema migrations, applied in order; PRAGMA user_version holds how many have run. Append, never edit.
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE models (
+     id INTEGER PRIMARY KEY,
+     model_id TEXT NOT NULL UNIQUE,
+     fingerprint TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     projector_type TEXT NOT NULL,
+     dim INTEGER NOT NULL,
+     pooling TEXT NOT NULL,
+     min_tokens INTEGER NOT NULL,
+     max_tokens INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     active INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE images (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     sha256 TEXT NOT NULL UNIQUE,
+     source TEXT,
+     label TEXT,
+     width INTEGER NOT NULL,
+     height INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     added_at TEXT NOT NULL,
+     thumbnail BLOB NOT NULL
+   );
+   CREATE INDEX images_label ON images(label);
+   CREATE TABLE embeddings (
+     image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     model_id INTEGER NOT NULL REFERENCES models(id),
+     vector BLOB NOT NULL,
+     PRIMARY KEY (image_id, model_id)
+   );
+   CREATE INDEX embeddings_model ON embeddings(model_id, image_id);`,
+];

@@ -1,0 +1,205 @@
+// The gallery's source of truth: SQLite (better-sqlite3, WAL). Images, their thumbnails, and one vector per image
+// per model. The FAISS index is derived from this and can always be rebuilt from it.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ModelMismatchError } from '../errors.js';
+import type { EncoderIdentity } from '../encoder/vision-encoder.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface ImageRecord {
+  id: number;
+  sha256: string;
+  source: string | null;
+  label: string | null;
+  width: number;
+  height: number;
+  bytes: number;
+  addedAt: string;
+}
+
+export interface NewImage {
+  sha256: string;
+  source: string | null;
+  label: string | null;
+  width: number;
+  height: number;
+  bytes: number;
+  thumbnail: Buffer;
+}
+
+interface ImageRow { id: number; sha256: string; source: string | null; label: string | null; width: number; height: number; bytes: number; added_at: string }
+const toRecord = (r: ImageRow): ImageRecord => ({ id: r.id, sha256: r.sha256, source: r.source, label: r.label, width: r.width, height: r.height, bytes: r.bytes, addedAt: r.added_at });
+
+export function vectorToBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+export function blobToVector(b: Buffer): Float32Array {
+  // copy: the Buffer may sit in a shared pool at an offset that is not 4-byte aligned
+  const out = new Float32Array(b.byteLength / 4);
+  Buffer.from(out.buffer).set(b);
+  return out;
+}
+
+export class Store {
+  readonly db: Database.Database;
+  private modelRowId = 0;
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, fast commits
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`${this.path} has schema version ${current}, newer than this lookalike (${MIGRATIONS.length}); upgrade lookalike`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /**
+   * Binds this data folder to the encoder: the first model is recorded; another one is refused, so vectors of two
+   * models are never mixed. `switchModel` makes the new model the active one (re-indexing starts from zero for it).
+   */
+  useModel(identity: EncoderIdentity, { switchModel = false } = {}): void {
+    const active = this.db.prepare('SELECT * FROM models WHERE active = 1').get() as { id: number; model_id: string; file_name: string; dim: number } | undefined;
+    if (active && active.model_id !== identity.modelId && !switchModel) {
+      throw new ModelMismatchError(
+        `this data folder (${dirname(this.path)}) holds vectors of model ${active.model_id} (${active.file_name}, ${active.dim} dims), ` +
+        `but the configured encoder is ${identity.modelId} (${identity.fileName}, ${identity.dim} dims). ` +
+        'Vectors of two models are never mixed. Point LOOKALIKE_MMPROJ (and the token/pooling settings) back at the old model, ' +
+        'use another LOOKALIKE_DATA_DIR, or re-index this folder for the new model: npm run index -- <image folder> --switch-model');
+    }
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
+        VALUES (@modelId, @fingerprint, @fileName, @projectorType, @dim, @pooling, @minTokens, @maxTokens, @now, 0)
+        ON CONFLICT(model_id) DO NOTHING`).run({ ...identity, now: new Date().toISOString() });
+      this.db.prepare('UPDATE models SET active = (model_id = ?)').run(identity.modelId);
+    })();
+    this.modelRowId = (this.db.prepare('SELECT id FROM models WHERE model_id = ?').get(identity.modelId) as { id: number }).id;
+  }
+
+  activeModel(): { modelId: string; fileName: string; dim: number; projectorType: string; pooling: string } | undefined {
+    return this.db.prepare('SELECT model_id AS modelId, file_name AS fileName, dim, projector_type AS projectorType, pooling FROM models WHERE active = 1').get() as never;
+  }
+
+  private get model(): number {
+    if (!this.modelRowId) throw new Error('Store.useModel() must be called first');
+    return this.modelRowId;
+  }
+
+  /** Inserts the image and its vector in one transaction; an existing sha256 keeps its row and gains the vector. */
+  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean } {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number } | undefined;
+      const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
+        VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
+      this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, vectorToBlob(vector));
+      return { id, duplicate: existing !== undefined };
+    })();
+  }
+
+  /** The image id when this content is already embedded for the active model. */
+  embeddedIdBySha(sha256: string): number | undefined {
+    const row = this.db.prepare('SELECT i.id FROM images i JOIN embeddings e ON e.image_id = i.id AND e.model_id = ? WHERE i.sha256 = ?').get(this.model, sha256) as { id: number } | undefined;
+    return row?.id;
+  }
+
+  get(id: number): ImageRecord | undefined {
+    const row = this.db.prepare('SELECT id, sha256, source, label, width, height, bytes, added_at FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    return row && toRecord(row);
+  }
+
+  getMany(ids: number[]): Map<number, ImageRecord> {
+    const out = new Map<number, ImageRecord>();
+    const stmt = this.db.prepare('SELECT id, sha256, source, label, width, height, bytes, added_at FROM images WHERE id = ?');
+    for (const id of ids) {
+      const row = stmt.get(id) as ImageRow | undefined;
+      if (row) out.set(id, toRecord(row));
+    }
+    return out;
+  }
+
+  thumbnail(id: number): Buffer | undefined {
+    return (this.db.prepare('SELECT thumbnail FROM images WHERE id = ?').get(id) as { thumbnail: Buffer } | undefined)?.thumbnail;
+  }
+
+  vector(id: number): Float32Array | undefined {
+    const row = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
+    return row && blobToVector(row.vector);
+  }
+
+  setLabel(id: number, label: string | null): boolean {
+    return this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0;
+  }
+
+  delete(id: number): boolean {
+    return this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes > 0;
+  }
+
+  /** Ids with a vector for the active model, ascending. */
+  embeddedIds(): number[] {
+    return (this.db.prepare('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id').pluck().all(this.model) as number[]);
+  }
+
+  /** Vectors for the active model in id order, in batches, so a large gallery never sits in memory twice. */
+  *vectorBatches(batchSize = 2048, ids?: number[]): Generator<{ ids: number[]; vectors: Float32Array }> {
+    const dim = this.activeModel()!.dim;
+    let ids_: number[] = [];
+    let buf = new Float32Array(batchSize * dim);
+    const flush = () => {
+      const out = { ids: ids_, vectors: buf.slice(0, ids_.length * dim) };
+      ids_ = [];
+      return out;
+    };
+    const rows = ids
+      ? (function* (db: Database.Database, model: number) {
+          const stmt = db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id = ?');
+          for (const id of ids) { const r = stmt.get(model, id); if (r) yield r; }
+        })(this.db, this.model)
+      : this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? ORDER BY image_id').iterate(this.model);
+    for (const row of rows as Iterable<{ image_id: number; vector: Buffer }>) {
+      buf.set(blobToVector(row.vector), ids_.length * dim);
+      ids_.push(row.image_id);
+      if (ids_.length === batchSize) yield flush();
+    }
+    if (ids_.length) yield flush();
+    buf = new Float32Array(0);
+  }
+
+  labels(): { label: string; count: number }[] {
+    return this.db.prepare('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL GROUP BY label ORDER BY label').all() as never;
+  }
+
+  labelsOf(ids: number[]): Map<number, string | null> {
+    const stmt = this.db.prepare('SELECT label FROM images WHERE id = ?').pluck();
+    return new Map(ids.map((id) => [id, (stmt.get(id) as string | null | undefined) ?? null]));
+  }
+
+  counts(): { images: number; embedded: number; labelled: number } {
+    return {
+      images: this.db.prepare('SELECT COUNT(*) FROM images').pluck().get() as number,
+      embedded: this.modelRowId ? (this.db.prepare('SELECT COUNT(*) FROM embeddings WHERE model_id = ?').pluck().get(this.modelRowId) as number) : 0,
+      labelled: this.db.prepare('SELECT COUNT(*) FROM images WHERE label IS NOT NULL').pluck().get() as number,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,174 @@
+// The gallery's storage: real SQLite, real FAISS in its worker thread, vectors made by the test.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ModelMismatchError } from '../src/errors.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { DataDirLockedError } from '../src/gallery/lock.js';
+import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
+import { Store } from '../src/store/store.js';
+import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+
+const DIM = 32;
+const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
+const dirs: string[] = [];
+const open: Gallery[] = [];
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'lookalike-gallery-'));
+  dirs.push(d);
+  return d;
+}
+async function openGallery(dataDir: string, kind: IndexKind = 'flat', id = identity(DIM)): Promise<Gallery> {
+  const g = await Gallery.open({ dataDir, identity: id, indexKind: kind, indexParams: params });
+  open.push(g);
+  return g;
+}
+async function closeGallery(g: Gallery): Promise<void> {
+  open.splice(open.indexOf(g), 1);
+  await g.close();
+}
+afterEach(async () => {
+  for (const g of open.splice(0)) await g.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < vectors.length; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: `img${i}.png`, label: `c${i % 4}` })).id);
+  return ids;
+}
+
+describe.each(['flat', 'hnsw', 'sq8', 'ivf-sq8'] as IndexKind[])('gallery with a %s index', (kind) => {
+  it('finds, deletes and never returns a deleted image, with ids right after deletes in the middle', async () => {
+    const g = await openGallery(tempDir(), kind);
+    const vectors = clusteredVectors(120, DIM, 6, 7);
+    const ids = await fill(g, vectors);
+    for (const i of [0, 50, 119]) {
+      const [top] = await g.search(vectors[i]!, { k: 1 });
+      expect(top!.id).toBe(ids[i]);
+      expect(top!.score).toBeGreaterThan(0.95);
+    }
+    const gone = [ids[10]!, ids[11]!, ids[60]!];
+    for (const id of gone) await g.remove(id);
+    for (const i of [10, 11, 60]) {
+      const hits = await g.search(vectors[i]!, { k: 120 });
+      expect(hits.map((h) => h.id)).not.toContain(ids[i]);
+      if (kind === 'flat') expect(hits).toHaveLength(117); // an ANN graph need not reach every node
+    }
+    // the images after the deleted ones keep their ids
+    for (const i of [12, 61, 100]) expect((await g.search(vectors[i]!, { k: 1 }))[0]!.id).toBe(ids[i]);
+    await expect(g.remove(ids[10]!)).rejects.toThrow(/no image/);
+  });
+
+  it('rebuilds from SQLite with the same results, and after deletes', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, kind);
+    const vectors = clusteredVectors(80, DIM, 4, 3);
+    const ids = await fill(g, vectors);
+    await g.remove(ids[5]!);
+    const before = await g.search(vectors[7]!, { k: 10 });
+    await closeGallery(g);
+    rmSync(join(dir, 'index'), { recursive: true });
+    g = await openGallery(dir, kind);
+    expect(g.syncReport!.action).toBe('rebuilt');
+    const after = await g.search(vectors[7]!, { k: 10 });
+    expect(after.map((h) => h.id)).toEqual(before.map((h) => h.id));
+    expect(after.map((h) => h.id)).not.toContain(ids[5]);
+  });
+});
+
+describe.each(['sq8', 'ivf-sq8'] as IndexKind[])('a %s index past its training threshold', (kind) => {
+  it('trains once it has enough vectors, then finds, deletes and survives a reopen', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, kind);
+    const vectors = clusteredVectors(MIN_TRAIN + 200, DIM, 20, 11, 0.5);
+    const ids = await fill(g, vectors);
+    const stats = await g.indexStats();
+    expect(stats).toMatchObject({ staged: 0, trainedOn: MIN_TRAIN, live: MIN_TRAIN + 200 });
+    let found = 0;
+    for (let i = 0; i < vectors.length; i += 37) if ((await g.search(vectors[i]!, { k: 1 }))[0]!.id === ids[i]) found++;
+    expect(found).toBeGreaterThanOrEqual(Math.floor(vectors.length / 37 * 0.9));
+    await g.remove(ids[3]!);
+    expect((await g.search(vectors[3]!, { k: 50 })).map((h) => h.id)).not.toContain(ids[3]);
+    await closeGallery(g);
+    g = await openGallery(dir, kind);
+    expect(g.syncReport!.action).toBe('loaded');
+    expect((await g.search(vectors[3]!, { k: 50 })).map((h) => h.id)).not.toContain(ids[3]);
+  });
+});
+
+describe('gallery index files', () => {
+  it('rebuilds a corrupt index file on open', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir);
+    const vectors = clusteredVectors(20, DIM, 2);
+    const ids = await fill(g, vectors);
+    await closeGallery(g);
+    writeFileSync(join(dir, 'index', 'flat.faiss'), 'garbage');
+    g = await openGallery(dir);
+    expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
+    expect(g.syncReport!.reason).toMatch(/unreadable/);
+    expect((await g.search(vectors[3]!, { k: 1 }))[0]!.id).toBe(ids[3]);
+  });
+
+  it('catches up with rows the index file never saw (a crash before save)', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir);
+    const vectors = clusteredVectors(30, DIM, 3);
+    const ids = await fill(g, vectors.slice(0, 20));
+    await g.save();
+    // rows committed after the last save, and one deleted: as if the process died here
+    const store = new Store(join(dir, 'lookalike.db'));
+    store.useModel(identity(DIM));
+    for (let i = 20; i < 30; i++) store.addImage({ ...fakeImage(i), source: null, label: null }, vectors[i]!);
+    store.delete(ids[0]!);
+    store.close();
+    await closeGallery(g); // its save is a no-op: nothing changed through this gallery since save()
+    g = await openGallery(dir);
+    expect(g.syncReport).toMatchObject({ action: 'synced', added: 10, removed: 1 });
+    expect((await g.indexStats()).live).toBe(29);
+    expect((await g.search(vectors[25]!, { k: 1 }))[0]!.sha256).toBe(fakeImage(25).sha256);
+  });
+
+  it('refuses a data folder made with another model, and says how to re-index', async () => {
+    const dir = tempDir();
+    const g = await openGallery(dir);
+    await fill(g, clusteredVectors(3, DIM, 1));
+    await closeGallery(g);
+    const other = identity(DIM * 2, 'b');
+    await expect(openGallery(dir, 'flat', other)).rejects.toThrow(ModelMismatchError);
+    await expect(openGallery(dir, 'flat', other)).rejects.toThrow(/--switch-model/);
+    // nothing was changed by the refusal
+    const again = await openGallery(dir);
+    expect(again.store.counts()).toMatchObject({ images: 3, embedded: 3 });
+  });
+
+  it('lets one process at a time write a data folder', async () => {
+    const dir = tempDir();
+    await openGallery(dir);
+    await expect(Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'flat', indexParams: params })).rejects.toThrow(DataDirLockedError);
+  });
+
+  it('records the same content once', async () => {
+    const g = await openGallery(tempDir());
+    const v = clusteredVectors(1, DIM, 1)[0]!;
+    const a = await g.add(fakeImage(1), v, { source: 'a.png', label: null });
+    const b = await g.add(fakeImage(1), v, { source: 'copy-of-a.png', label: null });
+    expect(b).toEqual({ id: a.id, duplicate: true });
+    expect(g.store.counts().images).toBe(1);
+  });
+
+  it('filters by label and by minimum score', async () => {
+    const g = await openGallery(tempDir());
+    const vectors = clusteredVectors(40, DIM, 4);
+    await fill(g, vectors);
+    const hits = await g.search(vectors[0]!, { k: 5, label: 'c3' });
+    expect(hits).toHaveLength(5);
+    expect(hits.every((h) => h.label === 'c3')).toBe(true);
+    const strict = await g.search(vectors[0]!, { k: 40, minScore: 0.9 });
+    expect(strict.every((h) => h.score >= 0.9)).toBe(true);
+    expect(strict.length).toBeLessThan(40);
+  });
+});
