@@ -24,3 +24,20 @@ export async function recompressedCopy(png: Buffer, scale = 0.75, quality = 70):
   const meta = await sharp(png).metadata();
   return sharp(png).resize(Math.round(meta.width! * scale)).jpeg({ quality }).toBuffer();
 }
+
+/** A mild variant of an image: rescaled, re-exposed, re-compressed. Variant j of the same scene is one "class". */
+export async function variant(png: Buffer, j: number): Promise<Buffer> {
+  const meta = await sharp(png).metadata();
+  return sharp(png).resize(Math.round(meta.width! * (0.6 + 0.08 * (j % 6)))).modulate({ brightness: 0.92 + 0.03 * (j % 6) }).jpeg({ quality: 55 + (j % 8) * 5 }).toBuffer();
+}
+
+/** Writes an ImageFolder layout: <dir>/<class>/<j>.jpg, `perClass` variants of one scene per class. */
+export async function writeImageFolder(dir: string, classes: string[], perClass: number, seedBase = 500): Promise<void> {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  for (const [ci, c] of classes.entries()) {
+    mkdirSync(join(dir, c), { recursive: true });
+    const base = await scenePng(seedBase + ci * 13);
+    for (let j = 0; j < perClass; j++) writeFileSync(join(dir, c, `${j}.jpg`), await variant(base, j));
+  }
+}

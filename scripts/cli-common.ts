@@ -1,0 +1,67 @@
+// What the command-line scripts share: options that map onto settings, usage errors (exit 2), fatal errors (exit 1).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+
+export const MODEL_OPTIONS = {
+  data: { type: 'string', env: 'LOOKALIKE_DATA_DIR', help: 'data folder' },
+  mmproj: { type: 'string', env: 'LOOKALIKE_MMPROJ', help: 'encoder mmproj: path or hf: URI (empty: the demo model)' },
+  threads: { type: 'string', env: 'LOOKALIKE_THREADS', help: 'threads per encode' },
+  'min-tokens': { type: 'string', env: 'LOOKALIKE_MIN_TOKENS', help: 'minimum image tokens' },
+  'max-tokens': { type: 'string', env: 'LOOKALIKE_MAX_TOKENS', help: 'maximum image tokens' },
+  pooling: { type: 'string', env: 'LOOKALIKE_POOLING', help: 'mean | mean-deepstack' },
+  'index-kind': { type: 'string', env: 'LOOKALIKE_INDEX_KIND', help: 'flat | hnsw | sq8 | ivf-sq8' },
+} as const;
+
+export class UsageError extends Error {}
+
+export function parseCli<T extends Record<string, { type: 'string' | 'boolean'; help: string; env?: string; default?: string }>>(
+  argv: string[], options: T, usage: string,
+): { values: Record<string, string | boolean | undefined>; positionals: string[]; config: Config } {
+  const all = { ...MODEL_OPTIONS, ...options, help: { type: 'boolean', help: 'show this help' } } as Record<string, { type: 'string' | 'boolean'; help: string; env?: string }>;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { type: v.type }])) as ParseArgsConfig['options'], allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) {
+    process.stdout.write(helpText(usage, all));
+    process.exit(0);
+  }
+  const env = { ...process.env };
+  for (const [name, o] of Object.entries(all)) if (o.env && typeof values[name] === 'string') env[o.env] = values[name] as string;
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  return { values, positionals: parsed.positionals, config };
+}
+
+function helpText(usage: string, options: Record<string, { type: string; help: string; env?: string }>): string {
+  const cfg = (() => { try { return loadConfig({}); } catch { return null; } })();
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `--${name}${o.type === 'string' ? ' <value>' : ''}`;
+    const def = o.env && cfg ? ` (default: ${String(cfg[o.env as keyof Config]) || 'empty'}; env ${o.env})` : '';
+    return `  ${flag.padEnd(28)} ${o.help}${def}`;
+  });
+  return `${usage}\n\nOptions:\n${rows.join('\n')}\n`;
+}
+
+/** Runs a CLI body with the exit codes people expect: 0 done, 1 failed, 2 bad usage. */
+export function runCli(usage: string, body: () => Promise<number | void>): void {
+  body().then(
+    (code) => process.exit(code ?? 0),
+    (err) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`error: ${err.message}\n\n${usage}\nRun with --help for all options.\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,26 @@
+// npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery (accuracy, confusion, ECE).
+import { Gallery } from '../src/gallery/gallery.js';
+import { indexParams, knnOptions, loadEncoder } from '../src/models/load-encoder.js';
+import { formatEvaluation } from '../src/knn/report.js';
+import { parseCli, runCli } from './cli-common.js';
+
+const USAGE = 'Usage: npm run evaluate -- [options]';
+const OPTIONS = {
+  k: { type: 'string', env: 'LOOKALIKE_KNN_K', help: 'neighbours that vote' },
+  temperature: { type: 'string', env: 'LOOKALIKE_KNN_TEMPERATURE', help: 'vote weight exp(sim / T)' },
+  json: { type: 'boolean', help: 'print the evaluation as JSON' },
+} as const;
+
+runCli(USAGE, async () => {
+  const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
+  const { encoder, dataDir } = await loadEncoder(config);
+  const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config) })
+    .catch(async (err) => { await encoder.dispose(); throw err; });
+  try {
+    const evaluation = await gallery.evaluate(knnOptions(config));
+    process.stdout.write(values.json ? `${JSON.stringify(evaluation, null, 2)}\n` : `${formatEvaluation(evaluation)}\n`);
+  } finally {
+    await gallery.close();
+    await encoder.dispose();
+  }
+});

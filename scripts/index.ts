@@ -1,0 +1,56 @@
+// npm run index -- <folder> [options]: builds or extends the gallery from a folder of images. See --help.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { buildIndex, formatSummary, parseLabelList } from '../src/builder/build-index.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { indexParams, knnOptions, loadEncoder } from '../src/models/load-encoder.js';
+import { formatEvaluation } from '../src/knn/report.js';
+import { parseCli, runCli, UsageError } from './cli-common.js';
+
+const USAGE = 'Usage: npm run index -- <image folder> [options]';
+const OPTIONS = {
+  'labels-from-folders': { type: 'boolean', help: 'label each image with its first-level sub-folder name (ImageFolder layout)' },
+  labels: { type: 'string', help: 'CSV or list file of "path,label" lines (paths relative to the file)' },
+  force: { type: 'boolean', help: 're-embed images that are already embedded for this model' },
+  'switch-model': { type: 'boolean', help: 'bind the data folder to this model (re-index after changing models)' },
+  evaluate: { type: 'boolean', help: 'after indexing, print a leave-one-out KNN evaluation of the labelled images' },
+} as const;
+
+runCli(USAGE, async () => {
+  const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one image folder' : 'the image folder is missing');
+  if (values.labels && values['labels-from-folders']) throw new UsageError('use either --labels or --labels-from-folders');
+  const folder = resolve(positionals[0]!);
+  const labels = typeof values.labels === 'string' ? parseLabelList(readFileSync(values.labels, 'utf8'), dirname(resolve(values.labels))) : undefined;
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+  const { encoder, demo, dataDir } = await loadEncoder(config, log);
+  if (demo) log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
+  log(`encoder ${encoder.identity.modelId} (${encoder.dim} dims); data folder ${dataDir}; index ${config.LOOKALIKE_INDEX_KIND}`);
+  const gallery = await Gallery.open({
+    dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
+    switchModel: Boolean(values['switch-model']), log,
+  }).catch(async (err) => { await encoder.dispose(); throw err; });
+
+  let stop = false;
+  const onSignal = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    log('\nstopping after the current image (Ctrl-C again to quit at once; the next run resumes)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await buildIndex(gallery, encoder, {
+      folder, labels, labelsFromFolders: Boolean(values['labels-from-folders']), force: Boolean(values.force), shouldStop: () => stop,
+    });
+    process.stdout.write(`${formatSummary(summary)}\n`);
+    const counts = gallery.store.counts();
+    process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
+    if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
+    return summary.stopped ? 130 : 0;
+  } finally {
+    await gallery.close();
+    await encoder.dispose();
+  }
+});

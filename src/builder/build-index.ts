@@ -1,0 +1,141 @@
+// The offline index builder: walks a folder, embeds every image not yet embedded for the current model and stores
+// it. Decoding runs ahead of encoding so the encoder never waits on I/O. Each image is committed on its own, so a
+// killed run loses nothing committed and the next run picks up where it stopped.
+import { readFile, readdir } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { VisionEncoder } from '../encoder/vision-encoder.js';
+import { LookalikeError } from '../errors.js';
+import type { Gallery } from '../gallery/gallery.js';
+import { prepareImage, sha256, type PreparedImage } from '../gallery/ingest.js';
+import { Progress } from '../util/progress.js';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.jp2', '.svg']);
+
+export interface BuildOptions {
+  folder: string;
+  labelsFromFolders?: boolean;
+  labels?: Map<string, string>; // absolute path -> label
+  force?: boolean;
+  prefetch?: number; // images decoded ahead of the encoder
+  saveEvery?: number; // images between index saves
+  progressStream?: NodeJS.WriteStream;
+  shouldStop?: () => boolean; // SIGINT: finish the current image, save, stop
+}
+
+export interface BuildSummary {
+  files: number;
+  added: number;
+  skipped: number; // already embedded for this model
+  duplicates: { path: string; sameAs: string }[];
+  failed: { path: string; error: string }[];
+  stopped: boolean;
+  seconds: number;
+}
+
+export async function listImages(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** Reads a list file: `path,label` per line (CSV with an optional header), paths relative to `base`. */
+export function parseLabelList(text: string, base: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [n, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const comma = line.lastIndexOf(',');
+    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`, 400);
+    const path = line.slice(0, comma).trim().replace(/^"|"$/g, '');
+    const label = line.slice(comma + 1).trim().replace(/^"|"$/g, '');
+    if (n === 0 && path.toLowerCase() === 'path' && label.toLowerCase() === 'label') continue;
+    out.set(isAbsolute(path) ? path : resolve(base, path), label);
+  }
+  return out;
+}
+
+type Job =
+  | { kind: 'ready'; path: string; prepared: PreparedImage }
+  | { kind: 'skipped' | 'duplicate'; path: string; sameAs?: string }
+  | { kind: 'failed'; path: string; error: string };
+
+export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts: BuildOptions): Promise<BuildSummary> {
+  const folder = resolve(opts.folder);
+  const files = await listImages(folder);
+  const progress = new Progress('indexing', files.length, opts.progressStream);
+  const summary: BuildSummary = { files: files.length, added: 0, skipped: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
+  const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
+  const labelOf = (path: string): string | null => {
+    if (opts.labels) return opts.labels.get(path) ?? null;
+    if (!opts.labelsFromFolders) return null;
+    const parts = relative(folder, path).split(sep);
+    return parts.length > 1 ? parts[0]! : null;
+  };
+
+  const prepare = async (path: string): Promise<Job> => {
+    try {
+      const data = await readFile(path);
+      const hash = sha256(data);
+      const earlier = firstPathOf.get(hash);
+      if (earlier) return { kind: 'duplicate', path, sameAs: earlier };
+      firstPathOf.set(hash, path);
+      if (!opts.force && gallery.store.embeddedIdBySha(hash) !== undefined) return { kind: 'skipped', path };
+      return { kind: 'ready', path, prepared: await prepareImage(encoder, data) };
+    } catch (err) {
+      return { kind: 'failed', path, error: err instanceof Error ? err.message : String(err) };
+    }
+  };
+
+  const ahead: Promise<Job>[] = [];
+  let next = 0;
+  const prefetch = Math.max(1, opts.prefetch ?? 4);
+  let sinceSave = 0;
+  while (next < files.length || ahead.length) {
+    while (ahead.length < prefetch && next < files.length) ahead.push(prepare(files[next++]!));
+    const job = await ahead.shift()!;
+    const shown = relative(folder, job.path);
+    if (job.kind === 'ready') {
+      try {
+        const { vector } = await encoder.encode(job.prepared.decoded);
+        const { duplicate } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
+        if (duplicate && opts.force) summary.skipped++;
+        else summary.added++;
+        progress.tick('added');
+        if (++sinceSave >= (opts.saveEvery ?? 500)) { await gallery.save(); sinceSave = 0; }
+      } catch (err) {
+        summary.failed.push({ path: shown, error: err instanceof Error ? err.message : String(err) });
+        progress.tick('failed');
+      }
+    } else if (job.kind === 'failed') {
+      summary.failed.push({ path: shown, error: job.error });
+      progress.tick('failed');
+    } else if (job.kind === 'duplicate') {
+      summary.duplicates.push({ path: shown, sameAs: relative(folder, job.sameAs!) });
+      progress.tick('duplicates');
+    } else {
+      summary.skipped++;
+      progress.tick('skipped');
+    }
+    if (opts.shouldStop?.()) {
+      summary.stopped = true;
+      await Promise.allSettled(ahead);
+      break;
+    }
+  }
+  await gallery.save();
+  progress.draw(true);
+  summary.seconds = progress.elapsedSeconds();
+  return summary;
+}
+
+export function formatSummary(s: BuildSummary): string {
+  const lines = [
+    `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ${s.skipped} already indexed, ` +
+      `${s.duplicates.length} exact duplicates, ${s.failed.length} failed`,
+  ];
+  if (s.duplicates.length) lines.push('exact duplicates (stored once):', ...s.duplicates.map((d) => `  ${d.path} = ${d.sameAs}`));
+  if (s.failed.length) lines.push('failed:', ...s.failed.map((f) => `  ${f.path}: ${f.error}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,51 @@
+// Progress of long work on stderr: count, rate, ETA and the other counters. A live line on a terminal,
+// a plain line every few seconds otherwise (logs, CI).
+export class Progress {
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  done = 0;
+  readonly counters: Record<string, number> = {};
+
+  constructor(
+    private readonly what: string,
+    private readonly total: number,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly plainEveryMs = 5000,
+  ) {}
+
+  tick(counter?: string): void {
+    this.done++;
+    if (counter) this.counters[counter] = (this.counters[counter] ?? 0) + 1;
+    this.draw(false);
+  }
+
+  line(): string {
+    const secs = (Date.now() - this.started) / 1000;
+    const rate = secs > 0 ? this.done / secs : 0;
+    const left = this.total - this.done;
+    const eta = rate > 0 ? formatDuration(left / rate) : '?';
+    const extra = Object.entries(this.counters).map(([k, v]) => `${k} ${v}`).join(', ');
+    const pct = this.total ? ((100 * this.done) / this.total).toFixed(1) : '100.0';
+    return `${this.what} ${this.done}/${this.total} (${pct}%) ${rate.toFixed(2)}/s ETA ${eta}${extra ? ` | ${extra}` : ''}`;
+  }
+
+  draw(final: boolean): void {
+    const now = Date.now();
+    const tty = this.stream.isTTY;
+    if (!final && now - this.lastDraw < (tty ? 200 : this.plainEveryMs)) return;
+    this.lastDraw = now;
+    if (tty) this.stream.write(`\r\x1b[K${this.line()}${final ? '\n' : ''}`);
+    else this.stream.write(`${this.line()}\n`);
+  }
+
+  elapsedSeconds(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}

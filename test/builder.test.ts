@@ -1,0 +1,132 @@
+// The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VisionEncoder } from '../src/encoder/vision-encoder.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { runScript, startScript } from './helpers/cli.js';
+import { scenePng, writeImageFolder } from './helpers/images.js';
+import { TINY_MMPROJ } from './helpers/models.js';
+
+const params = { hnswM: 16, efSearch: 64, nprobe: 4 };
+let root: string;
+beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'lookalike-builder-')); });
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const env = () => ({ LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_MAX_TOKENS: '256' });
+
+describe('npm run index', () => {
+  it('completes over a folder with broken files and reports them, and duplicates', async () => {
+    const folder = join(root, 'mixed');
+    await writeImageFolder(folder, ['one', 'two'], 3);
+    writeFileSync(join(folder, 'one', 'text.jpg'), 'this is text with a .jpg name');
+    writeFileSync(join(folder, 'one', 'empty.png'), Buffer.alloc(0));
+    const png = await sharp(await scenePng(5)).png().toBuffer();
+    writeFileSync(join(folder, 'two', 'truncated.png'), png.subarray(0, png.length >> 1));
+    copyFileSync(join(folder, 'one', '0.jpg'), join(folder, 'two', 'copy-of-one-0.jpg'));
+    writeFileSync(join(folder, 'notes.txt'), 'not an image, not even by name');
+    const data = join(root, 'mixed-data');
+    const r = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/10 image files, 6 added, 0 already indexed, 1 exact duplicates, 3 failed/);
+    expect(r.stdout).toMatch(/two\/copy-of-one-0.jpg = one\/0.jpg/);
+    for (const f of ['one/text.jpg', 'one/empty.png', 'two/truncated.png']) expect(r.stdout).toContain(f);
+    expect(r.stderr).toMatch(/indexing 10\/10 \(100.0%\) [\d.]+\/s ETA/);
+
+    // run again: everything is already there
+    const again = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/0 added, 6 already indexed/);
+  });
+
+  it('loses nothing when killed with SIGKILL mid-run, and the next run finishes the job exactly', async () => {
+    const folder = join(root, 'many');
+    await writeImageFolder(folder, ['a', 'b', 'c', 'd'], 6);
+    const data = join(root, 'many-data');
+    // bigger images make each encode take long enough to kill the run in the middle
+    const slow = { ...env(), LOOKALIKE_MIN_TOKENS: '700', LOOKALIKE_MAX_TOKENS: '800' };
+    const child = startScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], slow);
+    const dbPath = join(data, 'lookalike.db');
+    let committed = 0;
+    for (let i = 0; i < 600 && committed < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+        committed = db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get() as number;
+        db.close();
+      } catch { /* not created yet */ }
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    expect(committed).toBeGreaterThanOrEqual(3);
+    const db = new Database(dbPath, { readonly: true });
+    const afterKill = db.prepare('SELECT COUNT(*) FROM images').pluck().get() as number;
+    db.close();
+    expect(afterKill).toBeLessThan(24);
+
+    const r = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], slow);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${24 - afterKill} added, ${afterKill} already indexed`));
+    const check = new Database(dbPath, { readonly: true });
+    expect(check.prepare('SELECT COUNT(*) FROM images').pluck().get()).toBe(24);
+    expect(check.prepare('SELECT COUNT(DISTINCT sha256) FROM images').pluck().get()).toBe(24);
+    expect(check.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(24);
+    expect(check.prepare("SELECT label, COUNT(*) AS n FROM images GROUP BY label ORDER BY label").all()).toEqual(
+      ['a', 'b', 'c', 'd'].map((label) => ({ label, n: 6 })));
+    check.close();
+
+    // the index agrees with the database
+    const encoder = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 700, maxTokens: 800 });
+    const g = await Gallery.open({ dataDir: data, identity: encoder.identity, indexKind: 'flat', indexParams: params });
+    try {
+      expect(g.syncReport!.action).toBe('loaded');
+      expect((await g.indexStats()).live).toBe(24);
+      const query = (await encoder.embed(readFileSync(join(folder, 'c', '3.jpg')))).vector;
+      expect((await g.search(query, { k: 1 }))[0]!.source).toBe('c/3.jpg');
+    } finally {
+      await g.close();
+      await encoder.dispose();
+    }
+  });
+
+  it('refuses a data folder of another model with a way out', async () => {
+    const folder = join(root, 'small');
+    await writeImageFolder(folder, ['x'], 2);
+    const data = join(root, 'small-data');
+    expect((await runScript('scripts/index.ts', [folder, '--data', data], env())).code).toBe(0);
+    const other = { ...env(), LOOKALIKE_MAX_TOKENS: '128' }; // other token limits: other vectors, another model id
+    const refused = await runScript('scripts/index.ts', [folder, '--data', data], other);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/never mixed.*--switch-model/s);
+    const switched = await runScript('scripts/index.ts', [folder, '--data', data, '--switch-model'], other);
+    expect(switched.code).toBe(0);
+    expect(switched.stdout).toMatch(/2 added/);
+  });
+
+  it('exits 2 on bad usage and lists every option with its default in --help', async () => {
+    expect((await runScript('scripts/index.ts', [])).code).toBe(2);
+    expect((await runScript('scripts/index.ts', ['x', '--nope'])).code).toBe(2);
+    expect((await runScript('scripts/index.ts', ['x', '--threads', 'many'])).code).toBe(2);
+    const help = await runScript('scripts/index.ts', ['--help']);
+    expect(help.code).toBe(0);
+    for (const opt of ['--labels-from-folders', '--labels', '--force', '--switch-model', '--data', '--mmproj', '--index-kind', '--threads']) expect(help.stdout).toContain(opt);
+    expect(help.stdout).toMatch(/--index-kind.*default: flat/);
+  });
+
+  it('reads labels from a list file', async () => {
+    const folder = join(root, 'listed');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'p.png'), await scenePng(71));
+    writeFileSync(join(folder, 'q.png'), await scenePng(72));
+    writeFileSync(join(root, 'labels.csv'), 'path,label\nlisted/p.png,pear\n"listed/q.png",quince\n');
+    const data = join(root, 'listed-data');
+    const r = await runScript('scripts/index.ts', [folder, '--labels', join(root, 'labels.csv'), '--data', data], env());
+    expect(r.code).toBe(0);
+    const db = new Database(join(data, 'lookalike.db'), { readonly: true });
+    expect(db.prepare('SELECT source, label FROM images ORDER BY source').all()).toEqual([{ source: 'p.png', label: 'pear' }, { source: 'q.png', label: 'quince' }]);
+    db.close();
+  });
+});
