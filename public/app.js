@@ -1,0 +1,175 @@
+// The upload-a-photo page: no build step, plain DOM. Talks to the JSON API of the same server.
+const $ = (id) => document.getElementById(id);
+let currentFile = null;
+
+function showMessage(text, kind = 'error') {
+  const el = $('message');
+  el.textContent = text;
+  el.className = `message ${kind}`;
+  el.hidden = !text;
+}
+
+async function api(path, init) {
+  const res = await fetch(path, init);
+  const body = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    err.code = body?.error?.code;
+    err.retryAfter = Number(res.headers.get('retry-after')) || null;
+    throw err;
+  }
+  return body;
+}
+
+function explain(err) {
+  if (err.status === 503 && err.code === 'busy') return [`The server is busy. ${err.retryAfter ? `Try again in about ${err.retryAfter} s.` : 'Try again shortly.'}`, 'busy'];
+  if (err.status === 503) return [err.message, 'busy'];
+  return [err.message, 'error'];
+}
+
+async function waitUntilReady() {
+  for (;;) {
+    try {
+      const h = await api('/api/health');
+      $('status').textContent = `${h.gallery.images} images · model ${h.model.fileName} (${h.model.dim} dims)`;
+      $('demo-banner').hidden = !h.demo;
+      return h;
+    } catch (err) {
+      $('status').textContent = err.code === 'startup_failed' || err.body?.status === 'error' ? `failed to start: ${err.message}` : 'loading the model and gallery…';
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  }
+}
+
+async function loadLabels() {
+  const stats = await api('/api/stats');
+  const select = $('label');
+  for (const { label, count } of stats.labels) {
+    const opt = document.createElement('option');
+    opt.value = label;
+    opt.textContent = `${label} (${count})`;
+    select.append(opt);
+  }
+}
+
+function renderPrediction(c) {
+  const box = $('prediction');
+  if (!c) { box.hidden = true; return; }
+  box.hidden = false;
+  box.className = `prediction${c.unknown ? ' unknown' : ''}`;
+  box.replaceChildren();
+  const label = document.createElement('div');
+  label.className = 'label';
+  label.dataset.testid = 'predicted-label';
+  label.textContent = c.unknown ? 'unknown' : c.label;
+  const detail = document.createElement('div');
+  detail.textContent = c.unknown
+    ? `closest class ${c.candidate ?? '–'} (${c.reason})`
+    : `confidence ${(100 * c.confidence).toFixed(0)}% from ${c.neighbours.length} neighbours`;
+  box.append(label, detail);
+}
+
+function renderResults(results, title) {
+  $('results-title').hidden = false;
+  $('results-title').textContent = results.length ? title : 'No results';
+  const list = $('results');
+  list.replaceChildren(...results.map((r) => {
+    const li = document.createElement('li');
+    li.className = 'card';
+    li.dataset.id = r.id;
+    const img = document.createElement('img');
+    img.src = r.thumbnailUrl;
+    img.alt = r.source ?? `image ${r.id}`;
+    img.loading = 'lazy';
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.textContent = r.score.toFixed(3);
+    const lbl = document.createElement('span');
+    lbl.className = 'lbl';
+    lbl.textContent = r.label ?? '';
+    lbl.title = r.source ?? '';
+    meta.append(score, lbl);
+    const similar = document.createElement('button');
+    similar.type = 'button';
+    similar.textContent = 'Find similar';
+    similar.addEventListener('click', () => findSimilar(r));
+    li.append(img, meta, similar);
+    return li;
+  }));
+}
+
+function formOptions() {
+  return { k: $('k').value || '12', label: $('label').value };
+}
+
+async function search(file) {
+  currentFile = file;
+  $('again').disabled = false;
+  const preview = $('preview');
+  preview.src = URL.createObjectURL(file);
+  preview.hidden = false;
+  $('drop-text').hidden = true;
+  showMessage('');
+  const { k, label } = formOptions();
+  const body = new FormData();
+  body.append('image', file);
+  body.append('k', k);
+  body.append('classify', 'true');
+  if (label) body.append('label', label);
+  $('status').dataset.busy = 'true';
+  try {
+    const out = await api('/api/search', { method: 'POST', body });
+    renderPrediction(out.classification);
+    renderResults(out.results, `Most similar (${out.tookMs.toFixed(0)} ms)`);
+  } catch (err) {
+    showMessage(...explain(err));
+  } finally {
+    delete $('status').dataset.busy;
+  }
+}
+
+async function findSimilar(r) {
+  showMessage('');
+  const { k, label } = formOptions();
+  const q = new URLSearchParams({ k });
+  if (label) q.set('label', label);
+  try {
+    const out = await api(`/api/images/${r.id}/similar?${q}`);
+    renderPrediction(null);
+    const preview = $('preview');
+    preview.src = r.thumbnailUrl;
+    preview.hidden = false;
+    $('drop-text').hidden = true;
+    renderResults(out.results, `Similar to ${r.source ?? `image ${r.id}`}`);
+  } catch (err) {
+    showMessage(...explain(err));
+  }
+}
+
+function pickImage(files) {
+  const file = [...(files ?? [])].find((f) => f.type.startsWith('image/') || f.type === '');
+  if (file) search(file);
+  else showMessage('That is not an image file.');
+}
+
+function wire() {
+  const drop = $('drop');
+  $('file').addEventListener('change', (e) => pickImage(e.target.files));
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('file').click(); } });
+  for (const ev of ['dragenter', 'dragover']) drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
+  for (const ev of ['dragleave', 'drop']) drop.addEventListener(ev, () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); pickImage(e.dataTransfer?.files); });
+  document.addEventListener('paste', (e) => {
+    const files = [...(e.clipboardData?.items ?? [])].filter((i) => i.kind === 'file').map((i) => i.getAsFile());
+    if (files.length) pickImage(files);
+  });
+  $('controls').addEventListener('submit', (e) => { e.preventDefault(); if (currentFile) search(currentFile); });
+}
+
+wire();
+await waitUntilReady();
+await loadLabels().catch((err) => showMessage(...explain(err)));
+document.body.dataset.ready = 'true';

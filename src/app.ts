@@ -1,0 +1,98 @@
+// The HTTP app as a Fastify plugin tree: external plugins (multipart, static page, OpenAPI, rate limit), the app's
+// services, and the routes. server.ts listens; tests build it with buildApp() and use inject() or a real socket.
+import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+import { UnavailableError } from './errors.js';
+import type { VisionEncoder } from './encoder/vision-encoder.js';
+import type { Gallery } from './gallery/gallery.js';
+import { prepareImage, type PreparedImage } from './gallery/ingest.js';
+import { registerErrorHandling } from './http/errors.js';
+import healthRoutes from './routes/health.js';
+import imageRoutes from './routes/images.js';
+import searchRoutes from './routes/search.js';
+import statsRoutes from './routes/stats.js';
+import { Services } from './services.js';
+
+export interface Ready {
+  gallery: Gallery;
+  encoder: VisionEncoder;
+  /** Decode, thumbnail and encode an upload, through the bounded queue (503 when full). */
+  embedUpload(image: Buffer): Promise<{ vector: Float32Array; prepared: PreparedImage }>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+    requireReady(): Ready;
+    requireVlm(): never;
+  }
+}
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  /** Start loading models when the app is ready (default); tests may start and await them explicitly. */
+  startServices?: boolean;
+}
+
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.LOOKALIKE_LOG_LEVEL },
+    bodyLimit: 1 << 20, // JSON bodies are small; uploads go through multipart with their own limit
+    forceCloseConnections: 'idle', // on close: wait for requests in flight, drop idle keep-alive sockets
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  const services = new Services(config, { info: (m) => app.log.info(m), error: (e, m) => app.log.error(e, m) });
+  app.decorate('services', services);
+  app.decorate('requireReady', (): Ready => {
+    if (!services.ready) {
+      throw new UnavailableError(services.status === 'error' ? 'startup_failed' : 'loading',
+        services.status === 'error' ? `the service failed to start: ${services.failure?.message}` : 'the model and gallery are still loading; retry shortly');
+    }
+    const encoder = services.encoder!;
+    return {
+      gallery: services.gallery!, encoder,
+      embedUpload: (image) => services.admission.run(async () => {
+        const prepared = await prepareImage(encoder, image);
+        return { vector: (await encoder.encode(prepared.decoded)).vector, prepared };
+      }),
+    };
+  });
+  app.decorate('requireVlm', (): never => {
+    throw new UnavailableError('no_text_model', 're-ranking and describe need the full VL model: set LOOKALIKE_TEXT_MODEL (see README)');
+  });
+
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1, fields: 20, parts: 25, fieldSize: 4096 },
+  });
+  if (config.LOOKALIKE_RATE_LIMIT > 0) {
+    await app.register(fastifyRateLimit, { max: config.LOOKALIKE_RATE_LIMIT, timeWindow: '1 minute' });
+  }
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'lookalike', description: 'Visual similarity search over Qwen3-VL vision embeddings', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/', index: 'index.html' });
+
+  await app.register(healthRoutes);
+  await app.register(searchRoutes);
+  await app.register(imageRoutes);
+  await app.register(statsRoutes);
+
+  app.addHook('onClose', async () => services.close());
+  if (opts.startServices !== false) app.addHook('onReady', async () => { void services.start(); });
+  return app;
+}

@@ -1,0 +1,40 @@
+// Response shapes shared by the routes (zod: validated on the way out, and documented in OpenAPI at /docs).
+import { z } from 'zod';
+
+export const ImageOut = z.object({
+  id: z.number().int(),
+  label: z.string().nullable(),
+  source: z.string().nullable().describe('file path relative to the indexed folder, or the uploaded file name'),
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  addedAt: z.string(),
+  thumbnailUrl: z.string(),
+});
+
+export const SearchHitOut = ImageOut.extend({
+  score: z.number().describe('cosine similarity of the embeddings, -1..1'),
+  rerankScore: z.number().nullable().optional().describe('P(yes) from the VL model, when re-ranked'),
+});
+
+export const KnnOut = z.object({
+  label: z.string().nullable().describe('predicted class, or null when unknown'),
+  candidate: z.string().nullable().describe('the top class even when rejected'),
+  confidence: z.number(),
+  unknown: z.boolean(),
+  reason: z.string().nullable(),
+  bestSimilarity: z.number().nullable(),
+  votes: z.array(z.object({ label: z.string(), count: z.number().int(), weight: z.number(), share: z.number() })),
+  neighbours: z.array(z.object({ id: z.number().int(), score: z.number(), label: z.string().nullable(), thumbnailUrl: z.string() })),
+});
+
+export const IdParams = z.object({ id: z.coerce.number().int().positive() });
+
+export function thumbnailUrl(id: number): string {
+  return `/api/images/${id}/thumbnail`;
+}
+
+export function imageOut<T extends { id: number }>(r: T): T & { thumbnailUrl: string } {
+  return { ...r, thumbnailUrl: thumbnailUrl(r.id) };
+}

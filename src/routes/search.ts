@@ -1,0 +1,80 @@
+// Search by upload, "find similar" by id, and KNN classification.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ErrorBody } from '../http/errors.js';
+import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { formBool, formInt, formNumber, formText, readUpload } from '../http/upload.js';
+import type { KnnResult } from '../knn/knn.js';
+
+const K_MAX = 100;
+const SearchFields = z.object({
+  k: formInt(1, K_MAX).default(12),
+  minScore: formNumber(-1, 1).optional(),
+  label: formText(200).optional(),
+  rerank: formBool.default(false),
+  classify: formBool.default(false),
+});
+const ClassifyFields = z.object({ k: formInt(1, 200).optional() });
+const SearchOut = z.object({
+  results: z.array(SearchHitOut),
+  tookMs: z.number(),
+  classification: KnnOut.optional(),
+  rerank: z.object({ reranked: z.number().int(), complete: z.boolean(), tookMs: z.number() }).optional(),
+});
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody };
+
+export function knnOut(r: KnnResult) {
+  return { ...r, neighbours: r.neighbours.map((n) => ({ ...n, thumbnailUrl: thumbnailUrl(n.id) })) };
+}
+
+const search: FastifyPluginAsyncZod = async (app) => {
+  app.post('/api/search', {
+    schema: {
+      tags: ['search'], consumes: ['multipart/form-data'],
+      summary: 'Most similar gallery images to an uploaded photo',
+      description: 'multipart fields: image (file, required); k (1-100, default 12); minScore (-1..1); label (only this class); ' +
+        'classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model, when loaded)',
+      response: { 200: SearchOut, ...errors },
+    },
+  }, async (req) => {
+    const started = performance.now();
+    const { gallery, embedUpload } = app.requireReady();
+    const { image, fields } = await readUpload(req, SearchFields);
+    if (fields.rerank) app.requireVlm();
+    const { vector } = await embedUpload(image);
+    const results = await gallery.search(vector, { k: fields.k, minScore: fields.minScore, label: fields.label });
+    const classification = fields.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
+    return { results: results.map(imageOut), tookMs: performance.now() - started, classification };
+  });
+
+  app.post('/api/classify', {
+    schema: {
+      tags: ['search'], consumes: ['multipart/form-data'],
+      summary: 'Which labelled class an uploaded photo belongs to (weighted KNN), or unknown',
+      description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K)',
+      response: { 200: KnnOut.extend({ tookMs: z.number() }), ...errors },
+    },
+  }, async (req) => {
+    const started = performance.now();
+    const { gallery, embedUpload } = app.requireReady();
+    const { image, fields } = await readUpload(req, ClassifyFields);
+    const { vector } = await embedUpload(image);
+    const result = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
+    return { ...knnOut(result), tookMs: performance.now() - started };
+  });
+
+  app.get('/api/images/:id/similar', {
+    schema: {
+      tags: ['search'], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
+      params: IdParams,
+      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(12), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
+      response: { 200: SearchOut, ...errors },
+    },
+  }, async (req) => {
+    const started = performance.now();
+    const { gallery } = app.requireReady();
+    const results = await gallery.similar(req.params.id, req.query);
+    return { results: results.map(imageOut), tookMs: performance.now() - started };
+  });
+};
+export default search;

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ErrorBody } from '../http/errors.js';
+
+const StatsOut = z.object({
+  images: z.number().int(),
+  embedded: z.number().int(),
+  labelled: z.number().int(),
+  labels: z.array(z.object({ label: z.string(), count: z.number().int() })),
+  index: z.object({ kind: z.string(), dim: z.number(), live: z.number(), ntotal: z.number(), tombstones: z.number(), staged: z.number(), bytesPerVector: z.number(), trainedOn: z.number() }),
+  model: z.object({ modelId: z.string(), fileName: z.string(), dim: z.number(), pooling: z.string(), projectorType: z.string() }),
+  demo: z.boolean(),
+  queue: z.object({ inUse: z.number().int(), capacity: z.number().int() }),
+});
+
+const stats: FastifyPluginAsyncZod = async (app) => {
+  app.get('/api/stats', {
+    schema: { tags: ['service'], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, 503: ErrorBody } },
+  }, async () => {
+    const { gallery, encoder } = app.requireReady();
+    return {
+      ...gallery.store.counts(), labels: gallery.store.labels(), index: await gallery.indexStats(), model: encoder.identity, demo: app.services.demo,
+      queue: { inUse: app.services.admission.inUse, capacity: app.services.admission.capacity },
+    };
+  });
+};
+export default stats;

@@ -1,0 +1,26 @@
+// `npm start`: the HTTP server on HOST:PORT (default 127.0.0.1:7860). SIGINT/SIGTERM close it cleanly: requests in
+// flight finish, the index is saved, database and model are closed.
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+const app = await buildApp(config);
+closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error');
+  else app.log.info(`${signal}: closing`);
+  await app.close();
+});
+try {
+  await app.listen({ port: config.PORT, host: config.HOST });
+  app.log.info(`lookalike on http://${config.HOST}:${config.PORT}/ (API docs at /docs); loading the model...`);
+} catch (err) {
+  app.log.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,84 @@
+// What the HTTP app needs, started in the background so the server answers (503 "loading") while models load:
+// the encoder, the gallery (demo gallery built on first start), the admission queue.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildIndex, formatSummary } from './builder/build-index.js';
+import type { Config } from './config.js';
+import { writeDemoImages } from './demo/demo-images.js';
+import type { VisionEncoder } from './encoder/vision-encoder.js';
+import { LookalikeError } from './errors.js';
+import { Gallery } from './gallery/gallery.js';
+import { indexParams, knnOptions, loadEncoder } from './models/load-encoder.js';
+import { Admission } from './util/admission.js';
+
+export type ServiceStatus = 'loading' | 'ready' | 'error' | 'closed';
+
+export interface Logger {
+  info(msg: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export class Services {
+  status: ServiceStatus = 'loading';
+  failure: { code: string; message: string } | null = null;
+  encoder: VisionEncoder | null = null;
+  gallery: Gallery | null = null;
+  demo = false;
+  readonly admission: Admission;
+  readonly knn;
+  private starting: Promise<void> | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly config: Config, private readonly log: Logger) {
+    this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE);
+    this.knn = knnOptions(config);
+  }
+
+  /** Loads everything; resolves when ready, or with status 'error' (the failure is kept for /api/health). */
+  start(): Promise<void> {
+    this.starting ??= this.load().catch((err: unknown) => {
+      this.status = 'error';
+      this.failure = err instanceof LookalikeError ? { code: err.code, message: err.message } : { code: 'startup_failed', message: (err as Error).message };
+      this.log.error(err, 'lookalike failed to start');
+    });
+    return this.starting;
+  }
+
+  private async load(): Promise<void> {
+    const { encoder, demo, dataDir, mmprojPath } = await loadEncoder(this.config, (m) => this.log.info(m));
+    this.encoder = encoder;
+    this.demo = demo;
+    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims)${demo ? ' [demo: random weights]' : ''}`);
+    this.gallery = await Gallery.open({
+      dataDir, identity: encoder.identity, indexKind: this.config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(this.config),
+      log: (m) => this.log.info(m),
+    });
+    if (demo && this.gallery.store.counts().embedded === 0) await this.buildDemoGallery(dataDir);
+    this.saveTimer = setInterval(() => { this.gallery?.save().catch((err) => this.log.error(err, 'index save failed')); }, 60_000);
+    this.saveTimer.unref();
+    this.status = this.status === 'closed' ? 'closed' : 'ready';
+    this.log.info(`gallery ready: ${this.gallery.store.counts().embedded} images`);
+  }
+
+  private async buildDemoGallery(dataDir: string): Promise<void> {
+    const folder = join(dataDir, 'images');
+    if (!existsSync(folder)) await writeDemoImages(folder);
+    this.log.info(`building the demo gallery from ${folder}`);
+    const summary = await buildIndex(this.gallery!, this.encoder!, { folder, labelsFromFolders: true, progressStream: process.stderr });
+    this.log.info(formatSummary(summary));
+  }
+
+  get ready(): boolean {
+    return this.status === 'ready';
+  }
+
+  /** Saves the index and frees the models; safe to call while loading. */
+  async close(): Promise<void> {
+    const wasLoading = this.status === 'loading';
+    this.status = 'closed';
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    if (wasLoading) await this.starting;
+    await this.gallery?.close();
+    await this.encoder?.dispose();
+  }
+}

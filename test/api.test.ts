@@ -1,0 +1,237 @@
+// Every route through app.inject(), with the real encoder (demo model), SQLite and FAISS.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { scenePng } from './helpers/images.js';
+
+let t: TestApp;
+let demoImage: Buffer;
+let demoImageName: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const dir = join(t.dataDir, 'demo', 'images', 'forest');
+  demoImageName = readdirSync(dir).sort()[0]!;
+  demoImage = readFileSync(join(dir, demoImageName));
+});
+afterAll(async () => t?.close());
+
+const post = (url: string, fields: Parameters<typeof multipart>[0], headers: Record<string, string> = {}) => {
+  const body = multipart(fields);
+  return t.app.inject({ method: 'POST', url, payload: body.payload, headers: { ...body.headers, ...headers } });
+};
+const image = (data: Buffer, filename = 'photo.jpg') => ({ filename, data, contentType: 'image/jpeg' });
+
+function expectError(res: { statusCode: number; json(): unknown }, status: number, code: string | RegExp) {
+  expect(res.statusCode).toBe(status);
+  const body = res.json() as { error: { code: string; message: string } };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error.code).toMatch(code);
+  expect(body.error.message.length).toBeGreaterThan(5);
+}
+
+describe('service routes', () => {
+  it('GET /api/health: ready, with the model identity and gallery size', async () => {
+    const res = await t.app.inject('/api/health');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'ready', demo: true, model: { projectorType: 'qwen3vl_merger', dim: 64 }, gallery: { images: 48, labelled: 48 } });
+  });
+
+  it('GET /api/health: 503 loading before the model is loaded', async () => {
+    const cold = await startTestApp({}, { start: false });
+    try {
+      const res = await cold.app.inject('/api/health');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ status: 'loading' });
+      expectError(await cold.app.inject('/api/stats'), 503, 'loading');
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('GET /api/stats: counts, labels, index, model', async () => {
+    const res = await t.app.inject('/api/stats');
+    expect(res.statusCode).toBe(200);
+    const s = res.json();
+    expect(s).toMatchObject({ images: 48, embedded: 48, labelled: 48, demo: true, index: { kind: 'flat', live: 48, dim: 64 } });
+    expect(s.labels.map((l: { label: string }) => l.label)).toEqual(['desert', 'flowers', 'forest', 'night', 'ocean', 'sunset']);
+  });
+
+  it('serves the page, the OpenAPI document and its UI', async () => {
+    const page = await t.app.inject('/');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const spec = (await t.app.inject('/docs/json')).json();
+    for (const path of ['/api/health', '/api/search', '/api/classify', '/api/images', '/api/images/{id}', '/api/images/{id}/similar', '/api/images/{id}/thumbnail', '/api/stats']) {
+      expect(Object.keys(spec.paths)).toContain(path);
+    }
+    expect((await t.app.inject('/docs')).statusCode).toBeLessThan(400);
+  });
+
+  it('answers an unknown route with the error shape', async () => {
+    expectError(await t.app.inject('/api/nope'), 404, 'not_found');
+  });
+});
+
+describe('POST /api/search', () => {
+  it('finds a gallery image itself first, with score about 1, and classifies it', async () => {
+    const res = await post('/api/search', { image: image(demoImage, demoImageName), classify: 'true' });
+    expect(res.statusCode).toBe(200);
+    const out = res.json();
+    expect(out.results).toHaveLength(12);
+    expect(out.results[0].source).toBe(`forest/${demoImageName}`);
+    expect(out.results[0].score).toBeGreaterThan(0.999);
+    for (let i = 1; i < out.results.length; i++) expect(out.results[i - 1].score).toBeGreaterThanOrEqual(out.results[i].score);
+    expect(out.results[0].thumbnailUrl).toBe(`/api/images/${out.results[0].id}/thumbnail`);
+    expect(out.classification.label).toBe('forest');
+    expect(out.tookMs).toBeGreaterThan(0);
+  });
+
+  it('takes k, a label filter and a minimum score', async () => {
+    const some = (await post('/api/search', { image: image(demoImage), k: '3' })).json();
+    expect(some.results).toHaveLength(3);
+    const only = (await post('/api/search', { image: image(demoImage), k: '5', label: 'night' })).json();
+    expect(only.results).toHaveLength(5);
+    expect(only.results.every((r: { label: string }) => r.label === 'night')).toBe(true);
+    const strict = (await post('/api/search', { image: image(demoImage), k: '48', minScore: '0.99' })).json();
+    expect(strict.results.every((r: { score: number }) => r.score >= 0.99)).toBe(true);
+    expect(strict.results.length).toBeLessThan(48);
+  });
+
+  it('answers bad uploads with a clear 4xx', async () => {
+    expectError(await post('/api/search', { k: '3' }), 400, 'missing_image');
+    expectError(await post('/api/search', { image: image(Buffer.alloc(0)) }), 415, 'bad_image');
+    expectError(await post('/api/search', { image: image(Buffer.from('just some text, not a picture'), 'notes.txt') }), 415, 'bad_image');
+    const jpeg = await sharp(await scenePng(3)).jpeg().toBuffer();
+    expectError(await post('/api/search', { image: image(jpeg.subarray(0, jpeg.length >> 1)) }), 415, 'bad_image');
+    expectError(await post('/api/search', { image: image(hugePng(30000, 30000), 'huge.png') }), 413, 'image_too_large');
+    expectError(await post('/api/search', { photo: image(demoImage) }), 400, 'wrong_field');
+    expectError(await post('/api/search', { image: image(demoImage), k: 'many' }), 400, 'invalid_request');
+    expectError(await post('/api/search', { image: image(demoImage), k: '1000' }), 400, 'invalid_request');
+    expectError(await post('/api/search', { image: image(demoImage), minScore: '2' }), 400, 'invalid_request');
+    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: { image: 'x' } }), 415, 'not_multipart');
+    // and the service is fine afterwards
+    expect((await post('/api/search', { image: image(demoImage), k: '1' })).statusCode).toBe(200);
+  });
+
+  it('refuses re-ranking when no text model is loaded, and everything else still works', async () => {
+    expectError(await post('/api/search', { image: image(demoImage), rerank: 'true' }), 503, 'no_text_model');
+    expect((await post('/api/search', { image: image(demoImage) })).statusCode).toBe(200);
+  });
+});
+
+describe('POST /api/classify', () => {
+  it('returns label, confidence, votes and neighbours', async () => {
+    const res = await post('/api/classify', { image: image(demoImage), k: '10' });
+    expect(res.statusCode).toBe(200);
+    const c = res.json();
+    expect(c).toMatchObject({ label: 'forest', unknown: false });
+    expect(c.neighbours).toHaveLength(10);
+    expect(c.votes[0].label).toBe('forest');
+    expect(c.confidence).toBeGreaterThan(0.5);
+    expectError(await post('/api/classify', { image: image(Buffer.from('nope')) }), 415, 'bad_image');
+    expectError(await post('/api/classify', { image: image(demoImage), k: '0' }), 400, 'invalid_request');
+  });
+});
+
+describe('gallery routes', () => {
+  it('adds, reads, finds similar, deletes, and never returns the deleted image', async () => {
+    const png = await scenePng(4242);
+    const added = await post('/api/images', { image: image(png, 'mine.png'), label: 'mine' });
+    expect(added.statusCode).toBe(201);
+    const { id } = added.json();
+    const again = await post('/api/images', { image: image(png, 'mine-again.png') });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ id, duplicate: true });
+
+    const record = (await t.app.inject(`/api/images/${id}`)).json();
+    expect(record).toMatchObject({ id, label: 'mine', source: 'mine.png', width: 320, height: 240 });
+    const thumb = await t.app.inject(`/api/images/${id}/thumbnail`);
+    expect(thumb.statusCode).toBe(200);
+    expect(thumb.headers['content-type']).toBe('image/webp');
+    expect((await sharp(thumb.rawPayload).metadata()).width).toBe(256);
+
+    const similar = (await t.app.inject(`/api/images/${id}/similar?k=5`)).json();
+    expect(similar.results).toHaveLength(5);
+    expect(similar.results.map((r: { id: number }) => r.id)).not.toContain(id);
+
+    const found = (await post('/api/search', { image: image(png), k: '1' })).json();
+    expect(found.results[0].id).toBe(id);
+
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
+    expectError(await t.app.inject(`/api/images/${id}`), 404, 'not_found');
+    expectError(await t.app.inject(`/api/images/${id}/thumbnail`), 404, 'not_found');
+    expectError(await t.app.inject(`/api/images/${id}/similar`), 404, 'not_found');
+    expectError(await t.app.inject({ method: 'DELETE', url: `/api/images/${id}` }), 404, 'not_found');
+    const after = (await post('/api/search', { image: image(png), k: '48' })).json();
+    expect(after.results.map((r: { id: number }) => r.id)).not.toContain(id);
+  });
+
+  it('answers unknown and malformed ids with 404 and 400', async () => {
+    expectError(await t.app.inject('/api/images/999999'), 404, 'not_found');
+    expectError(await t.app.inject('/api/images/abc'), 400, 'invalid_request');
+    expectError(await t.app.inject('/api/images/-3/similar'), 400, 'invalid_request');
+    expectError(await t.app.inject('/api/images/1/similar?k=0'), 400, 'invalid_request');
+  });
+});
+
+describe('limits and access', () => {
+  it('refuses an upload over the size limit with 413', async () => {
+    const small = await startTestApp({ LOOKALIKE_MAX_UPLOAD_MB: '0.01' });
+    try {
+      const body = multipart({ image: image(Buffer.alloc(20_000, 1)) });
+      expectError(await small.app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers }), 413, 'upload_too_large');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('needs the bearer key for changes when one is set', async () => {
+    const keyed = await startTestApp({ LOOKALIKE_API_KEY: 'sesame' });
+    try {
+      const send = (headers: Record<string, string>) => {
+        const body = multipart({ image: image(demoImage) });
+        return keyed.app.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: { ...body.headers, ...headers } });
+      };
+      expectError(await send({}), 401, 'unauthorized');
+      expectError(await send({ authorization: 'Bearer wrong' }), 403, 'forbidden');
+      expect((await send({ authorization: 'Bearer sesame' })).statusCode).toBe(200); // a demo image: duplicate
+      expectError(await keyed.app.inject({ method: 'DELETE', url: '/api/images/1' }), 401, 'unauthorized');
+      // reads need no key
+      expect((await keyed.app.inject('/api/images/1')).statusCode).toBe(200);
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('refuses changes when listening beyond loopback without a key', async () => {
+    const exposed = await startTestApp({ HOST: '0.0.0.0' });
+    try {
+      expectError(await exposed.app.inject({ method: 'DELETE', url: '/api/images/1' }), 403, 'writes_disabled');
+      expect((await exposed.app.inject('/api/images/1')).statusCode).toBe(200);
+    } finally {
+      await exposed.close();
+    }
+  });
+});
+
+/** A PNG whose header declares width x height, with a token IDAT: decoders refuse it before allocating. */
+function hugePng(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+}

@@ -1,0 +1,49 @@
+// Builds the real app (real models, SQLite, FAISS) on a temporary data folder, in demo mode unless told otherwise.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { MODELS_DIR } from './models.js';
+
+export interface TestApp {
+  app: FastifyInstance;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string> = {}, { start = true } = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-app-'));
+  const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_LOG_LEVEL: 'warn', ...env });
+  const app = await buildApp(config, { logger: false, startServices: false });
+  await app.ready();
+  if (start) {
+    await app.services.start();
+    if (!app.services.ready) throw new Error(`services failed: ${JSON.stringify(app.services.failure)}`);
+  }
+  return {
+    app, dataDir,
+    close: async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface FilePart { filename: string; data: Buffer; contentType?: string }
+
+/** A multipart/form-data body for inject() and fetch(). */
+export function multipart(fields: Record<string, string | FilePart>): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----lookalike${Math.random().toString(16).slice(2)}`;
+  const chunks: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === 'string') {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+    } else {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${value.filename}"\r\nContent-Type: ${value.contentType ?? 'application/octet-stream'}\r\n\r\n`), value.data, Buffer.from('\r\n'));
+    }
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
