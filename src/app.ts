@@ -92,6 +92,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(imageRoutes);
   await app.register(statsRoutes);
 
+  // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onSend', async (_req, reply) => { if (closing) reply.header('connection', 'close'); });
   app.addHook('onClose', async () => services.close());
   if (opts.startServices !== false) app.addHook('onReady', async () => { void services.start(); });
   return app;
