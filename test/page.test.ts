@@ -1,0 +1,73 @@
+// The upload page in a real browser (Debian's chromium, driven by playwright-core) against the real server.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { ROOT } from './helpers/cli.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+let t: TestApp;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/setup.sh does)`);
+  t = await startTestApp();
+  base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('the search page', () => {
+  for (const viewport of [{ name: 'desktop', width: 1280, height: 900 }, { name: 'phone', width: 390, height: 844 }]) {
+    it(`uploads a gallery image, shows it first with score ~1 and a class, and finds similar (${viewport.name})`, async () => {
+      const page = await browser.newPage({ viewport });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(base);
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.isVisible('#demo-banner')).toBe(true);
+      expect(await page.textContent('#status')).toMatch(/48 images/);
+
+      const dir = join(t.dataDir, 'demo', 'images', 'ocean');
+      const file = join(dir, readdirSync(dir).sort()[2]!);
+      await page.setInputFiles('#file', file);
+      await page.waitForSelector('#results .card');
+      const first = page.locator('#results .card').first();
+      expect(Number(await first.locator('.score').textContent())).toBeGreaterThan(0.999);
+      expect(await first.locator('.lbl').textContent()).toBe('ocean');
+      expect(await page.textContent('[data-testid="predicted-label"]')).toBe('ocean');
+      expect(await page.locator('#results .card').count()).toBe(12);
+
+      const shotDir = join(ROOT, 'test', '.tmp');
+      mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: join(shotDir, `page-${viewport.name}.png`), fullPage: true });
+
+      const secondId = await page.locator('#results .card').nth(1).getAttribute('data-id');
+      await page.locator('#results .card').nth(1).getByRole('button', { name: 'Find similar' }).click();
+      await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Similar to'));
+      const ids = await page.locator('#results .card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.id));
+      expect(ids).toHaveLength(12);
+      expect(ids).not.toContain(secondId); // "similar to X" leaves X out
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it('says so when the upload is not an image', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
+    await page.waitForSelector('#message:not([hidden])');
+    expect(await page.textContent('#message')).toMatch(/could not be decoded/);
+    await page.close();
+  });
+});
