@@ -14,7 +14,7 @@ const SLOW = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '1024', LOOK
 
 async function upload(base: string, url: string, png: Buffer, headers: Record<string, string> = {}) {
   const body = multipart({ image: { filename: 'x.png', data: png, contentType: 'image/png' } });
-  return fetch(`${base}${url}`, { method: 'POST', body: body.payload, headers: { ...body.headers, ...headers } });
+  return fetch(`${base}${url}`, { method: 'POST', body: new Uint8Array(body.payload), headers: { ...body.headers, ...headers } });
 }
 
 describe('over a real socket', () => {
