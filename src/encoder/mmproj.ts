@@ -13,6 +13,7 @@ export interface MmprojInfo {
   hiddenSize: number;
   layers: number;
   patchSize: number;
+  mergeSize: number; // spatial merge per side: 2 for Qwen-VL (2x2 patches per token)
   name: string;
 }
 
@@ -70,5 +71,6 @@ export function inspectMmproj(path: string): MmprojInfo {
     .map(Number)
     .sort((a, b) => a - b);
   for (const i of deepstackLayers) expectDims(`v.deepstack.${i}.fc2.weight`, [merged, projectionDim]);
-  return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, name: String(header.kv.get('general.name') ?? '') };
+  const mergeSize = Number(header.kv.get('clip.vision.spatial_merge_size') ?? 2);
+  return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, mergeSize, name: String(header.kv.get('general.name') ?? '') };
 }

@@ -78,47 +78,76 @@ export function meanPool(rows: Float32Array, nTokens: number, rowWidth: number, 
   return out;
 }
 
+/** What runs the vision tower: llama.cpp's clip directly, or the mtmd context of a loaded VL model (one mmproj copy). */
+export interface EncoderBackend {
+  encode(rgb: Uint8Array, width: number, height: number): Promise<{ data: Float32Array; nTokens: number }>;
+  dispose(): void;
+}
+
+/** The image size limits llama.cpp's Qwen-VL preprocessor applies for these token limits (clip.cpp set_limit_image_tokens). */
+export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: number): SizeLimits {
+  const align = info.patchSize * info.mergeSize;
+  return { align, minPixels: minTokens * align * align, maxPixels: maxTokens * align * align };
+}
+
+interface ResolvedOptions { threads: number; minTokens: number; maxTokens: number; pooling: Pooling; maxInputPixels: number }
+
+function resolveOptions(options: VisionEncoderOptions): ResolvedOptions {
+  const threads = intOption('threads', options.threads, 1, LIMITS.threads);
+  const minTokens = intOption('minTokens', options.minTokens, 64, LIMITS.tokens);
+  const maxTokens = intOption('maxTokens', options.maxTokens, 256, LIMITS.tokens);
+  if (minTokens > maxTokens) throw new RangeError(`minTokens (${minTokens}) is larger than maxTokens (${maxTokens})`);
+  const pooling = options.pooling ?? 'mean';
+  if (pooling !== 'mean' && pooling !== 'mean-deepstack') throw new RangeError(`pooling must be 'mean' or 'mean-deepstack', got ${String(pooling)}`);
+  const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, 64_000_000, [1, 2 ** 31 - 1]);
+  return { threads, minTokens, maxTokens, pooling, maxInputPixels };
+}
+
 export class VisionEncoder {
   private readonly queue = new SerialQueue();
   private disposed = false;
 
   private constructor(
-    private readonly native: NativeClipModel,
+    private readonly backend: EncoderBackend,
     readonly identity: EncoderIdentity,
     readonly info: MmprojInfo,
     private readonly limits: SizeLimits,
-    private readonly threads: number,
     private readonly maxInputPixels: number,
     private readonly nativeWidth: number,
   ) {}
 
+  /** Loads the vision tower of an mmproj with llama.cpp's clip. */
   static async load(path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
-    const threads = intOption('threads', options.threads, 1, LIMITS.threads);
-    const minTokens = intOption('minTokens', options.minTokens, 64, LIMITS.tokens);
-    const maxTokens = intOption('maxTokens', options.maxTokens, 256, LIMITS.tokens);
-    if (minTokens > maxTokens) throw new RangeError(`minTokens (${minTokens}) is larger than maxTokens (${maxTokens})`);
-    const pooling = options.pooling ?? 'mean';
-    if (pooling !== 'mean' && pooling !== 'mean-deepstack') throw new RangeError(`pooling must be 'mean' or 'mean-deepstack', got ${String(pooling)}`);
-    const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, 64_000_000, [1, 2 ** 31 - 1]);
-
+    const o = resolveOptions(options);
     const info = inspectMmproj(path); // throws ModelFileError before the native code sees a bad file
     const fingerprint = await sha256File(path);
     const native = new (loadNative().ClipModel)();
-    await native.load(path, { minTokens, maxTokens, useGpu: options.useGpu ?? false });
+    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu: options.useGpu ?? false });
     const n = native.info();
-    const nativeWidth = n.nMmprojEmbd;
-    if (nativeWidth !== info.projectionDim * (1 + info.deepstackLayers.length)) {
+    const limits = sizeLimits(info, o.minTokens, o.maxTokens);
+    if (n.nMmprojEmbd !== info.projectionDim * (1 + info.deepstackLayers.length) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {
       native.dispose();
-      throw new Error(`llama.cpp reports ${nativeWidth} floats per token, the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length}`);
+      throw new Error(`llama.cpp reports ${n.nMmprojEmbd} floats per token and ${n.imageMinPixels}..${n.imageMaxPixels} pixels; the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length} and ${limits.minPixels}..${limits.maxPixels}`);
     }
-    const dim = pooling === 'mean' ? info.projectionDim : nativeWidth;
+    const backend: EncoderBackend = { encode: (rgb, w, h) => native.encode(rgb, w, h, o.threads), dispose: () => native.dispose() };
+    return VisionEncoder.create(backend, path, info, fingerprint, o);
+  }
+
+  /** An encoder on a backend that already holds this mmproj (the VL model's mtmd context). */
+  static async withBackend(backend: EncoderBackend, path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
+    const o = resolveOptions(options);
+    return VisionEncoder.create(backend, path, inspectMmproj(path), await sha256File(path), o);
+  }
+
+  private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): VisionEncoder {
+    const nativeWidth = info.projectionDim * (1 + info.deepstackLayers.length);
+    const dim = o.pooling === 'mean' ? info.projectionDim : nativeWidth;
     const identity: EncoderIdentity = {
-      modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${pooling}-t${minTokens}-${maxTokens}`,
-      fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling, minTokens, maxTokens,
-      projectionDim: info.projectionDim, deepstackLayers: info.deepstackLayers,
+      modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${o.pooling}-t${o.minTokens}-${o.maxTokens}`,
+      fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling: o.pooling,
+      minTokens: o.minTokens, maxTokens: o.maxTokens, projectionDim: info.projectionDim, deepstackLayers: info.deepstackLayers,
     };
-    const limits = { align: n.patchSize * n.nMerge, minPixels: n.imageMinPixels, maxPixels: n.imageMaxPixels };
-    return new VisionEncoder(native, identity, info, limits, threads, maxInputPixels, nativeWidth);
+    return new VisionEncoder(backend, identity, info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels, nativeWidth);
   }
 
   get dim(): number { return this.identity.dim; }
@@ -134,10 +163,10 @@ export class VisionEncoder {
   encode(image: DecodedImage): Promise<Embedding> {
     return this.queue.run(async () => {
       this.assertLive();
-      const out = await this.native.encode(image.rgb, image.width, image.height, this.threads);
+      const out = await this.backend.encode(image.rgb, image.width, image.height);
       const pooled = meanPool(out.data, out.nTokens, this.nativeWidth, this.dim);
       return {
-        vector: l2Normalize(pooled), nTokens: out.nTokens, inputWidth: out.width, inputHeight: out.height,
+        vector: l2Normalize(pooled), nTokens: out.nTokens, inputWidth: image.width, inputHeight: image.height,
         sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight,
       };
     });
@@ -148,11 +177,11 @@ export class VisionEncoder {
     return this.encode(await this.decode(image));
   }
 
-  /** The raw native call, for benchmarks: per-token rows, no pooling. */
+  /** The raw backend call, for benchmarks: per-token rows, no pooling. */
   encodeTokens(image: DecodedImage): Promise<{ data: Float32Array; nTokens: number }> {
     return this.queue.run(async () => {
       this.assertLive();
-      return this.native.encode(image.rgb, image.width, image.height, this.threads);
+      return this.backend.encode(image.rgb, image.width, image.height);
     });
   }
 
@@ -161,7 +190,7 @@ export class VisionEncoder {
     return this.queue.run(async () => {
       if (this.disposed) return;
       this.disposed = true;
-      this.native.dispose();
+      this.backend.dispose();
     });
   }
 

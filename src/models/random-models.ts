@@ -120,3 +120,108 @@ export function ensureRandomMmproj(path: string, spec: VisionSpec = TINY_VISION,
   if (!existsSync(path)) writeRandomMmproj(path, spec, seed);
   return path;
 }
+
+export interface TextSpec {
+  embd: number; // = the mmproj's projection_dim
+  layers: number; // must exceed the mmproj's deepstack layer count
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  ffn: number;
+  context: number;
+  deepstack: number; // = the mmproj's deepstack layer count
+}
+
+export const TINY_TEXT: TextSpec = { embd: 64, layers: 4, heads: 4, kvHeads: 2, headDim: 16, ffn: 128, context: 4096, deepstack: 2 };
+
+// GPT-2's byte-to-unicode table: every byte gets a printable character, so byte-level BPE tokens are strings.
+function byteTokens(): string[] {
+  const printable = new Set<number>();
+  for (let b = 33; b <= 126; b++) printable.add(b);
+  for (let b = 161; b <= 172; b++) printable.add(b);
+  for (let b = 174; b <= 255; b++) printable.add(b);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable.has(b) ? b : 256 + extra++));
+}
+
+const MERGES = ['Ġ t', 'h e', 'i n', 'e r', 'Ġ a', 'Ġt he'];
+export const CHAT_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
+const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** A random-weight text model of llama.cpp's `qwen3vl` architecture with a byte-level BPE tokenizer and ChatML. */
+export function writeRandomTextModel(path: string, spec: TextSpec = TINY_TEXT, seed = 2): void {
+  const tokens = [...byteTokens(), ...MERGES.map((m) => m.replace(' ', '')), ...CHAT_SPECIALS];
+  const types = tokens.map((_, i) => (i >= tokens.length - CHAT_SPECIALS.length ? 3 : 1));
+  const id = (t: string) => tokens.indexOf(t);
+  const { embd, headDim, heads, kvHeads, ffn } = spec;
+  const plans: TensorPlan[] = [
+    { ...weight('token_embd.weight', [embd, tokens.length]), init: { kind: 'uniform', scale: 1 } },
+    vector('output_norm.weight', embd, ones),
+  ];
+  for (let i = 0; i < spec.layers; i++) {
+    const b = `blk.${i}`;
+    plans.push(
+      vector(`${b}.attn_norm.weight`, embd, ones),
+      weight(`${b}.attn_q.weight`, [embd, heads * headDim]),
+      weight(`${b}.attn_k.weight`, [embd, kvHeads * headDim]),
+      weight(`${b}.attn_v.weight`, [embd, kvHeads * headDim]),
+      weight(`${b}.attn_output.weight`, [heads * headDim, embd]),
+      vector(`${b}.attn_q_norm.weight`, headDim, ones),
+      vector(`${b}.attn_k_norm.weight`, headDim, ones),
+      vector(`${b}.ffn_norm.weight`, embd, ones),
+      weight(`${b}.ffn_gate.weight`, [embd, ffn]),
+      weight(`${b}.ffn_up.weight`, [embd, ffn]),
+      weight(`${b}.ffn_down.weight`, [ffn, embd]),
+    );
+  }
+  const a = 'qwen3vl';
+  const quarter = headDim / 2;
+  const sections = [Math.ceil(quarter / 3), Math.ceil(quarter / 3), quarter - 2 * Math.ceil(quarter / 3), 0];
+  const kv: Record<string, GgufKv> = {
+    'general.architecture': { type: 'str', value: a },
+    'general.name': { type: 'str', value: `lookalike random qwen3vl text model (embd ${embd}, ${spec.layers} layers, seed ${seed})` },
+    'general.file_type': { type: 'u32', value: 1 },
+    [`${a}.context_length`]: { type: 'u32', value: spec.context },
+    [`${a}.embedding_length`]: { type: 'u32', value: embd },
+    [`${a}.block_count`]: { type: 'u32', value: spec.layers },
+    [`${a}.feed_forward_length`]: { type: 'u32', value: ffn },
+    [`${a}.attention.head_count`]: { type: 'u32', value: heads },
+    [`${a}.attention.head_count_kv`]: { type: 'u32', value: kvHeads },
+    [`${a}.attention.key_length`]: { type: 'u32', value: headDim },
+    [`${a}.attention.value_length`]: { type: 'u32', value: headDim },
+    [`${a}.rope.freq_base`]: { type: 'f32', value: 5_000_000 },
+    [`${a}.attention.layer_norm_rms_epsilon`]: { type: 'f32', value: 1e-6 },
+    [`${a}.rope.dimension_sections`]: { type: 'i32[]', value: sections },
+    [`${a}.n_deepstack_layers`]: { type: 'u32', value: spec.deepstack },
+    'tokenizer.ggml.model': { type: 'str', value: 'gpt2' },
+    'tokenizer.ggml.pre': { type: 'str', value: 'qwen2' },
+    'tokenizer.ggml.tokens': { type: 'str[]', value: tokens },
+    'tokenizer.ggml.token_type': { type: 'i32[]', value: types },
+    'tokenizer.ggml.merges': { type: 'str[]', value: MERGES },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: id('<|im_end|>') },
+    'tokenizer.ggml.padding_token_id': { type: 'u32', value: id('<|endoftext|>') },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: id('<|endoftext|>') },
+    'tokenizer.ggml.add_bos_token': { type: 'bool', value: false },
+    'tokenizer.chat_template': { type: 'str', value: CHATML },
+  };
+  writePlanned(path, kv, plans, seed);
+}
+
+/** A LoRA adapter GGUF (rank r) on the attention projections of a `qwen3vl` text model of width `embd`. */
+export function writeRandomLora(path: string, spec: TextSpec = TINY_TEXT, rank = 4, seed = 3): void {
+  const plans: TensorPlan[] = [];
+  for (let i = 0; i < spec.layers; i++) {
+    for (const [name, out] of [['attn_q', spec.heads * spec.headDim], ['attn_v', spec.kvHeads * spec.headDim]] as const) {
+      plans.push(
+        { ...weight(`blk.${i}.${name}.weight.lora_a`, [spec.embd, rank]), type: GgmlType.F32 },
+        { ...weight(`blk.${i}.${name}.weight.lora_b`, [rank, out]), type: GgmlType.F32 },
+      );
+    }
+  }
+  writePlanned(path, {
+    'general.architecture': { type: 'str', value: 'qwen3vl' },
+    'general.type': { type: 'str', value: 'adapter' },
+    'adapter.type': { type: 'str', value: 'lora' },
+    'adapter.lora.alpha': { type: 'f32', value: rank },
+  }, plans, seed);
+}

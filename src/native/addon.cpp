@@ -85,12 +85,14 @@ Napi::Value backend_info(const Napi::CallbackInfo & info) {
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  log_verbose = std::getenv("LOOKALIKE_NATIVE_LOG") != nullptr;
+  const char * verbose = std::getenv("LOOKALIKE_NATIVE_LOG");
+  log_verbose = verbose != nullptr && *verbose != 0 && std::string(verbose) != "0";
   ggml_log_set(log_callback, nullptr);
   llama_log_set(log_callback, nullptr);
   mtmd_log_set(log_callback, nullptr);
   mtmd_helper_log_set(log_callback, nullptr);
   exports.Set("ClipModel", init_clip_model(env));
+  exports.Set("VlModel", init_vl_model(env));
   exports.Set("setVerbose", Napi::Function::New(env, set_verbose));
   exports.Set("backendInfo", Napi::Function::New(env, backend_info));
   return exports;

@@ -29,8 +29,35 @@ export interface NativeClipModel {
   dispose(): void;
 }
 
+export interface NativeImage { rgb: Uint8Array; width: number; height: number }
+
+export interface NativeVlInfo {
+  nEmbd: number;
+  nEmbdInp: number; // what the vision tower feeds in per image token (main + deepstack slices)
+  nLayer: number;
+  nCtx: number;
+  nVocab: number;
+  chatTemplate: string | null;
+  marker: string; // the media marker mtmd replaces with an image's tokens
+  usesMrope: boolean;
+}
+
+export interface NativeVlModel {
+  load(textPath: string, mmprojPath: string, options: { loraPath?: string; loraScale: number; nCtx: number; threads: number; minTokens: number; maxTokens: number }): Promise<void>;
+  info(): NativeVlInfo;
+  applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean): string;
+  tokenize(text: string): Int32Array;
+  score(prompt: string, images: NativeImage[], tokenIds: Int32Array): Promise<{ logits: Float32Array; nPromptTokens: number }>;
+  generate(prompt: string, images: NativeImage[], options: { maxTokens: number; temperature: number; seed: number }, onText: (text: string) => void):
+    Promise<{ text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }>;
+  embed(images: NativeImage[]): Promise<{ data: Float32Array; nTokens: number }>;
+  cancel(): void;
+  dispose(): void;
+}
+
 export interface NativeModule {
   ClipModel: new () => NativeClipModel;
+  VlModel: new () => NativeVlModel;
   setVerbose(verbose: boolean): void;
   backendInfo(): { devices: { name: string; description: string }[]; binsDir: string; system: string };
 }

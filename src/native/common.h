@@ -25,3 +25,4 @@ class PromiseWorker : public Napi::AsyncWorker {
 std::string with_native_errors(const std::string & what);
 
 Napi::Function init_clip_model(Napi::Env env);
+Napi::Function init_vl_model(Napi::Env env);

@@ -1,0 +1,563 @@
+// VlModel: the full vision-language model, a text GGUF loaded by libllama plus its mmproj loaded by mtmd.
+// Prompts hold images (the media marker); score() reads the last position's logits for given tokens,
+// generate() samples text and streams it, embed() runs only the vision tower through the same mtmd context
+// (so one copy of the mmproj serves search and generation). JS validates every argument first.
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "llama.h"
+#include "mtmd-helper.h"
+#include "mtmd.h"
+
+namespace {
+
+struct ImageInput {
+  std::vector<uint8_t> rgb;
+  uint32_t width = 0, height = 0;
+};
+
+struct ChunksDeleter {
+  void operator()(mtmd_input_chunks * c) const { mtmd_input_chunks_free(c); }
+};
+using ChunksPtr = std::unique_ptr<mtmd_input_chunks, ChunksDeleter>;
+
+// Number of leading bytes of s that form complete UTF-8 characters (a token may end inside one).
+size_t utf8_complete(const std::string & s) {
+  size_t i = s.size();
+  size_t back = 0;
+  while (i > 0 && back < 4) {
+    unsigned char c = s[i - 1];
+    if ((c & 0xC0) != 0x80) {  // a lead byte (or ASCII): is its sequence complete?
+      size_t need = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+      return back + 1 >= need ? s.size() : i - 1;
+    }
+    i--;
+    back++;
+  }
+  return s.size();
+}
+
+class VlModel : public Napi::ObjectWrap<VlModel> {
+ public:
+  explicit VlModel(const Napi::CallbackInfo & info) : Napi::ObjectWrap<VlModel>(info) {}
+  ~VlModel() override { release(); }
+
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "VlModel",
+                       {InstanceMethod<&VlModel::load>("load"), InstanceMethod<&VlModel::info>("info"),
+                        InstanceMethod<&VlModel::applyTemplate>("applyTemplate"),
+                        InstanceMethod<&VlModel::tokenize>("tokenize"), InstanceMethod<&VlModel::score>("score"),
+                        InstanceMethod<&VlModel::generate>("generate"), InstanceMethod<&VlModel::embed>("embed"),
+                        InstanceMethod<&VlModel::cancel>("cancel"), InstanceMethod<&VlModel::dispose>("dispose")});
+  }
+
+  llama_model * model = nullptr;
+  llama_context * ctx = nullptr;
+  mtmd_context * mctx = nullptr;
+  llama_adapter_lora * lora = nullptr;
+  int n_batch = 512;
+  bool busy = false;
+  std::atomic<bool> cancelled{false};
+
+  void release() {
+    if (mctx) mtmd_free(mctx);
+    if (ctx) llama_free(ctx);
+    if (lora) llama_adapter_lora_free(lora);
+    if (model) llama_model_free(model);
+    mctx = nullptr;
+    ctx = nullptr;
+    lora = nullptr;
+    model = nullptr;
+  }
+
+  // Tokenizes a prompt with its images into chunks; returns an error message, or "" on success.
+  std::string tokenize_prompt(const std::string & prompt, const std::vector<ImageInput> & images, ChunksPtr & out,
+                              bool add_special) {
+    std::vector<mtmd_bitmap *> bitmaps;
+    for (const auto & img : images) bitmaps.push_back(mtmd_bitmap_init(img.width, img.height, img.rgb.data()));
+    mtmd_input_text text{prompt.c_str(), prompt.size(), add_special, true};
+    out.reset(mtmd_input_chunks_init());
+    int32_t rc = mtmd_tokenize(mctx, out.get(), &text, const_cast<const mtmd_bitmap **>(bitmaps.data()), bitmaps.size());
+    for (auto * b : bitmaps) mtmd_bitmap_free(b);
+    if (rc == 1) return "the prompt's image markers do not match the number of images";
+    if (rc != 0) return with_native_errors("tokenizing the prompt failed (code " + std::to_string(rc) + ")");
+    return "";
+  }
+
+  // Clears the KV cache, evaluates the chunks; returns an error message or "", and the position after the prompt.
+  std::string eval_prompt(const ChunksPtr & chunks, size_t reserve, llama_pos & n_past) {
+    const size_t n_tokens = mtmd_helper_get_n_tokens(chunks.get());
+    const size_t n_ctx = llama_n_ctx(ctx);
+    if (n_tokens + reserve > n_ctx) {
+      return "context_overflow: the prompt is " + std::to_string(n_tokens) + " tokens" +
+             (reserve ? " plus " + std::to_string(reserve) + " to generate" : "") + ", the context holds " +
+             std::to_string(n_ctx);
+    }
+    llama_memory_clear(llama_get_memory(ctx), true);
+    n_past = 0;
+    if (mtmd_helper_eval_chunks(mctx, ctx, chunks.get(), 0, 0, n_batch, true, &n_past) != 0) {
+      return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
+    }
+    return "";
+  }
+
+ private:
+  Napi::Value load(const Napi::CallbackInfo & info);
+  Napi::Value info(const Napi::CallbackInfo & info);
+  Napi::Value applyTemplate(const Napi::CallbackInfo & info);
+  Napi::Value tokenize(const Napi::CallbackInfo & info);
+  Napi::Value score(const Napi::CallbackInfo & info);
+  Napi::Value generate(const Napi::CallbackInfo & info);
+  Napi::Value embed(const Napi::CallbackInfo & info);
+  Napi::Value cancel(const Napi::CallbackInfo & info) {
+    cancelled = true;
+    return info.Env().Undefined();
+  }
+  Napi::Value dispose(const Napi::CallbackInfo & info) {
+    check_idle(info.Env(), false);
+    release();
+    return info.Env().Undefined();
+  }
+
+ public:
+  void check_idle(Napi::Env env, bool must_be_loaded) {
+    if (busy) throw Napi::Error::New(env, "VlModel is busy: calls must be serialized");
+    if (must_be_loaded && (ctx == nullptr || mctx == nullptr)) throw Napi::Error::New(env, "VlModel is not loaded or was disposed");
+  }
+};
+
+std::vector<ImageInput> read_images(Napi::Env env, const Napi::Value & v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "images must be an array");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<ImageInput> out;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Object o = arr.Get(i).As<Napi::Object>();
+    ImageInput img;
+    img.width = o.Get("width").ToNumber().Uint32Value();
+    img.height = o.Get("height").ToNumber().Uint32Value();
+    Napi::Value rgb = o.Get("rgb");
+    if (!rgb.IsTypedArray() || rgb.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw Napi::TypeError::New(env, "image.rgb must be a Uint8Array");
+    Napi::Uint8Array a = rgb.As<Napi::Uint8Array>();
+    if (img.width == 0 || img.height == 0 || img.width > 16384 || img.height > 16384 ||
+        a.ByteLength() != static_cast<size_t>(img.width) * img.height * 3)
+      throw Napi::RangeError::New(env, "bad image size");
+    img.rgb.assign(a.Data(), a.Data() + a.ByteLength());  // copied now: workers never touch JS memory
+    out.push_back(std::move(img));
+  }
+  return out;
+}
+
+// Base of the workers that run on a loaded model: marks it busy, keeps the JS object alive, clears the cancel flag.
+class ModelWorker : public PromiseWorker {
+ public:
+  ModelWorker(Napi::Env env, const char * name, VlModel * m, Napi::Object self)
+      : PromiseWorker(env, name), m(m), self(Napi::Persistent(self)) {
+    m->busy = true;
+    m->cancelled = false;
+  }
+
+ protected:
+  void OnOK() override {
+    m->busy = false;
+    resolve();
+  }
+  void OnError(const Napi::Error & e) override {
+    m->busy = false;
+    PromiseWorker::OnError(e);
+  }
+  virtual void resolve() = 0;
+  VlModel * m;
+  Napi::ObjectReference self;
+};
+
+class LoadWorker : public ModelWorker {
+ public:
+  LoadWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string text_path, std::string mmproj_path,
+             std::string lora_path, float lora_scale, int n_ctx, int n_threads, int min_tokens, int max_tokens)
+      : ModelWorker(env, "lookalike.VlModel.load", m, self), text_path(std::move(text_path)),
+        mmproj_path(std::move(mmproj_path)), lora_path(std::move(lora_path)), lora_scale(lora_scale), n_ctx(n_ctx),
+        n_threads(n_threads), min_tokens(min_tokens), max_tokens(max_tokens) {}
+
+  void Execute() override {
+    ensure_backends_loaded();
+    take_native_errors();
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    model = llama_model_load_from_file(text_path.c_str(), mp);
+    if (!model) return fail("failed to load the text model from " + text_path);
+    if (!lora_path.empty()) {
+      lora = llama_adapter_lora_init(model, lora_path.c_str());
+      if (!lora) return fail("failed to load the LoRA adapter " + lora_path + " for this text model");
+    }
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = n_ctx;
+    cp.n_batch = m->n_batch;
+    cp.n_ubatch = m->n_batch;
+    cp.n_threads = n_threads;
+    cp.n_threads_batch = n_threads;
+    cp.no_perf = true;
+    ctx = llama_init_from_model(model, cp);
+    if (!ctx) return fail("failed to create a context for the text model");
+    if (lora) {
+      float scale = lora_scale;
+      if (llama_set_adapters_lora(ctx, &lora, 1, &scale) != 0) return fail("failed to apply the LoRA adapter");
+    }
+    mtmd_context_params mtp = mtmd_context_params_default();
+    mtp.use_gpu = false;
+    mtp.n_threads = n_threads;
+    mtp.print_timings = false;
+    mtp.warmup = false;  // Qwen-VL's warm-up sizes buffers for ~2116 tokens: minutes on a CPU
+    mtp.image_min_tokens = min_tokens;
+    mtp.image_max_tokens = max_tokens;
+    mctx = mtmd_init_from_file(mmproj_path.c_str(), model, mtp);
+    if (!mctx) return fail("failed to load the mmproj " + mmproj_path + " with this text model");
+    llama_set_abort_callback(ctx, [](void * data) { return static_cast<VlModel *>(data)->cancelled.load(); }, m);
+  }
+
+  void resolve() override {
+    m->model = model;
+    m->ctx = ctx;
+    m->mctx = mctx;
+    m->lora = lora;
+    deferred.Resolve(Env().Undefined());
+  }
+
+ private:
+  void fail(const std::string & what) {
+    if (mctx) mtmd_free(mctx);
+    if (ctx) llama_free(ctx);
+    if (lora) llama_adapter_lora_free(lora);
+    if (model) llama_model_free(model);
+    mctx = nullptr;
+    ctx = nullptr;
+    lora = nullptr;
+    model = nullptr;
+    SetError(with_native_errors(what));
+  }
+  std::string text_path, mmproj_path, lora_path;
+  float lora_scale;
+  int n_ctx, n_threads, min_tokens, max_tokens;
+  llama_model * model = nullptr;
+  llama_context * ctx = nullptr;
+  mtmd_context * mctx = nullptr;
+  llama_adapter_lora * lora = nullptr;
+};
+
+// score(prompt, images, tokenIds) -> { logits: Float32Array (one per token id), nPromptTokens }
+class ScoreWorker : public ModelWorker {
+ public:
+  ScoreWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string prompt, std::vector<ImageInput> images,
+              std::vector<llama_token> tokens)
+      : ModelWorker(env, "lookalike.VlModel.score", m, self), prompt(std::move(prompt)), images(std::move(images)),
+        tokens(std::move(tokens)) {}
+
+  void Execute() override {
+    take_native_errors();
+    ChunksPtr chunks;
+    std::string err = m->tokenize_prompt(prompt, images, chunks, true);
+    llama_pos n_past = 0;
+    if (err.empty()) err = m->eval_prompt(chunks, 0, n_past);
+    if (!err.empty()) return SetError(err);
+    n_prompt = mtmd_helper_get_n_tokens(chunks.get());
+    const float * logits = llama_get_logits_ith(m->ctx, -1);
+    if (!logits) return SetError(with_native_errors("no logits after the prompt"));
+    for (llama_token t : tokens) out.push_back(logits[t]);
+  }
+  void resolve() override {
+    Napi::Env env = Env();
+    Napi::Float32Array logits = Napi::Float32Array::New(env, out.size());
+    std::memcpy(logits.Data(), out.data(), out.size() * sizeof(float));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("logits", logits);
+    o.Set("nPromptTokens", static_cast<double>(n_prompt));
+    deferred.Resolve(o);
+  }
+
+ private:
+  std::string prompt;
+  std::vector<ImageInput> images;
+  std::vector<llama_token> tokens;
+  std::vector<float> out;
+  size_t n_prompt = 0;
+};
+
+// generate(prompt, images, { maxTokens, temperature, seed }, onText) -> { text, nTokens, nPromptTokens, stop }
+class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
+ public:
+  GenerateWorker(Napi::Env env, VlModel * m, Napi::Object self, Napi::Function on_text, std::string prompt,
+                 std::vector<ImageInput> images, int max_tokens, float temperature, uint32_t seed)
+      : Napi::AsyncProgressQueueWorker<char>(env, "lookalike.VlModel.generate"),
+        deferred(Napi::Promise::Deferred::New(env)), m(m), self(Napi::Persistent(self)),
+        on_text(Napi::Persistent(on_text)), prompt(std::move(prompt)), images(std::move(images)),
+        max_tokens(max_tokens), temperature(temperature), seed(seed) {
+    m->busy = true;
+    m->cancelled = false;
+  }
+  Napi::Promise promise() { return deferred.Promise(); }
+
+  void Execute(const ExecutionProgress & progress) override {
+    take_native_errors();
+    ChunksPtr chunks;
+    std::string err = m->tokenize_prompt(prompt, images, chunks, true);
+    llama_pos n_past = 0;
+    if (err.empty()) err = m->eval_prompt(chunks, max_tokens, n_past);
+    if (err == "cancelled") {
+      stop = "cancelled";
+      return;
+    }
+    if (!err.empty()) return SetError(err);
+    n_prompt = mtmd_helper_get_n_tokens(chunks.get());
+
+    llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    if (temperature <= 0) {
+      llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
+    } else {
+      llama_sampler_chain_add(smpl, llama_sampler_init_top_k(40));
+      llama_sampler_chain_add(smpl, llama_sampler_init_top_p(0.95f, 1));
+      llama_sampler_chain_add(smpl, llama_sampler_init_temp(temperature));
+      llama_sampler_chain_add(smpl, llama_sampler_init_dist(seed));
+    }
+    const llama_vocab * vocab = llama_model_get_vocab(m->model);
+    llama_batch batch = llama_batch_init(1, 0, 1);
+    std::string pending;
+    stop = "length";
+    for (int i = 0; i < max_tokens; i++) {
+      if (m->cancelled) {
+        stop = "cancelled";
+        break;
+      }
+      llama_token tok = llama_sampler_sample(smpl, m->ctx, -1);
+      if (llama_vocab_is_eog(vocab, tok)) {
+        stop = "eos";
+        break;
+      }
+      n_generated++;
+      char buf[256];
+      int n = llama_token_to_piece(vocab, tok, buf, sizeof buf, 0, false);
+      if (n > 0) pending.append(buf, n);
+      size_t complete = utf8_complete(pending);
+      if (complete > 0) {
+        progress.Send(pending.data(), complete);
+        text.append(pending, 0, complete);
+        pending.erase(0, complete);
+      }
+      batch.n_tokens = 1;
+      batch.token[0] = tok;
+      batch.pos[0] = n_past++;  // M-RoPE: positions continue from what the prompt evaluation returned
+      batch.n_seq_id[0] = 1;
+      batch.seq_id[0][0] = 0;
+      batch.logits[0] = true;
+      if (llama_decode(m->ctx, batch) != 0) {
+        if (m->cancelled) {
+          stop = "cancelled";
+        } else {
+          SetError(with_native_errors("decoding failed"));
+        }
+        break;
+      }
+    }
+    if (!pending.empty()) {
+      progress.Send(pending.data(), pending.size());
+      text += pending;
+    }
+    llama_batch_free(batch);
+    llama_sampler_free(smpl);
+  }
+
+  void OnProgress(const char * data, size_t count) override {
+    Napi::HandleScope scope(Env());
+    on_text.Call({Napi::String::New(Env(), data, count)});
+  }
+  void OnOK() override {
+    m->busy = false;
+    Napi::Env env = Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("text", Napi::String::New(env, text));
+    o.Set("nTokens", n_generated);
+    o.Set("nPromptTokens", static_cast<double>(n_prompt));
+    o.Set("stop", stop);
+    deferred.Resolve(o);
+  }
+  void OnError(const Napi::Error & e) override {
+    m->busy = false;
+    deferred.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred;
+  VlModel * m;
+  Napi::ObjectReference self;
+  Napi::FunctionReference on_text;
+  std::string prompt;
+  std::vector<ImageInput> images;
+  int max_tokens;
+  float temperature;
+  uint32_t seed;
+  std::string text, stop;
+  int n_generated = 0;
+  size_t n_prompt = 0;
+};
+
+// embed(image) -> { data: Float32Array (nTokens x width), nTokens }: the vision tower only, via mtmd.
+class EmbedWorker : public ModelWorker {
+ public:
+  EmbedWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<ImageInput> images)
+      : ModelWorker(env, "lookalike.VlModel.embed", m, self), images(std::move(images)) {}
+
+  void Execute() override {
+    take_native_errors();
+    ChunksPtr chunks;
+    std::string err = m->tokenize_prompt(mtmd_default_marker(), images, chunks, false);
+    if (!err.empty()) return SetError(err);
+    for (size_t i = 0; i < mtmd_input_chunks_size(chunks.get()); i++) {
+      const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks.get(), i);
+      if (mtmd_input_chunk_get_type(chunk) != MTMD_INPUT_CHUNK_TYPE_IMAGE) continue;
+      if (mtmd_encode_chunk(m->mctx, chunk) != 0) return SetError(with_native_errors("image encoding failed"));
+      n_tokens = mtmd_input_chunk_get_n_tokens(chunk);
+      const size_t width = llama_model_n_embd_inp(m->model);
+      const float * embd = mtmd_get_output_embd(m->mctx);
+      out = std::make_unique<std::vector<float>>(embd, embd + n_tokens * width);
+      return;
+    }
+    SetError("the prompt produced no image chunk");
+  }
+  void resolve() override {
+    Napi::Env env = Env();
+    std::vector<float> * data = out.release();
+    auto buffer = Napi::ArrayBuffer::New(env, data->data(), data->size() * sizeof(float),
+                                         [](Napi::Env, void *, std::vector<float> * v) { delete v; }, data);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("data", Napi::Float32Array::New(env, data->size(), buffer, 0));
+    o.Set("nTokens", static_cast<double>(n_tokens));
+    deferred.Resolve(o);
+  }
+
+ private:
+  std::vector<ImageInput> images;
+  std::unique_ptr<std::vector<float>> out;
+  size_t n_tokens = 0;
+};
+
+// load(textPath, mmprojPath, { loraPath, loraScale, nCtx, threads, minTokens, maxTokens }) -> Promise<void>
+Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, false);
+  if (model) throw Napi::Error::New(env, "VlModel is already loaded");
+  if (!info[0].IsString() || !info[1].IsString() || !info[2].IsObject())
+    throw Napi::TypeError::New(env, "load(textPath: string, mmprojPath: string, options: object)");
+  Napi::Object o = info[2].As<Napi::Object>();
+  Napi::Value lora = o.Get("loraPath");
+  auto * w = new LoadWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>(),
+                            info[1].As<Napi::String>(), lora.IsString() ? lora.As<Napi::String>().Utf8Value() : "",
+                            o.Get("loraScale").ToNumber().FloatValue(), o.Get("nCtx").ToNumber().Int32Value(),
+                            o.Get("threads").ToNumber().Int32Value(), o.Get("minTokens").ToNumber().Int32Value(),
+                            o.Get("maxTokens").ToNumber().Int32Value());
+  w->Queue();
+  return w->promise();
+}
+
+Napi::Value VlModel::info(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("nEmbd", llama_model_n_embd(model));
+  o.Set("nEmbdInp", llama_model_n_embd_inp(model));
+  o.Set("nLayer", llama_model_n_layer(model));
+  o.Set("nCtx", llama_n_ctx(ctx));
+  o.Set("nVocab", llama_vocab_n_tokens(llama_model_get_vocab(model)));
+  const char * tmpl = llama_model_chat_template(model, nullptr);
+  o.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
+  o.Set("marker", mtmd_default_marker());
+  o.Set("usesMrope", mtmd_decode_use_mrope(mctx));
+  return o;
+}
+
+// applyTemplate([{ role, content }], addAssistant) -> string, with the model's own chat template
+Napi::Value VlModel::applyTemplate(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<std::string> roles, contents;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Object msg = arr.Get(i).As<Napi::Object>();
+    roles.push_back(msg.Get("role").ToString());
+    contents.push_back(msg.Get("content").ToString());
+  }
+  std::vector<llama_chat_message> msgs;
+  for (size_t i = 0; i < roles.size(); i++) msgs.push_back({roles[i].c_str(), contents[i].c_str()});
+  const char * tmpl = llama_model_chat_template(model, nullptr);
+  std::vector<char> buf(4096);
+  int32_t n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), info[1].ToBoolean(), buf.data(), buf.size());
+  if (n > static_cast<int32_t>(buf.size())) {
+    buf.resize(n);
+    n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), info[1].ToBoolean(), buf.data(), buf.size());
+  }
+  if (n < 0) throw Napi::Error::New(env, "the model's chat template is not supported by llama.cpp");
+  return Napi::String::New(env, buf.data(), n);
+}
+
+// tokenize(text) -> Int32Array, special tokens parsed, nothing added
+Napi::Value VlModel::tokenize(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  std::string text = info[0].ToString();
+  const llama_vocab * vocab = llama_model_get_vocab(model);
+  std::vector<llama_token> toks(text.size() + 8);
+  int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), false, true);
+  if (n < 0) throw Napi::Error::New(env, "tokenization failed");
+  Napi::Int32Array out = Napi::Int32Array::New(env, n);
+  std::memcpy(out.Data(), toks.data(), n * sizeof(llama_token));
+  return out;
+}
+
+Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  std::string prompt = info[0].ToString();
+  std::vector<ImageInput> images = read_images(env, info[1]);
+  Napi::Int32Array ids = info[2].As<Napi::Int32Array>();
+  const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+  std::vector<llama_token> tokens;
+  for (size_t i = 0; i < ids.ElementLength(); i++) {
+    if (ids[i] < 0 || ids[i] >= n_vocab) throw Napi::RangeError::New(env, "token id out of range");
+    tokens.push_back(ids[i]);
+  }
+  auto * w = new ScoreWorker(env, this, info.This().As<Napi::Object>(), prompt, std::move(images), std::move(tokens));
+  w->Queue();
+  return w->promise();
+}
+
+Napi::Value VlModel::generate(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  std::string prompt = info[0].ToString();
+  std::vector<ImageInput> images = read_images(env, info[1]);
+  Napi::Object o = info[2].As<Napi::Object>();
+  if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "generate: onText must be a function");
+  int max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
+  if (max_tokens <= 0) throw Napi::RangeError::New(env, "maxTokens must be positive");
+  auto * w = new GenerateWorker(env, this, info.This().As<Napi::Object>(), info[3].As<Napi::Function>(), prompt,
+                                std::move(images), max_tokens, o.Get("temperature").ToNumber().FloatValue(),
+                                o.Get("seed").ToNumber().Uint32Value());
+  w->Queue();
+  return w->promise();
+}
+
+Napi::Value VlModel::embed(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  std::vector<ImageInput> images = read_images(env, info[0]);
+  if (images.size() != 1) throw Napi::RangeError::New(env, "embed takes one image");
+  auto * w = new EmbedWorker(env, this, info.This().As<Napi::Object>(), std::move(images));
+  w->Queue();
+  return w->promise();
+}
+
+}  // namespace
+
+Napi::Function init_vl_model(Napi::Env env) { return VlModel::define(env); }

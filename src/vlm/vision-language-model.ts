@@ -1,0 +1,135 @@
+// VisionLanguageModel: the full Qwen3-VL (text GGUF + mmproj) through src/native's VlModel. Yes/no scoring from
+// logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
+// share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
+import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel } from '../native/binding.js';
+import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
+import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
+import { sizeLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
+import { LookalikeError } from '../errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { checkLora, inspectTextModel, type TextModelInfo } from './model-files.js';
+
+export interface VlOptions {
+  threads?: number;
+  nCtx?: number;
+  minTokens?: number;
+  maxTokens?: number;
+  maxInputPixels?: number;
+  loraPath?: string;
+  loraScale?: number;
+}
+
+export class ContextOverflowError extends LookalikeError {
+  constructor(message: string) { super('prompt_too_long', message, 400); }
+}
+
+export interface GenerateOptions {
+  maxTokens: number;
+  temperature?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onText?: (text: string) => void;
+}
+
+export interface GenerateResult { text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }
+
+const toNative = (img: DecodedImage): NativeImage => ({ rgb: img.rgb, width: img.width, height: img.height });
+
+export class VisionLanguageModel {
+  private readonly queue = new SerialQueue();
+  private disposed = false;
+  private readonly yesNo: { yes: number[]; no: number[] };
+
+  private constructor(
+    private readonly native: NativeVlModel,
+    readonly info: NativeVlInfo,
+    readonly text: TextModelInfo,
+    readonly mmproj: MmprojInfo,
+    readonly mmprojPath: string,
+    private readonly minTokens: number,
+    private readonly maxTokens: number,
+    private readonly maxInputPixels: number,
+  ) {
+    // first token of each spelling: P(yes) is read from these logits, nothing is parsed from text
+    const first = (w: string) => native.tokenize(w)[0]!;
+    this.yesNo = { yes: [...new Set(['yes', 'Yes'].map(first))], no: [...new Set(['no', 'No'].map(first))] };
+  }
+
+  static async load(textPath: string, mmprojPath: string, opts: VlOptions = {}): Promise<VisionLanguageModel> {
+    const mmproj = inspectMmproj(mmprojPath);
+    const text = inspectTextModel(textPath, mmproj);
+    if (opts.loraPath) checkLora(opts.loraPath, text);
+    const minTokens = opts.minTokens ?? 64, maxTokens = opts.maxTokens ?? 256;
+    const nCtx = opts.nCtx ?? Math.min(text.contextLength, 4096);
+    const native = new (loadNative().VlModel)();
+    await native.load(textPath, mmprojPath, {
+      loraPath: opts.loraPath, loraScale: opts.loraScale ?? 1, nCtx, threads: opts.threads ?? 1, minTokens, maxTokens,
+    });
+    return new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? 50_000_000);
+  }
+
+  /** Decodes an image to the size the vision tower takes (the same as VisionEncoder.decode with these limits). */
+  decode(image: Buffer): Promise<DecodedImage> {
+    return decodeForEncoder(image, sizeLimits(this.mmproj, this.minTokens, this.maxTokens), { maxInputPixels: this.maxInputPixels });
+  }
+
+  /** A user turn with `images` image markers before `question`, in the model's own chat template. */
+  chatPrompt(question: string, images: number): string {
+    const content = `${`${this.info.marker}\n`.repeat(images)}${question}`;
+    return this.native.applyTemplate([{ role: 'user', content }], true);
+  }
+
+  /** P("yes") against P("no") for the next token after the prompt, from the logits. */
+  async probabilityYes(question: string, images: DecodedImage[]): Promise<number> {
+    const ids = Int32Array.from([...this.yesNo.yes, ...this.yesNo.no]);
+    const { logits } = await this.run(() => this.native.score(this.chatPrompt(question, images.length), images.map(toNative), ids));
+    const max = Math.max(...logits);
+    const mass = (from: number, to: number) => Array.from(logits.subarray(from, to)).reduce((s, l) => s + Math.exp(l - max), 0);
+    const yes = mass(0, this.yesNo.yes.length);
+    return yes / (yes + mass(this.yesNo.yes.length, logits.length));
+  }
+
+  /** Generates an answer about the images, streaming text through onText; an aborted signal stops it. */
+  async generate(question: string, images: DecodedImage[], opts: GenerateOptions): Promise<GenerateResult> {
+    return this.run(async () => {
+      if (opts.signal?.aborted) return { text: '', nTokens: 0, nPromptTokens: 0, stop: 'cancelled' as const };
+      const stop = () => this.native.cancel();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      try {
+        return await this.native.generate(this.chatPrompt(question, images.length), images.map(toNative),
+          { maxTokens: opts.maxTokens, temperature: opts.temperature ?? 0, seed: opts.seed ?? 0 }, opts.onText ?? (() => {}));
+      } finally {
+        opts.signal?.removeEventListener('abort', stop);
+      }
+    });
+  }
+
+  /** The vision tower through this model's mtmd context, for VisionEncoder.withBackend(). */
+  encoderBackend(): EncoderBackend {
+    return {
+      encode: (rgb, width, height) => this.run(() => this.native.embed([{ rgb, width, height }])),
+      dispose: () => {}, // the VL model owns the context
+    };
+  }
+
+  dispose(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.disposed) return;
+      this.disposed = true;
+      this.native.dispose();
+    });
+  }
+
+  private run<T>(task: () => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      if (this.disposed) throw new Error('VisionLanguageModel was disposed');
+      try {
+        return await task();
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message.startsWith('context_overflow: ')) throw new ContextOverflowError(message.slice('context_overflow: '.length));
+        throw err;
+      }
+    });
+  }
+}
