@@ -34,6 +34,8 @@ async function waitUntilReady() {
       const h = await api('/api/health');
       $('status').textContent = `${h.gallery.images} images · model ${h.model.fileName} (${h.model.dim} dims)`;
       $('demo-banner').hidden = !h.demo;
+      $('rerank-label').hidden = !h.features.rerank;
+      $('describe').hidden = !h.features.describe;
       return h;
     } catch (err) {
       $('status').textContent = err.code === 'startup_failed' || err.body?.status === 'error' ? `failed to start: ${err.message}` : 'loading the model and gallery…';
@@ -92,6 +94,13 @@ function renderResults(results, title) {
     lbl.textContent = r.label ?? '';
     lbl.title = r.source ?? '';
     meta.append(score, lbl);
+    if (r.rerankScore !== undefined && r.rerankScore !== null) {
+      const rr = document.createElement('span');
+      rr.className = 'rerank';
+      rr.title = 'P(yes) from the VL model';
+      rr.textContent = `VL ${r.rerankScore.toFixed(2)}`;
+      meta.append(rr);
+    }
     const similar = document.createElement('button');
     similar.type = 'button';
     similar.textContent = 'Find similar';
@@ -108,6 +117,8 @@ function formOptions() {
 async function search(file) {
   currentFile = file;
   $('again').disabled = false;
+  $('describe-button').disabled = false;
+  $('description').textContent = '';
   const preview = $('preview');
   preview.src = URL.createObjectURL(file);
   preview.hidden = false;
@@ -119,15 +130,58 @@ async function search(file) {
   body.append('k', k);
   body.append('classify', 'true');
   if (label) body.append('label', label);
+  if ($('rerank').checked && !$('rerank-label').hidden) body.append('rerank', 'true');
   $('status').dataset.busy = 'true';
   try {
     const out = await api('/api/search', { method: 'POST', body });
     renderPrediction(out.classification);
-    renderResults(out.results, `Most similar (${out.tookMs.toFixed(0)} ms)`);
+    const reranked = out.rerank ? `, ${out.rerank.reranked} re-ranked${out.rerank.complete ? '' : ' (time budget reached)'}` : '';
+    renderResults(out.results, `Most similar (${out.tookMs.toFixed(0)} ms${reranked})`);
   } catch (err) {
     showMessage(...explain(err));
   } finally {
     delete $('status').dataset.busy;
+  }
+}
+
+// Streams the VL model's answer (server-sent events over a POST) into the page.
+async function describe() {
+  if (!currentFile) return;
+  const out = $('description');
+  out.textContent = '';
+  showMessage('');
+  const body = new FormData();
+  body.append('image', currentFile);
+  const prompt = $('describe-prompt').value.trim();
+  if (prompt) body.append('prompt', prompt);
+  $('describe-button').disabled = true;
+  try {
+    const res = await fetch('/api/describe', { method: 'POST', body });
+    if (!res.ok) {
+      const err = await res.json().catch(() => ({}));
+      throw Object.assign(new Error(err?.error?.message ?? res.statusText), { status: res.status, code: err?.error?.code, retryAfter: Number(res.headers.get('retry-after')) || null });
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      let end;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+        if (event === 'token') out.textContent += data.text;
+        else if (event === 'error') showMessage(data.message);
+        else if (event === 'done') out.dataset.done = data.stop;
+      }
+    }
+  } catch (err) {
+    showMessage(...explain(err));
+  } finally {
+    $('describe-button').disabled = false;
   }
 }
 
@@ -167,6 +221,7 @@ function wire() {
     if (files.length) pickImage(files);
   });
   $('controls').addEventListener('submit', (e) => { e.preventDefault(); if (currentFile) search(currentFile); });
+  $('describe').addEventListener('submit', (e) => { e.preventDefault(); describe(); });
 }
 
 wire();

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { UnavailableError } from './errors.js';
+import { LookalikeError, UnavailableError } from './errors.js';
 import type { VisionEncoder } from './encoder/vision-encoder.js';
 import type { Gallery } from './gallery/gallery.js';
 import { prepareImage, type PreparedImage } from './gallery/ingest.js';
@@ -18,6 +18,9 @@ import healthRoutes from './routes/health.js';
 import imageRoutes from './routes/images.js';
 import searchRoutes from './routes/search.js';
 import statsRoutes from './routes/stats.js';
+import describeRoutes from './routes/describe.js';
+import type { Reranker } from './vlm/rerank.js';
+import type { VisionLanguageModel } from './vlm/vision-language-model.js';
 import { Services } from './services.js';
 
 export interface Ready {
@@ -31,7 +34,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
     requireReady(): Ready;
-    requireVlm(): never;
+    requireVlm(): { vlm: VisionLanguageModel; reranker: Reranker };
   }
 }
 
@@ -67,8 +70,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       }),
     };
   });
-  app.decorate('requireVlm', (): never => {
-    throw new UnavailableError('no_text_model', 're-ranking and describe need the full VL model: set LOOKALIKE_TEXT_MODEL (see README)');
+  app.decorate('requireVlm', () => {
+    if (!services.vlm || !services.reranker) {
+      throw new LookalikeError('no_text_model', 're-ranking and describe need the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
+    }
+    return { vlm: services.vlm, reranker: services.reranker };
   });
 
   await app.register(fastifyMultipart, {
@@ -91,6 +97,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(searchRoutes);
   await app.register(imageRoutes);
   await app.register(statsRoutes);
+  await app.register(describeRoutes);
 
   // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
   let closing = false;

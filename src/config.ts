@@ -13,7 +13,10 @@ export const SETTINGS = {
   HOST: { schema: z.string().default('127.0.0.1'), doc: 'Interface to listen on; `0.0.0.0` exposes the service (then LOOKALIKE_API_KEY is required for changes)' },
   LOOKALIKE_DATA_DIR: { schema: z.string().default('index-data'), doc: 'Data folder: SQLite database, FAISS index, downloaded and demo models' },
   LOOKALIKE_MMPROJ: { schema: z.string().default(''), doc: 'The vision encoder: a local mmproj GGUF path or an `hf:` URI (e.g. `hf:Qwen/Qwen3-VL-8B-Instruct-GGUF/mmproj-Qwen3VL-8B-Instruct-F16.gguf`). Empty: the demo (tiny random model)' },
-  LOOKALIKE_TEXT_MODEL: { schema: z.string().default(''), doc: 'Optional text GGUF of the same VL model (path or `hf:` URI): enables re-ranking and describe' },
+  LOOKALIKE_TEXT_MODEL: { schema: z.string().default(''), doc: 'Optional text GGUF of the same VL model (path or `hf:` URI): enables re-ranking and describe. `demo` with the demo encoder: a tiny random one' },
+  LOOKALIKE_LORA: { schema: z.string().default(''), doc: 'Optional LoRA adapter GGUF for the text model (path or `hf:` URI)' },
+  LOOKALIKE_LORA_SCALE: { schema: z.coerce.number().min(-10).max(10).default(1), doc: 'Strength of the LoRA adapter' },
+  LOOKALIKE_CONTEXT: { schema: int(256, 262144).default(4096), doc: 'Text model context, in tokens (images count: 64-256 each by default)' },
   LOOKALIKE_MODELS_DIR: { schema: z.string().default(''), doc: 'Where `hf:` models are downloaded; default `<data dir>/models`' },
   LOOKALIKE_THREADS: { schema: int(1, 64).default(1), doc: 'CPU threads per encode (1 is fastest on a busy 2-core machine; see the benchmark)' },
   LOOKALIKE_MIN_TOKENS: { schema: int(1, 16384).default(64), doc: 'Minimum image tokens per encode (one token per 32x32 px)' },
@@ -33,7 +36,8 @@ export const SETTINGS = {
   LOOKALIKE_QUEUE_SIZE: { schema: int(1, 1000).default(8), doc: 'Requests that may wait for the encoder; beyond it: 503 with Retry-After' },
   LOOKALIKE_RATE_LIMIT: { schema: int(0, 1_000_000).default(0), doc: 'Requests per minute per client; 0 turns rate limiting off' },
   LOOKALIKE_RERANK_TOP_N: { schema: int(1, 100).default(10), doc: 'Candidates the VL model re-scores' },
-  LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank' },
+  LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank; candidates not reached keep their embedding order' },
+  LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, 8192).default(256), doc: 'Default maxTokens of describe (a request may ask for up to 2048)' },
   LOOKALIKE_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Server log level' },
 } as const;
 

@@ -10,6 +10,8 @@ import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
 import { indexParams, knnOptions, loadEncoder } from './models/load-encoder.js';
 import { Admission } from './util/admission.js';
+import { Reranker } from './vlm/rerank.js';
+import type { VisionLanguageModel } from './vlm/vision-language-model.js';
 
 export type ServiceStatus = 'loading' | 'ready' | 'error' | 'closed';
 
@@ -23,6 +25,8 @@ export class Services {
   failure: { code: string; message: string } | null = null;
   encoder: VisionEncoder | null = null;
   gallery: Gallery | null = null;
+  vlm: VisionLanguageModel | null = null;
+  reranker: Reranker | null = null;
   demo = false;
   readonly admission: Admission;
   readonly knn;
@@ -45,10 +49,15 @@ export class Services {
   }
 
   private async load(): Promise<void> {
-    const { encoder, demo, dataDir, mmprojPath } = await loadEncoder(this.config, (m) => this.log.info(m));
+    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath } = await loadEncoder(this.config, (m) => this.log.info(m));
     this.encoder = encoder;
+    this.vlm = vlm;
     this.demo = demo;
     this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims)${demo ? ' [demo: random weights]' : ''}`);
+    if (vlm) {
+      this.reranker = new Reranker(vlm, vlmKey, this.config.LOOKALIKE_RERANK_TOP_N, this.config.LOOKALIKE_RERANK_BUDGET_MS);
+      this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): re-ranking and describe are on; the encoder shares its mmproj`);
+    }
     this.gallery = await Gallery.open({
       dataDir, identity: encoder.identity, indexKind: this.config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(this.config),
       log: (m) => this.log.info(m),
@@ -80,5 +89,6 @@ export class Services {
     if (wasLoading) await this.starting;
     await this.gallery?.close();
     await this.encoder?.dispose();
+    await this.vlm?.dispose();
   }
 }

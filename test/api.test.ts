@@ -117,7 +117,7 @@ describe('POST /api/search', () => {
   });
 
   it('refuses re-ranking when no text model is loaded, and everything else still works', async () => {
-    expectError(await post('/api/search', { image: image(demoImage), rerank: 'true' }), 503, 'no_text_model');
+    expectError(await post('/api/search', { image: image(demoImage), rerank: 'true' }), 409, 'no_text_model');
     expect((await post('/api/search', { image: image(demoImage) })).statusCode).toBe(200);
   });
 });

@@ -4,9 +4,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelFileError } from '../errors.js';
-import { ensureRandomMmproj, TINY_VISION } from './random-models.js';
+import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomTextModel } from './random-models.js';
 
 export const DEMO_MMPROJ_NAME = 'demo-tiny-qwen3vl-mmproj.gguf';
+export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
 
 export class ModelDownloadError extends ModelFileError {}
 
@@ -39,4 +40,11 @@ export async function resolveModelFile(spec: string, modelsDir: string, log: (ms
 /** The demo encoder: a tiny random-weight Qwen3-VL mmproj, made deterministically in the data folder. */
 export function demoMmproj(modelsDir: string): string {
   return ensureRandomMmproj(join(modelsDir, DEMO_MMPROJ_NAME), TINY_VISION, 1);
+}
+
+/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): a tiny random qwen3vl model that matches the demo mmproj. */
+export function demoTextModel(modelsDir: string): string {
+  const path = join(modelsDir, DEMO_TEXT_NAME);
+  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 2);
+  return path;
 }

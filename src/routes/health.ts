@@ -19,7 +19,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
     const counts = s.gallery!.store.counts();
     return {
       status: 'ready' as const, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
-      features: { rerank: false, describe: false },
+      features: { rerank: s.vlm !== null, describe: s.vlm !== null },
     };
   });
 };

@@ -5,6 +5,7 @@ import { ErrorBody } from '../http/errors.js';
 import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
+import type { SearchResult } from '../gallery/gallery.js';
 
 const K_MAX = 100;
 const SearchFields = z.object({
@@ -19,7 +20,7 @@ const SearchOut = z.object({
   results: z.array(SearchHitOut),
   tookMs: z.number(),
   classification: KnnOut.optional(),
-  rerank: z.object({ reranked: z.number().int(), complete: z.boolean(), tookMs: z.number() }).optional(),
+  rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
 });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody };
 
@@ -41,10 +42,17 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { gallery, embedUpload } = app.requireReady();
     const { image, fields } = await readUpload(req, SearchFields);
     if (fields.rerank) app.requireVlm();
-    const { vector } = await embedUpload(image);
-    const results = await gallery.search(vector, { k: fields.k, minScore: fields.minScore, label: fields.label });
+    const { vector, prepared } = await embedUpload(image);
+    let results: (SearchResult & { rerankScore?: number | null })[] = await gallery.search(vector, { k: fields.k, minScore: fields.minScore, label: fields.label });
+    let rerank;
+    if (fields.rerank) {
+      const { vlm, reranker } = app.requireVlm();
+      // candidates are judged from their stored thumbnails; the VL model sits behind the same bounded queue
+      ({ results, summary: rerank } = await app.services.admission.run(() => reranker.rerank(prepared.decoded, prepared.sha256, results,
+        (r) => vlm.decode(gallery.store.thumbnail(r.id)!))));
+    }
     const classification = fields.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
-    return { results: results.map(imageOut), tookMs: performance.now() - started, classification };
+    return { results: results.map(imageOut), tookMs: performance.now() - started, classification, rerank };
   });
 
   app.post('/api/classify', {

@@ -1,6 +1,11 @@
-import { ensureRandomMmproj, TINY_VISION } from '../../src/models/random-models.js';
-import { TINY_MMPROJ } from './models.js';
+import { existsSync } from 'node:fs';
+import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomLora, writeRandomTextModel } from '../../src/models/random-models.js';
+import { OTHER_LORA, TINY_LORA, TINY_MMPROJ, TINY_TEXT_MODEL, WIDE_MMPROJ } from './models.js';
 
 export default function setup(): void {
   ensureRandomMmproj(TINY_MMPROJ, TINY_VISION, 1);
+  ensureRandomMmproj(WIDE_MMPROJ, { ...TINY_VISION, projectionDim: 96 }, 1);
+  if (!existsSync(TINY_TEXT_MODEL)) writeRandomTextModel(TINY_TEXT_MODEL, TINY_TEXT, 2);
+  if (!existsSync(TINY_LORA)) writeRandomLora(TINY_LORA, TINY_TEXT, 4, 3);
+  if (!existsSync(OTHER_LORA)) writeRandomLora(OTHER_LORA, { ...TINY_TEXT, embd: 96 }, 4, 3);
 }

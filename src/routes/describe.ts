@@ -1,0 +1,59 @@
+// "Describe this image": the VL model answers a prompt about an upload, streamed as server-sent events.
+// Generation stops when the client goes away; it waits in the same bounded queue as encoding.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ErrorBody } from '../http/errors.js';
+import { formInt, formText, readUpload } from '../http/upload.js';
+
+export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
+
+const describe: FastifyPluginAsyncZod = async (app) => {
+  const Fields = z.object({
+    prompt: formText(4000).default(DEFAULT_DESCRIBE_PROMPT),
+    maxTokens: formInt(1, 2048).default(app.services.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
+  });
+
+  app.post('/api/describe', {
+    schema: {
+      tags: ['vlm'], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
+      summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
+      description: 'multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048). ' +
+        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs}, or `error` {code, message}. ' +
+        'Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).',
+      response: { 200: z.any().describe('text/event-stream'), 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const started = performance.now();
+    app.requireReady();
+    const { vlm } = app.requireVlm();
+    const { image, fields } = await readUpload(req, Fields);
+    const decoded = await vlm.decode(image);
+    const gone = new AbortController();
+    reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(); });
+    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const startStream = () => {
+      if (reply.sent) return;
+      reply.hijack(); // from here on the response is ours: errors become an `error` event
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' });
+    };
+    const result = await app.services.admission.run(() => vlm.generate(fields.prompt, [decoded], {
+      maxTokens: fields.maxTokens, signal: gone.signal,
+      onText: (text) => { startStream(); send('token', { text }); },
+    })).catch((err: unknown) => {
+      if (!reply.sent) throw err; // nothing streamed yet: the usual JSON error
+      send('error', { code: 'generation_failed', message: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
+    if (gone.signal.aborted) {
+      req.log.info('describe: the client went away, generation stopped');
+      reply.raw.destroy(); // nobody is reading: do not keep the socket for keep-alive
+      return;
+    }
+    if (result) {
+      startStream();
+      send('done', { ...result, tookMs: performance.now() - started });
+    }
+    reply.raw.end();
+  });
+};
+export default describe;

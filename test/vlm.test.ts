@@ -1,0 +1,208 @@
+// The full VL model on the tiny random qwen3vl pair: yes/no scores, generation, LoRA, file checks, and the
+// re-rank and describe routes over the real app.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VisionEncoder } from '../src/encoder/vision-encoder.js';
+import { ModelFileError } from '../src/errors.js';
+import { Reranker } from '../src/vlm/rerank.js';
+import { ContextOverflowError, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
+import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { scenePng } from './helpers/images.js';
+import { OTHER_LORA, TINY_LORA, TINY_MMPROJ, TINY_TEXT_MODEL, WIDE_MMPROJ } from './helpers/models.js';
+
+const QUESTION = 'Do these two images show the same kind of thing? Answer yes or no.';
+
+describe('VisionLanguageModel', () => {
+  let vlm: VisionLanguageModel;
+  beforeAll(async () => { vlm = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 256 }); });
+  afterAll(async () => vlm?.dispose());
+
+  it('reads the chat template from the GGUF and puts the images in the prompt', () => {
+    expect(vlm.info.chatTemplate).toContain('<|im_start|>');
+    expect(vlm.chatPrompt('hi', 2)).toBe(`<|im_start|>user\n${vlm.info.marker}\n${vlm.info.marker}\nhi<|im_end|>\n<|im_start|>assistant\n`);
+    expect(vlm.info.usesMrope).toBe(true);
+  });
+
+  it('gives a deterministic P(yes) between 0 and 1 that differs between candidates', async () => {
+    const q = await vlm.decode(await scenePng(1));
+    const scores: number[] = [];
+    for (const seed of [1, 2, 3]) scores.push(await vlm.probabilityYes(QUESTION, [q, await vlm.decode(await scenePng(seed))]));
+    for (const s of scores) expect(s).toBeGreaterThan(0), expect(s).toBeLessThan(1);
+    expect(new Set(scores).size).toBe(3);
+    expect(await vlm.probabilityYes(QUESTION, [q, await vlm.decode(await scenePng(2))])).toBe(scores[1]);
+  });
+
+  it('streams generated text and stops at the token bound', async () => {
+    const img = await vlm.decode(await scenePng(4));
+    const chunks: string[] = [];
+    const r = await vlm.generate('Describe this image.', [img], { maxTokens: 7, onText: (t) => chunks.push(t) });
+    expect(r).toMatchObject({ nTokens: 7, stop: 'length' });
+    expect(chunks.length).toBeGreaterThanOrEqual(1);
+    expect(chunks.join('')).toBe(r.text);
+    expect(r.nPromptTokens).toBeGreaterThan(80); // the image's tokens and the chat template's
+  });
+
+  it('stops generating when its signal aborts, and serves the next call', async () => {
+    const img = await vlm.decode(await scenePng(4));
+    const abort = new AbortController();
+    let n = 0;
+    const r = await vlm.generate('Describe this image.', [img], { maxTokens: 3000, onText: () => { if (++n === 3) abort.abort(); }, signal: abort.signal });
+    expect(r.stop).toBe('cancelled');
+    expect(r.nTokens).toBeLessThan(100);
+    expect((await vlm.generate('Describe this image.', [img], { maxTokens: 2 })).stop).toBe('length');
+  });
+
+  it('refuses a prompt over the context size with a clear error', async () => {
+    const small = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 256, maxTokens: 256, nCtx: 256 });
+    try {
+      const img = await small.decode(await scenePng(5));
+      await expect(small.generate('Describe this image.', [img], { maxTokens: 10 })).rejects.toThrow(ContextOverflowError);
+      await expect(small.probabilityYes(QUESTION, [img, img])).rejects.toThrow(/the context holds 256/);
+      expect((await small.generate('Hi', [], { maxTokens: 2 })).nTokens).toBe(2);
+    } finally {
+      await small.dispose();
+    }
+  });
+
+  it('runs the vision tower bit-identically to the encoder, from one copy of the mmproj', async () => {
+    const shared = await VisionEncoder.withBackend(vlm.encoderBackend(), TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+    const own = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+    try {
+      expect(shared.identity).toEqual(own.identity);
+      const png = await scenePng(6);
+      const a = (await shared.embed(png)).vector, b = (await own.embed(png)).vector;
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    } finally {
+      await own.dispose();
+    }
+  });
+});
+
+describe('VL model files', () => {
+  it('applies a LoRA adapter made for the model', async () => {
+    const plain = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 64 });
+    const adapted = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 64, loraPath: TINY_LORA, loraScale: 4 });
+    try {
+      const img = await plain.decode(await scenePng(7));
+      expect(await adapted.probabilityYes(QUESTION, [img, img])).not.toBe(await plain.probabilityYes(QUESTION, [img, img]));
+    } finally {
+      await plain.dispose();
+      await adapted.dispose();
+    }
+  });
+
+  it('refuses a LoRA made for another model, an mmproj of another width, and swapped files', async () => {
+    await expect(VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { loraPath: OTHER_LORA })).rejects.toThrow(/made for another model/);
+    await expect(VisionLanguageModel.load(TINY_TEXT_MODEL, WIDE_MMPROJ)).rejects.toThrow(/does not match the text model/);
+    await expect(VisionLanguageModel.load(TINY_MMPROJ, TINY_MMPROJ)).rejects.toThrow(ModelFileError);
+    await expect(VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_TEXT_MODEL)).rejects.toThrow(/not an mmproj/);
+    // and the process is alive and well
+    const ok = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 64 });
+    await ok.dispose();
+  });
+});
+
+describe('re-ranking and describe over the API', () => {
+  let t: TestApp;
+  let query: Buffer;
+  beforeAll(async () => {
+    t = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' });
+    const dir = join(t.dataDir, 'demo', 'images', 'night');
+    query = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
+  });
+  afterAll(async () => t?.close());
+  const post = (url: string, fields: Parameters<typeof multipart>[0]) => {
+    const body = multipart(fields);
+    return t.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
+  };
+  const image = { filename: 'q.jpg', data: Buffer.alloc(0), contentType: 'image/jpeg' };
+
+  it('reports the features on /api/health', async () => {
+    expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: true, describe: true });
+  });
+
+  it('re-orders the same set as embedding search by P(yes), keeping both scores', async () => {
+    const plain = (await post('/api/search', { image: { ...image, data: query }, k: '10' })).json();
+    const res = await post('/api/search', { image: { ...image, data: query }, k: '10', rerank: 'true' });
+    expect(res.statusCode).toBe(200);
+    const out = res.json();
+    expect(out.rerank).toMatchObject({ reranked: 10, complete: true, cached: 0 });
+    expect(out.results.map((r: { id: number }) => r.id).sort()).toEqual(plain.results.map((r: { id: number }) => r.id).sort());
+    const rr = out.results.map((r: { rerankScore: number }) => r.rerankScore);
+    expect(rr).toEqual([...rr].sort((a, b) => b - a));
+    for (const r of out.results) expect(r.score).toBe(plain.results.find((p: { id: number }) => p.id === r.id).score);
+    const again = (await post('/api/search', { image: { ...image, data: query }, k: '10', rerank: 'true' })).json();
+    expect(again.rerank.cached).toBe(10);
+    expect(again.results.map((r: { id: number }) => r.id)).toEqual(out.results.map((r: { id: number }) => r.id));
+  });
+
+  it('stops at the time budget and keeps the embedding order for the rest', async () => {
+    const { vlm } = t.app.requireVlm();
+    const { gallery } = t.app.requireReady();
+    const reranker = new Reranker(vlm, 'budget-test', 10, 1);
+    const q = await vlm.decode(query);
+    const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 10 });
+    const { results, summary } = await reranker.rerank(q, 'sha', hits, (r) => vlm.decode(gallery.store.thumbnail(r.id)!));
+    expect(summary).toMatchObject({ reranked: 1, complete: false });
+    expect(results.slice(1).map((r) => r.id)).toEqual(hits.slice(1).map((r) => r.id));
+    expect(results.slice(1).every((r) => r.rerankScore === null)).toBe(true);
+  });
+
+  it('streams a description as server-sent events and stops at maxTokens', async () => {
+    const res = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '6', prompt: 'What is in this picture?' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    const events = res.body.trim().split('\n\n').map((block) => ({ event: /^event: (.*)$/m.exec(block)![1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
+    expect(events.filter((e) => e.event === 'token').length).toBeGreaterThanOrEqual(1);
+    const done = events.at(-1)!;
+    expect(done.event).toBe('done');
+    expect(done.data).toMatchObject({ nTokens: 6, stop: 'length' });
+    expect(events.filter((e) => e.event === 'token').map((e) => e.data.text).join('')).toBe(done.data.text);
+  });
+
+  it('answers describe errors before streaming as JSON', async () => {
+    const bad = await post('/api/describe', { image: { ...image, data: Buffer.from('not an image') } });
+    expect(bad.statusCode).toBe(415);
+    expect((await post('/api/describe', { image: { ...image, data: query }, maxTokens: '0' })).statusCode).toBe(400);
+  });
+
+  it('stops generating when the client goes away, and serves the next request', async () => {
+    const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const body = multipart({ image: { ...image, data: query }, maxTokens: '2048' });
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/describe`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers, signal: abort.signal });
+    const reader = res.body!.getReader();
+    const firstAt = performance.now();
+    let tokens = 0;
+    while (tokens < 20) tokens += (new TextDecoder().decode((await reader.read()).value).match(/event: token/g) ?? []).length;
+    const perToken = (performance.now() - firstAt) / tokens;
+    abort.abort();
+    const abortedAt = performance.now();
+    while (t.app.services.admission.inUse > 0) await new Promise((r) => setTimeout(r, 10));
+    const drained = performance.now() - abortedAt;
+    expect(drained).toBeLessThan(Math.max(500, (2048 - 20) * perToken * 0.5)); // far sooner than finishing the answer
+    const next = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '2' });
+    expect(next.statusCode).toBe(200);
+  });
+});
+
+describe('without a text model', () => {
+  it('answers re-rank and describe with 409 and keeps everything else working', async () => {
+    const t = await startTestApp();
+    try {
+      const png = await scenePng(1);
+      for (const [url, fields] of [['/api/search', { rerank: 'true' }], ['/api/describe', {}]] as const) {
+        const body = multipart({ image: { filename: 'a.png', data: png, contentType: 'image/png' }, ...fields });
+        const res = await t.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
+        expect(res.statusCode).toBe(409);
+        expect(res.json().error.code).toBe('no_text_model');
+      }
+      expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: false, describe: false });
+      const body = multipart({ image: { filename: 'a.png', data: png, contentType: 'image/png' } });
+      expect((await t.app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
