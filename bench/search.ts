@@ -1,7 +1,7 @@
 // bench/search: each index kind on synthetic clustered unit vectors of the real width (4096), through the project's
 // index layer (VectorIndex: worker thread, id mapping) and through faiss-node directly, in the same run.
 // Prints build time, memory per vector, p50/p99 of one query, the layer/direct ratio and recall@10 against exact
-// search.   npm run bench:search   (LOOKALIKE_BENCH_N=100000, LOOKALIKE_BENCH_HNSW_N=20000, LOOKALIKE_BENCH_QUERIES=100)
+// search.   npm run bench:search   (LOOKALIKE_BENCH_N=100000, LOOKALIKE_BENCH_HNSW_N=n, LOOKALIKE_BENCH_QUERIES=60)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,8 @@ import { percentile, table, timed } from './common.js';
 
 const DIM = 4096, K = 10;
 const N = Number(process.env.LOOKALIKE_BENCH_N ?? 100_000);
-const HNSW_N = Number(process.env.LOOKALIKE_BENCH_HNSW_N ?? 20_000);
-const NQ = Number(process.env.LOOKALIKE_BENCH_QUERIES ?? 100);
+const HNSW_N = Number(process.env.LOOKALIKE_BENCH_HNSW_N ?? N);
+const NQ = Number(process.env.LOOKALIKE_BENCH_QUERIES ?? 60);
 const CLUSTERS = Math.max(10, Math.round(N / 50)), SUBSPACE = 256, NOISE = 0.75;
 const params: IndexParams = { hnswM: 32, efSearch: 128, nprobe: 16 };
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type * as FaissNode from 'faiss-node';
-import { KINDS, MIN_TRAIN } from './kinds.js';
+import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
 import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, SearchHit } from './protocol.js';
 
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
@@ -48,8 +48,16 @@ function addToFaiss(newIds: number[], vectors: Float32Array): void {
     applyParams(index);
   }
   if (!index.isTrained()) {
-    index.train(vectors);
-    trainedOn = newIds.length;
+    // an evenly strided sample: the vectors arrive in id order, which may follow folders or time
+    const n = trainingSize(config.kind, newIds.length);
+    const step = newIds.length / n;
+    const sample = new Float32Array(n * config.dim);
+    for (let i = 0; i < n; i++) {
+      const row = Math.floor(i * step);
+      sample.set(vectors.subarray(row * config.dim, (row + 1) * config.dim), i * config.dim);
+    }
+    index.train(sample);
+    trainedOn = n;
   }
   index.add(vectors);
   for (const id of newIds) { ids.push(id); present.add(id); }

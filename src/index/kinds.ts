@@ -20,10 +20,12 @@ export interface KindSpec {
 }
 
 export const MIN_TRAIN = 1000;
+/** Training uses at most this many vectors per IVF list (k-means on all of a large gallery takes many minutes here). */
+export const TRAIN_PER_LIST = 64;
 
 export function ivfLists(n: number): number {
-  // ~4 sqrt(n) lists, but at least 39 training points per list (faiss warns below that)
-  return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(n / 39)));
+  // ~sqrt(n) lists, and at least 39 training points per list (faiss warns below that)
+  return Math.max(1, Math.min(Math.round(Math.sqrt(n)), Math.floor(n / 39)));
 }
 
 export const KINDS: Record<IndexKind, KindSpec> = {
@@ -31,4 +33,9 @@ export const KINDS: Record<IndexKind, KindSpec> = {
   hnsw: { factory: (_n, p) => `HNSW${p.hnswM}`, removable: false, trained: false, bytesPerVector: (d, p) => 4 * d + 8 * p.hnswM + 4 * p.hnswM },
   sq8: { factory: () => 'SQ8', removable: false, trained: true, bytesPerVector: (d) => d },
   'ivf-sq8': { factory: (n) => `IVF${ivfLists(n)},SQ8`, removable: false, trained: true, bytesPerVector: (d) => d + 8 },
+};
+
+/** How many of n vectors to train a trained kind on. */
+export function trainingSize(kind: IndexKind, n: number): number {
+  return kind === 'ivf-sq8' ? Math.min(n, TRAIN_PER_LIST * ivfLists(n)) : Math.min(n, 100_000);
 };
