@@ -11,29 +11,41 @@ export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
 
 export class ModelDownloadError extends ModelFileError {}
 
-export async function resolveModelFile(spec: string, modelsDir: string, log: (msg: string) => void = () => {}): Promise<string> {
+export async function resolveModelFile(spec: string, modelsDir: string, log: (msg: string) => void = () => {}, stallMs = 30_000): Promise<string> {
   if (!spec.startsWith('hf:')) {
     const path = resolve(spec);
     if (!existsSync(path)) throw new ModelFileError(`model file not found: ${path}`);
     return path;
   }
   const { resolveModelFile: download } = await import('node-llama-cpp');
+  log(`resolving ${spec} into ${modelsDir} (a file already there is used; otherwise it is downloaded)`);
+  // A watchdog instead of a fixed timeout: a 5 GB download may take long, but it must keep moving.
+  const stalled = new AbortController();
+  let watchdog = setTimeout(() => stalled.abort(), stallMs);
+  // node-llama-cpp does not pass the signal to its first (metadata) request, so the race is needed too
+  const stall = new Promise<never>((_, reject) => stalled.signal.addEventListener('abort', () => reject(new Error('stalled'))));
   let lastReport = 0;
   try {
-    return await download(spec, {
+    return await Promise.race([stall, download(spec, {
       directory: modelsDir,
       cli: false,
+      signal: stalled.signal,
       onProgress: ({ totalSize, downloadedSize }) => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => stalled.abort(), stallMs);
         const now = Date.now();
         if (now - lastReport < 2000 && downloadedSize < totalSize) return;
         lastReport = now;
         const pct = totalSize ? ((100 * downloadedSize) / totalSize).toFixed(1) : '?';
         log(`downloading ${spec}: ${(downloadedSize / 2 ** 20).toFixed(0)} / ${(totalSize / 2 ** 20).toFixed(0)} MiB (${pct}%)`);
       },
-    });
+    })]);
   } catch (err) {
-    throw new ModelDownloadError(`could not resolve or download ${spec} into ${modelsDir}: ${(err as Error).message}. ` +
+    const why = stalled.signal.aborted ? `no progress for ${stallMs / 1000} s (is the model hub reachable from here?)` : (err as Error).message;
+    throw new ModelDownloadError(`could not resolve or download ${spec} into ${modelsDir}: ${why}. ` +
       'If this machine is offline, download the file elsewhere, copy it here and set its local path instead of the hf: URI.');
+  } finally {
+    clearTimeout(watchdog);
   }
 }
 

@@ -41,6 +41,18 @@ size_t utf8_complete(const std::string & s) {
   return s.size();
 }
 
+// Frees what a load made, in reverse order of creation, and clears the pointers.
+void free_handles(llama_model *& model, llama_context *& ctx, mtmd_context *& mctx, llama_adapter_lora *& lora) {
+  if (mctx) mtmd_free(mctx);
+  if (ctx) llama_free(ctx);
+  if (lora) llama_adapter_lora_free(lora);
+  if (model) llama_model_free(model);
+  mctx = nullptr;
+  ctx = nullptr;
+  lora = nullptr;
+  model = nullptr;
+}
+
 class VlModel : public Napi::ObjectWrap<VlModel> {
  public:
   explicit VlModel(const Napi::CallbackInfo & info) : Napi::ObjectWrap<VlModel>(info) {}
@@ -63,16 +75,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   bool busy = false;
   std::atomic<bool> cancelled{false};
 
-  void release() {
-    if (mctx) mtmd_free(mctx);
-    if (ctx) llama_free(ctx);
-    if (lora) llama_adapter_lora_free(lora);
-    if (model) llama_model_free(model);
-    mctx = nullptr;
-    ctx = nullptr;
-    lora = nullptr;
-    model = nullptr;
-  }
+  void release() { free_handles(model, ctx, mctx, lora); }
 
   // Tokenizes a prompt with its images into chunks; returns an error message, or "" on success.
   std::string tokenize_prompt(const std::string & prompt, const std::vector<ImageInput> & images, ChunksPtr & out,
@@ -229,14 +232,7 @@ class LoadWorker : public ModelWorker {
 
  private:
   void fail(const std::string & what) {
-    if (mctx) mtmd_free(mctx);
-    if (ctx) llama_free(ctx);
-    if (lora) llama_adapter_lora_free(lora);
-    if (model) llama_model_free(model);
-    mctx = nullptr;
-    ctx = nullptr;
-    lora = nullptr;
-    model = nullptr;
+    free_handles(model, ctx, mctx, lora);
     SetError(with_native_errors(what));
   }
   std::string text_path, mmproj_path, lora_path;

@@ -18,15 +18,7 @@ export interface ImageRecord {
   addedAt: string;
 }
 
-export interface NewImage {
-  sha256: string;
-  source: string | null;
-  label: string | null;
-  width: number;
-  height: number;
-  bytes: number;
-  thumbnail: Buffer;
-}
+export type NewImage = Omit<ImageRecord, 'id' | 'addedAt'> & { thumbnail: Buffer };
 
 interface ImageRow { id: number; sha256: string; source: string | null; label: string | null; width: number; height: number; bytes: number; added_at: string }
 const toRecord = (r: ImageRow): ImageRecord => ({ id: r.id, sha256: r.sha256, source: r.source, label: r.label, width: r.width, height: r.height, bytes: r.bytes, addedAt: r.added_at });
