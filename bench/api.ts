@@ -29,11 +29,17 @@ try {
   }
   const dir = join(dataDir, 'demo', 'images', 'sunset');
   const body = multipart({ image: { filename: 'q.jpg', data: readFileSync(join(dir, readdirSync(dir)[0]!)), contentType: 'image/jpeg' }, k: '12' });
-  const run = (connections: number, duration: number) => autocannon({
-    url: `${base}/api/search`, method: 'POST', body: body.payload, headers: body.headers, connections, duration,
-  });
+  // requests still queued from the previous level would meet the next one: start each level on an idle server
+  const drained = async () => {
+    while ((await (await fetch(`${base}/api/stats`)).json() as { queue: { inUse: number } }).queue.inUse > 0) await new Promise((r) => setTimeout(r, 50));
+  };
+  const run = async (connections: number, duration: number) => {
+    await drained();
+    return autocannon({ url: `${base}/api/search`, method: 'POST', body: body.payload, headers: body.headers, connections, duration });
+  };
   const rssStart = rssMiB();
-  await run(4, 3); // warm-up: buffers sized, JIT warm
+  // warm-up at every level: buffers sized, JIT warm, the heap grown to what this concurrency needs
+  for (const c of [1, 8, 32]) await run(c, 2);
   const rssWarm = rssMiB();
   const rows: (string | number)[][] = [];
   let unexpected = 0;

@@ -1,6 +1,6 @@
 // npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery (accuracy, confusion, ECE).
 import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, knnOptions, loadEncoder } from '../src/models/load-encoder.js';
+import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli } from './cli-common.js';
 
@@ -13,7 +13,7 @@ const OPTIONS = {
 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
-  const { encoder, dataDir } = await loadEncoder(config);
+  const { encoder, dataDir } = await loadModels(config);
   const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config) })
     .catch(async (err) => { await encoder.dispose(); throw err; });
   try {

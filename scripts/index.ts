@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { buildIndex, formatSummary, parseLabelList } from '../src/builder/build-index.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, knnOptions, loadEncoder } from '../src/models/load-encoder.js';
+import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -24,7 +24,7 @@ runCli(USAGE, async () => {
   const labels = typeof values.labels === 'string' ? parseLabelList(readFileSync(values.labels, 'utf8'), dirname(resolve(values.labels))) : undefined;
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-  const { encoder, demo, dataDir } = await loadEncoder(config, log);
+  const { encoder, demo, dataDir } = await loadModels(config, log);
   if (demo) log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
   log(`encoder ${encoder.identity.modelId} (${encoder.dim} dims); data folder ${dataDir}; index ${config.LOOKALIKE_INDEX_KIND}`);
   const gallery = await Gallery.open({

@@ -8,7 +8,7 @@ import { writeDemoImages } from './demo/demo-images.js';
 import type { VisionEncoder } from './encoder/vision-encoder.js';
 import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
-import { indexParams, knnOptions, loadEncoder } from './models/load-encoder.js';
+import { indexParams, knnOptions, loadModels } from './models/load-models.js';
 import { Admission } from './util/admission.js';
 import { Reranker } from './vlm/rerank.js';
 import type { VisionLanguageModel } from './vlm/vision-language-model.js';
@@ -49,7 +49,7 @@ export class Services {
   }
 
   private async load(): Promise<void> {
-    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath } = await loadEncoder(this.config, (m) => this.log.info(m));
+    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath } = await loadModels(this.config, (m) => this.log.info(m));
     this.encoder = encoder;
     this.vlm = vlm;
     this.demo = demo;

@@ -206,6 +206,18 @@ describe('limits and access', () => {
     }
   });
 
+  it('limits the request rate per client when configured, with the same error shape', async () => {
+    const limited = await startTestApp({ LOOKALIKE_RATE_LIMIT: '3' });
+    try {
+      const codes = [];
+      for (let i = 0; i < 5; i++) codes.push((await limited.app.inject('/api/stats')).statusCode);
+      expect(codes).toEqual([200, 200, 200, 429, 429]);
+      expectError(await limited.app.inject('/api/stats'), 429, 'rate_limited');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses changes when listening beyond loopback without a key', async () => {
     const exposed = await startTestApp({ HOST: '0.0.0.0' });
     try {

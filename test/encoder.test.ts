@@ -38,6 +38,20 @@ describe('VisionEncoder', () => {
     expect([a.inputWidth, a.inputHeight, a.nTokens]).toEqual([320, 256, 80]);
   });
 
+  it('applies EXIF orientation and flattens alpha onto white', async () => {
+    const png = await scenePng(12, 320, 200);
+    const turned = await sharp(png).rotate(90).png().toBuffer(); // the pixels, really rotated
+    const tagged = await sharp(png).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer(); // "rotate 90 on display"
+    const turnedJpeg = await sharp(turned).jpeg({ quality: 100 }).toBuffer();
+    const a = await encoder.embed(turnedJpeg), b = await encoder.embed(tagged);
+    expect([b.sourceWidth, b.sourceHeight]).toEqual([200, 320]);
+    expect(dot(a.vector, b.vector)).toBeGreaterThan(0.999);
+    const transparent = await sharp({ create: { width: 200, height: 200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .composite([{ input: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="60" fill="red"/></svg>') }]).png().toBuffer();
+    const onWhite = await sharp(transparent).flatten({ background: '#ffffff' }).png().toBuffer();
+    expect(bytes((await encoder.embed(transparent)).vector).equals(bytes((await encoder.embed(onWhite)).vector))).toBe(true);
+  });
+
   it('offers the full width with the deepstack slices as an option', async () => {
     const full = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256, pooling: 'mean-deepstack' });
     try {

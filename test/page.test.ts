@@ -71,3 +71,30 @@ describe('the search page', () => {
     await page.close();
   });
 });
+
+describe('the page with the VL model loaded', () => {
+  it('re-ranks with the toggle and streams a description into the page', async () => {
+    const vl = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' });
+    try {
+      const vlBase = await vl.app.listen({ port: 0, host: '127.0.0.1' });
+      const page = await browser.newPage();
+      await page.goto(vlBase);
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.isVisible('#rerank-label')).toBe(true);
+      expect(await page.isVisible('#describe')).toBe(true);
+      await page.check('#rerank');
+      const dir = join(vl.dataDir, 'demo', 'images', 'desert');
+      await page.setInputFiles('#file', join(dir, readdirSync(dir).sort()[0]!));
+      await page.waitForSelector('#results .card .rerank');
+      expect(await page.textContent('#results-title')).toMatch(/10 re-ranked/);
+      await page.fill('#describe-prompt', 'What is in this picture?');
+      await page.click('#describe-button');
+      await page.waitForSelector('#description[data-done]');
+      expect((await page.textContent('#description'))!.length).toBeGreaterThan(0);
+      await page.screenshot({ path: join(ROOT, 'test', '.tmp', 'page-vlm.png'), fullPage: true });
+      await page.close();
+    } finally {
+      await vl.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 // VectorIndex: the main thread's handle on the index worker. Every call is a message; searches never block the
-// HTTP event loop. Vectors are transferred, not copied, where the caller hands them over.
+// HTTP event loop.
 import { Worker } from 'node:worker_threads';
 import type { IndexConfig, IndexOps, Request, Response } from './protocol.js';
 
@@ -43,9 +43,18 @@ export class VectorIndex {
   private send(op: keyof IndexOps, args: unknown[]): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = ++this.seq;
+    // Structured clone copies a typed array's whole backing buffer, even for a small view of a large one:
+    // send a compact copy instead, and move it rather than copy it again.
+    const transfer: ArrayBuffer[] = [];
+    const sent = args.map((a) => {
+      if (!(a instanceof Float32Array)) return a;
+      const copy = a.slice();
+      transfer.push(copy.buffer);
+      return copy;
+    });
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.worker.postMessage({ seq, op, args } as Request);
+      this.worker.postMessage({ seq, op, args: sent } as Request, transfer);
     });
   }
 

@@ -26,6 +26,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     const started = performance.now();
     app.requireReady();
     const { vlm } = app.requireVlm();
+    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, Fields);
     const decoded = await vlm.decode(image);
     const gone = new AbortController();

@@ -23,6 +23,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     const { gallery, embedUpload } = app.requireReady();
+    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, filename, fields } = await readUpload(req, AddFields);
     const { vector, prepared } = await embedUpload(image);
     const { id, duplicate } = await gallery.add(prepared, vector, { source: filename || null, label: fields.label ?? null });

@@ -1,6 +1,7 @@
 // Search by upload, "find similar" by id, and KNN classification.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { NotFoundError } from '../errors.js';
 import { ErrorBody } from '../http/errors.js';
 import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, readUpload } from '../http/upload.js';
@@ -40,6 +41,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
   }, async (req) => {
     const started = performance.now();
     const { gallery, embedUpload } = app.requireReady();
+    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, SearchFields);
     if (fields.rerank) app.requireVlm();
     const { vector, prepared } = await embedUpload(image);
@@ -49,7 +51,11 @@ const search: FastifyPluginAsyncZod = async (app) => {
       const { vlm, reranker } = app.requireVlm();
       // candidates are judged from their stored thumbnails; the VL model sits behind the same bounded queue
       ({ results, summary: rerank } = await app.services.admission.run(() => reranker.rerank(prepared.decoded, prepared.sha256, results,
-        (r) => vlm.decode(gallery.store.thumbnail(r.id)!))));
+        (r) => {
+          const thumbnail = gallery.store.thumbnail(r.id);
+          if (!thumbnail) throw new NotFoundError(`image ${r.id} was deleted while the results were re-ranked; search again`);
+          return vlm.decode(thumbnail);
+        })));
     }
     const classification = fields.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
     return { results: results.map(imageOut), tookMs: performance.now() - started, classification, rerank };
@@ -65,6 +71,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
   }, async (req) => {
     const started = performance.now();
     const { gallery, embedUpload } = app.requireReady();
+    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, ClassifyFields);
     const { vector } = await embedUpload(image);
     const result = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });

@@ -10,11 +10,16 @@ export class Admission {
 
   get inUse(): number { return this.active; }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /** Throws BusyError when full: lets a route refuse before it reads an upload it could not serve. */
+  assertRoom(): void {
     if (this.active >= this.capacity) {
       const retryAfter = Math.max(1, Math.ceil((this.avgMs * this.active) / 1000));
       throw new BusyError(`the encoder is busy (${this.active} requests queued or running); retry in about ${retryAfter} s`, retryAfter);
     }
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    this.assertRoom();
     this.active++;
     const started = performance.now();
     try {

@@ -19,7 +19,7 @@ export interface LoadedModels {
   mmprojPath: string;
 }
 
-export async function loadEncoder(cfg: Config, log: (msg: string) => void = () => {}): Promise<LoadedModels> {
+export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}): Promise<LoadedModels> {
   const demo = cfg.LOOKALIKE_MMPROJ === '';
   const mmprojPath = demo ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
   const encoderOptions = {
