@@ -176,26 +176,25 @@ const ops: IndexOps = {
     const keep = (id: number) => !tombstones.has(id) && (!allow || allow.has(id));
     const live = ids.length - tombstones.size + staged.size;
     const wanted = Math.min(k, allow ? allow.size : live);
-    const results: SearchHit[][] = Array.from({ length: nq }, (_, q) =>
-      exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => keep(h.id)));
+    const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => keep(h.id)));
+    let fromFaiss: SearchHit[][] = exact.map(() => []);
     if (index && ids.length) {
       // tombstones and a label filter can starve the top k: widen the search until it is full or covers everything
       for (let fetch = Math.min(ids.length, k + tombstones.size); ; fetch = Math.min(ids.length, fetch * 4)) {
         const { distances, labels } = index.search(queries, fetch);
-        let short = false;
-        for (let q = 0; q < nq; q++) {
+        fromFaiss = exact.map((_, q) => {
           const hits: SearchHit[] = [];
           for (let j = q * fetch; j < (q + 1) * fetch; j++) {
             const pos = labels[j]!;
             if (pos >= 0 && keep(ids[pos]!)) hits.push({ id: ids[pos]!, score: distances[j]! });
           }
-          if (hits.length + results[q]!.length < wanted) short = true;
-          results[q] = [...exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => keep(h.id)), ...hits];
-        }
+          return hits;
+        });
+        const short = fromFaiss.some((hits, q) => hits.length + exact[q]!.length < wanted);
         if (!short || fetch >= ids.length) break;
       }
     }
-    return results.map((hits) => hits.sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
+    return exact.map((hits, q) => [...hits, ...fromFaiss[q]!].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
   },
 
   save() {
