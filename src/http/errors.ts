@@ -21,6 +21,9 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_RATE_LIMITED: [429, 'rate_limited'],
 };
 
+// Other client errors (plugins that set only a status, like @fastify/rate-limit): a code from the status
+const STATUS_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 429: 'rate_limited' };
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof LookalikeError) {
@@ -35,7 +38,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (known) return reply.code(known[0]).send({ error: { code: known[1], message: err.message } });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ error: { code: (err.code ?? 'bad_request').toLowerCase(), message: err.message } });
+      const code = STATUS_CODES[err.statusCode] ?? err.code?.toLowerCase() ?? 'bad_request';
+      return reply.code(err.statusCode).send({ error: { code, message: err.message } });
     }
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the server log' } });
