@@ -51,6 +51,20 @@ describe('service routes', () => {
     }
   });
 
+  it('GET /api/health: 503 with the reason when the model cannot be loaded, and the server stays up', async () => {
+    const broken = await startTestApp({ LOOKALIKE_MMPROJ: '/nonexistent/mmproj.gguf' }, { start: false });
+    try {
+      await broken.app.services.start();
+      const res = await broken.app.inject('/api/health');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ status: 'error', error: { code: 'bad_model_file' } });
+      expect(res.json().error.message).toMatch(/model file not found/);
+      expectError(await broken.app.inject('/api/stats'), 503, 'startup_failed');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('GET /api/stats: counts, labels, index, model', async () => {
     const res = await t.app.inject('/api/stats');
     expect(res.statusCode).toBe(200);
