@@ -31,6 +31,13 @@ describe('VisionLanguageModel', () => {
     for (const s of scores) expect(s).toBeGreaterThan(0), expect(s).toBeLessThan(1);
     expect(new Set(scores).size).toBe(3);
     expect(await vlm.probabilityYes(QUESTION, [q, await vlm.decode(await scenePng(2))])).toBe(scores[1]);
+    // the query image's vision output was reused from the cache above: a fresh model, encoding both, agrees
+    const fresh = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+    try {
+      expect(await fresh.probabilityYes(QUESTION, [q, await fresh.decode(await scenePng(3))])).toBe(scores[2]);
+    } finally {
+      await fresh.dispose();
+    }
   });
 
   it('streams generated text and stops at the token bound', async () => {

@@ -29,7 +29,8 @@ export interface NativeClipModel {
   dispose(): void;
 }
 
-export interface NativeImage { rgb: Uint8Array; width: number; height: number }
+/** `id` names the content: a VlModel reuses the vision-tower output of an image it saw recently. */
+export interface NativeImage { rgb: Uint8Array; width: number; height: number; id?: string }
 
 export interface NativeVlInfo {
   nEmbd: number;

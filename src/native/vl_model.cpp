@@ -4,6 +4,7 @@
 // (so one copy of the mmproj serves search and generation). JS validates every argument first.
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ namespace {
 struct ImageInput {
   std::vector<uint8_t> rgb;
   uint32_t width = 0, height = 0;
+  std::string id;  // content id from JS: a repeated image reuses its vision-tower output
 };
 
 struct ChunksDeleter {
@@ -74,14 +76,49 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   int n_batch = 512;
   bool busy = false;
   std::atomic<bool> cancelled{false};
+  // The vision tower's output for the last few images, by content id: re-ranking asks about the same query image
+  // with every candidate, and it is the costliest part of each prompt.
+  struct CachedImage {
+    std::string id;
+    std::vector<float> embd;
+  };
+  std::deque<CachedImage> image_cache;
+  std::vector<float> scratch;
+  static constexpr size_t IMAGE_CACHE_SIZE = 8;
 
-  void release() { free_handles(model, ctx, mctx, lora); }
+  // Encodes an image chunk, or finds it in the cache; returns its embeddings or nullptr.
+  float * image_embedding(const mtmd_input_chunk * chunk) {
+    const char * raw_id = mtmd_input_chunk_get_id(chunk);
+    const std::string id = raw_id ? raw_id : "";
+    if (!id.empty()) {
+      for (auto & c : image_cache)
+        if (c.id == id) return c.embd.data();
+    }
+    if (mtmd_encode_chunk(mctx, chunk) != 0) return nullptr;
+    const float * out = mtmd_get_output_embd(mctx);
+    const size_t count = mtmd_input_chunk_get_n_tokens(chunk) * static_cast<size_t>(llama_model_n_embd_inp(model));
+    if (id.empty()) {
+      scratch.assign(out, out + count);
+      return scratch.data();
+    }
+    if (image_cache.size() >= IMAGE_CACHE_SIZE) image_cache.pop_front();
+    image_cache.push_back({id, std::vector<float>(out, out + count)});
+    return image_cache.back().embd.data();
+  }
+
+  void release() {
+    image_cache.clear();
+    free_handles(model, ctx, mctx, lora);
+  }
 
   // Tokenizes a prompt with its images into chunks; returns an error message, or "" on success.
   std::string tokenize_prompt(const std::string & prompt, const std::vector<ImageInput> & images, ChunksPtr & out,
                               bool add_special) {
     std::vector<mtmd_bitmap *> bitmaps;
-    for (const auto & img : images) bitmaps.push_back(mtmd_bitmap_init(img.width, img.height, img.rgb.data()));
+    for (const auto & img : images) {
+      bitmaps.push_back(mtmd_bitmap_init(img.width, img.height, img.rgb.data()));
+      if (!img.id.empty()) mtmd_bitmap_set_id(bitmaps.back(), img.id.c_str());
+    }
     mtmd_input_text text{prompt.c_str(), prompt.size(), add_special, true};
     out.reset(mtmd_input_chunks_init());
     int32_t rc = mtmd_tokenize(mctx, out.get(), &text, const_cast<const mtmd_bitmap **>(bitmaps.data()), bitmaps.size());
@@ -102,8 +139,19 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     }
     llama_memory_clear(llama_get_memory(ctx), true);
     n_past = 0;
-    if (mtmd_helper_eval_chunks(mctx, ctx, chunks.get(), 0, 0, n_batch, true, &n_past) != 0) {
-      return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
+    // mtmd_helper_eval_chunks, chunk by chunk, so that image chunks can come from the cache
+    const size_t n_chunks = mtmd_input_chunks_size(chunks.get());
+    for (size_t i = 0; i < n_chunks; i++) {
+      const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks.get(), i);
+      int32_t rc;
+      if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
+        float * embd = image_embedding(chunk);
+        if (!embd) return with_native_errors("image encoding failed");
+        rc = mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
+      } else {
+        rc = mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, i + 1 == n_chunks, &n_past);
+      }
+      if (rc != 0) return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
     }
     return "";
   }
@@ -150,6 +198,8 @@ std::vector<ImageInput> read_images(Napi::Env env, const Napi::Value & v) {
         a.ByteLength() != static_cast<size_t>(img.width) * img.height * 3)
       throw Napi::RangeError::New(env, "bad image size");
     img.rgb.assign(a.Data(), a.Data() + a.ByteLength());  // copied now: workers never touch JS memory
+    Napi::Value id = o.Get("id");
+    if (id.IsString()) img.id = id.As<Napi::String>().Utf8Value();
     out.push_back(std::move(img));
   }
   return out;

@@ -1,6 +1,7 @@
 // VisionLanguageModel: the full Qwen3-VL (text GGUF + mmproj) through src/native's VlModel. Yes/no scoring from
 // logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
 // share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
+import { createHash } from 'node:crypto';
 import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel } from '../native/binding.js';
 import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
 import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
@@ -33,7 +34,11 @@ export interface GenerateOptions {
 
 export interface GenerateResult { text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }
 
-const toNative = (img: DecodedImage): NativeImage => ({ rgb: img.rgb, width: img.width, height: img.height });
+// The content id lets the native side reuse an image's vision-tower output (the re-rank query, for every candidate).
+const toNative = (img: DecodedImage): NativeImage => ({
+  rgb: img.rgb, width: img.width, height: img.height,
+  id: `${createHash('sha256').update(img.rgb).digest('hex')}:${img.width}x${img.height}`,
+});
 
 export class VisionLanguageModel {
   private readonly queue = new SerialQueue();
