@@ -151,8 +151,6 @@ export class VisionEncoder {
   }
 
   get dim(): number { return this.identity.dim; }
-  /** Encodes queued or running. */
-  get pending(): number { return this.queue.size; }
 
   /** Decodes and resizes an image as the encoder wants it; cheap next to encode(), and safe to run ahead of it. */
   decode(image: Buffer): Promise<DecodedImage> {

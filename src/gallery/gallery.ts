@@ -47,8 +47,6 @@ export class Gallery {
   private constructor(
     readonly store: Store,
     private readonly index: VectorIndex,
-    readonly identity: EncoderIdentity,
-    readonly indexKind: IndexKind,
     private readonly unlock: () => void,
     private readonly log: (msg: string) => void,
   ) {}
@@ -65,7 +63,7 @@ export class Gallery {
         dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
         params: opts.indexParams, threads: opts.faissThreads ?? 1,
       });
-      const gallery = new Gallery(store, index, opts.identity, opts.indexKind, unlock, opts.log ?? (() => {}));
+      const gallery = new Gallery(store, index, unlock, opts.log ?? (() => {}));
       gallery.syncReport = await gallery.syncIndex();
       return gallery;
     } catch (err) {
@@ -128,16 +126,10 @@ export class Gallery {
   }
 
   async search(vector: Float32Array, opts: SearchOptions): Promise<SearchResult[]> {
-    const [hits] = await this.searchMany(vector, opts);
-    return hits!;
-  }
-
-  /** One search per vector of `vectors` (concatenated), in one index call. */
-  async searchMany(vectors: Float32Array, opts: SearchOptions): Promise<SearchResult[][]> {
     const allow = opts.label !== undefined ? this.idsWithLabel(opts.label) : undefined;
     const k = opts.k + (opts.excludeId !== undefined ? 1 : 0);
-    const perQuery = await this.index.call.search(vectors, k, allow);
-    return perQuery.map((hits) => this.toResults(hits.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore));
+    const [hits] = await this.index.call.search(vector, k, allow);
+    return this.toResults(hits!.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore);
   }
 
   /** "Find similar to this one", from the stored vector: no re-encoding. */
@@ -147,8 +139,8 @@ export class Gallery {
     return this.search(vector, { ...opts, excludeId: id });
   }
 
-  async classify(vector: Float32Array, knn: KnnOptions, excludeId?: number): Promise<KnnResult> {
-    const hits = await this.search(vector, { k: knn.k, excludeId, label: undefined });
+  async classify(vector: Float32Array, knn: KnnOptions): Promise<KnnResult> {
+    const hits = await this.search(vector, { k: knn.k });
     return classify(hits.map((h) => ({ id: h.id, score: h.score, label: h.label })), knn);
   }
 

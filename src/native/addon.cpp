@@ -61,29 +61,6 @@ void ensure_backends_loaded() {
 }
 
 namespace {
-Napi::Value set_verbose(const Napi::CallbackInfo & info) {
-  log_verbose = info.Length() > 0 && info[0].ToBoolean();
-  return info.Env().Undefined();
-}
-
-Napi::Value backend_info(const Napi::CallbackInfo & info) {
-  ensure_backends_loaded();
-  Napi::Env env = info.Env();
-  Napi::Array devices = Napi::Array::New(env);
-  for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
-    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-    Napi::Object d = Napi::Object::New(env);
-    d.Set("name", ggml_backend_dev_name(dev));
-    d.Set("description", ggml_backend_dev_description(dev));
-    devices.Set(i, d);
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("devices", devices);
-  out.Set("binsDir", module_dir() + "/" + LOOKALIKE_BINS_FROM_MODULE);
-  out.Set("system", llama_print_system_info());
-  return out;
-}
-
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   const char * verbose = std::getenv("LOOKALIKE_NATIVE_LOG");
   log_verbose = verbose != nullptr && *verbose != 0 && std::string(verbose) != "0";
@@ -93,8 +70,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   mtmd_helper_log_set(log_callback, nullptr);
   exports.Set("ClipModel", init_clip_model(env));
   exports.Set("VlModel", init_vl_model(env));
-  exports.Set("setVerbose", Napi::Function::New(env, set_verbose));
-  exports.Set("backendInfo", Napi::Function::New(env, backend_info));
   return exports;
 }
 }  // namespace

@@ -59,8 +59,6 @@ export interface NativeVlModel {
 export interface NativeModule {
   ClipModel: new () => NativeClipModel;
   VlModel: new () => NativeVlModel;
-  setVerbose(verbose: boolean): void;
-  backendInfo(): { devices: { name: string; description: string }[]; binsDir: string; system: string };
 }
 
 export class NativeModuleMissingError extends Error {

@@ -60,10 +60,6 @@ export class Store {
     }
   }
 
-  get schemaVersion(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
-  }
-
   /**
    * Binds this data folder to the encoder: the first model is recorded; another one is refused, so vectors of two
    * models are never mixed. `switchModel` makes the new model the active one (re-indexing starts from zero for it).
@@ -134,10 +130,6 @@ export class Store {
   vector(id: number): Float32Array | undefined {
     const row = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
     return row && blobToVector(row.vector);
-  }
-
-  setLabel(id: number, label: string | null): boolean {
-    return this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0;
   }
 
   delete(id: number): boolean {
