@@ -126,7 +126,7 @@ export class Gallery {
   }
 
   async search(vector: Float32Array, opts: SearchOptions): Promise<SearchResult[]> {
-    const allow = opts.label !== undefined ? this.idsWithLabel(opts.label) : undefined;
+    const allow = opts.label !== undefined ? this.store.idsWithLabel(opts.label) : undefined;
     const k = opts.k + (opts.excludeId !== undefined ? 1 : 0);
     const [hits] = await this.index.call.search(vector, k, allow);
     return this.toResults(hits!.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore);
@@ -146,7 +146,7 @@ export class Gallery {
 
   /** Leave-one-out KNN over the labelled gallery: accuracy, confusion table, calibration error. */
   async evaluate(knn: KnnOptions): Promise<Evaluation> {
-    const labelled = this.store.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL ORDER BY id').all() as { id: number; label: string }[];
+    const labelled = this.store.labelledImages();
     const truth = new Map(labelled.map((r) => [r.id, r.label]));
     const pairs: { truth: string; result: KnnResult }[] = [];
     for (const batch of this.store.vectorBatches(256, labelled.map((r) => r.id))) {
@@ -159,10 +159,6 @@ export class Gallery {
       });
     }
     return summarize(pairs);
-  }
-
-  private idsWithLabel(label: string): number[] {
-    return this.store.db.prepare('SELECT id FROM images WHERE label = ?').pluck().all(label) as number[];
   }
 
   private toResults(hits: SearchHit[], minScore?: number): SearchResult[] {
