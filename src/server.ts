@@ -18,8 +18,8 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   await app.close();
 });
 try {
-  await app.listen({ port: config.PORT, host: config.HOST });
-  app.log.info(`lookalike on http://${config.HOST}:${config.PORT}/ (API docs at /docs); loading the model...`);
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  app.log.info(`lookalike on ${address}/ (API docs at /docs); loading the model...`);
 } catch (err) {
   app.log.error(err);
   process.exit(1);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startScript } from './helpers/cli.js';
+import { startScript, watchOutput } from './helpers/cli.js';
 import { multipart, startTestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -42,17 +42,15 @@ describe('over a real socket', () => {
   it('stops cleanly on SIGTERM: the request in flight finishes, the index is saved, the lock released', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-server-'));
     cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    const child = startScript('src/server.ts', [], { ...SLOW, PORT: String(port), LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'warn' });
+    // port 0: the system picks a free port, which the server logs; no collision with anything else on the machine
+    const child = startScript('src/server.ts', [], { ...SLOW, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'info' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`${base}/api/health`).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const output = watchOutput(child);
+    const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, 60_000))[1]!;
+    await output.waitFor(/gallery ready/, 60_000);
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
     const inFlight = upload(base, '/api/images', await scenePng(2));
-    await new Promise((r) => setTimeout(r, 300));
+    await output.waitFor(/"url":"\/api\/images"/, 60_000); // the server has the request: now stop it
     child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(201);
@@ -62,5 +60,5 @@ describe('over a real socket', () => {
     const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(1);
     db.close();
-  });
+  }, 180_000);
 });

@@ -15,3 +15,31 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
   child.stderr!.on('data', (d) => { stderr += d; });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
+
+/** Collects a child's output from the start, so a test can wait for a line whether or not it was printed yet. */
+export function watchOutput(child: ChildProcess) {
+  let output = '';
+  let exit: string | null = null;
+  const changed = new Set<() => void>();
+  const notify = () => { for (const f of changed) f(); };
+  child.stdout!.on('data', (d) => { output += d; notify(); });
+  child.stderr!.on('data', (d) => { output += d; notify(); });
+  child.on('exit', (code, signal) => { exit = String(code ?? signal); notify(); });
+  return {
+    /** The first match of `pattern` in what the child printed; rejects, with all it printed, if it exits first or
+     * nothing matches in `timeoutMs`. */
+    waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+      return new Promise((resolve, reject) => {
+        const done = () => { clearTimeout(timer); changed.delete(check); };
+        const fail = (why: string) => { done(); reject(new Error(`${why}; it printed:\n${output}`)); };
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) { done(); resolve(match); } else if (exit !== null) fail(`the child exited (${exit}) before printing ${pattern}`);
+        };
+        const timer = setTimeout(() => fail(`no ${pattern} from the child in ${timeoutMs} ms`), timeoutMs);
+        changed.add(check);
+        check();
+      });
+    },
+  };
+}
