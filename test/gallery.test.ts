@@ -20,8 +20,8 @@ function tempDir(): string {
   dirs.push(d);
   return d;
 }
-async function openGallery(dataDir: string, kind: IndexKind = 'flat', id = identity(DIM)): Promise<Gallery> {
-  const g = await Gallery.open({ dataDir, identity: id, indexKind: kind, indexParams: params });
+async function openGallery(dataDir: string, kind: IndexKind = 'flat', id = identity(DIM), log?: (m: string) => void): Promise<Gallery> {
+  const g = await Gallery.open({ dataDir, identity: id, indexKind: kind, indexParams: params, log });
   open.push(g);
   return g;
 }
@@ -107,9 +107,11 @@ describe('gallery index files', () => {
     const ids = await fill(g, vectors);
     await closeGallery(g);
     writeFileSync(join(dir, 'index', 'flat.faiss'), 'garbage');
-    g = await openGallery(dir);
+    const logged: string[] = [];
+    g = await openGallery(dir, 'flat', identity(DIM), (m) => logged.push(m));
     expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
     expect(g.syncReport!.reason).toMatch(/unreadable/);
+    expect(logged.at(-1)).toMatch(/^index rebuild 20\/20 \(100\.0%\) [\d.]+\/s ETA 0s$/);
     expect((await g.search(vectors[3]!, { k: 1 }))[0]!.id).toBe(ids[3]);
   });
 
@@ -126,8 +128,10 @@ describe('gallery index files', () => {
     store.delete(ids[0]!);
     store.close();
     await closeGallery(g); // its save is a no-op: nothing changed through this gallery since save()
-    g = await openGallery(dir);
+    const logged: string[] = [];
+    g = await openGallery(dir, 'flat', identity(DIM), (m) => logged.push(m));
     expect(g.syncReport).toMatchObject({ action: 'synced', added: 10, removed: 1 });
+    expect(logged.at(-1)).toMatch(/^index sync 10\/10 \(100\.0%\)/);
     expect((await g.indexStats()).live).toBe(29);
     expect((await g.search(vectors[25]!, { k: 1 }))[0]!.sha256).toBe(fakeImage(25).sha256);
   });

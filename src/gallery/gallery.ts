@@ -9,6 +9,7 @@ import type { IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { classify, summarize, type Evaluation, type KnnOptions, type KnnResult } from '../knn/knn.js';
 import { Store, type ImageRecord } from '../store/store.js';
+import { Progress } from '../util/progress.js';
 import { lockDataDir } from './lock.js';
 import type { PreparedImage } from './ingest.js';
 
@@ -90,19 +91,30 @@ export class Gallery {
     const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
     this.log(`index: ${reason}; syncing`);
     if (extra.length) await this.index.call.remove(extra);
-    for (const batch of this.store.vectorBatches(2048, missing)) await this.index.call.add(batch.ids, batch.vectors);
+    await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
     await this.index.call.save();
     return { action: 'synced', reason, added: missing.length, removed: extra.length };
   }
 
   async rebuildIndex(): Promise<number> {
     await this.index.call.beginBuild();
-    let n = 0;
-    for (const batch of this.store.vectorBatches()) n += await this.index.call.add(batch.ids, batch.vectors);
+    const n = await this.addToIndex('index rebuild', this.store.counts().embedded, this.store.vectorBatches());
     await this.index.call.finishBuild();
     await this.index.call.save();
     this.dirty = false;
     return n;
+  }
+
+  /** Adds stored vectors to the index batch by batch, logging count, rate and ETA: at 100k vectors this takes minutes. */
+  private async addToIndex(what: string, total: number, batches: Iterable<{ ids: number[]; vectors: Float32Array }>): Promise<number> {
+    const progress = new Progress(what, total, this.log);
+    let added = 0;
+    for (const batch of batches) {
+      added += await this.index.call.add(batch.ids, batch.vectors);
+      progress.advance(batch.ids.length);
+    }
+    if (total) progress.draw(true);
+    return added;
   }
 
   /** Stores an image and its embedding. The same content again keeps its first row: `duplicate` says so. */

@@ -1,5 +1,7 @@
-// Progress of long work on stderr: count, rate, ETA and the other counters. A live line on a terminal,
-// a plain line every few seconds otherwise (logs, CI).
+// Progress of long work: count, rate, ETA and the other counters. A live line on a terminal, a plain line every
+// few seconds otherwise (logs, CI), or a line every few seconds to a log function.
+export type ProgressSink = NodeJS.WriteStream | ((line: string) => void);
+
 export class Progress {
   private readonly started = Date.now();
   private lastDraw = 0;
@@ -9,13 +11,17 @@ export class Progress {
   constructor(
     private readonly what: string,
     private readonly total: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly sink: ProgressSink = process.stderr,
     private readonly plainEveryMs = 5000,
   ) {}
 
   tick(counter?: string): void {
-    this.done++;
-    if (counter) this.counters[counter] = (this.counters[counter] ?? 0) + 1;
+    this.advance(1, counter);
+  }
+
+  advance(n: number, counter?: string): void {
+    this.done += n;
+    if (counter) this.counters[counter] = (this.counters[counter] ?? 0) + n;
     this.draw(false);
   }
 
@@ -31,11 +37,12 @@ export class Progress {
 
   draw(final: boolean): void {
     const now = Date.now();
-    const tty = this.stream.isTTY;
+    const tty = typeof this.sink !== 'function' && this.sink.isTTY;
     if (!final && now - this.lastDraw < (tty ? 200 : this.plainEveryMs)) return;
     this.lastDraw = now;
-    if (tty) this.stream.write(`\r\x1b[K${this.line()}${final ? '\n' : ''}`);
-    else this.stream.write(`${this.line()}\n`);
+    if (typeof this.sink === 'function') this.sink(this.line());
+    else if (tty) this.sink.write(`\r\x1b[K${this.line()}${final ? '\n' : ''}`);
+    else this.sink.write(`${this.line()}\n`);
   }
 
   elapsedSeconds(): number {
