@@ -17,10 +17,10 @@ std::mutex log_mutex;
 std::string error_lines;
 bool log_verbose = false;
 
+// Error lines are kept for the JS error of the call that failed (with_native_errors), not printed: a cancelled
+// generation makes llama_decode log "failed to decode", which is no error to the user.
 void log_callback(ggml_log_level level, const char * text, void *) {
-  if (log_verbose || level == GGML_LOG_LEVEL_ERROR) {
-    fputs(text, stderr);
-  }
+  if (log_verbose) fputs(text, stderr);
   if (level == GGML_LOG_LEVEL_ERROR) {
     std::lock_guard<std::mutex> lock(log_mutex);
     if (error_lines.size() < 4096) error_lines += text;
