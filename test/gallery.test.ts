@@ -79,7 +79,21 @@ describe.each(['flat', 'hnsw', 'sq8', 'ivf-sq8'] as IndexKind[])('gallery with a
   });
 });
 
-describe.each(['sq8', 'ivf-sq8'] as IndexKind[])('a %s index past its training threshold', (kind) => {
+describe.each(['sq8', 'ivf-sq8'] as IndexKind[])('a %s index around its training threshold', (kind) => {
+  it('below it, reopens saying the vectors wait for training, not that the index is broken', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, kind);
+    const vectors = clusteredVectors(30, DIM, 3, 5);
+    const ids = await fill(g, vectors);
+    await closeGallery(g);
+    const lines: string[] = [];
+    g = await openGallery(dir, kind, identity(DIM), (m) => lines.push(m));
+    expect(g.syncReport).toMatchObject({ action: 'rebuilt', reason: `30 vectors, fewer than the ${MIN_TRAIN} that ${kind} trains on: searched exactly until then` });
+    expect(lines.join('\n')).not.toMatch(/no index file|behind|corrupt/);
+    expect((await g.search(vectors[4]!, { k: 1 }))[0]!.id).toBe(ids[4]);
+  });
+
+
   it('trains once it has enough vectors, then finds, deletes and survives a reopen', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, kind);

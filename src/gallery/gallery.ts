@@ -79,7 +79,8 @@ export class Gallery {
   async syncIndex(): Promise<SyncReport> {
     const loaded = await this.index.call.load();
     if (loaded.status !== 'loaded') {
-      this.log(`index: rebuilding from SQLite (${loaded.reason})`);
+      // an untrained compressed kind is rebuilt on every open by design: say so, not that something is wrong
+      this.log(loaded.status === 'untrained' ? `index: ${loaded.reason}; loading them from SQLite` : `index: rebuilding from SQLite (${loaded.reason})`);
       const added = await this.rebuildIndex();
       return { action: 'rebuilt', reason: loaded.reason, added, removed: 0 };
     }

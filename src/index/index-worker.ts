@@ -11,7 +11,9 @@ import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, 
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 const INNER_PRODUCT = 0;
 
-interface Sidecar { format: 1; kind: string; dim: number; modelId: string; ids: number[]; tombstones: number[]; trainedOn: number; ntotal: number }
+// `staged` is set when nothing is in FAISS yet because a compressed kind still waits for training vectors: then
+// there is no index file, and the sidecar only says why.
+interface Sidecar { format: 1; kind: string; dim: number; modelId: string; ids: number[]; tombstones: number[]; trainedOn: number; ntotal: number; staged?: number }
 
 let config: IndexConfig;
 let index: FaissNode.Index | null = null;
@@ -81,6 +83,12 @@ function exactScores(query: Float32Array): SearchHit[] {
   return hits;
 }
 
+function writeSidecar(side: Sidecar): void {
+  const { sidecar } = files();
+  writeFileSync(`${sidecar}.tmp-${process.pid}`, JSON.stringify(side));
+  renameSync(`${sidecar}.tmp-${process.pid}`, sidecar);
+}
+
 const ops: IndexOps = {
   configure(c) {
     config = c;
@@ -91,7 +99,7 @@ const ops: IndexOps = {
   load(): LoadStatus {
     clear();
     const f = files();
-    if (!existsSync(f.index) || !existsSync(f.sidecar)) return { status: 'missing', reason: `no index file at ${f.index}` };
+    if (!existsSync(f.sidecar)) return { status: 'missing', reason: `no index file at ${f.index}` };
     let side: Sidecar;
     try {
       side = JSON.parse(readFileSync(f.sidecar, 'utf8')) as Sidecar;
@@ -101,6 +109,8 @@ const ops: IndexOps = {
     if (side.modelId !== config.modelId || side.dim !== config.dim || side.kind !== config.kind) {
       return { status: 'mismatch', reason: `the index file was made for model ${side.modelId} (${side.dim} dims, ${side.kind}), not ${config.modelId} (${config.dim} dims, ${config.kind})` };
     }
+    if (side.staged) return { status: 'untrained', reason: `${side.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
+    if (!existsSync(f.index)) return { status: 'missing', reason: `no index file at ${f.index}` };
     let idx: FaissNode.Index;
     try {
       idx = faiss.Index.read(f.index);
@@ -202,16 +212,15 @@ const ops: IndexOps = {
     mkdirSync(config.dir, { recursive: true });
     if (!index || ids.length === 0) {
       rmSync(f.index, { force: true });
-      rmSync(f.sidecar, { force: true });
+      if (staged.size) writeSidecar({ format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ids: [], tombstones: [], trainedOn: 0, ntotal: 0, staged: staged.size });
+      else rmSync(f.sidecar, { force: true });
       return;
     }
     // index first, then the sidecar that vouches for it; a crash in between leaves a mismatch that load() detects
     const tmp = `${f.index}.tmp-${process.pid}`;
     index.write(tmp);
     renameSync(tmp, f.index);
-    const side: Sidecar = { format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ids, tombstones: [...tombstones], trainedOn, ntotal: index.ntotal() };
-    writeFileSync(`${f.sidecar}.tmp-${process.pid}`, JSON.stringify(side));
-    renameSync(`${f.sidecar}.tmp-${process.pid}`, f.sidecar);
+    writeSidecar({ format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ids, tombstones: [...tombstones], trainedOn, ntotal: index.ntotal() });
   },
 
   stats(): IndexStats {

@@ -12,7 +12,7 @@ export interface IndexConfig {
 
 export type LoadStatus =
   | { status: 'loaded'; ids: number[] }
-  | { status: 'missing' | 'corrupt' | 'mismatch'; reason: string };
+  | { status: 'missing' | 'corrupt' | 'mismatch' | 'untrained'; reason: string };
 
 export interface SearchHit { id: number; score: number }
 
