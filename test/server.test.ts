@@ -54,6 +54,7 @@ describe('over a real socket', () => {
     child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(201);
+    await output.waitFor(/closed: requests finished, index saved/, 60_000);
     expect(await exited).toBe(0);
     expect(existsSync(join(dataDir, 'lock'))).toBe(false);
     expect(existsSync(join(dataDir, 'index', 'flat.json'))).toBe(true);

@@ -24,7 +24,8 @@ export function watchOutput(child: ChildProcess) {
   const notify = () => { for (const f of changed) f(); };
   child.stdout!.on('data', (d) => { output += d; notify(); });
   child.stderr!.on('data', (d) => { output += d; notify(); });
-  child.on('exit', (code, signal) => { exit = String(code ?? signal); notify(); });
+  // 'close', not 'exit': it comes after the child's last output has been read
+  child.on('close', (code, signal) => { exit = String(code ?? signal); notify(); });
   return {
     /** The first match of `pattern` in what the child printed; rejects, with all it printed, if it exits first or
      * nothing matches in `timeoutMs`. */
