@@ -93,7 +93,6 @@ describe.each(['sq8', 'ivf-sq8'] as IndexKind[])('a %s index around its training
     expect((await g.search(vectors[4]!, { k: 1 }))[0]!.id).toBe(ids[4]);
   });
 
-
   it('trains once it has enough vectors, then finds, deletes and survives a reopen', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, kind);
