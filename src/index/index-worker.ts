@@ -83,8 +83,9 @@ function exactScores(query: Float32Array): SearchHit[] {
   return hits;
 }
 
-function writeSidecar(side: Sidecar): void {
+function writeSidecar(contents: Pick<Sidecar, 'ids' | 'tombstones' | 'trainedOn' | 'ntotal' | 'staged'>): void {
   const { sidecar } = files();
+  const side: Sidecar = { format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ...contents };
   writeFileSync(`${sidecar}.tmp-${process.pid}`, JSON.stringify(side));
   renameSync(`${sidecar}.tmp-${process.pid}`, sidecar);
 }
@@ -99,7 +100,8 @@ const ops: IndexOps = {
   load(): LoadStatus {
     clear();
     const f = files();
-    if (!existsSync(f.sidecar)) return { status: 'missing', reason: `no index file at ${f.index}` };
+    const missing: LoadStatus = { status: 'missing', reason: `no index file at ${f.index}` };
+    if (!existsSync(f.sidecar)) return missing;
     let side: Sidecar;
     try {
       side = JSON.parse(readFileSync(f.sidecar, 'utf8')) as Sidecar;
@@ -110,7 +112,7 @@ const ops: IndexOps = {
       return { status: 'mismatch', reason: `the index file was made for model ${side.modelId} (${side.dim} dims, ${side.kind}), not ${config.modelId} (${config.dim} dims, ${config.kind})` };
     }
     if (side.staged) return { status: 'untrained', reason: `${side.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
-    if (!existsSync(f.index)) return { status: 'missing', reason: `no index file at ${f.index}` };
+    if (!existsSync(f.index)) return missing;
     let idx: FaissNode.Index;
     try {
       idx = faiss.Index.read(f.index);
@@ -212,7 +214,7 @@ const ops: IndexOps = {
     mkdirSync(config.dir, { recursive: true });
     if (!index || ids.length === 0) {
       rmSync(f.index, { force: true });
-      if (staged.size) writeSidecar({ format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ids: [], tombstones: [], trainedOn: 0, ntotal: 0, staged: staged.size });
+      if (staged.size) writeSidecar({ ids: [], tombstones: [], trainedOn: 0, ntotal: 0, staged: staged.size });
       else rmSync(f.sidecar, { force: true });
       return;
     }
@@ -220,7 +222,7 @@ const ops: IndexOps = {
     const tmp = `${f.index}.tmp-${process.pid}`;
     index.write(tmp);
     renameSync(tmp, f.index);
-    writeSidecar({ format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ids, tombstones: [...tombstones], trainedOn, ntotal: index.ntotal() });
+    writeSidecar({ ids, tombstones: [...tombstones], trainedOn, ntotal: index.ntotal() });
   },
 
   stats(): IndexStats {
