@@ -2,8 +2,8 @@
 // Builds the two native pieces that npm cannot fetch here, offline, from installed packages only:
 //   1. faiss-node against Debian's libfaiss-dev (its own install script downloads from GitHub: denied in package.json);
 //   2. lookalike's own module (src/native) against the llama.cpp source and prebuilt libraries of node-llama-cpp.
-// Runs as `postinstall`; skips work whose output is up to date. LOOKALIKE_GPU=cuda|vulkan picks another prebuilt
-// variant of node-llama-cpp (untested here: no GPU).
+// Runs as `postinstall`; skips work whose output is up to date (`--quiet`: then it prints nothing). The module links
+// node-llama-cpp's CPU libraries; GPU backends are loaded at run time (src/accel), so there is one build for all.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -24,7 +24,10 @@ function packageDir(name) {
   return null;
 }
 
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
 function log(msg) { process.stderr.write(`[build-native] ${msg}\n`); }
+function logUpToDate(what) { if (!quiet) log(`${what}: up to date`); }
 function run(cmd, args, cwd) { execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] }); }
 function fail(msg) {
   log(`ERROR: ${msg}`);
@@ -47,7 +50,7 @@ function buildFaiss() {
   const patchFiles = readdirSync(patchDir).sort().map((f) => join(patchDir, f));
   const stamp = join(pkgDir, 'build', '.lookalike-stamp');
   const hash = hashFiles(patchFiles, readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-  if (upToDate(stamp, hash, output)) return log('faiss-node: up to date');
+  if (upToDate(stamp, hash, output)) return logUpToDate('faiss-node');
   if (!existsSync('/usr/include/faiss/Index.h')) fail('libfaiss-dev is missing: apt-get install libfaiss-dev libopenblas-dev patchelf cmake g++');
   log('faiss-node: building against the system libfaiss');
   // Our overlay: a deps/faiss CMake shim that finds the system faiss, and the patched binding source.
@@ -71,7 +74,7 @@ function llamaSource() {
 }
 
 function binsDir() {
-  const variant = process.env.LOOKALIKE_GPU ? `linux-x64-${process.env.LOOKALIKE_GPU}` : 'linux-x64';
+  const variant = `linux-${process.arch}`;
   const pkgDir = packageDir(`@node-llama-cpp/${variant}`);
   if (!pkgDir) fail(`@node-llama-cpp/${variant} is not installed (it is an optional dependency of node-llama-cpp)`);
   const dir = join(pkgDir, 'bins', variant);
@@ -88,7 +91,7 @@ function buildModule() {
   const sources = readdirSync(src).filter((f) => /\.(cpp|h|txt)$/.test(f)).sort().map((f) => join(src, f));
   const hash = hashFiles(sources, `${tag}|${bins}`);
   const stamp = join(out, '.lookalike-stamp');
-  if (upToDate(stamp, hash, output)) return log('lookalike native module: up to date');
+  if (upToDate(stamp, hash, output)) return logUpToDate('lookalike native module');
   log(`lookalike native module: compiling llama.cpp ${tag} mtmd sources (about a minute with 2 jobs)`);
   run(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn', '-d', src, '-O', out, '-p', jobs,
     `--CDLLAMA_SRC_DIR=${dir}`, `--CDLLAMA_BINS_DIR=${bins}`, `--CDLOOKALIKE_MODULE_DIR=${join(out, 'Release')}`], root);
@@ -96,7 +99,7 @@ function buildModule() {
 }
 
 try {
-  const only = process.argv[2];
+  const only = args.find((a) => !a.startsWith('--'));
   if (!only || only === 'faiss') buildFaiss();
   if (!only || only === 'module') buildModule();
 } catch (err) {

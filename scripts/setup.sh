@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libfaiss-dev libopenblas-dev patchelf cmake g++ make python3 git chromium)
+# mesa-vulkan-drivers + libvulkan1: Vulkan on the CPU (lavapipe), how the tests exercise the GPU path without a GPU
+APT_PACKAGES=(libfaiss-dev libopenblas-dev patchelf cmake g++ make python3 git chromium mesa-vulkan-drivers libvulkan1)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,5 +28,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "[setup] installing npm packages (first time: a few minutes, native code is compiled)" >&2
   npm ci --no-audit --no-fund
 else
-  node scripts/build-native.mjs   # no-op when up to date
+  node scripts/build-native.mjs --quiet   # no-op when up to date
 fi

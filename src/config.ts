@@ -4,9 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { GPU_MODES, physicalCores } from './accel/acceleration.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+/** A word, or an integer in range: `auto`, `all`. */
+const wordOrInt = <W extends string>(word: W, min: number, max: number) => z.union([z.literal(word), int(min, max)]).default(word);
 
 export const SETTINGS = {
   PORT: { schema: int(0, 65535).default(7860), doc: 'HTTP port' },
@@ -18,7 +21,9 @@ export const SETTINGS = {
   LOOKALIKE_LORA_SCALE: { schema: z.coerce.number().min(-10).max(10).default(1), doc: 'Strength of the LoRA adapter' },
   LOOKALIKE_CONTEXT: { schema: int(256, 262144).default(4096), doc: 'Text model context, in tokens (images count: 64-256 each by default)' },
   LOOKALIKE_MODELS_DIR: { schema: z.string().default(''), doc: 'Where `hf:` models are downloaded; default `<data dir>/models`' },
-  LOOKALIKE_THREADS: { schema: int(1, 64).default(1), doc: 'CPU threads per encode (1 is fastest on a busy 2-core machine; see the benchmark)' },
+  LOOKALIKE_THREADS: { schema: wordOrInt('auto', 1, 256), doc: 'CPU threads per encode and per text-model step; `auto`: the number of physical cores' },
+  LOOKALIKE_GPU: { schema: z.enum(GPU_MODES).default('auto'), doc: '`auto`: CUDA, then Vulkan, else the CPU (the log says why each was skipped); `cuda`, `vulkan`: that one or stop with a message; `metal`: macOS only (not built); `off`: the CPU' },
+  LOOKALIKE_GPU_LAYERS: { schema: wordOrInt('all', 0, 10_000), doc: 'Text-model layers offloaded to the GPU (with their KV cache) when a GPU is used; `all` or a number' },
   LOOKALIKE_MIN_TOKENS: { schema: int(1, 16384).default(64), doc: 'Minimum image tokens per encode (one token per 32x32 px)' },
   LOOKALIKE_MAX_TOKENS: { schema: int(1, 16384).default(256), doc: 'Maximum image tokens per encode: larger images are scaled down to fit' },
   LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
@@ -42,7 +47,14 @@ export const SETTINGS = {
 } as const;
 
 type Settings = typeof SETTINGS;
-export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> } & { dataDir: string; modelsDir: string };
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> } & {
+  dataDir: string;
+  modelsDir: string;
+  /** LOOKALIKE_THREADS resolved to a number. */
+  threads: number;
+  /** LOOKALIKE_GPU_LAYERS as libllama takes it: negative for all. */
+  gpuLayers: number;
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -73,7 +85,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.LOOKALIKE_MIN_TOKENS > cfg.LOOKALIKE_MAX_TOKENS) throw new ConfigError('LOOKALIKE_MIN_TOKENS is larger than LOOKALIKE_MAX_TOKENS');
   cfg.dataDir = resolve(cfg.LOOKALIKE_DATA_DIR);
   cfg.modelsDir = resolve(cfg.LOOKALIKE_MODELS_DIR || `${cfg.dataDir}/models`);
+  cfg.threads = cfg.LOOKALIKE_THREADS === 'auto' ? physicalCores() : cfg.LOOKALIKE_THREADS;
+  cfg.gpuLayers = cfg.LOOKALIKE_GPU_LAYERS === 'all' ? -1 : cfg.LOOKALIKE_GPU_LAYERS;
   return cfg;
+}
+
+/** A setting's default: the one place defaults live (the encoder and the VL model take theirs from here too). */
+export function settingDefault<K extends keyof Settings>(name: K): z.output<Settings[K]['schema']> {
+  return (SETTINGS[name].schema as z.ZodType).parse(undefined) as z.output<Settings[K]['schema']>;
 }
 
 /** The README's configuration table. */

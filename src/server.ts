@@ -25,3 +25,11 @@ try {
   app.log.error(err);
   process.exit(1);
 }
+// A start that cannot succeed (missing model file, GPU asked for and absent, data folder of another model) stops the
+// process with the reason and exit code 1, so that a supervisor (systemd, Docker, a person) sees it failed.
+await app.services.start();
+if (app.services.status === 'error') {
+  app.log.fatal(`lookalike could not start: ${app.services.failure?.message}`);
+  await app.close();
+  process.exit(1);
+}

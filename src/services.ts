@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndex, formatSummary } from './builder/build-index.js';
+import { describeDevice, gpuMemory, type Acceleration } from './accel/acceleration.js';
 import type { Config } from './config.js';
 import { writeDemoImages } from './demo/demo-images.js';
 import type { VisionEncoder } from './encoder/vision-encoder.js';
@@ -27,6 +28,7 @@ export class Services {
   gallery: Gallery | null = null;
   vlm: VisionLanguageModel | null = null;
   reranker: Reranker | null = null;
+  acceleration: Acceleration | null = null;
   demo = false;
   readonly admission: Admission;
   readonly knn;
@@ -43,16 +45,21 @@ export class Services {
     this.starting ??= this.load().catch((err: unknown) => {
       this.status = 'error';
       this.failure = err instanceof LookalikeError ? { code: err.code, message: err.message } : { code: 'startup_failed', message: (err as Error).message };
-      this.log.error(err, 'lookalike failed to start');
+      // an expected failure (bad file, mismatch, no GPU) is its message; anything else is a bug: keep the stack
+      if (err instanceof LookalikeError) this.log.error(`lookalike failed to start: ${err.message}`);
+      else this.log.error(err, 'lookalike failed to start');
     });
     return this.starting;
   }
 
   private async load(): Promise<void> {
-    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath } = await loadModels(this.config, (m) => this.log.info(m));
+    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath, acceleration } = await loadModels(this.config, (m) => this.log.info(m));
     this.encoder = encoder;
     this.vlm = vlm;
     this.demo = demo;
+    this.acceleration = acceleration;
+    for (const s of acceleration.skipped) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
+    this.log.info(`device: ${describeDevice(acceleration, this.config.threads)} (LOOKALIKE_GPU=${this.config.LOOKALIKE_GPU})`);
     this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims)${demo ? ' [demo: random weights]' : ''}`);
     if (vlm) {
       this.reranker = new Reranker(vlm, vlmKey, this.config.LOOKALIKE_RERANK_TOP_N, this.config.LOOKALIKE_RERANK_BUDGET_MS);
@@ -75,6 +82,18 @@ export class Services {
     this.log.info(`building the demo gallery from ${folder}`);
     const summary = await buildIndex(this.gallery!, this.encoder!, { folder, labelsFromFolders: true, progressStream: process.stderr });
     this.log.info(formatSummary(summary));
+  }
+
+  /** What the models compute on, for /api/health and /api/stats. */
+  device() {
+    const a = this.acceleration!;
+    const memory = a.gpu ? gpuMemory(a.gpu) : null;
+    return {
+      kind: a.gpu ? 'gpu' as const : 'cpu' as const, name: a.gpu?.name ?? 'CPU', description: describeDevice(a, this.config.threads),
+      backend: a.gpu?.backend ?? 'CPU', memoryFree: memory?.free ?? null, memoryTotal: memory?.total ?? null,
+      threads: this.config.threads, cpuVariant: a.cpuVariant, visionTower: this.encoder!.device,
+      textLayersOnGpu: this.vlm ? this.vlm.layersOnGpu : null,
+    };
   }
 
   get ready(): boolean {

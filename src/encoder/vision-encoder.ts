@@ -1,10 +1,11 @@
 // VisionEncoder: image bytes in, one L2-normalised embedding out, from the vision tower of a Qwen-VL mmproj run
 // by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { loadNative, type NativeClipModel } from '../native/binding.js';
+import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
+import { settingDefault } from '../config.js';
+import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
 import { inspectMmproj, type MmprojInfo } from './mmproj.js';
 
@@ -18,7 +19,13 @@ export interface VisionEncoderOptions {
   maxTokens?: number;
   pooling?: Pooling;
   maxInputPixels?: number;
+  /** Run the vision tower on the GPU that src/accel loaded (the CPU when none is). */
   useGpu?: boolean;
+  flashAttn?: FlashAttention;
+  /** A file that remembers the mmproj's sha256 by path, size, mtime and inode, so restarts do not hash it again. */
+  fingerprintCache?: string;
+  /** Time every ggml op (slower; for bench/accel): see VisionEncoder.takeProfile(). */
+  profile?: boolean;
 }
 
 export interface EncoderIdentity {
@@ -44,18 +51,12 @@ export interface Embedding {
   sourceHeight: number;
 }
 
-const LIMITS = { threads: [1, 64], tokens: [1, 16384] } as const;
+const LIMITS = { threads: [1, 256], tokens: [1, 16384] } as const;
 
 function intOption(name: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   return v;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export function l2Normalize(v: Float32Array): Float32Array {
@@ -80,8 +81,12 @@ export function meanPool(rows: Float32Array, nTokens: number, rowWidth: number, 
 
 /** What runs the vision tower: llama.cpp's clip directly, or the mtmd context of a loaded VL model (one mmproj copy). */
 export interface EncoderBackend {
+  /** Where the vision tower runs, as clip reported it: "CPU", "Vulkan0", "CUDA0". */
+  device: string;
   encode(rgb: Uint8Array, width: number, height: number): Promise<{ data: Float32Array; nTokens: number }>;
   dispose(): void;
+  /** Per-op time since the last call, when loaded with profile: true. */
+  takeProfile?(): NativeOpProfile[];
 }
 
 /** The image size limits llama.cpp's Qwen-VL preprocessor applies for these token limits (clip.cpp set_limit_image_tokens). */
@@ -93,13 +98,13 @@ export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: numbe
 interface ResolvedOptions { threads: number; minTokens: number; maxTokens: number; pooling: Pooling; maxInputPixels: number }
 
 function resolveOptions(options: VisionEncoderOptions): ResolvedOptions {
-  const threads = intOption('threads', options.threads, 1, LIMITS.threads);
-  const minTokens = intOption('minTokens', options.minTokens, 64, LIMITS.tokens);
-  const maxTokens = intOption('maxTokens', options.maxTokens, 256, LIMITS.tokens);
+  const threads = intOption('threads', options.threads, physicalCores(), LIMITS.threads);
+  const minTokens = intOption('minTokens', options.minTokens, settingDefault('LOOKALIKE_MIN_TOKENS'), LIMITS.tokens);
+  const maxTokens = intOption('maxTokens', options.maxTokens, settingDefault('LOOKALIKE_MAX_TOKENS'), LIMITS.tokens);
   if (minTokens > maxTokens) throw new RangeError(`minTokens (${minTokens}) is larger than maxTokens (${maxTokens})`);
-  const pooling = options.pooling ?? 'mean';
+  const pooling = options.pooling ?? settingDefault('LOOKALIKE_POOLING');
   if (pooling !== 'mean' && pooling !== 'mean-deepstack') throw new RangeError(`pooling must be 'mean' or 'mean-deepstack', got ${String(pooling)}`);
-  const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, 64_000_000, [1, 2 ** 31 - 1]);
+  const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, settingDefault('LOOKALIKE_MAX_PIXELS'), [1, 2 ** 31 - 1]);
   return { threads, minTokens, maxTokens, pooling, maxInputPixels };
 }
 
@@ -120,23 +125,26 @@ export class VisionEncoder {
   static async load(path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
     const o = resolveOptions(options);
     const info = inspectMmproj(path); // throws ModelFileError before the native code sees a bad file
-    const fingerprint = await sha256File(path);
+    const { sha256: fingerprint } = await fileFingerprint(path, options.fingerprintCache);
     const native = new (loadNative().ClipModel)();
-    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu: options.useGpu ?? false });
+    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu: options.useGpu ?? false, flashAttn: options.flashAttn, profile: options.profile });
     const n = native.info();
     const limits = sizeLimits(info, o.minTokens, o.maxTokens);
     if (n.nMmprojEmbd !== info.projectionDim * (1 + info.deepstackLayers.length) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {
       native.dispose();
       throw new Error(`llama.cpp reports ${n.nMmprojEmbd} floats per token and ${n.imageMinPixels}..${n.imageMaxPixels} pixels; the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length} and ${limits.minPixels}..${limits.maxPixels}`);
     }
-    const backend: EncoderBackend = { encode: (rgb, w, h) => native.encode(rgb, w, h, o.threads), dispose: () => native.dispose() };
+    const backend: EncoderBackend = {
+      device: visionDeviceFrom(n.loadLog),
+      encode: (rgb, w, h) => native.encode(rgb, w, h, o.threads), dispose: () => native.dispose(), takeProfile: () => native.takeProfile(),
+    };
     return VisionEncoder.create(backend, path, info, fingerprint, o);
   }
 
   /** An encoder on a backend that already holds this mmproj (the VL model's mtmd context). */
   static async withBackend(backend: EncoderBackend, path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
     const o = resolveOptions(options);
-    return VisionEncoder.create(backend, path, inspectMmproj(path), await sha256File(path), o);
+    return VisionEncoder.create(backend, path, inspectMmproj(path), (await fileFingerprint(path, options.fingerprintCache)).sha256, o);
   }
 
   private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): VisionEncoder {
@@ -151,6 +159,15 @@ export class VisionEncoder {
   }
 
   get dim(): number { return this.identity.dim; }
+
+  /** Where the vision tower runs: "CPU", "Vulkan0", "CUDA0". */
+  get device(): string { return this.backend.device; }
+
+  /** Time and FLOPs per ggml op since the last call (an encoder loaded with profile: true). */
+  takeProfile(): NativeOpProfile[] {
+    if (!this.backend.takeProfile) throw new Error('this encoder backend does not profile');
+    return this.backend.takeProfile();
+  }
 
   /** Decodes and resizes an image as the encoder wants it; cheap next to encode(), and safe to run ahead of it. */
   decode(image: Buffer): Promise<DecodedImage> {

@@ -38,3 +38,16 @@ export function thumbnailUrl(id: number): string {
 export function imageOut<T extends { id: number }>(r: T): T & { thumbnailUrl: string } {
   return { ...r, thumbnailUrl: thumbnailUrl(r.id) };
 }
+
+export const DeviceOut = z.object({
+  kind: z.enum(['cpu', 'gpu']),
+  name: z.string().describe('ggml device: CPU, Vulkan0, CUDA0, ...'),
+  description: z.string().describe('e.g. "Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits))" or "CPU, 2 threads, ggml zen4 kernels"'),
+  backend: z.string(),
+  memoryFree: z.number().nullable().describe('bytes free on the GPU, where ggml reports it (0 when it does not); null on the CPU'),
+  memoryTotal: z.number().nullable(),
+  threads: z.number().int().describe('CPU threads per encode and per text-model step'),
+  cpuVariant: z.string().nullable().describe('the ggml CPU kernels loaded (libggml-cpu-<variant>.so)'),
+  visionTower: z.string().describe('where the vision tower runs, as llama.cpp reported at load: CPU, Vulkan0, CUDA0'),
+  textLayersOnGpu: z.number().int().nullable().describe('text-model layers (of the VL model, when loaded) that llama.cpp offloaded to the GPU'),
+});

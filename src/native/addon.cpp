@@ -13,18 +13,18 @@
 #include "mtmd.h"
 
 namespace {
-std::mutex log_mutex;
-std::string error_lines;
+// Per thread: a native call runs on one libuv worker thread from start to end, so the lines a call's thread logged
+// are that call's, whatever other models do at the same time on other threads.
+thread_local std::string error_lines;
+thread_local std::string * captured = nullptr;  // set by a LogCapture on this thread
 bool log_verbose = false;
 
 // Error lines are kept for the JS error of the call that failed (with_native_errors), not printed: a cancelled
 // generation makes llama_decode log "failed to decode", which is no error to the user.
 void log_callback(ggml_log_level level, const char * text, void *) {
   if (log_verbose) fputs(text, stderr);
-  if (level == GGML_LOG_LEVEL_ERROR) {
-    std::lock_guard<std::mutex> lock(log_mutex);
-    if (error_lines.size() < 4096) error_lines += text;
-  }
+  if (level == GGML_LOG_LEVEL_ERROR && error_lines.size() < 4096) error_lines += text;
+  if (captured != nullptr && captured->size() < (1 << 16)) *captured += text;
 }
 
 std::string module_dir() {
@@ -36,8 +36,10 @@ std::string module_dir() {
 }
 }  // namespace
 
+LogCapture::LogCapture() : previous(captured) { captured = &text; }
+LogCapture::~LogCapture() { captured = previous; }
+
 std::string take_native_errors() {
-  std::lock_guard<std::mutex> lock(log_mutex);
   std::string out;
   out.swap(error_lines);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
@@ -70,6 +72,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   mtmd_helper_log_set(log_callback, nullptr);
   exports.Set("ClipModel", init_clip_model(env));
   exports.Set("VlModel", init_vl_model(env));
+  init_backends(env, exports);
   return exports;
 }
 }  // namespace

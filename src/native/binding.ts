@@ -13,6 +13,7 @@ export interface NativeClipInfo {
   imageMaxPixels: number;
   hiddenSize: number;
   nLayer: number;
+  loadLog: string; // what llama.cpp logged while loading: "CLIP using Vulkan0 backend"
 }
 
 export interface NativeEncodeResult {
@@ -22,11 +23,27 @@ export interface NativeEncodeResult {
   height: number;
 }
 
+export type FlashAttention = 'auto' | 'on' | 'off';
+
+/** Time and FLOPs per ggml op since the last takeProfile() (a model loaded with profile: true). */
+export interface NativeOpProfile { op: string; ms: number; flop: number; count: number }
+
 export interface NativeClipModel {
-  load(path: string, options: { minTokens: number; maxTokens: number; useGpu: boolean }): Promise<void>;
+  load(path: string, options: { minTokens: number; maxTokens: number; useGpu: boolean; flashAttn?: FlashAttention; profile?: boolean }): Promise<void>;
   info(): NativeClipInfo;
   encode(rgb: Uint8Array, width: number, height: number, nThreads: number): Promise<NativeEncodeResult>;
+  takeProfile(): NativeOpProfile[];
   dispose(): void;
+}
+
+/** A device ggml can compute on. */
+export interface NativeDevice {
+  name: string; // "CPU", "Vulkan0", "CUDA0"
+  description: string; // "llvmpipe (LLVM 15.0.6, 256 bits)", "NVIDIA H200"
+  type: 'cpu' | 'gpu' | 'igpu' | 'accel';
+  backend: string; // "CPU", "Vulkan", "CUDA"
+  memoryFree: number; // bytes, 0 where ggml does not know
+  memoryTotal: number;
 }
 
 /** `id` names the content: a VlModel reuses the vision-tower output of an image it saw recently. */
@@ -41,10 +58,17 @@ export interface NativeVlInfo {
   chatTemplate: string | null;
   marker: string; // the media marker mtmd replaces with an image's tokens
   usesMrope: boolean;
+  loadLog: string; // what llama.cpp logged while loading: "offloaded 5/5 layers to GPU", "CLIP using ... backend"
 }
 
 export interface NativeVlModel {
-  load(textPath: string, mmprojPath: string, options: { loraPath?: string; loraScale: number; nCtx: number; threads: number; minTokens: number; maxTokens: number }): Promise<void>;
+  load(textPath: string, mmprojPath: string, options: {
+    loraPath?: string; loraScale: number; nCtx: number; threads: number; minTokens: number; maxTokens: number;
+    /** Text layers on the GPU; negative: all. */
+    gpuLayers: number;
+    /** The vision tower on the GPU. */
+    useGpu: boolean;
+  }): Promise<void>;
   info(): NativeVlInfo;
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean): string;
   tokenize(text: string): Int32Array;
@@ -59,6 +83,12 @@ export interface NativeVlModel {
 export interface NativeModule {
   ClipModel: new () => NativeClipModel;
   VlModel: new () => NativeVlModel;
+  /** Every device ggml has registered (the CPU, and a GPU once its backend is loaded). */
+  devices(): NativeDevice[];
+  /** Loads a ggml backend library; a backend without devices is unloaded again and reported as 'no device'. */
+  loadBackend(path: string): { ok: true; name: string; devices: NativeDevice[] } | { ok: false; error: string };
+  /** GFLOP/s of an n x n x n matrix product on the CPU backend, weights of `type` times F32 activations. */
+  matmulPeak(n: number, threads: number, type: 'f32' | 'f16' | 'bf16' | 'q8_0', reps: number): number;
 }
 
 export class NativeModuleMissingError extends Error {

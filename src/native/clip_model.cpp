@@ -1,6 +1,8 @@
 // ClipModel: the vision tower of an mmproj file (clip_init), encoding one RGB image into per-token vectors.
 // Only the mmproj is loaded: no text model is needed for embeddings. JS validates every argument first.
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -12,6 +14,42 @@
 
 namespace {
 
+// Time and FLOPs per ggml op, for finding where an encode spends its time (bench/accel). The scheduler's eval
+// callback is asked about every node, so each node is computed on its own and timed between two callbacks.
+struct OpProfile {
+  struct Entry {
+    double ms = 0;
+    double flop = 0;
+    int count = 0;
+  };
+  std::map<std::string, Entry> ops;
+  std::chrono::steady_clock::time_point last;
+
+  void start() { last = std::chrono::steady_clock::now(); }
+
+  static double flop_of(const ggml_tensor * t) {
+    if (t->op == GGML_OP_MUL_MAT) return 2.0 * t->src[0]->ne[0] * ggml_nelements(t);
+    if (t->op == GGML_OP_FLASH_ATTN_EXT) {  // QK^T and PV: 2 x 2 x head_dim x n_q x n_kv x heads
+      const ggml_tensor * q = t->src[0];
+      const ggml_tensor * k = t->src[1];
+      return 4.0 * q->ne[0] * q->ne[1] * k->ne[1] * q->ne[2] * q->ne[3];
+    }
+    return 0;
+  }
+
+  static bool callback(ggml_tensor * t, bool ask, void * user_data) {
+    if (ask) return true;
+    auto * p = static_cast<OpProfile *>(user_data);
+    const auto now = std::chrono::steady_clock::now();
+    Entry & e = p->ops[ggml_op_desc(t)];
+    e.ms += std::chrono::duration<double, std::milli>(now - p->last).count();
+    e.flop += flop_of(t);
+    e.count++;
+    p->last = now;
+    return true;
+  }
+};
+
 class ClipModel : public Napi::ObjectWrap<ClipModel> {
  public:
   explicit ClipModel(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ClipModel>(info) {}
@@ -20,10 +58,13 @@ class ClipModel : public Napi::ObjectWrap<ClipModel> {
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "ClipModel",
                        {InstanceMethod<&ClipModel::load>("load"), InstanceMethod<&ClipModel::info>("info"),
-                        InstanceMethod<&ClipModel::encode>("encode"), InstanceMethod<&ClipModel::dispose>("dispose")});
+                        InstanceMethod<&ClipModel::encode>("encode"), InstanceMethod<&ClipModel::dispose>("dispose"),
+                        InstanceMethod<&ClipModel::takeProfile>("takeProfile")});
   }
 
   clip_ctx * ctx = nullptr;
+  std::string load_log;  // what llama.cpp said while loading (which backend clip uses)
+  std::unique_ptr<OpProfile> profiler;  // set by load({ profile: true })
   bool busy = false;  // one native call at a time; the JS wrapper queues calls, this is the backstop
 
   void release() {
@@ -36,6 +77,7 @@ class ClipModel : public Napi::ObjectWrap<ClipModel> {
   Napi::Value info(const Napi::CallbackInfo & info);
   Napi::Value encode(const Napi::CallbackInfo & info);
   Napi::Value dispose(const Napi::CallbackInfo & info);
+  Napi::Value takeProfile(const Napi::CallbackInfo & info);
 
   void check_idle(Napi::Env env, bool must_be_loaded) {
     if (busy) throw Napi::Error::New(env, "ClipModel is busy: calls must be serialized");
@@ -52,7 +94,9 @@ class LoadWorker : public PromiseWorker {
   void Execute() override {
     ensure_backends_loaded();
     take_native_errors();
+    LogCapture capture;
     clip_init_result res = clip_init(path.c_str(), params);
+    log = std::move(capture.text);
     if (res.ctx_a != nullptr) clip_free(res.ctx_a);
     if (res.ctx_gen_a != nullptr) clip_free(res.ctx_gen_a);
     if (res.ctx_v == nullptr) {
@@ -63,6 +107,7 @@ class LoadWorker : public PromiseWorker {
   }
   void OnOK() override {
     model->ctx = ctx;
+    model->load_log = std::move(log);
     model->busy = false;
     deferred.Resolve(Env().Undefined());
   }
@@ -77,6 +122,7 @@ class LoadWorker : public PromiseWorker {
   std::string path;
   clip_context_params params;
   clip_ctx * ctx = nullptr;
+  std::string log;
 };
 
 class EncodeWorker : public PromiseWorker {
@@ -105,6 +151,7 @@ class EncodeWorker : public PromiseWorker {
       batch.entries = std::move(pre.entries);
       embd = std::make_unique<std::vector<float>>();
       embd->resize(static_cast<size_t>(n_tokens) * clip_n_mmproj_embd(model->ctx));
+      if (model->profiler) model->profiler->start();
       if (!clip_image_batch_encode(model->ctx, n_threads, &batch, *embd)) {
         SetError(with_native_errors("image encoding failed"));
       }
@@ -139,7 +186,7 @@ class EncodeWorker : public PromiseWorker {
   std::unique_ptr<std::vector<float>> embd;
 };
 
-// load(path, { minTokens, maxTokens, useGpu }) -> Promise<void>
+// load(path, { minTokens, maxTokens, useGpu, flashAttn: 'auto' | 'on' | 'off', profile }) -> Promise<void>
 Napi::Value ClipModel::load(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
   check_idle(env, false);
@@ -149,12 +196,14 @@ Napi::Value ClipModel::load(const Napi::CallbackInfo & info) {
   clip_context_params params{};
   params.use_gpu = opts.Get("useGpu").ToBoolean();
   params.device = nullptr;
-  params.flash_attn_type = CLIP_FLASH_ATTN_TYPE_AUTO;
+  const std::string flash = opts.Get("flashAttn").IsString() ? opts.Get("flashAttn").ToString().Utf8Value() : "auto";
+  params.flash_attn_type = flash == "on" ? CLIP_FLASH_ATTN_TYPE_ENABLED : flash == "off" ? CLIP_FLASH_ATTN_TYPE_DISABLED : CLIP_FLASH_ATTN_TYPE_AUTO;
   params.image_min_tokens = opts.Get("minTokens").ToNumber().Int32Value();
   params.image_max_tokens = opts.Get("maxTokens").ToNumber().Int32Value();
   params.warmup = false;  // Qwen-VL's warm-up sizes buffers for ~2116 tokens: minutes on a CPU
-  params.cb_eval = nullptr;
-  params.cb_eval_user_data = nullptr;
+  profiler.reset(opts.Get("profile").ToBoolean() ? new OpProfile() : nullptr);
+  params.cb_eval = profiler ? OpProfile::callback : nullptr;
+  params.cb_eval_user_data = profiler.get();
   params.no_alloc = false;
   params.progress_callback = nullptr;
   params.progress_callback_user_data = nullptr;
@@ -177,6 +226,7 @@ Napi::Value ClipModel::info(const Napi::CallbackInfo & info) {
   out.Set("imageMaxPixels", hp.image_max_pixels);
   out.Set("hiddenSize", hp.n_embd);
   out.Set("nLayer", hp.n_layer);
+  out.Set("loadLog", load_log);
   return out;
 }
 
@@ -199,6 +249,24 @@ Napi::Value ClipModel::encode(const Napi::CallbackInfo & info) {
   auto * worker = new EncodeWorker(env, this, info.This().As<Napi::Object>(), std::move(pixels), width, height, n_threads);
   worker->Queue();
   return worker->promise();
+}
+
+// takeProfile() -> [{ op, ms, flop, count }] since the last call (loaded with profile: true), then resets
+Napi::Value ClipModel::takeProfile(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  if (!profiler) throw Napi::Error::New(env, "ClipModel was loaded without profile: true");
+  Napi::Array out = Napi::Array::New(env);
+  for (const auto & [op, e] : profiler->ops) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("op", op);
+    o.Set("ms", e.ms);
+    o.Set("flop", e.flop);
+    o.Set("count", e.count);
+    out.Set(out.Length(), o);
+  }
+  profiler->ops.clear();
+  return out;
 }
 
 Napi::Value ClipModel::dispose(const Napi::CallbackInfo & info) {

@@ -73,6 +73,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   llama_context * ctx = nullptr;
   mtmd_context * mctx = nullptr;
   llama_adapter_lora * lora = nullptr;
+  std::string load_log;  // what llama.cpp said while loading: layers offloaded, the vision tower's backend
   int n_batch = 512;
   bool busy = false;
   std::atomic<bool> cancelled{false};
@@ -230,46 +231,58 @@ class ModelWorker : public PromiseWorker {
 
 class LoadWorker : public ModelWorker {
  public:
-  LoadWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string text_path, std::string mmproj_path,
-             std::string lora_path, float lora_scale, int n_ctx, int n_threads, int min_tokens, int max_tokens)
+  // Everything load() reads from its JS options, copied before the work is queued.
+  struct Options {
+    std::string lora_path;
+    float lora_scale = 1;
+    int n_ctx = 4096, n_threads = 1, min_tokens = 64, max_tokens = 256;
+    int gpu_layers = 0;  // text layers on the GPU; negative: all
+    bool use_gpu = false;  // the vision tower on the GPU
+  };
+  LoadWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string text_path, std::string mmproj_path, Options o)
       : ModelWorker(env, "lookalike.VlModel.load", m, self), text_path(std::move(text_path)),
-        mmproj_path(std::move(mmproj_path)), lora_path(std::move(lora_path)), lora_scale(lora_scale), n_ctx(n_ctx),
-        n_threads(n_threads), min_tokens(min_tokens), max_tokens(max_tokens) {}
+        mmproj_path(std::move(mmproj_path)), o(std::move(o)) {}
 
   void Execute() override {
     ensure_backends_loaded();
     take_native_errors();
+    LogCapture capture;
+    load(capture);
+  }
+
+  void load(LogCapture & capture) {
     llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
+    mp.n_gpu_layers = o.gpu_layers;  // the KV cache of a layer stays on the layer's device (offload_kqv)
     model = llama_model_load_from_file(text_path.c_str(), mp);
     if (!model) return fail("failed to load the text model from " + text_path);
-    if (!lora_path.empty()) {
-      lora = llama_adapter_lora_init(model, lora_path.c_str());
-      if (!lora) return fail("failed to load the LoRA adapter " + lora_path + " for this text model");
+    if (!o.lora_path.empty()) {
+      lora = llama_adapter_lora_init(model, o.lora_path.c_str());
+      if (!lora) return fail("failed to load the LoRA adapter " + o.lora_path + " for this text model");
     }
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = n_ctx;
+    cp.n_ctx = o.n_ctx;
     cp.n_batch = m->n_batch;
     cp.n_ubatch = m->n_batch;
-    cp.n_threads = n_threads;
-    cp.n_threads_batch = n_threads;
+    cp.n_threads = o.n_threads;
+    cp.n_threads_batch = o.n_threads;
     cp.no_perf = true;
     ctx = llama_init_from_model(model, cp);
     if (!ctx) return fail("failed to create a context for the text model");
     if (lora) {
-      float scale = lora_scale;
+      float scale = o.lora_scale;
       if (llama_set_adapters_lora(ctx, &lora, 1, &scale) != 0) return fail("failed to apply the LoRA adapter");
     }
     mtmd_context_params mtp = mtmd_context_params_default();
-    mtp.use_gpu = false;
-    mtp.n_threads = n_threads;
+    mtp.use_gpu = o.use_gpu;
+    mtp.n_threads = o.n_threads;
     mtp.print_timings = false;
     mtp.warmup = false;  // Qwen-VL's warm-up sizes buffers for ~2116 tokens: minutes on a CPU
-    mtp.image_min_tokens = min_tokens;
-    mtp.image_max_tokens = max_tokens;
+    mtp.image_min_tokens = o.min_tokens;
+    mtp.image_max_tokens = o.max_tokens;
     mctx = mtmd_init_from_file(mmproj_path.c_str(), model, mtp);
     if (!mctx) return fail("failed to load the mmproj " + mmproj_path + " with this text model");
     llama_set_abort_callback(ctx, [](void * data) { return static_cast<VlModel *>(data)->cancelled.load(); }, m);
+    log = capture.text;
   }
 
   void resolve() override {
@@ -277,6 +290,7 @@ class LoadWorker : public ModelWorker {
     m->ctx = ctx;
     m->mctx = mctx;
     m->lora = lora;
+    m->load_log = std::move(log);
     deferred.Resolve(Env().Undefined());
   }
 
@@ -285,9 +299,8 @@ class LoadWorker : public ModelWorker {
     free_handles(model, ctx, mctx, lora);
     SetError(with_native_errors(what));
   }
-  std::string text_path, mmproj_path, lora_path;
-  float lora_scale;
-  int n_ctx, n_threads, min_tokens, max_tokens;
+  std::string text_path, mmproj_path, log;
+  Options o;
   llama_model * model = nullptr;
   llama_context * ctx = nullptr;
   mtmd_context * mctx = nullptr;
@@ -489,7 +502,7 @@ class EmbedWorker : public ModelWorker {
   size_t n_tokens = 0;
 };
 
-// load(textPath, mmprojPath, { loraPath, loraScale, nCtx, threads, minTokens, maxTokens }) -> Promise<void>
+// load(textPath, mmprojPath, { loraPath, loraScale, nCtx, threads, minTokens, maxTokens, gpuLayers, useGpu }) -> Promise<void>
 Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
   check_idle(env, false);
@@ -498,11 +511,17 @@ Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
     throw Napi::TypeError::New(env, "load(textPath: string, mmprojPath: string, options: object)");
   Napi::Object o = info[2].As<Napi::Object>();
   Napi::Value lora = o.Get("loraPath");
+  LoadWorker::Options opts;
+  opts.lora_path = lora.IsString() ? lora.As<Napi::String>().Utf8Value() : "";
+  opts.lora_scale = o.Get("loraScale").ToNumber().FloatValue();
+  opts.n_ctx = o.Get("nCtx").ToNumber().Int32Value();
+  opts.n_threads = o.Get("threads").ToNumber().Int32Value();
+  opts.min_tokens = o.Get("minTokens").ToNumber().Int32Value();
+  opts.max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
+  opts.gpu_layers = o.Get("gpuLayers").ToNumber().Int32Value();
+  opts.use_gpu = o.Get("useGpu").ToBoolean();
   auto * w = new LoadWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>(),
-                            info[1].As<Napi::String>(), lora.IsString() ? lora.As<Napi::String>().Utf8Value() : "",
-                            o.Get("loraScale").ToNumber().FloatValue(), o.Get("nCtx").ToNumber().Int32Value(),
-                            o.Get("threads").ToNumber().Int32Value(), o.Get("minTokens").ToNumber().Int32Value(),
-                            o.Get("maxTokens").ToNumber().Int32Value());
+                            info[1].As<Napi::String>(), std::move(opts));
   w->Queue();
   return w->promise();
 }
@@ -520,6 +539,7 @@ Napi::Value VlModel::info(const Napi::CallbackInfo & info) {
   o.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
   o.Set("marker", mtmd_default_marker());
   o.Set("usesMrope", mtmd_decode_use_mrope(mctx));
+  o.Set("loadLog", load_log);
   return o;
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DeviceOut } from '../http/schemas.js';
 
 const Loading = z.object({ status: z.enum(['loading', 'error', 'closed']), error: z.object({ code: z.string(), message: z.string() }).nullable() });
 const Ready = z.object({
@@ -8,6 +9,7 @@ const Ready = z.object({
   model: z.object({ modelId: z.string(), fileName: z.string(), fingerprint: z.string(), projectorType: z.string(), dim: z.number(), pooling: z.string(), minTokens: z.number(), maxTokens: z.number() }),
   gallery: z.object({ images: z.number(), labelled: z.number() }),
   features: z.object({ rerank: z.boolean(), describe: z.boolean() }),
+  device: DeviceOut,
 });
 
 const health: FastifyPluginAsyncZod = async (app) => {
@@ -19,7 +21,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
     const counts = s.gallery!.store.counts();
     return {
       status: 'ready' as const, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
-      features: { rerank: s.vlm !== null, describe: s.vlm !== null },
+      features: { rerank: s.vlm !== null, describe: s.vlm !== null }, device: s.device(),
     };
   });
 };

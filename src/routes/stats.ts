@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../http/errors.js';
+import { DeviceOut } from '../http/schemas.js';
 
 const StatsOut = z.object({
   images: z.number().int(),
@@ -11,6 +12,7 @@ const StatsOut = z.object({
   model: z.object({ modelId: z.string(), fileName: z.string(), dim: z.number(), pooling: z.string(), projectorType: z.string() }),
   demo: z.boolean(),
   queue: z.object({ inUse: z.number().int(), capacity: z.number().int() }),
+  device: DeviceOut,
 });
 
 const stats: FastifyPluginAsyncZod = async (app) => {
@@ -20,7 +22,7 @@ const stats: FastifyPluginAsyncZod = async (app) => {
     const { gallery, encoder } = app.requireReady();
     return {
       ...gallery.store.counts(), labels: gallery.store.labels(), index: await gallery.indexStats(), model: encoder.identity, demo: app.services.demo,
-      queue: { inUse: app.services.admission.inUse, capacity: app.services.admission.capacity },
+      queue: { inUse: app.services.admission.inUse, capacity: app.services.admission.capacity }, device: app.services.device(),
     };
   });
 };

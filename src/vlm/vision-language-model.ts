@@ -2,6 +2,8 @@
 // logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
 // share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
 import { createHash } from 'node:crypto';
+import { layersOnGpuFrom, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
+import { settingDefault } from '../config.js';
 import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel } from '../native/binding.js';
 import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
 import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
@@ -12,6 +14,10 @@ import { checkLora, inspectTextModel, type TextModelInfo } from './model-files.j
 
 export interface VlOptions {
   threads?: number;
+  /** Text layers on the GPU (with their KV cache); negative: all. 0 unless a GPU backend is loaded (src/accel). */
+  gpuLayers?: number;
+  /** The vision tower on the GPU. */
+  useGpu?: boolean;
   nCtx?: number;
   minTokens?: number;
   maxTokens?: number;
@@ -64,13 +70,14 @@ export class VisionLanguageModel {
     const mmproj = inspectMmproj(mmprojPath);
     const text = inspectTextModel(textPath, mmproj);
     if (opts.loraPath) checkLora(opts.loraPath, text);
-    const minTokens = opts.minTokens ?? 64, maxTokens = opts.maxTokens ?? 256;
-    const nCtx = opts.nCtx ?? Math.min(text.contextLength, 4096);
+    const minTokens = opts.minTokens ?? settingDefault('LOOKALIKE_MIN_TOKENS'), maxTokens = opts.maxTokens ?? settingDefault('LOOKALIKE_MAX_TOKENS');
+    const nCtx = opts.nCtx ?? Math.min(text.contextLength, settingDefault('LOOKALIKE_CONTEXT'));
     const native = new (loadNative().VlModel)();
     await native.load(textPath, mmprojPath, {
-      loraPath: opts.loraPath, loraScale: opts.loraScale ?? 1, nCtx, threads: opts.threads ?? 1, minTokens, maxTokens,
+      loraPath: opts.loraPath, loraScale: opts.loraScale ?? settingDefault('LOOKALIKE_LORA_SCALE'), nCtx, threads: opts.threads ?? physicalCores(),
+      minTokens, maxTokens, gpuLayers: opts.gpuLayers ?? 0, useGpu: opts.useGpu ?? false,
     });
-    return new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? 50_000_000);
+    return new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? settingDefault('LOOKALIKE_MAX_PIXELS'));
   }
 
   /** Decodes an image to the size the vision tower takes (the same as VisionEncoder.decode with these limits). */
@@ -110,8 +117,12 @@ export class VisionLanguageModel {
   }
 
   /** The vision tower through this model's mtmd context, for VisionEncoder.withBackend(). */
+  /** Text layers on the GPU, as libllama reported at load. */
+  get layersOnGpu(): number { return layersOnGpuFrom(this.info.loadLog); }
+
   encoderBackend(): EncoderBackend {
     return {
+      device: visionDeviceFrom(this.info.loadLog),
       encode: (rgb, width, height) => this.run(() => this.native.embed([{ rgb, width, height }])),
       dispose: () => {}, // the VL model owns the context
     };

@@ -1,0 +1,155 @@
+// Which device the models compute on, decided at run time from one build (LOOKALIKE_GPU). The native module links
+// node-llama-cpp's CPU libraries; a GPU backend is the libggml-cuda.so or libggml-vulkan.so of node-llama-cpp's other
+// prebuilt packages (installed with it as optional dependencies), loaded into the same ggml registry. That works
+// because every variant ships the same libggml-base.so. `auto` tries CUDA, then Vulkan, and falls back to the CPU,
+// keeping the reason each one was skipped; a backend asked for by name that cannot be used is an error.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { LookalikeError } from '../errors.js';
+import { loadNative, type NativeDevice } from '../native/binding.js';
+
+export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+
+export interface Acceleration {
+  mode: GpuMode;
+  /** The GPU the models use, or null for the CPU. */
+  gpu: NativeDevice | null;
+  /** Backends tried and not used, with why. */
+  skipped: { backend: string; reason: string }[];
+  /** The ggml CPU variant ggml picked for this processor (libggml-cpu-<variant>.so). */
+  cpuVariant: string | null;
+}
+
+export class GpuUnavailableError extends LookalikeError {
+  constructor(message: string) { super('gpu_unavailable', message, 400); }
+}
+
+interface Candidate { backend: 'CUDA' | 'Vulkan'; pkg: string; file: string; label: string }
+
+// In the order `auto` tries them. The CUDA 12 build is node-llama-cpp's fallback for machines without CUDA 13.
+const CANDIDATES: Record<'cuda' | 'vulkan', Candidate[]> = {
+  cuda: [
+    { backend: 'CUDA', pkg: '@node-llama-cpp/linux-x64-cuda', file: 'bins/linux-x64-cuda/libggml-cuda.so', label: 'CUDA 13 build' },
+    { backend: 'CUDA', pkg: '@node-llama-cpp/linux-x64-cuda-ext', file: 'bins/linux-x64-cuda/fallback/libggml-cuda.so', label: 'CUDA 12 build' },
+  ],
+  vulkan: [{ backend: 'Vulkan', pkg: '@node-llama-cpp/linux-x64-vulkan', file: 'bins/linux-x64-vulkan/libggml-vulkan.so', label: 'Vulkan build' }],
+};
+
+const require = createRequire(import.meta.url);
+
+function packageDir(name: string): string | null {
+  for (const base of require.resolve.paths(name) ?? []) if (existsSync(join(base, name, 'package.json'))) return join(base, name);
+  return null;
+}
+
+/** Why a backend library could not be used, in words a user can act on. */
+function explain(c: Candidate, error: string): string {
+  if (error === 'no device') {
+    return c.backend === 'Vulkan'
+      ? 'no device: the Vulkan loader found no GPU (ggml skips CPU-type devices such as Mesa\'s llvmpipe unless GGML_VK_VISIBLE_DEVICES names them, e.g. GGML_VK_VISIBLE_DEVICES=0)'
+      : 'no device: the CUDA runtime loaded but found no NVIDIA GPU';
+  }
+  if (/libcuda\.so|libvulkan\.so/.test(error)) return `no driver (${c.label}): ${error}`;
+  if (/libcudart|libcublas/.test(error)) return `CUDA runtime missing (${c.label}; install the NVIDIA CUDA runtime and cuBLAS): ${error}`;
+  return `could not load the ${c.label}: ${error}`;
+}
+
+/** Tries one backend's candidates in order; returns its device, or pushes why not. */
+function tryBackend(kind: 'cuda' | 'vulkan', skipped: Acceleration['skipped']): NativeDevice | null {
+  const native = loadNative();
+  if (kind === 'cuda' && process.platform === 'linux' && !existsSync('/proc/driver/nvidia')) {
+    skipped.push({ backend: 'CUDA', reason: 'no driver: no NVIDIA kernel driver is loaded (/proc/driver/nvidia is absent)' });
+    return null;
+  }
+  for (const c of CANDIDATES[kind]) {
+    const dir = packageDir(c.pkg);
+    if (!dir || !existsSync(join(dir, c.file))) {
+      skipped.push({ backend: c.backend, reason: `library missing: ${c.pkg} is not installed (an optional dependency of node-llama-cpp; run npm ci on this platform)` });
+      continue;
+    }
+    const result = native.loadBackend(join(dir, c.file));
+    if (result.ok) return result.devices[0]!;
+    skipped.push({ backend: c.backend, reason: explain(c, result.error) });
+  }
+  return null;
+}
+
+function cpuVariant(): string | null {
+  try {
+    return /libggml-cpu-([\w.-]+)\.so/.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+let chosen: Acceleration | null = null;
+
+/**
+ * Loads the GPU backend the mode asks for, once per process (ggml's registry is process-wide). Throws
+ * GpuUnavailableError when a backend asked for by name cannot be used.
+ */
+export function selectAcceleration(mode: GpuMode): Acceleration {
+  if (chosen) {
+    if (chosen.mode !== mode) throw new Error(`acceleration was already set up as ${chosen.mode} in this process; it cannot change to ${mode}`);
+    return chosen;
+  }
+  const skipped: Acceleration['skipped'] = [];
+  let gpu: NativeDevice | null = null;
+  if (mode === 'metal') {
+    throw new GpuUnavailableError(process.platform === 'darwin'
+      ? 'LOOKALIKE_GPU=metal: this build of lookalike is for Linux x64 only; Metal needs a macOS build, which does not exist yet'
+      : 'LOOKALIKE_GPU=metal: Metal exists only on macOS; use cuda, vulkan, auto or off here');
+  }
+  if (mode === 'cuda' || mode === 'vulkan') {
+    gpu = tryBackend(mode, skipped);
+    if (!gpu) throw new GpuUnavailableError(`LOOKALIKE_GPU=${mode}: ${skipped.map((s) => s.reason).join('; ')}. Use LOOKALIKE_GPU=auto to fall back to the CPU.`);
+  } else if (mode === 'auto') {
+    gpu = tryBackend('cuda', skipped) ?? tryBackend('vulkan', skipped);
+    if (process.platform === 'darwin') skipped.push({ backend: 'Metal', reason: 'this build is for Linux x64 only' });
+  }
+  loadNative().devices(); // registers the CPU backend, so the variant below is known
+  chosen = { mode, gpu, skipped, cpuVariant: cpuVariant() };
+  return chosen;
+}
+
+/** The GPU's current free and total memory, where ggml reports it (0 when it does not). */
+export function gpuMemory(gpu: NativeDevice): { free: number; total: number } {
+  const now = loadNative().devices().find((d) => d.name === gpu.name);
+  return { free: now?.memoryFree ?? 0, total: now?.memoryTotal ?? 0 };
+}
+
+/**
+ * Physical cores, counted as llama.cpp's cpu_get_num_physical_cores does on Linux (distinct thread-sibling sets), so
+ * hyper-threads are not counted twice; elsewhere, as it does, all logical CPUs up to 4 and half of them above.
+ */
+export function physicalCores(): number {
+  try {
+    const base = '/sys/devices/system/cpu';
+    const siblings = new Set<string>();
+    for (const cpu of readdirSync(base).filter((d) => /^cpu\d+$/.test(d))) {
+      const file = join(base, cpu, 'topology', 'thread_siblings');
+      if (existsSync(file)) siblings.add(readFileSync(file, 'utf8').trim());
+    }
+    if (siblings.size > 0) return siblings.size;
+  } catch { /* not Linux, or no sysfs */ }
+  const n = availableParallelism();
+  return n <= 4 ? n : Math.floor(n / 2);
+}
+
+/** One line for the log and the health route: "Vulkan0 (llvmpipe ...)" or "CPU (zen4 kernels)". */
+export function describeDevice(a: Acceleration, threads: number): string {
+  return a.gpu ? `${a.gpu.name} (${a.gpu.description})` : `CPU, ${threads} thread${threads === 1 ? '' : 's'}${a.cpuVariant ? `, ggml ${a.cpuVariant} kernels` : ''}`;
+}
+
+/** The backend clip said it uses for the vision tower ("CPU", "Vulkan0"), from a model's load log. */
+export function visionDeviceFrom(loadLog: string): string {
+  return /CLIP using (\S+) backend/.exec(loadLog)?.[1] ?? 'CPU';
+}
+
+/** Text layers libllama said it offloaded to the GPU, from a model's load log. */
+export function layersOnGpuFrom(loadLog: string): number {
+  return Number(/offloaded (\d+)\/\d+ layers to GPU/.exec(loadLog)?.[1] ?? 0);
+}
