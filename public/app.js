@@ -16,6 +16,7 @@ async function api(path, init) {
     const err = new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
     err.status = res.status;
     err.code = body?.error?.code;
+    err.body = body;
     err.retryAfter = Number(res.headers.get('retry-after')) || null;
     throw err;
   }
@@ -38,7 +39,9 @@ async function waitUntilReady() {
       $('describe').hidden = !h.features.describe;
       return h;
     } catch (err) {
-      $('status').textContent = err.code === 'startup_failed' || err.body?.status === 'error' ? `failed to start: ${err.message}` : 'loading the model and gallery…';
+      // health answers 503 while loading, and with status "error" and the reason when the start failed
+      const failed = err.code === 'startup_failed' || err.body?.status === 'error';
+      $('status').textContent = failed ? `failed to start: ${err.message} (see the server log; fix the setting and restart)` : 'loading the model and gallery…';
       await new Promise((r) => setTimeout(r, 1500));
     }
   }
@@ -175,7 +178,10 @@ async function describe() {
         const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
         if (event === 'token') out.textContent += data.text;
         else if (event === 'error') showMessage(data.message);
-        else if (event === 'done') out.dataset.done = data.stop;
+        else if (event === 'done') {
+          out.dataset.done = data.stop;
+          if (data.note) showMessage(`Note: ${data.note}.`, 'busy');
+        }
       }
     }
   } catch (err) {

@@ -30,13 +30,21 @@ export function parseCli<T extends Record<string, { type: 'string' | 'boolean'; 
     process.exit(0);
   }
   const env = { ...process.env };
-  for (const [name, o] of Object.entries(all)) if (o.env && typeof values[name] === 'string') env[o.env] = values[name] as string;
+  const fromFlag = new Map<string, string>(); // setting -> the flag that gave it, to name what the user typed
+  for (const [name, o] of Object.entries(all)) {
+    if (o.env && typeof values[name] === 'string') {
+      env[o.env] = values[name] as string;
+      fromFlag.set(o.env, name);
+    }
+  }
   let config: Config;
   try {
     config = loadConfig(env);
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    const named = err.message.replace(/\b(LOOKALIKE_\w+)=("[^"]*"|\S*)/g, (whole, setting: string, value: string) =>
+      (fromFlag.has(setting) ? `--${fromFlag.get(setting)} ${value}` : whole));
+    throw new UsageError(named);
   }
   return { values, positionals: parsed.positionals, config };
 }

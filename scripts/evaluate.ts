@@ -1,8 +1,12 @@
-// npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery (accuracy, confusion, ECE).
+// npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery: accuracy, confusion table,
+// calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds. Read-only: it
+// runs beside the server, which keeps writing.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Gallery } from '../src/gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
-import { parseCli, runCli } from './cli-common.js';
+import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run evaluate -- [options]';
 const OPTIONS = {
@@ -13,8 +17,10 @@ const OPTIONS = {
 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
+  const galleryDir = config.LOOKALIKE_MMPROJ === '' ? join(config.dataDir, 'demo') : config.dataDir;
+  if (!existsSync(join(galleryDir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${galleryDir}: build one with npm run index, or give --data`);
   const { encoder, dataDir } = await loadModels(config);
-  const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config) })
+  const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
     .catch(async (err) => { await encoder.dispose(); throw err; });
   try {
     const evaluation = await gallery.evaluate(knnOptions(config));

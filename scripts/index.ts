@@ -1,7 +1,8 @@
 // npm run index -- <folder> [options]: builds or extends the gallery from a folder of images. See --help.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { buildIndex, formatSummary, parseLabelList } from '../src/builder/build-index.js';
+import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
@@ -20,12 +21,20 @@ runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one image folder' : 'the image folder is missing');
   if (values.labels && values['labels-from-folders']) throw new UsageError('use either --labels or --labels-from-folders');
+  // every argument is checked before anything is loaded or created: a typo leaves no data folder behind
   const folder = resolve(positionals[0]!);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${positionals[0]} is not a folder`);
+  if (typeof values.labels === 'string' && !existsSync(values.labels)) throw new UsageError(`the labels file ${values.labels} does not exist`);
   const labels = typeof values.labels === 'string' ? parseLabelList(readFileSync(values.labels, 'utf8'), dirname(resolve(values.labels))) : undefined;
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
+  const unlisted = labels ? [...labels.keys()].filter((path) => !existsSync(path)) : [];
+  if (unlisted.length) log(`warning: the labels file names ${unlisted.length} file(s) that do not exist: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ', ...' : ''}`);
 
-  const { encoder, demo, dataDir } = await loadModels(config, log);
+  const { encoder, demo, dataDir, mmprojPath, acceleration } = await loadModels(config, log);
   if (demo) log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
+  log(`device: ${describeDevice(acceleration, config.threads)}`);
+  const advice = acceleration.gpu || demo ? null : weightTypeAdvice(mmprojPath, config.threads);
+  if (advice) log(`note: ${advice}`);
   log(`encoder ${encoder.identity.modelId} (${encoder.dim} dims); data folder ${dataDir}; index ${config.LOOKALIKE_INDEX_KIND}`);
   const gallery = await Gallery.open({
     dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
@@ -45,7 +54,7 @@ runCli(USAGE, async () => {
       folder, labels, labelsFromFolders: Boolean(values['labels-from-folders']), force: Boolean(values.force), shouldStop: () => stop,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
-    const counts = gallery.store.counts();
+    const counts = gallery.counts();
     process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
     if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
     return summary.stopped ? 130 : 0;

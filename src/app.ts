@@ -9,11 +9,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { LookalikeError, UnavailableError } from './errors.js';
+import { LookalikeError, RETRY_SECONDS, UnavailableError } from './errors.js';
 import type { VisionEncoder } from './encoder/vision-encoder.js';
 import type { Gallery } from './gallery/gallery.js';
 import { prepareImage, type PreparedImage } from './gallery/ingest.js';
 import { registerErrorHandling } from './http/errors.js';
+import { formBodySchema } from './http/upload.js';
 import healthRoutes from './routes/health.js';
 import imageRoutes from './routes/images.js';
 import searchRoutes from './routes/search.js';
@@ -46,20 +47,26 @@ export interface AppOptions {
 
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.LOOKALIKE_LOG_LEVEL },
+    // one line per request (the hooks below); readable on a terminal, JSON lines otherwise
+    logger: opts.logger ?? {
+      level: config.LOOKALIKE_LOG_LEVEL,
+      transport: process.stdout.isTTY ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname,reqId' } } : undefined,
+    },
+    disableRequestLogging: true,
     bodyLimit: 1 << 20, // JSON bodies are small; uploads go through multipart with their own limit
     forceCloseConnections: 'idle', // on close: wait for requests in flight, drop idle keep-alive sockets
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, config.LOOKALIKE_MAX_UPLOAD_MB);
 
   const services = new Services(config, { info: (m) => app.log.info(m), error: (e, m) => app.log.error(e, m) });
   app.decorate('services', services);
   app.decorate('requireReady', (): Ready => {
     if (!services.ready) {
-      throw new UnavailableError(services.status === 'error' ? 'startup_failed' : 'loading',
-        services.status === 'error' ? `the service failed to start: ${services.failure?.message}` : 'the model and gallery are still loading; retry shortly');
+      throw services.status === 'error'
+        ? new UnavailableError('startup_failed', `the service failed to start: ${services.failure?.message}`, RETRY_SECONDS.startupFailed)
+        : new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
     }
     const encoder = services.encoder!;
     return {
@@ -88,7 +95,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       info: { title: 'lookalike', description: 'Visual similarity search over Qwen3-VL vision embeddings', version: '0.1.0' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
-    transform: jsonSchemaTransform,
+    // upload routes parse their multipart body themselves: their form is documented here, not validated by Fastify
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const form = input.route.config?.form;
+      return form ? { ...out, schema: { ...out.schema, body: formBodySchema(form) } } : out;
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/', index: 'index.html' });
@@ -98,6 +110,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(imageRoutes);
   await app.register(statsRoutes);
   await app.register(describeRoutes);
+
+  app.addHook('onRequest', async (req) => { req.log.debug(`incoming ${req.method} ${req.url}`); });
+  app.addHook('onResponse', async (req, reply) => {
+    // designed refusals (a full queue, loading, the rate limit) are the service working as meant: debug, not info
+    const level = reply.statusCode === 503 || reply.statusCode === 429 ? 'debug' : 'info';
+    req.log[level](`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(0)} ms`);
+  });
 
   // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
   let closing = false;

@@ -74,6 +74,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
+  for (const key of Object.keys(file)) {
+    if (!(key in SETTINGS)) problems.push(`${key} in ${env.LOOKALIKE_CONFIG}: not a setting (did you mean ${closest(key, Object.keys(SETTINGS))}?)`);
+  }
   for (const [name, { schema }] of Object.entries(SETTINGS)) {
     const raw = env[name] !== undefined && env[name] !== '' ? env[name] : file[name];
     const parsed = (schema as z.ZodType).safeParse(raw);
@@ -88,6 +91,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   cfg.threads = cfg.LOOKALIKE_THREADS === 'auto' ? physicalCores() : cfg.LOOKALIKE_THREADS;
   cfg.gpuLayers = cfg.LOOKALIKE_GPU_LAYERS === 'all' ? -1 : cfg.LOOKALIKE_GPU_LAYERS;
   return cfg;
+}
+
+/** The candidate nearest to `word` by edit distance, for "did you mean" messages. */
+export function closest(word: string, candidates: string[]): string {
+  const distance = (a: string, b: string) => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length]!;
+  };
+  return candidates.reduce((best, c) => (distance(word.toUpperCase(), c) < distance(word.toUpperCase(), best) ? c : best));
 }
 
 /** A setting's default: the one place defaults live (the encoder and the VL model take theirs from here too). */

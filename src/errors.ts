@@ -25,9 +25,13 @@ export class NotFoundError extends LookalikeError {
 export class BadRequestError extends LookalikeError {
   constructor(message: string, code = 'bad_request') { super(code, message, 400); }
 }
-export class BusyError extends LookalikeError {
-  constructor(message: string, readonly retryAfterSeconds: number) { super('busy', message, 503); }
-}
+/** What a 503 tells clients to wait before they ask again: while the models load, and after a failed start. */
+export const RETRY_SECONDS = { loading: 5, startupFailed: 60 } as const;
+
+/** A 503 that tells the client when to come back (the Retry-After header). */
 export class UnavailableError extends LookalikeError {
-  constructor(code: string, message: string) { super(code, message, 503); }
+  constructor(code: string, message: string, readonly retryAfterSeconds: number) { super(code, message, 503); }
+}
+export class BusyError extends UnavailableError {
+  constructor(message: string, retryAfterSeconds: number) { super('busy', message, retryAfterSeconds); }
 }

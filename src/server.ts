@@ -3,6 +3,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { exposed } from './http/auth.js';
 
 let config;
 try {
@@ -21,6 +22,10 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
 try {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   app.log.info(`lookalike on ${address}/ (API docs at /docs); loading the model...`);
+  if (exposed(config) && !config.LOOKALIKE_API_KEY) {
+    app.log.warn(`listening on ${config.HOST} without LOOKALIKE_API_KEY: adding, relabelling and deleting images are refused (403). ` +
+      'Set LOOKALIKE_API_KEY=<a long random string> to allow them with Authorization: Bearer <key>.');
+  }
 } catch (err) {
   app.log.error(err);
   process.exit(1);

@@ -69,11 +69,13 @@ export class Services {
       dataDir, identity: encoder.identity, indexKind: this.config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(this.config),
       log: (m) => this.log.info(m),
     });
-    if (demo && this.gallery.store.counts().embedded === 0) await this.buildDemoGallery(dataDir);
+    if (demo && this.gallery.counts().embedded === 0) await this.buildDemoGallery(dataDir);
     this.saveTimer = setInterval(() => { this.gallery?.save().catch((err) => this.log.error(err, 'index save failed')); }, 60_000);
     this.saveTimer.unref();
     this.status = this.status === 'closed' ? 'closed' : 'ready';
-    this.log.info(`gallery ready: ${this.gallery.store.counts().embedded} images`);
+    const index = await this.gallery.indexStats();
+    this.log.info(`gallery ready: ${this.gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
+      `(${encoder.dim} dims); device ${describeDevice(acceleration, this.config.threads)}`);
   }
 
   private async buildDemoGallery(dataDir: string): Promise<void> {

@@ -158,7 +158,7 @@ describe('gallery routes', () => {
     const { id } = added.json();
     const again = await post('/api/images', { image: image(png, 'mine-again.png') });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ id, duplicate: true });
+    expect(again.json()).toEqual({ id, label: 'mine', duplicate: true, relabelled: false });
 
     const record = (await t.app.inject(`/api/images/${id}`)).json();
     expect(record).toMatchObject({ id, label: 'mine', source: 'mine.png', width: 320, height: 240 });

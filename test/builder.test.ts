@@ -31,7 +31,7 @@ describe('npm run index', () => {
     const data = join(root, 'mixed-data');
     const r = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/10 image files, 6 added, 0 already indexed, 1 exact duplicates, 3 failed/);
+    expect(r.stdout).toMatch(/10 image files, 6 added, 0 already indexed, 0 relabelled, 1 exact duplicates, 3 failed/);
     expect(r.stdout).toMatch(/two\/copy-of-one-0.jpg = one\/0.jpg/);
     for (const f of ['one/text.jpg', 'one/empty.png', 'two/truncated.png']) expect(r.stdout).toContain(f);
     expect(r.stderr).toMatch(/indexing 10\/10 \(100.0%\) [\d.]+\/s ETA/);

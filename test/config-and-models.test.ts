@@ -1,10 +1,11 @@
 // Settings validation, and model resolution: local paths, and hf: URIs whose file is already in the models folder
 // (resolved by node-llama-cpp's downloader without touching the network).
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, settingsTable } from '../src/config.js';
+import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
 import { ModelFileError } from '../src/errors.js';
 import { resolveModelFile } from '../src/models/resolve.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -26,7 +27,52 @@ describe('configuration', () => {
   });
 
   it('prints the README table from the same definitions', () => {
-    expect(settingsTable()).toMatch(/\| `LOOKALIKE_DATA_DIR` \| `index-data` \|/);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`${settingsTable()}\n`);
+  });
+
+  it('resolves LOOKALIKE_THREADS=auto to the physical cores, takes a number, and refuses anything else', () => {
+    // counted independently of the code under test: distinct (physical id, core id) pairs in /proc/cpuinfo
+    const cores = new Set(readFileSync('/proc/cpuinfo', 'utf8').split('\n\n').filter((b) => b.trim())
+      .map((b) => `${/physical id\s*: (\d+)/.exec(b)?.[1]}:${/core id\s*: (\d+)/.exec(b)?.[1]}`));
+    expect(loadConfig({}).threads).toBe(cores.size);
+    expect(loadConfig({ LOOKALIKE_THREADS: 'auto' }).threads).toBe(cores.size);
+    expect(loadConfig({ LOOKALIKE_THREADS: '3' }).threads).toBe(3);
+    for (const bad of ['many', '0', '1.5', '-2']) expect(() => loadConfig({ LOOKALIKE_THREADS: bad })).toThrow(/LOOKALIKE_THREADS/);
+    expect(loadConfig({ LOOKALIKE_GPU_LAYERS: '7' }).gpuLayers).toBe(7);
+    expect(loadConfig({}).gpuLayers).toBe(-1);
+    expect(() => loadConfig({ LOOKALIKE_GPU: 'opencl' })).toThrow(/LOOKALIKE_GPU/);
+  });
+});
+
+describe('model fingerprints', () => {
+  it('hashes a model once: a restart reads the cache, a file changed in place or replaced is hashed again', async () => {
+    const model = join(dir, 'model.gguf');
+    const cache = join(dir, 'fingerprints.json');
+    const whole = 1_700_000_000; // a whole-second mtime, which utimes can set back exactly
+    writeFileSync(model, Buffer.alloc(1 << 20, 1));
+    utimesSync(model, whole, whole);
+    const first = await fileFingerprint(model, cache);
+    expect(first).toEqual({ sha256: await sha256File(model), cached: false });
+    expect(await fileFingerprint(model, cache)).toEqual({ sha256: first.sha256, cached: true });
+    // the cache is trusted while path, size, mtime and inode hold: bytes changed behind its back (mtime put back)
+    // still give the cached hash, which shows that the file was not read again
+    writeFileSync(model, Buffer.alloc(1 << 20, 2));
+    utimesSync(model, whole, whole);
+    expect(await fileFingerprint(model, cache)).toEqual({ sha256: first.sha256, cached: true });
+    // changed in place (new mtime): hashed again
+    writeFileSync(model, Buffer.alloc(1 << 20, 3));
+    const changed = await fileFingerprint(model, cache);
+    expect(changed).toEqual({ sha256: await sha256File(model), cached: false });
+    expect(changed.sha256).not.toBe(first.sha256);
+    // replaced by another file with the same size and mtime (new inode): hashed again
+    const other = join(dir, 'other.gguf');
+    writeFileSync(other, Buffer.alloc(1 << 20, 4));
+    utimesSync(model, whole, whole);
+    await fileFingerprint(model, cache);
+    utimesSync(other, whole, whole);
+    renameSync(other, model);
+    expect(await fileFingerprint(model, cache)).toEqual({ sha256: await sha256File(model), cached: false });
   });
 });
 

@@ -159,7 +159,7 @@ describe('gallery index files', () => {
     await expect(openGallery(dir, 'flat', other)).rejects.toThrow(/--switch-model/);
     // nothing was changed by the refusal
     const again = await openGallery(dir);
-    expect(again.store.counts()).toMatchObject({ images: 3, embedded: 3 });
+    expect(again.counts()).toMatchObject({ images: 3, embedded: 3 });
   });
 
   it('lets one process at a time write a data folder', async () => {
@@ -173,8 +173,8 @@ describe('gallery index files', () => {
     const v = clusteredVectors(1, DIM, 1)[0]!;
     const a = await g.add(fakeImage(1), v, { source: 'a.png', label: null });
     const b = await g.add(fakeImage(1), v, { source: 'copy-of-a.png', label: null });
-    expect(b).toEqual({ id: a.id, duplicate: true });
-    expect(g.store.counts().images).toBe(1);
+    expect(b).toEqual({ id: a.id, duplicate: true, relabelled: false });
+    expect(g.counts().images).toBe(1);
   });
 
   it('filters by label and by minimum score', async () => {

@@ -43,14 +43,14 @@ describe('over a real socket', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-server-'));
     cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     // port 0: the system picks a free port, which the server logs; no collision with anything else on the machine
-    const child = startScript('src/server.ts', [], { ...SLOW, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'info' });
+    const child = startScript('src/server.ts', [], { ...SLOW, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'debug' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const output = watchOutput(child);
     const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, 60_000))[1]!;
     await output.waitFor(/gallery ready/, 60_000);
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
     const inFlight = upload(base, '/api/images', await scenePng(2));
-    await output.waitFor(/"url":"\/api\/images"/, 60_000); // the server has the request: now stop it
+    await output.waitFor(/incoming POST \/api\/images/, 60_000); // the server has the request: now stop it
     child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(201);

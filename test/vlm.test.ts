@@ -150,7 +150,7 @@ describe('re-ranking and describe over the API', () => {
     const reranker = new Reranker(vlm, 'budget-test', 10, 1);
     const q = await vlm.decode(query);
     const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 10 });
-    const { results, summary } = await reranker.rerank(q, 'sha', hits, (r) => vlm.decode(gallery.store.thumbnail(r.id)!));
+    const { results, summary } = await reranker.rerank(q, 'sha', hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
     expect(summary).toMatchObject({ reranked: 1, complete: false });
     expect(results.slice(1).map((r) => r.id)).toEqual(hits.slice(1).map((r) => r.id));
     expect(results.slice(1).every((r) => r.rerankScore === null)).toBe(true);

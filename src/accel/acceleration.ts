@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { LookalikeError } from '../errors.js';
+import { readGgufHeader } from '../gguf/reader.js';
 import { loadNative, type NativeDevice } from '../native/binding.js';
 
 export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
@@ -68,6 +69,13 @@ function tryBackend(kind: 'cuda' | 'vulkan', skipped: Acceleration['skipped']): 
     const dir = packageDir(c.pkg);
     if (!dir || !existsSync(join(dir, c.file))) {
       skipped.push({ backend: c.backend, reason: `library missing: ${c.pkg} is not installed (an optional dependency of node-llama-cpp; run npm ci on this platform)` });
+      continue;
+    }
+    // one build can take another variant's backend only because they share libggml-base.so: check, do not assume
+    const base = join(dir, c.file, '..', 'libggml-base.so');
+    const ours = join(packageDir(`@node-llama-cpp/linux-${process.arch}`) ?? '', `bins/linux-${process.arch}/libggml-base.so`);
+    if (existsSync(base) && existsSync(ours) && !readFileSync(base).equals(readFileSync(ours))) {
+      skipped.push({ backend: c.backend, reason: `${c.pkg}'s libggml-base.so differs from the CPU build's, so its backend cannot be loaded into this build` });
       continue;
     }
     const result = native.loadBackend(join(dir, c.file));
@@ -152,4 +160,25 @@ export function visionDeviceFrom(loadLog: string): string {
 /** Text layers libllama said it offloaded to the GPU, from a model's load log. */
 export function layersOnGpuFrom(loadLog: string): number {
   return Number(/offloaded (\d+)\/\d+ layers to GPU/.exec(loadLog)?.[1] ?? 0);
+}
+
+const MATRIX_TYPES: Record<number, 'f32' | 'f16' | 'bf16' | 'q8_0'> = { 0: 'f32', 1: 'f16', 30: 'bf16', 8: 'q8_0' };
+
+/**
+ * Whether another weight type of the mmproj would encode faster on this CPU, from a same-run matrix product of each
+ * type (about a second): the published Q8_0 mmproj is smaller and, on CPUs with VNNI or AVX512-BF16, faster than F16.
+ * Another file is another model: the gallery must be re-indexed, so this is advice for the start of an index.
+ */
+export function weightTypeAdvice(mmprojPath: string, threads: number): string | null {
+  const header = readGgufHeader(mmprojPath);
+  const current = MATRIX_TYPES[header.tensors.find((t) => t.name === 'v.blk.0.ffn_up.weight')?.type ?? -1];
+  if (!current) return null;
+  const native = loadNative();
+  const speed = (type: 'f32' | 'f16' | 'bf16' | 'q8_0') => native.matmulPeak(1024, threads, type, 3);
+  const base = speed(current);
+  const faster = (['q8_0', 'bf16'] as const).filter((t) => t !== current).map((t) => ({ t, ratio: speed(t) / base })).filter((x) => x.ratio > 1.25);
+  if (!faster.length) return null;
+  return `the mmproj's matrices are ${current.toUpperCase()}; on this CPU ${faster.map((x) => `${x.t.toUpperCase()} matrix products run ${x.ratio.toFixed(1)}x faster`).join(' and ')} ` +
+    '(the encode as a whole gains less: see README "Acceleration"). The published mmproj-Qwen3VL-8B-Instruct-Q8_0.gguf is such a file; ' +
+    'another file is another model, so switching means re-indexing (--switch-model).';
 }

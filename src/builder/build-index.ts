@@ -25,7 +25,9 @@ export interface BuildOptions {
 export interface BuildSummary {
   files: number;
   added: number;
+  reembedded: number; // already embedded, encoded again (--force)
   skipped: number; // already embedded for this model
+  relabelled: number; // already in the gallery with another label: the label was updated
   duplicates: { path: string; sameAs: string }[];
   failed: { path: string; error: string }[];
   stopped: boolean;
@@ -57,15 +59,16 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
 }
 
 type Job =
-  | { kind: 'ready'; path: string; prepared: PreparedImage }
-  | { kind: 'skipped' | 'duplicate'; path: string; sameAs?: string }
+  | { kind: 'ready'; path: string; prepared: PreparedImage; reembed: boolean }
+  | { kind: 'skipped'; path: string; sha256: string }
+  | { kind: 'duplicate'; path: string; sameAs: string }
   | { kind: 'failed'; path: string; error: string };
 
 export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts: BuildOptions): Promise<BuildSummary> {
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);
-  const summary: BuildSummary = { files: files.length, added: 0, skipped: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
+  const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, relabelled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
   const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
   const labelOf = (path: string): string | null => {
     if (opts.labels) return opts.labels.get(path) ?? null;
@@ -81,8 +84,9 @@ export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts:
       const earlier = firstPathOf.get(hash);
       if (earlier) return { kind: 'duplicate', path, sameAs: earlier };
       firstPathOf.set(hash, path);
-      if (!opts.force && gallery.store.embeddedIdBySha(hash) !== undefined) return { kind: 'skipped', path };
-      return { kind: 'ready', path, prepared: await prepareImage(encoder, data) };
+      const embedded = gallery.embeddedIdBySha(hash) !== undefined;
+      if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash };
+      return { kind: 'ready', path, prepared: await prepareImage(encoder, data), reembed: embedded };
     } catch (err) {
       return { kind: 'failed', path, error: err instanceof Error ? err.message : String(err) };
     }
@@ -99,10 +103,11 @@ export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts:
     if (job.kind === 'ready') {
       try {
         const { vector } = await encoder.encode(job.prepared.decoded);
-        const { duplicate } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
-        if (duplicate && opts.force) summary.skipped++;
+        const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
+        if (relabelled) summary.relabelled++;
+        if (job.reembed) summary.reembedded++;
         else summary.added++;
-        progress.tick('added');
+        progress.tick(job.reembed ? 're-embedded' : 'added');
         if (++sinceSave >= (opts.saveEvery ?? 500)) { await gallery.save(); sinceSave = 0; }
       } catch (err) {
         summary.failed.push({ path: shown, error: err instanceof Error ? err.message : String(err) });
@@ -112,10 +117,17 @@ export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts:
       summary.failed.push({ path: shown, error: job.error });
       progress.tick('failed');
     } else if (job.kind === 'duplicate') {
-      summary.duplicates.push({ path: shown, sameAs: relative(folder, job.sameAs!) });
+      summary.duplicates.push({ path: shown, sameAs: relative(folder, job.sameAs) });
       progress.tick('duplicates');
     } else {
       summary.skipped++;
+      // already embedded: only its label may have changed (a folder renamed, a new labels file)
+      const label = labelOf(job.path);
+      const stored = label !== null ? gallery.labelBySha(job.sha256) : undefined;
+      if (stored && stored.label !== label) {
+        gallery.relabel(stored.id, label);
+        summary.relabelled++;
+      }
       progress.tick('skipped');
     }
     if (opts.shouldStop?.()) {
@@ -132,7 +144,8 @@ export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts:
 
 export function formatSummary(s: BuildSummary): string {
   const lines = [
-    `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ${s.skipped} already indexed, ` +
+    `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ` +
+      `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed, ${s.relabelled} relabelled, ` +
       `${s.duplicates.length} exact duplicates, ${s.failed.length} failed`,
   ];
   if (s.duplicates.length) lines.push('exact duplicates (stored once):', ...s.duplicates.map((d) => `  ${d.path} = ${d.sameAs}`));

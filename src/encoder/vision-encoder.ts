@@ -108,6 +108,14 @@ function resolveOptions(options: VisionEncoderOptions): ResolvedOptions {
   return { threads, minTokens, maxTokens, pooling, maxInputPixels };
 }
 
+/**
+ * Flash attention for the vision tower: off on the CPU, where ggml's flash-attention kernel ran at 14 GFLOP/s and took
+ * over half of an 8B-size encode (bench/accel: 196 tokens 10.1 s with it, off much less); the GPU backends decide.
+ */
+export function defaultFlashAttn(useGpu: boolean): FlashAttention {
+  return useGpu ? 'auto' : 'off';
+}
+
 export class VisionEncoder {
   private readonly queue = new SerialQueue();
   private disposed = false;
@@ -127,7 +135,8 @@ export class VisionEncoder {
     const info = inspectMmproj(path); // throws ModelFileError before the native code sees a bad file
     const { sha256: fingerprint } = await fileFingerprint(path, options.fingerprintCache);
     const native = new (loadNative().ClipModel)();
-    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu: options.useGpu ?? false, flashAttn: options.flashAttn, profile: options.profile });
+    const useGpu = options.useGpu ?? false;
+    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu, flashAttn: options.flashAttn ?? defaultFlashAttn(useGpu), profile: options.profile });
     const n = native.info();
     const limits = sizeLimits(info, o.minTokens, o.maxTokens);
     if (n.nMmprojEmbd !== info.projectionDim * (1 + info.deepstackLayers.length) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {

@@ -1,6 +1,6 @@
 // The gallery: the SQLite store (truth), the FAISS index (derived, in a worker) and the KNN classifier, bound to
 // one encoder identity. The API and the index builder both work through this class.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../encoder/vision-encoder.js';
 import { NotFoundError } from '../errors.js';
@@ -20,6 +20,8 @@ export interface GalleryOptions {
   indexParams: IndexParams;
   faissThreads?: number;
   switchModel?: boolean;
+  /** Read without the lock, beside the writer: the database read-only, the index loaded or rebuilt in memory, never saved. */
+  readOnly?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -46,19 +48,20 @@ export class Gallery {
   syncReport: SyncReport | null = null;
 
   private constructor(
-    readonly store: Store,
+    private readonly store: Store,
     private readonly index: VectorIndex,
     private readonly unlock: () => void,
     private readonly log: (msg: string) => void,
   ) {}
 
   static async open(opts: GalleryOptions): Promise<Gallery> {
-    mkdirSync(opts.dataDir, { recursive: true });
-    const unlock = lockDataDir(opts.dataDir);
+    if (opts.readOnly && !existsSync(join(opts.dataDir, 'lookalike.db'))) throw new NotFoundError(`there is no gallery in ${opts.dataDir}`);
+    if (!opts.readOnly) mkdirSync(opts.dataDir, { recursive: true });
+    const unlock = opts.readOnly ? () => {} : lockDataDir(opts.dataDir);
     let store: Store | undefined;
     let index: VectorIndex | undefined;
     try {
-      store = new Store(join(opts.dataDir, 'lookalike.db'));
+      store = new Store(join(opts.dataDir, 'lookalike.db'), opts.readOnly);
       store.useModel(opts.identity, { switchModel: opts.switchModel });
       index = await VectorIndex.start({
         dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
@@ -93,7 +96,7 @@ export class Gallery {
     this.log(`index: ${reason}; syncing`);
     if (extra.length) await this.index.call.remove(extra);
     await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
-    await this.index.call.save();
+    if (!this.store.readonly) await this.index.call.save();
     return { action: 'synced', reason, added: missing.length, removed: extra.length };
   }
 
@@ -101,7 +104,7 @@ export class Gallery {
     await this.index.call.beginBuild();
     const n = await this.addToIndex('index rebuild', this.store.counts().embedded, this.store.vectorBatches());
     await this.index.call.finishBuild();
-    await this.index.call.save();
+    if (!this.store.readonly) await this.index.call.save();
     this.dirty = false;
     return n;
   }
@@ -118,18 +121,52 @@ export class Gallery {
     return added;
   }
 
-  /** Stores an image and its embedding. The same content again keeps its first row: `duplicate` says so. */
-  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null }): Promise<{ id: number; duplicate: boolean }> {
+  /**
+   * Stores an image and its embedding. The same content again keeps its first row (`duplicate`); a label given with
+   * it replaces the stored one (`relabelled`).
+   */
+  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
     const result = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
     await this.index.call.add([result.id], vector);
     this.dirty = true;
     return result;
   }
 
+  /** Sets or clears (null) an image's label; search filters and KNN see it at once (labels are read from SQLite). */
+  relabel(id: number, label: string | null): ImageRecord {
+    if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
+    return this.get(id);
+  }
+
   async remove(id: number): Promise<void> {
     if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
     await this.index.call.remove([id]);
     this.dirty = true;
+  }
+
+  /** The stored WebP thumbnail (at most 256 px). */
+  thumbnail(id: number): Buffer {
+    const thumb = this.store.thumbnail(id);
+    if (!thumb) throw new NotFoundError(`no image with id ${id}`);
+    return thumb;
+  }
+
+  /** The id of this content when it is already embedded for the gallery's model. */
+  embeddedIdBySha(sha256: string): number | undefined {
+    return this.store.embeddedIdBySha(sha256);
+  }
+
+  /** The stored label of this content, when it is in the gallery. */
+  labelBySha(sha256: string): { id: number; label: string | null } | undefined {
+    return this.store.labelBySha(sha256);
+  }
+
+  counts(): { images: number; embedded: number; labelled: number } {
+    return this.store.counts();
+  }
+
+  labels(): { label: string; count: number }[] {
+    return this.store.labels();
   }
 
   get(id: number): ImageRecord {
@@ -189,7 +226,7 @@ export class Gallery {
 
   /** Writes the index file if anything changed since the last save. */
   async save(): Promise<void> {
-    if (!this.dirty) return;
+    if (!this.dirty || this.store.readonly) return;
     this.dirty = false;
     await this.index.call.save();
   }

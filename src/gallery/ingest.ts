@@ -27,6 +27,7 @@ export async function prepareImage(encoder: VisionEncoder, data: Buffer): Promis
   const thumbnail = await sharp(Buffer.from(decoded.rgb.buffer, decoded.rgb.byteOffset, decoded.rgb.byteLength), {
     raw: { width: decoded.width, height: decoded.height, channels: 3 },
   })
+    .extract(decoded.content) // without the padding of an extreme shape
     .resize(Math.max(1, Math.round(decoded.sourceWidth * scale)), Math.max(1, Math.round(decoded.sourceHeight * scale)), { fit: 'fill' })
     .webp({ quality: 75 })
     .toBuffer();

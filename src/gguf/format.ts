@@ -7,7 +7,8 @@ export enum GgufValueType {
   STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 }
 
-export enum GgmlType { F32 = 0, F16 = 1 }
+/** The tensor types lookalike writes (ggml's numbering). */
+export enum GgmlType { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 }
 
 // Bytes per block and elements per block of the ggml tensor types, to check that a file is not truncated.
 // Types missing here are accepted with a bounds check on their offset only.

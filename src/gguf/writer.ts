@@ -1,6 +1,6 @@
-// Writes a GGUF file: typed key/values and F32/F16 tensors. Used to make the tiny test models.
+// Writes a GGUF file: typed key/values and F32/F16/BF16/Q8_0 tensors. Used to make the random test and benchmark models.
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlType, GgufValueType } from './format.js';
+import { GGML_TYPE_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlType, GgufValueType } from './format.js';
 
 export type GgufKv =
   | { type: 'u32' | 'i32' | 'f32' | 'u64'; value: number }
@@ -44,13 +44,33 @@ function writeKv(s: ByteSink, key: string, kv: GgufKv): void {
   }
 }
 
+function byteSize(type: GgmlType, n: number): number {
+  const [bytes, block] = GGML_TYPE_SIZES[type]!;
+  if (n % block) throw new Error(`${n} values do not fill whole blocks of ${block} for ggml type ${type}`);
+  return (n / block) * bytes;
+}
+
 function tensorBytes(t: GgufTensorData): Buffer {
   const n = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== n) throw new Error(`tensor ${t.name}: ${t.data.length} values for dims ${t.dims.join('x')}`);
   if (t.type === GgmlType.F32) return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  const out = Buffer.alloc(n * 2);
-  for (let i = 0; i < n; i++) out.writeUInt16LE(toHalf(t.data[i]!), i * 2);
+  const out = Buffer.alloc(byteSize(t.type, n));
+  if (t.type === GgmlType.F16) for (let i = 0; i < n; i++) out.writeUInt16LE(toHalf(t.data[i]!), i * 2);
+  else if (t.type === GgmlType.BF16) for (let i = 0; i < n; i++) out.writeUInt16LE(toBf16(t.data[i]!), i * 2);
+  else quantizeQ8_0(t.data, out);
   return out;
+}
+
+// ggml's quantize_row_q8_0_ref: blocks of 32 values as one half-precision scale (max |x| / 127) and 32 int8.
+function quantizeQ8_0(x: Float32Array, out: Buffer): void {
+  for (let b = 0; b < x.length / 32; b++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]!));
+    const d = amax / 127;
+    const id = d ? 1 / d : 0;
+    out.writeUInt16LE(toHalf(d), b * 34);
+    for (let i = 0; i < 32; i++) out.writeInt8(Math.round(x[b * 32 + i]! * id), b * 34 + 2 + i);
+  }
 }
 
 // float32 -> IEEE half, round to nearest even; enough for random weights of small magnitude.
@@ -75,6 +95,14 @@ export function toHalf(v: number): number {
   return rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? half + 1 : half;
 }
 
+// float32 -> bfloat16 (its upper 16 bits), round to nearest even, as ggml_compute_fp32_to_bf16.
+export function toBf16(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 64; // NaN stays NaN
+  return ((x + (0x7fff + ((x >>> 16) & 1))) >>> 16) & 0xffff;
+}
+
 // Writes to a temporary name and renames, so a reader never sees half a model.
 // Tensor data is written one tensor at a time, so a 1 GB file never sits in memory whole.
 export function writeGguf(path: string, kv: Record<string, GgufKv>, tensors: (GgufTensorData | (() => GgufTensorData))[], tensorInfos?: { name: string; dims: number[]; type: GgmlType }[]): void {
@@ -93,7 +121,7 @@ export function writeGguf(path: string, kv: Record<string, GgufKv>, tensors: (Gg
     header.u32(t.type);
     header.u64(offset);
     const n = t.dims.reduce((a, b) => a * b, 1);
-    offset += Math.ceil((n * (t.type === GgmlType.F32 ? 4 : 2)) / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;
+    offset += Math.ceil(byteSize(t.type, n) / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;
   }
   header.pad(GGUF_DEFAULT_ALIGNMENT);
   const tmp = `${path}.tmp-${process.pid}`;

@@ -8,12 +8,17 @@ import { LookalikeError } from '../errors.js';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Listening beyond loopback: then changes need a key, and without one they are refused. */
+export function exposed(config: Config): boolean {
+  return !LOOPBACK.has(config.HOST) && !config.HOST.startsWith('127.');
+}
+
 export function writeAccess(config: Config) {
   const key = config.LOOKALIKE_API_KEY;
-  const exposed = !LOOPBACK.has(config.HOST) && !config.HOST.startsWith('127.');
+  const open = exposed(config);
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (!key) {
-      if (exposed) throw new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
+      if (open) throw new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
       return;
     }
     const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';

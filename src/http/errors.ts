@@ -3,13 +3,30 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BusyError, LookalikeError } from '../errors.js';
+import { LookalikeError, UnavailableError } from '../errors.js';
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).describe('Error');
 
+// What each status means across the API, with the codes that come with it (README: "API").
+const STATUS_MEANING: Record<number, string> = {
+  400: 'invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list',
+  401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
+  403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)',
+  404: 'not_found: no image with this id',
+  409: 'no_text_model: re-ranking and describe need the full VL model',
+  413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts',
+  415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
+  429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
+  503: 'busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back',
+};
+
+/** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries([...statuses, 429].map((s) => [s, ErrorBody.describe(STATUS_MEANING[s]!)])) as Record<number, typeof ErrorBody>;
+}
+
 // Fastify's and its plugins' own client errors, by code: [status, our code]
 const FASTIFY_CODES: Record<string, [number, string]> = {
-  FST_REQ_FILE_TOO_LARGE: [413, 'upload_too_large'],
   FST_PARTS_LIMIT: [413, 'too_many_parts'],
   FST_FILES_LIMIT: [413, 'too_many_files'],
   FST_FIELDS_LIMIT: [413, 'too_many_fields'],
@@ -24,16 +41,23 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
 // Other client errors (plugins that set only a status, like @fastify/rate-limit): a code from the status
 const STATUS_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 429: 'rate_limited' };
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, maxUploadMb: number): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === 'FST_REQ_FILE_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'upload_too_large', message: `the upload is larger than the limit of ${maxUploadMb} MB (LOOKALIKE_MAX_UPLOAD_MB raises it)` } });
+    }
     if (err instanceof LookalikeError) {
-      if (err instanceof BusyError) reply.header('retry-after', String(err.retryAfterSeconds));
-      if (err.statusCode >= 500) req.log.warn({ code: err.code }, err.message);
+      if (err instanceof UnavailableError) reply.header('retry-after', String(err.retryAfterSeconds));
+      // designed 503s (busy, loading) are the service working as meant: a debug line each, not a warning
+      if (err.statusCode >= 500) req.log[err instanceof UnavailableError ? 'debug' : 'warn']({ code: err.code }, err.message);
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const details = err.validation.map((v) => `${v.instancePath.replace(/^\//, '').replace(/\//g, '.') || err.validationContext}: ${v.message}`).join('; ');
       return reply.code(400).send({ error: { code: 'invalid_request', message: `invalid ${err.validationContext}: ${details}` } });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && req.routeOptions.config?.form) {
+      return reply.code(415).send({ error: { code: 'not_multipart', message: `send multipart/form-data with the image in the field "image", not ${req.headers['content-type'] ?? 'no content type'}` } });
     }
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (known) return reply.code(known[0]).send({ error: { code: known[1], message: err.message } });

@@ -3,6 +3,26 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadRequestError, LookalikeError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The form fields of a multipart upload route: read by readUpload(), and documented as its OpenAPI requestBody. */
+    form?: z.ZodObject;
+  }
+}
+
+/** The OpenAPI request body of an upload route: the image file and the route's form fields. */
+export function formBodySchema(form: z.ZodObject): Record<string, unknown> {
+  const fields = z.toJSONSchema(form, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown>; required?: string[] };
+  return {
+    type: 'object',
+    required: ['image', ...(fields.required ?? [])],
+    properties: {
+      image: { type: 'string', format: 'binary', description: 'the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB' },
+      ...fields.properties,
+    },
+  };
+}
+
 export interface Upload<T> {
   image: Buffer;
   filename: string;
@@ -22,7 +42,7 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
         await part.toBuffer().catch(() => undefined); // drain it
         throw new BadRequestError(`unexpected file field "${part.fieldname}": send the image in the field "image"`, 'wrong_field');
       }
-      if (image) throw new BadRequestError('send one image per request', 'too_many_files');
+      if (image) throw new LookalikeError('too_many_files', 'send one image per request', 413); // a backstop: the multipart limit says so first
       image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
       filename = part.filename ?? '';
     } else {

@@ -66,12 +66,44 @@ export interface Evaluation {
   acceptedAccuracy: number | null; // top-1 among the accepted answers
   ece: number; // expected calibration error of `confidence`, 10 equal-width bins
   confusion: Record<string, Record<string, number>>; // true label -> predicted label -> count
+  /** Best-neighbour similarity of the queries whose top class was right, and of those whose top class was wrong. */
+  similarity: { right: Quantiles | null; wrong: Quantiles | null };
+  /** The open-set trade-off: each threshold alone, the share of queries it answers and the accuracy of those answers. */
+  sweeps: { minSimilarity: SweepRow[]; minConfidence: SweepRow[] };
+  /** The lowest threshold of each sweep whose answers reach TARGET_ACCURACY (the strictest one when none does). */
+  suggested: { minSimilarity: number; minConfidence: number; targetAccuracy: number };
 }
+
+export interface Quantiles { p10: number; p50: number; p90: number; min: number; max: number }
+export interface SweepRow { threshold: number; answered: number; accuracy: number | null }
+
+export const TARGET_ACCURACY = 0.95;
+
+function quantiles(values: number[]): Quantiles | null {
+  if (!values.length) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { p10: q(0.1), p50: q(0.5), p90: q(0.9), min: s[0]!, max: s[s.length - 1]! };
+}
+
+function sweep(queries: { value: number; right: boolean }[], thresholds: number[]): SweepRow[] {
+  return thresholds.map((threshold) => {
+    const answered = queries.filter((q) => q.value >= threshold);
+    return { threshold, answered: queries.length ? answered.length / queries.length : 0, accuracy: answered.length ? answered.filter((q) => q.right).length / answered.length : null };
+  });
+}
+
+function suggest(rows: SweepRow[]): number {
+  return (rows.find((r) => r.accuracy !== null && r.accuracy >= TARGET_ACCURACY) ?? rows[rows.length - 1]!).threshold;
+}
+
+const round3 = (x: number) => Math.floor(x * 1000) / 1000; // down: the query at the quantile stays answered
 
 export function summarize(pairs: { truth: string; result: KnnResult }[]): Evaluation {
   const confusion: Record<string, Record<string, number>> = {};
   let correct = 0, rejected = 0, acceptedCorrect = 0;
   const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, correct: 0 }));
+  const queries: { similarity: number; confidence: number; right: boolean }[] = [];
   for (const { truth, result } of pairs) {
     const predicted = result.candidate ?? '(none)';
     const row = (confusion[truth] ??= {});
@@ -84,10 +116,19 @@ export function summarize(pairs: { truth: string; result: KnnResult }[]): Evalua
     bin.n++;
     bin.conf += result.confidence;
     bin.correct += ok ? 1 : 0;
+    if (result.bestSimilarity !== null) queries.push({ similarity: result.bestSimilarity, confidence: result.confidence, right: ok });
   }
   const n = pairs.length;
   const ece = n ? bins.reduce((s, b) => s + (b.n ? (b.n / n) * Math.abs(b.correct / b.n - b.conf / b.n) : 0), 0) : 0;
+  // candidate thresholds: where this gallery's own similarities fall, and the usual confidence cut-offs
+  const sorted = queries.map((q) => q.similarity).sort((a, b) => a - b);
+  const simThresholds = sorted.length ? [...new Set([0, 0.05, 0.1, 0.2, 0.3, 0.5].map((p) => round3(sorted[Math.floor(p * sorted.length)]!)))] : [0];
+  const similarity = sweep(queries.map((q) => ({ value: q.similarity, right: q.right })), simThresholds);
+  const confidence = sweep(queries.map((q) => ({ value: q.confidence, right: q.right })), [0, 0.3, 0.5, 0.7, 0.9]);
   return {
     n, accuracy: n ? correct / n : 0, rejected, acceptedAccuracy: n - rejected ? acceptedCorrect / (n - rejected) : null, ece, confusion,
+    similarity: { right: quantiles(queries.filter((q) => q.right).map((q) => q.similarity)), wrong: quantiles(queries.filter((q) => !q.right).map((q) => q.similarity)) },
+    sweeps: { minSimilarity: similarity, minConfidence: confidence },
+    suggested: { minSimilarity: suggest(similarity), minConfidence: suggest(confidence), targetAccuracy: TARGET_ACCURACY },
   };
 }

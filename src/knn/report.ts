@@ -1,5 +1,12 @@
 // A leave-one-out evaluation as text for the terminal.
-import type { Evaluation } from './knn.js';
+import type { Evaluation, Quantiles, SweepRow } from './knn.js';
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const q = (x: Quantiles | null) => (x ? `min ${x.min.toFixed(3)}, p10 ${x.p10.toFixed(3)}, median ${x.p50.toFixed(3)}, p90 ${x.p90.toFixed(3)}, max ${x.max.toFixed(3)}` : 'none');
+const sweepLines = (name: string, rows: SweepRow[]) => [
+  `${name.padEnd(30)} ${'answered'.padStart(9)} ${'accuracy of answers'.padStart(20)}`,
+  ...rows.map((r) => `${`  ${r.threshold}`.padEnd(30)} ${pct(r.answered).padStart(9)} ${pct(r.accuracy).padStart(20)}`),
+];
 
 export function formatEvaluation(e: Evaluation): string {
   if (!e.n) return 'evaluation: no labelled images';
@@ -12,5 +19,15 @@ export function formatEvaluation(e: Evaluation): string {
       `ECE ${e.ece.toFixed(3)}, answered unknown ${e.rejected}` +
       (e.acceptedAccuracy !== null ? ` (accuracy of the rest ${(100 * e.acceptedAccuracy).toFixed(1)}%)` : ''),
     head, ...rows,
+    '',
+    'best-neighbour similarity when the top class was right: ' + q(e.similarity.right),
+    'best-neighbour similarity when the top class was wrong: ' + q(e.similarity.wrong),
+    '',
+    'open-set trade-off (each threshold alone; "answered": not "unknown"):',
+    ...sweepLines('LOOKALIKE_KNN_MIN_SIMILARITY', e.sweeps.minSimilarity),
+    ...sweepLines('LOOKALIKE_KNN_MIN_CONFIDENCE', e.sweeps.minConfidence),
+    `suggested (the lowest values whose answers are at least ${pct(e.suggested.targetAccuracy)} right): ` +
+      `LOOKALIKE_KNN_MIN_SIMILARITY=${e.suggested.minSimilarity} LOOKALIKE_KNN_MIN_CONFIDENCE=${e.suggested.minConfidence}`,
+    'Leave-one-out measures only images of known classes: raise the thresholds if photos of other things must come out "unknown".',
   ].join('\n');
 }

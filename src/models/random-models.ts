@@ -60,7 +60,26 @@ function writePlanned(path: string, kv: Record<string, GgufKv>, plans: TensorPla
   writeGguf(path, kv, plans.map((p) => () => materialize(p, rand)), plans);
 }
 
-export function writeRandomMmproj(path: string, spec: VisionSpec, seed = 1): void {
+// llama.cpp's file type numbers (general.file_type) for the weight types below
+const FILE_TYPES: Partial<Record<GgmlType, number>> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q8_0]: 7, [GgmlType.BF16]: 32 };
+
+/**
+ * `weightType` is the type of the matrices (attention, MLP, mergers), as in a converted mmproj's file type. As
+ * llama.cpp's converter and quantizer do, the patch embedding stays F16 (F32 in an F32 file), norms, biases and
+ * positions F32, and a Q8_0 matrix whose rows are not whole blocks of 32 falls back to F16. The same seed gives the
+ * same underlying values whatever the type, so types can be compared.
+ */
+export function writeRandomMmproj(path: string, spec: VisionSpec, seed = 1, weightType: GgmlType = GgmlType.F16): void {
+  const plans = mmprojPlans(spec);
+  for (const p of plans) {
+    if (p.dims.length < 2 || p.name === 'v.position_embd.weight') continue;
+    if (p.name.startsWith('v.patch_embd.weight')) p.type = weightType === GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
+    else p.type = weightType === GgmlType.Q8_0 && p.dims[0]! % 32 !== 0 ? GgmlType.F16 : weightType;
+  }
+  writePlanned(path, mmprojKv(spec, seed, weightType), plans, seed);
+}
+
+function mmprojPlans(spec: VisionSpec): TensorPlan[] {
   const { hidden: h, ffn, patch, projectionDim: proj } = spec;
   const merged = h * 4; // 2x2 spatial merge
   const plans: TensorPlan[] = [
@@ -93,10 +112,15 @@ export function writeRandomMmproj(path: string, spec: VisionSpec, seed = 1): voi
     weight('mm.0.weight', [merged, merged]), vector('mm.0.bias', merged, smallBias),
     weight('mm.2.weight', [merged, proj]), vector('mm.2.bias', proj, smallBias),
   );
-  const kv: Record<string, GgufKv> = {
+  return plans;
+}
+
+function mmprojKv(spec: VisionSpec, seed: number, weightType: GgmlType): Record<string, GgufKv> {
+  const { hidden: h, ffn, patch, projectionDim: proj } = spec;
+  return {
     'general.architecture': { type: 'str', value: 'clip' },
-    'general.name': { type: 'str', value: `lookalike random qwen3vl mmproj (hidden ${h}, ${spec.layers} layers, seed ${seed})` },
-    'general.file_type': { type: 'u32', value: 1 },
+    'general.name': { type: 'str', value: `lookalike random qwen3vl mmproj (hidden ${h}, ${spec.layers} layers, seed ${seed}${weightType === GgmlType.F16 ? '' : `, ${GgmlType[weightType]}`})` },
+    'general.file_type': { type: 'u32', value: FILE_TYPES[weightType]! },
     'clip.has_vision_encoder': { type: 'bool', value: true },
     'clip.projector_type': { type: 'str', value: 'qwen3vl_merger' },
     'clip.use_gelu': { type: 'bool', value: true },
@@ -112,7 +136,6 @@ export function writeRandomMmproj(path: string, spec: VisionSpec, seed = 1): voi
     'clip.vision.image_mean': { type: 'f32[]', value: [0.5, 0.5, 0.5] },
     'clip.vision.image_std': { type: 'f32[]', value: [0.5, 0.5, 0.5] },
   };
-  writePlanned(path, kv, plans, seed);
 }
 
 /** Writes the file unless it exists; generation is deterministic, so an existing file is the same file. */

@@ -274,6 +274,9 @@ class LoadWorker : public ModelWorker {
     }
     mtmd_context_params mtp = mtmd_context_params_default();
     mtp.use_gpu = o.use_gpu;
+    // the vision tower's flash attention: off on the CPU, where ggml's kernel is slower than plain attention
+    // (bench/accel); the GPU backends decide
+    mtp.flash_attn_type = o.use_gpu ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     mtp.n_threads = o.n_threads;
     mtp.print_timings = false;
     mtp.warmup = false;  // Qwen-VL's warm-up sizes buffers for ~2116 tokens: minutes on a CPU

@@ -2,10 +2,11 @@
 // Generation stops when the client goes away; it waits in the same bounded queue as encoding.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorBody } from '../http/errors.js';
+import { errorResponses } from '../http/errors.js';
 import { formInt, formText, readUpload } from '../http/upload.js';
 
 export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
+export const DEMO_NOTE = 'the demo text model has random weights: this text is noise (often not even valid characters), not a description; load a real VL model with LOOKALIKE_TEXT_MODEL';
 
 const describe: FastifyPluginAsyncZod = async (app) => {
   const Fields = z.object({
@@ -14,13 +15,14 @@ const describe: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/api/describe', {
+    config: { form: Fields },
     schema: {
       tags: ['vlm'], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
       summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
       description: 'multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048). ' +
-        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs}, or `error` {code, message}. ' +
+        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, note?}, or `error` {code, message}. ' +
         'Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).',
-      response: { 200: z.any().describe('text/event-stream'), 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody },
+      response: { 200: z.any().describe('text/event-stream'), ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {
     const started = performance.now();
@@ -52,7 +54,9 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     }
     if (result) {
       startStream();
-      send('done', { ...result, tookMs: performance.now() - started });
+      // the demo's text model has random weights: its bytes are often not even valid UTF-8 (shown as U+FFFD)
+      const note = app.services.config.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_NOTE : undefined;
+      send('done', { ...result, tookMs: performance.now() - started, note });
     }
     reply.raw.end();
   });

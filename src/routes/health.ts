@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RETRY_SECONDS } from '../errors.js';
+import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 
-const Loading = z.object({ status: z.enum(['loading', 'error', 'closed']), error: z.object({ code: z.string(), message: z.string() }).nullable() });
+const Loading = z.object({ status: z.enum(['loading', 'error', 'closed']), error: z.object({ code: z.string(), message: z.string() }) })
+  .describe('not ready: `error` says why, in the same shape as every other error; Retry-After says when to ask again');
 const Ready = z.object({
   status: z.literal('ready'),
   demo: z.boolean(),
@@ -14,11 +17,17 @@ const Ready = z.object({
 
 const health: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/health', {
-    schema: { tags: ['service'], summary: 'Ready once model, index and database are loaded; 503 before', response: { 200: Ready, 503: Loading } },
+    schema: { tags: ['service'], summary: 'Ready once model, index and database are loaded; 503 before', response: { 200: Ready, ...errorResponses(), 503: Loading } },
   }, async (_req, reply) => {
     const s = app.services;
-    if (!s.ready) return reply.code(503).send({ status: s.status === 'ready' ? 'loading' : s.status, error: s.failure });
-    const counts = s.gallery!.store.counts();
+    if (!s.ready) {
+      const status = s.status === 'ready' ? 'loading' : s.status;
+      const error = s.failure ?? (status === 'closed'
+        ? { code: 'closed', message: 'the service is shutting down' }
+        : { code: 'loading', message: 'the model and gallery are still loading; retry shortly' });
+      return reply.code(503).header('retry-after', String(status === 'error' ? RETRY_SECONDS.startupFailed : RETRY_SECONDS.loading)).send({ status, error });
+    }
+    const counts = s.gallery!.counts();
     return {
       status: 'ready' as const, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
       features: { rerank: s.vlm !== null, describe: s.vlm !== null }, device: s.device(),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorBody } from '../http/errors.js';
+import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 
 const StatsOut = z.object({
@@ -17,11 +17,11 @@ const StatsOut = z.object({
 
 const stats: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/stats', {
-    schema: { tags: ['service'], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, 503: ErrorBody } },
+    schema: { tags: ['service'], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, ...errorResponses(503) } },
   }, async () => {
     const { gallery, encoder } = app.requireReady();
     return {
-      ...gallery.store.counts(), labels: gallery.store.labels(), index: await gallery.indexStats(), model: encoder.identity, demo: app.services.demo,
+      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), model: encoder.identity, demo: app.services.demo,
       queue: { inUse: app.services.admission.inUse, capacity: app.services.admission.capacity }, device: app.services.device(),
     };
   });

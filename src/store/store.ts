@@ -37,7 +37,15 @@ export class Store {
   readonly db: Database.Database;
   private modelRowId = 0;
 
-  constructor(readonly path: string) {
+  /** `readonly`: for readers beside the writer (npm run evaluate while the server runs): nothing is created or changed. */
+  constructor(readonly path: string, readonly readonly = false) {
+    if (readonly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 5000');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version !== MIGRATIONS.length) throw new Error(`${path} has schema version ${version}, this lookalike reads ${MIGRATIONS.length}; open it once with the server or an index run`);
+      return;
+    }
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -73,6 +81,11 @@ export class Store {
         'Vectors of two models are never mixed. Point LOOKALIKE_MMPROJ (and the token/pooling settings) back at the old model, ' +
         'use another LOOKALIKE_DATA_DIR, or re-index this folder for the new model: npm run index -- <image folder> --switch-model');
     }
+    if (this.readonly) {
+      if (!active) throw new ModelMismatchError(`this data folder (${dirname(this.path)}) has no vectors yet: index some images first`);
+      this.modelRowId = active.id;
+      return;
+    }
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
         VALUES (@modelId, @fingerprint, @fileName, @projectorType, @dim, @pooling, @minTokens, @maxTokens, @now, 0)
@@ -91,15 +104,30 @@ export class Store {
     return this.modelRowId;
   }
 
-  /** Inserts the image and its vector in one transaction; an existing sha256 keeps its row and gains the vector. */
-  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean } {
+  /**
+   * Inserts the image and its vector in one transaction. An existing sha256 keeps its row and gains the vector; a
+   * label given with it replaces the stored one (`relabelled`), and no label leaves the stored one alone.
+   */
+  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean } {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id FROM images WHERE sha256 = ?').get(image.sha256) as { id: number } | undefined;
+      const existing = this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(image.sha256) as { id: number; label: string | null } | undefined;
       const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
       this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, vectorToBlob(vector));
-      return { id, duplicate: existing !== undefined };
+      const relabelled = existing !== undefined && image.label !== null && image.label !== existing.label;
+      if (relabelled) this.setLabel(id, image.label);
+      return { id, duplicate: existing !== undefined, relabelled };
     })();
+  }
+
+  /** Sets or clears (null) an image's label; false when there is no such image. */
+  setLabel(id: number, label: string | null): boolean {
+    return this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0;
+  }
+
+  /** The stored label of this content, when it is in the gallery. */
+  labelBySha(sha256: string): { id: number; label: string | null } | undefined {
+    return this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(sha256) as { id: number; label: string | null } | undefined;
   }
 
   /** The image id when this content is already embedded for the active model. */

@@ -3,8 +3,9 @@
 export type ProgressSink = NodeJS.WriteStream | ((line: string) => void);
 
 export class Progress {
-  private readonly started = Date.now();
+  private readonly started = performance.now();
   private lastDraw = 0;
+  private drawnAt = -1; // the count the last line showed: the final line is not printed twice
   done = 0;
   readonly counters: Record<string, number> = {};
 
@@ -26,7 +27,7 @@ export class Progress {
   }
 
   line(): string {
-    const secs = (Date.now() - this.started) / 1000;
+    const secs = (performance.now() - this.started) / 1000;
     const rate = secs > 0 ? this.done / secs : 0;
     const left = this.total - this.done;
     const eta = rate > 0 ? formatDuration(left / rate) : '?';
@@ -39,14 +40,19 @@ export class Progress {
     const now = Date.now();
     const tty = typeof this.sink !== 'function' && this.sink.isTTY;
     if (!final && now - this.lastDraw < (tty ? 200 : this.plainEveryMs)) return;
+    if (final && this.drawnAt === this.done) {
+      if (tty) (this.sink as NodeJS.WriteStream).write('\n'); // the live line is already the final one: end it
+      return;
+    }
     this.lastDraw = now;
+    this.drawnAt = this.done;
     if (typeof this.sink === 'function') this.sink(this.line());
     else if (tty) this.sink.write(`\r\x1b[K${this.line()}${final ? '\n' : ''}`);
     else this.sink.write(`${this.line()}\n`);
   }
 
   elapsedSeconds(): number {
-    return (Date.now() - this.started) / 1000;
+    return (performance.now() - this.started) / 1000;
   }
 }
 

@@ -2,6 +2,7 @@
 // whether they show the same kind of thing; the score is P(yes) from the logits. Scores are cached per
 // (query sha256, candidate id, model); a time budget bounds the work, and what it did not reach keeps its order.
 import type { DecodedImage } from '../encoder/image.js';
+import { NotFoundError } from '../errors.js';
 import type { SearchResult } from '../gallery/gallery.js';
 import type { VisionLanguageModel } from './vision-language-model.js';
 
@@ -33,7 +34,7 @@ export class Reranker {
     const budget = opts.budgetMs ?? this.budgetMs;
     const head = results.slice(0, this.topN);
     const scored: Reranked[] = [];
-    let cached = 0;
+    let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
     for (const r of head) {
       const key = `${querySha}:${r.id}:${this.modelKey}`;
       let p = this.cache.get(key);
@@ -41,14 +42,21 @@ export class Reranker {
         cached++;
       } else {
         if (performance.now() - started >= budget) break;
-        p = await this.vlm.probabilityYes(RERANK_QUESTION, [query, await candidateImage(r)]);
-        this.remember(key, p);
+        const candidate = await Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return null; // deleted while we were re-ranking: it leaves the results
+          throw err;
+        });
+        if (candidate) {
+          p = await this.vlm.probabilityYes(RERANK_QUESTION, [query, candidate]);
+          this.remember(key, p);
+        }
       }
-      scored.push({ ...r, rerankScore: p });
+      reached++;
+      if (p !== undefined) scored.push({ ...r, rerankScore: p });
     }
-    const complete = scored.length === head.length;
+    const complete = reached === head.length;
     scored.sort((a, b) => b.rerankScore! - a.rerankScore! || b.score - a.score);
-    const rest = results.slice(scored.length).map((r) => ({ ...r, rerankScore: null }));
+    const rest = results.slice(reached).map((r) => ({ ...r, rerankScore: null }));
     return { results: [...scored, ...rest], summary: { reranked: scored.length, cached, complete, tookMs: performance.now() - started } };
   }
 
