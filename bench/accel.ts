@@ -7,7 +7,9 @@
 // GFLOP/s (FLOPs counted from the architecture) at 64, 196 and 256 tokens on 1 and all cores and on the GPU; the
 // mmproj stored as F32, F16, BF16 and Q8_0 with the cosine of each type's vectors to F32's on 20 images; flash
 // attention on and off; and a per-op profile of one encode.
-// LOOKALIKE_BENCH_REPS (default 1) timed encodes per cell after a first one that sizes the buffers.
+// LOOKALIKE_BENCH_REPS (default 1) timed encodes per cell after a first one that sizes the buffers;
+// LOOKALIKE_BENCH_ONLY=gpu skips the CPU sections; LOOKALIKE_BENCH_GPU_TOKENS=64 (comma list) limits the GPU sizes
+// (lavapipe, a CPU behind Vulkan, takes about 40 s per image at 64 tokens).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,8 @@ import { scenePng } from '../test/helpers/images.js';
 import { median, mib, table, timed } from './common.js';
 
 const reps = Number(process.env.LOOKALIKE_BENCH_REPS ?? 1);
+const cpuSections = process.env.LOOKALIKE_BENCH_ONLY !== 'gpu';
+const gpuTokens = (process.env.LOOKALIKE_BENCH_GPU_TOKENS ?? '64,196,256').split(',').map(Number);
 const all = physicalCores();
 const threadCounts = [...new Set([1, all])];
 const TYPES = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16, Q8_0: GgmlType.Q8_0 } as const;
@@ -100,7 +104,7 @@ const HEAD = ['device', 'threads', 'weights', 'tokens', 's/image', 'images/s', '
 
 // 2. the default file type (the published mmproj is F16) on the CPU with 1 and all threads, and on the GPU
 const speedRows: (string | number)[][] = [];
-for (const threads of threadCounts) {
+for (const threads of cpuSections ? threadCounts : []) {
   await withEncoder({ type: 'F16', threads }, async (e) => {
     for (const s of SIZES) {
       const { seconds, first } = await secondsPerEncode(e, s.tokens);
@@ -111,7 +115,7 @@ for (const threads of threadCounts) {
 }
 if (accel.gpu) {
   await withEncoder({ type: 'F16', threads: all, useGpu: true }, async (e) => {
-    for (const s of SIZES) {
+    for (const s of SIZES.filter((x) => gpuTokens.includes(x.tokens))) {
       const { seconds, first } = await secondsPerEncode(e, s.tokens);
       console.log(`${accel.gpu!.name} F16 ${s.tokens} tokens: first ${first.toFixed(2)} s (shader compilation included), then ${seconds.toFixed(2)} s`);
       speedRows.push(row(`${accel.gpu!.name} (${accel.gpu!.description})`, '-', 'F16', s.tokens, seconds));
@@ -119,6 +123,7 @@ if (accel.gpu) {
   });
 }
 console.log(`\nencode speed, F16 mmproj:\n${table(HEAD, speedRows)}`);
+if (!cpuSections) process.exit(0);
 
 // 3. weight types: speed at 196 tokens on all cores, and fidelity to F32 on 20 images
 const typeRows: (string | number)[][] = [];

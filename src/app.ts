@@ -5,7 +5,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
@@ -45,6 +45,19 @@ export interface AppOptions {
   startServices?: boolean;
 }
 
+/** One log line per request, when it completes; its arrival only at debug level. */
+class RequestLog extends LogController {
+  override incomingRequest(req: FastifyRequest): void {
+    req.log.debug(`incoming ${req.method} ${req.url}`);
+  }
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    // designed refusals (a full queue, loading, the rate limit) are the service working as meant: debug, not info
+    const level = error ? 'error' : reply.statusCode === 503 || reply.statusCode === 429 ? 'debug' : 'info';
+    req.log[level](`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(0)} ms`);
+  }
+}
+
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // one line per request (the hooks below); readable on a terminal, JSON lines otherwise
@@ -52,7 +65,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       level: config.LOOKALIKE_LOG_LEVEL,
       transport: process.stdout.isTTY ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname,reqId' } } : undefined,
     },
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     bodyLimit: 1 << 20, // JSON bodies are small; uploads go through multipart with their own limit
     forceCloseConnections: 'idle', // on close: wait for requests in flight, drop idle keep-alive sockets
   }).withTypeProvider<ZodTypeProvider>();
@@ -110,13 +123,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(imageRoutes);
   await app.register(statsRoutes);
   await app.register(describeRoutes);
-
-  app.addHook('onRequest', async (req) => { req.log.debug(`incoming ${req.method} ${req.url}`); });
-  app.addHook('onResponse', async (req, reply) => {
-    // designed refusals (a full queue, loading, the rate limit) are the service working as meant: debug, not info
-    const level = reply.statusCode === 503 || reply.statusCode === 429 ? 'debug' : 'info';
-    req.log[level](`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(0)} ms`);
-  });
 
   // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
   let closing = false;

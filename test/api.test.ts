@@ -183,6 +183,31 @@ describe('gallery routes', () => {
     expect(after.results.map((r: { id: number }) => r.id)).not.toContain(id);
   });
 
+  it('relabels: the same content with a new label, PATCH with a label or null, seen at once by filters', async () => {
+    const png = await scenePng(4343);
+    const { id } = (await post('/api/images', { image: image(png), label: 'first' })).json();
+    const again = (await post('/api/images', { image: image(png), label: 'second' })).json();
+    expect(again).toEqual({ id, label: 'second', duplicate: true, relabelled: true });
+    const patch = (label: string | null) => t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label } });
+    expect((await patch('third')).json()).toMatchObject({ id, label: 'third' });
+    const only = (await post('/api/search', { image: image(png), k: '1', label: 'third' })).json();
+    expect(only.results.map((r: { id: number }) => r.id)).toEqual([id]);
+    expect((await patch(null)).json()).toMatchObject({ id, label: null });
+    expect((await post('/api/search', { image: image(png), k: '1', label: 'third' })).json().results).toEqual([]);
+    expectError(await t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'x', extra: 1 } }), 400, 'invalid_request');
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
+  });
+
+  it('encodes images of extreme shape (padded, not refused) on search and classify', async () => {
+    for (const [w, h] of [[20000, 1], [1, 20000], [5000, 3]] as const) {
+      const strip = await sharp({ create: { width: w, height: h, channels: 3, background: '#3366cc' } }).png().toBuffer();
+      const search = await post('/api/search', { image: image(strip, 'strip.png'), k: '3' });
+      expect(search.statusCode, `${w}x${h}: ${search.body}`).toBe(200);
+      expect(search.json().results).toHaveLength(3);
+      expect((await post('/api/classify', { image: image(strip, 'strip.png') })).statusCode).toBe(200);
+    }
+  });
+
   it('answers unknown and malformed ids with 404 and 400', async () => {
     expectError(await t.app.inject('/api/images/999999'), 404, 'not_found');
     expectError(await t.app.inject('/api/images/abc'), 400, 'invalid_request');

@@ -1,6 +1,6 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -34,6 +34,10 @@ describe('npm run index', () => {
     expect(r.stdout).toMatch(/10 image files, 6 added, 0 already indexed, 0 relabelled, 1 exact duplicates, 3 failed/);
     expect(r.stdout).toMatch(/two\/copy-of-one-0.jpg = one\/0.jpg/);
     for (const f of ['one/text.jpg', 'one/empty.png', 'two/truncated.png']) expect(r.stdout).toContain(f);
+    expect(r.stdout).toMatch(/text\.jpg: the file could not be decoded as an image/);
+    expect(r.stdout).not.toMatch(/upload/);
+    // the final progress line once, not twice
+    expect(r.stderr.match(/indexing 10\/10/g)).toHaveLength(1);
     expect(r.stderr).toMatch(/indexing 10\/10 \(100.0%\) [\d.]+\/s ETA/);
 
     // run again: everything is already there
@@ -116,15 +120,64 @@ describe('npm run index', () => {
     expect(help.stdout).toMatch(/--index-kind.*default: flat/);
   });
 
+  it('relabels images already indexed when their folder or list label changed, and says how many', async () => {
+    const folder = join(root, 'relabel');
+    await writeImageFolder(folder, ['cats', 'dogs'], 2);
+    const data = join(root, 'relabel-data');
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(0);
+    renameSync(join(folder, 'dogs'), join(folder, 'wolves'));
+    const again = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
+    expect(again.stdout).toMatch(/0 added, 4 already indexed, 2 relabelled/);
+    const forced = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--force', '--data', data], env());
+    expect(forced.stdout).toMatch(/0 added, 4 re-embedded, 0 already indexed, 0 relabelled/);
+    expect(forced.stderr).toMatch(/re-embedded 4/);
+    const encoder = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+    const g = await Gallery.open({ dataDir: data, identity: encoder.identity, indexKind: 'flat', indexParams: params });
+    try {
+      expect(g.labels()).toEqual([{ label: 'cats', count: 2 }, { label: 'wolves', count: 2 }]);
+      // KNN reads labels from SQLite: a relabel is seen by the next classification
+      const query = (await encoder.embed(readFileSync(join(folder, 'wolves', '1.jpg')))).vector;
+      const knn = { k: 4, temperature: 0.07, minSimilarity: 0, minConfidence: 0 };
+      expect((await g.classify(query, knn)).label).toBe('wolves');
+      for (const hit of await g.search(query, { k: 4 })) g.relabel(hit.id, 'foxes');
+      expect((await g.classify(query, knn)).label).toBe('foxes');
+    } finally {
+      await g.close();
+      await encoder.dispose();
+    }
+  });
+
+  it('checks its arguments before it creates anything, and names what the user typed', async () => {
+    const data = join(root, 'never-made');
+    const missing = await runScript('scripts/index.ts', [join(root, 'no-such-folder'), '--data', data], env());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no-such-folder is not a folder/);
+    expect(missing.stderr).not.toMatch(/ENOENT|scandir/);
+    const noLabels = await runScript('scripts/index.ts', [root, '--labels', join(root, 'nope.csv'), '--data', data], env());
+    expect(noLabels.code).toBe(2);
+    expect(noLabels.stderr).toMatch(/the labels file .*nope\.csv does not exist/);
+    const kind = await runScript('scripts/index.ts', [root, '--index-kind', 'foo', '--data', data], env());
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toMatch(/--index-kind "foo"/);
+    expect(kind.stderr).not.toMatch(/LOOKALIKE_INDEX_KIND/);
+    expect(existsSync(data)).toBe(false);
+    writeFileSync(join(root, 'config.json'), JSON.stringify({ LOOKALIKE_MAX_TOKEN: 128 }));
+    const typo = await runScript('scripts/index.ts', [root, '--data', data], { ...env(), LOOKALIKE_CONFIG: join(root, 'config.json') });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/);
+    expect(existsSync(data)).toBe(false);
+  });
+
   it('reads labels from a list file', async () => {
     const folder = join(root, 'listed');
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'p.png'), await scenePng(71));
     writeFileSync(join(folder, 'q.png'), await scenePng(72));
-    writeFileSync(join(root, 'labels.csv'), 'path,label\nlisted/p.png,pear\n"listed/q.png",quince\n');
+    writeFileSync(join(root, 'labels.csv'), 'path,label\nlisted/p.png,pear\n"listed/q.png",quince\nlisted/gone.png,ghost\n');
     const data = join(root, 'listed-data');
     const r = await runScript('scripts/index.ts', [folder, '--labels', join(root, 'labels.csv'), '--data', data], env());
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/the labels file names 1 file\(s\) that do not exist: .*listed\/gone\.png/);
     const db = new Database(join(data, 'lookalike.db'), { readonly: true });
     expect(db.prepare('SELECT source, label FROM images ORDER BY source').all()).toEqual([{ source: 'p.png', label: 'pear' }, { source: 'q.png', label: 'quince' }]);
     db.close();

@@ -5,6 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { targetSize } from '../src/encoder/image.js';
+import { sizeLimits } from '../src/encoder/vision-encoder.js';
+import { loadNative } from '../src/native/binding.js';
 import { BadImageError, ImageTooLargeError, ModelFileError } from '../src/errors.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
@@ -111,15 +113,19 @@ describe('VisionEncoder', () => {
     }
   });
 
-  it('matches llama.cpp on the image size it picks', () => {
-    const limits = { align: 32, minPixels: 8 * 1024, maxPixels: 4096 * 1024 };
-    expect(targetSize(448, 448, limits)).toEqual({ width: 448, height: 448 });
-    expect(targetSize(640, 488, limits)).toEqual({ width: 640, height: 480 });
-    expect(targetSize(1, 1000, limits)).toEqual({ width: 32, height: 992 });
-    const small = { align: 32, minPixels: 64 * 1024, maxPixels: 256 * 1024 };
-    const t = targetSize(4000, 3000, small);
-    expect(t.width * t.height).toBeLessThanOrEqual(256 * 1024);
-    expect(t.width % 32 + t.height % 32).toBe(0);
+  it('picks the image size llama.cpp\'s own preprocessor picks, as the native side reports it', async () => {
+    // raw pixels straight into the native encoder, whose preprocessor resizes them itself and says to what size
+    const native = new (loadNative().ClipModel)();
+    await native.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256, useGpu: false });
+    try {
+      const limits = sizeLimits(encoder.info, 16, 256);
+      for (const [w, h] of [[448, 448], [640, 488], [333, 777], [1000, 10], [31, 31], [100, 2000], [4000, 3000], [257, 129]] as const) {
+        const out = await native.encode(new Uint8Array(w * h * 3), w, h, 1);
+        expect(targetSize(w, h, limits), `${w}x${h}`).toEqual({ width: out.width, height: out.height });
+      }
+    } finally {
+      native.dispose();
+    }
   });
 });
 

@@ -128,6 +128,26 @@ describe('gallery index files', () => {
     expect((await g.search(vectors[3]!, { k: 1 }))[0]!.id).toBe(ids[3]);
   });
 
+  it('rebuilds an HNSW index whose graph degree setting changed, and reports the new one', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, 'hnsw');
+    const vectors = clusteredVectors(40, DIM, 4);
+    const ids = await fill(g, vectors);
+    await closeGallery(g);
+    const logged: string[] = [];
+    g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 }, log: (m) => logged.push(m) });
+    open.push(g);
+    expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
+    expect(g.syncReport!.reason).toMatch(/built with LOOKALIKE_HNSW_M=16, the setting is now 8/);
+    expect(logged[0]).toMatch(/index: rebuilding from SQLite/);
+    expect((await g.indexStats()).bytesPerVector).toBe(4 * DIM + 12 * 8);
+    expect((await g.search(vectors[5]!, { k: 1 }))[0]!.id).toBe(ids[5]);
+    await closeGallery(g);
+    g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 } });
+    open.push(g);
+    expect(g.syncReport!.action).toBe('loaded'); // the rebuilt file remembers its M
+  });
+
   it('catches up with rows the index file never saw (a crash before save)', async () => {
     const dir = tempDir();
     let g = await openGallery(dir);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIndex } from '../src/builder/build-index.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { classify } from '../src/knn/knn.js';
+import { classify, summarize } from '../src/knn/knn.js';
 import { scenePng, variant, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
@@ -37,10 +37,37 @@ describe('classify', () => {
     expect(classify([], opts)).toMatchObject({ unknown: true, reason: 'no labelled neighbours' });
   });
 
-  it('uses only the k nearest labelled neighbours and stays finite at tiny temperatures', () => {
-    const r = classify([{ id: 1, score: 0.99, label: 'a' }, { id: 2, score: 0.98, label: 'b' }, { id: 3, score: 0.97, label: 'b' }], { ...opts, k: 1, temperature: 0.001 });
+  it('uses only the k nearest labelled neighbours', () => {
+    const r = classify([{ id: 1, score: 0.99, label: 'a' }, { id: 2, score: 0.98, label: 'b' }, { id: 3, score: 0.97, label: 'b' }], { ...opts, k: 1 });
     expect(r.votes).toHaveLength(1);
-    expect(r.confidence).toBe(1);
+    expect(r.neighbours.map((n) => n.id)).toEqual([1]);
+  });
+
+  it('stays finite at tiny temperatures, where exp(sim / T) alone overflows', () => {
+    // exp(0.99 / 0.001) is Infinity in doubles: without care every share is NaN
+    const r = classify([{ id: 1, score: 0.99, label: 'a' }, { id: 2, score: 0.98, label: 'b' }, { id: 3, score: 0.97, label: 'b' }], { ...opts, k: 3, temperature: 0.001 });
+    expect(r.label).toBe('a');
+    expect(r.confidence).toBeCloseTo(1 / (1 + Math.exp(-10) + Math.exp(-20)), 12);
+    expect(r.votes[1]!.share).toBeCloseTo((Math.exp(-10) + Math.exp(-20)) / (1 + Math.exp(-10) + Math.exp(-20)), 12);
+  });
+
+  it('computes the calibration error and the threshold sweep of an evaluation exactly', () => {
+    const result = (candidate: string, confidence: number, bestSimilarity: number) =>
+      ({ label: candidate, candidate, confidence, unknown: false, reason: null, bestSimilarity, votes: [], neighbours: [] });
+    // bin 9 (confidence 0.95): 3 of 4 right; bin 5 (0.55): 1 of 2 right
+    const e = summarize([
+      { truth: 'a', result: result('a', 0.95, 0.9) }, { truth: 'a', result: result('a', 0.95, 0.8) },
+      { truth: 'b', result: result('b', 0.95, 0.7) }, { truth: 'b', result: result('a', 0.95, 0.3) },
+      { truth: 'c', result: result('c', 0.55, 0.6) }, { truth: 'c', result: result('a', 0.55, 0.2) },
+    ]);
+    expect(e.ece).toBeCloseTo((4 / 6) * Math.abs(0.75 - 0.95) + (2 / 6) * Math.abs(0.5 - 0.55), 12);
+    expect(e.accuracy).toBeCloseTo(4 / 6, 12);
+    expect(e.similarity.right).toMatchObject({ min: 0.6, max: 0.9 });
+    expect(e.similarity.wrong).toMatchObject({ min: 0.2, max: 0.3 });
+    expect(e.sweeps.minSimilarity[0]).toEqual({ threshold: 0.2, answered: 1, accuracy: 4 / 6 });
+    expect(e.sweeps.minSimilarity.find((r) => r.threshold === 0.6)).toEqual({ threshold: 0.6, answered: 4 / 6, accuracy: 1 });
+    // answering only above 0.6 leaves the four right ones: the lowest threshold with all answers right
+    expect(e.suggested.minSimilarity).toBe(0.6);
   });
 });
 
@@ -91,7 +118,7 @@ describe('KNN on a labelled gallery with the real encoder', () => {
     expect(e.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(Object.keys(e.confusion).sort()).toEqual([...classes].sort());
     expect(Object.values(e.confusion).flatMap((r) => Object.values(r)).reduce((a, b) => a + b, 0)).toBe(20);
-    expect(e.ece).toBeGreaterThanOrEqual(0);
-    expect(e.ece).toBeLessThanOrEqual(1);
+    expect(e.ece).toBeLessThan(0.5);
+    expect(e.suggested.targetAccuracy).toBe(0.95);
   });
 });

@@ -35,6 +35,9 @@ describe('the search page', () => {
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#demo-banner')).toBe(true);
       expect(await page.textContent('#status')).toMatch(/48 images/);
+      // no text model: neither the re-rank toggle nor the describe box shows (the CSS once overrode `hidden`)
+      expect(await page.isVisible('#rerank-label')).toBe(false);
+      expect(await page.isVisible('#describe')).toBe(false);
 
       const dir = join(t.dataDir, 'demo', 'images', 'ocean');
       const file = join(dir, readdirSync(dir).sort()[2]!);
@@ -91,10 +94,28 @@ describe('the page with the VL model loaded', () => {
       await page.click('#describe-button');
       await page.waitForSelector('#description[data-done]');
       expect((await page.textContent('#description'))!.length).toBeGreaterThan(0);
+      expect(await page.textContent('#message')).toMatch(/random weights: this text is noise/);
       await page.screenshot({ path: join(ROOT, 'test', '.tmp', 'page-vlm.png'), fullPage: true });
       await page.close();
     } finally {
       await vl.close();
+    }
+  });
+});
+
+describe('the page when the service failed to start', () => {
+  it('shows the reason and what to do instead of "loading" forever', async () => {
+    const broken = await startTestApp({ LOOKALIKE_MMPROJ: '/nonexistent/mmproj.gguf' }, { start: false });
+    try {
+      await broken.app.services.start();
+      const brokenBase = await broken.app.listen({ port: 0, host: '127.0.0.1' });
+      const page = await browser.newPage();
+      await page.goto(brokenBase);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('failed to start'));
+      expect(await page.textContent('#status')).toMatch(/failed to start: model file not found: \/nonexistent\/mmproj\.gguf.*restart/);
+      await page.close();
+    } finally {
+      await broken.close();
     }
   });
 });

@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startScript, watchOutput } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { ROOT, runScript, startScript, watchOutput } from './helpers/cli.js';
 import { multipart, startTestApp } from './helpers/app.js';
-import { scenePng } from './helpers/images.js';
+import { scenePng, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
 // slow encodes (1024 tokens each) on an empty gallery of the tiny model: requests overlap for sure
@@ -56,10 +57,81 @@ describe('over a real socket', () => {
     expect(res.status).toBe(201);
     await output.waitFor(/closed: requests finished, index saved/, 60_000);
     expect(await exited).toBe(0);
+    // one line per request, when it completes
+    await output.waitFor(/"msg":"POST \/api\/images 201 \d+ ms"/, 1000);
+    await output.waitFor(/"msg":"GET \/api\/health 200 \d+ ms"/, 1000);
     expect(existsSync(join(dataDir, 'lock'))).toBe(false);
     expect(existsSync(join(dataDir, 'index', 'flat.json'))).toBe(true);
     const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(1);
     db.close();
   }, 180_000);
+
+  it('npm start stops cleanly when its npm process gets SIGTERM, as from Docker: nothing is left running', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-npm-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const npm = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...SLOW, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    const output = watchOutput(npm);
+    const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, 120_000))[1]!;
+    await output.waitFor(/gallery ready/, 60_000);
+    const inFlight = upload(base, '/api/images', await scenePng(3));
+    await output.waitFor(/incoming POST \/api\/images/, 60_000);
+    npm.kill('SIGTERM'); // the npm process, not the server: npm forwards it, and the script exec'd node
+    expect((await inFlight).status).toBe(201);
+    await output.waitFor(/closed: requests finished, index saved/, 60_000);
+    await exited;
+    await expect(fetch(`${base}/api/health`)).rejects.toThrow(); // nobody listens any more
+    expect(existsSync(join(dataDir, 'lock'))).toBe(false);
+  }, 240_000);
+
+  it('a start that cannot succeed exits 1 with the reason and no stack trace', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-fail-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const start = (env: Record<string, string>) => runScript('src/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir, ...env });
+    const missing = await start({ LOOKALIKE_MMPROJ: '/nope.gguf' });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/could not start: model file not found: \/nope\.gguf/);
+    expect(missing.stdout).not.toMatch(/\n\s+at /);
+    const textWithoutDemo = await start({ LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_TEXT_MODEL: 'demo' });
+    expect(textWithoutDemo.code).toBe(1);
+    expect(textWithoutDemo.stdout).toMatch(/could not start: LOOKALIKE_TEXT_MODEL=demo goes with the demo encoder/);
+    // a data folder bound to another pooling
+    const folder = join(dataDir, 'pictures');
+    await writeImageFolder(folder, ['a'], 2);
+    expect((await runScript('scripts/index.ts', [folder, '--data', dataDir, '--mmproj', TINY_MMPROJ])).code).toBe(0);
+    const other = await start({ LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_POOLING: 'mean-deepstack' });
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/could not start: .*Vectors of two models are never mixed/);
+  }, 120_000);
+
+  it('npm run evaluate reads a gallery while the server holds it, and suggests thresholds; warns when exposed without a key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-eval-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const folder = join(dataDir, 'pictures');
+    await writeImageFolder(folder, ['a', 'b', 'c'], 4);
+    const env = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16' };
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', dataDir], env)).code).toBe(0);
+    const child = startScript('src/server.ts', [], { ...env, PORT: '0', HOST: '0.0.0.0', LOOKALIKE_DATA_DIR: dataDir });
+    const output = watchOutput(child);
+    try {
+      await output.waitFor(/without LOOKALIKE_API_KEY: adding, relabelling and deleting images are refused \(403\)/, 60_000);
+      await output.waitFor(/gallery ready: 12 images .*index flat; model .*device CPU/, 60_000);
+      expect(existsSync(join(dataDir, 'lock'))).toBe(true);
+      const r = await runScript('scripts/evaluate.ts', ['--data', dataDir], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/leave-one-out KNN over 12 labelled images/);
+      expect(r.stdout).toMatch(/best-neighbour similarity when the top class was right: min [\d.]+/);
+      expect(r.stdout).toMatch(/suggested .*LOOKALIKE_KNN_MIN_SIMILARITY=[\d.]+ LOOKALIKE_KNN_MIN_CONFIDENCE=[\d.]+/);
+      const json = JSON.parse((await runScript('scripts/evaluate.ts', ['--data', dataDir, '--json', '--k', '3'], env)).stdout);
+      expect(json.n).toBe(12);
+      expect(json.sweeps.minSimilarity[0].answered).toBe(1);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const none = await runScript('scripts/evaluate.ts', ['--data', join(dataDir, 'nowhere')], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/there is no gallery in .*nowhere/);
+    expect(existsSync(join(dataDir, 'nowhere'))).toBe(false);
+  }, 120_000);
 });

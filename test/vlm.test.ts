@@ -156,6 +156,19 @@ describe('re-ranking and describe over the API', () => {
     expect(results.slice(1).every((r) => r.rerankScore === null)).toBe(true);
   });
 
+  it('skips a candidate deleted while the results were re-ranked, instead of failing the search', async () => {
+    const { vlm } = t.app.requireVlm();
+    const { gallery } = t.app.requireReady();
+    const reranker = new Reranker(vlm, 'delete-test', 5, 60_000);
+    const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 8 });
+    const gone = hits[2]!;
+    await gallery.remove(gone.id); // between the search and the re-rank, as a concurrent DELETE would
+    const { results, summary } = await reranker.rerank(await vlm.decode(query), 'sha-delete', hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
+    expect(summary).toMatchObject({ reranked: 4, complete: true });
+    expect(results.map((r) => r.id)).not.toContain(gone.id);
+    expect(results).toHaveLength(7);
+  });
+
   it('streams a description as server-sent events and stops at maxTokens', async () => {
     const res = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '6', prompt: 'What is in this picture?' });
     expect(res.statusCode).toBe(200);
@@ -165,6 +178,7 @@ describe('re-ranking and describe over the API', () => {
     const done = events.at(-1)!;
     expect(done.event).toBe('done');
     expect(done.data).toMatchObject({ nTokens: 6, stop: 'length' });
+    expect(done.data.note).toMatch(/random weights/); // the demo's text is noise, and the response says so
     expect(events.filter((e) => e.event === 'token').map((e) => e.data.text).join('')).toBe(done.data.text);
   });
 

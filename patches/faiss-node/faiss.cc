@@ -34,6 +34,11 @@ using namespace Napi;
 using idx_t = faiss::idx_t;
 
 // Runs a faiss call; any C++ exception becomes a pending JS exception (and `false`).
+// The classes' constructors, one set per Node environment (main thread or worker), kept as the env's instance data.
+struct Constructors {
+  Napi::FunctionReference index, flatL2, flatIP;
+};
+
 template <typename F>
 static bool guarded(Napi::Env env, F &&fn) {
   try {
@@ -98,7 +103,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
     std::string fname = info[0].As<Napi::String>().Utf8Value();
     std::unique_ptr<faiss::Index> idx;
     if (!guarded(env, [&] { idx.reset(faiss::read_index(fname.c_str())); })) return env.Undefined();
-    return wrap(std::move(idx));
+    return wrap(env, std::move(idx));
   }
 
   static Napi::Value fromBuffer(const Napi::CallbackInfo &info) {
@@ -113,7 +118,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
     reader.data.assign(buf.Data(), buf.Data() + buf.Length());
     std::unique_ptr<faiss::Index> idx;
     if (!guarded(env, [&] { idx.reset(faiss::read_index(&reader)); })) return env.Undefined();
-    return wrap(std::move(idx));
+    return wrap(env, std::move(idx));
   }
 
   static Napi::Value fromFactory(const Napi::CallbackInfo &info) {
@@ -129,7 +134,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
     std::string description = info[1].As<Napi::String>().Utf8Value();
     std::unique_ptr<faiss::Index> idx;
     if (!guarded(env, [&] { idx.reset(faiss::index_factory(d, description.c_str(), metric)); })) return env.Undefined();
-    return wrap(std::move(idx));
+    return wrap(env, std::move(idx));
   }
 
   static Napi::Value setThreads(const Napi::CallbackInfo &info) {
@@ -268,20 +273,19 @@ class IndexBase : public Napi::ObjectWrap<T> {
 
   static Napi::Object define(Napi::Env env, Napi::Object exports) {
     auto func = T::DefineClass(env, T::CLASS_NAME, methods());
-    constructor = new Napi::FunctionReference(Napi::Persistent(func));
+    env.GetInstanceData<Constructors>()->*T::SLOT = Napi::Persistent(func);
     exports.Set(T::CLASS_NAME, func);
     return exports;
   }
 
  protected:
-  static Napi::Value wrap(std::unique_ptr<faiss::Index> idx) {
-    Napi::Object instance = constructor->New({});
+  static Napi::Value wrap(Napi::Env env, std::unique_ptr<faiss::Index> idx) {
+    Napi::Object instance = (env.GetInstanceData<Constructors>()->*T::SLOT).New({});
     Napi::ObjectWrap<T>::Unwrap(instance)->index_ = std::move(idx);
     return instance;
   }
 
   std::unique_ptr<faiss::Index> index_;
-  inline static Napi::FunctionReference *constructor;
 };
 
 // faiss::Index is abstract so IndexFlatL2 is used as fallback
@@ -289,21 +293,27 @@ class Index : public IndexBase<Index, faiss::IndexFlatL2> {
  public:
   using IndexBase::IndexBase;
   static constexpr const char *CLASS_NAME = "Index";
+  static constexpr Napi::FunctionReference Constructors::*SLOT = &Constructors::index;
 };
 
 class IndexFlatL2 : public IndexBase<IndexFlatL2, faiss::IndexFlatL2> {
  public:
   using IndexBase::IndexBase;
   static constexpr const char *CLASS_NAME = "IndexFlatL2";
+  static constexpr Napi::FunctionReference Constructors::*SLOT = &Constructors::flatL2;
 };
 
 class IndexFlatIP : public IndexBase<IndexFlatIP, faiss::IndexFlatIP> {
  public:
   using IndexBase::IndexBase;
   static constexpr const char *CLASS_NAME = "IndexFlatIP";
+  static constexpr Napi::FunctionReference Constructors::*SLOT = &Constructors::flatIP;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Per environment: every worker thread that loads the module gets its own constructors (a process-wide static
+  // was overwritten by the last worker, and an index made in another then crashed the process).
+  env.SetInstanceData(new Constructors());
   Index::define(env, exports);
   IndexFlatL2::define(env, exports);
   IndexFlatIP::define(env, exports);

@@ -74,9 +74,9 @@ function sharpInput(data: Buffer, { maxInputPixels }: DecodeOptions) {
   return sharp(data, { failOn: 'warning', limitInputPixels: maxInputPixels, sequentialRead: true });
 }
 
-export function translateSharpError(err: unknown): Error {
+export function translateSharpError(err: unknown, { maxInputPixels }: DecodeOptions): Error {
   const message = err instanceof Error ? err.message : String(err);
-  if (/pixel limit/i.test(message)) return new ImageTooLargeError(`the image has more pixels than the limit (LOOKALIKE_MAX_PIXELS raises it): ${message}`);
+  if (/pixel limit/i.test(message)) return new ImageTooLargeError(`the image has more pixels than the limit of ${maxInputPixels} pixels (LOOKALIKE_MAX_PIXELS raises it)`);
   return new BadImageError(`the file could not be decoded as an image: ${message}`);
 }
 
@@ -87,7 +87,7 @@ export async function probeImage(data: Buffer, options: DecodeOptions): Promise<
   try {
     meta = await sharpInput(data, options).metadata();
   } catch (err) {
-    throw translateSharpError(err);
+    throw translateSharpError(err, options);
   }
   if (!meta.width || !meta.height) throw new BadImageError('the file has no image dimensions');
   if (meta.width * meta.height > options.maxInputPixels) {
@@ -119,6 +119,6 @@ export async function decodeForEncoder(data: Buffer, limits: SizeLimits, options
     }
     return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), ...size, sourceWidth: source.width, sourceHeight: source.height, content };
   } catch (err) {
-    throw err instanceof BadImageError ? err : translateSharpError(err);
+    throw err instanceof BadImageError ? err : translateSharpError(err, options);
   }
 }

@@ -13,7 +13,7 @@ const INNER_PRODUCT = 0;
 
 // `staged` is set when nothing is in FAISS yet because a compressed kind still waits for training vectors: then
 // there is no index file, and the sidecar only says why.
-interface Sidecar { format: 1; kind: string; dim: number; modelId: string; ids: number[]; tombstones: number[]; trainedOn: number; ntotal: number; staged?: number }
+interface Sidecar { format: 1; kind: string; dim: number; modelId: string; ids: number[]; tombstones: number[]; trainedOn: number; ntotal: number; staged?: number; hnswM?: number }
 
 let config: IndexConfig;
 let index: FaissNode.Index | null = null;
@@ -83,9 +83,14 @@ function exactScores(query: Float32Array): SearchHit[] {
   return hits;
 }
 
+/** The parameters an index file was built with and cannot change afterwards: another value means a rebuild. */
+function buildParams(): Pick<Sidecar, 'hnswM'> {
+  return config.kind === 'hnsw' ? { hnswM: config.params.hnswM } : {};
+}
+
 function writeSidecar(contents: Pick<Sidecar, 'ids' | 'tombstones' | 'trainedOn' | 'ntotal' | 'staged'>): void {
   const { sidecar } = files();
-  const side: Sidecar = { format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ...contents };
+  const side: Sidecar = { format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ...contents, ...buildParams() };
   writeFileSync(`${sidecar}.tmp-${process.pid}`, JSON.stringify(side));
   renameSync(`${sidecar}.tmp-${process.pid}`, sidecar);
 }
@@ -110,6 +115,9 @@ const ops: IndexOps = {
     }
     if (side.modelId !== config.modelId || side.dim !== config.dim || side.kind !== config.kind) {
       return { status: 'mismatch', reason: `the index file was made for model ${side.modelId} (${side.dim} dims, ${side.kind}), not ${config.modelId} (${config.dim} dims, ${config.kind})` };
+    }
+    if (side.hnswM !== buildParams().hnswM) {
+      return { status: 'mismatch', reason: `the index file was built with LOOKALIKE_HNSW_M=${side.hnswM}, the setting is now ${config.params.hnswM}` };
     }
     if (side.staged) return { status: 'untrained', reason: `${side.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
     if (!existsSync(f.index)) return missing;

@@ -70,7 +70,7 @@ export interface Evaluation {
   similarity: { right: Quantiles | null; wrong: Quantiles | null };
   /** The open-set trade-off: each threshold alone, the share of queries it answers and the accuracy of those answers. */
   sweeps: { minSimilarity: SweepRow[]; minConfidence: SweepRow[] };
-  /** The lowest threshold of each sweep whose answers reach TARGET_ACCURACY (the strictest one when none does). */
+  /** The lowest threshold whose answers reach TARGET_ACCURACY (the strictest one when none does). */
   suggested: { minSimilarity: number; minConfidence: number; targetAccuracy: number };
 }
 
@@ -93,11 +93,18 @@ function sweep(queries: { value: number; right: boolean }[], thresholds: number[
   });
 }
 
-function suggest(rows: SweepRow[]): number {
-  return (rows.find((r) => r.accuracy !== null && r.accuracy >= TARGET_ACCURACY) ?? rows[rows.length - 1]!).threshold;
+/** The lowest threshold whose answers (value >= threshold) are at least TARGET_ACCURACY right; else the strictest. */
+function lowestGoodThreshold(queries: { value: number; right: boolean }[]): number {
+  const sorted = [...queries].sort((a, b) => b.value - a.value);
+  let right = 0;
+  let best = sorted[0]?.value ?? 0;
+  sorted.forEach((q, i) => {
+    right += q.right ? 1 : 0;
+    const endOfTies = i + 1 === sorted.length || sorted[i + 1]!.value < q.value;
+    if (endOfTies && right / (i + 1) >= TARGET_ACCURACY) best = q.value;
+  });
+  return best;
 }
-
-const round3 = (x: number) => Math.floor(x * 1000) / 1000; // down: the query at the quantile stays answered
 
 export function summarize(pairs: { truth: string; result: KnnResult }[]): Evaluation {
   const confusion: Record<string, Record<string, number>> = {};
@@ -121,14 +128,18 @@ export function summarize(pairs: { truth: string; result: KnnResult }[]): Evalua
   const n = pairs.length;
   const ece = n ? bins.reduce((s, b) => s + (b.n ? (b.n / n) * Math.abs(b.correct / b.n - b.conf / b.n) : 0), 0) : 0;
   // candidate thresholds: where this gallery's own similarities fall, and the usual confidence cut-offs
-  const sorted = queries.map((q) => q.similarity).sort((a, b) => a - b);
-  const simThresholds = sorted.length ? [...new Set([0, 0.05, 0.1, 0.2, 0.3, 0.5].map((p) => round3(sorted[Math.floor(p * sorted.length)]!)))] : [0];
-  const similarity = sweep(queries.map((q) => ({ value: q.similarity, right: q.right })), simThresholds);
-  const confidence = sweep(queries.map((q) => ({ value: q.confidence, right: q.right })), [0, 0.3, 0.5, 0.7, 0.9]);
+  // the trade-off at where this gallery's own similarities fall, at the usual confidence cut-offs, and at the suggestions
+  const bySimilarity = queries.map((q) => ({ value: q.similarity, right: q.right }));
+  const byConfidence = queries.map((q) => ({ value: q.confidence, right: q.right }));
+  const suggested = { minSimilarity: lowestGoodThreshold(bySimilarity), minConfidence: lowestGoodThreshold(byConfidence), targetAccuracy: TARGET_ACCURACY };
+  const sorted = bySimilarity.map((q) => q.value).sort((a, b) => a - b);
+  const grid = (values: number[]) => [...new Set(values)].sort((a, b) => a - b);
+  const similarity = sweep(bySimilarity, grid([...[0, 0.1, 0.2, 0.3, 0.5].flatMap((p) => (sorted.length ? [sorted[Math.floor(p * sorted.length)]!] : [])), suggested.minSimilarity]));
+  const confidence = sweep(byConfidence, grid([0, 0.3, 0.5, 0.7, 0.9, suggested.minConfidence]));
   return {
     n, accuracy: n ? correct / n : 0, rejected, acceptedAccuracy: n - rejected ? acceptedCorrect / (n - rejected) : null, ece, confusion,
     similarity: { right: quantiles(queries.filter((q) => q.right).map((q) => q.similarity)), wrong: quantiles(queries.filter((q) => !q.right).map((q) => q.similarity)) },
     sweeps: { minSimilarity: similarity, minConfidence: confidence },
-    suggested: { minSimilarity: suggest(similarity), minConfidence: suggest(confidence), targetAccuracy: TARGET_ACCURACY },
+    suggested,
   };
 }

@@ -1,11 +1,13 @@
 // A leave-one-out evaluation as text for the terminal.
 import type { Evaluation, Quantiles, SweepRow } from './knn.js';
 
+// thresholds shown rounded down, so a value copied from here answers at least the queries it did
+const floor4 = (x: number) => (Math.floor(x * 1e4) / 1e4).toFixed(4);
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const q = (x: Quantiles | null) => (x ? `min ${x.min.toFixed(3)}, p10 ${x.p10.toFixed(3)}, median ${x.p50.toFixed(3)}, p90 ${x.p90.toFixed(3)}, max ${x.max.toFixed(3)}` : 'none');
 const sweepLines = (name: string, rows: SweepRow[]) => [
   `${name.padEnd(30)} ${'answered'.padStart(9)} ${'accuracy of answers'.padStart(20)}`,
-  ...rows.map((r) => `${`  ${r.threshold}`.padEnd(30)} ${pct(r.answered).padStart(9)} ${pct(r.accuracy).padStart(20)}`),
+  ...rows.map((r) => `${`  ${floor4(r.threshold)}`.padEnd(30)} ${pct(r.answered).padStart(9)} ${pct(r.accuracy).padStart(20)}`),
 ];
 
 export function formatEvaluation(e: Evaluation): string {
@@ -27,7 +29,7 @@ export function formatEvaluation(e: Evaluation): string {
     ...sweepLines('LOOKALIKE_KNN_MIN_SIMILARITY', e.sweeps.minSimilarity),
     ...sweepLines('LOOKALIKE_KNN_MIN_CONFIDENCE', e.sweeps.minConfidence),
     `suggested (the lowest values whose answers are at least ${pct(e.suggested.targetAccuracy)} right): ` +
-      `LOOKALIKE_KNN_MIN_SIMILARITY=${e.suggested.minSimilarity} LOOKALIKE_KNN_MIN_CONFIDENCE=${e.suggested.minConfidence}`,
+      `LOOKALIKE_KNN_MIN_SIMILARITY=${floor4(e.suggested.minSimilarity)} LOOKALIKE_KNN_MIN_CONFIDENCE=${floor4(e.suggested.minConfidence)}`,
     'Leave-one-out measures only images of known classes: raise the thresholds if photos of other things must come out "unknown".',
   ].join('\n');
 }
