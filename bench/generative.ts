@@ -1,12 +1,13 @@
 // bench/generative: the full VL model (text GGUF + mmproj) on the tiny random pair, and on random models of the
 // real Qwen3-VL-8B widths: the 8B vision tower, and a text model of the 8B width with 4 of its 36 layers (the full
 // depth is 16 GB in F16: it does not fit in this machine's memory next to everything else, and takes very long to
-// write). Prints load time, prompt evaluation for one image, re-rank time per candidate (the query image's vision
+// write). All cores, vision flash attention off (the defaults). Prints load time, prompt evaluation for one image, re-rank time per candidate (the query image's vision
 // output cached, as in a re-rank of several candidates) and describe tokens/s.
 //   npm run bench:generative        (LOOKALIKE_BENCH_8B=0 skips the 8B-width part)
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { QWEN3VL_8B_VISION, TINY_TEXT, TINY_VISION, ensureRandomMmproj, writeRandomMmproj, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
+import { physicalCores } from '../src/accel/acceleration.js';
 import { RERANK_QUESTION } from '../src/vlm/rerank.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { scenePng } from '../test/helpers/images.js';
@@ -19,7 +20,7 @@ const TEXT_8B_WIDTH_4_LAYERS: TextSpec = { embd: 4096, layers: 4, heads: 32, kvH
 
 async function measure(name: string, textPath: string, mmprojPath: string, tokens: number, reps: number) {
   const rss0 = process.memoryUsage().rss;
-  const [vlm, loadMs] = await timed(() => VisionLanguageModel.load(textPath, mmprojPath, { minTokens: tokens, maxTokens: tokens, threads: 1, nCtx: 2048 }));
+  const [vlm, loadMs] = await timed(() => VisionLanguageModel.load(textPath, mmprojPath, { minTokens: tokens, maxTokens: tokens, nCtx: 2048 }));
   const rssLoaded = process.memoryUsage().rss - rss0;
   try {
     // a new image for every measured prompt: the model caches the vision output of images it has seen
@@ -68,6 +69,6 @@ if (process.env.LOOKALIKE_BENCH_8B !== '0') {
   console.log(rows.at(-1));
 }
 
-console.log(`\nthreads 1, image tokens fixed at 64 (a 256x256 input), peak RSS ${peakRssMiB()} MiB\n`);
+console.log(`\nthreads ${physicalCores()} (all cores), image tokens fixed at 64 (a 256x256 input), peak RSS ${peakRssMiB()} MiB\n`);
 console.log(table(['model', 'load (s)', 'RSS after load (MiB)', 'prompt eval, 1 image (s)', 'prompt tokens', 're-rank per candidate (s)', 'describe (tokens/s)'],
   rows.map((r) => [r.name, r.loadS.toFixed(2), r.rssMiB, r.evalS.toFixed(3), r.promptTokens, r.rerankS.toFixed(3), r.tokPerS.toFixed(1)])));

@@ -5,7 +5,8 @@ import { ConfigError, loadConfig, type Config } from '../src/config.js';
 export const MODEL_OPTIONS = {
   data: { type: 'string', env: 'LOOKALIKE_DATA_DIR', help: 'data folder' },
   mmproj: { type: 'string', env: 'LOOKALIKE_MMPROJ', help: 'encoder mmproj: path or hf: URI (empty: the demo model)' },
-  threads: { type: 'string', env: 'LOOKALIKE_THREADS', help: 'threads per encode' },
+  threads: { type: 'string', env: 'LOOKALIKE_THREADS', help: 'threads per encode; auto: the physical cores' },
+  gpu: { type: 'string', env: 'LOOKALIKE_GPU', help: 'auto | cuda | vulkan | metal | off' },
   'min-tokens': { type: 'string', env: 'LOOKALIKE_MIN_TOKENS', help: 'minimum image tokens' },
   'max-tokens': { type: 'string', env: 'LOOKALIKE_MAX_TOKENS', help: 'maximum image tokens' },
   pooling: { type: 'string', env: 'LOOKALIKE_POOLING', help: 'mean | mean-deepstack' },
