@@ -49,6 +49,12 @@ export interface NativeDevice {
 /** `id` names the content: a VlModel reuses the vision-tower output of an image it saw recently. */
 export interface NativeImage { rgb: Uint8Array; width: number; height: number; id?: string }
 
+/**
+ * A piece of a prompt: the chat template's own text (`special`: control tokens parsed, media markers replaced by the
+ * images in order), or text from a user (tokenized as plain text, so it cannot change the prompt's structure).
+ */
+export interface PromptPart { text: string; special: boolean }
+
 export interface NativeVlInfo {
   nEmbd: number;
   nEmbdInp: number; // what the vision tower feeds in per image token (main + deepstack slices)
@@ -71,9 +77,9 @@ export interface NativeVlModel {
   }): Promise<void>;
   info(): NativeVlInfo;
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean): string;
-  tokenize(text: string): Int32Array;
-  score(prompt: string, images: NativeImage[], tokenIds: Int32Array): Promise<{ logits: Float32Array; nPromptTokens: number }>;
-  generate(prompt: string, images: NativeImage[], options: { maxTokens: number; temperature: number; seed: number }, onText: (text: string) => void):
+  tokenize(text: string, parseSpecial: boolean): Int32Array;
+  score(prompt: PromptPart[], images: NativeImage[], tokenIds: Int32Array): Promise<{ logits: Float32Array; nPromptTokens: number }>;
+  generate(prompt: PromptPart[], images: NativeImage[], options: { maxTokens: number; temperature: number; seed: number }, onText: (text: string) => void):
     Promise<{ text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }>;
   embed(images: NativeImage[]): Promise<{ data: Float32Array; nTokens: number }>;
   cancel(): void;

@@ -27,6 +27,24 @@ struct ChunksDeleter {
 };
 using ChunksPtr = std::unique_ptr<mtmd_input_chunks, ChunksDeleter>;
 
+// A prompt arrives in parts: the chat template's own text (special tokens parsed, media markers replaced by images)
+// and the user's text (tokenized as plain text: typing "<|im_start|>" or the media marker cannot change the prompt's
+// structure). Each part becomes a segment: mtmd chunks, or plain tokens.
+struct PromptPart {
+  std::string text;
+  bool special = false;
+};
+struct Segment {
+  ChunksPtr chunks;                 // a special part
+  std::vector<llama_token> tokens;  // a plain part
+};
+
+size_t count_occurrences(const std::string & s, const std::string & needle) {
+  size_t n = 0;
+  for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + needle.size())) n++;
+  return n;
+}
+
 // Number of leading bytes of s that form complete UTF-8 characters (a token may end inside one).
 size_t utf8_complete(const std::string & s) {
   size_t i = s.size();
@@ -112,13 +130,13 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     free_handles(model, ctx, mctx, lora);
   }
 
-  // Tokenizes a prompt with its images into chunks; returns an error message, or "" on success.
-  std::string tokenize_prompt(const std::string & prompt, const std::vector<ImageInput> & images, ChunksPtr & out,
+  // Tokenizes a special part with its images into chunks; returns an error message, or "" on success.
+  std::string tokenize_chunks(const std::string & prompt, const ImageInput * images, size_t n_images, ChunksPtr & out,
                               bool add_special) {
     std::vector<mtmd_bitmap *> bitmaps;
-    for (const auto & img : images) {
-      bitmaps.push_back(mtmd_bitmap_init(img.width, img.height, img.rgb.data()));
-      if (!img.id.empty()) mtmd_bitmap_set_id(bitmaps.back(), img.id.c_str());
+    for (size_t i = 0; i < n_images; i++) {
+      bitmaps.push_back(mtmd_bitmap_init(images[i].width, images[i].height, images[i].rgb.data()));
+      if (!images[i].id.empty()) mtmd_bitmap_set_id(bitmaps.back(), images[i].id.c_str());
     }
     mtmd_input_text text{prompt.c_str(), prompt.size(), add_special, true};
     out.reset(mtmd_input_chunks_init());
@@ -129,9 +147,70 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     return "";
   }
 
-  // Clears the KV cache, evaluates the chunks; returns an error message or "", and the position after the prompt.
-  std::string eval_prompt(const ChunksPtr & chunks, size_t reserve, llama_pos & n_past) {
-    const size_t n_tokens = mtmd_helper_get_n_tokens(chunks.get());
+  // Plain text to tokens, special tokens not parsed.
+  std::vector<llama_token> tokenize_plain(const std::string & text) {
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+    std::vector<llama_token> toks(text.size() + 8);
+    int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), false, false);
+    if (n < 0) {
+      toks.resize(-n);
+      n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), false, false);
+    }
+    toks.resize(n < 0 ? 0 : n);
+    return toks;
+  }
+
+  // The parts of a prompt to segments; the images go, in order, to the media markers of the special parts.
+  std::string tokenize_parts(const std::vector<PromptPart> & parts, const std::vector<ImageInput> & images,
+                             std::vector<Segment> & out) {
+    const std::string marker = mtmd_default_marker();
+    size_t next_image = 0;
+    for (size_t i = 0; i < parts.size(); i++) {
+      Segment seg;
+      if (parts[i].special) {
+        const size_t n = count_occurrences(parts[i].text, marker);
+        if (next_image + n > images.size()) return "the prompt's image markers do not match the number of images";
+        std::string err = tokenize_chunks(parts[i].text, images.data() + next_image, n, seg.chunks, i == 0);
+        if (!err.empty()) return err;
+        next_image += n;
+      } else {
+        seg.tokens = tokenize_plain(parts[i].text);
+      }
+      out.push_back(std::move(seg));
+    }
+    if (next_image != images.size()) return "the prompt's image markers do not match the number of images";
+    return "";
+  }
+
+  static size_t n_tokens_of(const std::vector<Segment> & segments) {
+    size_t n = 0;
+    for (const auto & s : segments) n += s.chunks ? mtmd_helper_get_n_tokens(s.chunks.get()) : s.tokens.size();
+    return n;
+  }
+
+  // Plain tokens at positions n_past...; logits for the last one when asked (as mtmd's helper does for text chunks).
+  int32_t decode_tokens(const std::vector<llama_token> & tokens, bool logits_last, llama_pos & n_past) {
+    llama_batch batch = llama_batch_init(n_batch, 0, 1);
+    int32_t rc = 0;
+    for (size_t i = 0; i < tokens.size() && rc == 0;) {
+      batch.n_tokens = 0;
+      for (; i < tokens.size() && batch.n_tokens < n_batch; i++) {
+        const int32_t j = batch.n_tokens++;
+        batch.token[j] = tokens[i];
+        batch.pos[j] = n_past++;
+        batch.n_seq_id[j] = 1;
+        batch.seq_id[j][0] = 0;
+        batch.logits[j] = logits_last && i + 1 == tokens.size();
+      }
+      rc = llama_decode(ctx, batch);
+    }
+    llama_batch_free(batch);
+    return rc;
+  }
+
+  // Clears the KV cache, evaluates the segments; returns an error message or "", and the position after the prompt.
+  std::string eval_prompt(const std::vector<Segment> & segments, size_t reserve, llama_pos & n_past) {
+    const size_t n_tokens = n_tokens_of(segments);
     const size_t n_ctx = llama_n_ctx(ctx);
     if (n_tokens + reserve > n_ctx) {
       return "context_overflow: the prompt is " + std::to_string(n_tokens) + " tokens" +
@@ -140,17 +219,25 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     }
     llama_memory_clear(llama_get_memory(ctx), true);
     n_past = 0;
-    // mtmd_helper_eval_chunks, chunk by chunk, so that image chunks can come from the cache
-    const size_t n_chunks = mtmd_input_chunks_size(chunks.get());
-    for (size_t i = 0; i < n_chunks; i++) {
-      const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks.get(), i);
-      int32_t rc;
-      if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
-        float * embd = image_embedding(chunk);
-        if (!embd) return with_native_errors("image encoding failed");
-        rc = mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
+    for (size_t s = 0; s < segments.size(); s++) {
+      const bool last_segment = s + 1 == segments.size();
+      int32_t rc = 0;
+      if (!segments[s].chunks) {
+        rc = decode_tokens(segments[s].tokens, last_segment, n_past);
       } else {
-        rc = mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, i + 1 == n_chunks, &n_past);
+        // mtmd_helper_eval_chunks, chunk by chunk, so that image chunks can come from the cache
+        const mtmd_input_chunks * chunks = segments[s].chunks.get();
+        const size_t n_chunks = mtmd_input_chunks_size(chunks);
+        for (size_t i = 0; i < n_chunks && rc == 0; i++) {
+          const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks, i);
+          if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
+            float * embd = image_embedding(chunk);
+            if (!embd) return with_native_errors("image encoding failed");
+            rc = mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
+          } else {
+            rc = mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, last_segment && i + 1 == n_chunks, &n_past);
+          }
+        }
       }
       if (rc != 0) return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
     }
@@ -203,6 +290,18 @@ std::vector<ImageInput> read_images(Napi::Env env, const Napi::Value & v) {
     if (id.IsString()) img.id = id.As<Napi::String>().Utf8Value();
     out.push_back(std::move(img));
   }
+  return out;
+}
+
+std::vector<PromptPart> read_parts(Napi::Env env, const Napi::Value & v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "prompt must be an array of { text, special } parts");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<PromptPart> out;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Object o = arr.Get(i).As<Napi::Object>();
+    out.push_back({o.Get("text").ToString().Utf8Value(), o.Get("special").ToBoolean()});
+  }
+  if (out.empty()) throw Napi::RangeError::New(env, "the prompt is empty");
   return out;
 }
 
@@ -313,19 +412,19 @@ class LoadWorker : public ModelWorker {
 // score(prompt, images, tokenIds) -> { logits: Float32Array (one per token id), nPromptTokens }
 class ScoreWorker : public ModelWorker {
  public:
-  ScoreWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string prompt, std::vector<ImageInput> images,
+  ScoreWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> parts, std::vector<ImageInput> images,
               std::vector<llama_token> tokens)
-      : ModelWorker(env, "lookalike.VlModel.score", m, self), prompt(std::move(prompt)), images(std::move(images)),
+      : ModelWorker(env, "lookalike.VlModel.score", m, self), parts(std::move(parts)), images(std::move(images)),
         tokens(std::move(tokens)) {}
 
   void Execute() override {
     take_native_errors();
-    ChunksPtr chunks;
-    std::string err = m->tokenize_prompt(prompt, images, chunks, true);
+    std::vector<Segment> segments;
+    std::string err = m->tokenize_parts(parts, images, segments);
     llama_pos n_past = 0;
-    if (err.empty()) err = m->eval_prompt(chunks, 0, n_past);
+    if (err.empty()) err = m->eval_prompt(segments, 0, n_past);
     if (!err.empty()) return SetError(err);
-    n_prompt = mtmd_helper_get_n_tokens(chunks.get());
+    n_prompt = VlModel::n_tokens_of(segments);
     const float * logits = llama_get_logits_ith(m->ctx, -1);
     if (!logits) return SetError(with_native_errors("no logits after the prompt"));
     for (llama_token t : tokens) out.push_back(logits[t]);
@@ -341,7 +440,7 @@ class ScoreWorker : public ModelWorker {
   }
 
  private:
-  std::string prompt;
+  std::vector<PromptPart> parts;
   std::vector<ImageInput> images;
   std::vector<llama_token> tokens;
   std::vector<float> out;
@@ -351,11 +450,11 @@ class ScoreWorker : public ModelWorker {
 // generate(prompt, images, { maxTokens, temperature, seed }, onText) -> { text, nTokens, nPromptTokens, stop }
 class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
  public:
-  GenerateWorker(Napi::Env env, VlModel * m, Napi::Object self, Napi::Function on_text, std::string prompt,
+  GenerateWorker(Napi::Env env, VlModel * m, Napi::Object self, Napi::Function on_text, std::vector<PromptPart> parts,
                  std::vector<ImageInput> images, int max_tokens, float temperature, uint32_t seed)
       : Napi::AsyncProgressQueueWorker<char>(env, "lookalike.VlModel.generate"),
         deferred(Napi::Promise::Deferred::New(env)), m(m), self(Napi::Persistent(self)),
-        on_text(Napi::Persistent(on_text)), prompt(std::move(prompt)), images(std::move(images)),
+        on_text(Napi::Persistent(on_text)), parts(std::move(parts)), images(std::move(images)),
         max_tokens(max_tokens), temperature(temperature), seed(seed) {
     m->busy = true;
     m->cancelled = false;
@@ -364,16 +463,16 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
 
   void Execute(const ExecutionProgress & progress) override {
     take_native_errors();
-    ChunksPtr chunks;
-    std::string err = m->tokenize_prompt(prompt, images, chunks, true);
+    std::vector<Segment> segments;
+    std::string err = m->tokenize_parts(parts, images, segments);
     llama_pos n_past = 0;
-    if (err.empty()) err = m->eval_prompt(chunks, max_tokens, n_past);
+    if (err.empty()) err = m->eval_prompt(segments, max_tokens, n_past);
     if (err == "cancelled") {
       stop = "cancelled";
       return;
     }
     if (!err.empty()) return SetError(err);
-    n_prompt = mtmd_helper_get_n_tokens(chunks.get());
+    n_prompt = VlModel::n_tokens_of(segments);
 
     llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
     if (temperature <= 0) {
@@ -455,7 +554,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
   VlModel * m;
   Napi::ObjectReference self;
   Napi::FunctionReference on_text;
-  std::string prompt;
+  std::vector<PromptPart> parts;
   std::vector<ImageInput> images;
   int max_tokens;
   float temperature;
@@ -474,7 +573,7 @@ class EmbedWorker : public ModelWorker {
   void Execute() override {
     take_native_errors();
     ChunksPtr chunks;
-    std::string err = m->tokenize_prompt(mtmd_default_marker(), images, chunks, false);
+    std::string err = m->tokenize_chunks(mtmd_default_marker(), images.data(), images.size(), chunks, false);
     if (!err.empty()) return SetError(err);
     for (size_t i = 0; i < mtmd_input_chunks_size(chunks.get()); i++) {
       const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks.get(), i);
@@ -570,14 +669,14 @@ Napi::Value VlModel::applyTemplate(const Napi::CallbackInfo & info) {
   return Napi::String::New(env, buf.data(), n);
 }
 
-// tokenize(text) -> Int32Array, special tokens parsed, nothing added
+// tokenize(text, parseSpecial) -> Int32Array, nothing added
 Napi::Value VlModel::tokenize(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
   check_idle(env, true);
   std::string text = info[0].ToString();
   const llama_vocab * vocab = llama_model_get_vocab(model);
   std::vector<llama_token> toks(text.size() + 8);
-  int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), false, true);
+  int n = llama_tokenize(vocab, text.c_str(), text.size(), toks.data(), toks.size(), false, info[1].ToBoolean());
   if (n < 0) throw Napi::Error::New(env, "tokenization failed");
   Napi::Int32Array out = Napi::Int32Array::New(env, n);
   std::memcpy(out.Data(), toks.data(), n * sizeof(llama_token));
@@ -587,7 +686,7 @@ Napi::Value VlModel::tokenize(const Napi::CallbackInfo & info) {
 Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
   check_idle(env, true);
-  std::string prompt = info[0].ToString();
+  std::vector<PromptPart> parts = read_parts(env, info[0]);
   std::vector<ImageInput> images = read_images(env, info[1]);
   Napi::Int32Array ids = info[2].As<Napi::Int32Array>();
   const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
@@ -596,7 +695,7 @@ Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
     if (ids[i] < 0 || ids[i] >= n_vocab) throw Napi::RangeError::New(env, "token id out of range");
     tokens.push_back(ids[i]);
   }
-  auto * w = new ScoreWorker(env, this, info.This().As<Napi::Object>(), prompt, std::move(images), std::move(tokens));
+  auto * w = new ScoreWorker(env, this, info.This().As<Napi::Object>(), std::move(parts), std::move(images), std::move(tokens));
   w->Queue();
   return w->promise();
 }
@@ -604,13 +703,13 @@ Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
 Napi::Value VlModel::generate(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
   check_idle(env, true);
-  std::string prompt = info[0].ToString();
+  std::vector<PromptPart> parts = read_parts(env, info[0]);
   std::vector<ImageInput> images = read_images(env, info[1]);
   Napi::Object o = info[2].As<Napi::Object>();
   if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "generate: onText must be a function");
   int max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
   if (max_tokens <= 0) throw Napi::RangeError::New(env, "maxTokens must be positive");
-  auto * w = new GenerateWorker(env, this, info.This().As<Napi::Object>(), info[3].As<Napi::Function>(), prompt,
+  auto * w = new GenerateWorker(env, this, info.This().As<Napi::Object>(), info[3].As<Napi::Function>(), std::move(parts),
                                 std::move(images), max_tokens, o.Get("temperature").ToNumber().FloatValue(),
                                 o.Get("seed").ToNumber().Uint32Value());
   w->Queue();

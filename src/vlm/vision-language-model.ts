@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { layersOnGpuFrom, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { settingDefault } from '../config.js';
-import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel } from '../native/binding.js';
+import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
 import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
 import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
 import { sizeLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
@@ -62,7 +62,7 @@ export class VisionLanguageModel {
     private readonly maxInputPixels: number,
   ) {
     // first token of each spelling: P(yes) is read from these logits, nothing is parsed from text
-    const first = (w: string) => native.tokenize(w)[0]!;
+    const first = (w: string) => native.tokenize(w, false)[0]!;
     this.yesNo = { yes: [...new Set(['yes', 'Yes'].map(first))], no: [...new Set(['no', 'No'].map(first))] };
   }
 
@@ -85,10 +85,21 @@ export class VisionLanguageModel {
     return decodeForEncoder(image, sizeLimits(this.mmproj, this.minTokens, this.maxTokens), { maxInputPixels: this.maxInputPixels });
   }
 
-  /** A user turn with `images` image markers before `question`, in the model's own chat template. */
-  chatPrompt(question: string, images: number): string {
-    const content = `${`${this.info.marker}\n`.repeat(images)}${question}`;
-    return this.native.applyTemplate([{ role: 'user', content }], true);
+  /**
+   * A user turn with `images` image markers before `question`, in the model's own chat template: the template's text
+   * with special tokens, the question as plain text (a user typing "<|im_start|>" or the media marker changes nothing).
+   */
+  chatPrompt(question: string, images: number): PromptPart[] {
+    const PLACEHOLDER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
+    const templated = this.native.applyTemplate([{ role: 'user', content: `${`${this.info.marker}\n`.repeat(images)}${PLACEHOLDER}` }], true);
+    const [before, after, ...rest] = templated.split(PLACEHOLDER);
+    if (after === undefined || rest.length) throw new Error('the chat template did not keep the user text in one place');
+    return [{ text: before!, special: true }, { text: question, special: false }, { text: after, special: true }];
+  }
+
+  /** Tokens of a text as the prompt holds it: plain (user text) or with special tokens parsed (template text). */
+  tokenize(text: string, special: boolean): Int32Array {
+    return this.native.tokenize(text, special);
   }
 
   /** P("yes") against P("no") for the next token after the prompt, from the logits. */
