@@ -1,5 +1,5 @@
 // The gallery's storage: real SQLite, real FAISS in its worker thread, vectors made by the test.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { Gallery } from '../src/gallery/gallery.js';
 import { DataDirLockedError } from '../src/gallery/lock.js';
 import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
 import { Store } from '../src/store/store.js';
+import { runScript } from './helpers/cli.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 
 const DIM = 32;
@@ -40,7 +41,7 @@ async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
   return ids;
 }
 
-describe.each(['flat', 'hnsw', 'sq8', 'ivf-sq8'] as IndexKind[])('gallery with a %s index', (kind) => {
+describe.each(['flat', 'hnsw', 'ivf-sq8'] as IndexKind[])('gallery with a %s index', (kind) => {
   it('finds, deletes and never returns a deleted image, with ids right after deletes in the middle', async () => {
     const g = await openGallery(tempDir(), kind);
     const vectors = clusteredVectors(120, DIM, 6, 7);
@@ -62,6 +63,20 @@ describe.each(['flat', 'hnsw', 'sq8', 'ivf-sq8'] as IndexKind[])('gallery with a
     await expect(g.remove(ids[10]!)).rejects.toThrow(/no image/);
   });
 
+  it('takes a new vector for an image already indexed (--force re-embeds), and drops the old one', async () => {
+    const g = await openGallery(tempDir(), kind);
+    const vectors = clusteredVectors(60, DIM, 4, 21);
+    const ids = await fill(g, vectors);
+    const fresh = clusteredVectors(1, DIM, 1, 99)[0]!; // far from every other vector
+    await g.add(fakeImage(7), fresh, { source: 'img7.png', label: null });
+    const [top] = await g.search(fresh, { k: 1 });
+    expect(top!.id).toBe(ids[7]);
+    expect(top!.score).toBeGreaterThan(0.95);
+    const nearOld = await g.search(vectors[7]!, { k: 60 });
+    expect(nearOld.filter((h) => h.id === ids[7])).toHaveLength(1); // once, not twice
+    expect((await g.indexStats()).live).toBe(60);
+  });
+
   it('rebuilds from SQLite with the same results, and after deletes', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, kind);
@@ -79,7 +94,7 @@ describe.each(['flat', 'hnsw', 'sq8', 'ivf-sq8'] as IndexKind[])('gallery with a
   });
 });
 
-describe.each(['sq8', 'ivf-sq8'] as IndexKind[])('a %s index around its training threshold', (kind) => {
+describe.each(['ivf-sq8'] as IndexKind[])('a %s index around its training threshold', (kind) => {
   it('below it, reopens saying the vectors wait for training, not that the index is broken', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, kind);
@@ -119,11 +134,12 @@ describe('gallery index files', () => {
     const vectors = clusteredVectors(20, DIM, 2);
     const ids = await fill(g, vectors);
     await closeGallery(g);
-    writeFileSync(join(dir, 'index', 'flat.faiss'), 'garbage');
+    const file = readdirSync(join(dir, 'index')).find((f) => f.endsWith('.faiss'))!;
+    writeFileSync(join(dir, 'index', file), 'garbage');
     const logged: string[] = [];
     g = await openGallery(dir, 'flat', identity(DIM), (m) => logged.push(m));
     expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
-    expect(g.syncReport!.reason).toMatch(/unreadable/);
+    expect(g.syncReport!.reason).toMatch(/is 7 bytes, its manifest says \d+/);
     expect(logged.at(-1)).toMatch(/^index rebuild 20\/20 \(100\.0%\) [\d.]+\/s ETA 0s$/);
     expect((await g.search(vectors[3]!, { k: 1 }))[0]!.id).toBe(ids[3]);
   });
@@ -146,6 +162,28 @@ describe('gallery index files', () => {
     g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 } });
     open.push(g);
     expect(g.syncReport!.action).toBe('loaded'); // the rebuilt file remembers its M
+  });
+
+  it('survives a crash between writing the index file and its manifest: the pair stays consistent', async () => {
+    const dir = tempDir();
+    const vectors = clusteredVectors(21, DIM, 3, 17);
+    // in a child process: 20 images, a save; then one more and one deleted (the counts still match), and a save
+    // killed (SIGKILL) after the new index file is written and before the manifest that vouches for it
+    const r = await runScript('test/helpers/crash-save.ts', [dir], { LOOKALIKE_TEST_DIM: String(DIM) });
+    expect(r.signal ?? r.code).toBe('SIGKILL');
+    expect(readdirSync(join(dir, 'index')).filter((f) => f.endsWith('.faiss'))).toHaveLength(2); // the old and the new
+    const g = await openGallery(dir);
+    expect(g.syncReport).toMatchObject({ action: 'synced', added: 1, removed: 1 }); // the old pair, caught up
+    const ids = new Map((await g.search(vectors[0]!, { k: 100 })).map((h) => [h.sha256, h.id]));
+    expect(ids.size).toBe(20);
+    expect(ids.has(fakeImage(3).sha256)).toBe(false); // the deleted one
+    for (let i = 0; i < 21; i++) {
+      if (i === 3) continue;
+      const [top] = await g.search(vectors[i]!, { k: 1 });
+      expect(top!.sha256, `image ${i}`).toBe(fakeImage(i).sha256);
+    }
+    await g.save();
+    expect(readdirSync(join(dir, 'index')).filter((f) => f.endsWith('.faiss'))).toHaveLength(1); // older generations go
   });
 
   it('catches up with rows the index file never saw (a crash before save)', async () => {
@@ -207,5 +245,49 @@ describe('gallery index files', () => {
     const strict = await g.search(vectors[0]!, { k: 40, minScore: 0.9 });
     expect(strict.every((h) => h.score >= 0.9)).toBe(true);
     expect(strict.length).toBeLessThan(40);
+  });
+});
+
+describe('background rebuilds', () => {
+  it('retrains an IVF index once the gallery has grown 4x past its training, serving searches meanwhile', async () => {
+    const dir = tempDir();
+    const lines: string[] = [];
+    const g = await openGallery(dir, 'ivf-sq8', identity(DIM), (m) => lines.push(m));
+    const vectors = clusteredVectors(4 * MIN_TRAIN + 60, DIM, 40, 31, 0.5);
+    const ids: number[] = [];
+    for (let i = 0; i < 4 * MIN_TRAIN; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
+    // the 4000th add started the rebuild: these land while it runs, and searches are answered meanwhile
+    for (let i = 4 * MIN_TRAIN; i < vectors.length; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
+    await g.remove(ids[10]!);
+    expect((await g.search(vectors[20]!, { k: 1 }))[0]!.id).toBe(ids[20]);
+    await g.idle();
+    expect(lines.some((l) => /rebuilding in the background: the gallery has grown to 4000 vectors, 4x the 1000/.test(l))).toBe(true);
+    const done = lines.find((l) => /background rebuild done/.test(l))!;
+    expect(done).toMatch(/trained for 40\d\d, \d+ added and \d+ removed meanwhile/);
+    const stats = await g.indexStats();
+    expect(stats.builtFor).toBeGreaterThanOrEqual(4 * MIN_TRAIN);
+    expect(stats.live).toBe(vectors.length - 1);
+    let found = 0;
+    for (let i = 0; i < vectors.length; i += 53) if ((await g.search(vectors[i]!, { k: 1 }))[0]!.id === ids[i]) found++;
+    expect(found).toBeGreaterThanOrEqual(Math.floor((vectors.length / 53) * 0.9));
+    expect((await g.search(vectors[4 * MIN_TRAIN + 5]!, { k: 1 }))[0]!.id).toBe(ids[4 * MIN_TRAIN + 5]); // added meanwhile
+    expect((await g.search(vectors[10]!, { k: 20 })).map((h) => h.id)).not.toContain(ids[10]); // removed meanwhile
+    // the adopted index is the one on disk
+    await closeGallery(g);
+    const again = await openGallery(dir, 'ivf-sq8');
+    expect(again.syncReport!.action).toBe('loaded');
+    expect((await again.indexStats()).builtFor).toBe(stats.builtFor);
+  }, 120_000);
+
+  it('compacts an HNSW index once over 10% of it are deleted vectors', async () => {
+    const lines: string[] = [];
+    const g = await openGallery(tempDir(), 'hnsw', identity(DIM), (m) => lines.push(m));
+    const vectors = clusteredVectors(100, DIM, 5, 41);
+    const ids = await fill(g, vectors);
+    for (let i = 0; i < 11; i++) await g.remove(ids[i]!);
+    await g.idle();
+    expect(lines.some((l) => /11 of its 100 vectors are deleted ones/.test(l))).toBe(true);
+    expect(await g.indexStats()).toMatchObject({ tombstones: 0, ntotal: 89, live: 89 });
+    expect((await g.search(vectors[50]!, { k: 1 }))[0]!.id).toBe(ids[50]);
   });
 });

@@ -1,11 +1,11 @@
 // The gallery: the SQLite store (truth), the FAISS index (derived, in a worker) and the KNN classifier, bound to
 // one encoder identity. The API and the index builder both work through this class.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../encoder/vision-encoder.js';
 import { NotFoundError } from '../errors.js';
-import type { IndexKind, IndexParams } from '../index/kinds.js';
-import type { IndexStats, SearchHit } from '../index/protocol.js';
+import { rebuildReason, type IndexKind, type IndexParams } from '../index/kinds.js';
+import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { classify, summarize, type Evaluation, type KnnOptions, type KnnResult } from '../knn/knn.js';
 import { Store, type ImageRecord } from '../store/store.js';
@@ -45,11 +45,16 @@ export interface SyncReport {
 
 export class Gallery {
   private dirty = false;
+  private closing = false;
+  /** A background rebuild in progress, and what changed since it read its snapshot of the database. */
+  private rebuilding: Promise<void> | null = null;
+  private changedSinceSnapshot: { added: Set<number>; removed: Set<number> } | null = null;
   syncReport: SyncReport | null = null;
 
   private constructor(
     private readonly store: Store,
     private readonly index: VectorIndex,
+    private readonly indexConfig: IndexConfig,
     private readonly unlock: () => void,
     private readonly log: (msg: string) => void,
   ) {}
@@ -63,12 +68,14 @@ export class Gallery {
     try {
       store = new Store(join(opts.dataDir, 'lookalike.db'), opts.readOnly);
       store.useModel(opts.identity, { switchModel: opts.switchModel });
-      index = await VectorIndex.start({
+      const indexConfig: IndexConfig = {
         dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
         params: opts.indexParams, threads: opts.faissThreads ?? 1,
-      });
-      const gallery = new Gallery(store, index, unlock, opts.log ?? (() => {}));
+      };
+      index = await VectorIndex.start(indexConfig);
+      const gallery = new Gallery(store, index, indexConfig, unlock, opts.log ?? (() => {}));
       gallery.syncReport = await gallery.syncIndex();
+      gallery.maintain();
       return gallery;
     } catch (err) {
       await index?.close();
@@ -126,9 +133,13 @@ export class Gallery {
    * it replaces the stored one (`relabelled`).
    */
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
-    const result = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
-    await this.index.call.add([result.id], vector);
-    this.dirty = true;
+    const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
+    if (vectorChanged) { // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
+      this.changedSinceSnapshot?.added.add(result.id);
+      await this.index.call.add([result.id], vector);
+      this.dirty = true;
+      this.maintain();
+    }
     return result;
   }
 
@@ -140,8 +151,67 @@ export class Gallery {
 
   async remove(id: number): Promise<void> {
     if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
+    this.changedSinceSnapshot?.removed.add(id);
     await this.index.call.remove([id]);
     this.dirty = true;
+    this.maintain();
+  }
+
+  /**
+   * Starts a background rebuild when the index needs one: a trained kind whose gallery has grown well past what it
+   * was trained for (its IVF lists were sized for fewer vectors), or too many tombstones. The new index is built from
+   * SQLite in a second worker thread while this one keeps serving searches, then swapped in with what changed since.
+   */
+  private maintain(): void {
+    if (this.rebuilding || this.closing || this.store.readonly) return;
+    this.rebuilding = (async () => {
+      const reason = rebuildReason(this.indexConfig.kind, await this.index.call.stats());
+      if (reason) await this.rebuildInBackground(reason);
+    })()
+      .catch((err: Error) => this.log(`index: the background rebuild failed (${err.message}); the current index stays in use`))
+      .finally(() => { this.rebuilding = null; });
+  }
+
+  private async rebuildInBackground(reason: string): Promise<void> {
+    const started = performance.now();
+    this.log(`index: rebuilding in the background: ${reason}; searches go on meanwhile`);
+    const dir = join(this.indexConfig.dir, 'rebuild');
+    rmSync(dir, { recursive: true, force: true });
+    this.changedSinceSnapshot = { added: new Set(), removed: new Set() };
+    const snapshot = this.store.embeddedIds();
+    const builder = await VectorIndex.start({ ...this.indexConfig, dir });
+    try {
+      await builder.call.beginBuild();
+      const progress = new Progress('index background rebuild', snapshot.length, this.log);
+      for (const batch of this.store.vectorBatches(2048, snapshot)) {
+        if (this.closing) return;
+        await builder.call.add(batch.ids, batch.vectors);
+        progress.advance(batch.ids.length);
+      }
+      await builder.call.finishBuild();
+      await builder.call.save();
+      progress.draw(true);
+    } finally {
+      await builder.close();
+      if (this.closing) this.changedSinceSnapshot = null;
+    }
+    // from here on, changes go to the adopted index directly; those made while it was built are applied to it
+    const changed = this.changedSinceSnapshot!;
+    this.changedSinceSnapshot = null;
+    await this.index.call.adopt(dir);
+    if (changed.removed.size) await this.index.call.remove([...changed.removed]);
+    const fresh = [...changed.added].filter((id) => !changed.removed.has(id));
+    for (const batch of this.store.vectorBatches(2048, fresh)) await this.index.call.add(batch.ids, batch.vectors);
+    await this.index.call.save();
+    this.dirty = false;
+    const s = await this.index.call.stats();
+    this.log(`index: background rebuild done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${s.live} vectors, trained for ${s.builtFor}, ` +
+      `${changed.added.size} added and ${changed.removed.size} removed meanwhile`);
+  }
+
+  /** Resolves once no background rebuild is running (tests, benchmarks, shutdown). */
+  async idle(): Promise<void> {
+    while (this.rebuilding) await this.rebuilding;
   }
 
   /** The stored WebP thumbnail (at most 256 px). */
@@ -232,6 +302,8 @@ export class Gallery {
   }
 
   async close(): Promise<void> {
+    this.closing = true; // a background rebuild stops at its next batch; the current index is saved as it is
+    await this.idle();
     try {
       await this.save();
     } finally {

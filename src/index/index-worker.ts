@@ -1,6 +1,11 @@
-// The index worker: owns the FAISS index (faiss-node is loaded in this thread only), the map from FAISS positions
-// to image ids, and the index files. One message at a time, so no locking.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The index worker: owns the FAISS index (faiss-node's constructors are per thread, so several of these may run in
+// one process), the map from FAISS positions to image ids, and the index files. One message at a time, so no locking.
+//
+// Files: `<kind>.<generation>.faiss` and the manifest `<kind>.json`, which names the one index file it vouches for.
+// A save writes a new generation's index file, then renames the manifest into place (the commit), then deletes older
+// generations: a crash at any moment leaves a manifest and the very file it describes, never a new index with an old
+// id map. Both are fsynced, and so is the folder, before the save returns.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -10,33 +15,40 @@ import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, 
 
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 const INNER_PRODUCT = 0;
+const FORMAT = 2;
 
 // `staged` is set when nothing is in FAISS yet because a compressed kind still waits for training vectors: then
-// there is no index file, and the sidecar only says why.
-interface Sidecar { format: 1; kind: string; dim: number; modelId: string; ids: number[]; tombstones: number[]; trainedOn: number; ntotal: number; staged?: number; hnswM?: number }
+// there is no index file, and the manifest only says why.
+interface Manifest {
+  format: number; kind: string; dim: number; modelId: string; generation: number; file: string | null; fileBytes: number;
+  ids: number[]; dead: number[]; trainedOn: number; builtFor: number; ntotal: number; staged?: number; hnswM?: number;
+}
 
 let config: IndexConfig;
 let index: FaissNode.Index | null = null;
 let ids: number[] = []; // FAISS position -> image id
-let present = new Set<number>(); // ids in FAISS, tombstoned or not
-let tombstones = new Set<number>(); // removed from a kind that cannot remove: filtered out until a rebuild
-// A trained kind (SQ8, IVF) is not trained on a handful of vectors: until it has MIN_TRAIN they wait here and are
+let live = new Map<number, number>(); // image id -> its live position
+let dead = new Set<number>(); // positions removed from a kind that cannot remove: filtered out until a rebuild
+// A trained kind (IVF) is not trained on a handful of vectors: until it has MIN_TRAIN they wait here and are
 // searched exactly. They are not saved; the sync on open adds them again from SQLite.
 let staged = new Map<number, Float32Array>();
 let building = false;
-let trainedOn = 0;
+let trainedOn = 0; // vectors the quantizer was trained on
+let builtFor = 0; // vectors in the gallery when the index was built or trained: its lists were sized for them
+let generation = 0;
 
-const files = () => ({ index: join(config.dir, `${config.kind}.faiss`), sidecar: join(config.dir, `${config.kind}.json`) });
+const manifestPath = () => join(config.dir, `${config.kind}.json`);
 const spec = () => KINDS[config.kind];
 
 function clear(): void {
   index = null;
   ids = [];
-  present = new Set();
-  tombstones = new Set();
+  live = new Map();
+  dead = new Set();
   staged = new Map();
   building = false;
   trainedOn = 0;
+  builtFor = 0;
 }
 
 function applyParams(idx: FaissNode.Index): void {
@@ -48,6 +60,7 @@ function addToFaiss(newIds: number[], vectors: Float32Array): void {
   if (!index) {
     index = faiss.Index.fromFactory(config.dim, spec().factory(newIds.length, config.params), INNER_PRODUCT);
     applyParams(index);
+    builtFor = newIds.length;
   }
   if (!index.isTrained()) {
     // an evenly strided sample: the vectors arrive in id order, which may follow folders or time
@@ -62,7 +75,7 @@ function addToFaiss(newIds: number[], vectors: Float32Array): void {
     trainedOn = n;
   }
   index.add(vectors);
-  for (const id of newIds) { ids.push(id); present.add(id); }
+  for (const id of newIds) { live.set(id, ids.length); ids.push(id); }
 }
 
 function trainFromStaged(): void {
@@ -84,15 +97,95 @@ function exactScores(query: Float32Array): SearchHit[] {
 }
 
 /** The parameters an index file was built with and cannot change afterwards: another value means a rebuild. */
-function buildParams(): Pick<Sidecar, 'hnswM'> {
+function buildParams(): Pick<Manifest, 'hnswM'> {
   return config.kind === 'hnsw' ? { hnswM: config.params.hnswM } : {};
 }
 
-function writeSidecar(contents: Pick<Sidecar, 'ids' | 'tombstones' | 'trainedOn' | 'ntotal' | 'staged'>): void {
-  const { sidecar } = files();
-  const side: Sidecar = { format: 1, kind: config.kind, dim: config.dim, modelId: config.modelId, ...contents, ...buildParams() };
-  writeFileSync(`${sidecar}.tmp-${process.pid}`, JSON.stringify(side));
-  renameSync(`${sidecar}.tmp-${process.pid}`, sidecar);
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Writes the manifest atomically (the commit point of a save). */
+function writeManifest(contents: Pick<Manifest, 'file' | 'fileBytes' | 'ids' | 'dead' | 'ntotal' | 'staged'>): void {
+  const m: Manifest = {
+    format: FORMAT, kind: config.kind, dim: config.dim, modelId: config.modelId, generation, trainedOn, builtFor, ...contents, ...buildParams(),
+  };
+  const tmp = `${manifestPath()}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(m));
+  fsyncPath(tmp);
+  if (process.env.LOOKALIKE_CRASH_AT === 'index-commit') process.kill(process.pid, 'SIGKILL'); // test hook: a crash at the worst moment
+  renameSync(tmp, manifestPath());
+  fsyncPath(config.dir);
+}
+
+/** Index files of this kind other than `keep`: earlier generations, and files a crash left behind. */
+function removeOtherGenerations(keep: string | null): void {
+  const prefix = `${config.kind}.`;
+  for (const f of readdirSync(config.dir)) {
+    if (f.startsWith(prefix) && (f.endsWith('.faiss') || f.includes('.faiss.tmp-')) && f !== keep) rmSync(join(config.dir, f), { force: true });
+  }
+}
+
+function readManifest(dir: string): Manifest | { error: string } | null {
+  const path = join(dir, `${config.kind}.json`);
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (err) {
+    return { error: `unreadable ${path}: ${(err as Error).message}` };
+  }
+}
+
+/** Loads the index a manifest describes into memory, replacing the current one; a LoadStatus other than 'loaded' if unusable. */
+function loadFrom(dir: string): LoadStatus {
+  clear();
+  const missing: LoadStatus = { status: 'missing', reason: `no index in ${dir}` };
+  const m = readManifest(dir);
+  if (!m) return missing;
+  if ('error' in m) return { status: 'corrupt', reason: m.error };
+  if (m.format !== FORMAT) return { status: 'mismatch', reason: `the index files are of an older format (${m.format ?? 1}): rebuilding once` };
+  if (m.modelId !== config.modelId || m.dim !== config.dim || m.kind !== config.kind) {
+    return { status: 'mismatch', reason: `the index file was made for model ${m.modelId} (${m.dim} dims, ${m.kind}), not ${config.modelId} (${config.dim} dims, ${config.kind})` };
+  }
+  if (m.hnswM !== buildParams().hnswM) {
+    return { status: 'mismatch', reason: `the index file was built with LOOKALIKE_HNSW_M=${m.hnswM}, the setting is now ${config.params.hnswM}` };
+  }
+  generation = m.generation;
+  if (m.staged) return { status: 'untrained', reason: `${m.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
+  if (!m.file) return missing;
+  const file = join(dir, m.file);
+  if (!existsSync(file)) return { status: 'corrupt', reason: `the manifest names ${file}, which is missing` };
+  if (statSync(file).size !== m.fileBytes) return { status: 'corrupt', reason: `${file} is ${statSync(file).size} bytes, its manifest says ${m.fileBytes}` };
+  let idx: FaissNode.Index;
+  try {
+    idx = faiss.Index.read(file);
+  } catch (err) {
+    return { status: 'corrupt', reason: `unreadable ${file}: ${(err as Error).message}` };
+  }
+  if (idx.getDimension() !== config.dim || idx.ntotal() !== m.ids.length || m.ntotal !== m.ids.length) {
+    return { status: 'corrupt', reason: `${file} holds ${idx.ntotal()} vectors of ${idx.getDimension()} dims, its manifest lists ${m.ids.length}` };
+  }
+  applyParams(idx);
+  index = idx;
+  ids = m.ids;
+  dead = new Set(m.dead);
+  ids.forEach((id, pos) => { if (!dead.has(pos)) live.set(id, pos); });
+  trainedOn = m.trainedOn;
+  builtFor = m.builtFor;
+  return { status: 'loaded', ids: [...live.keys()] };
+}
+
+/** Drops these ids from the index: flat removes them (renumbering later positions), other kinds mark their position dead. */
+function dropFromFaiss(drop: Set<number>): void {
+  if (!index || !drop.size) return;
+  if (spec().removable) {
+    index.removeIds([...drop].map((id) => live.get(id)!));
+    ids = ids.filter((id) => !drop.has(id)); // flat removal keeps the order of the rest
+    live = new Map(ids.map((id, pos) => [id, pos]));
+  } else {
+    for (const id of drop) { dead.add(live.get(id)!); live.delete(id); }
+  }
 }
 
 const ops: IndexOps = {
@@ -100,43 +193,11 @@ const ops: IndexOps = {
     config = c;
     faiss.Index.setThreads(c.threads);
     clear();
+    generation = 0;
   },
 
   load(): LoadStatus {
-    clear();
-    const f = files();
-    const missing: LoadStatus = { status: 'missing', reason: `no index file at ${f.index}` };
-    if (!existsSync(f.sidecar)) return missing;
-    let side: Sidecar;
-    try {
-      side = JSON.parse(readFileSync(f.sidecar, 'utf8')) as Sidecar;
-    } catch (err) {
-      return { status: 'corrupt', reason: `unreadable ${f.sidecar}: ${(err as Error).message}` };
-    }
-    if (side.modelId !== config.modelId || side.dim !== config.dim || side.kind !== config.kind) {
-      return { status: 'mismatch', reason: `the index file was made for model ${side.modelId} (${side.dim} dims, ${side.kind}), not ${config.modelId} (${config.dim} dims, ${config.kind})` };
-    }
-    if (side.hnswM !== buildParams().hnswM) {
-      return { status: 'mismatch', reason: `the index file was built with LOOKALIKE_HNSW_M=${side.hnswM}, the setting is now ${config.params.hnswM}` };
-    }
-    if (side.staged) return { status: 'untrained', reason: `${side.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
-    if (!existsSync(f.index)) return missing;
-    let idx: FaissNode.Index;
-    try {
-      idx = faiss.Index.read(f.index);
-    } catch (err) {
-      return { status: 'corrupt', reason: `unreadable ${f.index}: ${(err as Error).message}` };
-    }
-    if (idx.getDimension() !== config.dim || idx.ntotal() !== side.ids.length || side.ntotal !== side.ids.length) {
-      return { status: 'corrupt', reason: `${f.index} holds ${idx.ntotal()} vectors of ${idx.getDimension()} dims, its sidecar lists ${side.ids.length}` };
-    }
-    applyParams(idx);
-    index = idx;
-    ids = side.ids;
-    present = new Set(ids);
-    tombstones = new Set(side.tombstones);
-    trainedOn = side.trainedOn;
-    return { status: 'loaded', ids: ids.filter((id) => !tombstones.has(id)) };
+    return loadFrom(config.dir);
   },
 
   // Empties the index for a rebuild; a trained kind trains once, in finishBuild(), on everything it was given.
@@ -148,27 +209,22 @@ const ops: IndexOps = {
   finishBuild() {
     building = false;
     if (staged.size >= MIN_TRAIN) trainFromStaged();
+    builtFor = ids.length + staged.size;
   },
 
+  // An id already in the index gets the new vector (its old one is dropped first): --force re-embeds for real.
   add(newIds, vectors) {
     const d = config.dim;
-    const fresh: number[] = [];
-    const rows: number[] = [];
-    let added = 0;
-    newIds.forEach((id, i) => {
-      if (tombstones.delete(id)) added++; // its vector is still in FAISS: a model's vector for an image never changes
-      else if (!present.has(id) && !staged.has(id)) { fresh.push(id); rows.push(i); }
-    });
-    if (!fresh.length) return added;
+    const replaced = new Set(newIds.filter((id) => live.has(id)));
+    dropFromFaiss(replaced);
     if (spec().trained && !index?.isTrained()) {
-      fresh.forEach((id, j) => staged.set(id, vectors.slice(rows[j]! * d, (rows[j]! + 1) * d)));
+      newIds.forEach((id, i) => staged.set(id, vectors.slice(i * d, (i + 1) * d)));
       if (!building && staged.size >= MIN_TRAIN) trainFromStaged();
     } else {
-      const x = new Float32Array(fresh.length * d);
-      rows.forEach((i, row) => x.set(vectors.subarray(i * d, (i + 1) * d), row * d));
-      addToFaiss(fresh, x);
+      for (const id of newIds) staged.delete(id);
+      addToFaiss(newIds, vectors);
     }
-    return added + fresh.length;
+    return newIds.length;
   },
 
   remove(removeIds) {
@@ -176,16 +232,9 @@ const ops: IndexOps = {
     const drop = new Set<number>();
     for (const id of removeIds) {
       if (staged.delete(id)) removed++;
-      else if (present.has(id) && !tombstones.has(id)) drop.add(id);
+      else if (live.has(id)) drop.add(id);
     }
-    if (!drop.size || !index) return removed;
-    if (spec().removable) {
-      index.removeIds(ids.flatMap((id, pos) => (drop.has(id) ? [pos] : [])));
-      ids = ids.filter((id) => !drop.has(id)); // flat removal keeps the order of the rest
-      for (const id of drop) present.delete(id);
-    } else {
-      for (const id of drop) tombstones.add(id);
-    }
+    dropFromFaiss(drop);
     return removed + drop.size;
   },
 
@@ -193,20 +242,19 @@ const ops: IndexOps = {
     const d = config.dim;
     const nq = queries.length / d;
     const allow = allowIds ? new Set(allowIds) : null;
-    const keep = (id: number) => !tombstones.has(id) && (!allow || allow.has(id));
-    const live = ids.length - tombstones.size + staged.size;
-    const wanted = Math.min(k, allow ? allow.size : live);
-    const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => keep(h.id)));
+    const keep = (pos: number) => !dead.has(pos) && (!allow || allow.has(ids[pos]!));
+    const wanted = Math.min(k, allow ? allow.size : live.size + staged.size);
+    const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => !allow || allow.has(h.id)));
     let fromFaiss: SearchHit[][] = exact.map(() => []);
     if (index && ids.length) {
-      // tombstones and a label filter can starve the top k: widen the search until it is full or covers everything
-      for (let fetch = Math.min(ids.length, k + tombstones.size); ; fetch = Math.min(ids.length, fetch * 4)) {
+      // dead positions and a label filter can starve the top k: widen the search until it is full or covers everything
+      for (let fetch = Math.min(ids.length, k + dead.size); ; fetch = Math.min(ids.length, fetch * 4)) {
         const { distances, labels } = index.search(queries, fetch);
         fromFaiss = exact.map((_, q) => {
           const hits: SearchHit[] = [];
           for (let j = q * fetch; j < (q + 1) * fetch; j++) {
             const pos = labels[j]!;
-            if (pos >= 0 && keep(ids[pos]!)) hits.push({ id: ids[pos]!, score: distances[j]! });
+            if (pos >= 0 && keep(pos)) hits.push({ id: ids[pos]!, score: distances[j]! });
           }
           return hits;
         });
@@ -218,28 +266,50 @@ const ops: IndexOps = {
   },
 
   save() {
-    const f = files();
     mkdirSync(config.dir, { recursive: true });
+    generation++;
     if (!index || ids.length === 0) {
-      rmSync(f.index, { force: true });
-      if (staged.size) writeSidecar({ ids: [], tombstones: [], trainedOn: 0, ntotal: 0, staged: staged.size });
-      else rmSync(f.sidecar, { force: true });
+      writeManifest({ file: null, fileBytes: 0, ids: [], dead: [], ntotal: 0, staged: staged.size || undefined });
+      removeOtherGenerations(null);
       return;
     }
-    // index first, then the sidecar that vouches for it; a crash in between leaves a mismatch that load() detects
-    const tmp = `${f.index}.tmp-${process.pid}`;
+    const file = `${config.kind}.${generation}.faiss`;
+    const tmp = join(config.dir, `${file}.tmp-${process.pid}`);
     index.write(tmp);
-    renameSync(tmp, f.index);
-    writeSidecar({ ids, tombstones: [...tombstones], trainedOn, ntotal: index.ntotal() });
+    fsyncPath(tmp);
+    renameSync(tmp, join(config.dir, file));
+    writeManifest({ file, fileBytes: statSync(join(config.dir, file)).size, ids, dead: [...dead], ntotal: index.ntotal() });
+    removeOtherGenerations(file);
+  },
+
+  // Takes over an index another worker built and saved in `dir` (a background rebuild): its files become this
+  // index's next generation, atomically, and it replaces the one in memory.
+  adopt(dir) {
+    const status = loadFrom(dir);
+    if (status.status !== 'loaded') throw new Error(`the rebuilt index cannot be used: ${status.reason}`);
+    const m = readManifest(dir) as Manifest;
+    mkdirSync(config.dir, { recursive: true });
+    generation = Math.max(generation, readManifestGeneration()) + 1;
+    const file = `${config.kind}.${generation}.faiss`;
+    renameSync(join(dir, m.file!), join(config.dir, file));
+    writeManifest({ file, fileBytes: m.fileBytes, ids, dead: [...dead], ntotal: index!.ntotal() });
+    removeOtherGenerations(file);
+    rmSync(dir, { recursive: true, force: true });
+    return status.ids.length;
   },
 
   stats(): IndexStats {
     return {
-      kind: config.kind, dim: config.dim, live: ids.length - tombstones.size + staged.size, ntotal: index?.ntotal() ?? 0,
-      tombstones: tombstones.size, staged: staged.size, bytesPerVector: spec().bytesPerVector(config.dim, config.params), trainedOn,
+      kind: config.kind, dim: config.dim, live: live.size + staged.size, ntotal: index?.ntotal() ?? 0,
+      tombstones: dead.size, staged: staged.size, bytesPerVector: spec().bytesPerVector(config.dim, config.params), trainedOn, builtFor,
     };
   },
 };
+
+function readManifestGeneration(): number {
+  const m = readManifest(config.dir);
+  return m && !('error' in m) ? m.generation ?? 0 : 0;
+}
 
 parentPort!.on('message', (msg: Request) => {
   let response: Response;

@@ -1,6 +1,8 @@
 // The FAISS index kinds lookalike offers. All use inner product on unit vectors, so scores are cosine similarities
 // (approximate for the compressed kinds).
-export type IndexKind = 'flat' | 'hnsw' | 'sq8' | 'ivf-sq8';
+// (`sq8`, exhaustive SQ8, was dropped: Debian's libfaiss decodes SQ8 with scalar code, which made it 4x slower than
+// flat, and ivf-sq8 has the same memory per vector and is faster than both.)
+export type IndexKind = 'flat' | 'hnsw' | 'ivf-sq8';
 
 export interface IndexParams {
   hnswM: number;
@@ -13,13 +15,29 @@ export interface KindSpec {
   factory(n: number, p: IndexParams): string;
   /** removeIds keeps the remaining vectors in order (flat); other kinds keep tombstones until a rebuild. */
   removable: boolean;
-  /** Needs train() on data before add(). Until it has MIN_TRAIN vectors, they are searched exactly instead. */
+  /** Needs train() on data before add(). Until it has MIN_TRAIN vectors, they are searched exactly instead; once
+   * the gallery has grown RETRAIN_GROWTH times past the size it was trained for, it is rebuilt and trained anew. */
   trained: boolean;
   /** Bytes per vector of dimension d, for the docs and the stats route (graph links and list ids included). */
   bytesPerVector(d: number, p: IndexParams): number;
 }
 
 export const MIN_TRAIN = 1000;
+/** A trained kind is rebuilt in the background when the gallery holds this many times the vectors it was built for. */
+export const RETRAIN_GROWTH = 4;
+/** Any kind that keeps removed vectors as tombstones is rebuilt in the background past this share of them. */
+export const MAX_TOMBSTONE_SHARE = 0.1;
+
+/** Why an index should be rebuilt now, or null. */
+export function rebuildReason(kind: IndexKind, s: { live: number; ntotal: number; tombstones: number; builtFor: number; staged: number }): string | null {
+  if (KINDS[kind].trained && s.staged === 0 && s.builtFor >= MIN_TRAIN && s.live >= RETRAIN_GROWTH * s.builtFor) {
+    return `the gallery has grown to ${s.live} vectors, ${RETRAIN_GROWTH}x the ${s.builtFor} the index was trained for`;
+  }
+  if (s.ntotal > 0 && s.tombstones > MAX_TOMBSTONE_SHARE * s.ntotal) {
+    return `${s.tombstones} of its ${s.ntotal} vectors are deleted ones (over ${100 * MAX_TOMBSTONE_SHARE}%)`;
+  }
+  return null;
+}
 /** Training uses at most this many vectors per IVF list (k-means on all of a large gallery takes many minutes here). */
 export const TRAIN_PER_LIST = 64;
 
@@ -31,11 +49,10 @@ export function ivfLists(n: number): number {
 export const KINDS: Record<IndexKind, KindSpec> = {
   flat: { factory: () => 'Flat', removable: true, trained: false, bytesPerVector: (d) => 4 * d },
   hnsw: { factory: (_n, p) => `HNSW${p.hnswM}`, removable: false, trained: false, bytesPerVector: (d, p) => 4 * d + 8 * p.hnswM + 4 * p.hnswM },
-  sq8: { factory: () => 'SQ8', removable: false, trained: true, bytesPerVector: (d) => d },
   'ivf-sq8': { factory: (n) => `IVF${ivfLists(n)},SQ8`, removable: false, trained: true, bytesPerVector: (d) => d + 8 },
 };
 
 /** How many of n vectors to train a trained kind on. */
 export function trainingSize(kind: IndexKind, n: number): number {
   return kind === 'ivf-sq8' ? Math.min(n, TRAIN_PER_LIST * ivfLists(n)) : Math.min(n, 100_000);
-};
+}

@@ -21,10 +21,11 @@ export interface IndexStats {
   dim: number;
   live: number; // vectors that can be returned
   ntotal: number; // vectors in the FAISS index, tombstones included
-  tombstones: number;
+  tombstones: number; // removed vectors still in FAISS (kinds that cannot remove), filtered out until a rebuild
   staged: number; // waiting for enough vectors to train a compressed kind; searched exactly
   bytesPerVector: number;
-  trainedOn: number;
+  trainedOn: number; // vectors the quantizer was trained on
+  builtFor: number; // vectors in the gallery when the index was built or trained (IVF lists are sized for them)
 }
 
 export interface IndexOps {
@@ -36,6 +37,7 @@ export interface IndexOps {
   remove(ids: number[]): number;
   search(queries: Float32Array, k: number, allowIds?: number[]): SearchHit[][];
   save(): void;
+  adopt(dir: string): number;
   stats(): IndexStats;
 }
 

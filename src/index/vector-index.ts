@@ -1,6 +1,6 @@
 // VectorIndex: the main thread's handle on the index worker. Every call is a message; searches never block the
 // HTTP event loop.
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { IndexConfig, IndexOps, Request, Response } from './protocol.js';
 
 type Async<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
@@ -15,6 +15,7 @@ export class VectorIndex {
   constructor() {
     this.worker = new Worker(new URL('../util/ts-worker.mjs', import.meta.url), {
       workerData: { entry: new URL('./index-worker.ts', import.meta.url).href },
+      env: SHARE_ENV, // the process's environment as it is now, not a copy taken at start (a test hook reads it)
     });
     this.worker.on('message', (msg: Response) => {
       const w = this.waiting.get(msg.seq);

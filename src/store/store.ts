@@ -108,15 +108,18 @@ export class Store {
    * Inserts the image and its vector in one transaction. An existing sha256 keeps its row and gains the vector; a
    * label given with it replaces the stored one (`relabelled`), and no label leaves the stored one alone.
    */
-  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean } {
+  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean } {
     return this.db.transaction(() => {
       const existing = this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(image.sha256) as { id: number; label: string | null } | undefined;
       const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
-      this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, vectorToBlob(vector));
+      const blob = vectorToBlob(vector);
+      const before = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(id, this.model) as Buffer | undefined;
+      const vectorChanged = !before || !before.equals(blob);
+      if (vectorChanged) this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
       const relabelled = existing !== undefined && image.label !== null && image.label !== existing.label;
       if (relabelled) this.setLabel(id, image.label);
-      return { id, duplicate: existing !== undefined, relabelled };
+      return { id, duplicate: existing !== undefined, relabelled, vectorChanged };
     })();
   }
 
