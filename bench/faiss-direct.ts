@@ -1,5 +1,5 @@
 // Child of bench/search: the same queries through faiss-node called directly (no worker, no id mapping), on the
-// index file the project's layer saved. A separate process, because faiss-node must live in one JS thread only.
+// index file the project's layer saved. A separate process, because this measures faiss-node without the worker.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as FaissNode from 'faiss-node';

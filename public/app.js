@@ -37,6 +37,7 @@ async function waitUntilReady() {
       $('demo-banner').hidden = !h.demo;
       $('rerank-label').hidden = !h.features.rerank;
       $('describe').hidden = !h.features.describe;
+      $('words').hidden = !h.features.textSearch;
       return h;
     } catch (err) {
       // health answers 503 while loading, and with status "error" and the reason when the start failed
@@ -191,6 +192,26 @@ async function describe() {
   }
 }
 
+// Search by words (an embedding model is loaded): the same results grid, no query picture.
+async function searchWords() {
+  const text = $('words-text').value.trim();
+  if (!text) return;
+  showMessage('');
+  const { k, label } = formOptions();
+  const body = { text, k: Number(k) };
+  if (label) body.label = label;
+  if ($('rerank').checked && !$('rerank-label').hidden) body.rerank = true;
+  try {
+    const out = await api('/api/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    renderPrediction(null);
+    $('preview').hidden = true;
+    $('drop-text').hidden = false;
+    renderResults(out.results, `Matching "${text}" (${out.tookMs.toFixed(0)} ms)`);
+  } catch (err) {
+    showMessage(...explain(err));
+  }
+}
+
 async function findSimilar(r) {
   showMessage('');
   const { k, label } = formOptions();
@@ -228,6 +249,7 @@ function wire() {
   });
   $('controls').addEventListener('submit', (e) => { e.preventDefault(); if (currentFile) search(currentFile); });
   $('describe').addEventListener('submit', (e) => { e.preventDefault(); describe(); });
+  $('words').addEventListener('submit', (e) => { e.preventDefault(); searchWords(); });
 }
 
 wire();

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { galleryDir, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -17,8 +17,8 @@ const OPTIONS = {
 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
-  const galleryDir = config.LOOKALIKE_MMPROJ === '' ? join(config.dataDir, 'demo') : config.dataDir;
-  if (!existsSync(join(galleryDir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${galleryDir}: build one with npm run index, or give --data`);
+  const dir = galleryDir(config);
+  if (!existsSync(join(dir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${dir}: build one with npm run index, or give --data`);
   const { encoder, dataDir } = await loadModels(config);
   const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
     .catch(async (err) => { await encoder.dispose(); throw err; });

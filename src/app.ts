@@ -10,7 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { LookalikeError, RETRY_SECONDS, UnavailableError } from './errors.js';
-import type { VisionEncoder } from './encoder/vision-encoder.js';
+import { isTextEmbedder, type Embedder, type TextEmbedder } from './encoder/embedder.js';
 import type { Gallery } from './gallery/gallery.js';
 import { prepareImage, type PreparedImage } from './gallery/ingest.js';
 import { registerErrorHandling } from './http/errors.js';
@@ -26,7 +26,7 @@ import { Services } from './services.js';
 
 export interface Ready {
   gallery: Gallery;
-  encoder: VisionEncoder;
+  encoder: Embedder;
   /** Decode, thumbnail and encode an upload, through the bounded queue (503 when full). */
   embedUpload(image: Buffer): Promise<{ vector: Float32Array; prepared: PreparedImage }>;
 }
@@ -35,7 +35,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
     requireReady(): Ready;
-    requireVlm(): { vlm: VisionLanguageModel; reranker: Reranker };
+    /** The embedder when it embeds words too; 409 text_search_unavailable otherwise. */
+    requireTextEmbedder(): TextEmbedder;
+    /** The Instruct VL model, for describe; 409 no_text_model otherwise. */
+    requireDescribe(): VisionLanguageModel;
+    /** Whoever re-ranks (the Instruct VL model or a reranker model); 409 no_text_model otherwise. */
+    requireReranker(): Reranker;
   }
 }
 
@@ -73,7 +78,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, config.LOOKALIKE_MAX_UPLOAD_MB);
 
-  const services = new Services(config, { info: (m) => app.log.info(m), error: (e, m) => app.log.error(e, m) });
+  const services = new Services(config, { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (e, m) => app.log.error(e, m) });
   app.decorate('services', services);
   app.decorate('requireReady', (): Ready => {
     if (!services.ready) {
@@ -90,11 +95,23 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       }),
     };
   });
-  app.decorate('requireVlm', () => {
-    if (!services.vlm || !services.reranker) {
-      throw new LookalikeError('no_text_model', 're-ranking and describe need the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
+  app.decorate('requireTextEmbedder', () => {
+    const { encoder } = app.requireReady();
+    if (!isTextEmbedder(encoder)) {
+      throw new LookalikeError('text_search_unavailable', 'this server embeds images only (the Instruct model\'s mmproj): words need an embedding model that puts them in the images\' space, ' +
+        'Qwen3-VL-Embedding (set LOOKALIKE_EMBED_MODEL with its mmproj as LOOKALIKE_MMPROJ, see README)', 409);
     }
-    return { vlm: services.vlm, reranker: services.reranker };
+    return encoder;
+  });
+  app.decorate('requireDescribe', () => {
+    if (!services.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
+    return services.vlm;
+  });
+  app.decorate('requireReranker', () => {
+    if (!services.reranker) {
+      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)', 409);
+    }
+    return services.reranker;
   });
 
   await app.register(fastifyMultipart, {
@@ -112,7 +129,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     transform: (input) => {
       const out = jsonSchemaTransform(input);
       const form = input.route.config?.form;
-      return form ? { ...out, schema: { ...out.schema, body: formBodySchema(form) } } : out;
+      return form ? { ...out, schema: { ...out.schema, body: formBodySchema(form, input.route.config?.imageOptional) } } : out;
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

@@ -6,7 +6,8 @@ import { buildIndex, formatSummary } from './builder/build-index.js';
 import { describeDevice, gpuMemory, type Acceleration } from './accel/acceleration.js';
 import type { Config } from './config.js';
 import { writeDemoImages } from './demo/demo-images.js';
-import type { VisionEncoder } from './encoder/vision-encoder.js';
+import { isTextEmbedder, type Embedder } from './encoder/embedder.js';
+import { LabelVectors } from './knn/zero-shot.js';
 import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from './models/load-models.js';
@@ -18,16 +19,21 @@ export type ServiceStatus = 'loading' | 'ready' | 'error' | 'closed';
 
 export interface Logger {
   info(msg: string): void;
+  warn(msg: string): void;
   error(obj: unknown, msg?: string): void;
 }
 
 export class Services {
   status: ServiceStatus = 'loading';
   failure: { code: string; message: string } | null = null;
-  encoder: VisionEncoder | null = null;
+  encoder: Embedder | null = null;
   gallery: Gallery | null = null;
   vlm: VisionLanguageModel | null = null;
   reranker: Reranker | null = null;
+  /** Zero-shot class names embedded as text, with a text-capable embedder. */
+  labelVectors: LabelVectors | null = null;
+  /** A Qwen3-VL-Reranker model, when LOOKALIKE_RERANK_MODEL loads one (the Instruct model re-ranks otherwise). */
+  rerankModel: VisionLanguageModel | null = null;
   acceleration: Acceleration | null = null;
   demo = false;
   readonly admission: Admission;
@@ -53,17 +59,21 @@ export class Services {
   }
 
   private async load(): Promise<void> {
-    const { encoder, vlm, vlmKey, demo, dataDir, mmprojPath, acceleration } = await loadModels(this.config, (m) => this.log.info(m));
+    const { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings } = await loadModels(this.config, (m) => this.log.info(m));
     this.encoder = encoder;
     this.vlm = vlm;
+    this.rerankModel = rerankModel;
+    if (isTextEmbedder(encoder)) this.labelVectors = new LabelVectors(encoder, this.config.LOOKALIKE_ZEROSHOT_TEMPLATE);
     this.demo = demo;
     this.acceleration = acceleration;
     for (const s of acceleration.skipped) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
+    for (const w of warnings) this.log.warn(w);
     this.log.info(`device: ${describeDevice(acceleration, this.config.threads)} (LOOKALIKE_GPU=${this.config.LOOKALIKE_GPU})`);
-    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims)${demo ? ' [demo: random weights]' : ''}`);
-    if (vlm) {
-      this.reranker = new Reranker(vlm, vlmKey, this.config.LOOKALIKE_RERANK_TOP_N, this.config.LOOKALIKE_RERANK_BUDGET_MS);
-      this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): re-ranking and describe are on; the encoder shares its mmproj`);
+    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: random weights]' : ''}`);
+    if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
+    if (judge) {
+      this.reranker = new Reranker(judge.judge, judge.key, this.config.LOOKALIKE_RERANK_TOP_N, this.config.LOOKALIKE_RERANK_BUDGET_MS);
+      this.log.info(`re-ranking with ${rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
     }
     this.gallery = await Gallery.open({
       dataDir, identity: encoder.identity, indexKind: this.config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(this.config),
@@ -111,5 +121,6 @@ export class Services {
     await this.gallery?.close();
     await this.encoder?.dispose();
     await this.vlm?.dispose();
+    await this.rerankModel?.dispose();
   }
 }

@@ -125,7 +125,8 @@ describe('POST /api/search', () => {
     expectError(await post('/api/search', { image: image(demoImage), k: 'many' }), 400, 'invalid_request');
     expectError(await post('/api/search', { image: image(demoImage), k: '1000' }), 400, 'invalid_request');
     expectError(await post('/api/search', { image: image(demoImage), minScore: '2' }), 400, 'invalid_request');
-    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: { image: 'x' } }), 415, 'not_multipart');
+    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: { image: 'x' } }), 400, 'invalid_request'); // JSON takes { text }
+    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: demoImage, headers: { 'content-type': 'image/jpeg' } }), 415, 'not_multipart');
     // and the service is fine afterwards
     expect((await post('/api/search', { image: image(demoImage), k: '1' })).statusCode).toBe(200);
   });

@@ -1,6 +1,7 @@
 // Settings validation, and model resolution: local paths, and hf: URIs whose file is already in the models folder
 // (resolved by node-llama-cpp's downloader without touching the network).
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ConfigError, loadConfig, settingsTable } from '../src/config.js';
 import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
 import { ModelFileError } from '../src/errors.js';
 import { resolveModelFile } from '../src/models/resolve.js';
+import { ROOT } from './helpers/cli.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-models-'));
@@ -42,6 +44,16 @@ describe('configuration', () => {
     expect(loadConfig({ LOOKALIKE_GPU_LAYERS: '7' }).gpuLayers).toBe(7);
     expect(loadConfig({}).gpuLayers).toBe(-1);
     expect(() => loadConfig({ LOOKALIKE_GPU: 'opencl' })).toThrow(/LOOKALIKE_GPU/);
+  });
+});
+
+describe('the native build at every start', () => {
+  it('says nothing when everything is up to date (npm start runs it with --quiet), and says so when asked', () => {
+    const quiet = spawnSync(process.execPath, ['scripts/build-native.mjs', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout + quiet.stderr).toBe('');
+    const plain = spawnSync(process.execPath, ['scripts/build-native.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    expect(plain.stderr).toMatch(/faiss-node: up to date\n.*lookalike native module: up to date/s);
   });
 });
 

@@ -50,6 +50,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
+  ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
   ['post /api/classify', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/classify', { image: file(Buffer.from('not a picture')) })],
   ['post /api/classify', 503, 'loading', () => upload(apps.cold, 'POST', '/api/classify', { image: file(png) })],
@@ -141,18 +142,19 @@ describe('the error contract', () => {
     expect(all.sort()).toEqual([...ROUTES].sort());
   });
 
-  it('documents the multipart body of every upload route: the image, required, and the form fields', () => {
+  it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels'],
       'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens'],
     };
     for (const [route, fields] of Object.entries(forms)) {
       const [method, path] = route.split(' ') as [string, string];
       const schema = spec.paths[path]![method]!.requestBody!.content['multipart/form-data']!.schema;
-      expect(schema.required).toEqual(['image']);
+      expect(schema.required).toEqual(route === 'post /api/search' ? [] : ['image']);
       expect(Object.keys(schema.properties).sort()).toEqual(['image', ...fields].sort());
       expect(schema.properties.image).toMatchObject({ type: 'string', format: 'binary' });
     }
+    expect(Object.keys(spec.paths['/api/search']!.post!.requestBody!.content)).toContain('application/json');
   });
 
   it('health while loading says why in the error shape, with Retry-After', async () => {

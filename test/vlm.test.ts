@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { ModelFileError } from '../src/errors.js';
-import { Reranker } from '../src/vlm/rerank.js';
+import { instructJudge, Reranker } from '../src/vlm/rerank.js';
 import { ContextOverflowError, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
@@ -143,7 +143,7 @@ describe('re-ranking and describe over the API', () => {
   const image = { filename: 'q.jpg', data: Buffer.alloc(0), contentType: 'image/jpeg' };
 
   it('reports the features on /api/health', async () => {
-    expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: true, describe: true });
+    expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: true, describe: true, textSearch: false });
   });
 
   it('re-orders the same set as embedding search by P(yes), keeping both scores', async () => {
@@ -162,25 +162,25 @@ describe('re-ranking and describe over the API', () => {
   });
 
   it('stops at the time budget and keeps the embedding order for the rest', async () => {
-    const { vlm } = t.app.requireVlm();
+    const vlm = t.app.requireDescribe();
     const { gallery } = t.app.requireReady();
-    const reranker = new Reranker(vlm, 'budget-test', 10, 1);
+    const reranker = new Reranker(instructJudge(vlm), 'budget-test', 10, 1);
     const q = await vlm.decode(query);
     const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 10 });
-    const { results, summary } = await reranker.rerank(q, 'sha', hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
+    const { results, summary } = await reranker.rerank({ image: q, key: 'sha' }, hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
     expect(summary).toMatchObject({ reranked: 1, complete: false });
     expect(results.slice(1).map((r) => r.id)).toEqual(hits.slice(1).map((r) => r.id));
     expect(results.slice(1).every((r) => r.rerankScore === null)).toBe(true);
   });
 
   it('skips a candidate deleted while the results were re-ranked, instead of failing the search', async () => {
-    const { vlm } = t.app.requireVlm();
+    const vlm = t.app.requireDescribe();
     const { gallery } = t.app.requireReady();
-    const reranker = new Reranker(vlm, 'delete-test', 5, 60_000);
+    const reranker = new Reranker(instructJudge(vlm), 'delete-test', 5, 60_000);
     const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 8 });
     const gone = hits[2]!;
     await gallery.remove(gone.id); // between the search and the re-rank, as a concurrent DELETE would
-    const { results, summary } = await reranker.rerank(await vlm.decode(query), 'sha-delete', hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
+    const { results, summary } = await reranker.rerank({ image: await vlm.decode(query), key: 'sha-delete' }, hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
     expect(summary).toMatchObject({ reranked: 4, complete: true });
     expect(results.map((r) => r.id)).not.toContain(gone.id);
     expect(results).toHaveLength(7);
@@ -244,7 +244,7 @@ describe('without a text model', () => {
         expect(res.statusCode).toBe(409);
         expect(res.json().error.code).toBe('no_text_model');
       }
-      expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: false, describe: false });
+      expect((await t.app.inject('/api/health')).json().features).toEqual({ rerank: false, describe: false, textSearch: false });
       const body = multipart({ image: { filename: 'a.png', data: png, contentType: 'image/png' } });
       expect((await t.app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers })).statusCode).toBe(200);
     } finally {

@@ -3,7 +3,7 @@
 // killed run loses nothing committed and the next run picks up where it stopped.
 import { readFile, readdir } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { VisionEncoder } from '../encoder/vision-encoder.js';
+import type { Embedder } from '../encoder/embedder.js';
 import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../gallery/ingest.js';
@@ -64,7 +64,7 @@ type Job =
   | { kind: 'duplicate'; path: string; sameAs: string }
   | { kind: 'failed'; path: string; error: string };
 
-export async function buildIndex(gallery: Gallery, encoder: VisionEncoder, opts: BuildOptions): Promise<BuildSummary> {
+export async function buildIndex(gallery: Gallery, encoder: Embedder, opts: BuildOptions): Promise<BuildSummary> {
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);

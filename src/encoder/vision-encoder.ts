@@ -5,13 +5,10 @@ import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import type { Embedder, Embedding, EncoderIdentity, Pooling } from './embedder.js';
 import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
 import { inspectMmproj, type MmprojInfo } from './mmproj.js';
-
-/** mean: the mean over image tokens of the main projector slice (what the language model sees).
- *  mean-deepstack: the same over the full width, main slice followed by every deepstack slice. */
-export type Pooling = 'mean' | 'mean-deepstack';
 
 export interface VisionEncoderOptions {
   threads?: number;
@@ -26,29 +23,6 @@ export interface VisionEncoderOptions {
   fingerprintCache?: string;
   /** Time every ggml op (slower; for bench/accel): see VisionEncoder.takeProfile(). */
   profile?: boolean;
-}
-
-export interface EncoderIdentity {
-  /** Changes whenever the vectors would change: file, pooling, token limits. Stored with every vector. */
-  modelId: string;
-  fingerprint: string; // sha256 of the mmproj file
-  fileName: string;
-  projectorType: string;
-  dim: number; // width of the returned vectors
-  pooling: Pooling;
-  minTokens: number;
-  maxTokens: number;
-  projectionDim: number;
-  deepstackLayers: number[];
-}
-
-export interface Embedding {
-  vector: Float32Array;
-  nTokens: number;
-  inputWidth: number; // the size the encoder saw
-  inputHeight: number;
-  sourceWidth: number;
-  sourceHeight: number;
 }
 
 const LIMITS = { threads: [1, 256], tokens: [1, 16384] } as const;
@@ -116,7 +90,10 @@ export function defaultFlashAttn(useGpu: boolean): FlashAttention {
   return useGpu ? 'auto' : 'off';
 }
 
-export class VisionEncoder {
+export class VisionEncoder implements Embedder {
+  /** The mmproj's vectors are the vision tower's alone: no text search. */
+  readonly textSearch = false;
+
   private readonly queue = new SerialQueue();
   private disposed = false;
 

@@ -2,7 +2,7 @@
 // one encoder identity. The API and the index builder both work through this class.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncoderIdentity } from '../encoder/vision-encoder.js';
+import type { EncoderIdentity } from '../encoder/embedder.js';
 import { NotFoundError } from '../errors.js';
 import { rebuildReason, type IndexKind, type IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';

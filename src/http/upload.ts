@@ -7,15 +7,17 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The form fields of a multipart upload route: read by readUpload(), and documented as its OpenAPI requestBody. */
     form?: z.ZodObject;
+    /** The image may be left out (search by `text`). */
+    imageOptional?: boolean;
   }
 }
 
 /** The OpenAPI request body of an upload route: the image file and the route's form fields. */
-export function formBodySchema(form: z.ZodObject): Record<string, unknown> {
+export function formBodySchema(form: z.ZodObject, imageOptional = false): Record<string, unknown> {
   const fields = z.toJSONSchema(form, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown>; required?: string[] };
   return {
     type: 'object',
-    required: ['image', ...(fields.required ?? [])],
+    required: [...(imageOptional ? [] : ['image']), ...(fields.required ?? [])],
     properties: {
       image: { type: 'string', format: 'binary', description: 'the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB' },
       ...fields.properties,
@@ -29,13 +31,16 @@ export interface Upload<T> {
   fields: T;
 }
 
-export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S): Promise<Upload<z.output<S>>> {
+/** Reads a multipart upload: the image (required unless `imageOptional`) and the form fields, validated. */
+export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional: true }): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }>;
+export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S): Promise<Upload<z.output<S>>>;
+export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional?: boolean } = {}): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }> {
   if (!req.isMultipart()) {
     throw new LookalikeError('not_multipart', 'send the image as multipart/form-data, in the field "image"', 415);
   }
   let image: Buffer | undefined;
   let filename = '';
-  const raw: Record<string, string> = {};
+  const raw: Record<string, string | string[]> = {}; // a repeated field (labels) becomes a list
   for await (const part of req.parts()) {
     if (part.type === 'file') {
       if (part.fieldname !== 'image') {
@@ -46,16 +51,23 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
       image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
       filename = part.filename ?? '';
     } else {
-      raw[part.fieldname] = String(part.value);
+      const value = String(part.value);
+      const before = raw[part.fieldname];
+      raw[part.fieldname] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
     }
   }
-  if (!image) throw new BadRequestError('no image: send the file in the multipart field "image"', 'missing_image');
-  const parsed = fieldsSchema.safeParse(raw);
+  if (!image && !opts.imageOptional) throw new BadRequestError('no image: send the file in the multipart field "image"', 'missing_image');
+  return { image, filename, fields: parseFields(fieldsSchema, raw, 'form fields') };
+}
+
+/** Validates fields (a form's or a JSON body's) with zod: a 400 invalid_request that names each problem. */
+export function parseFields<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => `${i.path.join('.') || 'fields'}: ${i.message}`).join('; ');
-    throw new BadRequestError(`invalid form fields: ${details}`, 'invalid_request');
+    throw new BadRequestError(`invalid ${what}: ${details}`, 'invalid_request');
   }
-  return { image, filename, fields: parsed.data };
+  return parsed.data;
 }
 
 /** Form fields arrive as strings: "" means absent. */
@@ -63,3 +75,11 @@ export const formInt = (min: number, max: number) => z.preprocess((v) => (v === 
 export const formNumber = (min: number, max: number) => z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().min(min).max(max));
 export const formBool = z.preprocess((v) => (v === '' ? undefined : v), z.enum(['true', 'false', '1', '0', 'on']).transform((v) => v === 'true' || v === '1' || v === 'on'));
 export const formText = (max: number) => z.preprocess((v) => (v === '' ? undefined : v), z.string().max(max));
+
+/** A list field: repeated form fields, a JSON array in one field, or an array in a JSON body. */
+export const listOf = <T extends z.ZodType>(item: T, max: number) => z.preprocess((v) => {
+  if (typeof v === 'string' && v.trim().startsWith('[')) {
+    try { return JSON.parse(v) as unknown; } catch { return v; }
+  }
+  return typeof v === 'string' ? [v] : v;
+}, z.array(item).min(1).max(max));

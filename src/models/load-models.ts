@@ -1,54 +1,110 @@
-// Builds the models the configuration asks for. With no LOOKALIKE_MMPROJ it is the demo: the tiny random encoder,
-// with its own data folder (<data dir>/demo) so a real gallery is never bound to the demo model. With a text model
-// the full VL model is loaded too, and the encoder runs on its mtmd context: one copy of the mmproj in memory.
+// Builds the models the configuration asks for.
+// - The embedder: the Instruct model's mmproj alone (VisionEncoder, images only), or Qwen3-VL-Embedding
+//   (LOOKALIKE_EMBED_MODEL with LOOKALIKE_MMPROJ: images and words in one space).
+// - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL) for describe and re-ranking; the encoder then runs on
+//   its mtmd context, so the mmproj is in memory once.
+// - Optionally a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL with LOOKALIKE_RERANK_MMPROJ), which then re-ranks.
+// With no LOOKALIKE_MMPROJ it is the demo: tiny random models, with their own data folder (<data dir>/demo, or
+// demo-embedding for the demo embedding model) so a real gallery is never bound to a demo model.
 import { basename, join } from 'node:path';
 import { statSync } from 'node:fs';
 import { selectAcceleration, type Acceleration } from '../accel/acceleration.js';
 import type { Config } from '../config.js';
+import type { Embedder } from '../encoder/embedder.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
+import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
+import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
-import { demoMmproj, demoTextModel, resolveModelFile } from './resolve.js';
+import { demoEmbedModel, demoMmproj, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
 
 export interface LoadedModels {
-  encoder: VisionEncoder;
+  encoder: Embedder;
+  /** The Instruct VL model, for describe (and re-ranking when no reranker model is loaded). */
   vlm: VisionLanguageModel | null;
-  /** Identifies the VL model in re-rank cache keys: encoder id, text file, size, LoRA. */
-  vlmKey: string;
+  /** Who re-ranks, and the key that names it in the score cache. */
+  judge: { judge: Judge; key: string } | null;
+  /** The Qwen3-VL-Reranker model, when one is loaded. */
+  rerankModel: VisionLanguageModel | null;
   demo: boolean;
   dataDir: string;
   mmprojPath: string;
   acceleration: Acceleration;
+  /** Things about the model files worth a line in the log. */
+  warnings: string[];
+}
+
+/** A model setting to a local file: `demo` to the tiny random one, a path as it is, an `hf:` URI downloaded. */
+async function modelFile(cfg: Config, name: string, spec: string, demoFile: () => string, log: (msg: string) => void): Promise<string> {
+  if (spec === 'demo') {
+    if (cfg.LOOKALIKE_MMPROJ !== '') throw new ModelFileError(`${name}=demo goes with the demo encoder (empty LOOKALIKE_MMPROJ)`);
+    return demoFile();
+  }
+  return resolveModelFile(spec, cfg.modelsDir, log);
 }
 
 export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}): Promise<LoadedModels> {
-  const demo = cfg.LOOKALIKE_MMPROJ === '';
   const acceleration = selectAcceleration(cfg.LOOKALIKE_GPU);
   const useGpu = acceleration.gpu !== null;
-  const mmprojPath = demo ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
-  const encoderOptions = {
-    threads: cfg.threads, minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS,
-    pooling: cfg.LOOKALIKE_POOLING, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, useGpu, fingerprintCache: join(cfg.modelsDir, 'fingerprints.json'),
-  };
-  const dataDir = demo ? join(cfg.dataDir, 'demo') : cfg.dataDir;
-  if (!cfg.LOOKALIKE_TEXT_MODEL) {
-    return { encoder: await VisionEncoder.load(mmprojPath, encoderOptions), vlm: null, vlmKey: '', demo, dataDir, mmprojPath, acceleration };
+  const demo = cfg.LOOKALIKE_MMPROJ === '';
+  if (cfg.LOOKALIKE_EMBED_MODEL && cfg.LOOKALIKE_TEXT_MODEL) {
+    throw new ModelFileError('LOOKALIKE_EMBED_MODEL and LOOKALIKE_TEXT_MODEL cannot be combined: the embedding model and the Instruct model ' +
+      'come with different mmproj files, and LOOKALIKE_MMPROJ is the embedder\'s. Re-rank with LOOKALIKE_RERANK_MODEL instead.');
   }
-  if (cfg.LOOKALIKE_TEXT_MODEL === 'demo' && !demo) throw new ModelFileError('LOOKALIKE_TEXT_MODEL=demo goes with the demo encoder (empty LOOKALIKE_MMPROJ)');
-  const textPath = cfg.LOOKALIKE_TEXT_MODEL === 'demo' ? demoTextModel(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_TEXT_MODEL, cfg.modelsDir, log);
-  const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
-  const vlm = await VisionLanguageModel.load(textPath, mmprojPath, {
-    threads: cfg.threads, gpuLayers: useGpu ? cfg.gpuLayers : 0, useGpu, nCtx: cfg.LOOKALIKE_CONTEXT, minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS,
-    maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE,
-  });
+  const mmprojPath = demo ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+  const dataDir = galleryDir(cfg);
+  const fingerprintCache = join(cfg.modelsDir, 'fingerprints.json');
+  const common = {
+    threads: cfg.threads, minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS,
+    useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT,
+  };
+  const loaded: { dispose(): Promise<void> }[] = []; // freed again if a later model fails
   try {
-    const encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, encoderOptions);
-    const vlmKey = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
-    return { encoder, vlm, vlmKey, demo, dataDir, mmprojPath, acceleration };
+    let encoder: Embedder;
+    let vlm: VisionLanguageModel | null = null;
+    let judge: LoadedModels['judge'] = null;
+    let rerankModel: VisionLanguageModel | null = null;
+    const warnings: string[] = [];
+    if (cfg.LOOKALIKE_EMBED_MODEL) {
+      const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log);
+      const embedder = await VlEmbedder.load(path, mmprojPath, {
+        ...common, dim: cfg.LOOKALIKE_EMBED_DIM, fingerprintCache,
+        itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION, queryInstruction: cfg.LOOKALIKE_EMBED_QUERY_INSTRUCTION,
+      });
+      loaded.push(embedder);
+      if (embedder.warning) warnings.push(embedder.warning);
+      encoder = embedder;
+    } else if (cfg.LOOKALIKE_TEXT_MODEL) {
+      const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, () => demoTextModel(cfg.modelsDir), log);
+      const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
+      vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
+      loaded.push(vlm);
+      encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING, fingerprintCache });
+      const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
+      judge = { judge: instructJudge(vlm), key };
+    } else {
+      encoder = await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING, fingerprintCache });
+      loaded.push(encoder);
+    }
+    if (cfg.LOOKALIKE_RERANK_MODEL) {
+      const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, () => demoRerankModel(cfg.modelsDir), log);
+      if (!cfg.LOOKALIKE_RERANK_MMPROJ && cfg.LOOKALIKE_RERANK_MODEL !== 'demo') throw new ModelFileError('LOOKALIKE_RERANK_MODEL needs LOOKALIKE_RERANK_MMPROJ, the reranker\'s own mmproj');
+      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : mmprojPath;
+      rerankModel = await VisionLanguageModel.load(path, rerankMmproj, { ...common, role: 'rank' });
+      loaded.push(rerankModel);
+      judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };
+    }
+    return { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings };
   } catch (err) {
-    await vlm.dispose();
+    for (const m of loaded.reverse()) await m.dispose();
     throw err;
   }
+}
+
+/** The data folder the configured models use: the demo models have their own, so a real gallery is never bound to one. */
+export function galleryDir(cfg: Config): string {
+  if (cfg.LOOKALIKE_MMPROJ !== '') return cfg.dataDir;
+  return join(cfg.dataDir, cfg.LOOKALIKE_EMBED_MODEL ? 'demo-embedding' : 'demo');
 }
 
 export function indexParams(cfg: Config) {

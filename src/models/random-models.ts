@@ -171,8 +171,12 @@ const MERGES = ['Ġ t', 'h e', 'i n', 'e r', 'Ġ a', 'Ġt he'];
 export const CHAT_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
 const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** A random-weight text model of llama.cpp's `qwen3vl` architecture with a byte-level BPE tokenizer and ChatML. */
-export function writeRandomTextModel(path: string, spec: TextSpec = TINY_TEXT, seed = 2): void {
+/**
+ * A random-weight text model of llama.cpp's `qwen3vl` architecture with a byte-level BPE tokenizer and ChatML. `role`
+ * marks it as llama.cpp's converter marks the real files: `embed` as Qwen3-VL-Embedding (pooling LAST), `rank` as
+ * Qwen3-VL-Reranker (pooling RANK, a yes/no classifier head `cls.output`).
+ */
+export function writeRandomTextModel(path: string, spec: TextSpec = TINY_TEXT, seed = 2, role: 'generate' | 'embed' | 'rank' = 'generate'): void {
   const tokens = [...byteTokens(), ...MERGES.map((m) => m.replace(' ', '')), ...CHAT_SPECIALS];
   const types = tokens.map((_, i) => (i >= tokens.length - CHAT_SPECIALS.length ? 3 : 1));
   const id = (t: string) => tokens.indexOf(t);
@@ -227,6 +231,12 @@ export function writeRandomTextModel(path: string, spec: TextSpec = TINY_TEXT, s
     'tokenizer.ggml.add_bos_token': { type: 'bool', value: false },
     'tokenizer.chat_template': { type: 'str', value: CHATML },
   };
+  if (role === 'embed') kv[`${a}.pooling_type`] = { type: 'u32', value: 3 };
+  if (role === 'rank') {
+    kv[`${a}.pooling_type`] = { type: 'u32', value: 4 };
+    kv[`${a}.classifier.output_labels`] = { type: 'str[]', value: ['yes', 'no'] };
+    plans.push(weight('cls.output.weight', [embd, 2]));
+  }
   writePlanned(path, kv, plans, seed);
 }
 

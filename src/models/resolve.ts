@@ -8,6 +8,8 @@ import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomTextModel } from
 
 export const DEMO_MMPROJ_NAME = 'demo-tiny-qwen3vl-mmproj.gguf';
 export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
+export const DEMO_EMBED_NAME = 'demo-tiny-qwen3vl-embedding.gguf';
+export const DEMO_RERANK_NAME = 'demo-tiny-qwen3vl-reranker.gguf';
 
 export class ModelDownloadError extends ModelFileError {}
 
@@ -58,5 +60,19 @@ export function demoMmproj(modelsDir: string): string {
 export function demoTextModel(modelsDir: string): string {
   const path = join(modelsDir, DEMO_TEXT_NAME);
   if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 2);
+  return path;
+}
+
+/** The demo's embedding model (LOOKALIKE_EMBED_MODEL=demo): a tiny random qwen3vl model marked pooling LAST. */
+export function demoEmbedModel(modelsDir: string): string {
+  const path = join(modelsDir, DEMO_EMBED_NAME);
+  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 5, 'embed');
+  return path;
+}
+
+/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): a tiny random qwen3vl model with a yes/no classifier head. */
+export function demoRerankModel(modelsDir: string): string {
+  const path = join(modelsDir, DEMO_RERANK_NAME);
+  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 6, 'rank');
   return path;
 }

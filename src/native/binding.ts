@@ -65,6 +65,8 @@ export interface NativeVlInfo {
   marker: string; // the media marker mtmd replaces with an image's tokens
   usesMrope: boolean;
   loadLog: string; // what llama.cpp logged while loading: "offloaded 5/5 layers to GPU", "CLIP using ... backend"
+  nClsOut: number; // classifier outputs (a reranker's yes/no head), 0 for other models
+  mode: 'generate' | 'embed' | 'rank';
 }
 
 export interface NativeVlModel {
@@ -74,6 +76,8 @@ export interface NativeVlModel {
     gpuLayers: number;
     /** The vision tower on the GPU. */
     useGpu: boolean;
+    /** generate (default): logits; embed: the last token's hidden state (embedding models); rank: the classifier head (rerankers). */
+    mode?: 'generate' | 'embed' | 'rank';
   }): Promise<void>;
   info(): NativeVlInfo;
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean): string;
@@ -82,6 +86,8 @@ export interface NativeVlModel {
   generate(prompt: PromptPart[], images: NativeImage[], options: { maxTokens: number; temperature: number; seed: number }, onText: (text: string) => void):
     Promise<{ text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }>;
   embed(images: NativeImage[]): Promise<{ data: Float32Array; nTokens: number }>;
+  /** An embed-mode model's last hidden state for the prompt (n_embd floats), or a rank-mode model's classifier outputs. */
+  embedPrompt(prompt: PromptPart[], images: NativeImage[]): Promise<{ data: Float32Array; nPromptTokens: number }>;
   cancel(): void;
   dispose(): void;
 }

@@ -84,6 +84,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
                         InstanceMethod<&VlModel::applyTemplate>("applyTemplate"),
                         InstanceMethod<&VlModel::tokenize>("tokenize"), InstanceMethod<&VlModel::score>("score"),
                         InstanceMethod<&VlModel::generate>("generate"), InstanceMethod<&VlModel::embed>("embed"),
+                        InstanceMethod<&VlModel::embedPrompt>("embedPrompt"),
                         InstanceMethod<&VlModel::cancel>("cancel"), InstanceMethod<&VlModel::dispose>("dispose")});
   }
 
@@ -92,6 +93,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   mtmd_context * mctx = nullptr;
   llama_adapter_lora * lora = nullptr;
   std::string load_log;  // what llama.cpp said while loading: layers offloaded, the vision tower's backend
+  std::string mode = "generate";
   int n_batch = 512;
   bool busy = false;
   std::atomic<bool> cancelled{false};
@@ -252,6 +254,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   Napi::Value score(const Napi::CallbackInfo & info);
   Napi::Value generate(const Napi::CallbackInfo & info);
   Napi::Value embed(const Napi::CallbackInfo & info);
+  Napi::Value embedPrompt(const Napi::CallbackInfo & info);
   Napi::Value cancel(const Napi::CallbackInfo & info) {
     cancelled = true;
     return info.Env().Undefined();
@@ -337,6 +340,9 @@ class LoadWorker : public ModelWorker {
     int n_ctx = 4096, n_threads = 1, min_tokens = 64, max_tokens = 256;
     int gpu_layers = 0;  // text layers on the GPU; negative: all
     bool use_gpu = false;  // the vision tower on the GPU
+    // generate: logits (describe, yes/no); embed: the last token's hidden state after the final norm (an embedding
+    // model); rank: the classifier head on the last token (a reranker GGUF: pooling RANK, cls_out)
+    std::string mode = "generate";
   };
   LoadWorker(Napi::Env env, VlModel * m, Napi::Object self, std::string text_path, std::string mmproj_path, Options o)
       : ModelWorker(env, "lookalike.VlModel.load", m, self), text_path(std::move(text_path)),
@@ -365,6 +371,12 @@ class LoadWorker : public ModelWorker {
     cp.n_threads = o.n_threads;
     cp.n_threads_batch = o.n_threads;
     cp.no_perf = true;
+    if (o.mode != "generate") {
+      cp.embeddings = true;
+      // embed: no pooling, the last token of the prompt is its only output, read with llama_get_embeddings_ith(-1);
+      // for a causal model that is exactly pooling LAST, and it holds when the prompt is decoded in several calls
+      cp.pooling_type = o.mode == "rank" ? LLAMA_POOLING_TYPE_RANK : LLAMA_POOLING_TYPE_NONE;
+    }
     ctx = llama_init_from_model(model, cp);
     if (!ctx) return fail("failed to create a context for the text model");
     if (lora) {
@@ -393,6 +405,7 @@ class LoadWorker : public ModelWorker {
     m->mctx = mctx;
     m->lora = lora;
     m->load_log = std::move(log);
+    m->mode = o.mode;
     deferred.Resolve(Env().Undefined());
   }
 
@@ -604,6 +617,44 @@ class EmbedWorker : public ModelWorker {
   size_t n_tokens = 0;
 };
 
+// embedPrompt(parts, images) -> Float32Array: an embed-mode model's last hidden state (n_embd floats), or a rank-mode
+// model's classifier outputs (n_cls_out floats, e.g. the yes and no logits of a reranker).
+class EmbedPromptWorker : public ModelWorker {
+ public:
+  EmbedPromptWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> parts, std::vector<ImageInput> images)
+      : ModelWorker(env, "lookalike.VlModel.embedPrompt", m, self), parts(std::move(parts)), images(std::move(images)) {}
+
+  void Execute() override {
+    take_native_errors();
+    std::vector<Segment> segments;
+    std::string err = m->tokenize_parts(parts, images, segments);
+    llama_pos n_past = 0;
+    if (err.empty()) err = m->eval_prompt(segments, 0, n_past);
+    if (!err.empty()) return SetError(err);
+    n_prompt = VlModel::n_tokens_of(segments);
+    const bool rank = m->mode == "rank";
+    const float * v = rank ? llama_get_embeddings_seq(m->ctx, 0) : llama_get_embeddings_ith(m->ctx, -1);
+    if (!v) return SetError(with_native_errors("the model gave no embedding for the prompt"));
+    const size_t n = rank ? llama_model_n_cls_out(m->model) : llama_model_n_embd(m->model);
+    out.assign(v, v + n);
+  }
+  void resolve() override {
+    Napi::Env env = Env();
+    Napi::Float32Array data = Napi::Float32Array::New(env, out.size());
+    std::memcpy(data.Data(), out.data(), out.size() * sizeof(float));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("data", data);
+    o.Set("nPromptTokens", static_cast<double>(n_prompt));
+    deferred.Resolve(o);
+  }
+
+ private:
+  std::vector<PromptPart> parts;
+  std::vector<ImageInput> images;
+  std::vector<float> out;
+  size_t n_prompt = 0;
+};
+
 // load(textPath, mmprojPath, { loraPath, loraScale, nCtx, threads, minTokens, maxTokens, gpuLayers, useGpu }) -> Promise<void>
 Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
   Napi::Env env = info.Env();
@@ -622,6 +673,9 @@ Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
   opts.max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
   opts.gpu_layers = o.Get("gpuLayers").ToNumber().Int32Value();
   opts.use_gpu = o.Get("useGpu").ToBoolean();
+  if (o.Get("mode").IsString()) opts.mode = o.Get("mode").ToString().Utf8Value();
+  if (opts.mode != "generate" && opts.mode != "embed" && opts.mode != "rank")
+    throw Napi::RangeError::New(env, "mode must be generate, embed or rank");
   auto * w = new LoadWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>(),
                             info[1].As<Napi::String>(), std::move(opts));
   w->Queue();
@@ -642,6 +696,8 @@ Napi::Value VlModel::info(const Napi::CallbackInfo & info) {
   o.Set("marker", mtmd_default_marker());
   o.Set("usesMrope", mtmd_decode_use_mrope(mctx));
   o.Set("loadLog", load_log);
+  o.Set("nClsOut", llama_model_n_cls_out(model));
+  o.Set("mode", mode);
   return o;
 }
 
@@ -722,6 +778,17 @@ Napi::Value VlModel::embed(const Napi::CallbackInfo & info) {
   std::vector<ImageInput> images = read_images(env, info[0]);
   if (images.size() != 1) throw Napi::RangeError::New(env, "embed takes one image");
   auto * w = new EmbedWorker(env, this, info.This().As<Napi::Object>(), std::move(images));
+  w->Queue();
+  return w->promise();
+}
+
+Napi::Value VlModel::embedPrompt(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  if (mode == "generate") throw Napi::Error::New(env, "embedPrompt needs a model loaded with mode embed or rank");
+  std::vector<PromptPart> parts = read_parts(env, info[0]);
+  std::vector<ImageInput> images = read_images(env, info[1]);
+  auto * w = new EmbedPromptWorker(env, this, info.This().As<Napi::Object>(), std::move(parts), std::move(images));
   w->Queue();
   return w->promise();
 }

@@ -27,7 +27,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
   }, async (req, reply) => {
     const started = performance.now();
     app.requireReady();
-    const { vlm } = app.requireVlm();
+    const vlm = app.requireDescribe();
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, Fields);
     const decoded = await vlm.decode(image);

@@ -11,7 +11,10 @@ const Ready = z.object({
   demo: z.boolean(),
   model: z.object({ modelId: z.string(), fileName: z.string(), fingerprint: z.string(), projectorType: z.string(), dim: z.number(), pooling: z.string(), minTokens: z.number(), maxTokens: z.number() }),
   gallery: z.object({ images: z.number(), labelled: z.number() }),
-  features: z.object({ rerank: z.boolean(), describe: z.boolean() }),
+  features: z.object({
+    rerank: z.boolean(), describe: z.boolean(),
+    textSearch: z.boolean().describe('words can search the gallery, and classify can answer zero-shot (an embedding model is loaded)'),
+  }),
   device: DeviceOut,
 });
 
@@ -30,7 +33,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
     const counts = s.gallery!.counts();
     return {
       status: 'ready' as const, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
-      features: { rerank: s.vlm !== null, describe: s.vlm !== null }, device: s.device(),
+      features: { rerank: s.reranker !== null, describe: s.vlm !== null, textSearch: s.encoder!.textSearch }, device: s.device(),
     };
   });
 };

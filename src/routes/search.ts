@@ -1,21 +1,46 @@
-// Search by upload, "find similar" by id, and KNN classification.
+// Search by upload or by words, "find similar" by id, and classification (KNN, and zero-shot with a text embedder).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { BadRequestError } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
-import { formBool, formInt, formNumber, formText, readUpload } from '../http/upload.js';
+import { formBool, formInt, formNumber, formText, listOf, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
+import { trustedAnswer, zeroShot } from '../knn/zero-shot.js';
 import type { SearchResult } from '../gallery/gallery.js';
+import type { Query } from '../vlm/rerank.js';
 
 const K_MAX = 100;
+const TEXT_MAX = 2000;
+const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
 const SearchFields = z.object({
+  text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
   k: formInt(1, K_MAX).default(12),
   minScore: formNumber(-1, 1).optional(),
   label: formText(200).optional(),
   rerank: formBool.default(false),
   classify: formBool.default(false),
+}).partial({ text: true });
+// the same as a JSON body: typed values instead of form strings
+const SearchJson = z.object({
+  text: queryText, k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
+  label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
+}).strict();
+const Labels = listOf(z.string().trim().min(1).max(200), 1000);
+const ClassifyFields = z.object({
+  k: formInt(1, 200).optional(),
+  labels: Labels.optional().describe('zero-shot classes: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
 });
-const ClassifyFields = z.object({ k: formInt(1, 200).optional() });
+const ZeroShotOut = z.object({
+  label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
+  scores: z.array(z.object({ label: z.string(), cosine: z.number(), probability: z.number() })),
+}).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
+const ClassifyOut = KnnOut.extend({
+  zeroShot: ZeroShotOut.optional(),
+  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  tookMs: z.number(),
+});
 const SearchOut = z.object({
   results: z.array(SearchHitOut),
   tookMs: z.number(),
@@ -28,32 +53,56 @@ export function knnOut(r: KnnResult) {
 }
 
 const search: FastifyPluginAsyncZod = async (app) => {
+  /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
+  async function readSearch(req: FastifyRequest) {
+    if (!req.isMultipart() && req.headers['content-type']?.startsWith('application/json')) {
+      return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
+    }
+    const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
+    if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
+    if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
+    if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
+    return { image, ...fields };
+  }
+
   app.post('/api/search', {
-    config: { form: SearchFields },
+    config: { form: SearchFields, imageOptional: true },
     schema: {
-      tags: ['search'], consumes: ['multipart/form-data'],
-      summary: 'Most similar gallery images to an uploaded photo',
-      description: 'multipart fields: image (file, required); k (1-100, default 12); minScore (-1..1); label (only this class); ' +
-        'classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model, when loaded)',
+      tags: ['search'], consumes: ['multipart/form-data', 'application/json'],
+      summary: 'Most similar gallery images to an uploaded photo, or to words',
+      description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); ' +
+        'label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). ' +
+        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields.',
       response: { 200: SearchOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req) => {
     const started = performance.now();
     const { gallery, embedUpload } = app.requireReady();
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
-    const { image, fields } = await readUpload(req, SearchFields);
-    if (fields.rerank) app.requireVlm();
-    const { vector, prepared } = await embedUpload(image);
-    let results: (SearchResult & { rerankScore?: number | null })[] = await gallery.search(vector, { k: fields.k, minScore: fields.minScore, label: fields.label });
-    let rerank;
-    if (fields.rerank) {
-      const { vlm, reranker } = app.requireVlm();
-      // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the VL model sits
-      // behind the same bounded queue
-      ({ results, summary: rerank } = await app.services.admission.run(() => reranker.rerank(prepared.decoded, prepared.sha256, results,
-        (r) => vlm.decode(gallery.thumbnail(r.id)))));
+    const q = await readSearch(req);
+    const textEmbedder = q.image ? null : app.requireTextEmbedder();
+    if (q.rerank) app.requireReranker();
+    let query: Query;
+    let vector: Float32Array;
+    if (q.image) {
+      const { vector: v, prepared } = await embedUpload(q.image);
+      query = { image: prepared.decoded, key: prepared.sha256 };
+      vector = v;
+    } else {
+      const text = q.text!.trim();
+      vector = await app.services.admission.run(() => textEmbedder!.embedText(text));
+      query = { text, key: `text:${text}` };
     }
-    const classification = fields.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
+    let results: (SearchResult & { rerankScore?: number | null })[] = await gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });
+    let rerank;
+    if (q.rerank) {
+      const reranker = app.requireReranker();
+      const decode = app.services.encoder!.decode.bind(app.services.encoder);
+      // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind
+      // the same bounded queue
+      ({ results, summary: rerank } = await app.services.admission.run(() => reranker.rerank(query, results, (r) => decode(gallery.thumbnail(r.id)))));
+    }
+    const classification = q.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
     return { results: results.map(imageOut), tookMs: performance.now() - started, classification, rerank };
   });
 
@@ -61,18 +110,28 @@ const search: FastifyPluginAsyncZod = async (app) => {
     config: { form: ClassifyFields },
     schema: {
       tags: ['search'], consumes: ['multipart/form-data'],
-      summary: 'Which labelled class an uploaded photo belongs to (weighted KNN), or unknown',
-      description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K)',
-      response: { 200: KnnOut.extend({ tookMs: z.number() }), ...errorResponses(400, 413, 415, 503) },
+      summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
+      description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
+        'repeated or a JSON array, up to 1000; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery\'s label names.',
+      response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req) => {
     const started = performance.now();
-    const { gallery, embedUpload } = app.requireReady();
+    const { gallery, embedUpload, encoder } = app.requireReady();
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, ClassifyFields);
+    if (fields.labels) app.requireTextEmbedder();
     const { vector } = await embedUpload(image);
-    const result = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
-    return { ...knnOut(result), tookMs: performance.now() - started };
+    const knn = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
+    const labels = fields.labels ?? (encoder.textSearch ? gallery.labels().map((l) => l.label) : []);
+    let zs;
+    if (labels.length) {
+      const cfg = app.services.config;
+      const vectors = await app.services.admission.run(() => app.services.labelVectors!.of(labels));
+      zs = zeroShot(vector, labels, vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
+    }
+    const labelled = gallery.counts().labelled > 0;
+    return { ...knnOut(knn), zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {

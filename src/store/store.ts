@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ModelMismatchError } from '../errors.js';
-import type { EncoderIdentity } from '../encoder/vision-encoder.js';
+import type { EncoderIdentity } from '../encoder/embedder.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface ImageRecord {

@@ -12,8 +12,16 @@ export interface TextModelInfo {
   layers: number;
   contextLength: number;
   deepstack: number;
+  /** llama.cpp's pooling type from the GGUF (3 LAST: an embedding model; 4 RANK: a reranker), null when unset. */
+  poolingType: number | null;
+  /** A classifier head (cls.output): what llama.cpp's converter gives a reranker. */
+  classifier: boolean;
   header: GgufHeader;
 }
+
+/** What a text GGUF is used for here: generation (Instruct), embeddings (Qwen3-VL-Embedding), or ranking (Reranker). */
+export type TextModelRole = 'generate' | 'embed' | 'rank';
+export const POOLING_LAST = 3, POOLING_RANK = 4;
 
 function header(path: string): GgufHeader {
   try {
@@ -37,7 +45,11 @@ export function inspectTextModel(path: string, mmproj: MmprojInfo): TextModelInf
     if (typeof v !== 'number' && typeof v !== 'bigint') throw new ModelFileError(`${path}: missing key ${arch}.${key}`);
     return Number(v);
   };
-  const info = { architecture: arch, embd: n('embedding_length'), layers: n('block_count'), contextLength: n('context_length'), deepstack: n('n_deepstack_layers', 0), header: h };
+  const pooling = h.kv.get(`${arch}.pooling_type`);
+  const info = {
+    architecture: arch, embd: n('embedding_length'), layers: n('block_count'), contextLength: n('context_length'), deepstack: n('n_deepstack_layers', 0),
+    poolingType: pooling === undefined ? null : Number(pooling), classifier: h.tensors.some((t) => t.name === 'cls.output.weight'), header: h,
+  };
   if (info.embd !== mmproj.projectionDim) {
     throw new ModelFileError(`the mmproj's output width (${mmproj.projectionDim}) does not match the text model's embedding width (${info.embd}): they are not two halves of the same model`);
   }
@@ -67,4 +79,30 @@ export function checkLora(path: string, text: TextModelInfo): void {
       throw new ModelFileError(`${path} adapts ${target} [${w.join(', ')}] with factors [${a.join(', ')}] x [${b.join(', ')}]: it was made for another model`);
     }
   }
+}
+
+/**
+ * Refuses a text GGUF made for another role, with a message that says which file goes where. An Instruct GGUF (no
+ * pooling type) given as the embedding model is accepted: its vectors work but were not trained for retrieval, and
+ * `warning` says so for the log.
+ */
+export function checkRole(path: string, info: TextModelInfo, role: TextModelRole): { warning: string | null } {
+  const reranker = info.poolingType === POOLING_RANK || info.classifier;
+  const embedding = info.poolingType === POOLING_LAST;
+  if (role === 'rank') {
+    if (!reranker || info.header.tensors.every((t) => t.name !== 'cls.output.weight')) {
+      throw new ModelFileError(`${path} is not a reranker GGUF (no classifier head, pooling type ${info.poolingType ?? 'unset'}): LOOKALIKE_RERANK_MODEL takes a Qwen3-VL-Reranker GGUF`);
+    }
+    return { warning: null };
+  }
+  if (reranker) {
+    throw new ModelFileError(`${path} is a reranker GGUF (a yes/no classifier head): give it as LOOKALIKE_RERANK_MODEL, not as the ${role === 'embed' ? 'embedding' : 'text'} model`);
+  }
+  if (role === 'generate' && embedding) {
+    throw new ModelFileError(`${path} is an embedding model (pooling LAST): give it as LOOKALIKE_EMBED_MODEL; LOOKALIKE_TEXT_MODEL takes the Instruct model, which generates text`);
+  }
+  if (role === 'embed' && !embedding) {
+    return { warning: `${path} declares no pooling type: if it is an Instruct model, its last-token vectors work but were not trained for retrieval; a Qwen3-VL-Embedding GGUF is meant here` };
+  }
+  return { warning: null };
 }

@@ -1,12 +1,52 @@
-// Generative re-ranking: the VL model looks at the query and each of the top candidates together and answers
-// whether they show the same kind of thing; the score is P(yes) from the logits. Scores are cached per
-// (query sha256, candidate id, model); a time budget bounds the work, and what it did not reach keeps its order.
+// Re-ranking: a model looks at the query and each of the top candidates together and says how well they match, as
+// P(yes) from its logits (nothing is parsed from text). Two judges: the Instruct VL model asked a yes/no question, or
+// a Qwen3-VL-Reranker in its own prompt format. Scores are cached per (query, candidate id, model); a time budget
+// bounds the work, and what it did not reach keeps its order.
 import type { DecodedImage } from '../encoder/image.js';
 import { NotFoundError } from '../errors.js';
 import type { SearchResult } from '../gallery/gallery.js';
-import type { VisionLanguageModel } from './vision-language-model.js';
+import type { PromptPart } from '../native/binding.js';
+import { joinParts, type VisionLanguageModel } from './vision-language-model.js';
 
 export const RERANK_QUESTION = 'Do these two images show the same kind of thing? Answer yes or no.';
+export const describeMatchQuestion = (text: string) => `Does this image match the description "${text}"? Answer yes or no.`;
+
+/** What is searched for: an image, or words. `key` names it in the cache (the image's sha256, or the text). */
+export interface Query { image?: DecodedImage; text?: string; key: string }
+
+/** P(yes): how well a candidate image answers the query. */
+export type Judge = (query: Query, candidate: DecodedImage) => Promise<number>;
+
+/** The Instruct VL model: for an image query, "do these two show the same kind of thing?"; for words, "does it match?". */
+export function instructJudge(vlm: VisionLanguageModel): Judge {
+  return (query, candidate) => (query.image
+    ? vlm.probabilityYes(RERANK_QUESTION, [query.image, candidate])
+    : vlm.probabilityYes(describeMatchQuestion(query.text ?? ''), [candidate]));
+}
+
+/**
+ * A Qwen3-VL-Reranker GGUF (loaded with role 'rank'): its prompt as Qwen's own code lays it out (system judge prompt,
+ * `<Instruct>`, `<Query>`, `<Document>`), scored by its classifier head on the last token. llama.cpp applies a softmax
+ * to the yes/no outputs, so the "yes" output is sigmoid(logit(yes) - logit(no)).
+ */
+export function qwenRerankerJudge(vlm: VisionLanguageModel, instruction: string): Judge {
+  const labels = vlm.text.header.kv.get(`${vlm.text.architecture}.classifier.output_labels`);
+  const yes = Array.isArray(labels) ? labels.indexOf('yes') : -1;
+  if (yes < 0) throw new Error('the reranker GGUF has no "yes" classifier label');
+  const system = 'Judge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".';
+  const marker = vlm.info.marker;
+  return async (query, candidate) => {
+    const parts: PromptPart[] = joinParts([
+      { text: `<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\n`, special: true },
+      { text: `<Instruct>: ${instruction}<Query>:`, special: false },
+      query.image ? { text: marker, special: true } : { text: query.text ?? 'NULL', special: false },
+      { text: '\n<Document>:', special: false },
+      { text: `${marker}<|im_end|>\n<|im_start|>assistant\n`, special: true },
+    ]);
+    const out = await vlm.embedPrompt(parts, query.image ? [query.image, candidate] : [candidate]);
+    return out[yes]!;
+  };
+}
 
 export interface RerankSummary {
   reranked: number; // candidates scored by the VL model (cached ones included)
@@ -21,14 +61,14 @@ export class Reranker {
   private readonly cache = new Map<string, number>();
 
   constructor(
-    private readonly vlm: VisionLanguageModel,
+    private readonly judge: Judge,
     private readonly modelKey: string,
     readonly topN: number,
     readonly budgetMs: number,
     private readonly cacheSize = 10_000,
   ) {}
 
-  async rerank(query: DecodedImage, querySha: string, results: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
+  async rerank(query: Query, results: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
     opts: { budgetMs?: number } = {}): Promise<{ results: Reranked[]; summary: RerankSummary }> {
     const started = performance.now();
     const budget = opts.budgetMs ?? this.budgetMs;
@@ -36,7 +76,7 @@ export class Reranker {
     const scored: Reranked[] = [];
     let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
     for (const r of head) {
-      const key = `${querySha}:${r.id}:${this.modelKey}`;
+      const key = `${query.key}:${r.id}:${this.modelKey}`;
       let p = this.cache.get(key);
       if (p !== undefined) {
         cached++;
@@ -47,7 +87,7 @@ export class Reranker {
           throw err;
         });
         if (candidate) {
-          p = await this.vlm.probabilityYes(RERANK_QUESTION, [query, candidate]);
+          p = await this.judge(query, candidate);
           this.remember(key, p);
         }
       }

@@ -10,9 +10,11 @@ import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
 import { sizeLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
 import { LookalikeError } from '../errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { checkLora, inspectTextModel, type TextModelInfo } from './model-files.js';
+import { checkLora, checkRole, inspectTextModel, type TextModelInfo, type TextModelRole } from './model-files.js';
 
 export interface VlOptions {
+  /** What the text GGUF is for (default generate): its file is checked for that role, and the context set up for it. */
+  role?: TextModelRole;
   threads?: number;
   /** Text layers on the GPU (with their KV cache); negative: all. 0 unless a GPU backend is loaded (src/accel). */
   gpuLayers?: number;
@@ -46,10 +48,24 @@ const toNative = (img: DecodedImage): NativeImage => ({
   id: `${createHash('sha256').update(img.rgb).digest('hex')}:${img.width}x${img.height}`,
 });
 
+/** Drops empty parts and joins neighbours of the same kind, so that plain text is tokenized as one piece. */
+export function joinParts(parts: PromptPart[]): PromptPart[] {
+  const out: PromptPart[] = [];
+  for (const p of parts) {
+    if (!p.text) continue;
+    const last = out.at(-1);
+    if (last && last.special === p.special) last.text += p.text;
+    else out.push({ ...p });
+  }
+  return out;
+}
+
 export class VisionLanguageModel {
   private readonly queue = new SerialQueue();
   private disposed = false;
   private readonly yesNo: { yes: number[]; no: number[] };
+  /** Something about the model files worth a line in the log (an Instruct GGUF loaded as an embedding model). */
+  warning: string | null = null;
 
   private constructor(
     private readonly native: NativeVlModel,
@@ -57,8 +73,8 @@ export class VisionLanguageModel {
     readonly text: TextModelInfo,
     readonly mmproj: MmprojInfo,
     readonly mmprojPath: string,
-    private readonly minTokens: number,
-    private readonly maxTokens: number,
+    readonly minTokens: number,
+    readonly maxTokens: number,
     private readonly maxInputPixels: number,
   ) {
     // first token of each spelling: P(yes) is read from these logits, nothing is parsed from text
@@ -69,15 +85,18 @@ export class VisionLanguageModel {
   static async load(textPath: string, mmprojPath: string, opts: VlOptions = {}): Promise<VisionLanguageModel> {
     const mmproj = inspectMmproj(mmprojPath);
     const text = inspectTextModel(textPath, mmproj);
+    const { warning } = checkRole(textPath, text, opts.role ?? 'generate');
     if (opts.loraPath) checkLora(opts.loraPath, text);
     const minTokens = opts.minTokens ?? settingDefault('LOOKALIKE_MIN_TOKENS'), maxTokens = opts.maxTokens ?? settingDefault('LOOKALIKE_MAX_TOKENS');
     const nCtx = opts.nCtx ?? Math.min(text.contextLength, settingDefault('LOOKALIKE_CONTEXT'));
     const native = new (loadNative().VlModel)();
     await native.load(textPath, mmprojPath, {
       loraPath: opts.loraPath, loraScale: opts.loraScale ?? settingDefault('LOOKALIKE_LORA_SCALE'), nCtx, threads: opts.threads ?? physicalCores(),
-      minTokens, maxTokens, gpuLayers: opts.gpuLayers ?? 0, useGpu: opts.useGpu ?? false,
+      minTokens, maxTokens, gpuLayers: opts.gpuLayers ?? 0, useGpu: opts.useGpu ?? false, mode: opts.role ?? 'generate',
     });
-    return new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? settingDefault('LOOKALIKE_MAX_PIXELS'));
+    const vlm = new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? settingDefault('LOOKALIKE_MAX_PIXELS'));
+    vlm.warning = warning;
+    return vlm;
   }
 
   /** Decodes an image to the size the vision tower takes (the same as VisionEncoder.decode with these limits). */
@@ -86,15 +105,20 @@ export class VisionLanguageModel {
   }
 
   /**
-   * A user turn with `images` image markers before `question`, in the model's own chat template: the template's text
-   * with special tokens, the question as plain text (a user typing "<|im_start|>" or the media marker changes nothing).
+   * A chat in the model's own template: an optional system turn, then a user turn with `images` image markers (each
+   * followed by `separator`) before `question`, then the assistant's turn begins. The template's own text keeps its
+   * special tokens; the system text and the question are plain text (a user typing "<|im_start|>" or the media marker
+   * changes nothing).
    */
-  chatPrompt(question: string, images: number): PromptPart[] {
-    const PLACEHOLDER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
-    const templated = this.native.applyTemplate([{ role: 'user', content: `${`${this.info.marker}\n`.repeat(images)}${PLACEHOLDER}` }], true);
-    const [before, after, ...rest] = templated.split(PLACEHOLDER);
-    if (after === undefined || rest.length) throw new Error('the chat template did not keep the user text in one place');
-    return [{ text: before!, special: true }, { text: question, special: false }, { text: after, special: true }];
+  chatPrompt(question: string, images: number, system?: string, separator = '\n'): PromptPart[] {
+    const SYSTEM = '\uE000lookalike system text\uE000', USER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
+    const messages = [...(system !== undefined ? [{ role: 'system', content: SYSTEM }] : []), { role: 'user', content: `${`${this.info.marker}${separator}`.repeat(images)}${USER}` }];
+    const templated = this.native.applyTemplate(messages, true);
+    const pieces = templated.split(new RegExp(`(${SYSTEM}|${USER})`));
+    if (pieces.filter((p) => p === USER).length !== 1 || pieces.filter((p) => p === SYSTEM).length !== (system !== undefined ? 1 : 0)) {
+      throw new Error('the chat template did not keep the system and user text in one place each');
+    }
+    return joinParts(pieces.map((p) => (p === SYSTEM ? { text: system!, special: false } : p === USER ? { text: question, special: false } : { text: p, special: true })));
   }
 
   /** Tokens of a text as the prompt holds it: plain (user text) or with special tokens parsed (template text). */
@@ -110,6 +134,12 @@ export class VisionLanguageModel {
     const mass = (from: number, to: number) => Array.from(logits.subarray(from, to)).reduce((s, l) => s + Math.exp(l - max), 0);
     const yes = mass(0, this.yesNo.yes.length);
     return yes / (yes + mass(this.yesNo.yes.length, logits.length));
+  }
+
+  /** An embed- or rank-mode model's output for a prompt: the last token's hidden state, or the classifier's outputs. */
+  async embedPrompt(prompt: PromptPart[], images: DecodedImage[]): Promise<Float32Array> {
+    const { data } = await this.run(() => this.native.embedPrompt(prompt, images.map(toNative)));
+    return data;
   }
 
   /** Generates an answer about the images, streaming text through onText; an aborted signal stops it. */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomLora, writeRandomTextModel } from '../../src/models/random-models.js';
-import { OTHER_LORA, TINY_LORA, TINY_MMPROJ, TINY_TEXT_MODEL, WIDE_MMPROJ } from './models.js';
+import { ensureLlamaEmbedding } from './llama-embedding.js';
+import { OTHER_LORA, TINY_EMBED_MODEL, TINY_LORA, TINY_MMPROJ, TINY_RERANK_MODEL, TINY_TEXT_MODEL, WIDE_MMPROJ } from './models.js';
 
 export default function setup(): void {
   ensureRandomMmproj(TINY_MMPROJ, TINY_VISION, 1);
@@ -8,4 +9,7 @@ export default function setup(): void {
   if (!existsSync(TINY_TEXT_MODEL)) writeRandomTextModel(TINY_TEXT_MODEL, TINY_TEXT, 2);
   if (!existsSync(TINY_LORA)) writeRandomLora(TINY_LORA, TINY_TEXT, 4, 3);
   if (!existsSync(OTHER_LORA)) writeRandomLora(OTHER_LORA, { ...TINY_TEXT, embd: 96 }, 4, 3);
+  if (!existsSync(TINY_EMBED_MODEL)) writeRandomTextModel(TINY_EMBED_MODEL, TINY_TEXT, 5, 'embed');
+  if (!existsSync(TINY_RERANK_MODEL)) writeRandomTextModel(TINY_RERANK_MODEL, TINY_TEXT, 6, 'rank');
+  ensureLlamaEmbedding(); // llama.cpp's own tool, the reference for the embedder's vectors
 }

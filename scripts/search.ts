@@ -1,0 +1,47 @@
+// npm run search -- "words" | photo.jpg [options]: the top results from a data folder, without the server (read-only,
+// so it runs beside one). An argument naming a file is an image; anything else is words (they need an embedding model).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isTextEmbedder } from '../src/encoder/embedder.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { galleryDir, indexParams, loadModels } from '../src/models/load-models.js';
+import { parseCli, runCli, UsageError } from './cli-common.js';
+
+const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
+const OPTIONS = {
+  k: { type: 'string', help: 'how many results (default 10)' },
+  label: { type: 'string', help: 'only images with this label' },
+  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: a tiny random one)' },
+  json: { type: 'boolean', help: 'print the results as JSON' },
+} as const;
+
+runCli(USAGE, async () => {
+  const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
+  if (positionals.length !== 1) throw new UsageError('give one query: words in quotes, or an image file');
+  const k = Number(values.k ?? 10);
+  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
+  const query = positionals[0]!;
+  const isFile = existsSync(query) && statSync(query).isFile();
+  const dir = galleryDir(config);
+  if (!existsSync(join(dir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${dir}: build one with npm run index, or give --data`);
+  const { encoder, dataDir } = await loadModels(config);
+  try {
+    if (!isFile && !isTextEmbedder(encoder)) {
+      throw new UsageError(`"${query}" is not a file, and words need an embedding model: set LOOKALIKE_EMBED_MODEL (or --embed-model) with its mmproj`);
+    }
+    const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
+    try {
+      const vector = isFile || !isTextEmbedder(encoder) ? (await encoder.embed(readFileSync(query))).vector : await encoder.embedText(query.trim());
+      const results = await gallery.search(vector, { k, label: typeof values.label === 'string' ? values.label : undefined });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(results.map(({ id, score, label, source }) => ({ id, score, label, source })), null, 2)}\n`);
+      } else {
+        for (const r of results) process.stdout.write(`${String(r.id).padStart(6)}  ${r.score.toFixed(4)}  ${(r.label ?? '-').padEnd(16)}  ${r.source ?? ''}\n`);
+      }
+    } finally {
+      await gallery.close();
+    }
+  } finally {
+    await encoder.dispose();
+  }
+});

@@ -1,0 +1,112 @@
+// VlEmbedder: Qwen3-VL-Embedding (its text GGUF + mmproj) puts images, words and both into one space, so the gallery
+// can be searched by text and classified zero-shot. One input is one chat, as in Qwen's own code: a system turn with
+// an instruction, a user turn with the image and/or the text, then the assistant's turn begins; the vector is the
+// last token's hidden state after the final norm, L2-normalised, optionally truncated (Matryoshka) to its first dims.
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { settingDefault } from '../config.js';
+import { visionDeviceFrom } from '../accel/acceleration.js';
+import { BadRequestError } from '../errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
+import type { Embedding, EncoderIdentity, TextEmbedder } from './embedder.js';
+import { fileFingerprint } from './fingerprint.js';
+import type { DecodedImage } from './image.js';
+import { l2Normalize } from './vision-encoder.js';
+
+export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
+  /** Keep the first `dim` dimensions (Matryoshka), then re-normalise; 0: all of them. */
+  dim?: number;
+  /** The system turn for gallery items and image queries (Qwen's default: "Represent the user's input."). */
+  itemInstruction?: string;
+  /** The system turn for text queries (Qwen's README: "Retrieve images or text relevant to the user's query."). */
+  queryInstruction?: string;
+  fingerprintCache?: string;
+}
+
+/** As Qwen's code does: an instruction that does not end in punctuation gets a full stop. */
+export function punctuated(instruction: string): string {
+  const t = instruction.trim();
+  return t && !/\p{P}$/u.test(t) ? `${t}.` : t;
+}
+
+/** The first `dim` values, re-normalised to unit length (all of them when dim is 0 or the full width). */
+export function truncate(v: Float32Array, dim: number): Float32Array {
+  return l2Normalize(dim > 0 && dim < v.length ? v.slice(0, dim) : v.slice());
+}
+
+export class VlEmbedder implements TextEmbedder {
+  readonly textSearch = true as const;
+  private readonly queue = new SerialQueue();
+
+  private constructor(
+    private readonly vlm: VisionLanguageModel,
+    readonly identity: EncoderIdentity,
+    private readonly itemInstruction: string,
+    private readonly queryInstruction: string,
+  ) {}
+
+  static async load(textPath: string, mmprojPath: string, opts: VlEmbedderOptions = {}): Promise<VlEmbedder> {
+    const vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...opts, role: 'embed' });
+    const width = vlm.info.nEmbd;
+    const dim = opts.dim || width;
+    if (!Number.isInteger(dim) || dim < 1 || dim > width) {
+      await vlm.dispose();
+      throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
+    }
+    const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));
+    const query = punctuated(opts.queryInstruction ?? settingDefault('LOOKALIKE_EMBED_QUERY_INSTRUCTION'));
+    const [text, mmproj] = [await fileFingerprint(textPath, opts.fingerprintCache), await fileFingerprint(mmprojPath, opts.fingerprintCache)];
+    // everything that changes the stored vectors: both files, the width kept, the token limits, the item instruction
+    const instructionId = createHash('sha256').update(item).digest('hex').slice(0, 8);
+    const identity: EncoderIdentity = {
+      modelId: `qwen3vl-embedding-${text.sha256.slice(0, 12)}-${mmproj.sha256.slice(0, 12)}-d${dim}-t${vlm.minTokens}-${vlm.maxTokens}-i${instructionId}`,
+      fingerprint: text.sha256, fileName: basename(textPath), projectorType: vlm.mmproj.projectorType, dim, pooling: 'last-token',
+      minTokens: vlm.minTokens, maxTokens: vlm.maxTokens, projectionDim: width, deepstackLayers: vlm.mmproj.deepstackLayers,
+    };
+    return new VlEmbedder(vlm, identity, item, query);
+  }
+
+  get dim(): number { return this.identity.dim; }
+  get device(): string { return visionDeviceFrom(this.vlm.info.loadLog); }
+  /** Something about the model file worth a line in the log (an Instruct GGUF given as the embedding model). */
+  get warning(): string | null { return this.vlm.warning; }
+
+  decode(image: Buffer): Promise<DecodedImage> {
+    return this.vlm.decode(image);
+  }
+
+  /** An image as a gallery item (and as an image query: a picture then finds itself at similarity 1). */
+  async encode(image: DecodedImage): Promise<Embedding> {
+    // as Qwen's processor lays it out: the image, then (here no) text, nothing between them
+    const vector = await this.vector(this.vlm.chatPrompt('', 1, this.itemInstruction, ''), [image]);
+    return { vector, nTokens: 0, inputWidth: image.width, inputHeight: image.height, sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight };
+  }
+
+  async embed(image: Buffer): Promise<Embedding> {
+    return this.encode(await this.decode(image));
+  }
+
+  /** Words with the query instruction: what search by text and zero-shot labels use. */
+  embedText(text: string, instruction = this.queryInstruction): Promise<Float32Array> {
+    return this.embedQuery(text, undefined, instruction);
+  }
+
+  /** Words, an image, or both in one input (the image first, as Qwen's processor lays it out), with an instruction. */
+  embedQuery(text: string, image?: DecodedImage, instruction = this.queryInstruction): Promise<Float32Array> {
+    return this.vector(this.vlm.chatPrompt(text || (image ? '' : 'NULL'), image ? 1 : 0, punctuated(instruction), ''), image ? [image] : []);
+  }
+
+  /** The prompt exactly as the model sees it, for the fidelity test against llama.cpp's own llama-embedding. */
+  textPrompt(text: string, instruction = this.queryInstruction) {
+    return this.vlm.chatPrompt(text, 0, punctuated(instruction));
+  }
+
+  private vector(prompt: ReturnType<VisionLanguageModel['chatPrompt']>, images: DecodedImage[]): Promise<Float32Array> {
+    return this.queue.run(async () => truncate(await this.vlm.embedPrompt(prompt, images), this.dim));
+  }
+
+  dispose(): Promise<void> {
+    return this.vlm.dispose();
+  }
+}

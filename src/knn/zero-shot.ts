@@ -1,0 +1,67 @@
+// Zero-shot classification: with an embedder that puts words and images in one space, each class name becomes a
+// text ("a photo of {label}"), and an image's class probabilities are a softmax of its cosine to each text over a
+// temperature. No labelled examples needed, which is also its weakness next to KNN: see trustedAnswer().
+import type { TextEmbedder } from '../encoder/embedder.js';
+import type { KnnResult } from './knn.js';
+
+export interface ZeroShotOptions { template: string; temperature: number; minProbability: number }
+
+export interface ZeroShotResult {
+  label: string | null; // null when unknown
+  candidate: string | null; // the most probable label, even when rejected
+  probability: number;
+  unknown: boolean;
+  reason: string | null;
+  scores: { label: string; cosine: number; probability: number }[]; // most probable first; probabilities sum to 1
+}
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+
+export function zeroShot(image: Float32Array, labels: string[], labelVectors: Float32Array[], opts: Omit<ZeroShotOptions, 'template'>): ZeroShotResult {
+  const cosines = labelVectors.map((v) => dot(image, v));
+  const top = Math.max(...cosines); // subtracted: exp() stays in range at any temperature
+  const weights = cosines.map((c) => Math.exp((c - top) / opts.temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const scores = labels.map((label, i) => ({ label, cosine: cosines[i]!, probability: weights[i]! / total }))
+    .sort((a, b) => b.probability - a.probability || a.label.localeCompare(b.label));
+  const best = scores[0]!;
+  const unknown = best.probability < opts.minProbability;
+  return {
+    label: unknown ? null : best.label, candidate: best.label, probability: best.probability, unknown,
+    reason: unknown ? `top probability ${best.probability.toFixed(3)} is below ${opts.minProbability}` : null, scores,
+  };
+}
+
+/**
+ * Which answer to trust when both exist. KNN learns from this gallery's own labelled pictures, which beat words when
+ * there are enough of them: it is trusted when it gave an answer (not unknown) backed by at least MIN_KNN_SUPPORT
+ * neighbours of the winning class. Otherwise (few examples, an open-set rejection, no labels) zero-shot is.
+ */
+export const MIN_KNN_SUPPORT = 3;
+export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null): 'knn' | 'zero-shot' | null {
+  if (knn && !knn.unknown && (knn.votes[0]?.count ?? 0) >= MIN_KNN_SUPPORT) return 'knn';
+  if (zs) return 'zero-shot';
+  return knn ? 'knn' : null;
+}
+
+/** Label texts embedded once per (template, label), kept for later requests. */
+export class LabelVectors {
+  private readonly cache = new Map<string, Float32Array>();
+
+  constructor(private readonly embedder: TextEmbedder, private readonly template: string, private readonly max = 10_000) {}
+
+  async of(labels: string[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (const label of labels) {
+      const text = this.template.replaceAll('{label}', label);
+      let v = this.cache.get(text);
+      if (!v) {
+        v = await this.embedder.embedText(text);
+        if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value!);
+        this.cache.set(text, v);
+      }
+      out.push(v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,43 @@
+// llama.cpp's own embedding tool (examples/embedding in the source bundle node-llama-cpp ships), built once against the
+// same prebuilt libraries as the native module: the reference the embedder's vectors are checked against.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
+
+const DIR = join(ROOT, 'test', '.tmp', 'llama-embedding');
+const BIN = join(DIR, 'llama-embedding');
+
+function sourceDir(): string {
+  const cache = join(ROOT, 'node_modules', '.cache', 'lookalike');
+  const tree = readdirSync(cache).find((d) => d.startsWith('llama.cpp-'));
+  if (!tree) throw new Error('the llama.cpp source bundle is not unpacked: run npm run build:native');
+  return join(cache, tree);
+}
+
+/** Builds the tool if it is missing (a few seconds); returns its path. */
+export function ensureLlamaEmbedding(): string {
+  if (existsSync(BIN)) return BIN;
+  const src = sourceDir();
+  const bins = join(ROOT, 'node_modules', '@node-llama-cpp', `linux-${process.arch}`, 'bins', `linux-${process.arch}`);
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, 'build-info.cpp'), 'int LLAMA_BUILD_NUMBER = 0;\nchar const * LLAMA_COMMIT = "bundle";\nchar const * LLAMA_COMPILER = "g++";\nchar const * LLAMA_BUILD_TARGET = "lookalike-test";\n');
+  const llama = readdirSync(bins).find((f) => /^libllama\.v.*\.so$/.test(f))!;
+  const ggml = readdirSync(bins).find((f) => /^libggml\.v.*\.so$/.test(f))!;
+  execFileSync('g++', ['-O1', '-std=c++17', join(src, 'examples', 'embedding', 'embedding.cpp'), join(DIR, 'build-info.cpp'), '-o', BIN,
+    `-I${join(src, 'include')}`, `-I${join(src, 'common')}`, `-I${join(src, 'ggml', 'include')}`, `-I${join(src, 'vendor')}`,
+    `-L${bins}`, '-l:libllama-common.so', `-l:${llama}`, `-l:${ggml}`, '-l:libggml-base.so', `-Wl,-rpath,${bins}`], { stdio: 'inherit' });
+  // ggml_backend_load_all() looks for the CPU backend variants next to the executable
+  for (const f of readdirSync(bins).filter((f) => f.startsWith('libggml-cpu-'))) {
+    if (!existsSync(join(DIR, f))) symlinkSync(join(bins, f), join(DIR, f));
+  }
+  return BIN;
+}
+
+/** The L2-normalised last-token embedding of a prompt (special tokens parsed, as the tool does), by llama-embedding. */
+export function llamaEmbedding(model: string, prompt: string): Float32Array {
+  const out = execFileSync(ensureLlamaEmbedding(), ['-m', model, '-p', prompt, '--pooling', 'last', '--embd-normalize', '2',
+    '--embd-output-format', 'json', '--embd-separator', '<lookalike-no-split>', '-t', '1', '-c', '512', '-ngl', '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const json = JSON.parse(out) as { data: { embedding: number[] }[] };
+  return Float32Array.from(json.data[0]!.embedding);
+}
