@@ -3,7 +3,9 @@
 // runs beside the server, which keeps writing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
+import { fitTemperature, LabelVectors } from '../src/knn/zero-shot.js';
 import { galleryDir, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
@@ -13,7 +15,25 @@ const OPTIONS = {
   k: { type: 'string', env: 'LOOKALIKE_KNN_K', help: 'neighbours that vote' },
   temperature: { type: 'string', env: 'LOOKALIKE_KNN_TEMPERATURE', help: 'vote weight exp(sim / T)' },
   json: { type: 'boolean', help: 'print the evaluation as JSON' },
+  'zero-shot': { type: 'boolean', help: 'also fit LOOKALIKE_ZEROSHOT_TEMPERATURE on the labelled images (needs an embedding model)' },
+  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF (demo: a tiny random one)' },
 } as const;
+
+/** Zero-shot over the gallery's own label names for every labelled image, and the temperature that fits them best. */
+async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: string) {
+  if (!isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');
+  const labels = gallery.labels().map((l) => l.label);
+  const labelVectors = await new LabelVectors(encoder, template).of(labels);
+  const cosines: number[][] = [], truth: number[] = [];
+  for (const batch of gallery.labelledVectors()) {
+    batch.labels.forEach((label, i) => {
+      const v = batch.vectors.subarray(i * encoder.dim, (i + 1) * encoder.dim);
+      cosines.push(labelVectors.map((t) => t.reduce((s, x, j) => s + x * v[j]!, 0)));
+      truth.push(labels.indexOf(label));
+    });
+  }
+  return { labels: labels.length, ...fitTemperature(cosines, truth) };
+}
 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
@@ -24,7 +44,16 @@ runCli(USAGE, async () => {
     .catch(async (err) => { await encoder.dispose(); throw err; });
   try {
     const evaluation = await gallery.evaluate(knnOptions(config));
-    process.stdout.write(values.json ? `${JSON.stringify(evaluation, null, 2)}\n` : `${formatEvaluation(evaluation)}\n`);
+    const zeroShot = values['zero-shot'] ? await calibrateZeroShot(gallery, encoder, config.LOOKALIKE_ZEROSHOT_TEMPLATE) : undefined;
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...evaluation, zeroShot }, null, 2)}\n`);
+    else {
+      process.stdout.write(`${formatEvaluation(evaluation)}\n`);
+      if (zeroShot) {
+        process.stdout.write(`zero-shot over the gallery's ${zeroShot.labels} labels ("${config.LOOKALIKE_ZEROSHOT_TEMPLATE}"): top-1 accuracy ` +
+          `${(100 * zeroShot.accuracy).toFixed(1)}%; the temperature that fits these images best: LOOKALIKE_ZEROSHOT_TEMPERATURE=${zeroShot.temperature} ` +
+          `(mean negative log-likelihood ${zeroShot.nll.toFixed(3)})\n`);
+      }
+    }
   } finally {
     await gallery.close();
     await encoder.dispose();

@@ -220,6 +220,9 @@ describe('npm run search', () => {
       const file = join(t.dataDir, 'demo-embedding', 'images', hits[0].source);
       const byImage = await runScript('scripts/search.ts', [file, '--embed-model', 'demo', '--k', '1'], env);
       expect(byImage.stdout).toMatch(new RegExp(`^\\s*${hits[0].id}\\s+1\\.0000`));
+      const calibrated = await runScript('scripts/evaluate.ts', ['--zero-shot', '--embed-model', 'demo'], env);
+      expect(calibrated.code, calibrated.stderr).toBe(0);
+      expect(calibrated.stdout).toMatch(/zero-shot over the gallery's 6 labels .*top-1 accuracy [\d.]+%; .*LOOKALIKE_ZEROSHOT_TEMPERATURE=[\d.]+/);
     } finally {
       await t.close();
     }

@@ -7,6 +7,7 @@ import { buildIndex } from '../src/builder/build-index.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { classify, summarize } from '../src/knn/knn.js';
+import { fitTemperature, zeroShot } from '../src/knn/zero-shot.js';
 import { scenePng, variant, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
@@ -68,6 +69,36 @@ describe('classify', () => {
     expect(e.sweeps.minSimilarity.find((r) => r.threshold === 0.6)).toEqual({ threshold: 0.6, answered: 4 / 6, accuracy: 1 });
     // answering only above 0.6 leaves the four right ones: the lowest threshold with all answers right
     expect(e.suggested.minSimilarity).toBe(0.6);
+  });
+});
+
+describe('zero-shot', () => {
+  it('gives a softmax of cosine / T that sums to 1, and unknown under the threshold', () => {
+    const img = Float32Array.from([1, 0, 0]);
+    const labels = [Float32Array.from([0.6, 0.8, 0]), Float32Array.from([0.8, 0.6, 0]), Float32Array.from([0, 0, 1])];
+    const r = zeroShot(img, ['a', 'b', 'c'], labels, { temperature: 0.1, minProbability: 0.5 });
+    const e = [Math.exp(0.6 / 0.1), Math.exp(0.8 / 0.1), Math.exp(0)];
+    expect(r.scores.map((s) => s.label)).toEqual(['b', 'a', 'c']);
+    expect(r.probability).toBeCloseTo(e[1]! / (e[0]! + e[1]! + e[2]!), 6); // cosines of float32 vectors
+    expect(r.scores.reduce((s, x) => s + x.probability, 0)).toBeCloseTo(1, 12);
+    expect(zeroShot(img, ['a', 'b', 'c'], labels, { temperature: 10, minProbability: 0.5 })).toMatchObject({ unknown: true, label: null, candidate: 'b' });
+  });
+
+  it('fits the temperature that makes its probabilities honest', () => {
+    // 80% of images closest to their true label by 0.05, 20% closer to another: neither tiny nor huge T fits
+    const rows: number[][] = [], truth: number[] = [];
+    for (let i = 0; i < 50; i++) { rows.push(i % 5 === 0 ? [0.25, 0.3, 0.2] : [0.3, 0.25, 0.2]); truth.push(0); }
+    const fit = fitTemperature(rows, truth);
+    expect(fit.accuracy).toBeCloseTo(0.8, 12);
+    const nll = (t: number) => rows.reduce((s, row, i) => {
+      const z = row.reduce((a, c) => a + Math.exp(c / t), 0);
+      return s - (row[truth[i]!]! / t - Math.log(z));
+    }, 0) / rows.length;
+    expect(fit.nll).toBeCloseTo(nll(fit.temperature), 3);
+    expect(fit.nll).toBeLessThanOrEqual(nll(fit.temperature * 1.3));
+    expect(fit.nll).toBeLessThanOrEqual(nll(fit.temperature / 1.3));
+    expect(fit.temperature).toBeGreaterThan(0.005);
+    expect(fit.temperature).toBeLessThan(0.5);
   });
 });
 

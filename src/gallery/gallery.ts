@@ -264,6 +264,13 @@ export class Gallery {
     return classify(hits.map((h) => ({ id: h.id, score: h.score, label: h.label })), knn);
   }
 
+  /** The labelled images' stored vectors with their labels, in batches (zero-shot calibration). */
+  *labelledVectors(batchSize = 256): Generator<{ labels: string[]; vectors: Float32Array }> {
+    const labelled = this.store.labelledImages();
+    const labelOf = new Map(labelled.map((r) => [r.id, r.label]));
+    for (const batch of this.store.vectorBatches(batchSize, labelled.map((r) => r.id))) yield { labels: batch.ids.map((id) => labelOf.get(id)!), vectors: batch.vectors };
+  }
+
   /** Leave-one-out KNN over the labelled gallery: accuracy, confusion table, calibration error. */
   async evaluate(knn: KnnOptions): Promise<Evaluation> {
     const labelled = this.store.labelledImages();

@@ -65,3 +65,23 @@ export class LabelVectors {
     return out;
   }
 }
+
+/**
+ * The temperature that makes zero-shot probabilities honest on labelled images: the value on a log grid that
+ * minimises the mean negative log-likelihood of the true label (cosines: one row per image, one column per label).
+ */
+export function fitTemperature(cosines: number[][], truth: number[]): { temperature: number; nll: number; accuracy: number } {
+  let best = { temperature: 1, nll: Infinity };
+  for (let t = 0.002; t <= 1; t *= 1.25) {
+    let nll = 0;
+    cosines.forEach((row, i) => {
+      const top = Math.max(...row);
+      const z = row.reduce((s, c) => s + Math.exp((c - top) / t), 0);
+      nll -= (row[truth[i]!]! - top) / t - Math.log(z);
+    });
+    nll /= cosines.length;
+    if (nll < best.nll) best = { temperature: Number(t.toPrecision(3)), nll };
+  }
+  const accuracy = cosines.filter((row, i) => row.indexOf(Math.max(...row)) === truth[i]).length / cosines.length;
+  return { ...best, accuracy };
+}

@@ -20,6 +20,8 @@ export interface VisionSpec {
 export const TINY_VISION: VisionSpec = { hidden: 64, heads: 4, ffn: 128, layers: 3, patch: 16, imageSize: 256, deepstack: [0, 1], projectionDim: 64 };
 // Qwen3-VL-8B-Instruct's vision tower (mmproj-Qwen3VL-8B-Instruct-F16.gguf), for benchmarks.
 export const QWEN3VL_8B_VISION: VisionSpec = { hidden: 1152, heads: 16, ffn: 4304, layers: 27, patch: 16, imageSize: 768, deepstack: [8, 16, 24], projectionDim: 4096 };
+// Qwen3-VL-2B's (and Qwen3-VL-Embedding-2B's) vision tower, for benchmarks.
+export const QWEN3VL_2B_VISION: VisionSpec = { hidden: 1024, heads: 16, ffn: 4096, layers: 24, patch: 16, imageSize: 768, deepstack: [5, 11, 17], projectionDim: 2048 };
 
 // splitmix32: small, fast and the same on every machine.
 export function seededRandom(seed: number): () => number {

@@ -211,6 +211,9 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   }
 
   // Clears the KV cache, evaluates the segments; returns an error message or "", and the position after the prompt.
+  // Text is decoded in as few llama_decode calls as the images allow: all tokens between two images (template text and
+  // user text alike) go in one batch, because each call reads every weight once, and a short text prompt is
+  // bound by those reads.
   std::string eval_prompt(const std::vector<Segment> & segments, size_t reserve, llama_pos & n_past) {
     const size_t n_tokens = n_tokens_of(segments);
     const size_t n_ctx = llama_n_ctx(ctx);
@@ -219,27 +222,41 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
              (reserve ? " plus " + std::to_string(reserve) + " to generate" : "") + ", the context holds " +
              std::to_string(n_ctx);
     }
+    struct Run {
+      std::vector<llama_token> tokens;
+      const mtmd_input_chunk * image = nullptr;
+    };
+    std::vector<Run> runs;
+    auto text_run = [&]() -> std::vector<llama_token> & {
+      if (runs.empty() || runs.back().image) runs.emplace_back();
+      return runs.back().tokens;
+    };
+    for (const auto & seg : segments) {
+      if (!seg.chunks) {
+        text_run().insert(text_run().end(), seg.tokens.begin(), seg.tokens.end());
+        continue;
+      }
+      for (size_t i = 0; i < mtmd_input_chunks_size(seg.chunks.get()); i++) {
+        const mtmd_input_chunk * chunk = mtmd_input_chunks_get(seg.chunks.get(), i);
+        if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
+          runs.push_back({{}, chunk});
+        } else {
+          size_t n = 0;
+          const llama_token * toks = mtmd_input_chunk_get_tokens_text(chunk, &n);
+          text_run().insert(text_run().end(), toks, toks + n);
+        }
+      }
+    }
     llama_memory_clear(llama_get_memory(ctx), true);
     n_past = 0;
-    for (size_t s = 0; s < segments.size(); s++) {
-      const bool last_segment = s + 1 == segments.size();
-      int32_t rc = 0;
-      if (!segments[s].chunks) {
-        rc = decode_tokens(segments[s].tokens, last_segment, n_past);
+    for (size_t r = 0; r < runs.size(); r++) {
+      int32_t rc;
+      if (runs[r].image) {
+        float * embd = image_embedding(runs[r].image);  // from the cache when this image was seen lately
+        if (!embd) return with_native_errors("image encoding failed");
+        rc = mtmd_helper_decode_image_chunk(mctx, ctx, runs[r].image, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
       } else {
-        // mtmd_helper_eval_chunks, chunk by chunk, so that image chunks can come from the cache
-        const mtmd_input_chunks * chunks = segments[s].chunks.get();
-        const size_t n_chunks = mtmd_input_chunks_size(chunks);
-        for (size_t i = 0; i < n_chunks && rc == 0; i++) {
-          const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks, i);
-          if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
-            float * embd = image_embedding(chunk);
-            if (!embd) return with_native_errors("image encoding failed");
-            rc = mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
-          } else {
-            rc = mtmd_helper_eval_chunk_single(mctx, ctx, chunk, n_past, 0, n_batch, last_segment && i + 1 == n_chunks, &n_past);
-          }
-        }
+        rc = decode_tokens(runs[r].tokens, r + 1 == runs.size(), n_past);
       }
       if (rc != 0) return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
     }
