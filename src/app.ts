@@ -20,6 +20,7 @@ import imageRoutes from './routes/images.js';
 import searchRoutes from './routes/search.js';
 import statsRoutes from './routes/stats.js';
 import describeRoutes from './routes/describe.js';
+import metricsRoutes from './routes/metrics.js';
 import type { Reranker } from './vlm/rerank.js';
 import type { VisionLanguageModel } from './vlm/vision-language-model.js';
 import { Services } from './services.js';
@@ -91,7 +92,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       gallery: services.gallery!, encoder,
       embedUpload: (image) => services.admission.run(async () => {
         const prepared = await prepareImage(encoder, image);
-        return { vector: (await encoder.encode(prepared.decoded)).vector, prepared };
+        const { vector } = await services.metrics.time(services.metrics.encodeDuration, 'image', () => encoder.encode(prepared.decoded));
+        return { vector, prepared };
       }),
     };
   });
@@ -140,6 +142,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(imageRoutes);
   await app.register(statsRoutes);
   await app.register(describeRoutes);
+  await app.register(metricsRoutes);
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    services.metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    services.metrics.httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
 
   // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
   let closing = false;

@@ -12,6 +12,7 @@ import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from './models/load-models.js';
 import { Admission } from './util/admission.js';
+import { Metrics } from './util/metrics.js';
 import { Reranker } from './vlm/rerank.js';
 import type { VisionLanguageModel } from './vlm/vision-language-model.js';
 
@@ -37,12 +38,19 @@ export class Services {
   acceleration: Acceleration | null = null;
   demo = false;
   readonly admission: Admission;
+  readonly metrics = new Metrics();
   readonly knn;
   private starting: Promise<void> | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger) {
-    this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE);
+    this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE, () => this.metrics.queueRejections.inc());
+    this.metrics.gauge('lookalike_admission_in_use', 'Requests waiting for or holding the encoder', () => this.admission.inUse);
+    this.metrics.gauge('lookalike_gallery_images', 'Images embedded for the gallery\'s model', () => this.gallery?.counts().embedded ?? 0);
+    this.metrics.gauge('lookalike_index_vectors', 'Vectors in the index, by state', async (): Promise<Record<string, number>> => {
+      const s = await this.gallery?.indexStats();
+      return s ? { live: s.live, tombstones: s.tombstones, staged: s.staged } : {};
+    }, 'state');
     this.knn = knnOptions(config);
   }
 

@@ -84,6 +84,32 @@ describe('service routes', () => {
     expect((await t.app.inject('/docs')).statusCode).toBeLessThan(400);
   });
 
+  it('serves Prometheus metrics whose counters move with requests', async () => {
+    const scrape = async () => {
+      const res = await t.app.inject('/metrics');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      const samples = new Map<string, number>();
+      for (const line of res.body.split('\n')) {
+        if (!line || line.startsWith('#')) continue;
+        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+        expect(m, line).not.toBeNull(); // every sample line is valid exposition format
+        samples.set(m![1]!, Number(m![2]));
+      }
+      return samples;
+    };
+    const before = await scrape();
+    const key = 'lookalike_http_requests_total{route="/api/stats",method="GET",status="200"}';
+    for (let i = 0; i < 3; i++) await t.app.inject('/api/stats');
+    await post('/api/search', { image: image(demoImage), k: '1' });
+    const after = await scrape();
+    expect((after.get(key) ?? 0) - (before.get(key) ?? 0)).toBe(3);
+    expect(after.get('lookalike_gallery_images')).toBeGreaterThanOrEqual(48);
+    expect(after.get('lookalike_index_vectors{state="live"}')).toBeGreaterThanOrEqual(48);
+    expect((after.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0) - (before.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0)).toBe(1);
+    expect(after.has('lookalike_process_resident_memory_bytes')).toBe(true);
+  });
+
   it('answers an unknown route with the error shape', async () => {
     expectError(await t.app.inject('/api/nope'), 404, 'not_found');
   });
@@ -262,6 +288,7 @@ describe('limits and access', () => {
     const exposed = await startTestApp({ HOST: '0.0.0.0' });
     try {
       expectError(await exposed.app.inject({ method: 'DELETE', url: '/api/images/1' }), 403, 'writes_disabled');
+      expectError(await exposed.app.inject('/metrics'), 403, 'writes_disabled'); // metrics too: they tell about the gallery
       expect((await exposed.app.inject('/api/images/1')).statusCode).toBe(200);
     } finally {
       await exposed.close();

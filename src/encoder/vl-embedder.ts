@@ -102,6 +102,11 @@ export class VlEmbedder implements TextEmbedder {
     return this.vlm.chatPrompt(text, 0, punctuated(instruction));
   }
 
+  /** How many tokens a text query's prompt takes (its cost grows with them). */
+  textPromptTokens(text: string, instruction = this.queryInstruction): number {
+    return this.textPrompt(text, instruction).reduce((n, p) => n + this.vlm.tokenize(p.text, p.special).length, 0);
+  }
+
   private vector(prompt: ReturnType<VisionLanguageModel['chatPrompt']>, images: DecodedImage[]): Promise<Float32Array> {
     return this.queue.run(async () => truncate(await this.vlm.embedPrompt(prompt, images), this.dim));
   }

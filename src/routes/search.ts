@@ -90,7 +90,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
       vector = v;
     } else {
       const text = q.text!.trim();
-      vector = await app.services.admission.run(() => textEmbedder!.embedText(text));
+      vector = await app.services.admission.run(() => app.services.metrics.time(app.services.metrics.encodeDuration, 'text', () => textEmbedder!.embedText(text)));
       query = { text, key: `text:${text}` };
     }
     let results: (SearchResult & { rerankScore?: number | null })[] = await gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });

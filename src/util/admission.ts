@@ -6,13 +6,14 @@ export class Admission {
   private active = 0;
   private avgMs = 1000;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number, private readonly onReject: () => void = () => {}) {}
 
   get inUse(): number { return this.active; }
 
   /** Throws BusyError when full: lets a route refuse before it reads an upload it could not serve. */
   assertRoom(): void {
     if (this.active >= this.capacity) {
+      this.onReject();
       const retryAfter = Math.max(1, Math.ceil((this.avgMs * this.active) / 1000));
       throw new BusyError(`the encoder is busy (${this.active} requests queued or running); retry in about ${retryAfter} s`, retryAfter);
     }

@@ -1,0 +1,18 @@
+// Prometheus metrics of the server. Beyond loopback it needs the API key, like the routes that change the gallery.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { writeAccess } from '../http/auth.js';
+import { errorResponses } from '../http/errors.js';
+
+const metrics: FastifyPluginAsyncZod = async (app) => {
+  app.get('/metrics', {
+    onRequest: writeAccess(app.services.config),
+    schema: {
+      tags: ['service'], operationId: 'getMetrics', security: [{ bearer: [] }],
+      summary: 'Prometheus metrics: requests, encode times, the admission queue, jobs, gallery and index, the process',
+      produces: ['text/plain'],
+      response: { 200: z.string().describe('Prometheus text format'), ...errorResponses(401, 403) },
+    },
+  }, async (_req, reply) => reply.type(app.services.metrics.contentType).send(await app.services.metrics.text()));
+};
+export default metrics;
