@@ -122,6 +122,8 @@ async function search(file) {
   currentFile = file;
   $('again').disabled = false;
   $('describe-button').disabled = false;
+  $('add-button').disabled = false;
+  $('add-state').textContent = '';
   $('description').textContent = '';
   const preview = $('preview');
   preview.src = URL.createObjectURL(file);
@@ -212,6 +214,40 @@ async function searchWords() {
   }
 }
 
+// Adds the current photo to the gallery. With workers (Redis) the server answers 202 and a job: its state is shown
+// until the image is stored or the job failed.
+async function addToGallery() {
+  if (!currentFile) return;
+  const body = new FormData();
+  body.append('image', currentFile);
+  const label = $('add-label').value.trim();
+  if (label) body.append('label', label);
+  const state = $('add-state');
+  state.textContent = 'adding…';
+  $('add-button').disabled = true;
+  try {
+    const res = await fetch('/api/images', { method: 'POST', body });
+    const out = await res.json().catch(() => null);
+    if (!res.ok) throw Object.assign(new Error(out?.error?.message ?? res.statusText), { status: res.status, code: out?.error?.code });
+    if (res.status !== 202) {
+      state.textContent = out.duplicate ? `already in the gallery as #${out.id}${out.relabelled ? ', relabelled' : ''}` : `added as #${out.id}`;
+      return;
+    }
+    for (;;) {
+      const job = await api(out.statusUrl);
+      state.dataset.state = job.state;
+      state.textContent = job.state === 'done' ? `added as #${job.imageId}` : job.state === 'failed' ? `failed: ${job.error}` : `${job.state}…`;
+      if (job.state === 'done' || job.state === 'failed') return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (err) {
+    state.textContent = '';
+    showMessage(...explain(err));
+  } finally {
+    $('add-button').disabled = false;
+  }
+}
+
 async function findSimilar(r) {
   showMessage('');
   const { k, label } = formOptions();
@@ -250,6 +286,7 @@ function wire() {
   $('controls').addEventListener('submit', (e) => { e.preventDefault(); if (currentFile) search(currentFile); });
   $('describe').addEventListener('submit', (e) => { e.preventDefault(); describe(); });
   $('words').addEventListener('submit', (e) => { e.preventDefault(); searchWords(); });
+  $('add').addEventListener('submit', (e) => { e.preventDefault(); addToGallery(); });
 }
 
 wire();

@@ -1,10 +1,11 @@
 // npm run index -- <folder> [options]: builds or extends the gallery from a folder of images. See --help.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { buildIndex, formatSummary, parseLabelList } from '../src/builder/build-index.js';
+import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/builder/build-index.js';
+import { JobWriter } from '../src/jobs/writer.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { describeEmbedder, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -15,6 +16,8 @@ const OPTIONS = {
   force: { type: 'boolean', help: 're-embed images that are already embedded for this model' },
   'switch-model': { type: 'boolean', help: 'bind the data folder to this model (re-index after changing models)' },
   evaluate: { type: 'boolean', help: 'after indexing, print a leave-one-out KNN evaluation of the labelled images' },
+  queue: { type: 'boolean', help: 'encode on the workers of LOOKALIKE_REDIS_URL (npm run worker) instead of here' },
+  redis: { type: 'string', env: 'LOOKALIKE_REDIS_URL', help: 'Redis URL for --queue (redis://host:port)' },
 } as const;
 
 runCli(USAGE, async () => {
@@ -30,16 +33,25 @@ runCli(USAGE, async () => {
   const unlisted = labels ? [...labels.keys()].filter((path) => !existsSync(path)) : [];
   if (unlisted.length) log(`warning: the labels file names ${unlisted.length} file(s) that do not exist: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ', ...' : ''}`);
 
-  const { encoder, demo, dataDir, mmprojPath, acceleration } = await loadModels(config, log);
-  if (demo) log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
-  log(`device: ${describeDevice(acceleration, config.threads)}`);
-  const advice = acceleration.gpu || demo ? null : weightTypeAdvice(mmprojPath, config.threads);
-  if (advice) log(`note: ${advice}`);
-  log(`encoder ${encoder.identity.modelId} (${encoder.dim} dims); data folder ${dataDir}; index ${config.LOOKALIKE_INDEX_KIND}`);
+  const queued = Boolean(values.queue);
+  if (queued && !config.LOOKALIKE_REDIS_URL) throw new UsageError('--queue sends the images to workers through Redis: set LOOKALIKE_REDIS_URL (or --redis)');
+  // with --queue the workers encode: here only the model's identity and how it decodes, no weights
+  const models = queued ? await describeEmbedder(config, log) : await loadModels(config, log);
+  const identity = 'description' in models ? models.description.identity : models.encoder.identity;
+  const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
+  const dispose = async () => { if ('encoder' in models) await models.encoder.dispose(); };
+  if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
+  if ('acceleration' in models) {
+    log(`device: ${describeDevice(models.acceleration, config.threads)}`);
+    const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);
+    if (advice) log(`note: ${advice}`);
+  }
+  log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}; index ${config.LOOKALIKE_INDEX_KIND}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
   const gallery = await Gallery.open({
-    dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
+    dataDir: models.dataDir, identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
     switchModel: Boolean(values['switch-model']), log,
-  }).catch(async (err) => { await encoder.dispose(); throw err; });
+  }).catch(async (err) => { await dispose(); throw err; });
+  const writer = queued ? await JobWriter.open(config, gallery, identity.modelId, log) : undefined;
 
   let stop = false;
   const onSignal = () => {
@@ -51,7 +63,7 @@ runCli(USAGE, async () => {
   process.on('SIGTERM', onSignal);
   try {
     const summary = await buildIndex(gallery, encoder, {
-      folder, labels, labelsFromFolders: Boolean(values['labels-from-folders']), force: Boolean(values.force), shouldStop: () => stop,
+      folder, labels, labelsFromFolders: Boolean(values['labels-from-folders']), force: Boolean(values.force), shouldStop: () => stop, writer,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
     const counts = gallery.counts();
@@ -59,7 +71,8 @@ runCli(USAGE, async () => {
     if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
     return summary.stopped ? 130 : 0;
   } finally {
+    await writer?.close();
     await gallery.close();
-    await encoder.dispose();
+    await dispose();
   }
 });

@@ -53,6 +53,13 @@ export const SETTINGS = {
   LOOKALIKE_RERANK_TOP_N: { schema: int(1, 100).default(10), doc: 'Candidates the VL model re-scores' },
   LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank; candidates not reached keep their embedding order' },
   LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, 8192).default(256), doc: 'Default maxTokens of describe (a request may ask for up to 2048)' },
+  LOOKALIKE_REDIS_URL: { schema: z.string().regex(/^(redis:\/\/.+)?$/, 'a redis:// URL').default(''), doc: 'Redis for encoding jobs (`redis://host:6379`): workers (`npm run worker`) encode, this process writes. Empty: everything in one process' },
+  LOOKALIKE_JOB_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('lookalike'), doc: 'Name of the job queues in Redis (one writer per name)' },
+  LOOKALIKE_JOB_ATTEMPTS: { schema: int(1, 100).default(3), doc: 'Tries of an encoding job before it fails (with backoff; the reason is kept and listed)' },
+  LOOKALIKE_JOB_LOCK_SECONDS: { schema: int(1, 3600).default(30), doc: 'How long a worker holds a job without renewing its lock: a worker that died gives its job back after this' },
+  LOOKALIKE_QUERY_ENCODER: { schema: z.enum(['local', 'queue']).default('local'), doc: '`local`: the server encodes queries itself; `queue`: it loads no model and sends queries to the workers' },
+  LOOKALIKE_QUERY_TIMEOUT_MS: { schema: int(100, 3_600_000).default(30_000), doc: 'How long a query sent to the workers may take before the request answers 503' },
+  LOOKALIKE_METRICS_PORT: { schema: int(0, 65535).default(0), doc: 'A worker serves its Prometheus metrics on this port (0: off)' },
   LOOKALIKE_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Server log level' },
 } as const;
 

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { writeDemoImages } from './demo/demo-images.js';
 import { isTextEmbedder, type Embedder } from './encoder/embedder.js';
 import { LabelVectors } from './knn/zero-shot.js';
+import { JobWriter } from './jobs/writer.js';
 import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from './models/load-models.js';
@@ -31,6 +32,8 @@ export class Services {
   gallery: Gallery | null = null;
   vlm: VisionLanguageModel | null = null;
   reranker: Reranker | null = null;
+  /** With LOOKALIKE_REDIS_URL: adds go to the workers as jobs, and this process stores their results. */
+  jobs: JobWriter | null = null;
   /** Zero-shot class names embedded as text, with a text-capable embedder. */
   labelVectors: LabelVectors | null = null;
   /** A Qwen3-VL-Reranker model, when LOOKALIKE_RERANK_MODEL loads one (the Instruct model re-ranks otherwise). */
@@ -51,6 +54,7 @@ export class Services {
       const s = await this.gallery?.indexStats();
       return s ? { live: s.live, tombstones: s.tombstones, staged: s.staged } : {};
     }, 'state');
+    this.metrics.gauge('lookalike_jobs', 'Encoding jobs in Redis by state (with LOOKALIKE_REDIS_URL)', async () => (await this.jobs?.counts()) ?? {}, 'state');
     this.knn = knnOptions(config);
   }
 
@@ -88,6 +92,11 @@ export class Services {
       log: (m) => this.log.info(m),
     });
     if (demo && this.gallery.counts().embedded === 0) await this.buildDemoGallery(dataDir);
+    if (this.config.LOOKALIKE_REDIS_URL) {
+      this.jobs = await JobWriter.open(this.config, this.gallery, encoder.identity.modelId, (m) => this.log.info(m));
+      this.jobs.start(); // stores results as they complete, those that completed while this process was down first
+      this.log.info(`jobs: adds are encoded by the workers of ${this.config.LOOKALIKE_REDIS_URL} (queries: ${this.config.LOOKALIKE_QUERY_ENCODER})`);
+    }
     this.saveTimer = setInterval(() => { this.gallery?.save().catch((err) => this.log.error(err, 'index save failed')); }, 60_000);
     this.saveTimer.unref();
     this.status = this.status === 'closed' ? 'closed' : 'ready';
@@ -126,6 +135,7 @@ export class Services {
     this.status = 'closed';
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (wasLoading) await this.starting;
+    await this.jobs?.close();
     await this.gallery?.close();
     await this.encoder?.dispose();
     await this.vlm?.dispose();

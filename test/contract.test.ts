@@ -6,17 +6,21 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any; body: string };
-interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp }
+interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp }
 
 const apps = {} as Apps;
 let png: Buffer;
 let id: number;
 let spec: { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }> } }>> };
 
+let redis: TestRedis;
 beforeAll(async () => {
+  redis = await startRedis();
+  apps.queued = await startTestApp({ LOOKALIKE_REDIS_URL: redis.url }); // adds become jobs (no worker needed to enqueue)
   [apps.ready, apps.vlm, apps.keyed, apps.limited] = await Promise.all([
     startTestApp(), startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' }), startTestApp({ LOOKALIKE_API_KEY: 'sesame' }), startTestApp({ LOOKALIKE_RATE_LIMIT: '1' }),
   ]);
@@ -26,7 +30,10 @@ beforeAll(async () => {
   spec = (await apps.ready.app.inject('/docs/json')).json();
   await apps.limited.app.inject('/api/health'); // its one request a minute: everything after it is 429
 }, 240_000);
-afterAll(async () => { for (const t of Object.values(apps)) await t?.close(); });
+afterAll(async () => {
+  for (const t of Object.values(apps)) await t?.close();
+  await redis?.stop();
+});
 
 const file = (data: Buffer) => ({ filename: 'x.png', data, contentType: 'image/png' });
 function upload(t: TestApp, method: 'POST', url: string, fields: Parameters<typeof multipart>[0], headers: Record<string, string> = {}): Promise<Res> {
@@ -60,6 +67,11 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/images/{id}/similar', 503, 'loading', () => get(apps.cold, '/api/images/1/similar')],
   ['post /api/images', 200, null, async () => upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(8)) })],
   ['post /api/images', 201, null, async () => upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(9)) })],
+  ['post /api/images', 202, null, async () => upload(apps.queued, 'POST', '/api/images', { image: file(await scenePng(11)) })],
+  ['get /api/jobs/{id}', 200, null, async () => get(apps.queued, (await upload(apps.queued, 'POST', '/api/images', { image: file(await scenePng(12)) })).json().statusUrl)],
+  ['get /api/jobs/{id}', 404, 'not_found', () => get(apps.queued, '/api/jobs/nope.0')],
+  ['get /api/jobs/{id}', 409, 'no_job_queue', () => get(apps.ready, '/api/jobs/nope.0')],
+  ['get /api/jobs/{id}', 503, 'loading', () => get(apps.cold, '/api/jobs/nope.0')],
   ['post /api/images', 400, 'wrong_field', () => upload(apps.ready, 'POST', '/api/images', { photo: file(png) })],
   ['post /api/images', 401, 'unauthorized', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 403, 'forbidden', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) }, { authorization: 'Bearer wrong' })],

@@ -7,6 +7,7 @@ import type { Embedder } from '../encoder/embedder.js';
 import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../gallery/ingest.js';
+import type { JobWriter } from '../jobs/writer.js';
 import { Progress } from '../util/progress.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.jp2', '.svg']);
@@ -20,6 +21,8 @@ export interface BuildOptions {
   saveEvery?: number; // images between index saves
   progressStream?: NodeJS.WriteStream;
   shouldStop?: () => boolean; // SIGINT: finish the current image, save, stop
+  /** Encode on the workers: images are enqueued, and stored as their results come back (npm run index -- --queue). */
+  writer?: JobWriter;
 }
 
 export interface BuildSummary {
@@ -32,6 +35,7 @@ export interface BuildSummary {
   failed: { path: string; error: string }[];
   stopped: boolean;
   seconds: number;
+  workers?: number; // workers seen, with --queue
 }
 
 export async function listImages(folder: string): Promise<string[]> {
@@ -64,7 +68,10 @@ type Job =
   | { kind: 'duplicate'; path: string; sameAs: string }
   | { kind: 'failed'; path: string; error: string };
 
-export async function buildIndex(gallery: Gallery, encoder: Embedder, opts: BuildOptions): Promise<BuildSummary> {
+/** What the builder needs of the model: decoding always, encoding when it encodes here (not with a writer). */
+export type BuildEncoder = Pick<Embedder, 'decode'> & Partial<Pick<Embedder, 'encode'>>;
+
+export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: BuildOptions): Promise<BuildSummary> {
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);
@@ -92,6 +99,29 @@ export async function buildIndex(gallery: Gallery, encoder: Embedder, opts: Buil
     }
   };
 
+  // with --queue: the jobs of this run not stored yet, and how their results are counted as they come back
+  const outstanding = new Map<string, { shown: string; reembed: boolean }>();
+  let lastCollect = performance.now();
+  const collectQueued = async () => {
+    lastCollect = performance.now();
+    for (const r of await opts.writer!.collect()) {
+      const mine = outstanding.get(r.jobId);
+      if (!mine) continue;
+      outstanding.delete(r.jobId);
+      if (mine.reembed) summary.reembedded++;
+      else summary.added++;
+      progress.counters.workers = opts.writer!.workersSeen.size;
+      progress.tick(mine.reembed ? 're-embedded' : 'added');
+    }
+    for (const f of await opts.writer!.failures()) {
+      const mine = outstanding.get(f.jobId);
+      if (!mine) continue;
+      outstanding.delete(f.jobId);
+      summary.failed.push({ path: mine.shown, error: f.reason });
+      progress.tick('failed');
+    }
+  };
+
   const ahead: Promise<Job>[] = [];
   let next = 0;
   const prefetch = Math.max(1, opts.prefetch ?? 4);
@@ -100,9 +130,17 @@ export async function buildIndex(gallery: Gallery, encoder: Embedder, opts: Buil
     while (ahead.length < prefetch && next < files.length) ahead.push(prepare(files[next++]!));
     const job = await ahead.shift()!;
     const shown = relative(folder, job.path);
-    if (job.kind === 'ready') {
+    if (job.kind === 'ready' && opts.writer) {
       try {
-        const { vector } = await encoder.encode(job.prepared.decoded);
+        outstanding.set(await opts.writer.enqueue(job.prepared, { source: shown, label: labelOf(job.path) }), { shown, reembed: job.reembed });
+      } catch (err) {
+        summary.failed.push({ path: shown, error: err instanceof Error ? err.message : String(err) });
+        progress.tick('failed');
+      }
+      if (performance.now() - lastCollect > 2000) await collectQueued();
+    } else if (job.kind === 'ready') {
+      try {
+        const { vector } = await encoder.encode!(job.prepared.decoded);
         const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
         if (relabelled) summary.relabelled++;
         if (job.reembed) summary.reembedded++;
@@ -136,6 +174,13 @@ export async function buildIndex(gallery: Gallery, encoder: Embedder, opts: Buil
       break;
     }
   }
+  // with --queue: wait for the workers (a stop leaves the rest in Redis; the next run collects what completed)
+  while (opts.writer && outstanding.size && !summary.stopped) {
+    await new Promise((r) => setTimeout(r, 250));
+    await collectQueued();
+    if (opts.shouldStop?.()) summary.stopped = true;
+  }
+  if (opts.writer) summary.workers = opts.writer.workersSeen.size;
   await gallery.save();
   progress.draw(true);
   summary.seconds = progress.elapsedSeconds();
@@ -146,7 +191,7 @@ export function formatSummary(s: BuildSummary): string {
   const lines = [
     `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ` +
       `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed, ${s.relabelled} relabelled, ` +
-      `${s.duplicates.length} exact duplicates, ${s.failed.length} failed`,
+      `${s.duplicates.length} exact duplicates, ${s.failed.length} failed${s.workers !== undefined ? `; encoded by ${s.workers} worker(s)` : ''}`,
   ];
   if (s.duplicates.length) lines.push('exact duplicates (stored once):', ...s.duplicates.map((d) => `  ${d.path} = ${d.sameAs}`));
   if (s.failed.length) lines.push('failed:', ...s.failed.map((f) => `  ${f.path}: ${f.error}`));

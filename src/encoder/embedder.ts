@@ -57,3 +57,10 @@ export interface TextEmbedder extends Embedder {
 export function isTextEmbedder(e: Embedder): e is TextEmbedder {
   return e.textSearch;
 }
+
+/** An embedding model as far as the gallery and the decoder need it, without its weights (workers encode). */
+export interface ModelDescription {
+  identity: EncoderIdentity;
+  textSearch: boolean;
+  decode(image: Buffer): Promise<DecodedImage>;
+}

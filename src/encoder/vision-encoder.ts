@@ -5,7 +5,7 @@ import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import type { Embedder, Embedding, EncoderIdentity, Pooling } from './embedder.js';
+import type { Embedder, Embedding, EncoderIdentity, ModelDescription, Pooling } from './embedder.js';
 import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
 import { inspectMmproj, type MmprojInfo } from './mmproj.js';
@@ -71,6 +71,15 @@ export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: numbe
 
 interface ResolvedOptions { threads: number; minTokens: number; maxTokens: number; pooling: Pooling; maxInputPixels: number }
 
+function identityOf(path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): EncoderIdentity {
+  const dim = o.pooling === 'mean' ? info.projectionDim : info.projectionDim * (1 + info.deepstackLayers.length);
+  return {
+    modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${o.pooling}-t${o.minTokens}-${o.maxTokens}`,
+    fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling: o.pooling,
+    minTokens: o.minTokens, maxTokens: o.maxTokens, projectionDim: info.projectionDim, deepstackLayers: info.deepstackLayers,
+  };
+}
+
 function resolveOptions(options: VisionEncoderOptions): ResolvedOptions {
   const threads = intOption('threads', options.threads, physicalCores(), LIMITS.threads);
   const minTokens = intOption('minTokens', options.minTokens, settingDefault('LOOKALIKE_MIN_TOKENS'), LIMITS.tokens);
@@ -133,15 +142,18 @@ export class VisionEncoder implements Embedder {
     return VisionEncoder.create(backend, path, inspectMmproj(path), (await fileFingerprint(path, options.fingerprintCache)).sha256, o);
   }
 
+  /** What the encoder of this file and options would be, without loading it: its identity, and how it decodes. */
+  static async describe(path: string, options: VisionEncoderOptions = {}): Promise<ModelDescription> {
+    const o = resolveOptions(options);
+    const info = inspectMmproj(path);
+    const identity = identityOf(path, info, (await fileFingerprint(path, options.fingerprintCache)).sha256, o);
+    const limits = sizeLimits(info, o.minTokens, o.maxTokens);
+    return { identity, textSearch: false, decode: (image) => decodeForEncoder(image, limits, { maxInputPixels: o.maxInputPixels }) };
+  }
+
   private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): VisionEncoder {
     const nativeWidth = info.projectionDim * (1 + info.deepstackLayers.length);
-    const dim = o.pooling === 'mean' ? info.projectionDim : nativeWidth;
-    const identity: EncoderIdentity = {
-      modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${o.pooling}-t${o.minTokens}-${o.maxTokens}`,
-      fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling: o.pooling,
-      minTokens: o.minTokens, maxTokens: o.maxTokens, projectionDim: info.projectionDim, deepstackLayers: info.deepstackLayers,
-    };
-    return new VisionEncoder(backend, identity, info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels, nativeWidth);
+    return new VisionEncoder(backend, identityOf(path, info, fingerprint, o), info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels, nativeWidth);
   }
 
   get dim(): number { return this.identity.dim; }

@@ -9,10 +9,12 @@ import { visionDeviceFrom } from '../accel/acceleration.js';
 import { BadRequestError } from '../errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
-import type { Embedding, EncoderIdentity, TextEmbedder } from './embedder.js';
+import { checkRole, inspectTextModel } from '../vlm/model-files.js';
+import type { Embedding, EncoderIdentity, ModelDescription, TextEmbedder } from './embedder.js';
 import { fileFingerprint } from './fingerprint.js';
-import type { DecodedImage } from './image.js';
-import { l2Normalize } from './vision-encoder.js';
+import { decodeForEncoder, type DecodedImage } from './image.js';
+import { inspectMmproj } from './mmproj.js';
+import { l2Normalize, sizeLimits } from './vision-encoder.js';
 
 export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
   /** Keep the first `dim` dimensions (Matryoshka), then re-normalise; 0: all of them. */
@@ -47,24 +49,36 @@ export class VlEmbedder implements TextEmbedder {
   ) {}
 
   static async load(textPath: string, mmprojPath: string, opts: VlEmbedderOptions = {}): Promise<VlEmbedder> {
+    const { identity } = await VlEmbedder.describe(textPath, mmprojPath, opts); // checks the files before llama.cpp sees them
     const vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...opts, role: 'embed' });
-    const width = vlm.info.nEmbd;
-    const dim = opts.dim || width;
-    if (!Number.isInteger(dim) || dim < 1 || dim > width) {
-      await vlm.dispose();
-      throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
-    }
     const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));
     const query = punctuated(opts.queryInstruction ?? settingDefault('LOOKALIKE_EMBED_QUERY_INSTRUCTION'));
-    const [text, mmproj] = [await fileFingerprint(textPath, opts.fingerprintCache), await fileFingerprint(mmprojPath, opts.fingerprintCache)];
+    return new VlEmbedder(vlm, identity, item, query);
+  }
+
+  /** What the embedder of these files and options would be, without loading them: its identity, and how it decodes. */
+  static async describe(textPath: string, mmprojPath: string, opts: VlEmbedderOptions = {}): Promise<ModelDescription> {
+    const mmproj = inspectMmproj(mmprojPath);
+    const text = inspectTextModel(textPath, mmproj);
+    checkRole(textPath, text, 'embed');
+    const width = text.embd;
+    const dim = opts.dim || width;
+    if (!Number.isInteger(dim) || dim < 1 || dim > width) {
+      throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
+    }
+    const minTokens = opts.minTokens ?? settingDefault('LOOKALIKE_MIN_TOKENS'), maxTokens = opts.maxTokens ?? settingDefault('LOOKALIKE_MAX_TOKENS');
+    const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));
+    const [textFp, mmprojFp] = [await fileFingerprint(textPath, opts.fingerprintCache), await fileFingerprint(mmprojPath, opts.fingerprintCache)];
     // everything that changes the stored vectors: both files, the width kept, the token limits, the item instruction
     const instructionId = createHash('sha256').update(item).digest('hex').slice(0, 8);
     const identity: EncoderIdentity = {
-      modelId: `qwen3vl-embedding-${text.sha256.slice(0, 12)}-${mmproj.sha256.slice(0, 12)}-d${dim}-t${vlm.minTokens}-${vlm.maxTokens}-i${instructionId}`,
-      fingerprint: text.sha256, fileName: basename(textPath), projectorType: vlm.mmproj.projectorType, dim, pooling: 'last-token',
-      minTokens: vlm.minTokens, maxTokens: vlm.maxTokens, projectionDim: width, deepstackLayers: vlm.mmproj.deepstackLayers,
+      modelId: `qwen3vl-embedding-${textFp.sha256.slice(0, 12)}-${mmprojFp.sha256.slice(0, 12)}-d${dim}-t${minTokens}-${maxTokens}-i${instructionId}`,
+      fingerprint: textFp.sha256, fileName: basename(textPath), projectorType: mmproj.projectorType, dim, pooling: 'last-token',
+      minTokens, maxTokens, projectionDim: width, deepstackLayers: mmproj.deepstackLayers,
     };
-    return new VlEmbedder(vlm, identity, item, query);
+    const limits = sizeLimits(mmproj, minTokens, maxTokens);
+    const maxInputPixels = opts.maxInputPixels ?? settingDefault('LOOKALIKE_MAX_PIXELS');
+    return { identity, textSearch: true, decode: (image) => decodeForEncoder(image, limits, { maxInputPixels }) };
   }
 
   get dim(): number { return this.identity.dim; }

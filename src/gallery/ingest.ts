@@ -20,7 +20,7 @@ export function sha256(data: Buffer): string {
 }
 
 /** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError. */
-export async function prepareImage(encoder: Embedder, data: Buffer): Promise<PreparedImage> {
+export async function prepareImage(encoder: Pick<Embedder, 'decode'>, data: Buffer): Promise<PreparedImage> {
   const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
   // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
   const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));

@@ -10,7 +10,8 @@ import { basename, join } from 'node:path';
 import { statSync } from 'node:fs';
 import { selectAcceleration, type Acceleration } from '../accel/acceleration.js';
 import type { Config } from '../config.js';
-import type { Embedder } from '../encoder/embedder.js';
+import type { Embedder, ModelDescription } from '../encoder/embedder.js';
+import { QueryClient, RemoteEmbedder } from '../jobs/remote.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
 import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
@@ -43,6 +44,21 @@ async function modelFile(cfg: Config, name: string, spec: string, demoFile: () =
   return resolveModelFile(spec, cfg.modelsDir, log);
 }
 
+/**
+ * The configured embedder as far as identity and decoding go, without loading its weights: for a writer whose workers
+ * encode (the index builder with --queue, a server with LOOKALIKE_QUERY_ENCODER=queue).
+ */
+export async function describeEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<{ description: ModelDescription; dataDir: string; mmprojPath: string }> {
+  const mmprojPath = cfg.LOOKALIKE_MMPROJ === '' ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+  const common = { minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: join(cfg.modelsDir, 'fingerprints.json') };
+  const description = cfg.LOOKALIKE_EMBED_MODEL
+    ? await VlEmbedder.describe(await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log), mmprojPath, {
+      ...common, dim: cfg.LOOKALIKE_EMBED_DIM, itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION,
+    })
+    : await VisionEncoder.describe(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
+  return { description, dataDir: galleryDir(cfg), mmprojPath };
+}
+
 export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}): Promise<LoadedModels> {
   const acceleration = selectAcceleration(cfg.LOOKALIKE_GPU);
   const useGpu = acceleration.gpu !== null;
@@ -65,7 +81,13 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
     let judge: LoadedModels['judge'] = null;
     let rerankModel: VisionLanguageModel | null = null;
     const warnings: string[] = [];
-    if (cfg.LOOKALIKE_EMBED_MODEL) {
+    if (cfg.LOOKALIKE_QUERY_ENCODER === 'queue') {
+      if (!cfg.LOOKALIKE_REDIS_URL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue sends queries to workers: it needs LOOKALIKE_REDIS_URL');
+      if (cfg.LOOKALIKE_TEXT_MODEL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL model in this process');
+      const { description } = await describeEmbedder(cfg, log);
+      encoder = new RemoteEmbedder(description, await QueryClient.open(cfg));
+      loaded.push(encoder);
+    } else if (cfg.LOOKALIKE_EMBED_MODEL) {
       const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log);
       const embedder = await VlEmbedder.load(path, mmprojPath, {
         ...common, dim: cfg.LOOKALIKE_EMBED_DIM, fingerprintCache,

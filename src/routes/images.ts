@@ -1,6 +1,8 @@
 // The gallery's images: add (upload), read, relabel, thumbnail, delete.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { LookalikeError, NotFoundError } from '../errors.js';
+import { prepareImage } from '../gallery/ingest.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut, imageOut } from '../http/schemas.js';
@@ -18,16 +20,31 @@ const images: FastifyPluginAsyncZod = async (app) => {
     config: { form: AddFields },
     schema: {
       tags: ['gallery'], consumes: ['multipart/form-data'], security: [{ bearer: [] }],
-      summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true)',
+      summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job',
       description: 'multipart fields: image (file, required); label (optional class name: with content already in the gallery, it relabels it)',
       response: {
         200: Added.extend({ duplicate: z.literal(true), relabelled: z.boolean() }),
         201: Added.extend({ duplicate: z.literal(false), relabelled: z.literal(false) }),
+        202: z.object({ jobId: z.string(), statusUrl: z.string() }).describe('encoded by a worker: follow GET /api/jobs/{id}'),
         ...errorResponses(400, 401, 403, 413, 415, 503),
       },
     },
   }, async (req, reply) => {
-    const { gallery, embedUpload } = app.requireReady();
+    const { gallery, embedUpload, encoder } = app.requireReady();
+    const jobs = app.services.jobs;
+    if (jobs) { // the workers encode: this request only decodes, and answers with the job
+      const { image, filename, fields } = await readUpload(req, AddFields);
+      const prepared = await prepareImage(encoder, image);
+      const label = fields.label ?? null;
+      const existing = gallery.labelBySha(prepared.sha256);
+      if (existing && gallery.embeddedIdBySha(prepared.sha256) !== undefined) {
+        const relabelled = label !== null && label !== existing.label;
+        if (relabelled) gallery.relabel(existing.id, label);
+        return reply.code(200).send({ id: existing.id, label: gallery.get(existing.id).label, duplicate: true as const, relabelled });
+      }
+      const jobId = await jobs.enqueue(prepared, { source: filename || null, label });
+      return reply.code(202).send({ jobId, statusUrl: `/api/jobs/${encodeURIComponent(jobId)}` });
+    }
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, filename, fields } = await readUpload(req, AddFields);
     const { vector, prepared } = await embedUpload(image);
@@ -37,6 +54,24 @@ const images: FastifyPluginAsyncZod = async (app) => {
     return duplicate
       ? reply.code(200).send({ id, label: stored, duplicate: true as const, relabelled })
       : reply.code(201).send({ id, label: stored, duplicate: false as const, relabelled: false as const });
+  });
+
+  app.get('/api/jobs/:id', {
+    schema: {
+      tags: ['gallery'], summary: 'The state of an add encoded by a worker: waiting, active, done (with the image id) or failed (with why)',
+      params: z.object({ id: z.string().min(1).max(300) }),
+      response: {
+        200: z.object({ id: z.string(), state: z.enum(['waiting', 'active', 'done', 'failed']), imageId: z.number().int().optional(), error: z.string().optional() }),
+        ...errorResponses(404, 409, 503),
+      },
+    },
+  }, async (req) => {
+    app.requireReady();
+    const jobs = app.services.jobs;
+    if (!jobs) throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): there are no jobs', 409);
+    const state = await jobs.state(req.params.id);
+    if (!state) throw new NotFoundError(`no job ${req.params.id}`);
+    return { id: req.params.id, ...state };
   });
 
   app.get('/api/images/:id', {

@@ -1,0 +1,79 @@
+// Queries encoded by the workers: a server with LOOKALIKE_QUERY_ENCODER=queue loads no model. It knows the model from
+// its files' headers (identity, how to decode), decodes the upload itself, and sends the decoded image (or the words)
+// as a query job, waiting for the answer with a timeout.
+import { QueueEvents, type Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Embedding, EncoderIdentity, ModelDescription, TextEmbedder } from '../encoder/embedder.js';
+import type { DecodedImage } from '../encoder/image.js';
+import { LookalikeError, UnavailableError } from '../errors.js';
+import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';
+
+export class QueryClient {
+  private constructor(private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number) {}
+
+  static async open(cfg: Config): Promise<QueryClient> {
+    const query = queryQueue(cfg);
+    const events = new QueueEvents(queueNames(cfg).query, { connection: connection(cfg) });
+    events.setMaxListeners(1000); // one listener per query waiting
+    await events.waitUntilReady();
+    return new QueryClient(query, events, cfg.LOOKALIKE_QUERY_TIMEOUT_MS);
+  }
+
+  /** Sends a query and waits for a worker's vector; refuses one from another model. */
+  async embed(data: QueryJobData): Promise<Float32Array> {
+    const job = await this.queue.add('query', data, { attempts: 1, removeOnComplete: true, removeOnFail: true });
+    let result: JobResult;
+    try {
+      result = await job.waitUntilFinished(this.events, this.timeoutMs) as JobResult;
+    } catch (err) {
+      await job.remove().catch(() => undefined); // nobody took it in time: do not leave it for later
+      if (/timed out/i.test((err as Error).message)) {
+        throw new UnavailableError('workers_busy', `no worker answered the query within ${this.timeoutMs} ms (LOOKALIKE_QUERY_TIMEOUT_MS); are workers running?`, 5);
+      }
+      throw err;
+    }
+    if (result.modelId !== data.modelId) {
+      throw new LookalikeError('worker_model_mismatch', `worker ${result.worker} runs model ${result.modelId}, not ${data.modelId}: its answer was refused`, 503);
+    }
+    return vectorFromBase64(result.vector);
+  }
+
+  async close(): Promise<void> {
+    await this.events.close();
+    await this.queue.close();
+  }
+}
+
+/** The Embedder the server uses when the workers encode: identity and decoding here, the model there. */
+export class RemoteEmbedder implements TextEmbedder {
+  readonly device = 'workers (LOOKALIKE_QUERY_ENCODER=queue)';
+  readonly textSearch: true;
+
+  constructor(private readonly description: ModelDescription, private readonly client: QueryClient) {
+    this.textSearch = description.textSearch as true; // the routes check isTextEmbedder() before calling embedText
+  }
+
+  get identity(): EncoderIdentity { return this.description.identity; }
+  get dim(): number { return this.identity.dim; }
+
+  decode(image: Buffer): Promise<DecodedImage> {
+    return this.description.decode(image);
+  }
+
+  async encode(image: DecodedImage): Promise<Embedding> {
+    const vector = await this.client.embed({ modelId: this.identity.modelId, image: imagePayload(image) });
+    return { vector, nTokens: 0, inputWidth: image.width, inputHeight: image.height, sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight };
+  }
+
+  async embed(image: Buffer): Promise<Embedding> {
+    return this.encode(await this.decode(image));
+  }
+
+  embedText(text: string): Promise<Float32Array> {
+    return this.client.embed({ modelId: this.identity.modelId, text });
+  }
+
+  dispose(): Promise<void> {
+    return this.client.close();
+  }
+}

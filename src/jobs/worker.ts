@@ -1,0 +1,67 @@
+// An encoder worker: loads the configured embedder with the same settings as the server (model, tokens, pooling, GPU,
+// threads), then takes jobs from Redis until stopped: gallery images (the encode queue) and queries (the query queue,
+// taken first). It answers with its model id; the writer refuses results of another model. It never opens a data
+// folder. BullMQ gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS).
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import type { Config } from '../config.js';
+import { isTextEmbedder, type Embedder } from '../encoder/embedder.js';
+import { loadModels } from '../models/load-models.js';
+import { Metrics } from '../util/metrics.js';
+import { connection, decodedImage, queueNames, vectorToBase64, type EncodeJobData, type JobResult, type QueryJobData } from './queues.js';
+
+export interface RunningWorker {
+  id: string;
+  encoder: Embedder;
+  close(): Promise<void>;
+}
+
+export async function startWorker(cfg: Config, log: (msg: string) => void): Promise<RunningWorker> {
+  const { encoder, acceleration } = await loadModels({ ...cfg, LOOKALIKE_RERANK_MODEL: '' }, log); // the reranker serves the writer only
+  const id = `${hostname()}:${process.pid}`;
+  const metrics = new Metrics();
+  log(`worker ${id}: model ${encoder.identity.modelId} (${encoder.dim} dims) on ${encoder.device}${acceleration.gpu ? '' : `, ${cfg.threads} threads`}`);
+
+  const embed = async (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => {
+    const started = performance.now();
+    const data = job.data;
+    let vector: Float32Array;
+    if (data.image) {
+      vector = (await metrics.time(metrics.encodeDuration, 'image', () => encoder.encode(decodedImage(data.image!)))).vector;
+    } else {
+      if (!isTextEmbedder(encoder)) throw new Error(`worker ${id} runs ${encoder.identity.modelId}, which cannot embed words`);
+      vector = await metrics.time(metrics.encodeDuration, 'text', () => encoder.embedText((data as QueryJobData).text ?? ''));
+    }
+    return { modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id, encodeMs: performance.now() - started };
+  };
+  const names = queueNames(cfg);
+  const options = { connection: connection(cfg), concurrency: 1, lockDuration: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000, stalledInterval: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000 };
+  // one encoder, two queues: the model serialises the calls; queries wait behind at most one gallery image
+  const workers = [new Worker<QueryJobData, JobResult>(names.query, embed, options), new Worker<EncodeJobData, JobResult>(names.encode, embed, options)];
+  for (const w of workers) {
+    w.on('completed', () => metrics.jobsProcessed.inc({ outcome: 'done' }));
+    w.on('failed', (job, err) => {
+      metrics.jobsProcessed.inc({ outcome: 'failed' });
+      log(`worker ${id}: job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
+    });
+    w.on('error', (err) => log(`worker ${id}: ${err.message}`));
+  }
+  let server: Server | null = null;
+  if (cfg.LOOKALIKE_METRICS_PORT) {
+    server = createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      void metrics.text().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
+    }).listen(cfg.LOOKALIKE_METRICS_PORT);
+    log(`worker ${id}: metrics on :${cfg.LOOKALIKE_METRICS_PORT}/metrics`);
+  }
+  log(`worker ${id}: waiting for jobs on ${names.query} and ${names.encode}`);
+  return {
+    id, encoder,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close())); // lets the job in hand finish
+      server?.close();
+      await encoder.dispose();
+    },
+  };
+}

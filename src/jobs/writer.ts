@@ -1,0 +1,122 @@
+// The writing side of the job queue: the server or the index builder, the only process that writes SQLite and FAISS.
+// It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and stores
+// results as they complete, polling Redis for completed jobs: that survives a Redis restart, and a writer that
+// restarts collects the results that completed while it was down. A result from another model is refused, logged
+// and listed, never stored.
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Gallery } from '../gallery/gallery.js';
+import type { PreparedImage } from '../gallery/ingest.js';
+import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
+
+export type JobState =
+  | { state: 'waiting' | 'active' }
+  | { state: 'done'; imageId: number }
+  | { state: 'failed'; error: string };
+
+export interface StoredResult { jobId: string; imageId: number; source: string | null; worker: string }
+
+export class JobWriter {
+  private readonly refused = new Map<string, string>(); // job id -> why its result was not stored
+  readonly workersSeen = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private collecting: Promise<StoredResult[]> | null = null;
+
+  private constructor(
+    private readonly queue: Queue<EncodeJobData, JobResult>,
+    private readonly cfg: Config,
+    private readonly gallery: Gallery,
+    private readonly modelId: string,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  static async open(cfg: Config, gallery: Gallery, modelId: string, log: (msg: string) => void): Promise<JobWriter> {
+    const queue = encodeQueue(cfg);
+    await queue.waitUntilReady();
+    return new JobWriter(queue, cfg, gallery, modelId, log);
+  }
+
+  /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. */
+  async enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null }): Promise<string> {
+    const jobId = encodeJobId(this.modelId, prepared.sha256);
+    const existing = await this.queue.getJob(jobId);
+    if (existing && (await existing.isFailed())) await existing.remove();
+    this.refused.delete(jobId);
+    await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
+    return jobId;
+  }
+
+  /** Stores the results of the jobs completed so far and removes them from Redis; one pass at a time. */
+  collect(): Promise<StoredResult[]> {
+    this.collecting ??= this.collectOnce().finally(() => { this.collecting = null; });
+    return this.collecting;
+  }
+
+  private async collectOnce(): Promise<StoredResult[]> {
+    const stored: StoredResult[] = [];
+    for (;;) {
+      const jobs = (await this.queue.getJobs(['completed'], 0, 99)).filter(Boolean);
+      if (!jobs.length) return stored;
+      for (const job of jobs) {
+        const result = job.returnvalue;
+        const data = job.data;
+        this.workersSeen.add(result.worker);
+        if (result.modelId !== this.modelId || data.modelId !== this.modelId) {
+          const why = `worker ${result.worker} runs model ${result.modelId}, this gallery's is ${this.modelId}: its result was refused`;
+          this.refused.set(job.id!, why);
+          this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
+        } else {
+          const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
+            vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label });
+          stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
+        }
+        await job.remove();
+      }
+    }
+  }
+
+  /** Collects every `intervalMs` until stop(). */
+  start(intervalMs = 250): void {
+    const tick = () => {
+      this.collect()
+        .catch((err: Error) => this.log(`jobs: collecting results failed (${err.message}); trying again`))
+        .finally(() => { if (this.timer) this.timer = setTimeout(tick, intervalMs); });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Jobs that failed after their attempts, and results refused as another model's, with why. */
+  async failures(): Promise<{ jobId: string; source: string | null; reason: string }[]> {
+    const failed = (await this.queue.getFailed(0, 9999)).filter(Boolean).map((j) => ({ jobId: j.id!, source: j.data.meta.source, reason: j.failedReason }));
+    return [...failed, ...[...this.refused].map(([jobId, reason]) => ({ jobId, source: null, reason }))];
+  }
+
+  /** Jobs by state, for metrics and progress. */
+  counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed') as Promise<Record<string, number>>;
+  }
+
+  /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from SQLite). */
+  async state(jobId: string): Promise<JobState | null> {
+    const refused = this.refused.get(jobId);
+    if (refused) return { state: 'failed', error: refused };
+    const job = await this.queue.getJob(jobId);
+    if (job) {
+      const s = await job.getState();
+      if (s === 'failed') return { state: 'failed', error: job.failedReason };
+      return { state: s === 'active' || s === 'completed' ? 'active' : 'waiting' }; // completed: being stored
+    }
+    const sha256 = jobId.slice(jobId.indexOf('.') + 1);
+    if (encodeJobId(this.modelId, sha256) !== jobId) return null; // another model's, or no job id of ours
+    const imageId = this.gallery.embeddedIdBySha(sha256);
+    return imageId === undefined ? null : { state: 'done', imageId };
+  }
+
+  async close(): Promise<void> {
+    const timer = this.timer;
+    this.timer = null;
+    if (timer) clearTimeout(timer);
+    await this.collecting?.catch(() => undefined);
+    await this.queue.close();
+  }
+}

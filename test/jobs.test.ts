@@ -1,0 +1,204 @@
+// Encoding on workers through a real Redis (Debian's redis-server, started here on a free port): the index builder
+// with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, and the API's 202.
+import Database from 'better-sqlite3';
+import { Queue } from 'bullmq';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { connection, queueNames } from '../src/jobs/queues.js';
+import { multipart, startTestApp } from './helpers/app.js';
+import { runScript, startScript, watchOutput } from './helpers/cli.js';
+import { scenePng, writeImageFolder } from './helpers/images.js';
+import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+let root: string;
+let folder: string; // 200 pictures in 10 labelled folders
+const children: ChildProcess[] = [];
+const redises: TestRedis[] = [];
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lookalike-jobs-'));
+  folder = join(root, 'pictures');
+  await writeImageFolder(folder, Array.from({ length: 10 }, (_, i) => `class${i}`), 20);
+}, 120_000);
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const r of redises.splice(0)) await r.stop();
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const base = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_MAX_TOKENS: '256', LOOKALIKE_THREADS: '1', LOOKALIKE_MODELS_DIR: MODELS_DIR };
+
+async function redis(appendonly = false) {
+  const r = await startRedis({ appendonly });
+  redises.push(r);
+  return r;
+}
+
+async function worker(env: Record<string, string>) {
+  const child = startScript('scripts/worker.ts', [], env);
+  children.push(child);
+  const output = watchOutput(child);
+  await output.waitFor(/waiting for jobs/, 60_000);
+  return { child, output };
+}
+
+function rows(dataDir: string) {
+  const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
+  try {
+    return {
+      images: db.prepare('SELECT COUNT(*) FROM images').pluck().get() as number,
+      distinct: db.prepare('SELECT COUNT(DISTINCT sha256) FROM images').pluck().get() as number,
+      embeddings: db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get() as number,
+      vectors: new Map((db.prepare('SELECT i.sha256, e.vector FROM images i JOIN embeddings e ON e.image_id = i.id').all() as { sha256: string; vector: Buffer }[]).map((r) => [r.sha256, r.vector])),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('npm run index -- --queue', () => {
+  it('indexes 200 images on two workers, each once, with vectors bit-identical to a local build', async () => {
+    const r = await redis();
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url };
+    await Promise.all([worker(env), worker(env)]);
+    const queued = join(root, 'queued');
+    const run = await runScript('scripts/index.ts', [folder, '--queue', '--labels-from-folders', '--data', queued], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/200 image files, 200 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 0 failed; encoded by 2 worker\(s\)/);
+    expect(run.stderr).toMatch(/workers 2/);
+    const local = join(root, 'local');
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', local], base)).code).toBe(0);
+    const [q, l] = [rows(queued), rows(local)];
+    expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
+    for (const [sha, vector] of l.vectors) expect(q.vectors.get(sha)?.equals(vector), sha).toBe(true);
+    // resumable as before: nothing left to do
+    const again = await runScript('scripts/index.ts', [folder, '--queue', '--labels-from-folders', '--data', queued], env);
+    expect(again.stdout).toMatch(/0 added, 200 already indexed/);
+  }, 180_000);
+
+  it('completes when a worker is SIGKILLed mid-run: its job goes to another, nothing lost or doubled', async () => {
+    const r = await redis();
+    // slower encodes and a short lock, so that a job is in the dying worker's hands and comes back soon
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '400', LOOKALIKE_MAX_TOKENS: '400', LOOKALIKE_JOB_LOCK_SECONDS: '2' };
+    const [doomed] = await Promise.all([worker(env), worker(env)]);
+    const data = join(root, 'killed-worker');
+    const builder = startScript('scripts/index.ts', [folder, '--queue', '--data', data], env);
+    children.push(builder);
+    const out = watchOutput(builder);
+    await out.waitFor(/added (1\d|[2-9]\d)/, 120_000);
+    doomed!.child.kill('SIGKILL');
+    await out.waitFor(/done in .* 200 added/, 120_000);
+    const q = rows(data);
+    expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
+  }, 240_000);
+
+  it('completes when Redis is killed and restarted mid-run (append-only file on)', async () => {
+    const r = await redis(true);
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '400', LOOKALIKE_MAX_TOKENS: '400' };
+    await Promise.all([worker(env), worker(env)]);
+    const data = join(root, 'redis-restart');
+    const builder = startScript('scripts/index.ts', [folder, '--queue', '--data', data], env);
+    children.push(builder);
+    const out = watchOutput(builder);
+    const exited = new Promise<number | null>((resolve) => builder.on('close', resolve));
+    await out.waitFor(/added (1\d|[2-9]\d)/, 120_000);
+    await r.restart(1000);
+    let code = await exited;
+    if (code !== 0) { // it may stop with a message instead: then a second run resumes and finishes exactly
+      const again = await runScript('scripts/index.ts', [folder, '--queue', '--data', data], env);
+      code = again.code;
+    }
+    expect(code).toBe(0);
+    const q = rows(data);
+    expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
+  }, 300_000);
+
+  it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
+    const r = await redis();
+    await worker({ ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MAX_TOKENS: '128' }); // other token limits: another model id
+    const data = join(root, 'other-model');
+    const run = await runScript('scripts/index.ts', [join(folder, 'class0'), '--queue', '--data', data], { ...base, LOOKALIKE_REDIS_URL: r.url });
+    expect(run.stdout).toMatch(/0 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 20 failed/);
+    expect(run.stdout).toMatch(/runs model qwen3vl_merger-\w+-mean-t16-128, this gallery's is qwen3vl_merger-\w+-mean-t16-256: its result was refused/);
+    expect(rows(data).embeddings).toBe(0);
+  }, 120_000);
+});
+
+describe('a poison job', () => {
+  it('fails after its attempts with the reason kept, and the rest completes', async () => {
+    const r = await redis();
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url };
+    await worker(env);
+    const cfg = loadConfig({ ...env, LOOKALIKE_DATA_DIR: root });
+    const queue = new Queue(queueNames(cfg).encode, { connection: connection(cfg) });
+    try {
+      // a job no worker can do: its pixels do not fill the size it claims
+      await queue.add('encode', { modelId: 'x', sha256: 'poison', image: { rgb: Buffer.alloc(30).toString('base64'), width: 64, height: 64, sourceWidth: 64, sourceHeight: 64, content: { left: 0, top: 0, width: 64, height: 64 } }, meta: { source: 'poison.png', label: null, width: 64, height: 64, bytes: 1, thumbnail: '' } },
+        { jobId: 'x.poison', attempts: 3, backoff: { type: 'fixed', delay: 100 }, removeOnFail: false });
+      const run = await runScript('scripts/index.ts', [join(folder, 'class1'), '--queue', '--data', join(root, 'poisoned')], env);
+      expect(run.stdout).toMatch(/20 added/);
+      let job = await queue.getJob('x.poison');
+      for (let i = 0; i < 100 && !(await job!.isFailed()); i++) { await new Promise((res) => setTimeout(res, 100)); job = await queue.getJob('x.poison'); }
+      expect(await job!.isFailed()).toBe(true);
+      expect(job!.attemptsMade).toBe(3);
+      expect(job!.failedReason).toMatch(/bad image size/);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+});
+
+describe('the API with workers', () => {
+  it('answers an add with 202 and a job, shows its states, and the image is then searchable; queries can go to the workers too', async () => {
+    const r = await redis();
+    await worker({ ...base, LOOKALIKE_REDIS_URL: r.url });
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16' });
+    const png = await scenePng(321);
+    const file = { filename: 'new.png', data: png, contentType: 'image/png' };
+    try {
+      const body = multipart({ image: file, label: 'fresh' });
+      const added = await t.app.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: body.headers });
+      expect(added.statusCode).toBe(202);
+      const { jobId, statusUrl } = added.json();
+      const states: string[] = [];
+      let state;
+      for (let i = 0; i < 200; i++) {
+        state = (await t.app.inject(statusUrl)).json();
+        if (states.at(-1) !== state.state) states.push(state.state);
+        if (state.state === 'done' || state.state === 'failed') break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(state).toMatchObject({ id: jobId, state: 'done', imageId: expect.any(Number) });
+      const search = multipart({ image: file, k: '1' });
+      const found = (await t.app.inject({ method: 'POST', url: '/api/search', payload: search.payload, headers: search.headers })).json();
+      expect(found.results[0]).toMatchObject({ id: state.imageId, label: 'fresh' });
+      expect((await t.app.inject('/api/jobs/nope.0')).statusCode).toBe(404);
+      // the same content again: already in the gallery, no job
+      const again = multipart({ image: file });
+      expect((await t.app.inject({ method: 'POST', url: '/api/images', payload: again.payload, headers: again.headers })).json()).toMatchObject({ id: state.imageId, duplicate: true });
+
+      // a server that loads no model: its queries go to the worker, with the same vectors as the local path
+      const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUERY_ENCODER: 'queue' }, { start: false });
+      try {
+        await remote.app.services.start(); // builds its own demo gallery, encoded by the worker
+        expect(remote.app.services.failure).toBeNull();
+        const demo = readFileSync(join(t.dataDir, 'demo', 'images', 'forest', readdirSync(join(t.dataDir, 'demo', 'images', 'forest')).sort()[0]!));
+        const ask = async (app: typeof t.app) => {
+          const q = multipart({ image: { filename: 'q.png', data: demo, contentType: 'image/png' }, k: '5' });
+          return (await app.inject({ method: 'POST', url: '/api/search', payload: q.payload, headers: q.headers })).json().results
+            .map((x: { sha256: string; score: number }) => [x.sha256, x.score]);
+        };
+        expect(await ask(remote.app)).toEqual(await ask(t.app)); // the same images and scores: bit-identical vectors
+        expect((await remote.app.inject('/api/health')).json().device.visionTower).toMatch(/workers/);
+      } finally {
+        await remote.close();
+      }
+    } finally {
+      await t.close();
+    }
+  }, 180_000);
+});
