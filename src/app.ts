@@ -124,8 +124,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   }
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'lookalike', description: 'Visual similarity search over Qwen3-VL vision embeddings', version: '0.1.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      info: {
+        title: 'lookalike', description: 'Visual similarity search over Qwen3-VL embeddings: search by image or words, classify, add, describe',
+        // a private package (package.json); the URL says what npm means by UNLICENSED
+        version: '0.1.0', license: { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' },
+      },
+      servers: [{ url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`, description: 'this server (HOST, PORT)' }],
+      tags: [
+        { name: 'search', description: 'Search by image or words, find similar, classify' },
+        { name: 'gallery', description: 'The gallery\'s images, and adds encoded by workers' },
+        { name: 'vlm', description: 'The full vision-language model' },
+        { name: 'service', description: 'Health, statistics, metrics' },
+      ],
+      // changes need the bearer key when one is set; reads say `security: []`
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'LOOKALIKE_API_KEY' } } },
     },
     // upload routes parse their multipart body themselves: their form is documented here, not validated by Fastify
     transform: (input) => {

@@ -17,7 +17,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/describe', {
     config: { form: Fields },
     schema: {
-      tags: ['vlm'], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
+      tags: ['vlm'], operationId: 'describeImage', security: [], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
       summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
       description: 'multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048). ' +
         'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, note?}, or `error` {code, message}. ' +

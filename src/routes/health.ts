@@ -20,7 +20,7 @@ const Ready = z.object({
 
 const health: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/health', {
-    schema: { tags: ['service'], summary: 'Ready once model, index and database are loaded; 503 before', response: { 200: Ready, ...errorResponses(), 503: Loading } },
+    schema: { tags: ['service'], operationId: 'getHealth', security: [], summary: 'Ready once model, index and database are loaded; 503 before', response: { 200: Ready, ...errorResponses(), 503: Loading } },
   }, async (_req, reply) => {
     const s = app.services;
     if (!s.ready) {

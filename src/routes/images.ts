@@ -19,7 +19,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     config: { form: AddFields },
     schema: {
-      tags: ['gallery'], consumes: ['multipart/form-data'], security: [{ bearer: [] }],
+      tags: ['gallery'], operationId: 'addImage', consumes: ['multipart/form-data'], security: [{ bearer: [] }],
       summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job',
       description: 'multipart fields: image (file, required); label (optional class name: with content already in the gallery, it relabels it)',
       response: {
@@ -58,7 +58,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/api/jobs/:id', {
     schema: {
-      tags: ['gallery'], summary: 'The state of an add encoded by a worker: waiting, active, done (with the image id) or failed (with why)',
+      tags: ['gallery'], operationId: 'getJob', security: [], summary: 'The state of an add encoded by a worker: waiting, active, done (with the image id) or failed (with why)',
       params: z.object({ id: z.string().min(1).max(300) }),
       response: {
         200: z.object({ id: z.string(), state: z.enum(['waiting', 'active', 'done', 'failed']), imageId: z.number().int().optional(), error: z.string().optional() }),
@@ -75,13 +75,13 @@ const images: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/api/images/:id', {
-    schema: { tags: ['gallery'], summary: 'One image record', params: IdParams, response: { 200: ImageOut, ...errorResponses(400, 404, 503) } },
+    schema: { tags: ['gallery'], operationId: 'getImage', security: [], summary: 'One image record', params: IdParams, response: { 200: ImageOut, ...errorResponses(400, 404, 503) } },
   }, async (req) => imageOut(app.requireReady().gallery.get(req.params.id)));
 
   app.patch('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     schema: {
-      tags: ['gallery'], security: [{ bearer: [] }], params: IdParams,
+      tags: ['gallery'], operationId: 'relabelImage', security: [{ bearer: [] }], params: IdParams,
       summary: 'Set or clear (null) an image\'s label; search filters and classification see it at once',
       body: z.object({ label: Label.nullable() }).strict(),
       response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503) },
@@ -90,7 +90,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/api/images/:id/thumbnail', {
     schema: {
-      tags: ['gallery'], summary: 'The image thumbnail (WebP, at most 256 px)', params: IdParams,
+      tags: ['gallery'], operationId: 'getThumbnail', security: [], summary: 'The image thumbnail (WebP, at most 256 px)', params: IdParams,
       response: { 200: z.any().describe('image/webp bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
@@ -102,7 +102,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
   app.delete('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     schema: {
-      tags: ['gallery'], summary: 'Remove an image (204)', security: [{ bearer: [] }], params: IdParams,
+      tags: ['gallery'], operationId: 'deleteImage', summary: 'Remove an image (204)', security: [{ bearer: [] }], params: IdParams,
       response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503) },
     },
   }, async (req, reply) => {

@@ -68,7 +68,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/search', {
     config: { form: SearchFields, imageOptional: true },
     schema: {
-      tags: ['search'], consumes: ['multipart/form-data', 'application/json'],
+      tags: ['search'], operationId: 'searchImages', security: [], consumes: ['multipart/form-data', 'application/json'],
       summary: 'Most similar gallery images to an uploaded photo, or to words',
       description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); ' +
         'label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). ' +
@@ -109,7 +109,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/classify', {
     config: { form: ClassifyFields },
     schema: {
-      tags: ['search'], consumes: ['multipart/form-data'],
+      tags: ['search'], operationId: 'classifyImage', security: [], consumes: ['multipart/form-data'],
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
         'repeated or a JSON array, up to 1000; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery\'s label names.',
@@ -136,7 +136,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/api/images/:id/similar', {
     schema: {
-      tags: ['search'], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
+      tags: ['search'], operationId: 'findSimilar', security: [], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
       params: IdParams,
       querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(12), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
       response: { 200: SearchOut, ...errorResponses(400, 404, 503) },

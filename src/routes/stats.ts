@@ -17,7 +17,7 @@ const StatsOut = z.object({
 
 const stats: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/stats', {
-    schema: { tags: ['service'], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, ...errorResponses(503) } },
+    schema: { tags: ['service'], operationId: 'getStats', security: [], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, ...errorResponses(503) } },
   }, async () => {
     const { gallery, encoder } = app.requireReady();
     return {
