@@ -13,7 +13,7 @@ import { multipart, startTestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 
 let root: string;
 let folder: string; // 200 pictures in 10 labelled folders
@@ -64,7 +64,8 @@ describe('npm run index -- --queue', () => {
   it('indexes 200 images on two workers, each once, with vectors bit-identical to a local build', async () => {
     const r = await redis();
     const env = { ...base, LOOKALIKE_REDIS_URL: r.url };
-    await Promise.all([worker(env), worker(env)]);
+    const metricsPort = await freePort();
+    await Promise.all([worker({ ...env, LOOKALIKE_METRICS_PORT: String(metricsPort) }), worker(env)]);
     const queued = join(root, 'queued');
     const run = await runScript('scripts/index.ts', [folder, '--queue', '--labels-from-folders', '--data', queued], env);
     expect(run.code, run.stderr).toBe(0);
@@ -75,6 +76,12 @@ describe('npm run index -- --queue', () => {
     const [q, l] = [rows(queued), rows(local)];
     expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
     for (const [sha, vector] of l.vectors) expect(q.vectors.get(sha)?.equals(vector), sha).toBe(true);
+    // a worker's own metrics, on LOOKALIKE_METRICS_PORT
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const done = Number(/^lookalike_worker_jobs_total\{outcome="done"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(200); // the other worker did the rest
+    expect(metrics).toMatch(/^lookalike_encode_duration_seconds_count\{input="image"\} \d+$/m);
     // resumable as before: nothing left to do
     const again = await runScript('scripts/index.ts', [folder, '--queue', '--labels-from-folders', '--data', queued], env);
     expect(again.stdout).toMatch(/0 added, 200 already indexed/);

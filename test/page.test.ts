@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { ROOT } from './helpers/cli.js';
+import { MODELS_DIR } from './helpers/models.js';
+import { startRedis } from './helpers/redis.js';
+import { ROOT, startScript, watchOutput } from './helpers/cli.js';
+import { scenePng } from './helpers/images.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let t: TestApp;
@@ -64,6 +67,22 @@ describe('the search page', () => {
     });
   }
 
+  it('adds the photo to the gallery with a label and says under which id', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#file', { name: 'new.png', mimeType: 'image/png', buffer: await scenePng(909) });
+    await page.waitForSelector('#results .card');
+    await page.fill('#add-label', 'mine');
+    await page.click('#add-button');
+    await page.waitForFunction(() => /^added as #\d+$/.test(document.getElementById('add-state')?.textContent ?? ''));
+    const id = Number((await page.textContent('#add-state'))!.slice('added as #'.length));
+    expect((await t.app.inject(`/api/images/${id}`)).json()).toMatchObject({ id, label: 'mine', source: 'new.png' });
+    await page.click('#add-button'); // the same again: already there
+    await page.waitForFunction(() => /already in the gallery/.test(document.getElementById('add-state')?.textContent ?? ''));
+    await page.close();
+  });
+
   it('says so when the upload is not an image', async () => {
     const page = await browser.newPage();
     await page.goto(base);
@@ -118,4 +137,29 @@ describe('the page when the service failed to start', () => {
       await broken.close();
     }
   });
+});
+
+describe('the page with workers (Redis)', () => {
+  it('shows the job\'s state after an add until the worker\'s result is stored', async () => {
+    const redis = await startRedis();
+    const env = { LOOKALIKE_REDIS_URL: redis.url, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1' };
+    const worker = startScript('scripts/worker.ts', [], env);
+    const queued = await startTestApp({ LOOKALIKE_REDIS_URL: redis.url });
+    try {
+      await watchOutput(worker).waitFor(/waiting for jobs/, 60_000);
+      const page = await browser.newPage();
+      await page.goto(await queued.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.setInputFiles('#file', { name: 'queued.png', mimeType: 'image/png', buffer: await scenePng(910) });
+      await page.waitForSelector('#results .card');
+      await page.click('#add-button');
+      await page.waitForFunction(() => /^added as #\d+$/.test(document.getElementById('add-state')?.textContent ?? ''), null, { timeout: 30_000 });
+      expect(await page.getAttribute('#add-state', 'data-state')).toBe('done'); // it went through the job's states
+      await page.close();
+    } finally {
+      worker.kill('SIGTERM');
+      await queued.close();
+      await redis.stop();
+    }
+  }, 120_000);
 });
