@@ -439,13 +439,12 @@ class LoadWorker : public ModelWorker {
   llama_adapter_lora * lora = nullptr;
 };
 
-// score(prompt, images, tokenIds) -> { logits: Float32Array (one per token id), nPromptTokens }
-class ScoreWorker : public ModelWorker {
+// Evaluates a prompt, then reads floats off the model's state (read()); resolves { <key>: Float32Array, nPromptTokens }.
+class PromptReadWorker : public ModelWorker {
  public:
-  ScoreWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> parts, std::vector<ImageInput> images,
-              std::vector<llama_token> tokens)
-      : ModelWorker(env, "lookalike.VlModel.score", m, self), parts(std::move(parts)), images(std::move(images)),
-        tokens(std::move(tokens)) {}
+  PromptReadWorker(Napi::Env env, const char * name, VlModel * m, Napi::Object self, std::vector<PromptPart> parts,
+                   std::vector<ImageInput> images, const char * key)
+      : ModelWorker(env, name, m, self), parts(std::move(parts)), images(std::move(images)), key(key) {}
 
   void Execute() override {
     take_native_errors();
@@ -453,28 +452,46 @@ class ScoreWorker : public ModelWorker {
     std::string err = m->tokenize_parts(parts, images, segments);
     llama_pos n_past = 0;
     if (err.empty()) err = m->eval_prompt(segments, 0, n_past);
+    if (err.empty()) err = read();
     if (!err.empty()) return SetError(err);
     n_prompt = VlModel::n_tokens_of(segments);
-    const float * logits = llama_get_logits_ith(m->ctx, -1);
-    if (!logits) return SetError(with_native_errors("no logits after the prompt"));
-    for (llama_token t : tokens) out.push_back(logits[t]);
   }
   void resolve() override {
     Napi::Env env = Env();
-    Napi::Float32Array logits = Napi::Float32Array::New(env, out.size());
-    std::memcpy(logits.Data(), out.data(), out.size() * sizeof(float));
+    Napi::Float32Array data = Napi::Float32Array::New(env, out.size());
+    std::memcpy(data.Data(), out.data(), out.size() * sizeof(float));
     Napi::Object o = Napi::Object::New(env);
-    o.Set("logits", logits);
+    o.Set(key, data);
     o.Set("nPromptTokens", static_cast<double>(n_prompt));
     deferred.Resolve(o);
   }
 
+ protected:
+  virtual std::string read() = 0;  // fills `out` from the model's state after the prompt; an error message or ""
+  std::vector<float> out;
+
  private:
   std::vector<PromptPart> parts;
   std::vector<ImageInput> images;
-  std::vector<llama_token> tokens;
-  std::vector<float> out;
+  const char * key;
   size_t n_prompt = 0;
+};
+
+// score(prompt, images, tokenIds) -> { logits: Float32Array (one per token id), nPromptTokens }
+class ScoreWorker : public PromptReadWorker {
+ public:
+  ScoreWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> parts, std::vector<ImageInput> images,
+              std::vector<llama_token> tokens)
+      : PromptReadWorker(env, "lookalike.VlModel.score", m, self, std::move(parts), std::move(images), "logits"), tokens(std::move(tokens)) {}
+
+ private:
+  std::string read() override {
+    const float * logits = llama_get_logits_ith(m->ctx, -1);
+    if (!logits) return with_native_errors("no logits after the prompt");
+    for (llama_token t : tokens) out.push_back(logits[t]);
+    return "";
+  }
+  std::vector<llama_token> tokens;
 };
 
 // generate(prompt, images, { maxTokens, temperature, seed }, onText) -> { text, nTokens, nPromptTokens, stop }
@@ -634,42 +651,22 @@ class EmbedWorker : public ModelWorker {
   size_t n_tokens = 0;
 };
 
-// embedPrompt(parts, images) -> Float32Array: an embed-mode model's last hidden state (n_embd floats), or a rank-mode
-// model's classifier outputs (n_cls_out floats, e.g. the yes and no logits of a reranker).
-class EmbedPromptWorker : public ModelWorker {
+// embedPrompt(parts, images) -> { data, nPromptTokens }: an embed-mode model's last hidden state (n_embd floats), or a
+// rank-mode model's classifier outputs (n_cls_out floats, e.g. the yes and no of a reranker).
+class EmbedPromptWorker : public PromptReadWorker {
  public:
   EmbedPromptWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> parts, std::vector<ImageInput> images)
-      : ModelWorker(env, "lookalike.VlModel.embedPrompt", m, self), parts(std::move(parts)), images(std::move(images)) {}
-
-  void Execute() override {
-    take_native_errors();
-    std::vector<Segment> segments;
-    std::string err = m->tokenize_parts(parts, images, segments);
-    llama_pos n_past = 0;
-    if (err.empty()) err = m->eval_prompt(segments, 0, n_past);
-    if (!err.empty()) return SetError(err);
-    n_prompt = VlModel::n_tokens_of(segments);
-    const bool rank = m->mode == "rank";
-    const float * v = rank ? llama_get_embeddings_seq(m->ctx, 0) : llama_get_embeddings_ith(m->ctx, -1);
-    if (!v) return SetError(with_native_errors("the model gave no embedding for the prompt"));
-    const size_t n = rank ? llama_model_n_cls_out(m->model) : llama_model_n_embd(m->model);
-    out.assign(v, v + n);
-  }
-  void resolve() override {
-    Napi::Env env = Env();
-    Napi::Float32Array data = Napi::Float32Array::New(env, out.size());
-    std::memcpy(data.Data(), out.data(), out.size() * sizeof(float));
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("data", data);
-    o.Set("nPromptTokens", static_cast<double>(n_prompt));
-    deferred.Resolve(o);
-  }
+      : PromptReadWorker(env, "lookalike.VlModel.embedPrompt", m, self, std::move(parts), std::move(images), "data") {}
 
  private:
-  std::vector<PromptPart> parts;
-  std::vector<ImageInput> images;
-  std::vector<float> out;
-  size_t n_prompt = 0;
+  std::string read() override {
+    const bool rank = m->mode == "rank";
+    const float * v = rank ? llama_get_embeddings_seq(m->ctx, 0) : llama_get_embeddings_ith(m->ctx, -1);
+    if (!v) return with_native_errors("the model gave no embedding for the prompt");
+    const size_t n = rank ? llama_model_n_cls_out(m->model) : llama_model_n_embd(m->model);
+    out.assign(v, v + n);
+    return "";
+  }
 };
 
 // load(textPath, mmprojPath, { loraPath, loraScale, nCtx, threads, minTokens, maxTokens, gpuLayers, useGpu }) -> Promise<void>
