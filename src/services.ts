@@ -1,5 +1,6 @@
 // What the HTTP app needs, started in the background so the server answers (503 "loading") while models load:
-// the encoder, the gallery (demo gallery built on first start), the admission queue.
+// the models (embedder, VL model, reranker), the gallery (demo gallery built on first start), the admission queue,
+// the job writer (with Redis), the metrics.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndex, formatSummary } from './builder/build-index.js';

@@ -34,6 +34,7 @@ export function lockDataDir(dir: string): () => void {
       const release = () => {
         if (released) return;
         released = true;
+        process.removeListener('exit', release);
         heldHere.delete(path);
         try {
           if (readFileSync(path, 'utf8') === String(process.pid)) rmSync(path);
