@@ -41,6 +41,7 @@ describe('the search page', () => {
       // no text model: neither the re-rank toggle nor the describe box shows (the CSS once overrode `hidden`)
       expect(await page.isVisible('#rerank-label')).toBe(false);
       expect(await page.isVisible('#describe')).toBe(false);
+      expect(await page.isVisible('#words')).toBe(false); // the Instruct mmproj alone cannot embed words
 
       const dir = join(t.dataDir, 'demo', 'images', 'ocean');
       const file = join(dir, readdirSync(dir).sort()[2]!);
@@ -162,4 +163,23 @@ describe('the page with workers (Redis)', () => {
       await redis.stop();
     }
   }, 120_000);
+});
+
+describe('the page with an embedding model', () => {
+  it('shows the "search by words" box and the results for the words typed', async () => {
+    const emb = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' });
+    try {
+      const page = await browser.newPage();
+      await page.goto(await emb.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.isVisible('#words')).toBe(true);
+      await page.fill('#words-text', 'a red sunset over the sea');
+      await page.click('#words-button');
+      await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Matching "a red sunset over the sea"'));
+      expect(await page.locator('#results .card').count()).toBe(12);
+      await page.close();
+    } finally {
+      await emb.close();
+    }
+  });
 });
