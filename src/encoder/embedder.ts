@@ -30,6 +30,11 @@ export interface Embedding {
   sourceHeight: number;
 }
 
+/** The Embedding of `vector` for a decoded image (nTokens: image tokens, where the model reports them; else 0). */
+export function embeddingOf(vector: Float32Array, image: DecodedImage, nTokens = 0): Embedding {
+  return { vector, nTokens, inputWidth: image.width, inputHeight: image.height, sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight };
+}
+
 export interface Embedder {
   /** Stored with every vector: the data folder refuses another model. */
   readonly identity: EncoderIdentity;

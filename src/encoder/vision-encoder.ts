@@ -5,7 +5,7 @@ import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import type { Embedder, Embedding, EncoderIdentity, ModelDescription, Pooling } from './embedder.js';
+import { embeddingOf, type Embedder, type Embedding, type EncoderIdentity, type ModelDescription, type Pooling } from './embedder.js';
 import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
 import { inspectMmproj, type MmprojInfo } from './mmproj.js';
@@ -71,8 +71,13 @@ export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: numbe
 
 interface ResolvedOptions { threads: number; minTokens: number; maxTokens: number; pooling: Pooling; maxInputPixels: number }
 
+/** Floats per image token that the vision tower returns: the main projector slice and every deepstack slice. */
+function nativeWidth(info: MmprojInfo): number {
+  return info.projectionDim * (1 + info.deepstackLayers.length);
+}
+
 function identityOf(path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): EncoderIdentity {
-  const dim = o.pooling === 'mean' ? info.projectionDim : info.projectionDim * (1 + info.deepstackLayers.length);
+  const dim = o.pooling === 'mean' ? info.projectionDim : nativeWidth(info);
   return {
     modelId: `${info.projectorType}-${fingerprint.slice(0, 16)}-${o.pooling}-t${o.minTokens}-${o.maxTokens}`,
     fingerprint, fileName: basename(path), projectorType: info.projectorType, dim, pooling: o.pooling,
@@ -112,7 +117,6 @@ export class VisionEncoder implements Embedder {
     readonly info: MmprojInfo,
     private readonly limits: SizeLimits,
     private readonly maxInputPixels: number,
-    private readonly nativeWidth: number,
   ) {}
 
   /** Loads the vision tower of an mmproj with llama.cpp's clip. */
@@ -125,7 +129,7 @@ export class VisionEncoder implements Embedder {
     await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu, flashAttn: options.flashAttn ?? defaultFlashAttn(useGpu), profile: options.profile });
     const n = native.info();
     const limits = sizeLimits(info, o.minTokens, o.maxTokens);
-    if (n.nMmprojEmbd !== info.projectionDim * (1 + info.deepstackLayers.length) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {
+    if (n.nMmprojEmbd !== nativeWidth(info) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {
       native.dispose();
       throw new Error(`llama.cpp reports ${n.nMmprojEmbd} floats per token and ${n.imageMinPixels}..${n.imageMaxPixels} pixels; the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length} and ${limits.minPixels}..${limits.maxPixels}`);
     }
@@ -152,8 +156,7 @@ export class VisionEncoder implements Embedder {
   }
 
   private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): VisionEncoder {
-    const nativeWidth = info.projectionDim * (1 + info.deepstackLayers.length);
-    return new VisionEncoder(backend, identityOf(path, info, fingerprint, o), info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels, nativeWidth);
+    return new VisionEncoder(backend, identityOf(path, info, fingerprint, o), info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels);
   }
 
   get dim(): number { return this.identity.dim; }
@@ -177,11 +180,7 @@ export class VisionEncoder implements Embedder {
     return this.queue.run(async () => {
       this.assertLive();
       const out = await this.backend.encode(image.rgb, image.width, image.height);
-      const pooled = meanPool(out.data, out.nTokens, this.nativeWidth, this.dim);
-      return {
-        vector: l2Normalize(pooled), nTokens: out.nTokens, inputWidth: image.width, inputHeight: image.height,
-        sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight,
-      };
+      return embeddingOf(l2Normalize(meanPool(out.data, out.nTokens, nativeWidth(this.info), this.dim)), image, out.nTokens);
     });
   }
 

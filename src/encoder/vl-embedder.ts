@@ -10,7 +10,7 @@ import { BadRequestError } from '../errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
 import { checkRole, inspectTextModel } from '../vlm/model-files.js';
-import type { Embedding, EncoderIdentity, ModelDescription, TextEmbedder } from './embedder.js';
+import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from './embedder.js';
 import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage } from './image.js';
 import { inspectMmproj } from './mmproj.js';
@@ -93,8 +93,7 @@ export class VlEmbedder implements TextEmbedder {
   /** An image as a gallery item (and as an image query: a picture then finds itself at similarity 1). */
   async encode(image: DecodedImage): Promise<Embedding> {
     // as Qwen's processor lays it out: the image, then (here no) text, nothing between them
-    const vector = await this.vector(this.vlm.chatPrompt('', 1, this.itemInstruction, ''), [image]);
-    return { vector, nTokens: 0, inputWidth: image.width, inputHeight: image.height, sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight };
+    return embeddingOf(await this.vector(this.vlm.chatPrompt('', 1, this.itemInstruction, ''), [image]), image);
   }
 
   async embed(image: Buffer): Promise<Embedding> {

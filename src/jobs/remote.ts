@@ -3,7 +3,7 @@
 // as a query job, waiting for the answer with a timeout.
 import { QueueEvents, type Queue } from 'bullmq';
 import type { Config } from '../config.js';
-import type { Embedding, EncoderIdentity, ModelDescription, TextEmbedder } from '../encoder/embedder.js';
+import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
 import type { DecodedImage } from '../encoder/image.js';
 import { LookalikeError, UnavailableError } from '../errors.js';
 import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';
@@ -61,8 +61,7 @@ export class RemoteEmbedder implements TextEmbedder {
   }
 
   async encode(image: DecodedImage): Promise<Embedding> {
-    const vector = await this.client.embed({ modelId: this.identity.modelId, image: imagePayload(image) });
-    return { vector, nTokens: 0, inputWidth: image.width, inputHeight: image.height, sourceWidth: image.sourceWidth, sourceHeight: image.sourceHeight };
+    return embeddingOf(await this.client.embed({ modelId: this.identity.modelId, image: imagePayload(image) }), image);
   }
 
   async embed(image: Buffer): Promise<Embedding> {
