@@ -90,7 +90,7 @@ export function checkRole(path: string, info: TextModelInfo, role: TextModelRole
   const reranker = info.poolingType === POOLING_RANK || info.classifier;
   const embedding = info.poolingType === POOLING_LAST;
   if (role === 'rank') {
-    if (!reranker || info.header.tensors.every((t) => t.name !== 'cls.output.weight')) {
+    if (!info.classifier) { // the head is what scores: pooling RANK without it has nothing to score with
       throw new ModelFileError(`${path} is not a reranker GGUF (no classifier head, pooling type ${info.poolingType ?? 'unset'}): LOOKALIKE_RERANK_MODEL takes a Qwen3-VL-Reranker GGUF`);
     }
     return { warning: null };
