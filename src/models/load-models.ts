@@ -44,13 +44,21 @@ async function modelFile(cfg: Config, name: string, spec: string, demoFile: () =
   return resolveModelFile(spec, cfg.modelsDir, log);
 }
 
+/** The configured mmproj as a local file: the demo's, a path, or an `hf:` URI downloaded. */
+async function mmprojFile(cfg: Config, log: (msg: string) => void): Promise<string> {
+  return cfg.LOOKALIKE_MMPROJ === '' ? demoMmproj(cfg.modelsDir) : resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+}
+
+/** Where model files' sha256 are remembered between starts (src/encoder/fingerprint.ts). */
+const fingerprintCache = (cfg: Config) => join(cfg.modelsDir, 'fingerprints.json');
+
 /**
  * The configured embedder as far as identity and decoding go, without loading its weights: for a writer whose workers
  * encode (the index builder with --queue, a server with LOOKALIKE_QUERY_ENCODER=queue).
  */
 export async function describeEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<{ description: ModelDescription; dataDir: string; mmprojPath: string }> {
-  const mmprojPath = cfg.LOOKALIKE_MMPROJ === '' ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
-  const common = { minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: join(cfg.modelsDir, 'fingerprints.json') };
+  const mmprojPath = await mmprojFile(cfg, log);
+  const common = { minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: fingerprintCache(cfg) };
   const description = cfg.LOOKALIKE_EMBED_MODEL
     ? await VlEmbedder.describe(await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log), mmprojPath, {
       ...common, dim: cfg.LOOKALIKE_EMBED_DIM, itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION,
@@ -67,12 +75,11 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
     throw new ModelFileError('LOOKALIKE_EMBED_MODEL and LOOKALIKE_TEXT_MODEL cannot be combined: the embedding model and the Instruct model ' +
       'come with different mmproj files, and LOOKALIKE_MMPROJ is the embedder\'s. Re-rank with LOOKALIKE_RERANK_MODEL instead.');
   }
-  const mmprojPath = demo ? demoMmproj(cfg.modelsDir) : await resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+  const mmprojPath = await mmprojFile(cfg, log);
   const dataDir = galleryDir(cfg);
-  const fingerprintCache = join(cfg.modelsDir, 'fingerprints.json');
   const common = {
     threads: cfg.threads, minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS,
-    useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT,
+    useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT, fingerprintCache: fingerprintCache(cfg),
   };
   const loaded: { dispose(): Promise<void> }[] = []; // freed again if a later model fails
   try {
@@ -90,7 +97,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
     } else if (cfg.LOOKALIKE_EMBED_MODEL) {
       const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log);
       const embedder = await VlEmbedder.load(path, mmprojPath, {
-        ...common, dim: cfg.LOOKALIKE_EMBED_DIM, fingerprintCache,
+        ...common, dim: cfg.LOOKALIKE_EMBED_DIM,
         itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION, queryInstruction: cfg.LOOKALIKE_EMBED_QUERY_INSTRUCTION,
       });
       loaded.push(embedder);
@@ -101,11 +108,11 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
       vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
       loaded.push(vlm);
-      encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING, fingerprintCache });
+      encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
       const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
       judge = { judge: instructJudge(vlm), key };
     } else {
-      encoder = await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING, fingerprintCache });
+      encoder = await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
       loaded.push(encoder);
     }
     if (cfg.LOOKALIKE_RERANK_MODEL) {
