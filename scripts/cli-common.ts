@@ -1,6 +1,8 @@
 // What the command-line scripts share: options that map onto settings, usage errors (exit 2), fatal errors (exit 1).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { galleryDir } from '../src/models/load-models.js';
 
 export const MODEL_OPTIONS = {
   data: { type: 'string', env: 'LOOKALIKE_DATA_DIR', help: 'data folder' },
@@ -58,6 +60,12 @@ function helpText(usage: string, options: Record<string, { type: string; help: s
     return `  ${flag.padEnd(28)} ${o.help}${def}`;
   });
   return `${usage}\n\nOptions:\n${rows.join('\n')}\n`;
+}
+
+/** For the scripts that only read a gallery: stops before any model is loaded when there is none to read. */
+export function requireGallery(config: Config): void {
+  const dir = galleryDir(config);
+  if (!Gallery.exists(dir)) throw new UsageError(`there is no gallery in ${dir}: build one with npm run index, or give --data`);
 }
 
 /** Runs a CLI body with the exit codes people expect: 0 done, 1 failed, 2 bad usage. */

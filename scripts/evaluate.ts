@@ -1,14 +1,12 @@
 // npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery: accuracy, confusion table,
 // calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds. Read-only: it
 // runs beside the server, which keeps writing.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { fitTemperature, LabelVectors } from '../src/knn/zero-shot.js';
-import { galleryDir, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { fitTemperature, labelCosines, LabelVectors } from '../src/knn/zero-shot.js';
+import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
 import { formatEvaluation } from '../src/knn/report.js';
-import { parseCli, runCli, UsageError } from './cli-common.js';
+import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run evaluate -- [options]';
 const OPTIONS = {
@@ -27,8 +25,7 @@ async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: 
   const cosines: number[][] = [], truth: number[] = [];
   for (const batch of gallery.labelledVectors()) {
     batch.labels.forEach((label, i) => {
-      const v = batch.vectors.subarray(i * encoder.dim, (i + 1) * encoder.dim);
-      cosines.push(labelVectors.map((t) => t.reduce((s, x, j) => s + x * v[j]!, 0)));
+      cosines.push(labelCosines(batch.vectors.subarray(i * encoder.dim, (i + 1) * encoder.dim), labelVectors));
       truth.push(labels.indexOf(label));
     });
   }
@@ -37,8 +34,7 @@ async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: 
 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
-  const dir = galleryDir(config);
-  if (!existsSync(join(dir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${dir}: build one with npm run index, or give --data`);
+  requireGallery(config);
   const { encoder, dataDir } = await loadModels(config);
   const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
     .catch(async (err) => { await encoder.dispose(); throw err; });

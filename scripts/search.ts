@@ -1,11 +1,10 @@
 // npm run search -- "words" | photo.jpg [options]: the top results from a data folder, without the server (read-only,
 // so it runs beside one). An argument naming a file is an image; anything else is words (they need an embedding model).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { isTextEmbedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { galleryDir, indexParams, loadModels } from '../src/models/load-models.js';
-import { parseCli, runCli, UsageError } from './cli-common.js';
+import { indexParams, loadModels } from '../src/models/load-models.js';
+import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
 const OPTIONS = {
@@ -22,8 +21,7 @@ runCli(USAGE, async () => {
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
   const query = positionals[0]!;
   const isFile = existsSync(query) && statSync(query).isFile();
-  const dir = galleryDir(config);
-  if (!existsSync(join(dir, 'lookalike.db'))) throw new UsageError(`there is no gallery in ${dir}: build one with npm run index, or give --data`);
+  requireGallery(config);
   const { encoder, dataDir } = await loadModels(config);
   try {
     if (!isFile && !isTextEmbedder(encoder)) {

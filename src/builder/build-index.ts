@@ -77,6 +77,15 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   const progress = new Progress('indexing', files.length, opts.progressStream);
   const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, relabelled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
   const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
+  const failed = (path: string, err: unknown) => {
+    summary.failed.push({ path, error: err instanceof Error ? err.message : String(err) });
+    progress.tick('failed');
+  };
+  const stored = (reembed: boolean) => {
+    if (reembed) summary.reembedded++;
+    else summary.added++;
+    progress.tick(reembed ? 're-embedded' : 'added');
+  };
   const labelOf = (path: string): string | null => {
     if (opts.labels) return opts.labels.get(path) ?? null;
     if (!opts.labelsFromFolders) return null;
@@ -108,17 +117,14 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       const mine = outstanding.get(r.jobId);
       if (!mine) continue;
       outstanding.delete(r.jobId);
-      if (mine.reembed) summary.reembedded++;
-      else summary.added++;
       progress.counters.workers = opts.writer!.workersSeen.size;
-      progress.tick(mine.reembed ? 're-embedded' : 'added');
+      stored(mine.reembed);
     }
     for (const f of await opts.writer!.failures()) {
       const mine = outstanding.get(f.jobId);
       if (!mine) continue;
       outstanding.delete(f.jobId);
-      summary.failed.push({ path: mine.shown, error: f.reason });
-      progress.tick('failed');
+      failed(mine.shown, f.reason);
     }
   };
 
@@ -134,8 +140,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       try {
         outstanding.set(await opts.writer.enqueue(job.prepared, { source: shown, label: labelOf(job.path) }), { shown, reembed: job.reembed });
       } catch (err) {
-        summary.failed.push({ path: shown, error: err instanceof Error ? err.message : String(err) });
-        progress.tick('failed');
+        failed(shown, err);
       }
       if (performance.now() - lastCollect > 2000) await collectQueued();
     } else if (job.kind === 'ready') {
@@ -143,29 +148,20 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
         const { vector } = await encoder.encode!(job.prepared.decoded);
         const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
         if (relabelled) summary.relabelled++;
-        if (job.reembed) summary.reembedded++;
-        else summary.added++;
-        progress.tick(job.reembed ? 're-embedded' : 'added');
+        stored(job.reembed);
         if (++sinceSave >= (opts.saveEvery ?? 500)) { await gallery.save(); sinceSave = 0; }
       } catch (err) {
-        summary.failed.push({ path: shown, error: err instanceof Error ? err.message : String(err) });
-        progress.tick('failed');
+        failed(shown, err);
       }
     } else if (job.kind === 'failed') {
-      summary.failed.push({ path: shown, error: job.error });
-      progress.tick('failed');
+      failed(shown, job.error);
     } else if (job.kind === 'duplicate') {
       summary.duplicates.push({ path: shown, sameAs: relative(folder, job.sameAs) });
       progress.tick('duplicates');
     } else {
       summary.skipped++;
       // already embedded: only its label may have changed (a folder renamed, a new labels file)
-      const label = labelOf(job.path);
-      const stored = label !== null ? gallery.labelBySha(job.sha256) : undefined;
-      if (stored && stored.label !== label) {
-        gallery.relabel(stored.id, label);
-        summary.relabelled++;
-      }
+      if (gallery.keepEmbedded(job.sha256, labelOf(job.path))?.relabelled) summary.relabelled++;
       progress.tick('skipped');
     }
     if (opts.shouldStop?.()) {

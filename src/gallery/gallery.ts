@@ -43,6 +43,8 @@ export interface SyncReport {
   removed: number;
 }
 
+const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
+
 export class Gallery {
   private dirty = false;
   private closing = false;
@@ -59,14 +61,19 @@ export class Gallery {
     private readonly log: (msg: string) => void,
   ) {}
 
+  /** Whether a gallery was ever made in this data folder (readers open none that is not there). */
+  static exists(dataDir: string): boolean {
+    return existsSync(databasePath(dataDir));
+  }
+
   static async open(opts: GalleryOptions): Promise<Gallery> {
-    if (opts.readOnly && !existsSync(join(opts.dataDir, 'lookalike.db'))) throw new NotFoundError(`there is no gallery in ${opts.dataDir}`);
+    if (opts.readOnly && !Gallery.exists(opts.dataDir)) throw new NotFoundError(`there is no gallery in ${opts.dataDir}`);
     if (!opts.readOnly) mkdirSync(opts.dataDir, { recursive: true });
     const unlock = opts.readOnly ? () => {} : lockDataDir(opts.dataDir);
     let store: Store | undefined;
     let index: VectorIndex | undefined;
     try {
-      store = new Store(join(opts.dataDir, 'lookalike.db'), opts.readOnly);
+      store = new Store(databasePath(opts.dataDir), opts.readOnly);
       store.useModel(opts.identity, { switchModel: opts.switchModel });
       const indexConfig: IndexConfig = {
         dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
@@ -226,9 +233,13 @@ export class Gallery {
     return this.store.embeddedIdBySha(sha256);
   }
 
-  /** The stored label of this content, when it is in the gallery. */
-  labelBySha(sha256: string): { id: number; label: string | null } | undefined {
-    return this.store.labelBySha(sha256);
+  /**
+   * Content already embedded for the gallery's model: its id, after it took the label it came with again (when one
+   * came and differs: `relabelled`), as add() does for a duplicate. Undefined when the content is not embedded.
+   */
+  keepEmbedded(sha256: string, label: string | null): { id: number; relabelled: boolean } | undefined {
+    const stored = this.store.embeddedIdBySha(sha256) === undefined ? undefined : this.store.labelBySha(sha256);
+    return stored && { id: stored.id, relabelled: this.store.relabelIfGiven(stored, label) };
   }
 
   counts(): { images: number; embedded: number; labelled: number } {

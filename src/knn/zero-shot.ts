@@ -15,10 +15,13 @@ export interface ZeroShotResult {
   scores: { label: string; cosine: number; probability: number }[]; // most probable first; probabilities sum to 1
 }
 
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+/** The cosine of a unit image vector to each label's unit text vector. */
+export function labelCosines(image: Float32Array, labelVectors: Float32Array[]): number[] {
+  return labelVectors.map((v) => image.reduce((s, x, i) => s + x * v[i]!, 0));
+}
 
 export function zeroShot(image: Float32Array, labels: string[], labelVectors: Float32Array[], opts: Omit<ZeroShotOptions, 'template'>): ZeroShotResult {
-  const cosines = labelVectors.map((v) => dot(image, v));
+  const cosines = labelCosines(image, labelVectors);
   const top = Math.max(...cosines); // subtracted: exp() stays in range at any temperature
   const weights = cosines.map((c) => Math.exp((c - top) / opts.temperature));
   const total = weights.reduce((a, b) => a + b, 0);

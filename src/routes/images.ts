@@ -36,12 +36,8 @@ const images: FastifyPluginAsyncZod = async (app) => {
       const { image, filename, fields } = await readUpload(req, AddFields);
       const prepared = await prepareImage(encoder, image);
       const label = fields.label ?? null;
-      const existing = gallery.labelBySha(prepared.sha256);
-      if (existing && gallery.embeddedIdBySha(prepared.sha256) !== undefined) {
-        const relabelled = label !== null && label !== existing.label;
-        if (relabelled) gallery.relabel(existing.id, label);
-        return reply.code(200).send({ id: existing.id, label: gallery.get(existing.id).label, duplicate: true as const, relabelled });
-      }
+      const kept = gallery.keepEmbedded(prepared.sha256, label);
+      if (kept) return reply.code(200).send({ id: kept.id, label: gallery.get(kept.id).label, duplicate: true as const, relabelled: kept.relabelled });
       const jobId = await jobs.enqueue(prepared, { source: filename || null, label });
       return reply.code(202).send({ jobId, statusUrl: `/api/jobs/${encodeURIComponent(jobId)}` });
     }

@@ -110,15 +110,14 @@ export class Store {
    */
   addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean } {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(image.sha256) as { id: number; label: string | null } | undefined;
+      const existing = this.labelBySha(image.sha256);
       const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
       const blob = vectorToBlob(vector);
       const before = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(id, this.model) as Buffer | undefined;
       const vectorChanged = !before || !before.equals(blob);
       if (vectorChanged) this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
-      const relabelled = existing !== undefined && image.label !== null && image.label !== existing.label;
-      if (relabelled) this.setLabel(id, image.label);
+      const relabelled = existing !== undefined && this.relabelIfGiven(existing, image.label);
       return { id, duplicate: existing !== undefined, relabelled, vectorChanged };
     })();
   }
@@ -126,6 +125,13 @@ export class Store {
   /** Sets or clears (null) an image's label; false when there is no such image. */
   setLabel(id: number, label: string | null): boolean {
     return this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0;
+  }
+
+  /** Gives stored content the label it came with again, when one came (not null) and differs: whether it changed. */
+  relabelIfGiven(stored: { id: number; label: string | null }, label: string | null): boolean {
+    const relabelled = label !== null && label !== stored.label;
+    if (relabelled) this.setLabel(stored.id, label);
+    return relabelled;
   }
 
   /** The stored label of this content, when it is in the gallery. */
