@@ -226,10 +226,8 @@ async function addToGallery() {
   state.textContent = 'adding…';
   $('add-button').disabled = true;
   try {
-    const res = await fetch('/api/images', { method: 'POST', body });
-    const out = await res.json().catch(() => null);
-    if (!res.ok) throw Object.assign(new Error(out?.error?.message ?? res.statusText), { status: res.status, code: out?.error?.code });
-    if (res.status !== 202) {
+    const out = await api('/api/images', { method: 'POST', body });
+    if (!out.statusUrl) { // stored at once (201), or already there (200); 202 gives a job to follow
       state.textContent = out.duplicate ? `already in the gallery as #${out.id}${out.relabelled ? ', relabelled' : ''}` : `added as #${out.id}`;
       return;
     }
