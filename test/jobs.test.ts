@@ -162,7 +162,7 @@ describe('a poison job', () => {
 describe('the API with workers', () => {
   it('answers an add with 202 and a job, shows its states, and the image is then searchable; queries can go to the workers too', async () => {
     const r = await redis();
-    await worker({ ...base, LOOKALIKE_REDIS_URL: r.url });
+    const w = await worker({ ...base, LOOKALIKE_REDIS_URL: r.url });
     const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16' });
     const png = await scenePng(321);
     const file = { filename: 'new.png', data: png, contentType: 'image/png' };
@@ -189,7 +189,7 @@ describe('the API with workers', () => {
       expect((await t.app.inject({ method: 'POST', url: '/api/images', payload: again.payload, headers: again.headers })).json()).toMatchObject({ id: state.imageId, duplicate: true });
 
       // a server that loads no model: its queries go to the worker, with the same vectors as the local path
-      const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUERY_ENCODER: 'queue' }, { start: false });
+      const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_QUERY_TIMEOUT_MS: '5000' }, { start: false });
       try {
         await remote.app.services.start(); // builds its own demo gallery, encoded by the worker
         expect(remote.app.services.failure).toBeNull();
@@ -201,6 +201,13 @@ describe('the API with workers', () => {
         };
         expect(await ask(remote.app)).toEqual(await ask(t.app)); // the same images and scores: bit-identical vectors
         expect((await remote.app.inject('/api/health')).json().device.visionTower).toMatch(/workers/);
+        // no worker left: a query waits LOOKALIKE_QUERY_TIMEOUT_MS, then 503 workers_busy with Retry-After
+        w.child.kill('SIGKILL');
+        const q = multipart({ image: { filename: 'q.png', data: demo, contentType: 'image/png' } });
+        const unanswered = await remote.app.inject({ method: 'POST', url: '/api/search', payload: q.payload, headers: q.headers });
+        expect(unanswered.statusCode).toBe(503);
+        expect(unanswered.json().error.code).toBe('workers_busy');
+        expect(Number(unanswered.headers['retry-after'])).toBeGreaterThan(0);
       } finally {
         await remote.close();
       }

@@ -13,11 +13,13 @@ const STATUS_MEANING: Record<number, string> = {
   401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
   403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)',
   404: 'not_found: no image with this id',
-  409: 'no_text_model: re-ranking and describe need the full VL model',
+  409: 'no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), ' +
+    'no_job_queue (no LOOKALIKE_REDIS_URL)',
   413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts',
   415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
-  503: 'busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back',
+  503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; ' +
+    'Retry-After says when to come back',
 };
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */

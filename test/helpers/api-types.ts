@@ -420,7 +420,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: re-ranking and describe need the full VL model */
+            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -476,7 +476,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -577,7 +577,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: re-ranking and describe need the full VL model */
+            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -633,7 +633,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -762,7 +762,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -926,7 +926,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -982,7 +982,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: re-ranking and describe need the full VL model */
+            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1010,7 +1010,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1099,7 +1099,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1205,7 +1205,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1342,7 +1342,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1420,7 +1420,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1518,7 +1518,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1578,7 +1578,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: re-ranking and describe need the full VL model */
+            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1634,7 +1634,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed; Retry-After says when to come back */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; Retry-After says when to come back */
             503: {
                 headers: {
                     [name: string]: unknown;
