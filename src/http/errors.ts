@@ -18,8 +18,8 @@ const STATUS_MEANING: Record<number, string> = {
   413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts',
   415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
-  503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), worker_model_mismatch; ' +
-    'Retry-After says when to come back',
+  503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After ' +
+    'saying when to come back; worker_model_mismatch (a worker of another model answered a query)',
 };
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */
