@@ -1,8 +1,10 @@
-// Image decoding for the encoder: sharp decodes any format it knows, applies EXIF orientation, flattens alpha
-// onto white and resizes to exactly the size llama.cpp's Qwen-VL preprocessor would choose, so the native side
-// does no second resize. The upload's own claims (mimetype, extension) are never trusted.
-import sharp, { type Metadata } from 'sharp';
+// Image decoding for the encoder: sharp decodes any format it knows, applies EXIF orientation and flattens alpha onto
+// white (as Qwen's qwen-vl-utils does); the picture is then resized as transformers' processor resizes it (Pillow's
+// bicubic, resample.ts) to exactly the size llama.cpp's Qwen-VL preprocessor would choose, so the native side does no
+// second resize. The upload's own claims (mimetype, extension) are never trusted.
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { BadImageError, ImageTooLargeError } from '../errors.js';
+import { resizeBicubic } from './resample.js';
 
 export interface SizeLimits {
   align: number; // patch size x spatial merge: one token per align x align pixels
@@ -101,24 +103,29 @@ export async function probeImage(data: Buffer, options: DecodeOptions): Promise<
 export async function decodeForEncoder(data: Buffer, limits: SizeLimits, options: DecodeOptions): Promise<DecodedImage> {
   const source = await probeImage(data, options);
   const { size, content } = encoderFrame(source.width, source.height, limits);
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
-    const { data: rgb, info } = await sharpInput(data, options)
-      .rotate()
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .resize(content.width, content.height, { fit: 'fill', kernel: 'cubic' })
-      .extend({ // sharp pads after resizing; nothing to pad unless the shape was extreme
-        left: content.left, top: content.top, right: size.width - content.width - content.left,
-        bottom: size.height - content.height - content.top, background: '#ffffff',
-      })
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== size.width || info.height !== size.height) {
-      throw new BadImageError(`unexpected decoded layout ${info.width}x${info.height}x${info.channels}`);
-    }
-    return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), ...size, sourceWidth: source.width, sourceHeight: source.height, content };
+    // sharp decodes at full size; the resize is Pillow's (resample.ts), as transformers' processor does it
+    decoded = await sharpInput(data, options).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb')
+      .removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw err instanceof BadImageError ? err : translateSharpError(err, options);
+    throw translateSharpError(err, options);
   }
+  const { info } = decoded;
+  if (info.channels !== 3 || info.width !== source.width || info.height !== source.height) {
+    throw new BadImageError(`unexpected decoded layout ${info.width}x${info.height}x${info.channels}`);
+  }
+  const pixels = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  const picture = resizeBicubic(pixels, info.width, info.height, content.width, content.height);
+  return { rgb: placeOnWhite(picture, content, size), ...size, sourceWidth: source.width, sourceHeight: source.height, content };
+}
+
+/** The picture at `content` within a white frame of `size` (only an extreme shape is padded; else it is all of it). */
+function placeOnWhite(picture: Uint8Array, content: DecodedImage['content'], size: { width: number; height: number }): Uint8Array {
+  if (content.width === size.width && content.height === size.height) return picture;
+  const out = new Uint8Array(size.width * size.height * 3).fill(255);
+  for (let y = 0; y < content.height; y++) {
+    out.set(picture.subarray(y * content.width * 3, (y + 1) * content.width * 3), ((content.top + y) * size.width + content.left) * 3);
+  }
+  return out;
 }
