@@ -40,7 +40,7 @@ runCli(USAGE, async () => {
   const identity = 'description' in models ? models.description.identity : models.encoder.identity;
   const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
   const dispose = async () => { if ('encoder' in models) await models.encoder.dispose(); };
-  if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (tiny random weights) and its data folder');
+  if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (a tiny model trained on Fashion-MNIST) and its data folder');
   if ('acceleration' in models) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);

@@ -11,17 +11,20 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A word, or an integer in range: `auto`, `all`. */
 const wordOrInt = <W extends string>(word: W, min: number, max: number) => z.union([z.literal(word), int(min, max)]).default(word);
 
+/** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
+export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
+
 export const SETTINGS = {
   PORT: { schema: int(0, 65535).default(7860), doc: 'HTTP port' },
   HOST: { schema: z.string().default('127.0.0.1'), doc: 'Interface to listen on; `0.0.0.0` exposes the service (then LOOKALIKE_API_KEY is required for changes)' },
   LOOKALIKE_DATA_DIR: { schema: z.string().default('index-data'), doc: 'Data folder: SQLite database, FAISS index, downloaded and demo models' },
-  LOOKALIKE_MMPROJ: { schema: z.string().default(''), doc: 'The vision encoder: a local mmproj GGUF path or an `hf:` URI (e.g. `hf:Qwen/Qwen3-VL-8B-Instruct-GGUF/mmproj-Qwen3VL-8B-Instruct-F16.gguf`). Empty: the demo (tiny random model)' },
-  LOOKALIKE_TEXT_MODEL: { schema: z.string().default(''), doc: 'Optional text GGUF of the same VL model (path or `hf:` URI): enables re-ranking and describe. `demo` with the demo encoder: a tiny random one' },
-  LOOKALIKE_EMBED_MODEL: { schema: z.string().default(''), doc: 'A Qwen3-VL-Embedding text GGUF (path or `hf:` URI) as the embedder, with `LOOKALIKE_MMPROJ` as its mmproj: images and words in one space (search by text, zero-shot classes). `demo`: a tiny random one. Empty: the Instruct mmproj alone (images only)' },
+  LOOKALIKE_MMPROJ: { schema: z.string().default(''), doc: 'The vision encoder: a local mmproj GGUF path or an `hf:` URI (e.g. `hf:Qwen/Qwen3-VL-8B-Instruct-GGUF/mmproj-Qwen3VL-8B-Instruct-F16.gguf`). Empty: the demo (a tiny Qwen3-VL vision tower trained on Fashion-MNIST, src/demo/models)' },
+  LOOKALIKE_TEXT_MODEL: { schema: z.string().default(''), doc: 'Optional text GGUF of the same VL model (path or `hf:` URI): enables re-ranking and describe. `demo` with the demo encoder: a tiny random one (untrained: its words are noise)' },
+  LOOKALIKE_EMBED_MODEL: { schema: z.string().default(''), doc: 'A Qwen3-VL-Embedding text GGUF (path or `hf:` URI) as the embedder, with `LOOKALIKE_MMPROJ` as its mmproj: images and words in one space (search by text, zero-shot classes). `demo`: a tiny one trained on Fashion-MNIST with English and Chinese class names (with its own mmproj). Empty: the Instruct mmproj alone (images only)' },
   LOOKALIKE_EMBED_DIM: { schema: int(0, 65536).default(0), doc: 'Keep the first N dims of the embedding model\'s vectors (Matryoshka), re-normalised; 0: all. Part of the model id: a folder made at one N refuses another' },
   LOOKALIKE_EMBED_ITEM_INSTRUCTION: { schema: z.string().min(1).max(1000).default("Represent the user's input."), doc: 'System turn of the embedding model for gallery images and image queries (part of the model id)' },
   LOOKALIKE_EMBED_QUERY_INSTRUCTION: { schema: z.string().min(1).max(1000).default("Retrieve images or text relevant to the user's query."), doc: 'System turn of the embedding model for text queries and zero-shot labels' },
-  LOOKALIKE_RERANK_MODEL: { schema: z.string().default(''), doc: 'A Qwen3-VL-Reranker GGUF (path or `hf:` URI) to re-rank image and text queries, with `LOOKALIKE_RERANK_MMPROJ`. `demo`: a tiny random one' },
+  LOOKALIKE_RERANK_MODEL: { schema: z.string().default(''), doc: 'A Qwen3-VL-Reranker GGUF (path or `hf:` URI) to re-rank image and text queries, with `LOOKALIKE_RERANK_MMPROJ`. `demo`: a tiny random one (untrained: its scores mean nothing)' },
   LOOKALIKE_RERANK_MMPROJ: { schema: z.string().default(''), doc: 'The reranker\'s mmproj (path or `hf:` URI); empty with `LOOKALIKE_RERANK_MODEL=demo`: the demo mmproj' },
   LOOKALIKE_RERANK_INSTRUCTION: { schema: z.string().min(1).max(1000).default('Given a search query, retrieve relevant candidates that answer the query.'), doc: 'The reranker\'s `<Instruct>`' },
   LOOKALIKE_ZEROSHOT_TEMPLATE: { schema: z.string().regex(/\{label\}/, 'must contain {label}').max(500).default('a photo of {label}'), doc: 'How a class name becomes the text that zero-shot classification embeds' },
@@ -31,11 +34,11 @@ export const SETTINGS = {
   LOOKALIKE_LORA_SCALE: { schema: z.coerce.number().min(-10).max(10).default(1), doc: 'Strength of the LoRA adapter' },
   LOOKALIKE_CONTEXT: { schema: int(256, 262144).default(4096), doc: 'Text model context, in tokens (images count: 64-256 each by default)' },
   LOOKALIKE_MODELS_DIR: { schema: z.string().default(''), doc: 'Where `hf:` models are downloaded; default `<data dir>/models`' },
-  LOOKALIKE_THREADS: { schema: wordOrInt('auto', 1, 256), doc: 'CPU threads per encode and per text-model step; `auto`: the number of physical cores' },
+  LOOKALIKE_THREADS: { schema: wordOrInt('auto', 1, 256), doc: 'CPU threads per encode and per text-model step; `auto`: the number of physical cores (1 for the demo\'s tiny models)' },
   LOOKALIKE_GPU: { schema: z.enum(GPU_MODES).default('auto'), doc: '`auto`: CUDA, then Vulkan, else the CPU (the log says why each was skipped); `cuda`, `vulkan`: that one or stop with a message; `metal`: macOS only (not built); `off`: the CPU' },
   LOOKALIKE_GPU_LAYERS: { schema: wordOrInt('all', 0, 10_000), doc: 'Text-model layers offloaded to the GPU (with their KV cache) when a GPU is used; `all` or a number' },
-  LOOKALIKE_MIN_TOKENS: { schema: int(1, 16384).default(64), doc: 'Minimum image tokens per encode (one token per 32x32 px)' },
-  LOOKALIKE_MAX_TOKENS: { schema: int(1, 16384).default(256), doc: 'Maximum image tokens per encode: larger images are scaled down to fit' },
+  LOOKALIKE_MIN_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Minimum image tokens per encode (one token per 32x32 px); \`auto\`: what the mmproj says it was trained at (llama.cpp's \`clip.vision.image_min_pixels\` key, as the demo's files have), else ${DEFAULT_TOKEN_LIMITS.min}` },
+  LOOKALIKE_MAX_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Maximum image tokens per encode: larger images are scaled down to fit; \`auto\`: the mmproj's own (\`clip.vision.image_max_pixels\`), else ${DEFAULT_TOKEN_LIMITS.max}` },
   LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
   LOOKALIKE_INDEX_KIND: { schema: z.enum(['flat', 'hnsw', 'ivf-sq8'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('flat'), doc: 'FAISS index kind (see "Index kinds")' },
   LOOKALIKE_HNSW_M: { schema: int(4, 128).default(32), doc: 'HNSW graph degree' },
@@ -102,10 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length) throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
   const cfg = out as Config;
-  if (cfg.LOOKALIKE_MIN_TOKENS > cfg.LOOKALIKE_MAX_TOKENS) throw new ConfigError('LOOKALIKE_MIN_TOKENS is larger than LOOKALIKE_MAX_TOKENS');
+  if (cfg.LOOKALIKE_MIN_TOKENS !== 'auto' && cfg.LOOKALIKE_MAX_TOKENS !== 'auto' && cfg.LOOKALIKE_MIN_TOKENS > cfg.LOOKALIKE_MAX_TOKENS) throw new ConfigError('LOOKALIKE_MIN_TOKENS is larger than LOOKALIKE_MAX_TOKENS');
   cfg.dataDir = resolve(cfg.LOOKALIKE_DATA_DIR);
   cfg.modelsDir = resolve(cfg.LOOKALIKE_MODELS_DIR || `${cfg.dataDir}/models`);
-  cfg.threads = cfg.LOOKALIKE_THREADS === 'auto' ? physicalCores() : cfg.LOOKALIKE_THREADS;
+  // the demo's models encode a picture in about a millisecond, less than waking a second ggml thread costs: with other
+  // processes on both cores, 2 threads took 576 ms an image against 1.3 ms for 1 (measured on this project's machines)
+  cfg.threads = cfg.LOOKALIKE_THREADS !== 'auto' ? cfg.LOOKALIKE_THREADS : cfg.LOOKALIKE_MMPROJ === '' ? 1 : physicalCores();
   cfg.gpuLayers = cfg.LOOKALIKE_GPU_LAYERS === 'all' ? -1 : cfg.LOOKALIKE_GPU_LAYERS;
   return cfg;
 }
@@ -122,6 +127,11 @@ export function closest(word: string, candidates: string[]): string {
     return prev[b.length]!;
   };
   return candidates.reduce((best, c) => (distance(word.toUpperCase(), c) < distance(word.toUpperCase(), best) ? c : best));
+}
+
+/** A token-limit setting as the encoders take it: undefined for `auto` (the model file's own limits, else the defaults). */
+export function tokenSetting(value: number | 'auto'): number | undefined {
+  return value === 'auto' ? undefined : value;
 }
 
 /** A setting's default: the one place defaults live (the encoder and the VL model take theirs from here too). */

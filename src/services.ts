@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildIndex, formatSummary } from './builder/build-index.js';
 import { describeDevice, gpuMemory, type Acceleration } from './accel/acceleration.js';
 import type { Config } from './config.js';
-import { writeDemoImages } from './demo/demo-images.js';
+import { writeDemoImages } from './demo/fashion-mnist.js';
 import { isTextEmbedder, type Embedder } from './encoder/embedder.js';
 import { LabelVectors } from './knn/zero-shot.js';
 import { JobWriter } from './jobs/writer.js';
@@ -82,7 +82,7 @@ export class Services {
     for (const s of acceleration.skipped) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
     for (const w of warnings) this.log.warn(w);
     this.log.info(`device: ${describeDevice(acceleration, this.config.threads)} (LOOKALIKE_GPU=${this.config.LOOKALIKE_GPU})`);
-    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: random weights]' : ''}`);
+    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: tiny models trained on Fashion-MNIST, src/demo/models]' : ''}`);
     if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
     if (judge) {
       this.reranker = new Reranker(judge.judge, judge.key, this.config.LOOKALIKE_RERANK_TOP_N, this.config.LOOKALIKE_RERANK_BUDGET_MS);

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
+import { FASHION_CLASSES } from '../src/demo/fashion-mnist.js';
 
 let t: TestApp;
 let demoImage: Buffer;
@@ -12,7 +13,7 @@ let demoImageName: string;
 
 beforeAll(async () => {
   t = await startTestApp();
-  const dir = join(t.dataDir, 'demo', 'images', 'forest');
+  const dir = join(t.dataDir, 'demo', 'images', 'sneaker');
   demoImageName = readdirSync(dir).sort()[0]!;
   demoImage = readFileSync(join(dir, demoImageName));
 });
@@ -36,7 +37,7 @@ describe('service routes', () => {
   it('GET /api/health: ready, with the model identity and gallery size', async () => {
     const res = await t.app.inject('/api/health');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ready', demo: true, model: { projectorType: 'qwen3vl_merger', dim: 64 }, gallery: { images: 48, labelled: 48 } });
+    expect(res.json()).toMatchObject({ status: 'ready', demo: true, model: { projectorType: 'qwen3vl_merger', dim: 64 }, gallery: { images: 1000, labelled: 1000 } });
   });
 
   it('GET /api/health: 503 loading before the model is loaded', async () => {
@@ -69,8 +70,8 @@ describe('service routes', () => {
     const res = await t.app.inject('/api/stats');
     expect(res.statusCode).toBe(200);
     const s = res.json();
-    expect(s).toMatchObject({ images: 48, embedded: 48, labelled: 48, demo: true, index: { kind: 'flat', live: 48, dim: 64 } });
-    expect(s.labels.map((l: { label: string }) => l.label)).toEqual(['desert', 'flowers', 'forest', 'night', 'ocean', 'sunset']);
+    expect(s).toMatchObject({ images: 1000, embedded: 1000, labelled: 1000, demo: true, index: { kind: 'flat', live: 1000, dim: 64 } });
+    expect(s.labels.map((l: { label: string }) => l.label)).toEqual([...FASHION_CLASSES].sort());
   });
 
   it('serves the page, the OpenAPI document and its UI', async () => {
@@ -104,8 +105,8 @@ describe('service routes', () => {
     await post('/api/search', { image: image(demoImage), k: '1' });
     const after = await scrape();
     expect((after.get(key) ?? 0) - (before.get(key) ?? 0)).toBe(3);
-    expect(after.get('lookalike_gallery_images')).toBeGreaterThanOrEqual(48);
-    expect(after.get('lookalike_index_vectors{state="live"}')).toBeGreaterThanOrEqual(48);
+    expect(after.get('lookalike_gallery_images')).toBeGreaterThanOrEqual(1000);
+    expect(after.get('lookalike_index_vectors{state="live"}')).toBeGreaterThanOrEqual(1000);
     expect((after.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0) - (before.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0)).toBe(1);
     expect(after.has('lookalike_process_resident_memory_bytes')).toBe(true);
   });
@@ -121,20 +122,20 @@ describe('POST /api/search', () => {
     expect(res.statusCode).toBe(200);
     const out = res.json();
     expect(out.results).toHaveLength(12);
-    expect(out.results[0].source).toBe(`forest/${demoImageName}`);
+    expect(out.results[0].source).toBe(`sneaker/${demoImageName}`);
     expect(out.results[0].score).toBeGreaterThan(0.999);
     for (let i = 1; i < out.results.length; i++) expect(out.results[i - 1].score).toBeGreaterThanOrEqual(out.results[i].score);
     expect(out.results[0].thumbnailUrl).toBe(`/api/images/${out.results[0].id}/thumbnail`);
-    expect(out.classification.label).toBe('forest');
+    expect(out.classification.label).toBe('sneaker');
     expect(out.tookMs).toBeGreaterThan(0);
   });
 
   it('takes k, a label filter and a minimum score', async () => {
     const some = (await post('/api/search', { image: image(demoImage), k: '3' })).json();
     expect(some.results).toHaveLength(3);
-    const only = (await post('/api/search', { image: image(demoImage), k: '5', label: 'night' })).json();
+    const only = (await post('/api/search', { image: image(demoImage), k: '5', label: 'bag' })).json();
     expect(only.results).toHaveLength(5);
-    expect(only.results.every((r: { label: string }) => r.label === 'night')).toBe(true);
+    expect(only.results.every((r: { label: string }) => r.label === 'bag')).toBe(true);
     const strict = (await post('/api/search', { image: image(demoImage), k: '48', minScore: '0.99' })).json();
     expect(strict.results.every((r: { score: number }) => r.score >= 0.99)).toBe(true);
     expect(strict.results.length).toBeLessThan(48);
@@ -168,9 +169,9 @@ describe('POST /api/classify', () => {
     const res = await post('/api/classify', { image: image(demoImage), k: '10' });
     expect(res.statusCode).toBe(200);
     const c = res.json();
-    expect(c).toMatchObject({ label: 'forest', unknown: false });
+    expect(c).toMatchObject({ label: 'sneaker', unknown: false });
     expect(c.neighbours).toHaveLength(10);
-    expect(c.votes[0].label).toBe('forest');
+    expect(c.votes[0].label).toBe('sneaker');
     expect(c.confidence).toBeGreaterThan(0.5);
     expectError(await post('/api/classify', { image: image(Buffer.from('nope')) }), 415, 'bad_image');
     expectError(await post('/api/classify', { image: image(demoImage), k: '0' }), 400, 'invalid_request');

@@ -33,12 +33,14 @@ describe('configuration', () => {
     expect(readme).toContain(`${settingsTable()}\n`);
   });
 
-  it('resolves LOOKALIKE_THREADS=auto to the physical cores, takes a number, and refuses anything else', () => {
+  it('resolves LOOKALIKE_THREADS=auto to the physical cores (1 for the demo\'s tiny models), takes a number, and refuses anything else', () => {
     // counted independently of the code under test: distinct (physical id, core id) pairs in /proc/cpuinfo
     const cores = new Set(readFileSync('/proc/cpuinfo', 'utf8').split('\n\n').filter((b) => b.trim())
       .map((b) => `${/physical id\s*: (\d+)/.exec(b)?.[1]}:${/core id\s*: (\d+)/.exec(b)?.[1]}`));
-    expect(loadConfig({}).threads).toBe(cores.size);
-    expect(loadConfig({ LOOKALIKE_THREADS: 'auto' }).threads).toBe(cores.size);
+    const real = { LOOKALIKE_MMPROJ: '/models/mmproj.gguf' };
+    expect(loadConfig(real).threads).toBe(cores.size);
+    expect(loadConfig({ ...real, LOOKALIKE_THREADS: 'auto' }).threads).toBe(cores.size);
+    expect(loadConfig({}).threads).toBe(1); // the demo
     expect(loadConfig({ LOOKALIKE_THREADS: '3' }).threads).toBe(3);
     for (const bad of ['many', '0', '1.5', '-2']) expect(() => loadConfig({ LOOKALIKE_THREADS: bad })).toThrow(/LOOKALIKE_THREADS/);
     expect(loadConfig({ LOOKALIKE_GPU_LAYERS: '7' }).gpuLayers).toBe(7);

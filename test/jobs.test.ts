@@ -163,7 +163,7 @@ describe('the API with workers', () => {
   it('answers an add with 202 and a job, shows its states, and the image is then searchable; queries can go to the workers too', async () => {
     const r = await redis();
     const w = await worker({ ...base, LOOKALIKE_REDIS_URL: r.url });
-    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16' });
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url });
     const png = await scenePng(321);
     const file = { filename: 'new.png', data: png, contentType: 'image/png' };
     try {
@@ -189,11 +189,11 @@ describe('the API with workers', () => {
       expect((await t.app.inject({ method: 'POST', url: '/api/images', payload: again.payload, headers: again.headers })).json()).toMatchObject({ id: state.imageId, duplicate: true });
 
       // a server that loads no model: its queries go to the worker, with the same vectors as the local path
-      const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_QUERY_TIMEOUT_MS: '5000' }, { start: false });
+      const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_QUERY_TIMEOUT_MS: '5000' }, { start: false });
       try {
         await remote.app.services.start(); // builds its own demo gallery, encoded by the worker
         expect(remote.app.services.failure).toBeNull();
-        const demo = readFileSync(join(t.dataDir, 'demo', 'images', 'forest', readdirSync(join(t.dataDir, 'demo', 'images', 'forest')).sort()[0]!));
+        const demo = readFileSync(join(t.dataDir, 'demo', 'images', 'sneaker', readdirSync(join(t.dataDir, 'demo', 'images', 'sneaker')).sort()[0]!));
         const ask = async (app: typeof t.app) => {
           const q = multipart({ image: { filename: 'q.png', data: demo, contentType: 'image/png' }, k: '5' });
           return (await app.inject({ method: 'POST', url: '/api/search', payload: q.payload, headers: q.headers })).json().results

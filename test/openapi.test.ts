@@ -47,7 +47,7 @@ describe('a client generated from the document', () => {
 
   it('reads health and stats, adds, relabels, finds similar and searches with typed calls', async () => {
     const health = await client.GET('/api/health');
-    expect(health.data?.gallery.images).toBe(48);
+    expect(health.data?.gallery.images).toBe(1000);
     const stats = await client.GET('/api/stats');
     expect(stats.data?.index.kind).toBe('flat');
 

@@ -8,6 +8,7 @@ import { MODELS_DIR } from './helpers/models.js';
 import { startRedis } from './helpers/redis.js';
 import { ROOT, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
+import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let t: TestApp;
@@ -37,20 +38,20 @@ describe('the search page', () => {
       await page.goto(base);
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#demo-banner')).toBe(true);
-      expect(await page.textContent('#status')).toMatch(/48 images/);
+      expect(await page.textContent('#status')).toMatch(/1000 images/);
       // no text model: neither the re-rank toggle nor the describe box shows (the CSS once overrode `hidden`)
       expect(await page.isVisible('#rerank-label')).toBe(false);
       expect(await page.isVisible('#describe')).toBe(false);
       expect(await page.isVisible('#words')).toBe(false); // the Instruct mmproj alone cannot embed words
 
-      const dir = join(t.dataDir, 'demo', 'images', 'ocean');
+      const dir = join(t.dataDir, 'demo', 'images', 'sneaker');
       const file = join(dir, readdirSync(dir).sort()[2]!);
       await page.setInputFiles('#file', file);
       await page.waitForSelector('#results .card');
       const first = page.locator('#results .card').first();
       expect(Number(await first.locator('.score').textContent())).toBeGreaterThan(0.999);
-      expect(await first.locator('.lbl').textContent()).toBe('ocean');
-      expect(await page.textContent('[data-testid="predicted-label"]')).toBe('ocean');
+      expect(await first.locator('.lbl').textContent()).toBe('sneaker');
+      expect(await page.textContent('[data-testid="predicted-label"]')).toBe('sneaker');
       expect(await page.locator('#results .card').count()).toBe(12);
 
       const shotDir = join(ROOT, 'test', '.tmp');
@@ -67,6 +68,22 @@ describe('the search page', () => {
       await page.close();
     });
   }
+
+  it('finds pictures of the same kind for a held-out picture, and names its class (the trained demo)', async () => {
+    const test = readFashion('t10k');
+    const i = demoSplit(test.labels).queries.find((q) => FASHION_CLASSES[test.labels[q]!] === 'sneaker')!; // never in the gallery
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#file', { name: fashionName(i), mimeType: 'image/png', buffer: await fashionPng(test, i) });
+    await page.waitForSelector('#results .card');
+    const labels = await page.locator('#results .card .lbl').allTextContents();
+    expect(labels).toHaveLength(12);
+    expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(9);
+    expect(Number(await page.locator('#results .card .score').first().textContent())).toBeLessThan(0.999); // not itself
+    expect(await page.textContent('[data-testid="predicted-label"]')).toBe('sneaker');
+    await page.close();
+  });
 
   it('adds the photo to the gallery with a label and says under which id', async () => {
     const page = await browser.newPage();
@@ -106,7 +123,7 @@ describe('the page with the VL model loaded', () => {
       expect(await page.isVisible('#rerank-label')).toBe(true);
       expect(await page.isVisible('#describe')).toBe(true);
       await page.check('#rerank');
-      const dir = join(vl.dataDir, 'demo', 'images', 'desert');
+      const dir = join(vl.dataDir, 'demo', 'images', 'bag');
       await page.setInputFiles('#file', join(dir, readdirSync(dir).sort()[0]!));
       await page.waitForSelector('#results .card .rerank');
       expect(await page.textContent('#results-title')).toMatch(/10 re-ranked/);
@@ -173,10 +190,12 @@ describe('the page with an embedding model', () => {
       await page.goto(await emb.app.listen({ port: 0, host: '127.0.0.1' }));
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#words')).toBe(true);
-      await page.fill('#words-text', 'a red sunset over the sea');
+      await page.fill('#words-text', '运动鞋');
       await page.click('#words-button');
-      await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Matching "a red sunset over the sea"'));
-      expect(await page.locator('#results .card').count()).toBe(12);
+      await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Matching "运动鞋"'));
+      const labels = await page.locator('#results .card .lbl').allTextContents();
+      expect(labels).toHaveLength(12);
+      expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(8); // Chinese for "sneakers"
       await page.close();
     } finally {
       await emb.close();

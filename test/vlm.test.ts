@@ -132,7 +132,7 @@ describe('re-ranking and describe over the API', () => {
   let query: Buffer;
   beforeAll(async () => {
     t = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' });
-    const dir = join(t.dataDir, 'demo', 'images', 'night');
+    const dir = join(t.dataDir, 'demo', 'images', 'bag');
     query = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
   });
   afterAll(async () => t?.close());

@@ -15,6 +15,8 @@ export interface MmprojInfo {
   patchSize: number;
   mergeSize: number; // spatial merge per side: 2 for Qwen-VL (2x2 patches per token)
   name: string;
+  /** The image tokens the file says it is meant for (llama.cpp's clip.vision.image_min/max_pixels), if it says. */
+  tokenLimits: { min: number; max: number } | null;
 }
 
 function num(header: GgufHeader, key: string, path: string): number {
@@ -72,5 +74,8 @@ export function inspectMmproj(path: string): MmprojInfo {
     .sort((a, b) => a - b);
   for (const i of deepstackLayers) expectDims(`v.deepstack.${i}.fc2.weight`, [merged, projectionDim]);
   const mergeSize = Number(header.kv.get('clip.vision.spatial_merge_size') ?? 2);
-  return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, mergeSize, name: String(header.kv.get('general.name') ?? '') };
+  const tokenArea = (patchSize * mergeSize) ** 2;
+  const minPixels = Number(header.kv.get('clip.vision.image_min_pixels') ?? 0), maxPixels = Number(header.kv.get('clip.vision.image_max_pixels') ?? 0);
+  const tokenLimits = minPixels > 0 && maxPixels >= minPixels ? { min: Math.max(1, Math.round(minPixels / tokenArea)), max: Math.max(1, Math.round(maxPixels / tokenArea)) } : null;
+  return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, mergeSize, name: String(header.kv.get('general.name') ?? ''), tokenLimits };
 }

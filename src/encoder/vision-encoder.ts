@@ -2,7 +2,7 @@
 // by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
 import { basename } from 'node:path';
 import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
-import { settingDefault } from '../config.js';
+import { DEFAULT_TOKEN_LIMITS, settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { embeddingOf, type Embedder, type Embedding, type EncoderIdentity, type ModelDescription, type Pooling } from './embedder.js';
@@ -63,6 +63,14 @@ export interface EncoderBackend {
   takeProfile?(): NativeOpProfile[];
 }
 
+/** The token limits an encode uses: as given, else what the mmproj says it was trained at, else the defaults. */
+export function tokenLimits(info: MmprojInfo, minTokens?: number, maxTokens?: number): { minTokens: number; maxTokens: number } {
+  const min = intOption('minTokens', minTokens, info.tokenLimits?.min ?? DEFAULT_TOKEN_LIMITS.min, LIMITS.tokens);
+  const max = intOption('maxTokens', maxTokens, info.tokenLimits?.max ?? DEFAULT_TOKEN_LIMITS.max, LIMITS.tokens);
+  if (min > max) throw new RangeError(`minTokens (${min}) is larger than maxTokens (${max})`);
+  return { minTokens: min, maxTokens: max };
+}
+
 /** The image size limits llama.cpp's Qwen-VL preprocessor applies for these token limits (clip.cpp set_limit_image_tokens). */
 export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: number): SizeLimits {
   const align = info.patchSize * info.mergeSize;
@@ -85,11 +93,9 @@ function identityOf(path: string, info: MmprojInfo, fingerprint: string, o: Reso
   };
 }
 
-function resolveOptions(options: VisionEncoderOptions): ResolvedOptions {
+function resolveOptions(options: VisionEncoderOptions, info: MmprojInfo): ResolvedOptions {
   const threads = intOption('threads', options.threads, physicalCores(), LIMITS.threads);
-  const minTokens = intOption('minTokens', options.minTokens, settingDefault('LOOKALIKE_MIN_TOKENS'), LIMITS.tokens);
-  const maxTokens = intOption('maxTokens', options.maxTokens, settingDefault('LOOKALIKE_MAX_TOKENS'), LIMITS.tokens);
-  if (minTokens > maxTokens) throw new RangeError(`minTokens (${minTokens}) is larger than maxTokens (${maxTokens})`);
+  const { minTokens, maxTokens } = tokenLimits(info, options.minTokens, options.maxTokens);
   const pooling = options.pooling ?? settingDefault('LOOKALIKE_POOLING');
   if (pooling !== 'mean' && pooling !== 'mean-deepstack') throw new RangeError(`pooling must be 'mean' or 'mean-deepstack', got ${String(pooling)}`);
   const maxInputPixels = intOption('maxInputPixels', options.maxInputPixels, settingDefault('LOOKALIKE_MAX_PIXELS'), [1, 2 ** 31 - 1]);
@@ -121,8 +127,8 @@ export class VisionEncoder implements Embedder {
 
   /** Loads the vision tower of an mmproj with llama.cpp's clip. */
   static async load(path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
-    const o = resolveOptions(options);
     const info = inspectMmproj(path); // throws ModelFileError before the native code sees a bad file
+    const o = resolveOptions(options, info);
     const { sha256: fingerprint } = await fileFingerprint(path, options.fingerprintCache);
     const native = new (loadNative().ClipModel)();
     const useGpu = options.useGpu ?? false;
@@ -142,14 +148,14 @@ export class VisionEncoder implements Embedder {
 
   /** An encoder on a backend that already holds this mmproj (the VL model's mtmd context). */
   static async withBackend(backend: EncoderBackend, path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
-    const o = resolveOptions(options);
-    return VisionEncoder.create(backend, path, inspectMmproj(path), (await fileFingerprint(path, options.fingerprintCache)).sha256, o);
+    const info = inspectMmproj(path);
+    return VisionEncoder.create(backend, path, info, (await fileFingerprint(path, options.fingerprintCache)).sha256, resolveOptions(options, info));
   }
 
   /** What the encoder of this file and options would be, without loading it: its identity, and how it decodes. */
   static async describe(path: string, options: VisionEncoderOptions = {}): Promise<ModelDescription> {
-    const o = resolveOptions(options);
     const info = inspectMmproj(path);
+    const o = resolveOptions(options, info);
     const identity = identityOf(path, info, (await fileFingerprint(path, options.fingerprintCache)).sha256, o);
     const limits = sizeLimits(info, o.minTokens, o.maxTokens);
     return { identity, textSearch: false, decode: (image) => decodeForEncoder(image, limits, { maxInputPixels: o.maxInputPixels }) };

@@ -14,7 +14,7 @@ import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescriptio
 import { fileFingerprint } from './fingerprint.js';
 import { decodeForEncoder, type DecodedImage } from './image.js';
 import { inspectMmproj } from './mmproj.js';
-import { l2Normalize, sizeLimits } from './vision-encoder.js';
+import { l2Normalize, sizeLimits, tokenLimits } from './vision-encoder.js';
 
 export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
   /** Keep the first `dim` dimensions (Matryoshka), then re-normalise; 0: all of them. */
@@ -66,7 +66,7 @@ export class VlEmbedder implements TextEmbedder {
     if (!Number.isInteger(dim) || dim < 1 || dim > width) {
       throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
     }
-    const minTokens = opts.minTokens ?? settingDefault('LOOKALIKE_MIN_TOKENS'), maxTokens = opts.maxTokens ?? settingDefault('LOOKALIKE_MAX_TOKENS');
+    const { minTokens, maxTokens } = tokenLimits(mmproj, opts.minTokens, opts.maxTokens);
     const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));
     const [textFp, mmprojFp] = [await fileFingerprint(textPath, opts.fingerprintCache), await fileFingerprint(mmprojPath, opts.fingerprintCache)];
     // everything that changes the stored vectors: both files, the width kept, the token limits, the item instruction

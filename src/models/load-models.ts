@@ -9,7 +9,7 @@
 import { basename, join } from 'node:path';
 import { statSync } from 'node:fs';
 import { selectAcceleration, type Acceleration } from '../accel/acceleration.js';
-import type { Config } from '../config.js';
+import { tokenSetting, type Config } from '../config.js';
 import type { Embedder, ModelDescription } from '../encoder/embedder.js';
 import { QueryClient, RemoteEmbedder } from '../jobs/remote.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
@@ -17,7 +17,7 @@ import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
 import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
-import { demoEmbedModel, demoMmproj, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
+import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
 
 export interface LoadedModels {
   encoder: Embedder;
@@ -35,7 +35,7 @@ export interface LoadedModels {
   warnings: string[];
 }
 
-/** A model setting to a local file: `demo` to the tiny random one, a path as it is, an `hf:` URI downloaded. */
+/** A model setting to a local file: `demo` to the demo's own, a path as it is, an `hf:` URI downloaded. */
 async function modelFile(cfg: Config, name: string, spec: string, demoFile: () => string, log: (msg: string) => void): Promise<string> {
   if (spec === 'demo') {
     if (cfg.LOOKALIKE_MMPROJ !== '') throw new ModelFileError(`${name}=demo goes with the demo encoder (empty LOOKALIKE_MMPROJ)`);
@@ -44,9 +44,10 @@ async function modelFile(cfg: Config, name: string, spec: string, demoFile: () =
   return resolveModelFile(spec, cfg.modelsDir, log);
 }
 
-/** The configured mmproj as a local file: the demo's, a path, or an `hf:` URI downloaded. */
+/** The configured mmproj as a local file: the demo's (the demo embedding model has its own), a path, or an `hf:` URI. */
 async function mmprojFile(cfg: Config, log: (msg: string) => void): Promise<string> {
-  return cfg.LOOKALIKE_MMPROJ === '' ? demoMmproj(cfg.modelsDir) : resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+  if (cfg.LOOKALIKE_MMPROJ !== '') return resolveModelFile(cfg.LOOKALIKE_MMPROJ, cfg.modelsDir, log);
+  return cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ;
 }
 
 /** Where model files' sha256 are remembered between starts (src/encoder/fingerprint.ts). */
@@ -58,9 +59,9 @@ const fingerprintCache = (cfg: Config) => join(cfg.modelsDir, 'fingerprints.json
  */
 export async function describeEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<{ description: ModelDescription; dataDir: string; mmprojPath: string }> {
   const mmprojPath = await mmprojFile(cfg, log);
-  const common = { minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: fingerprintCache(cfg) };
+  const common = { minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS), maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: fingerprintCache(cfg) };
   const description = cfg.LOOKALIKE_EMBED_MODEL
-    ? await VlEmbedder.describe(await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log), mmprojPath, {
+    ? await VlEmbedder.describe(await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => DEMO_EMBED_MODEL, log), mmprojPath, {
       ...common, dim: cfg.LOOKALIKE_EMBED_DIM, itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION,
     })
     : await VisionEncoder.describe(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
@@ -78,7 +79,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
   const mmprojPath = await mmprojFile(cfg, log);
   const dataDir = galleryDir(cfg);
   const common = {
-    threads: cfg.threads, minTokens: cfg.LOOKALIKE_MIN_TOKENS, maxTokens: cfg.LOOKALIKE_MAX_TOKENS, maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS,
+    threads: cfg.threads, minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS), maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS,
     useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT, fingerprintCache: fingerprintCache(cfg),
   };
   const loaded: { dispose(): Promise<void> }[] = []; // freed again if a later model fails
@@ -95,7 +96,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
       encoder = new RemoteEmbedder(description, await QueryClient.open(cfg));
       loaded.push(encoder);
     } else if (cfg.LOOKALIKE_EMBED_MODEL) {
-      const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => demoEmbedModel(cfg.modelsDir), log);
+      const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => DEMO_EMBED_MODEL, log);
       const embedder = await VlEmbedder.load(path, mmprojPath, {
         ...common, dim: cfg.LOOKALIKE_EMBED_DIM,
         itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION, queryInstruction: cfg.LOOKALIKE_EMBED_QUERY_INSTRUCTION,

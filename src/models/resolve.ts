@@ -1,14 +1,19 @@
 // Turns a model setting into a local file: a path as it is, or an `hf:` URI resolved and downloaded (with
 // progress) by node-llama-cpp's model downloader into the models folder. With no model configured, the demo's
-// tiny random model is written on the spot.
+// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models, and tiny random ones (the text model
+// and the reranker, which nothing trained) written on the spot.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../errors.js';
-import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomTextModel } from './random-models.js';
+import { TINY_TEXT, writeRandomTextModel } from './random-models.js';
 
-export const DEMO_MMPROJ_NAME = 'demo-tiny-qwen3vl-mmproj.gguf';
+/** The trained demo models (scripts/reference/train.py made them; training.json says how). */
+export const DEMO_MODELS_DIR = fileURLToPath(new URL('../demo/models/', import.meta.url));
+export const DEMO_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-vision-mmproj.gguf');
+export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gguf');
+export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
 export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
-export const DEMO_EMBED_NAME = 'demo-tiny-qwen3vl-embedding.gguf';
 export const DEMO_RERANK_NAME = 'demo-tiny-qwen3vl-reranker.gguf';
 
 export class ModelDownloadError extends ModelFileError {}
@@ -51,10 +56,6 @@ export async function resolveModelFile(spec: string, modelsDir: string, log: (ms
   }
 }
 
-/** The demo encoder: a tiny random-weight Qwen3-VL mmproj, made deterministically in the data folder. */
-export function demoMmproj(modelsDir: string): string {
-  return ensureRandomMmproj(join(modelsDir, DEMO_MMPROJ_NAME), TINY_VISION, 1);
-}
 
 /** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): a tiny random qwen3vl model that matches the demo mmproj. */
 export function demoTextModel(modelsDir: string): string {
@@ -63,12 +64,6 @@ export function demoTextModel(modelsDir: string): string {
   return path;
 }
 
-/** The demo's embedding model (LOOKALIKE_EMBED_MODEL=demo): a tiny random qwen3vl model marked pooling LAST. */
-export function demoEmbedModel(modelsDir: string): string {
-  const path = join(modelsDir, DEMO_EMBED_NAME);
-  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 5, 'embed');
-  return path;
-}
 
 /** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): a tiny random qwen3vl model with a yes/no classifier head. */
 export function demoRerankModel(modelsDir: string): string {

@@ -7,7 +7,7 @@ import { settingDefault } from '../config.js';
 import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
 import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
 import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
-import { sizeLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
+import { sizeLimits, tokenLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
 import { LookalikeError } from '../errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { checkLora, checkRole, inspectTextModel, type TextModelInfo, type TextModelRole } from './model-files.js';
@@ -87,7 +87,7 @@ export class VisionLanguageModel {
     const text = inspectTextModel(textPath, mmproj);
     const { warning } = checkRole(textPath, text, opts.role ?? 'generate');
     if (opts.loraPath) checkLora(opts.loraPath, text);
-    const minTokens = opts.minTokens ?? settingDefault('LOOKALIKE_MIN_TOKENS'), maxTokens = opts.maxTokens ?? settingDefault('LOOKALIKE_MAX_TOKENS');
+    const { minTokens, maxTokens } = tokenLimits(mmproj, opts.minTokens, opts.maxTokens);
     const nCtx = opts.nCtx ?? Math.min(text.contextLength, settingDefault('LOOKALIKE_CONTEXT'));
     const native = new (loadNative().VlModel)();
     await native.load(textPath, mmprojPath, {

@@ -15,7 +15,8 @@ export interface TestApp {
 
 export async function startTestApp(env: Record<string, string> = {}, { start = true } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-app-'));
-  const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_LOG_LEVEL: 'warn', ...env });
+  // one thread: the tiny models' encodes are shorter than a second thread's wake-up (see LOOKALIKE_THREADS)
+  const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_LOG_LEVEL: 'warn', LOOKALIKE_THREADS: '1', ...env });
   const app = await buildApp(config, { logger: false, startServices: false });
   await app.ready();
   if (start) {

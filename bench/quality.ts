@@ -1,0 +1,119 @@
+// bench/quality: how well the configured model finds and names pictures, in the figures immich and Towhee publish:
+// kNN accuracy, mAP@10 of image search, zero-shot top-1 (with an embedding model), open-set rejection (two classes
+// left out of the labelled set: AUROC, and accuracy at the configured thresholds) and the time per image.
+//   npm run bench:quality                          (the configured model, LOOKALIKE_* as for npm start; the demo by default)
+//   npm run bench:quality -- --folder <dir>        (a labelled folder, one sub-folder per class, instead of Fashion-MNIST)
+//   npm run bench:quality -- --json                (one JSON object instead of the table)
+// Fashion-MNIST: the gallery is the first --gallery-per-class test images of each class, the queries the next
+// --queries-per-class (defaults 100 and 20: the demo's split, on which scripts/reference/train.py measured PyTorch).
+// A folder: per class, the files in name order, the first 80% gallery and the rest queries.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { VlEmbedder } from '../src/encoder/vl-embedder.js';
+import type { Embedder } from '../src/encoder/embedder.js';
+import { FASHION_CLASSES, FASHION_CLASSES_ZH, GALLERY_PER_CLASS, QUERIES_PER_CLASS, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
+import { classify } from '../src/knn/knn.js';
+import { loadModels } from '../src/models/load-models.js';
+import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
+import { table } from './common.js';
+
+const USAGE = 'usage: npm run bench:quality -- [--folder <dir>] [--gallery-per-class N] [--queries-per-class N] [--json]';
+interface Item { label: string; load: () => Promise<Buffer> }
+
+function fashionItems(galleryPer: number, queriesPer: number): { gallery: Item[]; queries: Item[]; names: Record<string, string> } {
+  const test = readFashion('t10k');
+  const seen = new Array<number>(FASHION_CLASSES.length).fill(0);
+  const gallery: Item[] = [], queries: Item[] = [];
+  test.labels.forEach((c, i) => {
+    const k = seen[c]!++;
+    const item = { label: FASHION_CLASSES[c]!, load: () => fashionPng(test, i) };
+    if (k < galleryPer) gallery.push(item);
+    else if (k < galleryPer + queriesPer) queries.push(item);
+  });
+  return { gallery, queries, names: Object.fromEntries(FASHION_CLASSES.map((c, i) => [c, FASHION_CLASSES_ZH[i]!])) };
+}
+
+function folderItems(folder: string): { gallery: Item[]; queries: Item[]; names: Record<string, string> } {
+  const gallery: Item[] = [], queries: Item[] = [];
+  for (const label of readdirSync(folder).sort()) {
+    if (!statSync(join(folder, label)).isDirectory()) continue;
+    const files = readdirSync(join(folder, label)).sort();
+    const cut = Math.max(1, Math.floor(files.length * 0.8));
+    files.forEach((f, i) => (i < cut ? gallery : queries).push({ label, load: async () => readFileSync(join(folder, label, f)) }));
+  }
+  if (!gallery.length || !queries.length) throw new UsageError(`${folder} needs sub-folders of pictures, one per class, with at least 2 pictures each`);
+  return { gallery, queries, names: {} };
+}
+
+const dot = (a: Float32Array, b: Float32Array) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; };
+
+/** Area under the ROC curve: the probability that a random positive scores above a random negative (ties count half). */
+export function auroc(positives: number[], negatives: number[]): number {
+  let wins = 0;
+  for (const p of positives) for (const n of negatives) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  return wins / (positives.length * negatives.length);
+}
+
+runCli(USAGE, async () => {
+  const { values, config } = parseCli(process.argv.slice(2), {
+    folder: { type: 'string', help: 'a labelled folder (one sub-folder per class) instead of Fashion-MNIST' },
+    'gallery-per-class': { type: 'string', help: `Fashion-MNIST gallery pictures per class (default ${GALLERY_PER_CLASS})` },
+    'queries-per-class': { type: 'string', help: `Fashion-MNIST held-out queries per class (default ${QUERIES_PER_CLASS})` },
+    json: { type: 'boolean', help: 'print one JSON object' },
+  }, USAGE);
+  const data = values.folder ? folderItems(String(values.folder))
+    : fashionItems(Number(values['gallery-per-class'] ?? GALLERY_PER_CLASS), Number(values['queries-per-class'] ?? QUERIES_PER_CLASS));
+  const { encoder, vlm, rerankModel } = await loadModels(config, (m) => process.stderr.write(`${m}\n`));
+  try {
+    const started = performance.now();
+    const embed = async (items: Item[]) => { const out: Float32Array[] = []; for (const it of items) out.push((await encoder.embed(await it.load())).vector); return out; };
+    const gallery = await embed(data.gallery);
+    const queries = await embed(data.queries);
+    const msPerImage = (performance.now() - started) / (gallery.length + queries.length);
+    const knnOpts = { k: config.LOOKALIKE_KNN_K, temperature: config.LOOKALIKE_KNN_TEMPERATURE, minSimilarity: config.LOOKALIKE_KNN_MIN_SIMILARITY, minConfidence: config.LOOKALIKE_KNN_MIN_CONFIDENCE };
+    const ranked = (q: Float32Array, keep: (i: number) => boolean) => gallery.map((g, i) => ({ id: i, score: dot(q, g), label: data.gallery[i]!.label }))
+      .filter((n) => keep(n.id)).sort((a, b) => b.score - a.score);
+    // closed set: every class labelled
+    let right = 0; const aps: number[] = [];
+    queries.forEach((q, qi) => {
+      const truth = data.queries[qi]!.label;
+      const neighbours = ranked(q, () => true);
+      if (classify(neighbours.slice(0, knnOpts.k), knnOpts).candidate === truth) right++;
+      const relevant = data.gallery.filter((g) => g.label === truth).length;
+      let hits = 0, ap = 0;
+      neighbours.slice(0, 10).forEach((n, i) => { if (n.label === truth) { hits++; ap += hits / (i + 1); } });
+      aps.push(ap / Math.min(10, relevant));
+    });
+    // open set: the last two classes left out of the labelled gallery; their queries should be answered "unknown"
+    const labels = [...new Set(data.gallery.map((g) => g.label))].sort();
+    const left = values.folder ? labels.slice(-2) : ['bag', 'ankle boot'];
+    const known: number[] = [], unknownScores: number[] = [];
+    let openRight = 0;
+    queries.forEach((q, qi) => {
+      const truth = data.queries[qi]!.label;
+      const k = classify(ranked(q, (i) => !left.includes(data.gallery[i]!.label)).slice(0, knnOpts.k), knnOpts);
+      (left.includes(truth) ? unknownScores : known).push(k.bestSimilarity ?? -1);
+      if (left.includes(truth) ? k.unknown : k.label === truth) openRight++;
+    });
+    const figures: Record<string, number | string | null> = {
+      model: encoder.identity.fileName, images: gallery.length, queries: queries.length,
+      knnAccuracy: right / queries.length, mapAt10: aps.reduce((a, b) => a + b, 0) / aps.length,
+      openSetAuroc: auroc(known, unknownScores), openSetAccuracy: openRight / queries.length, openSetLeftOut: left.join(', '),
+      msPerImage, zeroShotEn: null, zeroShotZh: null,
+    };
+    if (encoder instanceof VlEmbedder) {
+      const zeroShot = async (names: string[]) => {
+        const vectors: Float32Array[] = []; for (const n of names) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', n)));
+        return queries.filter((q, qi) => labels[vectors.map((v) => dot(q, v)).reduce((best, s, i, all) => (s > all[best]! ? i : best), 0)] === data.queries[qi]!.label).length / queries.length;
+      };
+      figures.zeroShotEn = await zeroShot(labels);
+      if (Object.keys(data.names).length) figures.zeroShotZh = await zeroShot(labels.map((l) => data.names[l]!));
+    }
+    if (values.json) { console.log(JSON.stringify(figures)); return; }
+    const pct = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : 'n/a');
+    console.log(table(['model', 'gallery', 'queries', 'kNN accuracy', 'mAP@10', 'zero-shot top-1 (en)', 'zero-shot top-1 (zh)', `open set: AUROC (${figures.openSetLeftOut} left out)`, 'open set: accuracy at the thresholds', 'ms per image'],
+      [[String(figures.model), gallery.length, queries.length, pct(figures.knnAccuracy), pct(figures.mapAt10), pct(figures.zeroShotEn), pct(figures.zeroShotZh), pct(figures.openSetAuroc), pct(figures.openSetAccuracy), msPerImage.toFixed(1)]]));
+  } finally {
+    for (const m of [rerankModel, vlm, encoder as Embedder]) await m?.dispose();
+  }
+});

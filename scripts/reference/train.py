@@ -1,0 +1,279 @@
+"""Trains the demo's tiny Qwen3-VL models on Fashion-MNIST (Debian's dataset-fashion-mnist), then converts them.
+
+  python scripts/reference/train.py [--vision-steps 1200] [--embedding-steps 1200] [--seed 0] [--out src/demo/models]
+
+1. The vision tower (transformers' Qwen3VLForConditionalGeneration, tiny; only its mmproj is used): cross-entropy
+   through a cosine classifier on the L2-normalised mean of the main merger tokens, which is lookalike's `mean`
+   pooling, so the trained geometry is the one the gallery searches.
+2. A Qwen3-VL-Embedding-style model, its vision tower started from step 1: images (with the item instruction) and
+   class descriptions in English and Chinese (with the query instruction) embedded as Qwen's code does (last token,
+   L2-normalised), trained contrastively so that words find pictures and pictures cluster by class.
+Images are served and trained at 64x64 (4 tokens): 28x28 resized with Pillow's bicubic, as lookalike does; the
+mmproj files carry that resolution as llama.cpp's own clip.vision.image_min_pixels / image_max_pixels keys.
+Only the 60,000 training images are used for training; src/demo/models/training.json records the seed, the time
+taken and PyTorch's figures on the demo split (gallery: the first 100 test images of each class; queries: the next
+20 of each), which the quality-floor test holds lookalike's whole pipeline to.
+"""
+import argparse
+import gzip
+import json
+import math
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import tiny
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--vision-steps', type=int, default=1200)
+ap.add_argument('--embedding-steps', type=int, default=1200)
+ap.add_argument('--seed', type=int, default=0)
+ap.add_argument('--threads', type=int, default=2)
+ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
+ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
+ap.add_argument('--hf', default='/tmp/lookalike-hf-trained')
+args = ap.parse_args()
+OUT, HF = Path(args.out), Path(args.hf)
+OUT.mkdir(parents=True, exist_ok=True)
+torch.set_num_threads(args.threads)
+TOKENS = 4  # 64x64 pixels
+SIDE = 64
+GALLERY_PER_CLASS, QUERIES_PER_CLASS = 100, 20
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def idx(name: str) -> np.ndarray:
+    with gzip.open(Path(args.data) / name) as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def resized(images: np.ndarray) -> np.ndarray:
+    """28x28 grey to 64x64 with Pillow's bicubic: what lookalike's preprocessing does to these pictures."""
+    return np.stack([np.asarray(Image.fromarray(im).resize((SIDE, SIDE), Image.BICUBIC)) for im in images])
+
+
+def patchify(images: np.ndarray) -> torch.Tensor:
+    """Qwen2-VL's processor layout for B grey 64x64 images: (B*16, 3*2*16*16), merge blocks in raster order."""
+    x = torch.from_numpy(images).float().div(255).sub(0.5).div(0.5)  # mean and std 0.5
+    b = x.shape[0]
+    x = x[:, None].expand(b, 3, SIDE, SIDE)  # grey as RGB
+    g = SIDE // 16
+    x = x.reshape(b, 3, g // 2, 2, 16, g // 2, 2, 16).permute(0, 2, 5, 3, 6, 1, 4, 7)
+    x = x.unsqueeze(6).expand(-1, -1, -1, -1, -1, -1, 2, -1, -1)  # the temporal patch: the frame twice
+    return x.reshape(b * g * g, 3 * 2 * 16 * 16)
+
+
+def grid(b: int) -> torch.Tensor:
+    return torch.tensor([[1, SIDE // 16, SIDE // 16]] * b)
+
+
+def vision_vectors(visual, images: np.ndarray, batch: int = 500) -> torch.Tensor:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            chunk = images[i:i + batch]
+            main = visual(patchify(chunk), grid_thw=grid(len(chunk))).pooler_output
+            out.append(F.normalize(main.view(len(chunk), TOKENS, -1).mean(1), dim=-1))
+    return torch.cat(out)
+
+
+def demo_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Test-set indices: the first 100 of each class are the demo gallery, the next 20 the queries."""
+    gallery, queries = [], []
+    for c in range(10):
+        idxs = np.flatnonzero(labels == c)
+        gallery += idxs[:GALLERY_PER_CLASS].tolist()
+        queries += idxs[GALLERY_PER_CLASS:GALLERY_PER_CLASS + QUERIES_PER_CLASS].tolist()
+    return np.array(sorted(gallery)), np.array(sorted(queries))
+
+
+def knn_and_map(gallery_vecs, gallery_labels, query_vecs, query_labels, k: int = 20, temperature: float = 0.07) -> dict:
+    """lookalike's weighted kNN (src/knn/knn.ts: k 20, weights exp(similarity / 0.07)) and mAP@10 of image search."""
+    sims = query_vecs @ gallery_vecs.T
+    top = sims.topk(k, dim=1)
+    right, ap = 0, []
+    for q in range(len(query_vecs)):
+        weights = torch.zeros(10)
+        for s, j in zip(top.values[q], top.indices[q]):
+            weights[gallery_labels[j]] += math.exp((s - top.values[q, 0]) / temperature)
+        right += int(weights.argmax()) == query_labels[q]
+        rel = [int(gallery_labels[j] == query_labels[q]) for j in top.indices[q, :10]]
+        hits, total = 0, 0.0
+        for i, r in enumerate(rel):
+            hits += r
+            total += r * hits / (i + 1)
+        ap.append(total / min(10, int((gallery_labels == query_labels[q]).sum())))
+    return {'knnAccuracy': right / len(query_vecs), 'mAP@10': float(np.mean(ap))}
+
+
+train_x, train_y = idx('train-images-idx3-ubyte.gz'), idx('train-labels-idx1-ubyte.gz')
+test_x, test_y = idx('t10k-images-idx3-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')
+t0 = time.time()
+train_r, test_r = resized(train_x), resized(test_x)
+print(f'resized {len(train_r) + len(test_r)} images in {time.time() - t0:.0f} s')
+gallery_idx, query_idx = demo_split(test_y)
+report = {'seed': args.seed, 'threads': args.threads, 'data': 'Fashion-MNIST (Debian dataset-fashion-mnist)',
+          'resolution': f'{SIDE}x{SIDE} ({TOKENS} tokens)', 'classes': tiny.FASHION_CLASSES, 'classesZh': tiny.FASHION_CLASSES_ZH,
+          'split': {'gallery': f'the first {GALLERY_PER_CLASS} test images of each class', 'queries': f'the next {QUERIES_PER_CLASS} of each'}}
+
+
+def evaluate_vision(visual) -> dict:
+    g, q = vision_vectors(visual, test_r[gallery_idx]), vision_vectors(visual, test_r[query_idx])
+    return knn_and_map(g, test_y[gallery_idx], q, test_y[query_idx])
+
+
+# 1. The vision tower ------------------------------------------------------------------------------------------------
+seed_all(args.seed)
+tokenizer = tiny.build_tokenizer(tiny.default_corpus())
+from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration  # noqa: E402
+
+ids = tiny.tokenizer_ids(tokenizer)
+cfg = Qwen3VLConfig(vision_config=tiny.vision_config(), text_config=tiny.text_config(len(tokenizer)),
+                    image_token_id=ids['image'], video_token_id=ids['video'], vision_start_token_id=ids['vision_start'],
+                    vision_end_token_id=ids['vision_end'], tie_word_embeddings=False)
+instruct = Qwen3VLForConditionalGeneration(cfg)  # transformers' own init
+visual = instruct.model.visual
+report['vision'] = {'untrained': evaluate_vision(visual.eval())}
+print('vision untrained', report['vision']['untrained'])
+head = torch.nn.Parameter(torch.randn(10, 64) * 0.1)
+opt = torch.optim.AdamW(list(visual.parameters()) + [head], lr=2e-3, weight_decay=0.01)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.vision_steps, pct_start=0.1)
+visual.train()
+t0 = time.time()
+order = np.random.permutation(len(train_r))
+BATCH = 128
+for step in range(args.vision_steps):
+    b = order[(step * BATCH) % len(order):][:BATCH]
+    if len(b) < BATCH:
+        order = np.random.permutation(len(train_r))
+        b = order[:BATCH]
+    main = visual(patchify(train_r[b]), grid_thw=grid(BATCH)).pooler_output
+    feats = F.normalize(main.view(BATCH, TOKENS, -1).mean(1), dim=-1)
+    logits = 16 * feats @ F.normalize(head, dim=-1).T  # a cosine classifier: classes as directions on the sphere
+    loss = F.cross_entropy(logits, torch.from_numpy(train_y[b].astype(np.int64)))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    if step % 100 == 0 or step == args.vision_steps - 1:
+        el = time.time() - t0
+        print(f'vision step {step + 1}/{args.vision_steps} loss {loss.item():.3f} {el:.0f} s, ETA {el / (step + 1) * (args.vision_steps - step - 1):.0f} s', flush=True)
+visual.eval()
+report['vision'].update({'steps': args.vision_steps, 'batch': BATCH, 'epochs': round(args.vision_steps * BATCH / len(train_r), 2),
+                         'seconds': round(time.time() - t0), 'trained': evaluate_vision(visual)})
+print('vision trained', report['vision']['trained'])
+shutil.rmtree(HF / 'vision', ignore_errors=True)
+tiny.save_hf(instruct, tokenizer, HF / 'vision', 'instruct', TOKENS, TOKENS)
+tiny.convert(HF / 'vision', OUT / 'fashion-vision-mmproj.gguf', mmproj=True, outtype='f16', tokens=(TOKENS, TOKENS))
+
+# 2. The embedding model ---------------------------------------------------------------------------------------------
+seed_all(args.seed + 1)
+ITEM, QUERY = "Represent the user's input.", "Retrieve images or text relevant to the user's query."
+TEMPLATES_EN = ['{}', 'a photo of {}', 'a photo of a {}', 'a picture of a {}', 'a {}']
+TEMPLATES_ZH = ['{}', '一张{}的照片', '{}的图片']
+embedder = Qwen3VLForConditionalGeneration(cfg)
+embedder.model.visual.load_state_dict(visual.state_dict())
+model = embedder.model
+
+
+def chat_ids(instruction: str, text: str | None, image: bool) -> list[int]:
+    content = ([{'type': 'image'}] if image else []) + ([{'type': 'text', 'text': text}] if text else [])
+    conv = [{'role': 'system', 'content': [{'type': 'text', 'text': instruction}]}, {'role': 'user', 'content': content}]
+    prompt = tokenizer.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+    if image:
+        prompt = prompt.replace('<|image_pad|>', '<|image_pad|>' * TOKENS)
+    return tokenizer(prompt)['input_ids']
+
+
+IMAGE_IDS = torch.tensor(chat_ids(ITEM, None, True))
+
+
+def embed_images(images: np.ndarray) -> torch.Tensor:
+    b = len(images)
+    input_ids = IMAGE_IDS[None].expand(b, -1)
+    out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), pixel_values=patchify(images),
+                image_grid_thw=grid(b), mm_token_type_ids=(input_ids == ids['image']).int())
+    return F.normalize(out.last_hidden_state[:, -1], dim=-1)
+
+
+def embed_texts(texts: list[str]) -> torch.Tensor:
+    seqs = [chat_ids(QUERY, t, False) for t in texts]
+    n = max(map(len, seqs))
+    input_ids = torch.tensor([s + [ids['pad']] * (n - len(s)) for s in seqs])  # right padding: causal, so the
+    mask = torch.tensor([[1] * len(s) + [0] * (n - len(s)) for s in seqs])    # last real token never sees it
+    hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    return F.normalize(hidden[torch.arange(len(seqs)), mask.sum(1) - 1], dim=-1)
+
+
+def class_texts(rng: random.Random) -> list[str]:
+    out = []
+    for en, zh in zip(tiny.FASHION_CLASSES, tiny.FASHION_CLASSES_ZH):
+        out.append(rng.choice(TEMPLATES_EN).format(en) if rng.random() < 0.6 else rng.choice(TEMPLATES_ZH).format(zh))
+    return out
+
+
+def evaluate_embedding() -> dict:
+    with torch.no_grad():
+        g = torch.cat([embed_images(test_r[gallery_idx][i:i + 250]) for i in range(0, len(gallery_idx), 250)])
+        q = torch.cat([embed_images(test_r[query_idx][i:i + 250]) for i in range(0, len(query_idx), 250)])
+        figures = knn_and_map(g, test_y[gallery_idx], q, test_y[query_idx])
+        for lang, names in (('en', [f'a photo of {c}' for c in tiny.FASHION_CLASSES]), ('zh', tiny.FASHION_CLASSES_ZH)):
+            t = embed_texts(names)
+            figures[f'zeroShot_{lang}'] = float(((q @ t.T).argmax(1).numpy() == test_y[query_idx]).mean())
+            top10 = (t @ g.T).topk(10, dim=1).indices  # words find pictures: precision@10 of each class name
+            figures[f'textP@10_{lang}'] = float(np.mean([(test_y[gallery_idx][top10[c]] == c).mean() for c in range(10)]))
+    return figures
+
+
+report['embedding'] = {'untrained': evaluate_embedding()}
+print('embedding untrained', report['embedding']['untrained'])
+opt = torch.optim.AdamW(embedder.parameters(), lr=1e-3, weight_decay=0.01)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.embedding_steps, pct_start=0.1)
+rng = random.Random(args.seed)
+embedder.train()
+t0 = time.time()
+BATCH_E = 64
+for step in range(args.embedding_steps):
+    b = np.random.randint(0, len(train_r), BATCH_E)
+    y = torch.from_numpy(train_y[b].astype(np.int64))
+    img = embed_images(train_r[b])
+    txt = embed_texts(class_texts(rng))
+    logits = img @ txt.T / 0.05
+    # images to their class's words, and images to the images of their class (supervised contrastive), so
+    # both search by words and search by image work in the one space
+    same = (y[:, None] == y[None]).float() - torch.eye(BATCH_E)
+    sims = (img @ img.T / 0.1) - torch.eye(BATCH_E) * 1e4
+    supcon = -(same * F.log_softmax(sims, dim=1)).sum(1) / same.sum(1).clamp(min=1)
+    loss = F.cross_entropy(logits, y) + supcon.mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    if step % 100 == 0 or step == args.embedding_steps - 1:
+        el = time.time() - t0
+        print(f'embedding step {step + 1}/{args.embedding_steps} loss {loss.item():.3f} {el:.0f} s, ETA {el / (step + 1) * (args.embedding_steps - step - 1):.0f} s', flush=True)
+embedder.eval()
+report['embedding'].update({'steps': args.embedding_steps, 'batch': BATCH_E, 'seconds': round(time.time() - t0),
+                            'trained': evaluate_embedding()})
+print('embedding trained', report['embedding']['trained'])
+shutil.rmtree(HF / 'embedding', ignore_errors=True)
+tiny.save_hf(embedder, tokenizer, HF / 'embedding', 'embedding', TOKENS, TOKENS)
+tiny.convert(HF / 'embedding', OUT / 'fashion-embedding-mmproj.gguf', mmproj=True, outtype='f16', tokens=(TOKENS, TOKENS))
+tiny.convert(HF / 'embedding', OUT / 'fashion-embedding-text.gguf', mmproj=False, outtype='f16')
+report['versions'] = {'torch': torch.__version__, 'transformers': __import__('transformers').__version__}
+(OUT / 'training.json').write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n')
+print(json.dumps(report, indent=1, ensure_ascii=False))
