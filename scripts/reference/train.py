@@ -131,6 +131,17 @@ report = {'seed': args.seed, 'threads': args.threads, 'data': 'Fashion-MNIST (De
           'split': {'gallery': f'the first {GALLERY_PER_CLASS} test images of each class', 'queries': f'the next {QUERIES_PER_CLASS} of each'}}
 
 
+def step_(opt, sched, loss, name: str, step: int, total: int, t0: float) -> None:
+    """One optimiser step, with progress (count, rate, ETA) every 100 steps."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    if step % 100 == 0 or step == total - 1:
+        el = time.time() - t0
+        print(f'{name} step {step + 1}/{total} loss {loss.item():.3f} {el:.0f} s, {(step + 1) / el:.1f} steps/s, ETA {el / (step + 1) * (total - step - 1):.0f} s', flush=True)
+
+
 def evaluate_vision(visual) -> dict:
     g, q = vision_vectors(visual, test_r[gallery_idx]), vision_vectors(visual, test_r[query_idx])
     return knn_and_map(g, test_y[gallery_idx], q, test_y[query_idx])
@@ -164,14 +175,7 @@ for step in range(args.vision_steps):
     main = visual(patchify(train_r[b]), grid_thw=grid(BATCH)).pooler_output
     feats = F.normalize(main.view(BATCH, TOKENS, -1).mean(1), dim=-1)
     logits = 16 * feats @ F.normalize(head, dim=-1).T  # a cosine classifier: classes as directions on the sphere
-    loss = F.cross_entropy(logits, torch.from_numpy(train_y[b].astype(np.int64)))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    sched.step()
-    if step % 100 == 0 or step == args.vision_steps - 1:
-        el = time.time() - t0
-        print(f'vision step {step + 1}/{args.vision_steps} loss {loss.item():.3f} {el:.0f} s, ETA {el / (step + 1) * (args.vision_steps - step - 1):.0f} s', flush=True)
+    step_(opt, sched, F.cross_entropy(logits, torch.from_numpy(train_y[b].astype(np.int64))), 'vision', step, args.vision_steps, t0)
 visual.eval()
 report['vision'].update({'steps': args.vision_steps, 'batch': BATCH, 'epochs': round(args.vision_steps * BATCH / len(train_r), 2),
                          'seconds': round(time.time() - t0), 'trained': evaluate_vision(visual)})
@@ -258,14 +262,7 @@ for step in range(args.embedding_steps):
     same = (y[:, None] == y[None]).float() - torch.eye(BATCH_E)
     sims = (img @ img.T / 0.1) - torch.eye(BATCH_E) * 1e4
     supcon = -(same * F.log_softmax(sims, dim=1)).sum(1) / same.sum(1).clamp(min=1)
-    loss = F.cross_entropy(logits, y) + supcon.mean()
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    sched.step()
-    if step % 100 == 0 or step == args.embedding_steps - 1:
-        el = time.time() - t0
-        print(f'embedding step {step + 1}/{args.embedding_steps} loss {loss.item():.3f} {el:.0f} s, ETA {el / (step + 1) * (args.embedding_steps - step - 1):.0f} s', flush=True)
+    step_(opt, sched, F.cross_entropy(logits, y) + supcon.mean(), 'embedding', step, args.embedding_steps, t0)
 embedder.eval()
 report['embedding'].update({'steps': args.embedding_steps, 'batch': BATCH_E, 'seconds': round(time.time() - t0),
                             'trained': evaluate_embedding()})
