@@ -42,5 +42,23 @@ export function watchOutput(child: ChildProcess) {
         check();
       });
     },
+    /** Like waitFor, for work whose speed depends on the machine: fails only when the child prints nothing new (its
+     * progress) for `stallMs`, however long the whole takes. */
+    waitForProgress(pattern: RegExp, stallMs: number): Promise<RegExpMatchArray> {
+      return new Promise((resolve, reject) => {
+        let timer: NodeJS.Timeout;
+        const arm = () => { clearTimeout(timer); timer = setTimeout(() => fail(`no progress towards ${pattern} from the child for ${stallMs} ms`), stallMs); };
+        const done = () => { clearTimeout(timer); changed.delete(check); };
+        const fail = (why: string) => { done(); reject(new Error(`${why}; it printed:\n${output}`)); };
+        let seen = -1;
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) { done(); resolve(match); } else if (exit !== null) fail(`the child exited (${exit}) before printing ${pattern}`);
+          else if (output.length !== seen) { seen = output.length; arm(); }
+        };
+        changed.add(check);
+        check();
+      });
+    },
   };
 }
