@@ -16,11 +16,15 @@ runCli(USAGE, async () => {
   const { config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (!config.LOOKALIKE_REDIS_URL) throw new UsageError('LOOKALIKE_REDIS_URL (or --redis) is not set: a worker takes its jobs from Redis');
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
-  const worker = await startWorker(config, log);
-  closeOnSignal({ info: (m) => log(`worker ${worker.id}: ${m}`), error: (err, m) => log(`worker ${worker.id}: ${m}: ${err instanceof Error ? err.stack : String(err)}`) }, async () => {
-    log(`worker ${worker.id}: stopping after the job in hand`);
+  const name = `worker ${process.pid}`;
+  const starting = startWorker(config, log);
+  // armed before the model loads: a signal at any moment closes it once (after the load, if it comes during it)
+  closeOnSignal({ info: (m) => log(`${name}: ${m}`), error: (err, m) => log(`${name}: ${m}: ${err instanceof Error ? err.stack : String(err)}`) }, async () => {
+    const worker = await starting;
+    log(`${name}: stopping after the job in hand`);
     await worker.close();
-    log(`worker ${worker.id}: closed`);
+    log(`${name}: closed`);
   });
+  await starting;
   await new Promise(() => {}); // runs until a signal closes it (closeOnSignal exits)
 });

@@ -27,6 +27,8 @@ export function watchOutput(child: ChildProcess) {
   // 'close', not 'exit': it comes after the child's last output has been read
   child.on('close', (code, signal) => { exit = String(code ?? signal); notify(); });
   return {
+    /** All it printed so far. */
+    get text(): string { return output; },
     /** The first match of `pattern` in what the child printed; rejects, with all it printed, if it exits first or
      * nothing matches in `timeoutMs`. */
     waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
