@@ -14,6 +14,7 @@ import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { QueryClient } from '../src/jobs/remote.js';
 import { JobWriter } from '../src/jobs/writer.js';
+import { RedisLink } from '../src/jobs/redis-link.js';
 import { imagePayload } from '../src/jobs/queues.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../src/models/random-models.js';
 import { scenePng, writeImageFolder } from '../test/helpers/images.js';
@@ -62,15 +63,17 @@ async function build(name: string, workers: number): Promise<{ name: string; sec
     const cfg = cfgOf({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_REDIS_URL: redis.url });
     const description = await VisionEncoder.describe(mmproj, { minTokens: 64, maxTokens: 64 });
     // warm each worker's buffers with one query, as the in-process encoder was warmed
-    const client = await QueryClient.open(cfg);
+    const redisLink = new RedisLink(redis.url, () => {});
+    const client = QueryClient.open(cfg, redisLink);
     const decoded = await description.decode(await scenePng(1, 256, 256));
     await Promise.all(children.map(() => client.embed({ modelId: description.identity.modelId, image: imagePayload(decoded) })));
     await client.close();
     const gallery = await Gallery.open({ dataDir, identity: description.identity, indexKind: 'flat', indexParams: { hnswM: 32, efSearch: 128, nprobe: 16 } });
-    const writer = await JobWriter.open(cfg, gallery, description.identity.modelId, () => {});
+    const writer = JobWriter.open(cfg, gallery, description.identity.modelId, () => {}, redisLink, { bounded: false });
     const [summary, ms] = await timed(() => buildIndex(gallery, description, { folder, progressStream: quiet, writer }));
     if (summary.added !== N) throw new Error(`${name}: ${summary.added} added of ${N}`);
     await writer.close();
+    await redisLink.close();
     await gallery.close();
     return { name, seconds: ms / 1000 };
   } finally {
@@ -95,7 +98,7 @@ console.log(`\n1 worker / in-process: ${(local.seconds / one.seconds).toFixed(3)
   try {
     const cfg = cfgOf({ LOOKALIKE_MMPROJ: tiny, LOOKALIKE_REDIS_URL: redis.url, LOOKALIKE_JOB_QUEUE: 'tiny' });
     const encoder = await VisionEncoder.load(tiny, { threads: 1, minTokens: 64, maxTokens: 64 });
-    const client = await QueryClient.open(cfg);
+    const client = QueryClient.open(cfg);
     const decoded = await encoder.decode(await scenePng(5, 256, 256));
     await encoder.encode(decoded);
     await client.embed({ modelId: encoder.identity.modelId, image: imagePayload(decoded) }); // waits for the worker to be up

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/builder/build-index.js';
 import { JobWriter } from '../src/jobs/writer.js';
+import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { describeEmbedder, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
@@ -10,6 +11,7 @@ import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run index -- <image folder> [options]';
+const REDIS_START_WAIT_MS = 10_000;
 const OPTIONS = {
   'labels-from-folders': { type: 'boolean', help: 'label each image with its first-level sub-folder name (ImageFolder layout)' },
   labels: { type: 'string', help: 'CSV or list file of "path,label" lines (paths relative to the file)' },
@@ -41,7 +43,7 @@ runCli(USAGE, async () => {
   const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
   const dispose = async () => { if ('encoder' in models) await models.encoder.dispose(); };
   if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (a tiny model trained on Fashion-MNIST) and its data folder');
-  if ('acceleration' in models) {
+  if ('acceleration' in models && models.acceleration) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);
     if (advice) log(`note: ${advice}`);
@@ -51,7 +53,16 @@ runCli(USAGE, async () => {
     dataDir: models.dataDir, identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
     switchModel: Boolean(values['switch-model']), log,
   }).catch(async (err) => { await dispose(); throw err; });
-  const writer = queued ? await JobWriter.open(config, gallery, identity.modelId, log) : undefined;
+  const redis = queued ? new RedisLink(config.LOOKALIKE_REDIS_URL, log) : undefined;
+  // a Redis that cannot be reached at the start is more likely a wrong URL than an outage: say so and stop
+  if (redis && !(await redis.waitUntilUp(REDIS_START_WAIT_MS))) {
+    await redis.close();
+    await gallery.close();
+    await dispose();
+    throw new Error(`${redis.problem} for ${REDIS_START_WAIT_MS / 1000} s: is it running, and is LOOKALIKE_REDIS_URL (--redis) right?`);
+  }
+  // once running, the builder waits for a Redis that restarts (the probe logs when it goes and comes back)
+  const writer = redis ? JobWriter.open(config, gallery, identity.modelId, log, redis, { bounded: false }) : undefined;
 
   let stop = false;
   const onSignal = () => {
@@ -72,6 +83,7 @@ runCli(USAGE, async () => {
     return summary.stopped ? 130 : 0;
   } finally {
     await writer?.close();
+    await redis?.close();
     await gallery.close();
     await dispose();
   }

@@ -1,6 +1,8 @@
 // npm run worker: an encoder worker for LOOKALIKE_REDIS_URL (see src/jobs/worker.ts and README "Scaling out").
-// Stops on SIGINT/SIGTERM after the job in hand.
+// Stops on SIGINT/SIGTERM after the job in hand, once, whether the signal went to node, to npm or to the group (the
+// npm script execs node, so no shell or tsx process stands between them).
 import { startWorker } from '../src/jobs/worker.js';
+import { closeOnSignal } from '../src/util/shutdown.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: LOOKALIKE_REDIS_URL=redis://host:6379 npm run worker -- [options]';
@@ -14,12 +16,15 @@ runCli(USAGE, async () => {
   const { config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (!config.LOOKALIKE_REDIS_URL) throw new UsageError('LOOKALIKE_REDIS_URL (or --redis) is not set: a worker takes its jobs from Redis');
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
-  const worker = await startWorker(config, log);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  const name = `worker ${process.pid}`;
+  const starting = startWorker(config, log);
+  // armed before the model loads: a signal at any moment closes it once (after the load, if it comes during it)
+  closeOnSignal({ info: (m) => log(`${name}: ${m}`), error: (err, m) => log(`${name}: ${m}: ${err instanceof Error ? err.stack : String(err)}`) }, async () => {
+    const worker = await starting;
+    log(`${name}: stopping after the job in hand`);
+    await worker.close();
+    log(`${name}: closed`);
   });
-  log(`worker ${worker.id}: stopping after the job in hand`);
-  await worker.close();
-  return 0;
+  await starting;
+  await new Promise(() => {}); // runs until a signal closes it (closeOnSignal exits)
 });

@@ -62,7 +62,7 @@ export const SETTINGS = {
   LOOKALIKE_JOB_LOCK_SECONDS: { schema: int(1, 3600).default(30), doc: 'How long a worker holds a job without renewing its lock: a worker that died gives its job back after this' },
   LOOKALIKE_QUERY_ENCODER: { schema: z.enum(['local', 'queue']).default('local'), doc: '`local`: the server encodes queries itself; `queue`: it loads no model and sends queries to the workers' },
   LOOKALIKE_QUERY_TIMEOUT_MS: { schema: int(100, 3_600_000).default(30_000), doc: 'How long a query sent to the workers may take before the request answers 503' },
-  LOOKALIKE_METRICS_PORT: { schema: int(0, 65535).default(0), doc: 'A worker serves its Prometheus metrics on this port (0: off)' },
+  LOOKALIKE_METRICS_PORT: { schema: int(0, 65535).default(0), doc: 'A worker serves its Prometheus metrics on this port of HOST (0: off; beyond loopback only with LOOKALIKE_API_KEY)' },
   LOOKALIKE_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Server log level' },
 } as const;
 

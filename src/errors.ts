@@ -25,8 +25,12 @@ export class NotFoundError extends LookalikeError {
 export class BadRequestError extends LookalikeError {
   constructor(message: string, code = 'bad_request') { super(code, message, 400); }
 }
-/** What a 503 tells clients to wait before they ask again: while the models load, and after a failed start. */
-export const RETRY_SECONDS = { loading: 5, startupFailed: 60 } as const;
+/** What a 503 tells clients to wait before they ask again: while the models load, after a failed start, and while
+ * Redis (the job queue) is unreachable (it is retried every second). */
+export const RETRY_SECONDS = {
+  loading: 5, startupFailed: 60,
+  queueUnavailable: 5,
+} as const;
 
 /** A 503 that tells the client when to come back (the Retry-After header). */
 export class UnavailableError extends LookalikeError {

@@ -1,9 +1,10 @@
-// `npm start`: the HTTP server on HOST:PORT (default 127.0.0.1:7860). SIGINT/SIGTERM close it cleanly: requests in
-// flight finish, the index is saved, database and model are closed.
-import closeWithGrace from 'close-with-grace';
+// `npm start`: the HTTP server on HOST:PORT (default 127.0.0.1:7860). SIGINT/SIGTERM close it cleanly, once, whether
+// sent to node, to npm or to the whole process group: requests in flight finish, the index is saved, database and
+// model are closed.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { exposed } from './http/auth.js';
+import { closeOnSignal } from './util/shutdown.js';
 
 let config;
 try {
@@ -13,9 +14,7 @@ try {
   process.exit(2);
 }
 const app = await buildApp(config);
-closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'closing after an error');
-  else app.log.info(`${signal}: closing`);
+closeOnSignal({ info: (m) => app.log.info(m), error: (err, m) => app.log.error({ err }, m) }, async () => {
   await app.close();
   app.log.info('closed: requests finished, index saved, database and models closed');
 });

@@ -10,6 +10,7 @@ import { writeDemoImages } from './demo/fashion-mnist.js';
 import { isTextEmbedder, type Embedder } from './encoder/embedder.js';
 import { LabelVectors } from './knn/zero-shot.js';
 import { JobWriter } from './jobs/writer.js';
+import { RedisLink } from './jobs/redis-link.js';
 import { LookalikeError } from './errors.js';
 import { Gallery } from './gallery/gallery.js';
 import { indexParams, knnOptions, loadModels } from './models/load-models.js';
@@ -35,6 +36,8 @@ export class Services {
   reranker: Reranker | null = null;
   /** With LOOKALIKE_REDIS_URL: adds go to the workers as jobs, and this process stores their results. */
   jobs: JobWriter | null = null;
+  /** With LOOKALIKE_REDIS_URL: whether Redis can be reached (health says so, adds and jobs answer 503 while not). */
+  redis: RedisLink | null = null;
   /** Zero-shot class names embedded as text, with a text-capable embedder. */
   labelVectors: LabelVectors | null = null;
   /** A Qwen3-VL-Reranker model, when LOOKALIKE_RERANK_MODEL loads one (the Instruct model re-ranks otherwise). */
@@ -55,7 +58,9 @@ export class Services {
       const s = await this.gallery?.indexStats();
       return s ? { live: s.live, tombstones: s.tombstones, staged: s.staged } : {};
     }, 'state');
-    this.metrics.gauge('lookalike_jobs', 'Encoding jobs in Redis by state (with LOOKALIKE_REDIS_URL)', async () => (await this.jobs?.counts()) ?? {}, 'state');
+    // a scrape while Redis is down answers at once, without the job counts
+    this.metrics.gauge('lookalike_jobs', 'Encoding jobs in Redis by state (with LOOKALIKE_REDIS_URL)', async () => (await this.jobs?.counts().catch(() => null)) ?? {}, 'state');
+    this.metrics.gauge('lookalike_redis_up', 'Whether Redis (the job queue) can be reached: 1 or 0 (with LOOKALIKE_REDIS_URL)', () => (this.redis ? Number(this.redis.reachable) : {}));
     this.knn = knnOptions(config);
   }
 
@@ -72,16 +77,17 @@ export class Services {
   }
 
   private async load(): Promise<void> {
-    const { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings } = await loadModels(this.config, (m) => this.log.info(m));
+    if (this.config.LOOKALIKE_REDIS_URL) this.redis = new RedisLink(this.config.LOOKALIKE_REDIS_URL, (m) => this.log.warn(m));
+    const { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings } = await loadModels(this.config, (m) => this.log.info(m), this.redis ?? undefined);
     this.encoder = encoder;
     this.vlm = vlm;
     this.rerankModel = rerankModel;
     if (isTextEmbedder(encoder)) this.labelVectors = new LabelVectors(encoder, this.config.LOOKALIKE_ZEROSHOT_TEMPLATE);
     this.demo = demo;
     this.acceleration = acceleration;
-    for (const s of acceleration.skipped) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
+    for (const s of acceleration?.skipped ?? []) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
     for (const w of warnings) this.log.warn(w);
-    this.log.info(`device: ${describeDevice(acceleration, this.config.threads)} (LOOKALIKE_GPU=${this.config.LOOKALIKE_GPU})`);
+    if (acceleration) this.log.info(`device: ${describeDevice(acceleration, this.config.threads)} (LOOKALIKE_GPU=${this.config.LOOKALIKE_GPU})`);
     this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: tiny models trained on Fashion-MNIST, src/demo/models]' : ''}`);
     if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
     if (judge) {
@@ -93,8 +99,8 @@ export class Services {
       log: (m) => this.log.info(m),
     });
     if (demo && this.gallery.counts().embedded === 0) await this.buildDemoGallery(dataDir);
-    if (this.config.LOOKALIKE_REDIS_URL) {
-      this.jobs = await JobWriter.open(this.config, this.gallery, encoder.identity.modelId, (m) => this.log.info(m));
+    if (this.redis) {
+      this.jobs = JobWriter.open(this.config, this.gallery, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
       this.jobs.start(); // stores results as they complete, those that completed while this process was down first
       this.log.info(`jobs: adds are encoded by the workers of ${this.config.LOOKALIKE_REDIS_URL} (queries: ${this.config.LOOKALIKE_QUERY_ENCODER})`);
     }
@@ -103,7 +109,7 @@ export class Services {
     this.status = this.status === 'closed' ? 'closed' : 'ready';
     const index = await this.gallery.indexStats();
     this.log.info(`gallery ready: ${this.gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
-      `(${encoder.dim} dims); device ${describeDevice(acceleration, this.config.threads)}`);
+      `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, this.config.threads) : encoder.device}`);
   }
 
   private async buildDemoGallery(dataDir: string): Promise<void> {
@@ -116,12 +122,13 @@ export class Services {
 
   /** What the models compute on, for /api/health and /api/stats. */
   device() {
-    const a = this.acceleration!;
-    const memory = a.gpu ? gpuMemory(a.gpu) : null;
+    const a = this.acceleration; // null: no model in this process (LOOKALIKE_QUERY_ENCODER=queue)
+    const memory = a?.gpu ? gpuMemory(a.gpu) : null;
     return {
-      kind: a.gpu ? 'gpu' as const : 'cpu' as const, name: a.gpu?.name ?? 'CPU', description: describeDevice(a, this.config.threads),
-      backend: a.gpu?.backend ?? 'CPU', memoryFree: memory?.free ?? null, memoryTotal: memory?.total ?? null,
-      threads: this.config.threads, cpuVariant: a.cpuVariant, visionTower: this.encoder!.device,
+      kind: a?.gpu ? 'gpu' as const : 'cpu' as const, name: a?.gpu?.name ?? 'CPU',
+      description: a ? describeDevice(a, this.config.threads) : 'no model in this process: the workers encode',
+      backend: a?.gpu?.backend ?? 'CPU', memoryFree: memory?.free ?? null, memoryTotal: memory?.total ?? null,
+      threads: this.config.threads, cpuVariant: a?.cpuVariant ?? null, visionTower: this.encoder!.device,
       textLayersOnGpu: this.vlm ? this.vlm.layersOnGpu : null,
     };
   }
@@ -139,6 +146,7 @@ export class Services {
     await this.jobs?.close();
     await this.gallery?.close();
     await this.encoder?.dispose();
+    await this.redis?.close();
     await this.vlm?.dispose();
     await this.rerankModel?.dispose();
   }

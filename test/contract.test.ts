@@ -6,13 +6,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any; body: string };
 interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp }
+// Redis unreachable (nothing listens on its port), and a server beyond loopback without a key
+interface MoreApps { redisDown: TestApp; exposed: TestApp }
 
-const apps = {} as Apps;
+const apps = {} as Apps & MoreApps;
 let png: Buffer;
 let id: number;
 let spec: { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }> } }>> };
@@ -25,6 +27,8 @@ beforeAll(async () => {
     startTestApp(), startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' }), startTestApp({ LOOKALIKE_API_KEY: 'sesame' }), startTestApp({ LOOKALIKE_RATE_LIMIT: '1' }),
   ]);
   apps.cold = await startTestApp({}, { start: false });
+  apps.redisDown = await startTestApp({ LOOKALIKE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  apps.exposed = await startTestApp({ HOST: '0.0.0.0' });
   png = await scenePng(7);
   id = (await upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(8)) })).json().id;
   spec = (await apps.ready.app.inject('/docs/json')).json();
@@ -72,12 +76,14 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/jobs/{id}', 404, 'not_found', () => get(apps.queued, '/api/jobs/nope.0')],
   ['get /api/jobs/{id}', 409, 'no_job_queue', () => get(apps.ready, '/api/jobs/nope.0')],
   ['get /api/jobs/{id}', 503, 'loading', () => get(apps.cold, '/api/jobs/nope.0')],
+  ['get /api/jobs/{id}', 503, 'queue_unavailable', () => get(apps.redisDown, `/api/jobs/0123456789ab.${'a'.repeat(64)}`)],
   ['post /api/images', 400, 'wrong_field', () => upload(apps.ready, 'POST', '/api/images', { photo: file(png) })],
   ['post /api/images', 401, 'unauthorized', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 403, 'forbidden', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) }, { authorization: 'Bearer wrong' })],
   ['post /api/images', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/images', { image: file(await huge()) })],
   ['post /api/images', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/images', { image: file(Buffer.alloc(0)) })],
   ['post /api/images', 503, 'loading', () => upload(apps.cold, 'POST', '/api/images', { image: file(png) })],
+  ['post /api/images', 503, 'queue_unavailable', async () => upload(apps.redisDown, 'POST', '/api/images', { image: file(await scenePng(13)) })],
   ['get /api/images/{id}', 200, null, () => get(apps.ready, `/api/images/${id}`)],
   ['get /api/images/{id}', 400, 'invalid_request', () => get(apps.ready, '/api/images/abc')],
   ['get /api/images/{id}', 404, 'not_found', () => get(apps.ready, '/api/images/999999')],
@@ -110,6 +116,10 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   }],
   ['post /api/describe', 415, 'bad_image', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(Buffer.from('text')) })],
   ['post /api/describe', 503, 'loading', () => upload(apps.cold, 'POST', '/api/describe', { image: file(png) })],
+  ['get /metrics', 200, null, () => get(apps.ready, '/metrics')],
+  ['get /metrics', 401, 'unauthorized', () => get(apps.keyed, '/metrics')],
+  ['get /metrics', 403, 'forbidden', () => get(apps.keyed, '/metrics', 'GET', { authorization: 'Bearer wrong' })],
+  ['get /metrics', 403, 'metrics_disabled', () => get(apps.exposed, '/metrics')],
 ];
 const ROUTES = [...new Set(CASES.map(([r]) => r))];
 
@@ -150,7 +160,7 @@ describe('the error contract', () => {
       expect(row!.split('|').at(-2)!.trim().split(/,\s*/).map(Number), route).toEqual(documented);
     }
     // every route of the API is in the table above
-    const all = Object.entries(spec.paths).filter(([p]) => p.startsWith('/api/')).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
+    const all = Object.entries(spec.paths).filter(([p]) => p.startsWith('/api/') || p === '/metrics').flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     expect(all.sort()).toEqual([...ROUTES].sort());
   });
 

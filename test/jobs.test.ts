@@ -5,8 +5,9 @@ import { Queue } from 'bullmq';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { connection, queueNames } from '../src/jobs/queues.js';
 import { multipart, startTestApp } from './helpers/app.js';
@@ -15,6 +16,10 @@ import { scenePng, writeImageFolder } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 
+// Encoding speed depends on the machine (1.2 images/s on a slow 2-core one): waits fail on a stall, when no new result
+// came for STALL_MS, never on a total time; a test's own timeout is only a backstop.
+const STALL_MS = 60_000;
+const BACKSTOP_MS = 30 * 60_000;
 let root: string;
 let folder: string; // 200 pictures in 10 labelled folders
 const children: ChildProcess[] = [];
@@ -23,7 +28,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'lookalike-jobs-'));
   folder = join(root, 'pictures');
   await writeImageFolder(folder, Array.from({ length: 10 }, (_, i) => `class${i}`), 20);
-}, 120_000);
+}, BACKSTOP_MS);
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const r of redises.splice(0)) await r.stop();
@@ -42,7 +47,7 @@ async function worker(env: Record<string, string>) {
   const child = startScript('scripts/worker.ts', [], env);
   children.push(child);
   const output = watchOutput(child);
-  await output.waitFor(/waiting for jobs/, 60_000);
+  await output.waitForProgress(/waiting for jobs/, STALL_MS);
   return { child, output };
 }
 
@@ -85,7 +90,7 @@ describe('npm run index -- --queue', () => {
     // resumable as before: nothing left to do
     const again = await runScript('scripts/index.ts', [folder, '--queue', '--labels-from-folders', '--data', queued], env);
     expect(again.stdout).toMatch(/0 added, 200 already indexed/);
-  }, 180_000);
+  }, BACKSTOP_MS);
 
   it('completes when a worker is SIGKILLed mid-run: its job goes to another, nothing lost or doubled', async () => {
     const r = await redis();
@@ -96,12 +101,12 @@ describe('npm run index -- --queue', () => {
     const builder = startScript('scripts/index.ts', [folder, '--queue', '--data', data], env);
     children.push(builder);
     const out = watchOutput(builder);
-    await out.waitFor(/added (1\d|[2-9]\d)/, 120_000);
+    await out.waitForProgress(/added (1\d|[2-9]\d)/, STALL_MS);
     doomed!.child.kill('SIGKILL');
-    await out.waitFor(/done in .* 200 added/, 120_000);
+    await out.waitForProgress(/done in .* 200 added/, STALL_MS);
     const q = rows(data);
     expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
-  }, 240_000);
+  }, BACKSTOP_MS);
 
   it('completes when Redis is killed and restarted mid-run (append-only file on)', async () => {
     const r = await redis(true);
@@ -112,7 +117,7 @@ describe('npm run index -- --queue', () => {
     children.push(builder);
     const out = watchOutput(builder);
     const exited = new Promise<number | null>((resolve) => builder.on('close', resolve));
-    await out.waitFor(/added (1\d|[2-9]\d)/, 120_000);
+    await out.waitForProgress(/added (1\d|[2-9]\d)/, STALL_MS);
     await r.restart(1000);
     let code = await exited;
     if (code !== 0) { // it may stop with a message instead: then a second run resumes and finishes exactly
@@ -122,7 +127,7 @@ describe('npm run index -- --queue', () => {
     expect(code).toBe(0);
     const q = rows(data);
     expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
-  }, 300_000);
+  }, BACKSTOP_MS);
 
   it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
     const r = await redis();
@@ -132,7 +137,7 @@ describe('npm run index -- --queue', () => {
     expect(run.stdout).toMatch(/0 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 20 failed/);
     expect(run.stdout).toMatch(/runs model qwen3vl_merger-\w+-mean-t16-128, this gallery's is qwen3vl_merger-\w+-mean-t16-256: its result was refused/);
     expect(rows(data).embeddings).toBe(0);
-  }, 120_000);
+  }, BACKSTOP_MS);
 });
 
 describe('a poison job', () => {
@@ -156,7 +161,7 @@ describe('a poison job', () => {
     } finally {
       await queue.close();
     }
-  }, 120_000);
+  }, BACKSTOP_MS);
 });
 
 describe('the API with workers', () => {
@@ -173,11 +178,10 @@ describe('the API with workers', () => {
       const { jobId, statusUrl } = added.json();
       const states: string[] = [];
       let state;
-      for (let i = 0; i < 200; i++) {
+      for (let changedAt = Date.now(); Date.now() - changedAt < STALL_MS; await new Promise((res) => setTimeout(res, 50))) {
         state = (await t.app.inject(statusUrl)).json();
-        if (states.at(-1) !== state.state) states.push(state.state);
+        if (states.at(-1) !== state.state) { states.push(state.state); changedAt = Date.now(); }
         if (state.state === 'done' || state.state === 'failed') break;
-        await new Promise((res) => setTimeout(res, 50));
       }
       expect(state).toMatchObject({ id: jobId, state: 'done', imageId: expect.any(Number) });
       const search = multipart({ image: file, k: '1' });
@@ -214,5 +218,90 @@ describe('the API with workers', () => {
     } finally {
       await t.close();
     }
-  }, 180_000);
+  }, BACKSTOP_MS);
+});
+
+describe('Redis down', () => {
+  // a request that hung for the outage would hang here: each must answer well within this
+  const answered = <T>(p: Promise<T>, ms = 15_000) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
+  const addBody = async (seed: number) => multipart({ image: { filename: `n${seed}.png`, data: await scenePng(seed), contentType: 'image/png' } });
+
+  it('answers adds, job states and metrics at once (503 queue_unavailable), says so in health and in one log line, and recovers', async () => {
+    const r = await redis(true); // append-only: the job added before the outage is still there after it
+    const lines: string[] = [];
+    const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-redis-down-'));
+    const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUEUE_SIZE: '4' });
+    const app = await buildApp(config, { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l); } } }, startServices: false });
+    await app.ready();
+    await app.services.start();
+    const health = async () => (await app.inject('/api/health')).json();
+    const waitForHealth = async (status: string) => {
+      for (let changedAt = Date.now(); Date.now() - changedAt < STALL_MS; await new Promise((res) => setTimeout(res, 100))) if ((await health()).status === status) return;
+      throw new Error(`health never said ${status}`);
+    };
+    try {
+      await waitForHealth('ready');
+      const jobId = (await app.inject({ method: 'POST', url: '/api/images', ...(await addBody(500)) })).json().jobId;
+      expect(jobId).toMatch(/\./);
+
+      await r.kill();
+      await waitForHealth('degraded');
+      expect((await health()).error).toEqual({ code: 'queue_unavailable', message: expect.stringMatching(new RegExp(`Redis unreachable at ${r.url}`)) });
+      // 20 adds of new content at once: each 503 at once, none waits for the outage
+      const adds = await answered(Promise.all(Array.from({ length: 20 }, async (_, i) => app.inject({ method: 'POST', url: '/api/images', ...(await addBody(600 + i)) }))));
+      for (const res of adds) {
+        expect(res.statusCode).toBe(503);
+        expect(['queue_unavailable', 'busy']).toContain(res.json().error.code); // beyond LOOKALIKE_QUEUE_SIZE: busy
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+      expect(adds.filter((res) => res.json().error.code === 'queue_unavailable').length).toBeGreaterThan(0);
+      const state = await answered(app.inject(`/api/jobs/${jobId}`));
+      expect(state.statusCode).toBe(503);
+      expect(state.json().error).toMatchObject({ code: 'queue_unavailable', message: expect.stringMatching(/Redis unreachable/) });
+      const metrics = await answered(app.inject('/metrics'));
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(/^lookalike_redis_up 0$/m);
+      // one line for the outage, no stack traces
+      const log = lines.join('');
+      expect(log.match(/Redis unreachable at/g)).toHaveLength(1);
+      expect(log).not.toMatch(/\\n\s+at /); // pino escapes newlines in JSON lines
+
+      await r.restart(0);
+      await waitForHealth('ready');
+      expect(lines.join('')).toMatch(/Redis back at/);
+      expect((await app.inject({ method: 'POST', url: '/api/images', ...(await addBody(700)) })).statusCode).toBe(202);
+      expect((await app.inject(`/api/jobs/${jobId}`)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, BACKSTOP_MS);
+
+  it('bounds the adds that wait on a Redis that does not answer (stopped process): the queue size wait, 503 within the bound', async () => {
+    const r = await redis();
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUEUE_SIZE: '4' });
+    const port = new URL(r.url).port;
+    const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['-p', port, 'info', 'server'], { encoding: 'utf8' }))![1]);
+    process.kill(pid, 'SIGSTOP'); // connections stay open, nothing answers
+    try {
+      const bodies = await Promise.all(Array.from({ length: 40 }, (_, i) => addBody(800 + i)));
+      const adds = await answered(Promise.all(bodies.map((b) => t.app.inject({ method: 'POST', url: '/api/images', ...b }))));
+      const codes = adds.map((res) => `${res.statusCode} ${res.json().error?.code}`);
+      expect(codes.filter((c) => c === '503 busy').length).toBeGreaterThanOrEqual(40 - 4);
+      expect(codes.filter((c) => c === '503 queue_unavailable').length).toBeGreaterThan(0);
+      expect(codes.every((c) => c === '503 busy' || c === '503 queue_unavailable')).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      await t.close();
+    }
+  }, BACKSTOP_MS);
+
+  it('the builder with an unreachable LOOKALIKE_REDIS_URL stops with one line that names it, no stack traces', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const run = await runScript('scripts/index.ts', [join(folder, 'class2'), '--queue', '--data', join(root, 'no-redis')], { ...base, LOOKALIKE_REDIS_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`error: Redis unreachable at ${url} \\(ECONNREFUSED\\) for 10 s: is it running, and is LOOKALIKE_REDIS_URL \\(--redis\\) right\\?`));
+    expect(run.stderr.match(/Redis unreachable at/g)).toHaveLength(2); // the probe's line, and the error
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, BACKSTOP_MS);
 });

@@ -1,5 +1,5 @@
-// Routes that change the gallery need `Authorization: Bearer <LOOKALIKE_API_KEY>` when a key is set; a server
-// that listens beyond loopback without a key refuses them outright.
+// Routes that change the gallery, and metrics, need `Authorization: Bearer <LOOKALIKE_API_KEY>` when a key is set; a
+// server (or a worker's metrics) listening beyond loopback without a key refuses them outright.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
@@ -13,16 +13,29 @@ export function exposed(config: Config): boolean {
   return !LOOPBACK.has(config.HOST) && !config.HOST.startsWith('127.');
 }
 
-export function writeAccess(config: Config) {
+/** The key rule for a request's Authorization header; `refusal` is what is answered beyond loopback without a key. */
+function checkKey(config: Config, authorization: string | undefined, refusal: () => LookalikeError): void {
   const key = config.LOOKALIKE_API_KEY;
-  const open = exposed(config);
-  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (!key) {
-      if (open) throw new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
-      return;
-    }
-    const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    if (!given) throw new LookalikeError('unauthorized', 'this route needs Authorization: Bearer <LOOKALIKE_API_KEY>', 401);
-    if (!timingSafeEqual(digest(given), digest(key))) throw new LookalikeError('forbidden', 'wrong API key', 403);
-  };
+  if (!key) {
+    if (exposed(config)) throw refusal();
+    return;
+  }
+  const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  if (!given) throw new LookalikeError('unauthorized', 'this route needs Authorization: Bearer <LOOKALIKE_API_KEY>', 401);
+  if (!timingSafeEqual(digest(given), digest(key))) throw new LookalikeError('forbidden', 'wrong API key', 403);
+}
+
+export function writeAccess(config: Config) {
+  const refusal = () => new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => checkKey(config, req.headers.authorization, refusal);
+}
+
+/** Metrics, of the server and of a worker: open on loopback, and beyond it only with the key. */
+export function checkMetricsAccess(config: Config, authorization: string | undefined): void {
+  checkKey(config, authorization, () => new LookalikeError('metrics_disabled',
+    `metrics are not served on ${config.HOST} without LOOKALIKE_API_KEY: set one, and scrape with Authorization: Bearer <key>`, 403));
+}
+
+export function metricsAccess(config: Config) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => checkMetricsAccess(config, req.headers.authorization);
 }

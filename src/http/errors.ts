@@ -11,7 +11,8 @@ export const ErrorBody = z.object({ error: z.object({ code: z.string(), message:
 const STATUS_MEANING: Record<number, string> = {
   400: 'invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list',
   401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
-  403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)',
+  403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)' +
+    '; on /metrics: metrics_disabled (listening beyond loopback without a key)',
   404: 'not_found: no image with this id',
   409: 'no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), ' +
     'no_job_queue (no LOOKALIKE_REDIS_URL)',
@@ -19,7 +20,8 @@ const STATUS_MEANING: Record<number, string> = {
   415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
   503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After ' +
-    'saying when to come back; worker_model_mismatch (a worker of another model answered a query)',
+    'saying when to come back; worker_model_mismatch (a worker of another model answered a query)' +
+    '; queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After)',
 };
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */

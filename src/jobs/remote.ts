@@ -6,27 +6,35 @@ import type { Config } from '../config.js';
 import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
 import type { DecodedImage } from '../encoder/image.js';
 import { LookalikeError, UnavailableError } from '../errors.js';
+import { RedisLink } from './redis-link.js';
 import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';
 
 export class QueryClient {
-  private constructor(private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number) {}
+  private constructor(
+    private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number,
+    private readonly redis: RedisLink, private readonly ownsRedis: boolean,
+  ) {}
 
-  static async open(cfg: Config): Promise<QueryClient> {
+  /** Does not wait for Redis: while it is down, queries answer 503 queue_unavailable. `redis`: the process's link, or
+   * a link of its own (closed with it). */
+  static open(cfg: Config, shared?: RedisLink, log: (msg: string) => void = () => {}): QueryClient {
+    const redis = shared ?? new RedisLink(cfg.LOOKALIKE_REDIS_URL, log);
     const query = queryQueue(cfg);
     const events = new QueueEvents(queueNames(cfg).query, { connection: connection(cfg) });
     events.setMaxListeners(1000); // one listener per query waiting
-    await events.waitUntilReady();
-    return new QueryClient(query, events, cfg.LOOKALIKE_QUERY_TIMEOUT_MS);
+    query.on('error', redis.onError);
+    events.on('error', redis.onError);
+    return new QueryClient(query, events, cfg.LOOKALIKE_QUERY_TIMEOUT_MS, redis, !shared);
   }
 
   /** Sends a query and waits for a worker's vector; refuses one from another model. */
   async embed(data: QueryJobData): Promise<Float32Array> {
-    const job = await this.queue.add('query', data, { attempts: 1, removeOnComplete: true, removeOnFail: true });
+    const job = await this.redis.call('a query', () => this.queue.add('query', data, { attempts: 1, removeOnComplete: true, removeOnFail: true }));
     let result: JobResult;
     try {
       result = await job.waitUntilFinished(this.events, this.timeoutMs) as JobResult;
     } catch (err) {
-      await job.remove().catch(() => undefined); // nobody took it in time: do not leave it for later
+      await this.redis.call('removing a query', () => job.remove()).catch(() => undefined); // nobody took it in time: do not leave it for later
       if (/timed out/i.test((err as Error).message)) {
         throw new UnavailableError('workers_busy', `no worker answered the query within ${this.timeoutMs} ms (LOOKALIKE_QUERY_TIMEOUT_MS); are workers running?`, 5);
       }
@@ -39,8 +47,10 @@ export class QueryClient {
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    // QueueEvents.close() waits for Redis (BullMQ 6.7): while it is down, its connection is closed at once instead
+    await (this.redis.reachable ? this.events.close() : this.events.getBackend().close(true));
     await this.queue.close();
+    if (this.ownsRedis) await this.redis.close();
   }
 }
 

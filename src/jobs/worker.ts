@@ -2,13 +2,17 @@
 // threads), then takes jobs from Redis until stopped: gallery images (the encode queue) and queries (the query queue,
 // taken first). It answers with its model id; the writer refuses results of another model. It never opens a data
 // folder. BullMQ gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS).
-import { createServer, type Server } from 'node:http';
+// Its metrics (LOOKALIKE_METRICS_PORT) follow the server's rule: on HOST, loopback by default, the key beyond it.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Config } from '../config.js';
+import { LookalikeError } from '../errors.js';
+import { checkMetricsAccess } from '../http/auth.js';
 import { isTextEmbedder, type Embedder } from '../encoder/embedder.js';
 import { loadModels } from '../models/load-models.js';
 import { Metrics } from '../util/metrics.js';
+import { RedisLink } from './redis-link.js';
 import { connection, decodedImage, queueNames, vectorToBase64, type EncodeJobData, type JobResult, type QueryJobData } from './queues.js';
 
 export interface RunningWorker {
@@ -18,10 +22,12 @@ export interface RunningWorker {
 }
 
 export async function startWorker(cfg: Config, log: (msg: string) => void): Promise<RunningWorker> {
-  const { encoder, acceleration } = await loadModels({ ...cfg, LOOKALIKE_RERANK_MODEL: '' }, log); // the reranker serves the writer only
+  // the reranker serves the writer only; a worker encodes itself whatever the server's LOOKALIKE_QUERY_ENCODER says
+  const { encoder, acceleration } = await loadModels({ ...cfg, LOOKALIKE_RERANK_MODEL: '', LOOKALIKE_QUERY_ENCODER: 'local' }, log);
   const id = `${hostname()}:${process.pid}`;
   const metrics = new Metrics();
-  log(`worker ${id}: model ${encoder.identity.modelId} (${encoder.dim} dims) on ${encoder.device}${acceleration.gpu ? '' : `, ${cfg.threads} threads`}`);
+  log(`worker ${id}: model ${encoder.identity.modelId} (${encoder.dim} dims) on ${encoder.device}${acceleration?.gpu ? '' : `, ${cfg.threads} threads`}`);
+  const redis = new RedisLink(cfg.LOOKALIKE_REDIS_URL, (m) => log(`worker ${id}: ${m}`));
 
   const embed = async (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => {
     const started = performance.now();
@@ -45,22 +51,34 @@ export async function startWorker(cfg: Config, log: (msg: string) => void): Prom
       metrics.jobsProcessed.inc({ outcome: 'failed' });
       log(`worker ${id}: job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
-    w.on('error', (err) => log(`worker ${id}: ${err.message}`));
+    w.on('error', redis.onError); // an outage is logged once by the link, not at every retry
   }
   let server: Server | null = null;
   if (cfg.LOOKALIKE_METRICS_PORT) {
+    const error = (res: ServerResponse, status: number, code: string, message: string) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
     server = createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      if (req.url !== '/metrics') return error(res, 404, 'not_found', `no route ${req.method} ${req.url}`);
+      try {
+        checkMetricsAccess(cfg, req.headers.authorization);
+      } catch (err) {
+        const e = err as LookalikeError;
+        return error(res, e.statusCode, e.code, e.message);
+      }
       void metrics.text().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
-    }).listen(cfg.LOOKALIKE_METRICS_PORT);
-    log(`worker ${id}: metrics on :${cfg.LOOKALIKE_METRICS_PORT}/metrics`);
+    });
+    await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(cfg.LOOKALIKE_METRICS_PORT, cfg.HOST, resolve));
+    log(`worker ${id}: metrics on http://${cfg.HOST}:${cfg.LOOKALIKE_METRICS_PORT}/metrics` +
+      `${cfg.LOOKALIKE_API_KEY ? ' (with Authorization: Bearer <LOOKALIKE_API_KEY>)' : ''}`);
   }
   log(`worker ${id}: waiting for jobs on ${names.query} and ${names.encode}`);
   return {
     id, encoder,
     close: async () => {
-      await Promise.all(workers.map((w) => w.close())); // lets the job in hand finish
+      // lets the job in hand finish; with Redis down its result could not be saved anyway: do not wait for it
+      await Promise.all(workers.map((w) => w.close(!redis.reachable)));
       server?.close();
+      await redis.close();
       await encoder.dispose();
     },
   };

@@ -2,11 +2,13 @@
 // It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and stores
 // results as they complete, polling Redis for completed jobs: that survives a Redis restart, and a writer that
 // restarts collects the results that completed while it was down. A result from another model is refused, logged
-// and listed, never stored.
+// and listed, never stored. The server answers requests within a bounded time while Redis is down (`bounded`, 503
+// queue_unavailable); the builder waits for it to come back.
 import type { Queue } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../gallery/ingest.js';
+import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
 export type JobState =
@@ -28,22 +30,31 @@ export class JobWriter {
     private readonly gallery: Gallery,
     private readonly modelId: string,
     private readonly log: (msg: string) => void,
+    readonly redis: RedisLink,
+    private readonly bounded: boolean,
   ) {}
 
-  static async open(cfg: Config, gallery: Gallery, modelId: string, log: (msg: string) => void): Promise<JobWriter> {
+  /** Does not wait for Redis: a server starts and serves without it (its adds answer 503 until Redis is back). */
+  static open(cfg: Config, gallery: Gallery, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}): JobWriter {
     const queue = encodeQueue(cfg);
-    await queue.waitUntilReady();
-    return new JobWriter(queue, cfg, gallery, modelId, log);
+    queue.on('error', redis.onError);
+    return new JobWriter(queue, cfg, gallery, modelId, log, redis, bounded);
+  }
+
+  private redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.bounded ? this.redis.call(what, fn) : fn();
   }
 
   /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. */
-  async enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null }): Promise<string> {
-    const jobId = encodeJobId(this.modelId, prepared.sha256);
-    const existing = await this.queue.getJob(jobId);
-    if (existing && (await existing.isFailed())) await existing.remove();
-    this.refused.delete(jobId);
-    await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
-    return jobId;
+  enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null }): Promise<string> {
+    return this.redisCall('adding an image', async () => {
+      const jobId = encodeJobId(this.modelId, prepared.sha256);
+      const existing = await this.queue.getJob(jobId);
+      if (existing && (await existing.isFailed())) await existing.remove();
+      this.refused.delete(jobId);
+      await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
+      return jobId;
+    });
   }
 
   /** Stores the results of the jobs completed so far and removes them from Redis; one pass at a time. */
@@ -75,10 +86,10 @@ export class JobWriter {
     }
   }
 
-  /** Collects every `intervalMs` until stop(). */
+  /** Collects every `intervalMs` until stop(), while Redis is reachable. */
   start(intervalMs = 250): void {
     const tick = () => {
-      this.collect()
+      (this.redis.reachable ? this.collect() : Promise.resolve())
         .catch((err: Error) => this.log(`jobs: collecting results failed (${err.message}); trying again`))
         .finally(() => { if (this.timer) this.timer = setTimeout(tick, intervalMs); });
     };
@@ -93,19 +104,21 @@ export class JobWriter {
 
   /** Jobs by state, for metrics and progress. */
   counts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed') as Promise<Record<string, number>>;
+    return this.redisCall('counting jobs', () => this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed') as Promise<Record<string, number>>);
   }
 
   /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from SQLite). */
   async state(jobId: string): Promise<JobState | null> {
     const refused = this.refused.get(jobId);
     if (refused) return { state: 'failed', error: refused };
-    const job = await this.queue.getJob(jobId);
-    if (job) {
+    const inRedis = await this.redisCall('a job\'s state', async (): Promise<JobState | null> => {
+      const job = await this.queue.getJob(jobId);
+      if (!job) return null;
       const s = await job.getState();
       if (s === 'failed') return { state: 'failed', error: job.failedReason };
       return { state: s === 'active' || s === 'completed' ? 'active' : 'waiting' }; // completed: being stored
-    }
+    });
+    if (inRedis) return inRedis;
     const sha256 = jobId.slice(jobId.indexOf('.') + 1);
     if (encodeJobId(this.modelId, sha256) !== jobId) return null; // another model's, or no job id of ours
     const imageId = this.gallery.embeddedIdBySha(sha256);
@@ -116,7 +129,9 @@ export class JobWriter {
     const timer = this.timer;
     this.timer = null;
     if (timer) clearTimeout(timer);
-    await this.collecting?.catch(() => undefined);
+    // a pass waiting on a Redis that is down would hold the close up for the whole outage: the next start collects
+    // what it did not store (results stay in Redis until stored)
+    if (this.redis.reachable) await this.collecting?.catch(() => undefined);
     await this.queue.close();
   }
 }

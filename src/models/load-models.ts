@@ -12,6 +12,7 @@ import { selectAcceleration, type Acceleration } from '../accel/acceleration.js'
 import { tokenSetting, type Config } from '../config.js';
 import type { Embedder, ModelDescription } from '../encoder/embedder.js';
 import { QueryClient, RemoteEmbedder } from '../jobs/remote.js';
+import type { RedisLink } from '../jobs/redis-link.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
 import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
@@ -30,7 +31,8 @@ export interface LoadedModels {
   demo: boolean;
   dataDir: string;
   mmprojPath: string;
-  acceleration: Acceleration;
+  /** null with LOOKALIKE_QUERY_ENCODER=queue: no model here, so no GPU is probed. */
+  acceleration: Acceleration | null;
   /** Things about the model files worth a line in the log. */
   warnings: string[];
 }
@@ -68,9 +70,11 @@ export async function describeEmbedder(cfg: Config, log: (msg: string) => void =
   return { description, dataDir: galleryDir(cfg), mmprojPath };
 }
 
-export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}): Promise<LoadedModels> {
-  const acceleration = selectAcceleration(cfg.LOOKALIKE_GPU);
-  const useGpu = acceleration.gpu !== null;
+/** `redis`: the process's link to Redis, for a server whose queries go to the workers (LOOKALIKE_QUERY_ENCODER=queue). */
+export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}, redis?: RedisLink): Promise<LoadedModels> {
+  const remote = cfg.LOOKALIKE_QUERY_ENCODER === 'queue';
+  const acceleration = remote ? null : selectAcceleration(cfg.LOOKALIKE_GPU);
+  const useGpu = acceleration?.gpu != null;
   const demo = cfg.LOOKALIKE_MMPROJ === '';
   if (cfg.LOOKALIKE_EMBED_MODEL && cfg.LOOKALIKE_TEXT_MODEL) {
     throw new ModelFileError('LOOKALIKE_EMBED_MODEL and LOOKALIKE_TEXT_MODEL cannot be combined: the embedding model and the Instruct model ' +
@@ -89,11 +93,11 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
     let judge: LoadedModels['judge'] = null;
     let rerankModel: VisionLanguageModel | null = null;
     const warnings: string[] = [];
-    if (cfg.LOOKALIKE_QUERY_ENCODER === 'queue') {
+    if (remote) {
       if (!cfg.LOOKALIKE_REDIS_URL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue sends queries to workers: it needs LOOKALIKE_REDIS_URL');
       if (cfg.LOOKALIKE_TEXT_MODEL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL model in this process');
       const { description } = await describeEmbedder(cfg, log);
-      encoder = new RemoteEmbedder(description, await QueryClient.open(cfg));
+      encoder = new RemoteEmbedder(description, QueryClient.open(cfg, redis, log));
       loaded.push(encoder);
     } else if (cfg.LOOKALIKE_EMBED_MODEL) {
       const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => DEMO_EMBED_MODEL, log);

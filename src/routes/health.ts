@@ -7,7 +7,8 @@ import { DeviceOut } from '../http/schemas.js';
 const Loading = z.object({ status: z.enum(['loading', 'error', 'closed']), error: z.object({ code: z.string(), message: z.string() }) })
   .describe('not ready: `error` says why, in the same shape as every other error; Retry-After says when to ask again');
 const Ready = z.object({
-  status: z.literal('ready'),
+  status: z.enum(['ready', 'degraded']).describe('degraded: serving, but a part is unreachable (Redis, the job queue): `error` says which, and what is refused'),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
   demo: z.boolean(),
   model: z.object({ modelId: z.string(), fileName: z.string(), fingerprint: z.string(), projectorType: z.string(), dim: z.number(), pooling: z.string(), minTokens: z.number(), maxTokens: z.number() }),
   gallery: z.object({ images: z.number(), labelled: z.number() }),
@@ -20,19 +21,27 @@ const Ready = z.object({
 
 const health: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/health', {
-    schema: { tags: ['service'], operationId: 'getHealth', security: [], summary: 'Ready once model, index and database are loaded; 503 before', response: { 200: Ready, ...errorResponses(), 503: Loading } },
+    schema: {
+      tags: ['service'], operationId: 'getHealth', security: [],
+      summary: 'Ready once model, index and database are loaded; 503 before; degraded (200) while Redis, with LOOKALIKE_REDIS_URL, cannot be reached',
+      response: { 200: Ready, ...errorResponses(), 503: Loading },
+    },
   }, async (_req, reply) => {
     const s = app.services;
     if (!s.ready) {
       const status = s.status === 'ready' ? 'loading' : s.status;
       const error = s.failure ?? (status === 'closed'
         ? { code: 'closed', message: 'the service is shutting down' }
-        : { code: 'loading', message: 'the model and gallery are still loading; retry shortly' });
+        : { code: 'loading', message: `the model and gallery are still loading${s.redis && !s.redis.reachable ? ` (${s.redis.problem})` : ''}; retry shortly` });
       return reply.code(503).header('retry-after', String(status === 'error' ? RETRY_SECONDS.startupFailed : RETRY_SECONDS.loading)).send({ status, error });
     }
     const counts = s.gallery!.counts();
+    // Redis down: searches and reads still work (with a local encoder), adds and job states answer 503
+    const degraded = s.redis && !s.redis.reachable
+      ? { status: 'degraded' as const, error: { code: 'queue_unavailable', message: `${s.redis.problem}: adds and job states answer 503 until it is back` } }
+      : { status: 'ready' as const };
     return {
-      status: 'ready' as const, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
+      ...degraded, demo: s.demo, model: s.encoder!.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
       features: { rerank: s.reranker !== null, describe: s.vlm !== null, textSearch: s.encoder!.textSearch }, device: s.device(),
     };
   });

@@ -33,12 +33,17 @@ const images: FastifyPluginAsyncZod = async (app) => {
     const { gallery, embedUpload, encoder } = app.requireReady();
     const jobs = app.services.jobs;
     if (jobs) { // the workers encode: this request only decodes, and answers with the job
+      // admitted like an encode: adds that wait on a slow Redis are bounded too (503 busy beyond the queue size)
+      app.services.admission.assertRoom();
       const { image, filename, fields } = await readUpload(req, AddFields);
-      const prepared = await prepareImage(encoder, image);
       const label = fields.label ?? null;
-      const kept = gallery.keepEmbedded(prepared.sha256, label);
-      if (kept) return reply.code(200).send({ id: kept.id, label: gallery.get(kept.id).label, duplicate: true as const, relabelled: kept.relabelled });
-      const jobId = await jobs.enqueue(prepared, { source: filename || null, label });
+      const out = await app.services.admission.run(async () => {
+        const prepared = await prepareImage(encoder, image);
+        const kept = gallery.keepEmbedded(prepared.sha256, label);
+        return kept ? { kept } : { jobId: await jobs.enqueue(prepared, { source: filename || null, label }) };
+      });
+      if (out.kept) return reply.code(200).send({ id: out.kept.id, label: gallery.get(out.kept.id).label, duplicate: true as const, relabelled: out.kept.relabelled });
+      const jobId = out.jobId!;
       return reply.code(202).send({ jobId, statusUrl: `/api/jobs/${encodeURIComponent(jobId)}` });
     }
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read

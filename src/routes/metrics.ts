@@ -1,12 +1,13 @@
-// Prometheus metrics of the server. Beyond loopback it needs the API key, like the routes that change the gallery.
+// Prometheus metrics of the server. Beyond loopback it needs the API key, like the routes that change the gallery
+// (without one: 403 metrics_disabled).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { writeAccess } from '../http/auth.js';
+import { metricsAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 
 const metrics: FastifyPluginAsyncZod = async (app) => {
   app.get('/metrics', {
-    onRequest: writeAccess(app.services.config),
+    onRequest: metricsAccess(app.services.config),
     schema: {
       tags: ['service'], operationId: 'getMetrics', security: [{ bearer: [] }],
       summary: 'Prometheus metrics: requests, encode times, the admission queue, jobs, gallery and index, the process',

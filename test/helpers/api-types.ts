@@ -6,7 +6,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ready once model, index and database are loaded; 503 before */
+        /** Ready once model, index and database are loaded; 503 before; degraded (200) while Redis, with LOOKALIKE_REDIS_URL, cannot be reached */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -228,8 +228,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @enum {string} */
-                        status: "ready";
+                        /**
+                         * @description degraded: serving, but a part is unreachable (Redis, the job queue): `error` says which, and what is refused
+                         * @enum {string}
+                         */
+                        status: "ready" | "degraded";
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
                         demo: boolean;
                         model: {
                             modelId: string;
@@ -476,7 +483,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -633,7 +640,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -762,7 +769,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -870,7 +877,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key) */
+            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -926,7 +933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1010,7 +1017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1099,7 +1106,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1163,7 +1170,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key) */
+            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1205,7 +1212,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1286,7 +1293,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key) */
+            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1342,7 +1349,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1420,7 +1427,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1518,7 +1525,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1634,7 +1641,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1682,7 +1689,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key) */
+            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -27,6 +27,8 @@ export function watchOutput(child: ChildProcess) {
   // 'close', not 'exit': it comes after the child's last output has been read
   child.on('close', (code, signal) => { exit = String(code ?? signal); notify(); });
   return {
+    /** All it printed so far. */
+    get text(): string { return output; },
     /** The first match of `pattern` in what the child printed; rejects, with all it printed, if it exits first or
      * nothing matches in `timeoutMs`. */
     waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
@@ -38,6 +40,24 @@ export function watchOutput(child: ChildProcess) {
           if (match) { done(); resolve(match); } else if (exit !== null) fail(`the child exited (${exit}) before printing ${pattern}`);
         };
         const timer = setTimeout(() => fail(`no ${pattern} from the child in ${timeoutMs} ms`), timeoutMs);
+        changed.add(check);
+        check();
+      });
+    },
+    /** Like waitFor, for work whose speed depends on the machine: fails only when the child prints nothing new (its
+     * progress) for `stallMs`, however long the whole takes. */
+    waitForProgress(pattern: RegExp, stallMs: number): Promise<RegExpMatchArray> {
+      return new Promise((resolve, reject) => {
+        let timer: NodeJS.Timeout;
+        const arm = () => { clearTimeout(timer); timer = setTimeout(() => fail(`no progress towards ${pattern} from the child for ${stallMs} ms`), stallMs); };
+        const done = () => { clearTimeout(timer); changed.delete(check); };
+        const fail = (why: string) => { done(); reject(new Error(`${why}; it printed:\n${output}`)); };
+        let seen = -1;
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) { done(); resolve(match); } else if (exit !== null) fail(`the child exited (${exit}) before printing ${pattern}`);
+          else if (output.length !== seen) { seen = output.length; arm(); }
+        };
         changed.add(check);
         check();
       });
