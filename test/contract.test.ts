@@ -43,6 +43,14 @@ function upload(t: TestApp, method: 'POST', url: string, fields: Parameters<type
 const get = (t: TestApp, url: string, method: 'GET' | 'DELETE' = 'GET', headers: Record<string, string> = {}) => t.app.inject({ method, url, headers }) as Promise<Res>;
 const patch = (t: TestApp, url: string, payload: unknown, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'PATCH', url, payload: payload as string, headers: { 'content-type': 'application/json', ...headers } }) as Promise<Res>;
+// multipart bodies that do not parse: [what, body, content type]; every upload route answers each with 400 invalid_multipart
+const MALFORMED: [string, () => { payload: Buffer; headers: Record<string, string> }][] = [
+  ['no boundary', () => ({ ...multipart({ k: '3' }), headers: { 'content-type': 'multipart/form-data' } })],
+  ['a wrong boundary', () => ({ ...multipart({ image: file(png) }), headers: { 'content-type': 'multipart/form-data; boundary=nope' } })],
+  ['garbage', () => ({ payload: Buffer.from('this is not a multipart body at all'), headers: multipart({}).headers })],
+  ['a truncated body', () => { const body = multipart({ image: file(png) }); return { ...body, payload: body.payload.subarray(0, body.payload.length >> 1) }; }],
+];
+const malformed = (t: TestApp, url: string, i = 2) => t.app.inject({ method: 'POST', url, ...MALFORMED[i]![1]() }) as Promise<Res>;
 const huge = () => sharp({ create: { width: 9000, height: 9000, channels: 3, background: '#888' } }).png({ compressionLevel: 1 }).toBuffer();
 
 // [route as OpenAPI names it, status, error code (for 4xx/5xx), request]
@@ -51,12 +59,16 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/health', 503, 'loading', () => get(apps.cold, '/api/health')],
   ['post /api/search', 200, null, () => upload(apps.ready, 'POST', '/api/search', { image: file(png) })],
   ['post /api/search', 400, 'missing_image', () => upload(apps.ready, 'POST', '/api/search', { k: '3' })],
+  ['post /api/search', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/search')],
+  ['post /api/search', 400, 'invalid_json', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
+  ['post /api/search', 400, 'empty_body', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), rerank: 'true' })],
   ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), other: file(png) })],
   ['post /api/search', 415, 'not_multipart', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: png, headers: { 'content-type': 'image/jpeg' } }) as Promise<Res>],
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
+  ['post /api/classify', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/classify')],
   ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
   ['post /api/classify', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/classify', { image: file(Buffer.from('not a picture')) })],
@@ -73,6 +85,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/jobs/{id}', 409, 'no_job_queue', () => get(apps.ready, '/api/jobs/nope.0')],
   ['get /api/jobs/{id}', 503, 'loading', () => get(apps.cold, '/api/jobs/nope.0')],
   ['post /api/images', 400, 'wrong_field', () => upload(apps.ready, 'POST', '/api/images', { photo: file(png) })],
+  ['post /api/images', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/images')],
   ['post /api/images', 401, 'unauthorized', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 403, 'forbidden', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) }, { authorization: 'Bearer wrong' })],
   ['post /api/images', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/images', { image: file(await huge()) })],
@@ -84,6 +97,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/images/{id}', 503, 'loading', () => get(apps.cold, '/api/images/1')],
   ['patch /api/images/{id}', 200, null, () => patch(apps.ready, `/api/images/${id}`, { label: 'renamed' })],
   ['patch /api/images/{id}', 400, 'invalid_request', () => patch(apps.ready, `/api/images/${id}`, { label: '' })],
+  ['patch /api/images/{id}', 400, 'invalid_json', () => patch(apps.ready, `/api/images/${id}`, '{"label":')],
   ['patch /api/images/{id}', 401, 'unauthorized', () => patch(apps.keyed, '/api/images/1', { label: 'x' })],
   ['patch /api/images/{id}', 403, 'forbidden', () => patch(apps.keyed, '/api/images/1', { label: 'x' }, { authorization: 'Bearer wrong' })],
   ['patch /api/images/{id}', 404, 'not_found', () => patch(apps.ready, '/api/images/999999', { label: 'x' })],
@@ -103,6 +117,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/stats', 503, 'loading', () => get(apps.cold, '/api/stats')],
   ['post /api/describe', 200, null, () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '2' })],
   ['post /api/describe', 400, 'invalid_request', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '0' })],
+  ['post /api/describe', 400, 'invalid_multipart', () => malformed(apps.vlm, '/api/describe')],
   ['post /api/describe', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/describe', { image: file(png) })],
   ['post /api/describe', 413, 'upload_too_large', async () => {
     const small = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_MAX_UPLOAD_MB: '0.01' });
@@ -126,6 +141,26 @@ describe('the error contract', () => {
     expect(body.error.code).toBe(code);
     expect(body.error.message.length).toBeGreaterThan(10);
     if (status === 503) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers every malformed multipart body on every upload route with 400 invalid_multipart (once a 500), and keeps serving', async () => {
+    for (const [t, url] of [[apps.ready, '/api/search'], [apps.ready, '/api/classify'], [apps.ready, '/api/images'], [apps.vlm, '/api/describe']] as const) {
+      for (const [i, [what]] of MALFORMED.entries()) {
+        const res = await malformed(t, url, i);
+        expect(res.statusCode, `${url}, ${what}: ${res.body}`).toBe(400);
+        expect(res.json().error).toEqual({ code: 'invalid_multipart', message: expect.stringMatching(/multipart body is malformed/) });
+      }
+      expect((await upload(t, 'POST', url, { image: file(png), ...(url === '/api/describe' ? { maxTokens: '1' } : {}) })).statusCode).toBeLessThan(300);
+    }
+  });
+
+  it('looks up only job ids of the form it issues: BullMQ\'s own keys and long ids are a 404 in the error shape (once 200 and 500)', async () => {
+    for (const jobId of ['meta', 'id', 'events', 'stalled-check', 'wait', 'completed', '1', 'x'.repeat(77), 'x'.repeat(101), 'x'.repeat(300), 'x'.repeat(10_000)]) {
+      const res = await get(apps.queued, `/api/jobs/${jobId}`);
+      expect(res.statusCode, `${jobId.slice(0, 20)} (${jobId.length}): ${res.body.slice(0, 200)}`).toBe(404);
+      expect(res.json().error).toEqual({ code: 'not_found', message: expect.any(String) });
+      expect(res.body.length).toBeLessThan(400); // a 10 KB id is not echoed back whole
+    }
   });
 
   it('answers 429 on every route once the rate limit is reached, in the same shape', async () => {

@@ -6,7 +6,7 @@ import { prepareImage } from '../gallery/ingest.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut, imageOut } from '../http/schemas.js';
-import { formText, readUpload } from '../http/upload.js';
+import { formText, jsonOnly, readUpload } from '../http/upload.js';
 
 const Label = z.string().min(1).max(200);
 const AddFields = z.object({ label: formText(200).optional().describe('class name; given again with the same content, it replaces the stored one') });
@@ -55,7 +55,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/jobs/:id', {
     schema: {
       tags: ['gallery'], operationId: 'getJob', security: [], summary: 'The state of an add encoded by a worker: waiting, active, done (with the image id) or failed (with why)',
-      params: z.object({ id: z.string().min(1).max(300) }),
+      params: z.object({ id: z.string().describe('the jobId that POST /api/images answered; any other id is a 404') }),
       response: {
         200: z.object({ id: z.string(), state: z.enum(['waiting', 'active', 'done', 'failed']), imageId: z.number().int().optional(), error: z.string().optional() }),
         ...errorResponses(404, 409, 503),
@@ -76,6 +76,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
 
   app.patch('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
+    preParsing: jsonOnly,
     schema: {
       tags: ['gallery'], operationId: 'relabelImage', security: [{ bearer: [] }], params: IdParams,
       summary: 'Set or clear (null) an image\'s label; search filters and classification see it at once',

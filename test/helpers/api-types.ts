@@ -323,6 +323,7 @@ export interface operations {
                     image?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
+                    /** @default 12 */
                     k?: number;
                     minScore?: number;
                     label?: string;
@@ -339,6 +340,7 @@ export interface operations {
                     image?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
+                    /** @default 12 */
                     k?: number;
                     minScore?: number;
                     label?: string;
@@ -406,7 +408,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -434,7 +436,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -563,7 +565,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -591,7 +593,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -720,7 +722,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -842,7 +844,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -884,7 +886,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -947,6 +949,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the jobId that POST /api/images answered; any other id is a 404 */
                 id: string;
             };
             cookie?: never;
@@ -1057,7 +1060,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1135,7 +1138,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1258,7 +1261,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1378,7 +1381,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1549,7 +1552,9 @@ export interface operations {
                      * @description the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB
                      */
                     image: string;
+                    /** @default Describe this image. */
                     prompt?: string;
+                    /** @default 256 */
                     maxTokens?: number;
                 };
             };
@@ -1564,7 +1569,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1592,7 +1597,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
