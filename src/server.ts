@@ -17,7 +17,7 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info(`${signal}: closing`);
   await app.close();
-  app.log.info('closed: requests finished, index saved, database and models closed');
+  app.log.info(`closed: requests finished, ${app.services.indexSaved ? 'index saved' : 'index NOT saved (see above)'}, database and models closed`);
 });
 try {
   const address = await app.listen({ port: config.PORT, host: config.HOST });

@@ -13,7 +13,7 @@ const STATUS_MEANING: Record<number, string> = {
     'invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, bad_label_list',
   401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
   403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)',
-  404: 'not_found: no image with this id',
+  404: 'not_found: no image (or job) with this id',
   409: 'no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), ' +
     'no_job_queue (no LOOKALIKE_REDIS_URL)',
   413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields',
@@ -21,6 +21,7 @@ const STATUS_MEANING: Record<number, string> = {
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
   503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After ' +
     'saying when to come back; worker_model_mismatch (a worker of another model answered a query)',
+  507: 'disk_full: the disk holding the data folder is full, the change was not made (reads go on)',
 };
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */

@@ -26,7 +26,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
         200: Added.extend({ duplicate: z.literal(true), relabelled: z.boolean() }),
         201: Added.extend({ duplicate: z.literal(false), relabelled: z.literal(false) }),
         202: z.object({ jobId: z.string(), statusUrl: z.string() }).describe('encoded by a worker: follow GET /api/jobs/{id}'),
-        ...errorResponses(400, 401, 403, 413, 415, 503),
+        ...errorResponses(400, 401, 403, 413, 415, 503, 507),
       },
     },
   }, async (req, reply) => {
@@ -81,7 +81,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       tags: ['gallery'], operationId: 'relabelImage', security: [{ bearer: [] }], params: IdParams,
       summary: 'Set or clear (null) an image\'s label; search filters and classification see it at once',
       body: z.object({ label: Label.nullable() }).strict(),
-      response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503) },
+      response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
   }, async (req) => imageOut(app.requireReady().gallery.relabel(req.params.id, req.body.label)));
 
@@ -100,7 +100,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     schema: {
       tags: ['gallery'], operationId: 'deleteImage', summary: 'Remove an image (204)', security: [{ bearer: [] }], params: IdParams,
-      response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503) },
+      response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503, 507) },
     },
   }, async (req, reply) => {
     await app.requireReady().gallery.remove(req.params.id);

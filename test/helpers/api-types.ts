@@ -736,7 +736,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -942,6 +942,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
         };
     };
     getJob: {
@@ -971,7 +985,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1074,7 +1088,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1180,7 +1194,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1210,6 +1224,20 @@ export interface operations {
             };
             /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1303,7 +1331,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1359,6 +1387,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
         };
     };
     getThumbnail: {
@@ -1395,7 +1437,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
