@@ -205,6 +205,18 @@ describe('the error contract', () => {
     expect(all.sort()).toEqual([...ROUTES].sort());
   });
 
+  it('names every error code produced above in the README\'s list and in the OpenAPI description of its status', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const codes = readme.slice(readme.indexOf('The codes: '), readme.indexOf('Examples:'));
+    for (const [route, status, code] of CASES) {
+      if (!code) continue;
+      expect(codes, `README: ${code}`).toContain(`\`${code}\``);
+      if (route === 'get /api/health') continue; // its 503 is the health body, described on its own
+      const [method, path] = route.split(' ') as [string, string];
+      expect((spec.paths[path]![method]!.responses[String(status)] as { description: string }).description, `${route} ${status}`).toContain(code);
+    }
+  });
+
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
       'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels'],
