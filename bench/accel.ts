@@ -159,9 +159,9 @@ for (const [type, flashAttn] of [['F16', 'on'], ['F16', 'off'], ['BF16', 'off']]
   await withEncoder({ type, threads: all, profile: true, flashAttn }, async (e) => {
     const decoded = await e.decode(images.get(196)!);
     await e.encodeTokens(decoded);
-    e.takeProfile();
+    await e.takeProfile();
     const [, ms] = await timed(() => e.encodeTokens(decoded));
-    const ops = e.takeProfile().sort((a, b) => b.ms - a.ms);
+    const ops = (await e.takeProfile()).sort((a, b) => b.ms - a.ms);
     const total = ops.reduce((s, o) => s + o.ms, 0);
     const flop = ops.reduce((s, o) => s + o.flop, 0);
     const rows = ops.slice(0, 12).map((o) => [o.op, o.count, o.ms.toFixed(0), `${((100 * o.ms) / total).toFixed(1)}%`, o.flop ? (o.flop / o.ms / 1e6).toFixed(1) : '-']);

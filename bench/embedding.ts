@@ -54,7 +54,7 @@ for (const m of MODELS.filter((x) => !only || only.includes(x.name))) {
   await e.embedText('warm-up'); // the first call sizes compute buffers
   const textMs: number[] = [];
   for (let r = 0; r < reps; r++) for (const q of QUERIES) textMs.push((await timed(() => e.embedText(`${q} ${r}`)))[1]);
-  const tokens = median(QUERIES.map((q) => e.textPromptTokens(q)));
+  const tokens = median(await Promise.all(QUERIES.map((q) => e.textPromptTokens(q))));
   const imageMs: Record<number, number> = {};
   for (const [tokens, px] of [[64, 256], [256, 512]] as const) {
     const decoded = await e.decode(await scenePng(tokens, px, px));

@@ -13,7 +13,7 @@ import { LookalikeError, RETRY_SECONDS, UnavailableError } from './errors.js';
 import { isTextEmbedder, type Embedder, type TextEmbedder } from './encoder/embedder.js';
 import type { Gallery } from './gallery/gallery.js';
 import { prepareImage, type PreparedImage } from './gallery/ingest.js';
-import { registerErrorHandling } from './http/errors.js';
+import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { formBodySchema } from './http/upload.js';
 import healthRoutes from './routes/health.js';
 import imageRoutes from './routes/images.js';
@@ -74,6 +74,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     logController: new RequestLog(),
     bodyLimit: 1 << 20, // JSON bodies are small; uploads go through multipart with their own limit
     forceCloseConnections: 'idle', // on close: wait for requests in flight, drop idle keep-alive sockets
+    frameworkErrors, // a malformed path (%ZZ) in the one error shape too
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -117,7 +118,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   });
 
   await app.register(fastifyMultipart, {
-    limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1, fields: 20, parts: 25, fieldSize: 4096 },
+    limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1, fields: 20, fieldSize: 4096 },
   });
   if (config.LOOKALIKE_RATE_LIMIT > 0) {
     await app.register(fastifyRateLimit, { max: config.LOOKALIKE_RATE_LIMIT, timeWindow: '1 minute' });
@@ -147,7 +148,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/', index: 'index.html' });
+  // the page's few files as routes of their own (no wildcard): any other path is the API's JSON 404, never a file lookup
+  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/', index: 'index.html', wildcard: false });
 
   await app.register(healthRoutes);
   await app.register(searchRoutes);

@@ -25,6 +25,10 @@ export class NotFoundError extends LookalikeError {
 export class BadRequestError extends LookalikeError {
   constructor(message: string, code = 'bad_request') { super(code, message, 400); }
 }
+/** A change refused because the disk is full (SQLITE_FULL): 507 Insufficient Storage; reads go on. */
+export class DiskFullError extends LookalikeError {
+  constructor(message: string) { super('disk_full', message, 507); }
+}
 /** What a 503 tells clients to wait before they ask again: while the models load, after a failed start, and while
  * Redis (the job queue) is unreachable (it is retried every second). */
 export const RETRY_SECONDS = {

@@ -16,7 +16,7 @@ try {
 const app = await buildApp(config);
 closeOnSignal({ info: (m) => app.log.info(m), error: (err, m) => app.log.error({ err }, m) }, async () => {
   await app.close();
-  app.log.info('closed: requests finished, index saved, database and models closed');
+  app.log.info(`closed: requests finished, ${app.services.indexSaved ? 'index saved' : 'index NOT saved (see above)'}, database and models closed`);
 });
 try {
   const address = await app.listen({ port: config.PORT, host: config.HOST });

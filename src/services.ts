@@ -47,6 +47,8 @@ export class Services {
   readonly admission: Admission;
   readonly metrics = new Metrics();
   readonly knn;
+  /** False once a close failed to save the index (the server's last line says so). */
+  indexSaved = true;
   private starting: Promise<void> | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
 
@@ -104,7 +106,9 @@ export class Services {
       this.jobs.start(); // stores results as they complete, those that completed while this process was down first
       this.log.info(`jobs: adds are encoded by the workers of ${this.config.LOOKALIKE_REDIS_URL} (queries: ${this.config.LOOKALIKE_QUERY_ENCODER})`);
     }
-    this.saveTimer = setInterval(() => { this.gallery?.save().catch((err) => this.log.error(err, 'index save failed')); }, 60_000);
+    this.saveTimer = setInterval(() => {
+      this.gallery?.save().catch((err: Error) => this.log.error(`index save failed (${err.message}): every change is in the database; trying again in 60 s`));
+    }, 60_000);
     this.saveTimer.unref();
     this.status = this.status === 'closed' ? 'closed' : 'ready';
     const index = await this.gallery.indexStats();
@@ -137,14 +141,19 @@ export class Services {
     return this.status === 'ready';
   }
 
-  /** Saves the index and frees the models; safe to call while loading. */
+  /** Saves the index and frees the models; safe to call while loading. A failed save is logged, and the models freed all the same. */
   async close(): Promise<void> {
     const wasLoading = this.status === 'loading';
     this.status = 'closed';
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (wasLoading) await this.starting;
     await this.jobs?.close();
-    await this.gallery?.close();
+    try {
+      await this.gallery?.close();
+    } catch (err) {
+      this.indexSaved = false;
+      this.log.error(`index save failed at shutdown (${(err as Error).message}): every change is in the database, and the next start brings the index up to date from it`);
+    }
     await this.encoder?.dispose();
     await this.redis?.close();
     await this.vlm?.dispose();

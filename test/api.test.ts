@@ -242,6 +242,53 @@ describe('gallery routes', () => {
     expectError(await t.app.inject('/api/images/-3/similar'), 400, 'invalid_request');
     expectError(await t.app.inject('/api/images/1/similar?k=0'), 400, 'invalid_request');
   });
+
+  it('takes image ids in decimal digits only (once 0x20 deleted image 32): anything else is a 400 on every id route', async () => {
+    for (const id of ['0x20', '1e0', '%201%20', '+33', '33.0', '1.', '0b1', '%D9%A1']) {
+      for (const [method, path] of [['GET', ''], ['GET', '/similar'], ['GET', '/thumbnail'], ['PATCH', ''], ['DELETE', '']] as const) {
+        const res = await t.app.inject({ method, url: `/api/images/${id}${path}`, ...(method === 'PATCH' ? { payload: { label: 'x' } } : {}) });
+        expectError(res, 400, 'invalid_request');
+        expect(res.json().error.message, `${method} ${id}${path}`).toMatch(/decimal digits/);
+      }
+    }
+    expect((await t.app.inject('/api/images/32')).json()).toMatchObject({ id: 32 }); // still there
+    expect((await t.app.inject('/api/images/032')).json()).toMatchObject({ id: 32 }); // digits, leading zero or not
+  });
+
+  it('answers a path that is not valid URL encoding (%ZZ) with a 400 in the error shape, not Fastify\'s own', async () => {
+    for (const url of ['/api/images/%ZZ', '/api/%ZZ/x', '/%ZZ']) expectError(await t.app.inject(url), 400, 'invalid_request');
+  });
+
+  it('reads media types case-insensitively, and PATCH takes JSON only (415 otherwise)', async () => {
+    const { id } = (await post('/api/images', { image: image(await scenePng(4545)) })).json();
+    const patch = (payload: string | Buffer, contentType: string) => t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload, headers: { 'content-type': contentType } });
+    expect((await patch('{"label":"upper"}', 'APPLICATION/JSON; charset=UTF-8')).json()).toMatchObject({ id, label: 'upper' });
+    // words as a JSON body, however the type is spelled: this server has no embedding model, so a 409 (not a 415)
+    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":"a cat"}', headers: { 'content-type': 'Application/JSON' } }), 409, 'text_search_unavailable');
+    expectError(await patch('label=x', 'text/plain'), 415, 'unsupported_media_type');
+    const form = multipart({ label: 'x' });
+    expectError(await patch(form.payload, form.headers['content-type']!), 415, 'unsupported_media_type');
+    expect((await t.app.inject(`/api/images/${id}`)).json().label).toBe('upper');
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
+  });
+
+  it('treats an empty form field as absent, and a JSON form part that does not parse as invalid_json', async () => {
+    const found = await post('/api/search', { image: image(demoImage), k: '', minScore: '', label: '' });
+    expect(found.statusCode, found.body).toBe(200);
+    expect(found.json().results).toHaveLength(12); // the default k
+    expectError(await post('/api/search', { text: '' }), 400, 'missing_image');
+    const added = await post('/api/images', { image: image(await scenePng(4646)), label: '' });
+    expect(added.statusCode, added.body).toBe(201);
+    expect(added.json().label).toBeNull();
+    const boundary = 'lookalikeJsonPart';
+    const payload = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="labels"\r\nContent-Type: application/json\r\n\r\n["cat",\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`), demoImage,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    expectError(await t.app.inject({ method: 'POST', url: '/api/classify', payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }), 400, 'invalid_json');
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${added.json().id}` })).statusCode).toBe(204);
+  });
 });
 
 describe('limits and access', () => {

@@ -7,12 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any; body: string };
-interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp }
+interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp; full: TestApp }
 // Redis unreachable (nothing listens on its port), and a server beyond loopback without a key
 interface MoreApps { redisDown: TestApp; exposed: TestApp }
+
+// 507 needs a full disk: a small tmpfs, filled once the app is up (where mounting is not permitted, 507 goes unchecked)
+const mounted = mountTmpfs(32); // room for the demo gallery (1000 pictures, about 8 MB on tmpfs), then filled
+const disk = 'skip' in mounted ? null : mounted;
+if (!disk) console.warn(`the 507 disk_full cases are skipped: ${(mounted as { skip: string }).skip}`);
 
 const apps = {} as Apps & MoreApps;
 let png: Buffer;
@@ -29,14 +35,20 @@ beforeAll(async () => {
   apps.cold = await startTestApp({}, { start: false });
   apps.redisDown = await startTestApp({ LOOKALIKE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
   apps.exposed = await startTestApp({ HOST: '0.0.0.0' });
+  if (disk) {
+    apps.full = await startTestApp({ LOOKALIKE_DATA_DIR: disk.dir });
+    disk.fill();
+  }
   png = await scenePng(7);
   id = (await upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(8)) })).json().id;
   spec = (await apps.ready.app.inject('/docs/json')).json();
   await apps.limited.app.inject('/api/health'); // its one request a minute: everything after it is 429
 }, 240_000);
 afterAll(async () => {
+  disk?.free();
   for (const t of Object.values(apps)) await t?.close();
   await redis?.stop();
+  disk?.unmount();
 });
 
 const file = (data: Buffer) => ({ filename: 'x.png', data, contentType: 'image/png' });
@@ -47,20 +59,32 @@ function upload(t: TestApp, method: 'POST', url: string, fields: Parameters<type
 const get = (t: TestApp, url: string, method: 'GET' | 'DELETE' = 'GET', headers: Record<string, string> = {}) => t.app.inject({ method, url, headers }) as Promise<Res>;
 const patch = (t: TestApp, url: string, payload: unknown, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'PATCH', url, payload: payload as string, headers: { 'content-type': 'application/json', ...headers } }) as Promise<Res>;
+// multipart bodies that do not parse: [what, body, content type]; every upload route answers each with 400 invalid_multipart
+const MALFORMED: [string, () => { payload: Buffer; headers: Record<string, string> }][] = [
+  ['no boundary', () => ({ ...multipart({ k: '3' }), headers: { 'content-type': 'multipart/form-data' } })],
+  ['a wrong boundary', () => ({ ...multipart({ image: file(png) }), headers: { 'content-type': 'multipart/form-data; boundary=nope' } })],
+  ['garbage', () => ({ payload: Buffer.from('this is not a multipart body at all'), headers: multipart({}).headers })],
+  ['a truncated body', () => { const body = multipart({ image: file(png) }); return { ...body, payload: body.payload.subarray(0, body.payload.length >> 1) }; }],
+];
+const malformed = (t: TestApp, url: string, i = 2) => t.app.inject({ method: 'POST', url, ...MALFORMED[i]![1]() }) as Promise<Res>;
 const huge = () => sharp({ create: { width: 9000, height: 9000, channels: 3, background: '#888' } }).png({ compressionLevel: 1 }).toBuffer();
 
 // [route as OpenAPI names it, status, error code (for 4xx/5xx), request]
-const CASES: [string, number, string | null, () => Promise<Res>][] = [
+const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/health', 200, null, () => get(apps.ready, '/api/health')],
   ['get /api/health', 503, 'loading', () => get(apps.cold, '/api/health')],
   ['post /api/search', 200, null, () => upload(apps.ready, 'POST', '/api/search', { image: file(png) })],
   ['post /api/search', 400, 'missing_image', () => upload(apps.ready, 'POST', '/api/search', { k: '3' })],
+  ['post /api/search', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/search')],
+  ['post /api/search', 400, 'invalid_json', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
+  ['post /api/search', 400, 'empty_body', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), rerank: 'true' })],
   ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), other: file(png) })],
   ['post /api/search', 415, 'not_multipart', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: png, headers: { 'content-type': 'image/jpeg' } }) as Promise<Res>],
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
+  ['post /api/classify', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/classify')],
   ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
   ['post /api/classify', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/classify', { image: file(Buffer.from('not a picture')) })],
@@ -78,23 +102,27 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /api/jobs/{id}', 503, 'loading', () => get(apps.cold, '/api/jobs/nope.0')],
   ['get /api/jobs/{id}', 503, 'queue_unavailable', () => get(apps.redisDown, `/api/jobs/0123456789ab.${'a'.repeat(64)}`)],
   ['post /api/images', 400, 'wrong_field', () => upload(apps.ready, 'POST', '/api/images', { photo: file(png) })],
+  ['post /api/images', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/images')],
   ['post /api/images', 401, 'unauthorized', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 403, 'forbidden', () => upload(apps.keyed, 'POST', '/api/images', { image: file(png) }, { authorization: 'Bearer wrong' })],
   ['post /api/images', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/images', { image: file(await huge()) })],
   ['post /api/images', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/images', { image: file(Buffer.alloc(0)) })],
   ['post /api/images', 503, 'loading', () => upload(apps.cold, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 503, 'queue_unavailable', async () => upload(apps.redisDown, 'POST', '/api/images', { image: file(await scenePng(13)) })],
+  ['post /api/images', 507, 'disk_full', () => upload(apps.full, 'POST', '/api/images', { image: file(png) })],
   ['get /api/images/{id}', 200, null, () => get(apps.ready, `/api/images/${id}`)],
   ['get /api/images/{id}', 400, 'invalid_request', () => get(apps.ready, '/api/images/abc')],
   ['get /api/images/{id}', 404, 'not_found', () => get(apps.ready, '/api/images/999999')],
   ['get /api/images/{id}', 503, 'loading', () => get(apps.cold, '/api/images/1')],
   ['patch /api/images/{id}', 200, null, () => patch(apps.ready, `/api/images/${id}`, { label: 'renamed' })],
   ['patch /api/images/{id}', 400, 'invalid_request', () => patch(apps.ready, `/api/images/${id}`, { label: '' })],
+  ['patch /api/images/{id}', 400, 'invalid_json', () => patch(apps.ready, `/api/images/${id}`, '{"label":')],
   ['patch /api/images/{id}', 401, 'unauthorized', () => patch(apps.keyed, '/api/images/1', { label: 'x' })],
   ['patch /api/images/{id}', 403, 'forbidden', () => patch(apps.keyed, '/api/images/1', { label: 'x' }, { authorization: 'Bearer wrong' })],
   ['patch /api/images/{id}', 404, 'not_found', () => patch(apps.ready, '/api/images/999999', { label: 'x' })],
   ['patch /api/images/{id}', 415, 'unsupported_media_type', () => apps.ready.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: 'label=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) as Promise<Res>],
   ['patch /api/images/{id}', 503, 'loading', () => patch(apps.cold, '/api/images/1', { label: 'x' })],
+  ['patch /api/images/{id}', 507, 'disk_full', () => patch(apps.full, '/api/images/1', { label: 'x' })],
   ['get /api/images/{id}/thumbnail', 200, null, () => get(apps.ready, `/api/images/${id}/thumbnail`)],
   ['get /api/images/{id}/thumbnail', 400, 'invalid_request', () => get(apps.ready, '/api/images/abc/thumbnail')],
   ['get /api/images/{id}/thumbnail', 404, 'not_found', () => get(apps.ready, '/api/images/999999/thumbnail')],
@@ -105,10 +133,12 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['delete /api/images/{id}', 403, 'forbidden', () => get(apps.keyed, '/api/images/1', 'DELETE', { authorization: 'Bearer wrong' })],
   ['delete /api/images/{id}', 404, 'not_found', () => get(apps.ready, '/api/images/999999', 'DELETE')],
   ['delete /api/images/{id}', 503, 'loading', () => get(apps.cold, '/api/images/1', 'DELETE')],
+  ['delete /api/images/{id}', 507, 'disk_full', () => get(apps.full, '/api/images/1', 'DELETE')],
   ['get /api/stats', 200, null, () => get(apps.ready, '/api/stats')],
   ['get /api/stats', 503, 'loading', () => get(apps.cold, '/api/stats')],
   ['post /api/describe', 200, null, () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '2' })],
   ['post /api/describe', 400, 'invalid_request', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '0' })],
+  ['post /api/describe', 400, 'invalid_multipart', () => malformed(apps.vlm, '/api/describe')],
   ['post /api/describe', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/describe', { image: file(png) })],
   ['post /api/describe', 413, 'upload_too_large', async () => {
     const small = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_MAX_UPLOAD_MB: '0.01' });
@@ -121,6 +151,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['get /metrics', 403, 'forbidden', () => get(apps.keyed, '/metrics', 'GET', { authorization: 'Bearer wrong' })],
   ['get /metrics', 403, 'metrics_disabled', () => get(apps.exposed, '/metrics')],
 ];
+const CASES = ALL_CASES.filter(([, status]) => status !== 507 || disk);
 const ROUTES = [...new Set(CASES.map(([r]) => r))];
 
 describe('the error contract', () => {
@@ -138,6 +169,26 @@ describe('the error contract', () => {
     if (status === 503) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers every malformed multipart body on every upload route with 400 invalid_multipart (once a 500), and keeps serving', async () => {
+    for (const [t, url] of [[apps.ready, '/api/search'], [apps.ready, '/api/classify'], [apps.ready, '/api/images'], [apps.vlm, '/api/describe']] as const) {
+      for (const [i, [what]] of MALFORMED.entries()) {
+        const res = await malformed(t, url, i);
+        expect(res.statusCode, `${url}, ${what}: ${res.body}`).toBe(400);
+        expect(res.json().error).toEqual({ code: 'invalid_multipart', message: expect.stringMatching(/multipart body is malformed/) });
+      }
+      expect((await upload(t, 'POST', url, { image: file(png), ...(url === '/api/describe' ? { maxTokens: '1' } : {}) })).statusCode).toBeLessThan(300);
+    }
+  });
+
+  it('looks up only job ids of the form it issues: BullMQ\'s own keys and long ids are a 404 in the error shape (once 200 and 500)', async () => {
+    for (const jobId of ['meta', 'id', 'events', 'stalled-check', 'wait', 'completed', '1', 'x'.repeat(77), 'x'.repeat(101), 'x'.repeat(300), 'x'.repeat(10_000)]) {
+      const res = await get(apps.queued, `/api/jobs/${jobId}`);
+      expect(res.statusCode, `${jobId.slice(0, 20)} (${jobId.length}): ${res.body.slice(0, 200)}`).toBe(404);
+      expect(res.json().error).toEqual({ code: 'not_found', message: expect.any(String) });
+      expect(res.body.length).toBeLessThan(400); // a 10 KB id is not echoed back whole
+    }
+  });
+
   it('answers 429 on every route once the rate limit is reached, in the same shape', async () => {
     for (const route of ROUTES) {
       const [method, path] = route.split(' ') as [string, string];
@@ -152,16 +203,28 @@ describe('the error contract', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const route of ROUTES) {
       const [method, path] = route.split(' ') as [string, string];
-      const documented = Object.keys(spec.paths[path]![method]!.responses).map(Number).filter((s) => s !== 429).sort();
+      const documented = Object.keys(spec.paths[path]![method]!.responses).map(Number).filter((s) => s !== 429 && (s !== 507 || disk)).sort();
       const produced = [...new Set(CASES.filter(([r]) => r === route).map(([, s]) => s))].sort();
       expect(documented, route).toEqual(produced);
       const row = readme.split('\n').find((l) => l.startsWith(`| \`${method.toUpperCase()} ${path.replace('{id}', ':id')}`));
       expect(row, `README row for ${route}`).toBeDefined();
-      expect(row!.split('|').at(-2)!.trim().split(/,\s*/).map(Number), route).toEqual(documented);
+      expect(row!.split('|').at(-2)!.trim().split(/,\s*/).map(Number).filter((s) => s !== 507 || disk), route).toEqual(documented);
     }
     // every route of the API is in the table above
     const all = Object.entries(spec.paths).filter(([p]) => p.startsWith('/api/') || p === '/metrics').flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     expect(all.sort()).toEqual([...ROUTES].sort());
+  });
+
+  it('names every error code produced above in the README\'s list and in the OpenAPI description of its status', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const codes = readme.slice(readme.indexOf('The codes: '), readme.indexOf('Examples:'));
+    for (const [route, status, code] of CASES) {
+      if (!code) continue;
+      expect(codes, `README: ${code}`).toContain(`\`${code}\``);
+      if (route === 'get /api/health') continue; // its 503 is the health body, described on its own
+      const [method, path] = route.split(' ') as [string, string];
+      expect((spec.paths[path]![method]!.responses[String(status)] as { description: string }).description, `${route} ${status}`).toContain(code);
+    }
   });
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {

@@ -170,10 +170,12 @@ export class VisionEncoder implements Embedder {
   /** Where the vision tower runs: "CPU", "Vulkan0", "CUDA0". */
   get device(): string { return this.backend.device; }
 
-  /** Time and FLOPs per ggml op since the last call (an encoder loaded with profile: true). */
-  takeProfile(): NativeOpProfile[] {
-    if (!this.backend.takeProfile) throw new Error('this encoder backend does not profile');
-    return this.backend.takeProfile();
+  /** Time and FLOPs per ggml op since the last call (an encoder loaded with profile: true); queued like encode(). */
+  takeProfile(): Promise<NativeOpProfile[]> {
+    return this.queue.run(async () => {
+      if (!this.backend.takeProfile) throw new Error('this encoder backend does not profile');
+      return this.backend.takeProfile();
+    });
   }
 
   /** Decodes and resizes an image as the encoder wants it; cheap next to encode(), and safe to run ahead of it. */

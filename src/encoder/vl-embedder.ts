@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { settingDefault } from '../config.js';
 import { visionDeviceFrom } from '../accel/acceleration.js';
 import { BadRequestError } from '../errors.js';
-import { SerialQueue } from '../util/serial-queue.js';
+import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
 import { checkRole, inspectTextModel } from '../vlm/model-files.js';
 import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from './embedder.js';
@@ -39,7 +39,6 @@ export function truncate(v: Float32Array, dim: number): Float32Array {
 
 export class VlEmbedder implements TextEmbedder {
   readonly textSearch = true as const;
-  private readonly queue = new SerialQueue();
 
   private constructor(
     private readonly vlm: VisionLanguageModel,
@@ -93,7 +92,7 @@ export class VlEmbedder implements TextEmbedder {
   /** An image as a gallery item (and as an image query: a picture then finds itself at similarity 1). */
   async encode(image: DecodedImage): Promise<Embedding> {
     // as Qwen's processor lays it out: the image, then (here no) text, nothing between them
-    return embeddingOf(await this.vector(this.vlm.chatPrompt('', 1, this.itemInstruction, ''), [image]), image);
+    return embeddingOf(await this.vector('', [image], this.itemInstruction), image);
   }
 
   async embed(image: Buffer): Promise<Embedding> {
@@ -107,21 +106,24 @@ export class VlEmbedder implements TextEmbedder {
 
   /** Words, an image, or both in one input (the image first, as Qwen's processor lays it out), with an instruction. */
   embedQuery(text: string, image?: DecodedImage, instruction = this.queryInstruction): Promise<Float32Array> {
-    return this.vector(this.vlm.chatPrompt(text || (image ? '' : 'NULL'), image ? 1 : 0, punctuated(instruction), ''), image ? [image] : []);
+    return this.vector(text || (image ? '' : 'NULL'), image ? [image] : [], punctuated(instruction));
   }
 
   /** The prompt exactly as the model sees it, for the fidelity test against llama.cpp's own llama-embedding. */
-  textPrompt(text: string, instruction = this.queryInstruction) {
-    return this.vlm.chatPrompt(text, 0, punctuated(instruction));
+  textPrompt(text: string, instruction = this.queryInstruction): Promise<PromptPart[]> {
+    return this.vlm.prompt(text, 0, punctuated(instruction), '');
   }
 
   /** How many tokens a text query's prompt takes (its cost grows with them). */
-  textPromptTokens(text: string, instruction = this.queryInstruction): number {
-    return this.textPrompt(text, instruction).reduce((n, p) => n + this.vlm.tokenize(p.text, p.special).length, 0);
+  async textPromptTokens(text: string, instruction = this.queryInstruction): Promise<number> {
+    let n = 0;
+    for (const p of await this.textPrompt(text, instruction)) n += (await this.vlm.tokenize(p.text, p.special)).length;
+    return n;
   }
 
-  private vector(prompt: ReturnType<VisionLanguageModel['chatPrompt']>, images: DecodedImage[]): Promise<Float32Array> {
-    return this.queue.run(async () => truncate(await this.vlm.embedPrompt(prompt, images), this.dim));
+  /** One chat (the VL model builds its prompt in its own queue: the template is a native call too). */
+  private async vector(question: string, images: DecodedImage[], system: string): Promise<Float32Array> {
+    return truncate(await this.vlm.embedChat(question, images, system, ''), this.dim);
   }
 
   dispose(): Promise<void> {

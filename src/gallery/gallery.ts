@@ -81,6 +81,10 @@ export class Gallery {
       };
       index = await VectorIndex.start(indexConfig);
       const gallery = new Gallery(store, index, indexConfig, unlock, opts.log ?? (() => {}));
+      if (!opts.readOnly) {
+        const removed = await index.call.removeLeftovers();
+        if (removed) gallery.log(`index: removed ${removed} temporary file(s) that failed saves left behind`);
+      }
       gallery.syncReport = await gallery.syncIndex();
       gallery.maintain();
       return gallery;
@@ -312,11 +316,16 @@ export class Gallery {
     return this.index.call.stats();
   }
 
-  /** Writes the index file if anything changed since the last save. */
+  /** Writes the index file if anything changed since the last save; a save that fails (a full disk) is tried again next time. */
   async save(): Promise<void> {
     if (!this.dirty || this.store.readonly) return;
-    this.dirty = false;
-    await this.index.call.save();
+    this.dirty = false; // a change made while this save runs sets it again
+    try {
+      await this.index.call.save();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

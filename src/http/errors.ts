@@ -1,6 +1,6 @@
 // One error shape for every route: { error: { code, message } }. Client mistakes keep their 4xx and message;
 // anything else is logged with the request and answered with a generic 500.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookalikeError, UnavailableError } from '../errors.js';
@@ -9,19 +9,21 @@ export const ErrorBody = z.object({ error: z.object({ code: z.string(), message:
 
 // What each status means across the API, with the codes that come with it (README: "API").
 const STATUS_MEANING: Record<number, string> = {
-  400: 'invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list',
+  400: 'invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), ' +
+    'invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long',
   401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
   403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)' +
     '; on /metrics: metrics_disabled (listening beyond loopback without a key)',
-  404: 'not_found: no image with this id',
+  404: 'not_found: no image (or job) with this id',
   409: 'no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), ' +
     'no_job_queue (no LOOKALIKE_REDIS_URL)',
-  413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts',
+  413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields',
   415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
   503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After ' +
     'saying when to come back; worker_model_mismatch (a worker of another model answered a query)' +
     '; queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After)',
+  507: 'disk_full: the disk holding the data folder is full, the change was not made (reads go on)',
 };
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */
@@ -31,7 +33,6 @@ export function errorResponses(...statuses: number[]) {
 
 // Fastify's and its plugins' own client errors, by code: [status, our code]
 const FASTIFY_CODES: Record<string, [number, string]> = {
-  FST_PARTS_LIMIT: [413, 'too_many_parts'],
   FST_FILES_LIMIT: [413, 'too_many_files'],
   FST_FIELDS_LIMIT: [413, 'too_many_fields'],
   FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'not_multipart'],
@@ -39,6 +40,7 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'empty_body'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
+  FST_INVALID_JSON_FIELD_ERROR: [400, 'invalid_json'], // a form part sent as application/json that does not parse
   FST_ERR_RATE_LIMITED: [429, 'rate_limited'],
 };
 
@@ -73,6 +75,21 @@ export function registerErrorHandling(app: FastifyInstance, maxUploadMb: number)
     return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the server log' } });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${shortPath(req.url)}` } });
   });
+}
+
+/** The path of a URL for a message, cut short: a client may send kilobytes of it. */
+const shortPath = (url: string) => {
+  const path = url.split('?')[0]!;
+  return path.length > 200 ? `${path.slice(0, 200)}...` : path;
+};
+
+/** Errors the router raises before any route or error handler runs (Fastify's `frameworkErrors`): the same shape. */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply.code(400).send({ error: { code: 'invalid_request', message: `the path ${shortPath(req.url)} is not valid URL encoding (a % must be followed by two hex digits)` } });
+  } else {
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${shortPath(req.url)}` } });
+  }
 }

@@ -29,7 +29,11 @@ export const KnnOut = z.object({
   neighbours: z.array(z.object({ id: z.number().int(), score: z.number(), label: z.string().nullable(), thumbnailUrl: z.string() })),
 });
 
-export const IdParams = z.object({ id: z.coerce.number().int().positive() });
+// decimal digits only: no 0x20, 1e0, +33, 33.0 or spaces (Number() would take each of them)
+const imageId = z.preprocess((v) => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v),
+  z.number({ error: (issue) => (issue.code === 'invalid_type' ? 'an image id is a whole number in decimal digits, like 12' : undefined) })
+    .int().positive()); // int(): at most Number.MAX_SAFE_INTEGER
+export const IdParams = z.object({ id: imageId });
 
 export function thumbnailUrl(id: number): string {
   return `/api/images/${id}/thumbnail`;

@@ -41,23 +41,45 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
   let image: Buffer | undefined;
   let filename = '';
   const raw: Record<string, string | string[]> = {}; // a repeated field (labels) becomes a list
-  for await (const part of req.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname !== 'image') {
-        await part.toBuffer().catch(() => undefined); // drain it
-        throw new BadRequestError(`unexpected file field "${part.fieldname}": send the image in the field "image"`, 'wrong_field');
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'image') {
+          await part.toBuffer().catch(() => undefined); // drain it
+          throw new BadRequestError(`unexpected file field "${part.fieldname}": send the image in the field "image"`, 'wrong_field');
+        }
+        if (image) throw new LookalikeError('too_many_files', 'send one image per request', 413); // a backstop: the multipart limit says so first
+        image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
+        filename = part.filename ?? '';
+      } else {
+        const value = String(part.value);
+        if (value === '') continue; // an empty field is an absent one (a form's untouched input)
+        const before = raw[part.fieldname];
+        raw[part.fieldname] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
       }
-      if (image) throw new LookalikeError('too_many_files', 'send one image per request', 413); // a backstop: the multipart limit says so first
-      image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
-      filename = part.filename ?? '';
-    } else {
-      const value = String(part.value);
-      const before = raw[part.fieldname];
-      raw[part.fieldname] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
     }
+  } catch (err) {
+    // busboy's parse errors (no or wrong boundary, garbage, a body cut short) come without a code; ours and
+    // Fastify's limits come with one and keep their own status
+    if (err instanceof Error && !('code' in err)) {
+      throw new BadRequestError(`the multipart body is malformed (${err.message}): send multipart/form-data with its boundary, the image in the field "image"`, 'invalid_multipart');
+    }
+    throw err;
   }
   if (!image && !opts.imageOptional) throw new BadRequestError('no image: send the file in the multipart field "image"', 'missing_image');
   return { image, filename, fields: parseFields(fieldsSchema, raw, 'form fields') };
+}
+
+/** The media type of a request, without parameters, in lower case (media types are case-insensitive). */
+export function mediaType(req: FastifyRequest): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** A route that takes a JSON body: anything else is a 415 before the body is read (as preParsing, after the key check). */
+export async function jsonOnly(req: FastifyRequest): Promise<void> {
+  if (mediaType(req) !== 'application/json') {
+    throw new LookalikeError('unsupported_media_type', `send a JSON body (content-type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`, 415);
+  }
 }
 
 /** Validates fields (a form's or a JSON body's) with zod: a 400 invalid_request that names each problem. */
@@ -70,11 +92,11 @@ export function parseFields<S extends z.ZodType>(schema: S, raw: unknown, what: 
   return parsed.data;
 }
 
-/** Form fields arrive as strings: "" means absent. */
-export const formInt = (min: number, max: number) => z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(min).max(max));
-export const formNumber = (min: number, max: number) => z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().min(min).max(max));
-export const formBool = z.preprocess((v) => (v === '' ? undefined : v), z.enum(['true', 'false', '1', '0', 'on']).transform((v) => v === 'true' || v === '1' || v === 'on'));
-export const formText = (max: number) => z.preprocess((v) => (v === '' ? undefined : v), z.string().max(max));
+/** Form fields arrive as strings (an empty one is left out by readUpload, so defaults apply to it). */
+export const formInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+export const formNumber = (min: number, max: number) => z.coerce.number().min(min).max(max);
+export const formBool = z.enum(['true', 'false', '1', '0', 'on']).transform((v) => v === 'true' || v === '1' || v === 'on');
+export const formText = (max: number) => z.string().max(max);
 
 /** A list field: repeated form fields, a JSON array in one field, or an array in a JSON body. */
 export const listOf = <T extends z.ZodType>(item: T, max: number) => z.preprocess((v) => {

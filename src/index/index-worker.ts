@@ -112,11 +112,23 @@ function writeManifest(contents: Pick<Manifest, 'file' | 'fileBytes' | 'ids' | '
     format: FORMAT, kind: config.kind, dim: config.dim, modelId: config.modelId, generation, trainedOn, builtFor, ...contents, ...buildParams(),
   };
   const tmp = `${manifestPath()}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(m));
-  fsyncPath(tmp);
-  if (process.env.LOOKALIKE_CRASH_AT === 'index-commit') process.kill(process.pid, 'SIGKILL'); // test hook: a crash at the worst moment
-  renameSync(tmp, manifestPath());
+  withTemporary(tmp, () => {
+    writeFileSync(tmp, JSON.stringify(m));
+    fsyncPath(tmp);
+    if (process.env.LOOKALIKE_CRASH_AT === 'index-commit') process.kill(process.pid, 'SIGKILL'); // test hook: a crash at the worst moment
+    renameSync(tmp, manifestPath());
+  });
   fsyncPath(config.dir);
+}
+
+/** Writes through a temporary file; one that fails (a full disk) takes its temporary file with it. */
+function withTemporary(tmp: string, write: () => void): void {
+  try {
+    write();
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Index files of this kind other than `keep`: earlier generations, and files a crash left behind. */
@@ -275,11 +287,20 @@ const ops: IndexOps = {
     }
     const file = `${config.kind}.${generation}.faiss`;
     const tmp = join(config.dir, `${file}.tmp-${process.pid}`);
-    index.write(tmp);
-    fsyncPath(tmp);
-    renameSync(tmp, join(config.dir, file));
+    withTemporary(tmp, () => {
+      index!.write(tmp);
+      fsyncPath(tmp);
+      renameSync(tmp, join(config.dir, file));
+    });
     writeManifest({ file, fileBytes: statSync(join(config.dir, file)).size, ids, dead: [...dead], ntotal: index.ntotal() });
     removeOtherGenerations(file);
+  },
+
+  removeLeftovers() {
+    if (!existsSync(config.dir)) return 0;
+    const leftovers = readdirSync(config.dir).filter((f) => /\.tmp-\d+$/.test(f));
+    for (const f of leftovers) rmSync(join(config.dir, f), { force: true });
+    return leftovers.length;
   },
 
   // Takes over an index another worker built and saved in `dir` (a background rebuild): its files become this

@@ -37,6 +37,8 @@ export interface IndexOps {
   remove(ids: number[]): number;
   search(queries: Float32Array, k: number, allowIds?: number[]): SearchHit[][];
   save(): void;
+  /** Deletes temporary files that a save cut short left behind (a writer's, at open: the data folder's lock is held). */
+  removeLeftovers(): number;
   adopt(dir: string): number;
   stats(): IndexStats;
 }

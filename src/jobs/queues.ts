@@ -58,6 +58,9 @@ export function encodeJobId(modelId: string, sha256: string): string {
   return `${createHash('sha256').update(modelId).digest('hex').slice(0, 12)}.${sha256}`;
 }
 
+/** Whether an id has the form encodeJobId() gives: nothing else is looked up in Redis (BullMQ keeps its own keys, like `meta`, beside the jobs). */
+export const isEncodeJobId = (id: string) => /^[0-9a-f]{12}\.[0-9a-f]{64}$/.test(id);
+
 export function encodeJobOptions(cfg: Config): JobsOptions {
   // kept when done or failed: the writer stores and then removes a result; failures stay listed with their reason
   return { attempts: cfg.LOOKALIKE_JOB_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false };

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../gallery/ingest.js';
 import type { RedisLink } from './redis-link.js';
-import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
+import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
 export type JobState =
   | { state: 'waiting' | 'active' }
@@ -109,6 +109,7 @@ export class JobWriter {
 
   /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from SQLite). */
   async state(jobId: string): Promise<JobState | null> {
+    if (!isEncodeJobId(jobId)) return null;
     const refused = this.refused.get(jobId);
     if (refused) return { state: 'failed', error: refused };
     const inRedis = await this.redisCall('a job\'s state', async (): Promise<JobState | null> => {

@@ -6,7 +6,7 @@ import { prepareImage } from '../gallery/ingest.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut, imageOut } from '../http/schemas.js';
-import { formText, readUpload } from '../http/upload.js';
+import { formText, jsonOnly, readUpload } from '../http/upload.js';
 
 const Label = z.string().min(1).max(200);
 const AddFields = z.object({ label: formText(200).optional().describe('class name; given again with the same content, it replaces the stored one') });
@@ -26,7 +26,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
         200: Added.extend({ duplicate: z.literal(true), relabelled: z.boolean() }),
         201: Added.extend({ duplicate: z.literal(false), relabelled: z.literal(false) }),
         202: z.object({ jobId: z.string(), statusUrl: z.string() }).describe('encoded by a worker: follow GET /api/jobs/{id}'),
-        ...errorResponses(400, 401, 403, 413, 415, 503),
+        ...errorResponses(400, 401, 403, 413, 415, 503, 507),
       },
     },
   }, async (req, reply) => {
@@ -60,7 +60,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/jobs/:id', {
     schema: {
       tags: ['gallery'], operationId: 'getJob', security: [], summary: 'The state of an add encoded by a worker: waiting, active, done (with the image id) or failed (with why)',
-      params: z.object({ id: z.string().min(1).max(300) }),
+      params: z.object({ id: z.string().describe('the jobId that POST /api/images answered; any other id is a 404') }),
       response: {
         200: z.object({ id: z.string(), state: z.enum(['waiting', 'active', 'done', 'failed']), imageId: z.number().int().optional(), error: z.string().optional() }),
         ...errorResponses(404, 409, 503),
@@ -81,11 +81,12 @@ const images: FastifyPluginAsyncZod = async (app) => {
 
   app.patch('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
+    preParsing: jsonOnly,
     schema: {
       tags: ['gallery'], operationId: 'relabelImage', security: [{ bearer: [] }], params: IdParams,
       summary: 'Set or clear (null) an image\'s label; search filters and classification see it at once',
       body: z.object({ label: Label.nullable() }).strict(),
-      response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503) },
+      response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
   }, async (req) => imageOut(app.requireReady().gallery.relabel(req.params.id, req.body.label)));
 
@@ -104,7 +105,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     schema: {
       tags: ['gallery'], operationId: 'deleteImage', summary: 'Remove an image (204)', security: [{ bearer: [] }], params: IdParams,
-      response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503) },
+      response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503, 507) },
     },
   }, async (req, reply) => {
     await app.requireReady().gallery.remove(req.params.id);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BadRequestError } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
-import { formBool, formInt, formNumber, formText, listOf, parseFields, readUpload } from '../http/upload.js';
+import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { trustedAnswer, zeroShot } from '../knn/zero-shot.js';
 import type { SearchResult } from '../gallery/gallery.js';
@@ -55,7 +55,7 @@ export function knnOut(r: KnnResult) {
 const search: FastifyPluginAsyncZod = async (app) => {
   /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
   async function readSearch(req: FastifyRequest) {
-    if (!req.isMultipart() && req.headers['content-type']?.startsWith('application/json')) {
+    if (!req.isMultipart() && mediaType(req) === 'application/json') {
       return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
     }
     const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });

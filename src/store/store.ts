@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ModelMismatchError } from '../errors.js';
+import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../encoder/embedder.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -109,7 +109,7 @@ export class Store {
    * label given with it replaces the stored one (`relabelled`), and no label leaves the stored one alone.
    */
   addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean } {
-    return this.db.transaction(() => {
+    return this.write(this.db.transaction(() => {
       const existing = this.labelBySha(image.sha256);
       const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
@@ -119,12 +119,12 @@ export class Store {
       if (vectorChanged) this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
       const relabelled = existing !== undefined && this.relabelIfGiven(existing, image.label);
       return { id, duplicate: existing !== undefined, relabelled, vectorChanged };
-    })();
+    }));
   }
 
   /** Sets or clears (null) an image's label; false when there is no such image. */
   setLabel(id: number, label: string | null): boolean {
-    return this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0;
+    return this.write(() => this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0);
   }
 
   /** Gives stored content the label it came with again, when one came (not null) and differs: whether it changed. */
@@ -170,7 +170,17 @@ export class Store {
   }
 
   delete(id: number): boolean {
-    return this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes > 0;
+    return this.write(() => this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes > 0);
+  }
+
+  /** Runs a change; a full disk (SQLITE_FULL, the change rolled back) becomes a DiskFullError that says so. */
+  private write<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_FULL') throw err;
+      throw new DiskFullError(`the disk holding ${dirname(this.path)} is full: the change was not made (searches and reads go on); free some space and try again`);
+    }
   }
 
   /** Ids with a vector for the active model, ascending. */

@@ -104,26 +104,14 @@ export class VisionLanguageModel {
     return decodeForEncoder(image, sizeLimits(this.mmproj, this.minTokens, this.maxTokens), { maxInputPixels: this.maxInputPixels });
   }
 
-  /**
-   * A chat in the model's own template: an optional system turn, then a user turn with `images` image markers (each
-   * followed by `separator`) before `question`, then the assistant's turn begins. The template's own text keeps its
-   * special tokens; the system text and the question are plain text (a user typing "<|im_start|>" or the media marker
-   * changes nothing).
-   */
-  chatPrompt(question: string, images: number, system?: string, separator = '\n'): PromptPart[] {
-    const SYSTEM = '\uE000lookalike system text\uE000', USER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
-    const messages = [...(system !== undefined ? [{ role: 'system', content: SYSTEM }] : []), { role: 'user', content: `${`${this.info.marker}${separator}`.repeat(images)}${USER}` }];
-    const templated = this.native.applyTemplate(messages, true);
-    const pieces = templated.split(new RegExp(`(${SYSTEM}|${USER})`));
-    if (pieces.filter((p) => p === USER).length !== 1 || pieces.filter((p) => p === SYSTEM).length !== (system !== undefined ? 1 : 0)) {
-      throw new Error('the chat template did not keep the system and user text in one place each');
-    }
-    return joinParts(pieces.map((p) => (p === SYSTEM ? { text: system!, special: false } : p === USER ? { text: question, special: false } : { text: p, special: true })));
+  /** The prompt chatPrompt() builds, as the model will see it (for tests and benchmarks). */
+  prompt(question: string, images: number, system?: string, separator = '\n'): Promise<PromptPart[]> {
+    return this.run(async () => this.chatPrompt(question, images, system, separator));
   }
 
   /** Tokens of a text as the prompt holds it: plain (user text) or with special tokens parsed (template text). */
-  tokenize(text: string, special: boolean): Int32Array {
-    return this.native.tokenize(text, special);
+  tokenize(text: string, special: boolean): Promise<Int32Array> {
+    return this.run(async () => this.native.tokenize(text, special));
   }
 
   /** P("yes") against P("no") for the next token after the prompt, from the logits. */
@@ -139,6 +127,12 @@ export class VisionLanguageModel {
   /** An embed- or rank-mode model's output for a prompt: the last token's hidden state, or the classifier's outputs. */
   async embedPrompt(prompt: PromptPart[], images: DecodedImage[]): Promise<Float32Array> {
     const { data } = await this.run(() => this.native.embedPrompt(prompt, images.map(toNative)));
+    return data;
+  }
+
+  /** An embed-mode model's output for a chat of the model's template (see chatPrompt) with these images. */
+  async embedChat(question: string, images: DecodedImage[], system?: string, separator = '\n'): Promise<Float32Array> {
+    const { data } = await this.run(() => this.native.embedPrompt(this.chatPrompt(question, images.length, system, separator), images.map(toNative)));
     return data;
   }
 
@@ -175,6 +169,23 @@ export class VisionLanguageModel {
       this.disposed = true;
       this.native.dispose();
     });
+  }
+
+  /**
+   * A chat in the model's own template: an optional system turn, then a user turn with `images` image markers (each
+   * followed by `separator`) before `question`, then the assistant's turn begins. The template's own text keeps its
+   * special tokens; the system text and the question are plain text (a user typing "<|im_start|>" or the media marker
+   * changes nothing). It calls into the native model: only inside run(), like every native call.
+   */
+  private chatPrompt(question: string, images: number, system?: string, separator = '\n'): PromptPart[] {
+    const SYSTEM = '\uE000lookalike system text\uE000', USER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
+    const messages = [...(system !== undefined ? [{ role: 'system', content: SYSTEM }] : []), { role: 'user', content: `${`${this.info.marker}${separator}`.repeat(images)}${USER}` }];
+    const templated = this.native.applyTemplate(messages, true);
+    const pieces = templated.split(new RegExp(`(${SYSTEM}|${USER})`));
+    if (pieces.filter((p) => p === USER).length !== 1 || pieces.filter((p) => p === SYSTEM).length !== (system !== undefined ? 1 : 0)) {
+      throw new Error('the chat template did not keep the system and user text in one place each');
+    }
+    return joinParts(pieces.map((p) => (p === SYSTEM ? { text: system!, special: false } : p === USER ? { text: question, special: false } : { text: p, special: true })));
   }
 
   private run<T>(task: () => Promise<T>): Promise<T> {

@@ -330,6 +330,7 @@ export interface operations {
                     image?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
+                    /** @default 12 */
                     k?: number;
                     minScore?: number;
                     label?: string;
@@ -346,6 +347,7 @@ export interface operations {
                     image?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
+                    /** @default 12 */
                     k?: number;
                     minScore?: number;
                     label?: string;
@@ -413,7 +415,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -441,7 +443,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -570,7 +572,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -598,7 +600,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -727,7 +729,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -741,7 +743,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -849,7 +851,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -891,7 +893,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -947,6 +949,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
         };
     };
     getJob: {
@@ -954,6 +970,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the jobId that POST /api/images answered; any other id is a 404 */
                 id: string;
             };
             cookie?: never;
@@ -975,7 +992,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1064,7 +1081,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1078,7 +1095,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1142,7 +1159,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1184,7 +1201,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1214,6 +1231,20 @@ export interface operations {
             };
             /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1265,7 +1296,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1307,7 +1338,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1363,6 +1394,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
         };
     };
     getThumbnail: {
@@ -1385,7 +1430,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1399,7 +1444,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image with this id */
+            /** @description not_found: no image (or job) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1556,7 +1601,9 @@ export interface operations {
                      * @description the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB
                      */
                     image: string;
+                    /** @default Describe this image. */
                     prompt?: string;
+                    /** @default 256 */
                     maxTokens?: number;
                 };
             };
@@ -1571,7 +1618,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request (a bad field or parameter), missing_image, wrong_field (the file in another field), prompt_too_long, bad_label_list */
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1599,7 +1646,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, too_many_parts */
+            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields */
             413: {
                 headers: {
                     [name: string]: unknown;

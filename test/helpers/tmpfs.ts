@@ -1,0 +1,46 @@
+// A small real filesystem that can be filled up: a tmpfs, for the disk-full tests. Mounting needs root (these
+// machines run the tests as root); where it is not permitted, mountTmpfs() says why and the tests skip.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Tmpfs {
+  dir: string;
+  /** Writes a filler file until the filesystem is full (ENOSPC). */
+  fill(): void;
+  /** Removes the filler file. */
+  free(): void;
+  unmount(): void;
+}
+
+/** A tmpfs of `sizeMb` on a fresh folder, or the reason it cannot be mounted here. */
+export function mountTmpfs(sizeMb: number): Tmpfs | { skip: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lookalike-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    rmdirSync(dir);
+    return { skip: `mount -t tmpfs is not permitted here (${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}): the disk-full tests need root` };
+  }
+  const filler = join(dir, 'filler');
+  return {
+    dir,
+    fill() {
+      const fd = openSync(filler, 'a');
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      try {
+        for (let size = chunk.length; size >= 1; size >>= 1) { // big writes, then smaller ones for the last bytes
+          try { for (;;) writeSync(fd, chunk, 0, size); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err; }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    },
+    free() { rmSync(filler, { force: true }); },
+    unmount() {
+      execFileSync('umount', ['--lazy', dir], { stdio: 'pipe' });
+      rmdirSync(dir);
+    },
+  };
+}
