@@ -17,8 +17,16 @@ import { TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
 /** Ids of the 5 nearest other vectors to vectors[q]. */
-function top5(vectors: Float32Array[], q: number): number[] {
-  return vectors.map((v, i) => ({ i, s: i === q ? -Infinity : dot(vectors[q]!, v) })).sort((a, b) => b.s - a.s).slice(0, 5).map((h) => h.i);
+function ranked(vectors: Float32Array[], q: number): { i: number; s: number }[] {
+  return vectors.map((v, i) => ({ i, s: i === q ? -Infinity : dot(vectors[q]!, v) })).sort((a, b) => b.s - a.s);
+}
+
+/** The GPU's top 5 is the CPU's, in the CPU's order except among neighbours the CPU scores within 2e-3 (the GPU's rounding). */
+function sameTop5(gpu: Float32Array[], cpu: Float32Array[], q: number): void {
+  const want = ranked(cpu, q), score = new Map(want.map((h) => [h.i, h.s]));
+  const got = ranked(gpu, q).slice(0, 5).map((h) => h.i);
+  expect(new Set(got)).toEqual(new Set(want.slice(0, 5).map((h) => h.i)));
+  for (let k = 1; k < got.length; k++) expect(score.get(got[k - 1]!)! - score.get(got[k]!)!, `query ${q}, rank ${k}`).toBeGreaterThan(-2e-3);
 }
 
 describe('on Vulkan (lavapipe)', () => {
@@ -48,7 +56,7 @@ describe('on Vulkan (lavapipe)', () => {
       for (let i = 0; i < onGpu.length; i++) expect(dot(onGpu[i]!, onCpu[i]!)).toBeGreaterThanOrEqual(0.999);
       // not the CPU's bits: the GPU really computed them
       expect(onGpu.some((v, i) => v.some((x, j) => x !== onCpu[i]![j]))).toBe(true);
-      for (let q = 0; q < onGpu.length; q++) expect(top5(onGpu, q)).toEqual(top5(onCpu, q));
+      for (let q = 0; q < onGpu.length; q++) sameTop5(onGpu, onCpu, q);
     } finally {
       await gpu.dispose();
       await cpu.dispose();
