@@ -27,6 +27,7 @@ export const SETTINGS = {
   LOOKALIKE_ZEROSHOT_TEMPLATE: { schema: z.string().regex(/\{label\}/, 'must contain {label}').max(500).default('a photo of {label}'), doc: 'How a class name becomes the text that zero-shot classification embeds' },
   LOOKALIKE_ZEROSHOT_TEMPERATURE: { schema: num(0.0001, 10).default(0.02), doc: 'Zero-shot probabilities are a softmax of cosine / T (`npm run evaluate -- --zero-shot` fits T on your labelled gallery)' },
   LOOKALIKE_ZEROSHOT_MIN_PROBABILITY: { schema: num(0, 1).default(0.5), doc: 'Below this top probability the zero-shot answer is `unknown`' },
+  LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS: { schema: int(1, 1000).default(32), doc: 'Zero-shot labels a request may bring that are not embedded yet (each costs one text encode; embedded labels are cached): more is 413 `too_many_new_labels`' },
   LOOKALIKE_LORA: { schema: z.string().default(''), doc: 'Optional LoRA adapter GGUF for the text model (path or `hf:` URI)' },
   LOOKALIKE_LORA_SCALE: { schema: z.coerce.number().min(-10).max(10).default(1), doc: 'Strength of the LoRA adapter' },
   LOOKALIKE_CONTEXT: { schema: int(256, 262144).default(4096), doc: 'Text model context, in tokens (images count: 64-256 each by default)' },

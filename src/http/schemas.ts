@@ -29,6 +29,11 @@ export const KnnOut = z.object({
   neighbours: z.array(z.object({ id: z.number().int(), score: z.number(), label: z.string().nullable(), thumbnailUrl: z.string() })),
 });
 
+/** A class name (a gallery label, a zero-shot label): trimmed; empty, too long or with control characters refused. */
+export const ClassName = z.string().trim()
+  .min(1, 'a label is empty or only spaces').max(200, 'a label has at most 200 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'a label may not hold control characters (line breaks, tabs, ...)');
+
 export const IdParams = z.object({ id: z.coerce.number().int().positive() });
 
 export function thumbnailUrl(id: number): string {
