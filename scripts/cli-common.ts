@@ -1,6 +1,6 @@
 // What the command-line scripts share: options that map onto settings, usage errors (exit 2), fatal errors (exit 1).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { closest, ConfigError, loadConfig, type Config } from '../src/config.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { galleryDir } from '../src/models/load-models.js';
 
@@ -25,7 +25,8 @@ export function parseCli<T extends Record<string, { type: 'string' | 'boolean'; 
   try {
     parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { type: v.type }])) as ParseArgsConfig['options'], allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const unknown = /^Unknown option '-*([^']*)'/.exec((err as Error).message)?.[1];
+    throw new UsageError(unknown ? `unknown option --${unknown} (did you mean --${closest(unknown, Object.keys(all))}?)` : (err as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) {

@@ -20,6 +20,15 @@ const OPTIONS = {
   redis: { type: 'string', env: 'LOOKALIKE_REDIS_URL', help: 'Redis URL for --queue (redis://host:port)' },
 } as const;
 
+/** The --labels file: a malformed one is bad usage (exit 2), named. */
+function readLabels(file: string): Map<string, string> {
+  try {
+    return parseLabelList(readFileSync(file, 'utf8'), dirname(resolve(file)));
+  } catch (err) {
+    throw new UsageError(`the labels file ${file}: ${(err as Error).message}`);
+  }
+}
+
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one image folder' : 'the image folder is missing');
@@ -28,7 +37,7 @@ runCli(USAGE, async () => {
   const folder = resolve(positionals[0]!);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${positionals[0]} is not a folder`);
   if (typeof values.labels === 'string' && !existsSync(values.labels)) throw new UsageError(`the labels file ${values.labels} does not exist`);
-  const labels = typeof values.labels === 'string' ? parseLabelList(readFileSync(values.labels, 'utf8'), dirname(resolve(values.labels))) : undefined;
+  const labels = typeof values.labels === 'string' ? readLabels(values.labels) : undefined;
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
   const unlisted = labels ? [...labels.keys()].filter((path) => !existsSync(path)) : [];
   if (unlisted.length) log(`warning: the labels file names ${unlisted.length} file(s) that do not exist: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ', ...' : ''}`);
@@ -69,7 +78,13 @@ runCli(USAGE, async () => {
     const counts = gallery.counts();
     process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
     if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
-    return summary.stopped ? 130 : 0;
+    if (summary.stopped) return 130;
+    const stored = summary.added + summary.reembedded + summary.skipped;
+    if (summary.failed.length && !stored) {
+      log(`error: every image failed (${summary.failed.length}): nothing was stored`);
+      return 1;
+    }
+    return 0;
   } finally {
     await writer?.close();
     await gallery.close();

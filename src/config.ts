@@ -9,7 +9,8 @@ import { GPU_MODES, physicalCores } from './accel/acceleration.js';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A word, or an integer in range: `auto`, `all`. */
-const wordOrInt = <W extends string>(word: W, min: number, max: number) => z.union([z.literal(word), int(min, max)]).default(word);
+const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
+  z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
 
 export const SETTINGS = {
   PORT: { schema: int(0, 65535).default(7860), doc: 'HTTP port' },
@@ -122,7 +123,8 @@ export function closest(word: string, candidates: string[]): string {
     }
     return prev[b.length]!;
   };
-  return candidates.reduce((best, c) => (distance(word.toUpperCase(), c) < distance(word.toUpperCase(), best) ? c : best));
+  const d = (c: string) => distance(word.toLowerCase(), c.toLowerCase()); // settings are upper case, flags lower
+  return candidates.reduce((best, c) => (d(c) < d(best) ? c : best));
 }
 
 /** A setting's default: the one place defaults live (the encoder and the VL model take theirs from here too). */

@@ -113,7 +113,12 @@ describe('npm run index', () => {
   it('exits 2 on bad usage and lists every option with its default in --help', async () => {
     expect((await runScript('scripts/index.ts', [])).code).toBe(2);
     expect((await runScript('scripts/index.ts', ['x', '--nope'])).code).toBe(2);
-    expect((await runScript('scripts/index.ts', ['x', '--threads', 'many'])).code).toBe(2);
+    const typo = await runScript('scripts/index.ts', ['x', '--lables', 'l.csv']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option --lables \(did you mean --labels\?\)/);
+    const threads = await runScript('scripts/index.ts', ['x', '--threads', 'many']);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toMatch(/--threads "many": expected auto or a whole number from 1 to 256/);
     const help = await runScript('scripts/index.ts', ['--help']);
     expect(help.code).toBe(0);
     for (const opt of ['--labels-from-folders', '--labels', '--force', '--switch-model', '--data', '--mmproj', '--index-kind', '--threads']) expect(help.stdout).toContain(opt);
@@ -160,12 +165,27 @@ describe('npm run index', () => {
     expect(kind.code).toBe(2);
     expect(kind.stderr).toMatch(/--index-kind "foo"/);
     expect(kind.stderr).not.toMatch(/LOOKALIKE_INDEX_KIND/);
+    writeFileSync(join(root, 'bad.csv'), 'one.png,cat\nno comma on this line\n');
+    const badList = await runScript('scripts/index.ts', [root, '--labels', join(root, 'bad.csv'), '--data', data], env());
+    expect(badList.code).toBe(2);
+    expect(badList.stderr).toMatch(/the labels file .*bad\.csv: line 2: expected "path,label"/);
     expect(existsSync(data)).toBe(false);
     writeFileSync(join(root, 'config.json'), JSON.stringify({ LOOKALIKE_MAX_TOKEN: 128 }));
     const typo = await runScript('scripts/index.ts', [root, '--data', data], { ...env(), LOOKALIKE_CONFIG: join(root, 'config.json') });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/);
     expect(existsSync(data)).toBe(false);
+  });
+
+  it('exits 1 when every image failed, and says so', async () => {
+    const folder = join(root, 'all-broken');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.jpg'), 'text, not a picture');
+    writeFileSync(join(folder, 'b.png'), Buffer.alloc(0));
+    const r = await runScript('scripts/index.ts', [folder, '--data', join(root, 'all-broken-data')], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/0 added, 0 already indexed, .* 2 failed/);
+    expect(r.stderr).toMatch(/every image failed \(2\): nothing was stored/);
   });
 
   it('reads labels from a list file', async () => {
