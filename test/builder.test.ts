@@ -1,6 +1,7 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -186,6 +187,27 @@ describe('npm run index', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/0 added, 0 already indexed, .* 2 failed/);
     expect(r.stderr).toMatch(/every image failed \(2\): nothing was stored/);
+  });
+
+  it('npm run evaluate on a read-only data folder names the file and says it is read-only', async () => {
+    const folder = join(root, 'ro-images');
+    await writeImageFolder(folder, ['a', 'b'], 2);
+    const data = join(root, 'ro-data'), mounted = join(root, 'ro-mount');
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(0);
+    // root writes through file modes, so the folder is made read-only the way a read-only disk is: a read-only mount
+    mkdirSync(mounted);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('mount', ['--bind', '-o', 'ro', data, mounted]);
+    else { rmSync(mounted, { recursive: true }); renameSync(data, mounted); chmodSync(mounted, 0o555); }
+    try {
+      const r = await runScript('scripts/evaluate.ts', ['--data', mounted], env());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot open ${join(mounted, 'lookalike.db')}: the data folder ${mounted} is read-only`);
+      expect(r.stderr).not.toMatch(/unable to open database file/);
+    } finally {
+      if (asRoot) execFileSync('umount', [mounted]);
+      else chmodSync(mounted, 0o755);
+    }
   });
 
   it('reads labels from a list file', async () => {
