@@ -55,11 +55,12 @@ runCli(USAGE, async () => {
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);
     if (advice) log(`note: ${advice}`);
   }
-  log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}; index ${config.LOOKALIKE_INDEX_KIND}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
+  log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
   const gallery = await Gallery.open({
     dataDir: models.dataDir, identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
     switchModel: Boolean(values['switch-model']), log,
   }).catch(async (err) => { await dispose(); throw err; });
+  log(`index ${(await gallery.indexStats()).kind}`);
   const writer = queued ? await JobWriter.open(config, gallery, identity.modelId, log) : undefined;
 
   let stop = false;

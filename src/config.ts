@@ -39,7 +39,7 @@ export const SETTINGS = {
   LOOKALIKE_MIN_TOKENS: { schema: int(1, 16384).default(64), doc: 'Minimum image tokens per encode (one token per 32x32 px)' },
   LOOKALIKE_MAX_TOKENS: { schema: int(1, 16384).default(256), doc: 'Maximum image tokens per encode: larger images are scaled down to fit' },
   LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
-  LOOKALIKE_INDEX_KIND: { schema: z.enum(['flat', 'hnsw', 'ivf-sq8'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('flat'), doc: 'FAISS index kind (see "Index kinds")' },
+  LOOKALIKE_INDEX_KIND: { schema: z.enum(['auto', 'flat', 'hnsw', 'ivf-sq8'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('auto'), doc: 'FAISS index kind (see "Index kinds"); `auto`: the kind the data folder already has, `flat` for a new one. Another kind than the folder\'s replaces its index' },
   LOOKALIKE_HNSW_M: { schema: int(4, 128).default(32), doc: 'HNSW graph degree' },
   LOOKALIKE_EF_SEARCH: { schema: int(1, 4096).default(128), doc: 'HNSW search breadth' },
   LOOKALIKE_NPROBE: { schema: int(1, 65536).default(16), doc: 'IVF lists visited per query' },

@@ -1,7 +1,7 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -123,7 +123,16 @@ describe('npm run index', () => {
     const help = await runScript('scripts/index.ts', ['--help']);
     expect(help.code).toBe(0);
     for (const opt of ['--labels-from-folders', '--labels', '--force', '--switch-model', '--data', '--mmproj', '--index-kind', '--threads']) expect(help.stdout).toContain(opt);
-    expect(help.stdout).toMatch(/--index-kind.*default: flat/);
+    expect(help.stdout).toMatch(/--index-kind.*default: auto/);
+  });
+
+  it('the README shows the real --help of npm run index, npm run evaluate and npm run search', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const script of ['index', 'evaluate', 'search']) {
+      const help = await runScript(`scripts/${script}.ts`, ['--help']);
+      expect(help.code).toBe(0);
+      expect(readme, script).toContain(`$ npm run ${script} -- --help\n${help.stdout}\`\`\``);
+    }
   });
 
   it('relabels images already indexed when their folder or list label changed, and says how many', async () => {
@@ -176,6 +185,22 @@ describe('npm run index', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/);
     expect(existsSync(data)).toBe(false);
+  });
+
+  it('remembers the data folder\'s index kind: a run without --index-kind keeps it, another kind replaces it', async () => {
+    const folder = join(root, 'kinds');
+    await writeImageFolder(folder, ['a'], 3);
+    const data = join(root, 'kinds-data');
+    const files = () => readdirSync(join(data, 'index')).filter((f) => !f.includes('.tmp')).map((f) => f.split('.')[0]).sort();
+    expect((await runScript('scripts/index.ts', [folder, '--data', data, '--index-kind', 'hnsw'], env())).code).toBe(0);
+    expect(new Set(files())).toEqual(new Set(['hnsw']));
+    const again = await runScript('scripts/index.ts', [folder, '--data', data], env()); // no kind given: the folder's
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/^index hnsw$/m);
+    expect(new Set(files())).toEqual(new Set(['hnsw'])); // no flat index built beside it
+    const flat = await runScript('scripts/index.ts', [folder, '--data', data, '--index-kind', 'flat'], env());
+    expect(flat.stderr).toMatch(/this data folder holds a hnsw index; LOOKALIKE_INDEX_KIND=flat replaces it/);
+    expect(new Set(files())).toEqual(new Set(['flat']));
   });
 
   it('exits 1 when every image failed, and says so', async () => {

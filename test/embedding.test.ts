@@ -276,6 +276,18 @@ describe('with the Instruct mmproj alone', () => {
 });
 
 describe('npm run search', () => {
+  it('says that words need an embedding model when none is set (not that the demo folder has no gallery)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-search-'));
+    try {
+      const r = await runScript('scripts/search.ts', ['red bicycle in the snow'], { LOOKALIKE_DATA_DIR: dir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_EMBED_MODEL: '' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/words need an embedding model: set LOOKALIKE_EMBED_MODEL .*export/);
+      expect(r.stderr).not.toMatch(/no gallery/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints the top results for words or for an image file, from a data folder, without the server', async () => {
     const t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_MIN_TOKENS: '16' }); // builds the demo gallery
     const env = { LOOKALIKE_DATA_DIR: t.dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_MIN_TOKENS: '16' };
