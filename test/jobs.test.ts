@@ -124,6 +124,14 @@ describe('npm run index -- --queue', () => {
     expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
   }, 300_000);
 
+  it('says it is waiting for workers when none is running, instead of printing nothing', async () => {
+    const r = await redis();
+    const builder = startScript('scripts/index.ts', [join(folder, 'class2'), '--queue', '--data', join(root, 'no-workers')], { ...base, LOOKALIKE_REDIS_URL: r.url });
+    children.push(builder);
+    const out = watchOutput(builder);
+    await out.waitFor(/20 images enqueued; waiting for workers to encode them \(0 seen so far; start them with npm run worker\)/, 120_000);
+  });
+
   it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
     const r = await redis();
     await worker({ ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MAX_TOKENS: '128' }); // other token limits: another model id
