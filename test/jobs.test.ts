@@ -130,7 +130,7 @@ describe('npm run index -- --queue', () => {
     children.push(builder);
     const out = watchOutput(builder);
     await out.waitFor(/20 images enqueued; waiting for workers to encode them \(0 seen so far; start them with npm run worker\)/, 120_000);
-  });
+  }, 150_000);
 
   it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
     const r = await redis();
