@@ -58,7 +58,7 @@ const CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
-  ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat"]' })],
+  ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat","dog"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
   ['post /api/classify', 413, 'too_many_new_labels', () => upload(apps.embed, 'POST', '/api/classify', { image: file(png), labels: Array.from({ length: 33 }, (_, i) => `new ${i}`) })],
   ['post /api/search', 413, 'fields_too_large', () => upload(apps.ready, 'POST', '/api/search', { text: 'x'.repeat(4097) })],

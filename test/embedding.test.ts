@@ -266,7 +266,7 @@ describe('with the Instruct mmproj alone', () => {
       const res = await t.app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a cat' } });
       expect(res.statusCode).toBe(409);
       expect(res.json().error).toMatchObject({ code: 'text_search_unavailable', message: expect.stringMatching(/Qwen3-VL-Embedding .*LOOKALIKE_EMBED_MODEL/) });
-      const body = multipart({ image: { filename: 'a.png', data: await scenePng(1), contentType: 'image/png' }, labels: '["cat"]' });
+      const body = multipart({ image: { filename: 'a.png', data: await scenePng(1), contentType: 'image/png' }, labels: '["cat","dog"]' });
       expect((await t.app.inject({ method: 'POST', url: '/api/classify', payload: body.payload, headers: body.headers })).json().error.code).toBe('text_search_unavailable');
       expect((await t.app.inject('/api/health')).json().features.textSearch).toBe(false);
     } finally {
