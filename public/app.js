@@ -214,6 +214,24 @@ async function searchWords() {
   }
 }
 
+// Changes need the server's API key when it has one (LOOKALIKE_API_KEY): the page asks for it on a 401 and keeps it
+// in sessionStorage, so it is gone when the tab closes.
+const API_KEY = 'lookalike-api-key';
+function keyHeaders() {
+  const typed = $('api-key').value.trim();
+  if (typed) sessionStorage.setItem(API_KEY, typed);
+  const key = sessionStorage.getItem(API_KEY);
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+function askForKey(err) {
+  sessionStorage.removeItem(API_KEY);
+  $('api-key').value = '';
+  $('api-key').hidden = false;
+  $('api-key').focus();
+  showMessage(err.status === 401 ? 'This server needs its API key to add images: enter it, then "Add to gallery" again (kept only while this tab is open).'
+    : 'The API key was refused: enter it again.');
+}
+
 // Adds the current photo to the gallery. With workers (Redis) the server answers 202 and a job: its state is shown
 // until the image is stored or the job failed.
 async function addToGallery() {
@@ -226,7 +244,7 @@ async function addToGallery() {
   state.textContent = 'adding…';
   $('add-button').disabled = true;
   try {
-    const out = await api('/api/images', { method: 'POST', body });
+    const out = await api('/api/images', { method: 'POST', body, headers: keyHeaders() });
     if (!out.statusUrl) { // stored at once (201), or already there (200); 202 gives a job to follow
       state.textContent = out.duplicate ? `already in the gallery as #${out.id}${out.relabelled ? ', relabelled' : ''}` : `added as #${out.id}`;
       return;
@@ -240,7 +258,8 @@ async function addToGallery() {
     }
   } catch (err) {
     state.textContent = '';
-    showMessage(...explain(err));
+    if (err.status === 401 || err.code === 'forbidden') askForKey(err);
+    else showMessage(...explain(err));
   } finally {
     $('add-button').disabled = false;
   }

@@ -1,6 +1,6 @@
 // What the command-line scripts share: options that map onto settings, usage errors (exit 2), fatal errors (exit 1).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { closest, ConfigError, loadConfig, type Config } from '../src/config.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { galleryDir } from '../src/models/load-models.js';
 
@@ -12,7 +12,7 @@ export const MODEL_OPTIONS = {
   'min-tokens': { type: 'string', env: 'LOOKALIKE_MIN_TOKENS', help: 'minimum image tokens' },
   'max-tokens': { type: 'string', env: 'LOOKALIKE_MAX_TOKENS', help: 'maximum image tokens' },
   pooling: { type: 'string', env: 'LOOKALIKE_POOLING', help: 'mean | mean-deepstack' },
-  'index-kind': { type: 'string', env: 'LOOKALIKE_INDEX_KIND', help: 'flat | hnsw | ivf-sq8' },
+  'index-kind': { type: 'string', env: 'LOOKALIKE_INDEX_KIND', help: 'auto (the data folder\'s, flat for a new one) | flat | hnsw | ivf-sq8' },
 } as const;
 
 export class UsageError extends Error {}
@@ -25,7 +25,8 @@ export function parseCli<T extends Record<string, { type: 'string' | 'boolean'; 
   try {
     parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { type: v.type }])) as ParseArgsConfig['options'], allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const unknown = /^Unknown option '-*([^']*)'/.exec((err as Error).message)?.[1];
+    throw new UsageError(unknown ? `unknown option --${unknown} (did you mean --${closest(unknown, Object.keys(all))}?)` : (err as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) {

@@ -21,7 +21,7 @@ const OPTIONS = {
 async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: string) {
   if (!isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');
   const labels = gallery.labels().map((l) => l.label);
-  const labelVectors = await new LabelVectors(encoder, template).of(labels);
+  const { vectors: labelVectors } = await new LabelVectors(encoder, template).of(labels);
   const cosines: number[][] = [], truth: number[] = [];
   for (const batch of gallery.labelledVectors()) {
     batch.labels.forEach((label, i) => {

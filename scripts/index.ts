@@ -22,6 +22,15 @@ const OPTIONS = {
   redis: { type: 'string', env: 'LOOKALIKE_REDIS_URL', help: 'Redis URL for --queue (redis://host:port)' },
 } as const;
 
+/** The --labels file: a malformed one is bad usage (exit 2), named. */
+function readLabels(file: string): Map<string, string> {
+  try {
+    return parseLabelList(readFileSync(file, 'utf8'), dirname(resolve(file)));
+  } catch (err) {
+    throw new UsageError(`the labels file ${file}: ${(err as Error).message}`);
+  }
+}
+
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one image folder' : 'the image folder is missing');
@@ -30,7 +39,7 @@ runCli(USAGE, async () => {
   const folder = resolve(positionals[0]!);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${positionals[0]} is not a folder`);
   if (typeof values.labels === 'string' && !existsSync(values.labels)) throw new UsageError(`the labels file ${values.labels} does not exist`);
-  const labels = typeof values.labels === 'string' ? parseLabelList(readFileSync(values.labels, 'utf8'), dirname(resolve(values.labels))) : undefined;
+  const labels = typeof values.labels === 'string' ? readLabels(values.labels) : undefined;
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
   const unlisted = labels ? [...labels.keys()].filter((path) => !existsSync(path)) : [];
   if (unlisted.length) log(`warning: the labels file names ${unlisted.length} file(s) that do not exist: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ', ...' : ''}`);
@@ -48,11 +57,12 @@ runCli(USAGE, async () => {
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);
     if (advice) log(`note: ${advice}`);
   }
-  log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}; index ${config.LOOKALIKE_INDEX_KIND}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
+  log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
   const gallery = await Gallery.open({
     dataDir: models.dataDir, identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
     switchModel: Boolean(values['switch-model']), log,
   }).catch(async (err) => { await dispose(); throw err; });
+  log(`index ${(await gallery.indexStats()).kind}`);
   const redis = queued ? new RedisLink(config.LOOKALIKE_REDIS_URL, log) : undefined;
   // a Redis that cannot be reached at the start is more likely a wrong URL than an outage: say so and stop
   if (redis && !(await redis.waitUntilUp(REDIS_START_WAIT_MS))) {
@@ -80,7 +90,13 @@ runCli(USAGE, async () => {
     const counts = gallery.counts();
     process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
     if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
-    return summary.stopped ? 130 : 0;
+    if (summary.stopped) return 130;
+    const stored = summary.added + summary.reembedded + summary.skipped;
+    if (summary.failed.length && !stored) {
+      log(`error: every image failed (${summary.failed.length}): nothing was stored`);
+      return 1;
+    }
+    return 0;
   } finally {
     await writer?.close();
     await redis?.close();

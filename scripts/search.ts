@@ -14,6 +14,9 @@ const OPTIONS = {
   json: { type: 'boolean', help: 'print the results as JSON' },
 } as const;
 
+const wordsNeedEmbedModel = (query: string) => new UsageError(`"${query}" is not a file, and words need an embedding model: ` +
+  'set LOOKALIKE_EMBED_MODEL with its mmproj (export them, as for the server) or give --embed-model');
+
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError('give one query: words in quotes, or an image file');
@@ -21,12 +24,12 @@ runCli(USAGE, async () => {
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
   const query = positionals[0]!;
   const isFile = existsSync(query) && statSync(query).isFile();
+  // before the data folder: without an embedding model it is another folder (the demo's), and its absence says nothing
+  if (!isFile && !config.LOOKALIKE_EMBED_MODEL) throw wordsNeedEmbedModel(query);
   requireGallery(config);
   const { encoder, dataDir } = await loadModels(config);
   try {
-    if (!isFile && !isTextEmbedder(encoder)) {
-      throw new UsageError(`"${query}" is not a file, and words need an embedding model: set LOOKALIKE_EMBED_MODEL (or --embed-model) with its mmproj`);
-    }
+    if (!isFile && !isTextEmbedder(encoder)) throw wordsNeedEmbedModel(query);
     const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
     try {
       const vector = isFile || !isTextEmbedder(encoder) ? (await encoder.embed(readFileSync(query))).vector : await encoder.embedText(query.trim());

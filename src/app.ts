@@ -118,7 +118,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   });
 
   await app.register(fastifyMultipart, {
-    limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1, fields: 20, fieldSize: 4096 },
+    // the text fields' limits are set per route by readUpload (DEFAULT_FORM_LIMITS, or the route's formLimits)
+    limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1 },
   });
   if (config.LOOKALIKE_RATE_LIMIT > 0) {
     await app.register(fastifyRateLimit, { max: config.LOOKALIKE_RATE_LIMIT, timeWindow: '1 minute' });

@@ -9,7 +9,8 @@ import { GPU_MODES, physicalCores } from './accel/acceleration.js';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A word, or an integer in range: `auto`, `all`. */
-const wordOrInt = <W extends string>(word: W, min: number, max: number) => z.union([z.literal(word), int(min, max)]).default(word);
+const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
+  z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
 
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
@@ -30,6 +31,7 @@ export const SETTINGS = {
   LOOKALIKE_ZEROSHOT_TEMPLATE: { schema: z.string().regex(/\{label\}/, 'must contain {label}').max(500).default('a photo of {label}'), doc: 'How a class name becomes the text that zero-shot classification embeds' },
   LOOKALIKE_ZEROSHOT_TEMPERATURE: { schema: num(0.0001, 10).default(0.02), doc: 'Zero-shot probabilities are a softmax of cosine / T (`npm run evaluate -- --zero-shot` fits T on your labelled gallery)' },
   LOOKALIKE_ZEROSHOT_MIN_PROBABILITY: { schema: num(0, 1).default(0.5), doc: 'Below this top probability the zero-shot answer is `unknown`' },
+  LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS: { schema: int(1, 1000).default(32), doc: 'Zero-shot labels a request may bring that are not embedded yet (each costs one text encode; embedded labels are cached): more is 413 `too_many_new_labels`' },
   LOOKALIKE_LORA: { schema: z.string().default(''), doc: 'Optional LoRA adapter GGUF for the text model (path or `hf:` URI)' },
   LOOKALIKE_LORA_SCALE: { schema: z.coerce.number().min(-10).max(10).default(1), doc: 'Strength of the LoRA adapter' },
   LOOKALIKE_CONTEXT: { schema: int(256, 262144).default(4096), doc: 'Text model context, in tokens (images count: 64-256 each by default)' },
@@ -40,7 +42,7 @@ export const SETTINGS = {
   LOOKALIKE_MIN_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Minimum image tokens per encode (one token per 32x32 px); \`auto\`: what the mmproj says it was trained at (llama.cpp's \`clip.vision.image_min_pixels\` key, as the demo's files have), else ${DEFAULT_TOKEN_LIMITS.min}` },
   LOOKALIKE_MAX_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Maximum image tokens per encode: larger images are scaled down to fit; \`auto\`: the mmproj's own (\`clip.vision.image_max_pixels\`), else ${DEFAULT_TOKEN_LIMITS.max}` },
   LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
-  LOOKALIKE_INDEX_KIND: { schema: z.enum(['flat', 'hnsw', 'ivf-sq8'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('flat'), doc: 'FAISS index kind (see "Index kinds")' },
+  LOOKALIKE_INDEX_KIND: { schema: z.enum(['auto', 'flat', 'hnsw', 'ivf-sq8'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('auto'), doc: 'FAISS index kind (see "Index kinds"); `auto`: the kind the data folder already has, `flat` for a new one. Another kind than the folder\'s replaces its index' },
   LOOKALIKE_HNSW_M: { schema: int(4, 128).default(32), doc: 'HNSW graph degree' },
   LOOKALIKE_EF_SEARCH: { schema: int(1, 4096).default(128), doc: 'HNSW search breadth' },
   LOOKALIKE_NPROBE: { schema: int(1, 65536).default(16), doc: 'IVF lists visited per query' },
@@ -126,7 +128,8 @@ export function closest(word: string, candidates: string[]): string {
     }
     return prev[b.length]!;
   };
-  return candidates.reduce((best, c) => (distance(word.toUpperCase(), c) < distance(word.toUpperCase(), best) ? c : best));
+  const d = (c: string) => distance(word.toLowerCase(), c.toLowerCase()); // settings are upper case, flags lower
+  return candidates.reduce((best, c) => (d(c) < d(best) ? c : best));
 }
 
 /** A token-limit setting as the encoders take it: undefined for `auto` (the model file's own limits, else the defaults). */

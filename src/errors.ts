@@ -43,3 +43,11 @@ export class UnavailableError extends LookalikeError {
 export class BusyError extends UnavailableError {
   constructor(message: string, retryAfterSeconds: number) { super('busy', message, retryAfterSeconds); }
 }
+
+// Work a request may bring: its form's text fields, and zero-shot labels not embedded yet (each one a text encode).
+export class FieldsTooLargeError extends LookalikeError {
+  constructor(message: string) { super('fields_too_large', message, 413); }
+}
+export class TooManyNewLabelsError extends LookalikeError {
+  constructor(message: string) { super('too_many_new_labels', message, 413); }
+}

@@ -223,6 +223,10 @@ describe('gallery routes', () => {
     expect((await patch(null)).json()).toMatchObject({ id, label: null });
     expect((await post('/api/search', { image: image(png), k: '1', label: 'third' })).json().results).toEqual([]);
     expectError(await t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'x', extra: 1 } }), 400, 'invalid_request');
+    // a label is trimmed; only spaces, or control characters, are refused (they would become zero-shot classes)
+    for (const bad of ['   ', 'two\nlines', 'tab\there']) expectError(await patch(bad), 400, 'invalid_request');
+    expectError(await post('/api/images', { image: image(png), label: ' \t ' }), 400, 'invalid_request');
+    expect((await patch('  spaced  ')).json()).toMatchObject({ id, label: 'spaced' });
     expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
   });
 

@@ -1,6 +1,7 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -113,11 +114,25 @@ describe('npm run index', () => {
   it('exits 2 on bad usage and lists every option with its default in --help', async () => {
     expect((await runScript('scripts/index.ts', [])).code).toBe(2);
     expect((await runScript('scripts/index.ts', ['x', '--nope'])).code).toBe(2);
-    expect((await runScript('scripts/index.ts', ['x', '--threads', 'many'])).code).toBe(2);
+    const typo = await runScript('scripts/index.ts', ['x', '--lables', 'l.csv']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option --lables \(did you mean --labels\?\)/);
+    const threads = await runScript('scripts/index.ts', ['x', '--threads', 'many']);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toMatch(/--threads "many": expected auto or a whole number from 1 to 256/);
     const help = await runScript('scripts/index.ts', ['--help']);
     expect(help.code).toBe(0);
     for (const opt of ['--labels-from-folders', '--labels', '--force', '--switch-model', '--data', '--mmproj', '--index-kind', '--threads']) expect(help.stdout).toContain(opt);
-    expect(help.stdout).toMatch(/--index-kind.*default: flat/);
+    expect(help.stdout).toMatch(/--index-kind.*default: auto/);
+  });
+
+  it('the README shows the real --help of npm run index, npm run evaluate and npm run search', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const script of ['index', 'evaluate', 'search']) {
+      const help = await runScript(`scripts/${script}.ts`, ['--help']);
+      expect(help.code).toBe(0);
+      expect(readme, script).toContain(`$ npm run ${script} -- --help\n${help.stdout}\`\`\``);
+    }
   });
 
   it('relabels images already indexed when their folder or list label changed, and says how many', async () => {
@@ -160,12 +175,64 @@ describe('npm run index', () => {
     expect(kind.code).toBe(2);
     expect(kind.stderr).toMatch(/--index-kind "foo"/);
     expect(kind.stderr).not.toMatch(/LOOKALIKE_INDEX_KIND/);
+    writeFileSync(join(root, 'bad.csv'), 'one.png,cat\nno comma on this line\n');
+    const badList = await runScript('scripts/index.ts', [root, '--labels', join(root, 'bad.csv'), '--data', data], env());
+    expect(badList.code).toBe(2);
+    expect(badList.stderr).toMatch(/the labels file .*bad\.csv: line 2: expected "path,label"/);
     expect(existsSync(data)).toBe(false);
     writeFileSync(join(root, 'config.json'), JSON.stringify({ LOOKALIKE_MAX_TOKEN: 128 }));
     const typo = await runScript('scripts/index.ts', [root, '--data', data], { ...env(), LOOKALIKE_CONFIG: join(root, 'config.json') });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/);
     expect(existsSync(data)).toBe(false);
+  });
+
+  it('remembers the data folder\'s index kind: a run without --index-kind keeps it, another kind replaces it', async () => {
+    const folder = join(root, 'kinds');
+    await writeImageFolder(folder, ['a'], 3);
+    const data = join(root, 'kinds-data');
+    const files = () => readdirSync(join(data, 'index')).filter((f) => !f.includes('.tmp')).map((f) => f.split('.')[0]).sort();
+    expect((await runScript('scripts/index.ts', [folder, '--data', data, '--index-kind', 'hnsw'], env())).code).toBe(0);
+    expect(new Set(files())).toEqual(new Set(['hnsw']));
+    const again = await runScript('scripts/index.ts', [folder, '--data', data], env()); // no kind given: the folder's
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/^index hnsw$/m);
+    expect(new Set(files())).toEqual(new Set(['hnsw'])); // no flat index built beside it
+    const flat = await runScript('scripts/index.ts', [folder, '--data', data, '--index-kind', 'flat'], env());
+    expect(flat.stderr).toMatch(/this data folder holds a hnsw index; LOOKALIKE_INDEX_KIND=flat replaces it/);
+    expect(new Set(files())).toEqual(new Set(['flat']));
+  });
+
+  it('exits 1 when every image failed, and says so', async () => {
+    const folder = join(root, 'all-broken');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.jpg'), 'text, not a picture');
+    writeFileSync(join(folder, 'b.png'), Buffer.alloc(0));
+    const r = await runScript('scripts/index.ts', [folder, '--data', join(root, 'all-broken-data')], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/0 added, 0 already indexed, .* 2 failed/);
+    expect(r.stderr).toMatch(/every image failed \(2\): nothing was stored/);
+  });
+
+  it('npm run evaluate on a read-only data folder names the file and says it is read-only', async () => {
+    const folder = join(root, 'ro-images');
+    await writeImageFolder(folder, ['a', 'b'], 2);
+    const data = join(root, 'ro-data'), mounted = join(root, 'ro-mount');
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(0);
+    // root writes through file modes, so the folder is made read-only the way a read-only disk is: a read-only mount
+    mkdirSync(mounted);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('mount', ['--bind', '-o', 'ro', data, mounted]);
+    else { rmSync(mounted, { recursive: true }); renameSync(data, mounted); chmodSync(mounted, 0o555); }
+    try {
+      const r = await runScript('scripts/evaluate.ts', ['--data', mounted], env());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot open ${join(mounted, 'lookalike.db')}: the data folder ${mounted} is read-only`);
+      expect(r.stderr).not.toMatch(/unable to open database file/);
+    } finally {
+      if (asRoot) execFileSync('umount', [mounted]);
+      else chmodSync(mounted, 0o755);
+    }
   });
 
   it('reads labels from a list file', async () => {

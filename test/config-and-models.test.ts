@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('configuration', () => {
   it('has defaults for everything, and reads the environment', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 7860, HOST: '127.0.0.1', LOOKALIKE_INDEX_KIND: 'flat', LOOKALIKE_KNN_K: 20, LOOKALIKE_QUEUE_SIZE: 8 });
+    expect(c).toMatchObject({ PORT: 7860, HOST: '127.0.0.1', LOOKALIKE_INDEX_KIND: 'auto', LOOKALIKE_KNN_K: 20, LOOKALIKE_QUEUE_SIZE: 8 });
     expect(loadConfig({ PORT: '8080', LOOKALIKE_INDEX_KIND: 'hnsw' })).toMatchObject({ PORT: 8080, LOOKALIKE_INDEX_KIND: 'hnsw' });
   });
 

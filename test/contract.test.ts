@@ -11,7 +11,7 @@ import { mountTmpfs } from './helpers/tmpfs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any; body: string };
-interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp; full: TestApp }
+interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp; full: TestApp; embed: TestApp }
 // Redis unreachable (nothing listens on its port), and a server beyond loopback without a key
 interface MoreApps { redisDown: TestApp; exposed: TestApp }
 
@@ -29,8 +29,9 @@ let redis: TestRedis;
 beforeAll(async () => {
   redis = await startRedis();
   apps.queued = await startTestApp({ LOOKALIKE_REDIS_URL: redis.url }); // adds become jobs (no worker needed to enqueue)
-  [apps.ready, apps.vlm, apps.keyed, apps.limited] = await Promise.all([
+  [apps.ready, apps.vlm, apps.keyed, apps.limited, apps.embed] = await Promise.all([
     startTestApp(), startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' }), startTestApp({ LOOKALIKE_API_KEY: 'sesame' }), startTestApp({ LOOKALIKE_RATE_LIMIT: '1' }),
+    startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' }), // words and zero-shot labels
   ]);
   apps.cold = await startTestApp({}, { start: false });
   apps.redisDown = await startTestApp({ LOOKALIKE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
@@ -85,8 +86,10 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
   ['post /api/classify', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/classify')],
-  ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat"]' })],
+  ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat","dog"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
+  ['post /api/classify', 413, 'too_many_new_labels', () => upload(apps.embed, 'POST', '/api/classify', { image: file(png), labels: Array.from({ length: 33 }, (_, i) => `new ${i}`) })],
+  ['post /api/search', 413, 'fields_too_large', () => upload(apps.ready, 'POST', '/api/search', { text: 'x'.repeat(4097) })],
   ['post /api/classify', 415, 'bad_image', () => upload(apps.ready, 'POST', '/api/classify', { image: file(Buffer.from('not a picture')) })],
   ['post /api/classify', 503, 'loading', () => upload(apps.cold, 'POST', '/api/classify', { image: file(png) })],
   ['get /api/images/{id}/similar', 200, null, () => get(apps.ready, `/api/images/${id}/similar`)],

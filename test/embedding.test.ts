@@ -173,8 +173,6 @@ describe('search by words and zero-shot classes over the API', () => {
     const zs = given.zeroShot;
     expect(zs.scores.map((s: { label: string }) => s.label).sort()).toEqual(['boat', 'cat', 'dog']);
     expect(zs.scores.reduce((s: number, x: { probability: number }) => s + x.probability, 0)).toBeCloseTo(1, 10);
-    const one = (await post('/api/classify', { image: { filename: 'a.png', data: png, contentType: 'image/png' }, labels: 'cat' })).json();
-    expect(one.zeroShot.scores).toEqual([{ label: 'cat', cosine: expect.any(Number), probability: 1 }]);
     const same = (await post('/api/classify', { image: { filename: 'a.png', data: png, contentType: 'image/png' }, labels: '["cat","dog","boat"]' })).json();
     expect(same.zeroShot).toEqual(zs); // deterministic
     const own = (await post('/api/classify', { image: { filename: 'a.png', data: png, contentType: 'image/png' } })).json();
@@ -201,14 +199,84 @@ describe('search by words and zero-shot classes over the API', () => {
       .toEqual(kinds.map(([name, , status]) => `${name}: ${status}`));
   });
 
-  it('answers bad labels with 400', async () => {
+  it('answers bad labels with 400: none, over 1000, empty, only spaces, control characters, a single one', async () => {
     const image = { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' };
-    for (const labels of ['[]', JSON.stringify(Array.from({ length: 1001 }, (_, i) => `c${i}`)), '["cat",""]', '   ']) {
+    const cases: [string | string[], RegExp][] = [
+      ['[]', /too small/i], [JSON.stringify(Array.from({ length: 1001 }, (_, i) => `c${i}`)), /too big/i], ['["cat",""]', /empty or only spaces/],
+      ['   ', /empty or only spaces/], [['cat', ' \t '], /empty or only spaces/], ['["cat","line\\nbreak"]', /control characters/], [['dog', 'bell\u0007'], /control characters/],
+      ['cat', /at least 2 different labels.*probability 1/], [['cat', ' cat ', 'cat'], /at least 2 different labels/],
+    ];
+    for (const [labels, message] of cases) {
       const res = await post('/api/classify', { image, labels });
-      expect(res.statusCode, labels.slice(0, 20)).toBe(400);
-      expect(res.json().error.code).toBe('invalid_request');
+      expect(res.statusCode, String(labels).slice(0, 20)).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(message) });
     }
   });
+
+  it('merges duplicate labels (after trimming), and reads a labels part sent as application/json as its list', async () => {
+    const image = { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' };
+    const merged = (await post('/api/classify', { image, labels: ['cat', ' dog', 'cat ', 'dog'] })).json();
+    expect(merged.zeroShot.scores.map((s: { label: string }) => s.label).sort()).toEqual(['cat', 'dog']);
+    const part = (await post('/api/classify', { image, labels: { json: ['cat', 'dog'] } })).json();
+    expect(part.zeroShot.scores.map((s: { label: string }) => s.label).sort()).toEqual(['cat', 'dog']);
+    expect(part.zeroShot).toEqual(merged.zeroShot);
+  });
+
+  it('takes 1000 labels, repeated or as one JSON array, once they are embedded; new ones are bounded per request, refused before any work', async () => {
+    const image = { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' };
+    const labels = Array.from({ length: 1000 }, (_, i) => `class number ${i}`);
+    const refused = await post('/api/classify', { image, labels: JSON.stringify(labels) });
+    expect(refused.statusCode).toBe(413);
+    expect(refused.json().error).toMatchObject({ code: 'too_many_new_labels', message: expect.stringMatching(/1000 of these labels .* at most 32 \(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS\)/) });
+    expect(t.app.services.labelVectors!.missing(labels)).toBe(1000); // nothing was embedded for it
+    await t.app.services.labelVectors!.of(labels.slice(0, 968)); // as earlier requests would have
+    const repeated = await post('/api/classify', { image, labels }); // the last 32 new ones: within the bound
+    expect(repeated.statusCode, repeated.body.slice(0, 300)).toBe(200);
+    expect(repeated.json().zeroShot.scores).toHaveLength(1000);
+    const array = await post('/api/classify', { image, labels: JSON.stringify(labels) });
+    expect(array.statusCode, array.body.slice(0, 300)).toBe(200);
+    expect(array.json().zeroShot.scores).toEqual(repeated.json().zeroShot.scores);
+    const long = await post('/api/search', { text: 'x'.repeat(4097) }); // past a form's text limit: said so, not cut short and misread
+    expect(long.statusCode).toBe(413);
+    expect(long.json().error).toMatchObject({ code: 'fields_too_large', message: expect.stringMatching(/more than 4096 bytes \(at the field "text"\)/) });
+  }, 300_000); // about 1000 text encodes: 9 s on an idle machine
+
+  it('leaves zero-shot out when the gallery\'s own labels are a single one (it would answer it with probability 1)', async () => { // last: it relabels the gallery
+    for (let id = 1; id <= 48; id++) {
+      expect((await t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'scene' } })).statusCode).toBe(200);
+    }
+    const reply = await post('/api/classify', { image: { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' } });
+    expect(reply.statusCode, reply.body.slice(0, 300)).toBe(200);
+    const res = reply.json();
+    expect(res.zeroShot).toBeUndefined();
+    expect(res.label).toBe('scene');
+  });
+});
+
+describe('zero-shot labels when the client goes away', () => {
+  it('stops embedding them, keeps those it embedded, and lets go of the encoder', async () => {
+    const t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS: '1000' });
+    const until = async (done: () => boolean) => { while (!done()) await new Promise((r) => setTimeout(r, 10)); }; // waits on progress
+    try {
+      const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const labels = Array.from({ length: 1000 }, (_, i) => `left behind ${i}`);
+      const cache = t.app.services.labelVectors!;
+      const body = multipart({ image: { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' }, labels: JSON.stringify(labels) });
+      const client = new AbortController();
+      const request = fetch(`${address}/api/classify`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers, signal: client.signal }).catch((err: Error) => err);
+      await until(() => cache.missing(labels) <= 995); // it is embedding them
+      client.abort();
+      expect(await request).toBeInstanceOf(Error);
+      await until(() => t.app.services.admission.inUse === 0); // the request let go of the encoder: its loop ended
+      const left = cache.missing(labels);
+      expect(left).toBeGreaterThan(0);
+      const after = await fetch(`${address}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a cat' }) });
+      expect(after.status).toBe(200);
+      expect(cache.missing(labels)).toBe(left); // nothing went on in the background
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
 });
 
 describe('with the Instruct mmproj alone', () => {
@@ -218,7 +286,7 @@ describe('with the Instruct mmproj alone', () => {
       const res = await t.app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a cat' } });
       expect(res.statusCode).toBe(409);
       expect(res.json().error).toMatchObject({ code: 'text_search_unavailable', message: expect.stringMatching(/Qwen3-VL-Embedding .*LOOKALIKE_EMBED_MODEL/) });
-      const body = multipart({ image: { filename: 'a.png', data: await scenePng(1), contentType: 'image/png' }, labels: '["cat"]' });
+      const body = multipart({ image: { filename: 'a.png', data: await scenePng(1), contentType: 'image/png' }, labels: '["cat","dog"]' });
       expect((await t.app.inject({ method: 'POST', url: '/api/classify', payload: body.payload, headers: body.headers })).json().error.code).toBe('text_search_unavailable');
       expect((await t.app.inject('/api/health')).json().features.textSearch).toBe(false);
     } finally {
@@ -228,6 +296,18 @@ describe('with the Instruct mmproj alone', () => {
 });
 
 describe('npm run search', () => {
+  it('says that words need an embedding model when none is set (not that the demo folder has no gallery)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-search-'));
+    try {
+      const r = await runScript('scripts/search.ts', ['red bicycle in the snow'], { LOOKALIKE_DATA_DIR: dir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_EMBED_MODEL: '' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/words need an embedding model: set LOOKALIKE_EMBED_MODEL .*export/);
+      expect(r.stderr).not.toMatch(/no gallery/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints the top results for words or for an image file, from a data folder, without the server', async () => {
     const t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' }); // builds the demo gallery
     const env = { LOOKALIKE_DATA_DIR: t.dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR };

@@ -129,6 +129,14 @@ describe('npm run index -- --queue', () => {
     expect([q.images, q.distinct, q.embeddings]).toEqual([200, 200, 200]);
   }, BACKSTOP_MS);
 
+  it('says it is waiting for workers when none is running, instead of printing nothing', async () => {
+    const r = await redis();
+    const builder = startScript('scripts/index.ts', [join(folder, 'class2'), '--queue', '--data', join(root, 'no-workers')], { ...base, LOOKALIKE_REDIS_URL: r.url });
+    children.push(builder);
+    const out = watchOutput(builder);
+    await out.waitFor(/20 images enqueued; waiting for workers to encode them \(0 seen so far; start them with npm run worker\)/, 120_000);
+  }, 150_000);
+
   it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
     const r = await redis();
     await worker({ ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MAX_TOKENS: '128' }); // other token limits: another model id
@@ -230,7 +238,7 @@ describe('Redis down', () => {
     const r = await redis(true); // append-only: the job added before the outage is still there after it
     const lines: string[] = [];
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-redis-down-'));
-    const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUEUE_SIZE: '4' });
+    const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUEUE_SIZE: '4' });
     const app = await buildApp(config, { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l); } } }, startServices: false });
     await app.ready();
     await app.services.start();
@@ -279,7 +287,7 @@ describe('Redis down', () => {
 
   it('bounds the adds that wait on a Redis that does not answer (stopped process): the queue size wait, 503 within the bound', async () => {
     const r = await redis();
-    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_QUEUE_SIZE: '4' });
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUEUE_SIZE: '4' });
     const port = new URL(r.url).port;
     const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['-p', port, 'info', 'server'], { encoding: 'utf8' }))![1]);
     process.kill(pid, 'SIGSTOP'); // connections stay open, nothing answers

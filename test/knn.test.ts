@@ -7,6 +7,7 @@ import { buildIndex } from '../src/builder/build-index.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { classify, summarize } from '../src/knn/knn.js';
+import { formatEvaluation } from '../src/knn/report.js';
 import { fitTemperature, zeroShot } from '../src/knn/zero-shot.js';
 import { scenePng, variant, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -69,6 +70,19 @@ describe('classify', () => {
     expect(e.sweeps.minSimilarity.find((r) => r.threshold === 0.6)).toEqual({ threshold: 0.6, answered: 4 / 6, accuracy: 1 });
     // answering only above 0.6 leaves the four right ones: the lowest threshold with all answers right
     expect(e.suggested.minSimilarity).toBe(0.6);
+  });
+
+  it('suggests no threshold when none makes the answers 95% right, and says so', () => {
+    const result = (candidate: string, confidence: number, bestSimilarity: number) =>
+      ({ label: candidate, candidate, confidence, unknown: false, reason: null, bestSimilarity, votes: [], neighbours: [] });
+    // the most similar and the most confident answer is wrong: no threshold leaves only right answers
+    const e = summarize([
+      { truth: 'a', result: result('b', 0.9, 0.9) }, { truth: 'a', result: result('a', 0.6, 0.5) }, { truth: 'b', result: result('a', 0.7, 0.4) },
+    ]);
+    expect(e.suggested).toEqual({ minSimilarity: null, minConfidence: null, targetAccuracy: 0.95 });
+    const text = formatEvaluation(e);
+    expect(text).toMatch(/suggested: none: no value of either threshold makes the answers at least 95\.0% right/);
+    expect(text).not.toMatch(/LOOKALIKE_KNN_MIN_SIMILARITY=/);
   });
 });
 

@@ -112,6 +112,35 @@ describe('the search page', () => {
   });
 });
 
+describe('the page with an API key (LOOKALIKE_API_KEY)', () => {
+  it('asks for the key when an add answers 401, sends it, and keeps it for the tab only', async () => {
+    const keyed = await startTestApp({ LOOKALIKE_API_KEY: 'sesame' });
+    const page = await browser.newPage();
+    try {
+      await page.goto(await keyed.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.isVisible('#api-key')).toBe(false);
+      await page.setInputFiles('#file', { name: 'keyed.png', mimeType: 'image/png', buffer: await scenePng(919) });
+      await page.waitForSelector('#results .card');
+      await page.click('#add-button');
+      await page.waitForSelector('#api-key:not([hidden])');
+      expect(await page.textContent('#message')).toMatch(/needs its API key/);
+      await page.fill('#api-key', 'wrong');
+      await page.click('#add-button');
+      await page.waitForFunction(() => /refused/.test(document.getElementById('message')?.textContent ?? ''));
+      await page.fill('#api-key', 'sesame');
+      await page.click('#add-button');
+      await page.waitForFunction(() => /^added as #\d+$/.test(document.getElementById('add-state')?.textContent ?? ''));
+      expect(await page.evaluate(() => [sessionStorage.getItem('lookalike-api-key'), localStorage.length])).toEqual(['sesame', 0]);
+      const id = Number((await page.textContent('#add-state'))!.slice('added as #'.length));
+      expect((await keyed.app.inject(`/api/images/${id}`)).json()).toMatchObject({ id, source: 'keyed.png' });
+    } finally {
+      await page.close();
+      await keyed.close();
+    }
+  });
+});
+
 describe('the page with the VL model loaded', () => {
   it('re-ranks with the toggle and streams a description into the page', async () => {
     const vl = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' });

@@ -157,9 +157,29 @@ export function visionDeviceFrom(loadLog: string): string {
   return /CLIP using (\S+) backend/.exec(loadLog)?.[1] ?? 'CPU';
 }
 
-/** Text layers libllama said it offloaded to the GPU, from a model's load log. */
+/** Text layers libllama said it offloaded to the GPU, from a model's load log ("offloaded 5/5 layers to GPU" for a
+ *  4-layer model: libllama counts the output layer too, which is not a text layer). */
 export function layersOnGpuFrom(loadLog: string): number {
-  return Number(/offloaded (\d+)\/\d+ layers to GPU/.exec(loadLog)?.[1] ?? 0);
+  const m = /offloaded (\d+)\/(\d+) layers to GPU/.exec(loadLog);
+  return m ? Math.min(Number(m[1]), Number(m[2]) - 1) : 0;
+}
+
+/**
+ * Says so when the first encode on a GPU compiles shader pipelines (ggml's Vulkan backend builds them on first use: 27 s
+ * for the tiny tower on lavapipe with an empty Mesa cache, under a second once cached), which looks like a hang
+ * otherwise. Later image sizes add about a second each, not worth a line.
+ */
+export function gpuFirstEncode(device: () => string, log: ((msg: string) => void) | undefined) {
+  let first = true;
+  return async <T>(encode: () => Promise<T>): Promise<T> => {
+    if (!first || !log || device() === 'CPU') return encode();
+    first = false;
+    log(`first encode on ${device()}: compiling GPU shader pipelines, up to a minute on an empty shader cache (under a second once cached)`);
+    const started = performance.now();
+    const out = await encode();
+    log(`first encode on ${device()} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return out;
+  };
 }
 
 const MATRIX_TYPES: Record<number, 'f32' | 'f16' | 'bf16' | 'q8_0'> = { 0: 'f32', 1: 'f16', 30: 'bf16', 8: 'q8_0' };

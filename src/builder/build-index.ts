@@ -171,9 +171,15 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
     }
   }
   // with --queue: wait for the workers (a stop leaves the rest in Redis; the next run collects what completed)
+  if (opts.writer && outstanding.size && !summary.stopped) {
+    // with no worker running nothing moves from here on: say what it waits for rather than look hung
+    progress.counters.workers = opts.writer.workersSeen.size;
+    progress.say(`${outstanding.size} images enqueued; waiting for workers to encode them (${opts.writer.workersSeen.size} seen so far; start them with npm run worker)`);
+  }
   while (opts.writer && outstanding.size && !summary.stopped) {
     await new Promise((r) => setTimeout(r, 250));
     await collectQueued();
+    progress.draw(false); // a line every few seconds, even when no result came
     if (opts.shouldStop?.()) summary.stopped = true;
   }
   if (opts.writer) summary.workers = opts.writer.workersSeen.size;

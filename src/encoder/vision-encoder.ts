@@ -1,7 +1,7 @@
 // VisionEncoder: image bytes in, one L2-normalised embedding out, from the vision tower of a Qwen-VL mmproj run
 // by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
 import { basename } from 'node:path';
-import { physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
+import { gpuFirstEncode, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { DEFAULT_TOKEN_LIMITS, settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -23,6 +23,8 @@ export interface VisionEncoderOptions {
   fingerprintCache?: string;
   /** Time every ggml op (slower; for bench/accel): see VisionEncoder.takeProfile(). */
   profile?: boolean;
+  /** Where to say that the first encode on a GPU compiles shaders (gpuFirstEncode). */
+  log?: (msg: string) => void;
 }
 
 const LIMITS = { threads: [1, 256], tokens: [1, 16384] } as const;
@@ -116,6 +118,7 @@ export class VisionEncoder implements Embedder {
 
   private readonly queue = new SerialQueue();
   private disposed = false;
+  private readonly firstEncode;
 
   private constructor(
     private readonly backend: EncoderBackend,
@@ -123,7 +126,10 @@ export class VisionEncoder implements Embedder {
     readonly info: MmprojInfo,
     private readonly limits: SizeLimits,
     private readonly maxInputPixels: number,
-  ) {}
+    log?: (msg: string) => void,
+  ) {
+    this.firstEncode = gpuFirstEncode(() => this.device, log);
+  }
 
   /** Loads the vision tower of an mmproj with llama.cpp's clip. */
   static async load(path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
@@ -143,13 +149,13 @@ export class VisionEncoder implements Embedder {
       device: visionDeviceFrom(n.loadLog),
       encode: (rgb, w, h) => native.encode(rgb, w, h, o.threads), dispose: () => native.dispose(), takeProfile: () => native.takeProfile(),
     };
-    return VisionEncoder.create(backend, path, info, fingerprint, o);
+    return VisionEncoder.create(backend, path, info, fingerprint, o, options.log);
   }
 
   /** An encoder on a backend that already holds this mmproj (the VL model's mtmd context). */
   static async withBackend(backend: EncoderBackend, path: string, options: VisionEncoderOptions = {}): Promise<VisionEncoder> {
     const info = inspectMmproj(path);
-    return VisionEncoder.create(backend, path, info, (await fileFingerprint(path, options.fingerprintCache)).sha256, resolveOptions(options, info));
+    return VisionEncoder.create(backend, path, info, (await fileFingerprint(path, options.fingerprintCache)).sha256, resolveOptions(options, info), options.log);
   }
 
   /** What the encoder of this file and options would be, without loading it: its identity, and how it decodes. */
@@ -161,8 +167,8 @@ export class VisionEncoder implements Embedder {
     return { identity, textSearch: false, decode: (image) => decodeForEncoder(image, limits, { maxInputPixels: o.maxInputPixels }) };
   }
 
-  private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions): VisionEncoder {
-    return new VisionEncoder(backend, identityOf(path, info, fingerprint, o), info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels);
+  private static create(backend: EncoderBackend, path: string, info: MmprojInfo, fingerprint: string, o: ResolvedOptions, log?: (msg: string) => void): VisionEncoder {
+    return new VisionEncoder(backend, identityOf(path, info, fingerprint, o), info, sizeLimits(info, o.minTokens, o.maxTokens), o.maxInputPixels, log);
   }
 
   get dim(): number { return this.identity.dim; }
@@ -187,7 +193,7 @@ export class VisionEncoder implements Embedder {
   encode(image: DecodedImage): Promise<Embedding> {
     return this.queue.run(async () => {
       this.assertLive();
-      const out = await this.backend.encode(image.rgb, image.width, image.height);
+      const out = await this.firstEncode(() => this.backend.encode(image.rgb, image.width, image.height));
       return embeddingOf(l2Normalize(meanPool(out.data, out.nTokens, nativeWidth(this.info), this.dim)), image, out.nTokens);
     });
   }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { settingDefault } from '../config.js';
-import { visionDeviceFrom } from '../accel/acceleration.js';
+import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
 import { BadRequestError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
@@ -24,6 +24,8 @@ export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
   /** The system turn for text queries (Qwen's README: "Retrieve images or text relevant to the user's query."). */
   queryInstruction?: string;
   fingerprintCache?: string;
+  /** Where to say that the first encode on a GPU compiles shaders (gpuFirstEncode). */
+  log?: (msg: string) => void;
 }
 
 /** As Qwen's code does: an instruction that does not end in punctuation gets a full stop. */
@@ -39,20 +41,24 @@ export function truncate(v: Float32Array, dim: number): Float32Array {
 
 export class VlEmbedder implements TextEmbedder {
   readonly textSearch = true as const;
+  private readonly firstEncode;
 
   private constructor(
     private readonly vlm: VisionLanguageModel,
     readonly identity: EncoderIdentity,
     private readonly itemInstruction: string,
     private readonly queryInstruction: string,
-  ) {}
+    log?: (msg: string) => void,
+  ) {
+    this.firstEncode = gpuFirstEncode(() => this.device, log);
+  }
 
   static async load(textPath: string, mmprojPath: string, opts: VlEmbedderOptions = {}): Promise<VlEmbedder> {
     const { identity } = await VlEmbedder.describe(textPath, mmprojPath, opts); // checks the files before llama.cpp sees them
     const vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...opts, role: 'embed' });
     const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));
     const query = punctuated(opts.queryInstruction ?? settingDefault('LOOKALIKE_EMBED_QUERY_INSTRUCTION'));
-    return new VlEmbedder(vlm, identity, item, query);
+    return new VlEmbedder(vlm, identity, item, query, opts.log);
   }
 
   /** What the embedder of these files and options would be, without loading them: its identity, and how it decodes. */
@@ -92,7 +98,8 @@ export class VlEmbedder implements TextEmbedder {
   /** An image as a gallery item (and as an image query: a picture then finds itself at similarity 1). */
   async encode(image: DecodedImage): Promise<Embedding> {
     // as Qwen's processor lays it out: the image, then (here no) text, nothing between them
-    return embeddingOf(await this.vector('', [image], this.itemInstruction), image);
+    const vector = await this.firstEncode(() => this.vector('', [image], this.itemInstruction));
+    return embeddingOf(vector, image);
   }
 
   async embed(image: Buffer): Promise<Embedding> {

@@ -1,10 +1,10 @@
 // The gallery: the SQLite store (truth), the FAISS index (derived, in a worker) and the KNN classifier, bound to
 // one encoder identity. The API and the index builder both work through this class.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../encoder/embedder.js';
 import { NotFoundError } from '../errors.js';
-import { rebuildReason, type IndexKind, type IndexParams } from '../index/kinds.js';
+import { KINDS, rebuildReason, type IndexKind, type IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
 import { classify, summarize, type Evaluation, type KnnOptions, type KnnResult } from '../knn/knn.js';
@@ -16,7 +16,8 @@ import type { PreparedImage } from './ingest.js';
 export interface GalleryOptions {
   dataDir: string;
   identity: EncoderIdentity;
-  indexKind: IndexKind;
+  /** auto: the kind the data folder already has (flat for a new one); another kind than the folder's replaces it. */
+  indexKind: IndexKind | 'auto';
   indexParams: IndexParams;
   faissThreads?: number;
   switchModel?: boolean;
@@ -44,6 +45,19 @@ export interface SyncReport {
 }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
+
+/** The index kind a data folder holds: the one whose manifest (`<kind>.json`) was written last; null for none. */
+export function folderIndexKind(dataDir: string): IndexKind | null {
+  const dir = join(dataDir, 'index');
+  if (!existsSync(dir)) return null;
+  const manifests = (Object.keys(KINDS) as IndexKind[]).filter((k) => existsSync(join(dir, `${k}.json`)));
+  return manifests.sort((a, b) => statSync(join(dir, `${b}.json`)).mtimeMs - statSync(join(dir, `${a}.json`)).mtimeMs)[0] ?? null;
+}
+
+/** Every file of one index kind: its manifest and its generations. */
+function removeIndexFiles(dir: string, kind: IndexKind): void {
+  for (const f of readdirSync(dir)) if (f === `${kind}.json` || (f.startsWith(`${kind}.`) && f.includes('.faiss'))) rmSync(join(dir, f), { force: true });
+}
 
 export class Gallery {
   private dirty = false;
@@ -75,8 +89,15 @@ export class Gallery {
     try {
       store = new Store(databasePath(opts.dataDir), opts.readOnly);
       store.useModel(opts.identity, { switchModel: opts.switchModel });
+      // the folder remembers its kind: an index run or a server without one uses it, never builds a second beside it
+      const had = folderIndexKind(opts.dataDir);
+      const kind = opts.indexKind === 'auto' ? had ?? 'flat' : opts.indexKind;
+      if (had && had !== kind) {
+        opts.log?.(`index: this data folder holds a ${had} index; LOOKALIKE_INDEX_KIND=${kind} replaces it` +
+          (opts.readOnly ? ' (in memory only: this reader changes nothing)' : ` (the ${had} files are removed once the ${kind} index is saved)`));
+      }
       const indexConfig: IndexConfig = {
-        dir: join(opts.dataDir, 'index'), kind: opts.indexKind, dim: opts.identity.dim, modelId: opts.identity.modelId,
+        dir: join(opts.dataDir, 'index'), kind, dim: opts.identity.dim, modelId: opts.identity.modelId,
         params: opts.indexParams, threads: opts.faissThreads ?? 1,
       };
       index = await VectorIndex.start(indexConfig);
@@ -86,6 +107,7 @@ export class Gallery {
         if (removed) gallery.log(`index: removed ${removed} temporary file(s) that failed saves left behind`);
       }
       gallery.syncReport = await gallery.syncIndex();
+      if (had && had !== kind && !opts.readOnly) removeIndexFiles(indexConfig.dir, had);
       gallery.maintain();
       return gallery;
     } catch (err) {

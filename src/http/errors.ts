@@ -17,7 +17,8 @@ const STATUS_MEANING: Record<number, string> = {
   404: 'not_found: no image (or job) with this id',
   409: 'no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), ' +
     'no_job_queue (no LOOKALIKE_REDIS_URL)',
-  413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields',
+  413: 'upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, ' +
+    'fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet)',
   415: 'bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type',
   429: 'rate_limited (when LOOKALIKE_RATE_LIMIT is set)',
   503: 'busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After ' +

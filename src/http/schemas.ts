@@ -29,6 +29,11 @@ export const KnnOut = z.object({
   neighbours: z.array(z.object({ id: z.number().int(), score: z.number(), label: z.string().nullable(), thumbnailUrl: z.string() })),
 });
 
+/** A class name (a gallery label, a zero-shot label): trimmed; empty, too long or with control characters refused. */
+export const ClassName = z.string().trim()
+  .min(1, 'a label is empty or only spaces').max(200, 'a label has at most 200 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'a label may not hold control characters (line breaks, tabs, ...)');
+
 // decimal digits only: no 0x20, 1e0, +33, 33.0 or spaces (Number() would take each of them)
 const imageId = z.preprocess((v) => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v),
   z.number({ error: (issue) => (issue.code === 'invalid_type' ? 'an image id is a whole number in decimal digits, like 12' : undefined) })

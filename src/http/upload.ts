@@ -1,7 +1,7 @@
 // Reads a multipart upload: exactly one file, in the field `image`, plus text fields validated with zod.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError, LookalikeError } from '../errors.js';
+import { BadRequestError, FieldsTooLargeError, LookalikeError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -9,8 +9,15 @@ declare module 'fastify' {
     form?: z.ZodObject;
     /** The image may be left out (search by `text`). */
     imageOptional?: boolean;
+    /** Wider multipart limits for this route's text fields than the app's (classify's up to 1000 labels). */
+    formLimits?: FormLimits;
   }
 }
+
+/** How many text fields a form may have, and how many bytes they may hold together (and so each one). */
+export interface FormLimits { fields: number; bytes: number }
+/** Every upload route's, unless its config says otherwise: a few short fields. */
+export const DEFAULT_FORM_LIMITS: FormLimits = { fields: 20, bytes: 4096 };
 
 /** The OpenAPI request body of an upload route: the image file and the route's form fields. */
 export function formBodySchema(form: z.ZodObject, imageOptional = false): Record<string, unknown> {
@@ -40,9 +47,12 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
   }
   let image: Buffer | undefined;
   let filename = '';
-  const raw: Record<string, string | string[]> = {}; // a repeated field (labels) becomes a list
+  const raw: Record<string, unknown> = {}; // a repeated field (labels) becomes a list
+  const limits = req.routeOptions.config.formLimits ?? DEFAULT_FORM_LIMITS;
+  let bytes = 0;
   try {
-    for await (const part of req.parts()) {
+    // busboy cuts a field longer than fieldSize short without an error: that is refused below, never parsed
+    for await (const part of req.parts({ limits: { fields: limits.fields, parts: limits.fields + 5, fieldSize: limits.bytes } })) {
       if (part.type === 'file') {
         if (part.fieldname !== 'image') {
           await part.toBuffer().catch(() => undefined); // drain it
@@ -52,7 +62,12 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
         image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
         filename = part.filename ?? '';
       } else {
-        const value = String(part.value);
+        bytes += Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value));
+        if (part.valueTruncated || bytes > limits.bytes) {
+          throw new FieldsTooLargeError(`the form's text fields hold more than ${limits.bytes} bytes (at the field "${part.fieldname}")`);
+        }
+        // a part sent as application/json arrives parsed (a list of labels stays a list); any other is text
+        const value = part.mimetype === 'application/json' ? part.value : String(part.value);
         if (value === '') continue; // an empty field is an absent one (a form's untouched input)
         const before = raw[part.fieldname];
         raw[part.fieldname] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];

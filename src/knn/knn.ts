@@ -70,8 +70,8 @@ export interface Evaluation {
   similarity: { right: Quantiles | null; wrong: Quantiles | null };
   /** The open-set trade-off: each threshold alone, the share of queries it answers and the accuracy of those answers. */
   sweeps: { minSimilarity: SweepRow[]; minConfidence: SweepRow[] };
-  /** The lowest threshold whose answers reach TARGET_ACCURACY (the strictest one when none does). */
-  suggested: { minSimilarity: number; minConfidence: number; targetAccuracy: number };
+  /** The lowest threshold whose answers reach TARGET_ACCURACY; null when none does. */
+  suggested: { minSimilarity: number | null; minConfidence: number | null; targetAccuracy: number };
 }
 
 export interface Quantiles { p10: number; p50: number; p90: number; min: number; max: number }
@@ -93,11 +93,11 @@ function sweep(queries: { value: number; right: boolean }[], thresholds: number[
   });
 }
 
-/** The lowest threshold whose answers (value >= threshold) are at least TARGET_ACCURACY right; else the strictest. */
-function lowestGoodThreshold(queries: { value: number; right: boolean }[]): number {
+/** The lowest threshold whose answers (value >= threshold) are at least TARGET_ACCURACY right; null when none is. */
+function lowestGoodThreshold(queries: { value: number; right: boolean }[]): number | null {
   const sorted = [...queries].sort((a, b) => b.value - a.value);
   let right = 0;
-  let best = sorted[0]?.value ?? 0;
+  let best: number | null = null;
   sorted.forEach((q, i) => {
     right += q.right ? 1 : 0;
     const endOfTies = i + 1 === sorted.length || sorted[i + 1]!.value < q.value;
@@ -133,7 +133,7 @@ export function summarize(pairs: { truth: string; result: KnnResult }[]): Evalua
   const byConfidence = queries.map((q) => ({ value: q.confidence, right: q.right }));
   const suggested = { minSimilarity: lowestGoodThreshold(bySimilarity), minConfidence: lowestGoodThreshold(byConfidence), targetAccuracy: TARGET_ACCURACY };
   const sorted = bySimilarity.map((q) => q.value).sort((a, b) => a - b);
-  const grid = (values: number[]) => [...new Set(values)].sort((a, b) => a - b);
+  const grid = (values: (number | null)[]) => [...new Set(values.filter((v) => v !== null))].sort((a, b) => a - b);
   const similarity = sweep(bySimilarity, grid([...[0, 0.1, 0.2, 0.3, 0.5].flatMap((p) => (sorted.length ? [sorted[Math.floor(p * sorted.length)]!] : [])), suggested.minSimilarity]));
   const confidence = sweep(byConfidence, grid([0, 0.3, 0.5, 0.7, 0.9, suggested.minConfidence]));
   return {

@@ -10,6 +10,16 @@ const sweepLines = (name: string, rows: SweepRow[]) => [
   ...rows.map((r) => `${`  ${floor4(r.threshold)}`.padEnd(30)} ${pct(r.answered).padStart(9)} ${pct(r.accuracy).padStart(20)}`),
 ];
 
+/** The suggested thresholds, or that none makes the answers right enough (then no threshold is worth copying). */
+function suggestion(e: Evaluation): string {
+  const { minSimilarity: sim, minConfidence: conf, targetAccuracy } = e.suggested;
+  const target = `at least ${pct(targetAccuracy)} right`;
+  if (sim === null && conf === null) return `suggested: none: no value of either threshold makes the answers ${target} on this gallery (see the tables above)`;
+  const values = [sim !== null && `LOOKALIKE_KNN_MIN_SIMILARITY=${floor4(sim)}`, conf !== null && `LOOKALIKE_KNN_MIN_CONFIDENCE=${floor4(conf)}`].filter(Boolean).join(' ');
+  const none = sim === null ? 'LOOKALIKE_KNN_MIN_SIMILARITY' : conf === null ? 'LOOKALIKE_KNN_MIN_CONFIDENCE' : null;
+  return `suggested (the lowest values whose answers are ${target}): ${values}${none ? ` (no value of ${none} reaches that)` : ''}`;
+}
+
 export function formatEvaluation(e: Evaluation): string {
   if (!e.n) return 'evaluation: no labelled images';
   const labels = [...new Set([...Object.keys(e.confusion), ...Object.values(e.confusion).flatMap((r) => Object.keys(r))])].sort();
@@ -28,8 +38,7 @@ export function formatEvaluation(e: Evaluation): string {
     'open-set trade-off (each threshold alone; "answered": not "unknown"):',
     ...sweepLines('LOOKALIKE_KNN_MIN_SIMILARITY', e.sweeps.minSimilarity),
     ...sweepLines('LOOKALIKE_KNN_MIN_CONFIDENCE', e.sweeps.minConfidence),
-    `suggested (the lowest values whose answers are at least ${pct(e.suggested.targetAccuracy)} right): ` +
-      `LOOKALIKE_KNN_MIN_SIMILARITY=${floor4(e.suggested.minSimilarity)} LOOKALIKE_KNN_MIN_CONFIDENCE=${floor4(e.suggested.minConfidence)}`,
+    suggestion(e),
     'Leave-one-out measures only images of known classes: raise the thresholds if photos of other things must come out "unknown".',
   ].join('\n');
 }

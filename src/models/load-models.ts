@@ -84,7 +84,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
   const dataDir = galleryDir(cfg);
   const common = {
     threads: cfg.threads, minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS), maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS,
-    useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT, fingerprintCache: fingerprintCache(cfg),
+    useGpu, gpuLayers: useGpu ? cfg.gpuLayers : 0, nCtx: cfg.LOOKALIKE_CONTEXT, fingerprintCache: fingerprintCache(cfg), log,
   };
   const loaded: { dispose(): Promise<void> }[] = []; // freed again if a later model fails
   try {

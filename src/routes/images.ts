@@ -5,11 +5,11 @@ import { LookalikeError, NotFoundError } from '../errors.js';
 import { prepareImage } from '../gallery/ingest.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
-import { IdParams, ImageOut, imageOut } from '../http/schemas.js';
+import { ClassName, IdParams, ImageOut, imageOut } from '../http/schemas.js';
 import { formText, jsonOnly, readUpload } from '../http/upload.js';
 
-const Label = z.string().min(1).max(200);
-const AddFields = z.object({ label: formText(200).optional().describe('class name; given again with the same content, it replaces the stored one') });
+const Label = ClassName;
+const AddFields = z.object({ label: formText(200).pipe(ClassName).optional().describe('class name; given again with the same content, it replaces the stored one') });
 const Added = z.object({ id: z.number().int(), label: z.string().nullable() });
 
 const images: FastifyPluginAsyncZod = async (app) => {

@@ -2,12 +2,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, TooManyNewLabelsError } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
-import { IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
-import { trustedAnswer, zeroShot } from '../knn/zero-shot.js';
+import { LabelsStoppedError, trustedAnswer, zeroShot } from '../knn/zero-shot.js';
 import type { SearchResult } from '../gallery/gallery.js';
 import type { Query } from '../vlm/rerank.js';
 
@@ -27,10 +27,15 @@ const SearchJson = z.object({
   text: queryText, k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
   label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
-const Labels = listOf(z.string().trim().min(1).max(200), 1000);
+const MAX_LABELS = 1000;
+// duplicates merged; one label is refused: a softmax over one label is always that label, with probability 1
+const Labels = listOf(ClassName, MAX_LABELS).transform((labels) => [...new Set(labels)])
+  .refine((labels) => labels.length >= 2, 'give at least 2 different labels: zero-shot picks among them (with one it would always answer it, with probability 1)');
+// up to MAX_LABELS repeated fields, or one JSON array of them at 200 characters of up to 4 bytes each
+const CLASSIFY_FORM_LIMITS = { fields: MAX_LABELS + 10, bytes: MAX_LABELS * (200 * 4 + 3) + 1024 };
 const ClassifyFields = z.object({
   k: formInt(1, 200).optional(),
-  labels: Labels.optional().describe('zero-shot classes: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
+  labels: Labels.optional().describe('zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
 });
 const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
@@ -107,28 +112,50 @@ const search: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/api/classify', {
-    config: { form: ClassifyFields },
+    config: { form: ClassifyFields, formLimits: CLASSIFY_FORM_LIMITS },
     schema: {
       tags: ['search'], operationId: 'classifyImage', security: [], consumes: ['multipart/form-data'],
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
-        'repeated or a JSON array, up to 1000; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery\'s label names.',
+        'repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). ' +
+        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2).',
       response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const started = performance.now();
     const { gallery, embedUpload, encoder } = app.requireReady();
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, ClassifyFields);
     if (fields.labels) app.requireTextEmbedder();
+    const cfg = app.services.config;
+    const labelVectors = app.services.labelVectors;
+    // the labels given: each new one costs a text encode, so a request brings a bounded number (refused before any work)
+    const fresh = fields.labels ? labelVectors!.missing(fields.labels) : 0;
+    if (fresh > cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS) {
+      throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS} ` +
+        '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
+    }
     const { vector } = await embedUpload(image);
     const knn = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
-    const labels = fields.labels ?? (encoder.textSearch ? gallery.labels().map((l) => l.label) : []);
+    const labels = fields.labels ?? (labelVectors ? gallery.labels().map((l) => l.label) : []);
     let zs;
-    if (labels.length) {
-      const cfg = app.services.config;
-      const vectors = await app.services.admission.run(() => app.services.labelVectors!.of(labels));
-      zs = zeroShot(vector, labels, vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
+    if (labels.length >= 2) {
+      const gone = new AbortController(); // nobody waits for the answer: stop embedding labels
+      reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(); });
+      if (req.raw.socket?.destroyed) gone.abort(); // it left before we listened
+      const t0 = performance.now();
+      let result;
+      try {
+        result = await app.services.admission.run(() => labelVectors!.of(labels, gone.signal));
+      } catch (err) {
+        if (!(err instanceof LabelsStoppedError)) throw err;
+        req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
+        reply.hijack();
+        reply.raw.destroy();
+        return;
+      }
+      if (result.embedded) req.log.info(`classify: ${result.embedded} new zero-shot labels embedded in ${(performance.now() - t0).toFixed(0)} ms`);
+      zs = zeroShot(vector, labels, result.vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
     }
     const labelled = gallery.counts().labelled > 0;
     return { ...knnOut(knn), zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };

@@ -1,8 +1,8 @@
 // The gallery's source of truth: SQLite (better-sqlite3, WAL). Images, their thumbnails, and one vector per image
 // per model. The FAISS index is derived from this and can always be rebuilt from it.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../encoder/embedder.js';
 import { MIGRATIONS } from './migrations.js';
@@ -33,26 +33,59 @@ export function blobToVector(b: Buffer): Float32Array {
   return out;
 }
 
+/**
+ * SQLite's own words for a folder it cannot write ("unable to open database file", "attempt to write a readonly
+ * database") name no file: say which, and why. In WAL mode even a reader creates lookalike.db-shm beside the file.
+ */
+function readOnlyFolderError(path: string, err: unknown): Error | null {
+  const code = (err as { code?: string }).code ?? '';
+  if (!/^SQLITE_(CANTOPEN|READONLY)/.test(code)) return null;
+  for (const target of [dirname(path), path]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (denied) {
+      if (!['EROFS', 'EACCES', 'EPERM'].includes((denied as NodeJS.ErrnoException).code ?? '')) continue;
+      const what = target === path ? `the database ${path} is read-only` : `the data folder ${target} is read-only`;
+      return new Error(`cannot open ${path}: ${what} (${(denied as NodeJS.ErrnoException).code}). SQLite writes beside the database ` +
+        `(${basename(path)}-wal, ${basename(path)}-shm) even to read it: give write access, or copy the data folder somewhere writable`);
+    }
+  }
+  return null;
+}
+
 export class Store {
-  readonly db: Database.Database;
+  db!: Database.Database;
   private modelRowId = 0;
 
   /** `readonly`: for readers beside the writer (npm run evaluate while the server runs): nothing is created or changed. */
   constructor(readonly path: string, readonly readonly = false) {
-    if (readonly) {
-      this.db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      this.db = this.open();
+    } catch (err) {
+      if (this.db?.open) this.db.close();
+      throw readOnlyFolderError(path, err) ?? err;
+    }
+  }
+
+  private open(): Database.Database {
+    const path = this.path;
+    if (this.readonly) {
+      const db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db = db;
       this.db.pragma('busy_timeout = 5000');
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version !== MIGRATIONS.length) throw new Error(`${path} has schema version ${version}, this lookalike reads ${MIGRATIONS.length}; open it once with the server or an index run`);
-      return;
+      return db;
     }
     mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    const db = new Database(path);
+    this.db = db;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, fast commits
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    return db;
   }
 
   private migrate(): void {

@@ -51,6 +51,12 @@ export class Progress {
     else this.sink.write(`${this.line()}\n`);
   }
 
+  /** A line of its own between progress lines (what the work is waiting for). */
+  say(message: string): void {
+    if (typeof this.sink === 'function') this.sink(message);
+    else this.sink.write(`${this.sink.isTTY ? '\r\x1b[K' : ''}${message}\n`);
+  }
+
   elapsedSeconds(): number {
     return (performance.now() - this.started) / 1000;
   }

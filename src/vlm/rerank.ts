@@ -9,19 +9,19 @@ import type { PromptPart } from '../native/binding.js';
 import { joinParts, type VisionLanguageModel } from './vision-language-model.js';
 
 export const RERANK_QUESTION = 'Do these two images show the same kind of thing? Answer yes or no.';
-export const describeMatchQuestion = (text: string) => `Does this image match the description "${text}"? Answer yes or no.`;
-
 /** What is searched for: an image, or words. `key` names it in the cache (the image's sha256, or the text). */
 export interface Query { image?: DecodedImage; text?: string; key: string }
 
 /** P(yes): how well a candidate image answers the query. */
 export type Judge = (query: Query, candidate: DecodedImage) => Promise<number>;
 
-/** The Instruct VL model: for an image query, "do these two show the same kind of thing?"; for words, "does it match?". */
+/** The Instruct VL model: "do these two show the same kind of thing?". It only ever judges image queries: words need
+ *  an embedding model, which cannot be loaded beside it (load-models.ts); a Qwen3-VL-Reranker judges words. */
 export function instructJudge(vlm: VisionLanguageModel): Judge {
-  return (query, candidate) => (query.image
-    ? vlm.probabilityYes(RERANK_QUESTION, [query.image, candidate])
-    : vlm.probabilityYes(describeMatchQuestion(query.text ?? ''), [candidate]));
+  return (query, candidate) => {
+    if (!query.image) throw new Error('the Instruct model re-ranks image queries only');
+    return vlm.probabilityYes(RERANK_QUESTION, [query.image, candidate]);
+  };
 }
 
 /**

@@ -34,14 +34,17 @@ export async function startTestApp(env: Record<string, string> = {}, { start = t
 
 export interface FilePart { filename: string; data: Buffer; contentType?: string }
 
-/** A multipart/form-data body for inject() and fetch(). */
-export function multipart(fields: Record<string, string | FilePart>): { payload: Buffer; headers: Record<string, string> } {
+/** A multipart/form-data body for inject() and fetch(): a list repeats the field; `{ json }` is a part sent as application/json. */
+export function multipart(fields: Record<string, string | string[] | FilePart | { json: unknown }>): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----lookalike${Math.random().toString(16).slice(2)}`;
   const chunks: Buffer[] = [];
+  const text = (name: string, value: string, type = '') =>
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n${type && `Content-Type: ${type}\r\n`}\r\n${value}\r\n`));
   for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'string') {
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-    } else {
+    if (typeof value === 'string') text(name, value);
+    else if (Array.isArray(value)) for (const v of value) text(name, v);
+    else if ('json' in value) text(name, JSON.stringify(value.json), 'application/json');
+    else {
       chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${value.filename}"\r\nContent-Type: ${value.contentType ?? 'application/octet-stream'}\r\n\r\n`), value.data, Buffer.from('\r\n'));
     }
   }
