@@ -88,7 +88,7 @@ describe.skipIf(!disk)('on a full disk', () => {
       child.kill('SIGKILL');
       await exited;
     }
-  }, 180_000);
+  });
 });
 
 describe('temporary index files', () => {

@@ -277,7 +277,7 @@ describe('background rebuilds', () => {
     const again = await openGallery(dir, 'ivf-sq8');
     expect(again.syncReport!.action).toBe('loaded');
     expect((await again.indexStats()).builtFor).toBe(stats.builtFor);
-  }, 120_000);
+  });
 
   it('compacts an HNSW index once over 10% of it are deleted vectors', async () => {
     const lines: string[] = [];

@@ -208,7 +208,7 @@ describe('the page with workers (Redis)', () => {
       await queued.close();
       await redis.stop();
     }
-  }, 120_000);
+  });
 });
 
 describe('the page with an embedding model', () => {

@@ -70,7 +70,7 @@ describe('over a real socket', () => {
     const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(1);
     db.close();
-  }, 180_000);
+  });
 
   // one clean close whoever gets the signal: the process group (Ctrl-C, systemd), npm (Docker) or node; each target
   // once here, 10 times each in bench/signals.ts (README: figures)
@@ -107,7 +107,7 @@ describe('over a real socket', () => {
     const other = await start({ LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_POOLING: 'mean-deepstack' });
     expect(other.code).toBe(1);
     expect(other.stdout).toMatch(/could not start: .*Vectors of two models are never mixed/);
-  }, 120_000);
+  });
 
   it('npm run evaluate reads a gallery while the server holds it, and suggests thresholds; warns when exposed without a key', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-eval-'));
@@ -137,7 +137,7 @@ describe('over a real socket', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/there is no gallery in .*nowhere/);
     expect(existsSync(join(dataDir, 'nowhere'))).toBe(false);
-  }, 120_000);
+  });
 
   it('loses nothing acknowledged when SIGKILLed at 5 moments of a stream of adds and deletes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-crash-'));
@@ -205,5 +205,5 @@ describe('over a real socket', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 240_000);
+  });
 });

@@ -44,8 +44,9 @@ export class Metrics {
     }
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    // prom-client writes NaN as "Nan" (the event loop lag before its first sample), which the format does not take
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   get contentType(): string {

@@ -29,24 +29,9 @@ export function watchOutput(child: ChildProcess) {
   return {
     /** All it printed so far. */
     get text(): string { return output; },
-    /** The first match of `pattern` in what the child printed; rejects, with all it printed, if it exits first or
-     * nothing matches in `timeoutMs`. */
-    waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-      return new Promise((resolve, reject) => {
-        const done = () => { clearTimeout(timer); changed.delete(check); };
-        const fail = (why: string) => { done(); reject(new Error(`${why}; it printed:\n${output}`)); };
-        const check = () => {
-          const match = output.match(pattern);
-          if (match) { done(); resolve(match); } else if (exit !== null) fail(`the child exited (${exit}) before printing ${pattern}`);
-        };
-        const timer = setTimeout(() => fail(`no ${pattern} from the child in ${timeoutMs} ms`), timeoutMs);
-        changed.add(check);
-        check();
-      });
-    },
-    /** Like waitFor, for work whose speed depends on the machine: fails only when the child prints nothing new (its
-     * progress) for `stallMs`, however long the whole takes. */
-    waitForProgress(pattern: RegExp, stallMs: number): Promise<RegExpMatchArray> {
+    /** The first match of `pattern` in what the child printed. For work whose speed depends on the machine it fails
+     * only when the child prints nothing new (its progress) for `stallMs`, however long the whole takes, or exits first. */
+    waitFor(pattern: RegExp, stallMs: number): Promise<RegExpMatchArray> {
       return new Promise((resolve, reject) => {
         let timer: NodeJS.Timeout;
         const arm = () => { clearTimeout(timer); timer = setTimeout(() => fail(`no progress towards ${pattern} from the child for ${stallMs} ms`), stallMs); };

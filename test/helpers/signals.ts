@@ -43,13 +43,13 @@ export async function stopOnce(kind: 'server' | 'worker', target: Target, stallM
   try {
     let inFlight: Promise<Response> | null = null;
     if (kind === 'server') {
-      const base = (await output.waitForProgress(/lookalike on (http:\/\/[\d.:]+)\//, stallMs))[1]!;
-      await output.waitForProgress(/gallery ready/, stallMs);
+      const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, stallMs))[1]!;
+      await output.waitFor(/gallery ready/, stallMs);
       const body = multipart({ image: { filename: 'x.png', data: await scenePng(4), contentType: 'image/png' } });
       inFlight = fetch(`${base}/api/images`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
-      await output.waitForProgress(/incoming POST \/api\/images/, stallMs);
+      await output.waitFor(/incoming POST \/api\/images/, stallMs);
     } else {
-      await output.waitForProgress(/waiting for jobs/, stallMs);
+      await output.waitFor(/waiting for jobs/, stallMs);
     }
     nodePid = Number(execFileSync('pgrep', ['-P', String(npm.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
     if (target === 'group') process.kill(-npm.pid!, SIGNAL[target]);
@@ -58,7 +58,7 @@ export async function stopOnce(kind: 'server' | 'worker', target: Target, stallM
       const res = await inFlight.catch((err: Error) => ({ status: `failed (${err.message})` }));
       if (res.status !== 201) problems.push(`the add in flight answered ${res.status}, not 201`);
     }
-    await output.waitForProgress(kind === 'server' ? /closed: requests finished, index saved/ : /worker \S+: closed/, stallMs).catch(() => problems.push('no "closed" line'));
+    await output.waitFor(kind === 'server' ? /closed: requests finished, index saved/ : /worker \S+: closed/, stallMs).catch(() => problems.push('no "closed" line'));
     const code = await exited;
     if (code !== 0) problems.push(`npm exited ${code}`);
   } catch (err) {

@@ -1,13 +1,15 @@
 // A small real filesystem that can be filled up: a tmpfs, for the disk-full tests. Mounting needs root (these
 // machines run the tests as root); where it is not permitted, mountTmpfs() says why and the tests skip.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Tmpfs {
   dir: string;
-  /** Writes a filler file until the filesystem is full (ENOSPC). */
+  /** Truncates SQLite's write-ahead logs (whose space a write would reuse), then writes a filler file until the
+   * filesystem is full (ENOSPC): the next write of any size fails. */
   fill(): void;
   /** Removes the filler file. */
   free(): void;
@@ -27,6 +29,10 @@ export function mountTmpfs(sizeMb: number): Tmpfs | { skip: string } {
   return {
     dir,
     fill() {
+      for (const db of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.db'))) {
+        const conn = new Database(join(dir, db));
+        try { conn.pragma('wal_checkpoint(TRUNCATE)'); } finally { conn.close(); }
+      }
       const fd = openSync(filler, 'a');
       const chunk = Buffer.alloc(64 * 1024, 1);
       try {
