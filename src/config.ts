@@ -15,6 +15,9 @@ const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
 
+/** The most tokens one describe may generate: the bound of a request's maxTokens and of its default setting alike. */
+export const DESCRIBE_TOKEN_LIMIT = 2048;
+
 export const SETTINGS = {
   PORT: { schema: int(0, 65535).default(7860), doc: 'HTTP port' },
   HOST: { schema: z.string().default('127.0.0.1'), doc: 'Interface to listen on; `0.0.0.0` exposes the service (then LOOKALIKE_API_KEY is required for changes)' },
@@ -56,8 +59,8 @@ export const SETTINGS = {
   LOOKALIKE_QUEUE_SIZE: { schema: int(1, 1000).default(8), doc: 'Requests that may wait for the encoder; beyond it: 503 with Retry-After' },
   LOOKALIKE_RATE_LIMIT: { schema: int(0, 1_000_000).default(0), doc: 'Requests per minute per client; 0 turns rate limiting off' },
   LOOKALIKE_RERANK_TOP_N: { schema: int(1, 100).default(10), doc: 'Candidates the VL model re-scores' },
-  LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank; candidates not reached keep their embedding order' },
-  LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, 8192).default(256), doc: 'Default maxTokens of describe (a request may ask for up to 2048)' },
+  LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank: it answers by then with what was scored; candidates not reached keep their embedding order' },
+  LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, DESCRIBE_TOKEN_LIMIT).default(256), doc: `Default maxTokens of describe (1-${DESCRIBE_TOKEN_LIMIT}, the most a request may ask for)` },
   LOOKALIKE_REDIS_URL: { schema: z.string().regex(/^(redis:\/\/.+)?$/, 'a redis:// URL').default(''), doc: 'Redis for encoding jobs (`redis://host:6379`): workers (`npm run worker`) encode, this process writes. Empty: everything in one process' },
   LOOKALIKE_JOB_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('lookalike'), doc: 'Name of the job queues in Redis (one writer per name)' },
   LOOKALIKE_JOB_ATTEMPTS: { schema: int(1, 100).default(3), doc: 'Tries of an encoding job before it fails (with backoff; the reason is kept and listed)' },

@@ -10,6 +10,7 @@ import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
 import { ModelFileError } from '../src/errors.js';
 import { resolveModelFile } from '../src/models/resolve.js';
 import { ROOT } from './helpers/cli.js';
+import { apiDocument } from './helpers/openapi.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-models-'));
@@ -26,6 +27,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'eighty', LOOKALIKE_INDEX_KIND: 'ivf' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty', LOOKALIKE_INDEX_KIND: 'ivf' })).toThrow(/PORT=.*\n.*LOOKALIKE_INDEX_KIND/s);
     expect(() => loadConfig({ LOOKALIKE_MIN_TOKENS: '300', LOOKALIKE_MAX_TOKENS: '200' })).toThrow(/MIN_TOKENS is larger/);
+  });
+
+  it('bounds describe\'s maxTokens once: its default setting takes exactly what a request may ask for', async () => {
+    type Doc = { paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { maximum: number }> } }> } } }> };
+    const doc = await apiDocument() as unknown as Doc;
+    const max = doc.paths['/api/describe']!.post.requestBody.content['multipart/form-data']!.schema.properties.maxTokens!.maximum;
+    expect(loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: String(max) }).LOOKALIKE_DESCRIBE_MAX_TOKENS).toBe(max);
+    // once 8192 was a valid default while a request could ask for 2048 at most: a default the API refused if asked
+    expect(() => loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: String(max + 1) })).toThrow(/LOOKALIKE_DESCRIBE_MAX_TOKENS=/);
+    expect(() => loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: '4096' })).toThrow(ConfigError);
   });
 
   it('prints the README table from the same definitions', () => {

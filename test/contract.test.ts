@@ -233,7 +233,7 @@ describe('the error contract', () => {
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
       'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels'],
-      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens'],
+      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed'],
     };
     for (const [route, fields] of Object.entries(forms)) {
       const [method, path] = route.split(' ') as [string, string];

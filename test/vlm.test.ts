@@ -4,7 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
+import { DESCRIBE_TOKEN_LIMIT } from '../src/config.js';
 import { ModelFileError } from '../src/errors.js';
+import type { SearchResult } from '../src/gallery/gallery.js';
+import type { NativeVlModel } from '../src/native/binding.js';
 import { instructJudge, Reranker } from '../src/vlm/rerank.js';
 import { ContextOverflowError, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
@@ -65,6 +68,30 @@ describe('VisionLanguageModel', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(1);
     expect(chunks.join('')).toBe(r.text);
     expect(r.nPromptTokens).toBeGreaterThan(80); // the image's tokens and the chat template's
+  });
+
+  it('samples above temperature 0: the same seed gives the same text, other seeds others; at 0 it is greedy', async () => {
+    const img = await vlm.decode(await scenePng(4));
+    const gen = (temperature?: number, seed?: number) => vlm.generate('Describe this image.', [img], { maxTokens: 12, temperature, seed });
+    const greedy = await gen();
+    expect(greedy.seed).toBeUndefined();
+    expect((await gen(0, 7)).text).toBe(greedy.text); // a seed changes nothing at temperature 0
+    const a = await gen(1, 1);
+    expect(a.seed).toBe(1);
+    expect((await gen(1, 1)).text).toBe(a.text);
+    const texts = new Set([a.text]);
+    for (const seed of [2, 3, 4]) texts.add((await gen(1, seed)).text);
+    expect(texts.size).toBeGreaterThan(1);
+    const random = await gen(1); // no seed: a random one, reported so that the text can be had again
+    expect(random.seed).toEqual(expect.any(Number));
+    expect((await gen(1, random.seed)).text).toBe(random.text);
+    // refused in TypeScript before native code, and by the native side too (NaN once reached the sampler)
+    for (const [t, seed] of [[Number.NaN, 1], [-1, 1], [Infinity, 1], [1, 2 ** 32 - 1], [1, 1.5], [1, -1]]) await expect(gen(t, seed)).rejects.toThrow(RangeError);
+    const native = (vlm as unknown as { native: NativeVlModel }).native;
+    const prompt = await vlm.prompt('Hi', 0);
+    expect(() => native.generate(prompt, [], { maxTokens: 1, temperature: Number.NaN, seed: 0 }, () => {})).toThrow(/temperature must be/);
+    expect(() => native.generate(prompt, [], { maxTokens: 1, temperature: 1, seed: 2 ** 32 - 1 }, () => {})).toThrow(/seed must be/);
+    expect((await gen(1, 1)).text).toBe(a.text); // and the model still serves
   });
 
   it('stops generating when its signal aborts, and serves the next call', async () => {
@@ -161,16 +188,32 @@ describe('re-ranking and describe over the API', () => {
     expect(again.results.map((r: { id: number }) => r.id)).toEqual(out.results.map((r: { id: number }) => r.id));
   });
 
-  it('stops at the time budget and keeps the embedding order for the rest', async () => {
+  it('answers within its time budget though a model call is still running, and keeps that call\'s score', async () => {
     const vlm = t.app.requireDescribe();
     const { gallery } = t.app.requireReady();
-    const reranker = new Reranker(instructJudge(vlm), 'budget-test', 10, 1);
+    const reranker = new Reranker(instructJudge(vlm), 'budget-test', 10, 50);
     const q = await vlm.decode(query);
     const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 10 });
-    const { results, summary } = await reranker.rerank({ image: q, key: 'sha' }, hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
-    expect(summary).toMatchObject({ reranked: 1, complete: false });
-    expect(results.slice(1).map((r) => r.id)).toEqual(hits.slice(1).map((r) => r.id));
-    expect(results.slice(1).every((r) => r.rerankScore === null)).toBe(true);
+    const candidate = (r: SearchResult) => vlm.decode(gallery.thumbnail(r.id));
+    // a long answer holds the model: the first candidate's call waits behind it, far past the budget
+    const stop = new AbortController();
+    let generating!: () => void;
+    const started = new Promise<void>((resolve) => { generating = resolve; });
+    let finished = false;
+    const long = vlm.generate('Describe this image.', [q], { maxTokens: 2048, signal: stop.signal, onText: () => generating() });
+    void long.finally(() => { finished = true; });
+    await started;
+    const { results, summary } = await reranker.rerank({ image: q, key: 'sha' }, hits, candidate);
+    expect(finished).toBe(false); // the answer did not wait for the model (it once waited for the whole 2048 tokens)
+    stop.abort();
+    expect((await long).stop).toBe('cancelled');
+    expect(summary).toMatchObject({ reranked: 0, cached: 0, complete: false });
+    expect(results.map((r) => r.id)).toEqual(hits.map((r) => r.id)); // what it did not reach keeps its order
+    expect(results.every((r) => r.rerankScore === null)).toBe(true);
+    // the call that missed the deadline still ran, one at a time with the others; its score is in the cache
+    await vlm.generate('Hi', [], { maxTokens: 1 }); // queued behind it: when this is done, so is that
+    const again = await reranker.rerank({ image: q, key: 'sha' }, hits, candidate, { budgetMs: 60_000 });
+    expect(again.summary).toMatchObject({ cached: 1, reranked: 10, complete: true });
   });
 
   it('skips a candidate deleted while the results were re-ranked, instead of failing the search', async () => {
@@ -210,7 +253,34 @@ describe('re-ranking and describe over the API', () => {
   it('answers describe errors before streaming as JSON', async () => {
     const bad = await post('/api/describe', { image: { ...image, data: Buffer.from('not an image') } });
     expect(bad.statusCode).toBe(415);
-    expect((await post('/api/describe', { image: { ...image, data: query }, maxTokens: '0' })).statusCode).toBe(400);
+    const bads: Record<string, string>[] = [{ maxTokens: '0' }, { maxTokens: String(DESCRIBE_TOKEN_LIMIT + 1) }, { temperature: '-1' }, { temperature: '2.5' },
+      { temperature: 'hot' }, { seed: '-1' }, { seed: '4294967295' }, { seed: '1.5' }];
+    for (const fields of bads) {
+      const res = await post('/api/describe', { image: { ...image, data: query }, ...fields });
+      expect(res.statusCode, JSON.stringify(fields)).toBe(400);
+      expect(res.json().error.code).toBe('invalid_request');
+    }
+  });
+
+  it('samples with temperature and seed: the same seed gives the same text, other seeds others', async () => {
+    const done = async (fields: Record<string, string>) => {
+      const res = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '8', ...fields });
+      expect(res.statusCode, res.body).toBe(200);
+      const last = res.body.trim().split('\n\n').at(-1)!;
+      expect(last).toMatch(/^event: done$/m);
+      return JSON.parse(/^data: (.*)$/m.exec(last)![1]!) as { text: string; seed?: number };
+    };
+    // the demo's random text model gives "\n" more than 95% of the probability here: only a temperature applied before
+    // top-p lets other tokens in (top-p first kept "\n" alone, whatever the temperature and seed)
+    const a = await done({ temperature: '2', seed: '1' });
+    expect(a.seed).toBe(1);
+    expect((await done({ temperature: '2', seed: '1' })).text).toBe(a.text);
+    const texts = new Set([a.text]);
+    for (const seed of ['2', '3', '4', '5', '6']) texts.add((await done({ temperature: '2', seed })).text);
+    expect(texts.size).toBeGreaterThan(1); // the fields were once dropped too: every answer was the greedy one
+    const greedy = await done({});
+    expect(greedy.seed).toBeUndefined();
+    expect((await done({ seed: '5' })).text).toBe(greedy.text);
   });
 
   it('answers search, re-rank, describe and add at once on the one VL model, each with its 2xx', async () => {

@@ -3,6 +3,7 @@
 // generate() samples text and streams it, embed() runs only the vision tower through the same mtmd context
 // (so one copy of the mmproj serves search and generation). JS validates every argument first.
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -525,9 +526,11 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
     if (temperature <= 0) {
       llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
     } else {
+      // the temperature first, as transformers applies it: top-p over the untempered probabilities kept only the
+      // likeliest token whenever it had 95% of the mass, and then no temperature or seed changed a thing
+      llama_sampler_chain_add(smpl, llama_sampler_init_temp(temperature));
       llama_sampler_chain_add(smpl, llama_sampler_init_top_k(40));
       llama_sampler_chain_add(smpl, llama_sampler_init_top_p(0.95f, 1));
-      llama_sampler_chain_add(smpl, llama_sampler_init_temp(temperature));
       llama_sampler_chain_add(smpl, llama_sampler_init_dist(seed));
     }
     const llama_vocab * vocab = llama_model_get_vocab(m->model);
@@ -779,9 +782,14 @@ Napi::Value VlModel::generate(const Napi::CallbackInfo & info) {
   if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "generate: onText must be a function");
   int max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
   if (max_tokens <= 0) throw Napi::RangeError::New(env, "maxTokens must be positive");
+  // NaN would pass `temperature <= 0` and feed NaN logits to the sampler; JS validates first, this is the backstop
+  const double temperature = o.Get("temperature").ToNumber().DoubleValue();
+  if (!std::isfinite(temperature) || temperature < 0) throw Napi::RangeError::New(env, "temperature must be a finite number >= 0");
+  const double seed = o.Get("seed").ToNumber().DoubleValue();
+  if (!(seed >= 0 && seed < LLAMA_DEFAULT_SEED) || seed != static_cast<uint32_t>(seed))  // LLAMA_DEFAULT_SEED means "random"
+    throw Napi::RangeError::New(env, "seed must be an integer in 0..4294967294");
   auto * w = new GenerateWorker(env, this, info.This().As<Napi::Object>(), info[3].As<Napi::Function>(), std::move(parts),
-                                std::move(images), max_tokens, o.Get("temperature").ToNumber().FloatValue(),
-                                o.Get("seed").ToNumber().Uint32Value());
+                                std::move(images), max_tokens, static_cast<float>(temperature), static_cast<uint32_t>(seed));
   w->Queue();
   return w->promise();
 }

@@ -2,8 +2,10 @@
 // Generation stops when the client goes away; it waits in the same bounded queue as encoding.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DESCRIBE_TOKEN_LIMIT } from '../config.js';
 import { errorResponses } from '../http/errors.js';
-import { formInt, formText, readUpload } from '../http/upload.js';
+import { formInt, formNumber, formText, readUpload } from '../http/upload.js';
+import { MAX_SEED } from '../vlm/vision-language-model.js';
 
 export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
 export const DEMO_NOTE = 'the demo text model has random weights: this text is noise (often not even valid characters), not a description; load a real VL model with LOOKALIKE_TEXT_MODEL';
@@ -11,7 +13,9 @@ export const DEMO_NOTE = 'the demo text model has random weights: this text is n
 const describe: FastifyPluginAsyncZod = async (app) => {
   const Fields = z.object({
     prompt: formText(4000).default(DEFAULT_DESCRIBE_PROMPT),
-    maxTokens: formInt(1, 2048).default(app.services.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
+    maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).default(app.services.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
+    temperature: formNumber(0, 2).default(0),
+    seed: formInt(0, MAX_SEED).optional(),
   });
 
   app.post('/api/describe', {
@@ -19,8 +23,9 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['vlm'], operationId: 'describeImage', security: [], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
       summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
-      description: 'multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048). ' +
-        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, note?}, or `error` {code, message}. ' +
+      description: `multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-${DESCRIBE_TOKEN_LIMIT}, default LOOKALIKE_DESCRIBE_MAX_TOKENS); ` +
+        `temperature (0-2, default 0: greedy, the same text every time); seed (0-${MAX_SEED}: with a temperature above 0 the same seed gives the same text; left out, a random one). ` +
+        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. ' +
         'Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).',
       response: { 200: z.any().describe('text/event-stream'), ...errorResponses(400, 409, 413, 415, 503) },
     },
@@ -40,7 +45,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' });
     };
     const result = await app.services.admission.run(() => vlm.generate(fields.prompt, [decoded], {
-      maxTokens: fields.maxTokens, signal: gone.signal,
+      maxTokens: fields.maxTokens, temperature: fields.temperature, seed: fields.seed, signal: gone.signal,
       onText: (text) => { startStream(); send('token', { text }); },
     })).catch((err: unknown) => {
       if (!reply.sent) throw err; // nothing streamed yet: the usual JSON error

@@ -1,7 +1,7 @@
 // Re-ranking: a model looks at the query and each of the top candidates together and says how well they match, as
 // P(yes) from its logits (nothing is parsed from text). Two judges: the Instruct VL model asked a yes/no question, or
 // a Qwen3-VL-Reranker in its own prompt format. Scores are cached per (query, candidate id, model); a time budget
-// bounds the work, and what it did not reach keeps its order.
+// bounds the answer, and what it did not reach keeps its order.
 import type { DecodedImage } from '../encoder/image.js';
 import { NotFoundError } from '../errors.js';
 import type { SearchResult } from '../gallery/gallery.js';
@@ -68,31 +68,33 @@ export class Reranker {
     private readonly cacheSize = 10_000,
   ) {}
 
+  /**
+   * Re-orders the head of `results`. The budget bounds the answer: it comes within `budgetMs` of the call (plus timer
+   * latency), with the candidates scored by then. A judge call still running at the deadline is not waited for: it
+   * finishes in the background (the model's calls stay serialised, so the model's next call waits for it) and its
+   * score goes to the cache for the next query.
+   */
   async rerank(query: Query, results: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
     opts: { budgetMs?: number } = {}): Promise<{ results: Reranked[]; summary: RerankSummary }> {
     const started = performance.now();
-    const budget = opts.budgetMs ?? this.budgetMs;
+    const deadline = started + (opts.budgetMs ?? this.budgetMs);
     const head = results.slice(0, this.topN);
     const scored: Reranked[] = [];
     let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
     for (const r of head) {
       const key = `${query.key}:${r.id}:${this.modelKey}`;
-      let p = this.cache.get(key);
+      let p: number | null | undefined = this.cache.get(key);
       if (p !== undefined) {
         cached++;
       } else {
-        if (performance.now() - started >= budget) break;
-        const candidate = await Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
-          if (err instanceof NotFoundError) return null; // deleted while we were re-ranking: it leaves the results
-          throw err;
-        });
-        if (candidate) {
-          p = await this.judge(query, candidate);
-          this.remember(key, p);
-        }
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        const got = await within(this.score(query, r, candidateImage, key), left);
+        if (got === LATE) break; // the deadline came first: answer with what was reached
+        p = got;
       }
       reached++;
-      if (p !== undefined) scored.push({ ...r, rerankScore: p });
+      if (p !== null) scored.push({ ...r, rerankScore: p });
     }
     const complete = reached === head.length;
     scored.sort((a, b) => b.rerankScore! - a.rerankScore! || b.score - a.score);
@@ -100,8 +102,33 @@ export class Reranker {
     return { results: [...scored, ...rest], summary: { reranked: scored.length, cached, complete, tookMs: performance.now() - started } };
   }
 
+  /** One candidate's P(yes), remembered; null when it was deleted meanwhile (it leaves the results). */
+  private async score(query: Query, r: SearchResult, candidateImage: (r: SearchResult) => Promise<DecodedImage>, key: string): Promise<number | null> {
+    const candidate = await Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+    if (!candidate) return null;
+    const p = await this.judge(query, candidate);
+    this.remember(key, p);
+    return p;
+  }
+
   private remember(key: string, p: number): void {
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, p);
+  }
+}
+
+const LATE = Symbol('late');
+
+/** The work's result, or LATE once `ms` have passed; late work goes on, and a late failure is dropped (nobody waits). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => {}); // only for the late case: the race below still sees a failure in time
+  try {
+    return await Promise.race([work, new Promise<typeof LATE>((resolve) => { timer = setTimeout(resolve, ms, LATE); })]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,7 +1,7 @@
 // VisionLanguageModel: the full Qwen3-VL (text GGUF + mmproj) through src/native's VlModel. Yes/no scoring from
 // logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
 // share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { layersOnGpuFrom, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
@@ -32,15 +32,20 @@ export class ContextOverflowError extends LookalikeError {
   constructor(message: string) { super('prompt_too_long', message, 400); }
 }
 
+/** The largest seed: llama.cpp reads 2^32 - 1 as "pick a random one", which would break "the same seed, the same text". */
+export const MAX_SEED = 2 ** 32 - 2;
+
 export interface GenerateOptions {
   maxTokens: number;
+  /** 0 (default): greedy. Above 0: sampled (top-k 40, top-p 0.95) at this temperature. */
   temperature?: number;
+  /** The sampler's seed (0..MAX_SEED) when temperature > 0; left out, a random one, reported in the result. */
   seed?: number;
   signal?: AbortSignal;
   onText?: (text: string) => void;
 }
 
-export interface GenerateResult { text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }
+export interface GenerateResult { text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled'; seed?: number }
 
 // The content id lets the native side reuse an image's vision-tower output (the re-rank query, for every candidate).
 const toNative = (img: DecodedImage): NativeImage => ({
@@ -138,13 +143,19 @@ export class VisionLanguageModel {
 
   /** Generates an answer about the images, streaming text through onText; an aborted signal stops it. */
   async generate(question: string, images: DecodedImage[], opts: GenerateOptions): Promise<GenerateResult> {
+    const temperature = opts.temperature ?? 0;
+    // checked here, before native code: a bad value there would sample from NaN logits or an unseeded generator
+    if (!Number.isFinite(temperature) || temperature < 0) throw new RangeError(`temperature must be a finite number >= 0, not ${temperature}`);
+    if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed <= MAX_SEED)) throw new RangeError(`seed must be an integer in 0..${MAX_SEED}, not ${opts.seed}`);
+    const seed = temperature > 0 ? opts.seed ?? randomInt(MAX_SEED + 1) : undefined;
     return this.run(async () => {
-      if (opts.signal?.aborted) return { text: '', nTokens: 0, nPromptTokens: 0, stop: 'cancelled' as const };
+      if (opts.signal?.aborted) return { text: '', nTokens: 0, nPromptTokens: 0, stop: 'cancelled' as const, seed };
       const stop = () => this.native.cancel();
       opts.signal?.addEventListener('abort', stop, { once: true });
       try {
-        return await this.native.generate(this.chatPrompt(question, images.length), images.map(toNative),
-          { maxTokens: opts.maxTokens, temperature: opts.temperature ?? 0, seed: opts.seed ?? 0 }, opts.onText ?? (() => {}));
+        const result = await this.native.generate(this.chatPrompt(question, images.length), images.map(toNative),
+          { maxTokens: opts.maxTokens, temperature, seed: seed ?? 0 }, opts.onText ?? (() => {}));
+        return { ...result, seed };
       } finally {
         opts.signal?.removeEventListener('abort', stop);
       }

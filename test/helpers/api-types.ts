@@ -174,7 +174,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a prompt about an uploaded image with the VL model, streamed as server-sent events
-         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, note?}, or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).
+         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).
          */
         post: operations["describeImage"];
         delete?: never;
@@ -1605,6 +1605,8 @@ export interface operations {
                     prompt?: string;
                     /** @default 256 */
                     maxTokens?: number;
+                    temperature?: number;
+                    seed?: number;
                 };
             };
         };
