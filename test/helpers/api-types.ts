@@ -1605,6 +1605,7 @@ export interface operations {
                     prompt?: string;
                     /** @default 256 */
                     maxTokens?: number;
+                    /** @default 0 */
                     temperature?: number;
                     seed?: number;
                 };
