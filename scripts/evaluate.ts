@@ -14,7 +14,7 @@ const OPTIONS = {
   temperature: { type: 'string', env: 'LOOKALIKE_KNN_TEMPERATURE', help: 'vote weight exp(sim / T)' },
   json: { type: 'boolean', help: 'print the evaluation as JSON' },
   'zero-shot': { type: 'boolean', help: 'also fit LOOKALIKE_ZEROSHOT_TEMPERATURE on the labelled images (needs an embedding model)' },
-  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF (demo: a tiny random one)' },
+  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF (demo: the demo\'s, trained on Fashion-MNIST)' },
 } as const;
 
 /** Zero-shot over the gallery's own label names for every labelled image, and the temperature that fits them best. */

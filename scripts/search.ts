@@ -10,7 +10,7 @@ const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
 const OPTIONS = {
   k: { type: 'string', help: 'how many results (default 10)' },
   label: { type: 'string', help: 'only images with this label' },
-  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: a tiny random one)' },
+  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: the demo\'s, trained on Fashion-MNIST)' },
   json: { type: 'boolean', help: 'print the results as JSON' },
 } as const;
 

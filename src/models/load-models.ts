@@ -4,7 +4,7 @@
 // - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL) for describe and re-ranking; the encoder then runs on
 //   its mtmd context, so the mmproj is in memory once.
 // - Optionally a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL with LOOKALIKE_RERANK_MMPROJ), which then re-ranks.
-// With no LOOKALIKE_MMPROJ it is the demo: tiny random models, with their own data folder (<data dir>/demo, or
+// With no LOOKALIKE_MMPROJ it is the demo: tiny models (src/demo/models, trained), with their own data folder (<data dir>/demo, or
 // demo-embedding for the demo embedding model) so a real gallery is never bound to a demo model.
 import { basename, join } from 'node:path';
 import { statSync } from 'node:fs';
