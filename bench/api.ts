@@ -27,8 +27,8 @@ try {
     if (i > 600) throw new Error('the server did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const dir = join(dataDir, 'demo', 'images', 'sunset');
-  const body = multipart({ image: { filename: 'q.jpg', data: readFileSync(join(dir, readdirSync(dir)[0]!)), contentType: 'image/jpeg' }, k: '12' });
+  const dir = join(dataDir, 'demo', 'images', 'sneaker');
+  const body = multipart({ image: { filename: 'q.png', data: readFileSync(join(dir, readdirSync(dir)[0]!)), contentType: 'image/png' }, k: '12' });
   // requests still queued from the previous level would meet the next one: start each level on an idle server
   const drained = async () => {
     while ((await (await fetch(`${base}/api/stats`)).json() as { queue: { inUse: number } }).queue.inUse > 0) await new Promise((r) => setTimeout(r, 50));
@@ -52,7 +52,7 @@ try {
     rows.push([c, r.requests.average.toFixed(1), codes['200'] ?? 0, busy, other, r.errors, r.timeouts, r.latency.p50, r.latency.p99, rssMiB().toFixed(0)]);
   }
   const rssEnd = rssMiB();
-  console.log(`\nPOST /api/search on the demo model (48 images), ${seconds} s per level, queue size ${process.env.LOOKALIKE_QUEUE_SIZE ?? 8}\n`);
+  console.log(`\nPOST /api/search on the demo model (1000 Fashion-MNIST pictures), ${seconds} s per level, queue size ${process.env.LOOKALIKE_QUEUE_SIZE ?? 8}\n`);
   console.log(table(['connections', 'req/s', '200', '503 busy', 'other status', 'errors', 'timeouts', 'p50 (ms)', 'p99 (ms)', 'server RSS after (MiB)'], rows));
   console.log(`\nserver RSS: ${rssStart.toFixed(0)} MiB at start, ${rssWarm.toFixed(0)} MiB after warm-up, ${rssEnd.toFixed(0)} MiB at the end ` +
     `(growth after warm-up ${((100 * (rssEnd - rssWarm)) / rssWarm).toFixed(1)}%, from start ${((100 * (rssEnd - rssStart)) / rssStart).toFixed(1)}%)`);
