@@ -1,10 +1,11 @@
 // A full disk, for real: the data folder on a small tmpfs filled to the last byte. Changes answer 507 disk_full and
 // reads go on; a failed index save is kept for the next one and leaves no temporary file; shutdown says what it saved.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Gallery } from '../src/gallery/gallery.js';
+import { lockDataDir } from '../src/gallery/lock.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { startScript, watchOutput } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
@@ -66,6 +67,16 @@ describe.skipIf(!disk)('on a full disk', () => {
     fs.free();
     await gallery.save(); // the same changes, now with room: once a no-op, the failure having cleared the flag
     expect(JSON.parse(readFileSync(join(indexDir, 'flat.json'), 'utf8')).ids).toContain(id);
+  });
+
+  it('refuses to open a data folder on a full disk with a message that says so (once a raw ENOSPC stack), leaving no lock', () => {
+    const fresh = join(fs.dir, 'fresh');
+    mkdirSync(fresh);
+    fs.fill();
+    expect(() => lockDataDir(fresh)).toThrow(/the disk holding .*fresh is full: its lock file could not be written/);
+    expect(readdirSync(fresh)).toEqual([]);
+    fs.free();
+    lockDataDir(fresh)(); // and with room again it locks (and releases)
   });
 
   it('says at shutdown that the index was not saved, instead of "index saved"', async () => {

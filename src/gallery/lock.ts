@@ -2,7 +2,7 @@
 // A lock whose process is gone (killed, crashed) is taken over.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { LookalikeError } from '../errors.js';
+import { DiskFullError, LookalikeError } from '../errors.js';
 
 export class DataDirLockedError extends LookalikeError {
   constructor(dir: string, pid: number) {
@@ -27,8 +27,7 @@ export function lockDataDir(dir: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      try { writeSync(fd, String(process.pid)); } finally { closeSync(fd); }
       heldHere.add(path);
       let released = false;
       const release = () => {
@@ -43,6 +42,10 @@ export function lockDataDir(dir: string): () => void {
       process.once('exit', release);
       return release;
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        rmSync(path, { force: true }); // an empty lock would only be taken over as stale
+        throw new DiskFullError(`the disk holding ${dir} is full: its lock file could not be written; free some space and start again`);
+      }
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(path, 'utf8'));
       // our own pid in a lock we do not hold: left by an earlier process that had the same pid (a container restart)
