@@ -64,7 +64,7 @@ async function build(name: string, workers: number): Promise<{ name: string; sec
     const description = await VisionEncoder.describe(mmproj, { minTokens: 64, maxTokens: 64 });
     // warm each worker's buffers with one query, as the in-process encoder was warmed
     const redisLink = new RedisLink(redis.url, () => {});
-    const client = QueryClient.open(cfg, redisLink);
+    const client = QueryClient.open(cfg, description.identity.modelId, redisLink);
     const decoded = await description.decode(await scenePng(1, 256, 256));
     await Promise.all(children.map(() => client.embed({ modelId: description.identity.modelId, image: imagePayload(decoded) })));
     await client.close();
@@ -98,7 +98,7 @@ console.log(`\n1 worker / in-process: ${(local.seconds / one.seconds).toFixed(3)
   try {
     const cfg = cfgOf({ LOOKALIKE_MMPROJ: tiny, LOOKALIKE_REDIS_URL: redis.url, LOOKALIKE_JOB_QUEUE: 'tiny' });
     const encoder = await VisionEncoder.load(tiny, { threads: 1, minTokens: 64, maxTokens: 64 });
-    const client = QueryClient.open(cfg);
+    const client = QueryClient.open(cfg, encoder.identity.modelId);
     const decoded = await encoder.decode(await scenePng(5, 256, 256));
     await encoder.encode(decoded);
     await client.embed({ modelId: encoder.identity.modelId, image: imagePayload(decoded) }); // waits for the worker to be up

@@ -62,7 +62,7 @@ export const SETTINGS = {
   LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank: it answers by then with what was scored; candidates not reached keep their embedding order' },
   LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, DESCRIBE_TOKEN_LIMIT).default(256), doc: `Default maxTokens of describe (1-${DESCRIBE_TOKEN_LIMIT}, the most a request may ask for)` },
   LOOKALIKE_REDIS_URL: { schema: z.string().regex(/^(redis:\/\/.+)?$/, 'a redis:// URL').default(''), doc: 'Redis for encoding jobs (`redis://host:6379`): workers (`npm run worker`) encode, this process writes. Empty: everything in one process' },
-  LOOKALIKE_JOB_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('lookalike'), doc: 'Name of the job queues in Redis (one writer per name)' },
+  LOOKALIKE_JOB_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('lookalike'), doc: 'Prefix of the job queues in Redis, followed by the model id (one writer per name and model)' },
   LOOKALIKE_JOB_ATTEMPTS: { schema: int(1, 100).default(3), doc: 'Tries of an encoding job before it fails (with backoff; the reason is kept and listed)' },
   LOOKALIKE_JOB_LOCK_SECONDS: { schema: int(1, 3600).default(30), doc: 'How long a worker holds a job without renewing its lock: a worker that died gives its job back after this' },
   LOOKALIKE_QUERY_ENCODER: { schema: z.enum(['local', 'queue']).default('local'), doc: '`local`: the server encodes queries itself; `queue`: it loads no model and sends queries to the workers' },

@@ -1,5 +1,6 @@
 // Encoding on workers through a real Redis (Debian's redis-server, started here on a free port): the index builder
-// with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, and the API's 202.
+// with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, a result that cannot
+// be stored, and the API's 202.
 import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -9,8 +10,10 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { connection, queueNames } from '../src/jobs/queues.js';
-import { multipart, startTestApp } from './helpers/app.js';
+import { VisionEncoder } from '../src/encoder/vision-encoder.js';
+import { prepareImage } from '../src/gallery/ingest.js';
+import { connection, encodeJobData, encodeJobId, encodeJobOptions, queueNames, type EncodeJobData } from '../src/jobs/queues.js';
+import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
@@ -48,7 +51,7 @@ async function worker(env: Record<string, string>) {
   children.push(child);
   const output = watchOutput(child);
   await output.waitFor(/waiting for jobs/, STALL_MS);
-  return { child, output };
+  return { child, output, modelId: /: model (\S+) \(/.exec(output.text)![1]! };
 }
 
 function rows(dataDir: string) {
@@ -137,14 +140,29 @@ describe('npm run index -- --queue', () => {
     await out.waitFor(/20 images enqueued; waiting for workers to encode them \(0 seen so far; start them with npm run worker\)/, 120_000);
   });
 
-  it('refuses and lists the results of a worker of another model, storing nothing of them', async () => {
+  it('a worker of another model takes none of the jobs: they wait for a worker of their model, and all are stored', async () => {
     const r = await redis();
-    await worker({ ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MAX_TOKENS: '128' }); // other token limits: another model id
+    const other = await worker({ ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_MAX_TOKENS: '128' }); // other token limits: another model id
     const data = join(root, 'other-model');
-    const run = await runScript('scripts/index.ts', [join(folder, 'class0'), '--queue', '--data', data], { ...base, LOOKALIKE_REDIS_URL: r.url });
-    expect(run.stdout).toMatch(/0 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 20 failed/);
-    expect(run.stdout).toMatch(/runs model qwen3vl_merger-\w+-mean-t16-128, this gallery's is qwen3vl_merger-\w+-mean-t16-256: its result was refused/);
-    expect(rows(data).embeddings).toBe(0);
+    const builder = startScript('scripts/index.ts', [join(folder, 'class0'), '--queue', '--data', data], { ...base, LOOKALIKE_REDIS_URL: r.url });
+    children.push(builder);
+    const out = watchOutput(builder);
+    await out.waitFor(/images enqueued; waiting for workers/, STALL_MS); // the other model's worker is idle and ready
+    const own = await worker({ ...base, LOOKALIKE_REDIS_URL: r.url });
+    expect(own.modelId).not.toBe(other.modelId);
+    await out.waitFor(/done in .* failed/, STALL_MS);
+    expect(out.text).toMatch(/20 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 0 failed; encoded by 1 worker\(s\)/);
+    expect(out.text).not.toMatch(/refused/);
+    expect(rows(data).embeddings).toBe(20);
+  }, BACKSTOP_MS);
+
+  it('a worker started with the server\'s settings (LOOKALIKE_QUERY_ENCODER=queue) encodes its jobs itself', async () => {
+    const r = await redis();
+    // before the fix it sent its jobs back to the queue as queries: a short timeout and one attempt make that fail fast
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUERY_TIMEOUT_MS: '2000', LOOKALIKE_JOB_ATTEMPTS: '1' };
+    await worker({ ...env, LOOKALIKE_QUERY_ENCODER: 'queue' });
+    const run = await runScript('scripts/index.ts', [join(folder, 'class3'), '--queue', '--data', join(root, 'queue-encoder')], env);
+    expect(run.stdout).toMatch(/20 added, 0 already indexed, 0 relabelled, 0 exact duplicates, 0 failed/);
   }, BACKSTOP_MS);
 });
 
@@ -152,9 +170,9 @@ describe('a poison job', () => {
   it('fails after its attempts with the reason kept, and the rest completes', async () => {
     const r = await redis();
     const env = { ...base, LOOKALIKE_REDIS_URL: r.url };
-    await worker(env);
+    const w = await worker(env);
     const cfg = loadConfig({ ...env, LOOKALIKE_DATA_DIR: root });
-    const queue = new Queue(queueNames(cfg).encode, { connection: connection(cfg) });
+    const queue = new Queue(queueNames(cfg, w.modelId).encode, { connection: connection(cfg) });
     try {
       // a job no worker can do: its pixels do not fill the size it claims
       await queue.add('encode', { modelId: 'x', sha256: 'poison', image: { rgb: Buffer.alloc(30).toString('base64'), width: 64, height: 64, sourceWidth: 64, sourceHeight: 64, content: { left: 0, top: 0, width: 64, height: 64 } }, meta: { source: 'poison.png', label: null, width: 64, height: 64, bytes: 1, thumbnail: '' } },
@@ -226,6 +244,48 @@ describe('the API with workers', () => {
       }
     } finally {
       await t.close();
+    }
+  }, BACKSTOP_MS);
+});
+
+describe('a result that cannot be stored', () => {
+  it('is listed as failed with its reason in GET /api/jobs/:id, and the results after it are stored', async () => {
+    const r = await redis();
+    const env = { ...base, LOOKALIKE_REDIS_URL: r.url };
+    const w = await worker(env);
+    const cfg = loadConfig({ ...env, LOOKALIKE_DATA_DIR: root });
+    const queue = new Queue<EncodeJobData>(queueNames(cfg, w.modelId).encode, { connection: connection(cfg) });
+    const description = await VisionEncoder.describe(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+    const completed = async (jobId: string) => {
+      for (let i = 0; i < 600 && !(await (await queue.getJob(jobId))?.isCompleted()); i++) await new Promise((res) => setTimeout(res, 100));
+    };
+    let t: TestApp | undefined;
+    try {
+      // both encoded while no writer runs: one whose meta the database refuses, completed after a good one (so first
+      // in the writer's list, newest first), then the writer starts
+      const good = await prepareImage(description, await scenePng(901));
+      const goodId = encodeJobId(w.modelId, good.sha256);
+      await queue.add('encode', encodeJobData(w.modelId, good, { source: 'good.png', label: null }), { ...encodeJobOptions(cfg), jobId: goodId });
+      await completed(goodId);
+      const bad = await prepareImage(description, await scenePng(902));
+      const badData = encodeJobData(w.modelId, bad, { source: 'bad.png', label: null });
+      const badId = encodeJobId(w.modelId, bad.sha256);
+      await queue.add('encode', { ...badData, meta: { ...badData.meta, width: null as unknown as number } }, { ...encodeJobOptions(cfg), jobId: badId });
+      await completed(badId);
+      t = await startTestApp(env);
+      const state = async (jobId: string) => {
+        for (let changedAt = Date.now(), last = ''; Date.now() - changedAt < STALL_MS; await new Promise((res) => setTimeout(res, 100))) {
+          const s = (await t!.app.inject(`/api/jobs/${jobId}`)).json();
+          if (s.state === 'done' || s.state === 'failed') return s;
+          if (s.state !== last) { last = s.state; changedAt = Date.now(); }
+        }
+        throw new Error(`job ${jobId} did not finish`);
+      };
+      expect(await state(badId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/could not be stored: NOT NULL constraint failed: images.width/) });
+      expect(await state(goodId)).toMatchObject({ state: 'done', imageId: expect.any(Number) });
+    } finally {
+      await t?.close();
+      await queue.close();
     }
   }, BACKSTOP_MS);
 });

@@ -39,8 +39,11 @@ export interface JobResult {
   encodeMs: number;
 }
 
-export function queueNames(cfg: Config): { encode: string; query: string } {
-  return { encode: `${cfg.LOOKALIKE_JOB_QUEUE}-encode`, query: `${cfg.LOOKALIKE_JOB_QUEUE}-query` };
+/** One pair of queues per model: a worker sees only the jobs of the model it runs, and the writer collects only its
+ * own model's results. (Model ids hold only letters, digits, `_`, `.` and `-`: valid in a BullMQ queue name.) */
+export function queueNames(cfg: Config, modelId: string): { encode: string; query: string } {
+  const prefix = `${cfg.LOOKALIKE_JOB_QUEUE}-${modelId}`;
+  return { encode: `${prefix}-encode`, query: `${prefix}-query` };
 }
 
 /** BullMQ's connection from LOOKALIKE_REDIS_URL; workers need maxRetriesPerRequest null (they block on Redis). */
@@ -93,10 +96,10 @@ export function vectorFromBase64(s: string): Float32Array {
   return out;
 }
 
-export function encodeQueue(cfg: Config): Queue<EncodeJobData, JobResult> {
-  return new Queue(queueNames(cfg).encode, { connection: connection(cfg) });
+export function encodeQueue(cfg: Config, modelId: string): Queue<EncodeJobData, JobResult> {
+  return new Queue(queueNames(cfg, modelId).encode, { connection: connection(cfg) });
 }
 
-export function queryQueue(cfg: Config): Queue<QueryJobData, JobResult> {
-  return new Queue(queueNames(cfg).query, { connection: connection(cfg) });
+export function queryQueue(cfg: Config, modelId: string): Queue<QueryJobData, JobResult> {
+  return new Queue(queueNames(cfg, modelId).query, { connection: connection(cfg) });
 }

@@ -15,12 +15,12 @@ export class QueryClient {
     private readonly redis: RedisLink, private readonly ownsRedis: boolean,
   ) {}
 
-  /** Does not wait for Redis: while it is down, queries answer 503 queue_unavailable. `redis`: the process's link, or
-   * a link of its own (closed with it). */
-  static open(cfg: Config, shared?: RedisLink, log: (msg: string) => void = () => {}): QueryClient {
+  /** Does not wait for Redis: while it is down, queries answer 503 queue_unavailable. Queries go to the workers of
+   * `modelId`. `redis`: the process's link, or a link of its own (closed with it). */
+  static open(cfg: Config, modelId: string, shared?: RedisLink, log: (msg: string) => void = () => {}): QueryClient {
     const redis = shared ?? new RedisLink(cfg.LOOKALIKE_REDIS_URL, log);
-    const query = queryQueue(cfg);
-    const events = new QueueEvents(queueNames(cfg).query, { connection: connection(cfg) });
+    const query = queryQueue(cfg, modelId);
+    const events = new QueueEvents(queueNames(cfg, modelId).query, { connection: connection(cfg) });
     events.setMaxListeners(1000); // one listener per query waiting
     query.on('error', redis.onError);
     events.on('error', redis.onError);

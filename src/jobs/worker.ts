@@ -1,7 +1,7 @@
 // An encoder worker: loads the configured embedder with the same settings as the server (model, tokens, pooling, GPU,
 // threads), then takes jobs from Redis until stopped: gallery images (the encode queue) and queries (the query queue,
-// taken first). It answers with its model id; the writer refuses results of another model. It never opens a data
-// folder. BullMQ gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS).
+// taken first), both of its own model's (the model id is in the queues' names). It answers with its model id too; the
+// writer refuses results of another model. It never opens a data folder. BullMQ gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS).
 // Its metrics (LOOKALIKE_METRICS_PORT) follow the server's rule: on HOST, loopback by default, the key beyond it.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
@@ -41,7 +41,7 @@ export async function startWorker(cfg: Config, log: (msg: string) => void): Prom
     }
     return { modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id, encodeMs: performance.now() - started };
   };
-  const names = queueNames(cfg);
+  const names = queueNames(cfg, encoder.identity.modelId);
   const options = { connection: connection(cfg), concurrency: 1, lockDuration: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000, stalledInterval: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000 };
   // one encoder, two queues: the model serialises the calls; queries wait behind at most one gallery image
   const workers = [new Worker<QueryJobData, JobResult>(names.query, embed, options), new Worker<EncodeJobData, JobResult>(names.encode, embed, options)];

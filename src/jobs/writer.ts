@@ -2,8 +2,9 @@
 // It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and stores
 // results as they complete, polling Redis for completed jobs: that survives a Redis restart, and a writer that
 // restarts collects the results that completed while it was down. A result from another model is refused, logged
-// and listed, never stored. The server answers requests within a bounded time while Redis is down (`bounded`, 503
-// queue_unavailable); the builder waits for it to come back.
+// and listed, never stored; one that throws when stored is logged and listed as failed, and the next ones go on. The
+// server answers requests within a bounded time while Redis is down (`bounded`, 503 queue_unavailable); the builder
+// waits for it to come back.
 import type { Queue } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
@@ -19,7 +20,7 @@ export type JobState =
 export interface StoredResult { jobId: string; imageId: number; source: string | null; worker: string }
 
 export class JobWriter {
-  private readonly refused = new Map<string, string>(); // job id -> why its result was not stored
+  private readonly notStored = new Map<string, string>(); // job id -> why its result was not stored (refused, or it threw)
   readonly workersSeen = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private collecting: Promise<StoredResult[]> | null = null;
@@ -36,7 +37,7 @@ export class JobWriter {
 
   /** Does not wait for Redis: a server starts and serves without it (its adds answer 503 until Redis is back). */
   static open(cfg: Config, gallery: Gallery, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}): JobWriter {
-    const queue = encodeQueue(cfg);
+    const queue = encodeQueue(cfg, modelId);
     queue.on('error', redis.onError);
     return new JobWriter(queue, cfg, gallery, modelId, log, redis, bounded);
   }
@@ -51,7 +52,7 @@ export class JobWriter {
       const jobId = encodeJobId(this.modelId, prepared.sha256);
       const existing = await this.queue.getJob(jobId);
       if (existing && (await existing.isFailed())) await existing.remove();
-      this.refused.delete(jobId);
+      this.notStored.delete(jobId);
       await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
       return jobId;
     });
@@ -74,12 +75,18 @@ export class JobWriter {
         this.workersSeen.add(result.worker);
         if (result.modelId !== this.modelId || data.modelId !== this.modelId) {
           const why = `worker ${result.worker} runs model ${result.modelId}, this gallery's is ${this.modelId}: its result was refused`;
-          this.refused.set(job.id!, why);
+          this.notStored.set(job.id!, why);
           this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
         } else {
-          const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
-            vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label });
-          stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
+          try {
+            const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
+              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label });
+            stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
+          } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
+            const why = `its result could not be stored: ${err instanceof Error ? err.message : String(err)}`;
+            this.notStored.set(job.id!, why);
+            this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
+          }
         }
         await job.remove();
       }
@@ -96,10 +103,10 @@ export class JobWriter {
     this.timer = setTimeout(tick, 0);
   }
 
-  /** Jobs that failed after their attempts, and results refused as another model's, with why. */
+  /** Jobs that failed after their attempts, and results not stored (another model's, or storing threw), with why. */
   async failures(): Promise<{ jobId: string; source: string | null; reason: string }[]> {
     const failed = (await this.queue.getFailed(0, 9999)).filter(Boolean).map((j) => ({ jobId: j.id!, source: j.data.meta.source, reason: j.failedReason }));
-    return [...failed, ...[...this.refused].map(([jobId, reason]) => ({ jobId, source: null, reason }))];
+    return [...failed, ...[...this.notStored].map(([jobId, reason]) => ({ jobId, source: null, reason }))];
   }
 
   /** Jobs by state, for metrics and progress. */
@@ -110,8 +117,8 @@ export class JobWriter {
   /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from SQLite). */
   async state(jobId: string): Promise<JobState | null> {
     if (!isEncodeJobId(jobId)) return null;
-    const refused = this.refused.get(jobId);
-    if (refused) return { state: 'failed', error: refused };
+    const notStored = this.notStored.get(jobId);
+    if (notStored) return { state: 'failed', error: notStored };
     const inRedis = await this.redisCall('a job\'s state', async (): Promise<JobState | null> => {
       const job = await this.queue.getJob(jobId);
       if (!job) return null;

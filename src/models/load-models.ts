@@ -97,7 +97,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
       if (!cfg.LOOKALIKE_REDIS_URL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue sends queries to workers: it needs LOOKALIKE_REDIS_URL');
       if (cfg.LOOKALIKE_TEXT_MODEL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL model in this process');
       const { description } = await describeEmbedder(cfg, log);
-      encoder = new RemoteEmbedder(description, QueryClient.open(cfg, redis, log));
+      encoder = new RemoteEmbedder(description, QueryClient.open(cfg, description.identity.modelId, redis, log));
       loaded.push(encoder);
     } else if (cfg.LOOKALIKE_EMBED_MODEL) {
       const path = await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => DEMO_EMBED_MODEL, log);
