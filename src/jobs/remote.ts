@@ -29,7 +29,9 @@ export class QueryClient {
 
   /** Sends a query and waits for a worker's vector; refuses one from another model. */
   async embed(data: QueryJobData): Promise<Float32Array> {
-    const job = await this.redis.call('a query', () => this.queue.add('query', data, { attempts: 1, removeOnComplete: true, removeOnFail: true }));
+    // kept a minute once finished: removed at once, a job a fast worker finished before waitUntilFinished() looked was
+    // gone, its completion event already passed, and the query waited for the timeout (seen with the tiny model)
+    const job = await this.redis.call('a query', () => this.queue.add('query', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }));
     let result: JobResult;
     try {
       result = await job.waitUntilFinished(this.events, this.timeoutMs) as JobResult;

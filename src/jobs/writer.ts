@@ -6,6 +6,7 @@
 // server answers requests within a bounded time while Redis is down (`bounded`, 503 queue_unavailable); the builder
 // waits for it to come back.
 import type { Queue } from 'bullmq';
+import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../gallery/ingest.js';
@@ -83,6 +84,7 @@ export class JobWriter {
               vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label });
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
+            if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis
             const why = `its result could not be stored: ${err instanceof Error ? err.message : String(err)}`;
             this.notStored.set(job.id!, why);
             this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
