@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { VlEmbedder } from '../src/encoder/vl-embedder.js';
 import type { Embedder } from '../src/encoder/embedder.js';
-import { FASHION_CLASSES, FASHION_CLASSES_ZH, GALLERY_PER_CLASS, QUERIES_PER_CLASS, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
+import { FASHION_CLASSES, FASHION_CLASSES_ZH, GALLERY_PER_CLASS, QUERIES_PER_CLASS, demoSplit, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { classify } from '../src/knn/knn.js';
 import { loadModels } from '../src/models/load-models.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
@@ -22,15 +22,9 @@ interface Item { label: string; load: () => Promise<Buffer> }
 
 function fashionItems(galleryPer: number, queriesPer: number): { gallery: Item[]; queries: Item[]; names: Record<string, string> } {
   const test = readFashion('t10k');
-  const seen = new Array<number>(FASHION_CLASSES.length).fill(0);
-  const gallery: Item[] = [], queries: Item[] = [];
-  test.labels.forEach((c, i) => {
-    const k = seen[c]!++;
-    const item = { label: FASHION_CLASSES[c]!, load: () => fashionPng(test, i) };
-    if (k < galleryPer) gallery.push(item);
-    else if (k < galleryPer + queriesPer) queries.push(item);
-  });
-  return { gallery, queries, names: Object.fromEntries(FASHION_CLASSES.map((c, i) => [c, FASHION_CLASSES_ZH[i]!])) };
+  const { gallery, queries } = demoSplit(test.labels, galleryPer, queriesPer);
+  const item = (i: number): Item => ({ label: FASHION_CLASSES[test.labels[i]!]!, load: () => fashionPng(test, i) });
+  return { gallery: gallery.map(item), queries: queries.map(item), names: Object.fromEntries(FASHION_CLASSES.map((c, i) => [c, FASHION_CLASSES_ZH[i]!])) };
 }
 
 function folderItems(folder: string): { gallery: Item[]; queries: Item[]; names: Record<string, string> } {
@@ -78,7 +72,7 @@ runCli(USAGE, async () => {
     queries.forEach((q, qi) => {
       const truth = data.queries[qi]!.label;
       const neighbours = ranked(q, () => true);
-      if (classify(neighbours.slice(0, knnOpts.k), knnOpts).candidate === truth) right++;
+      if (classify(neighbours, knnOpts).candidate === truth) right++; // classify() keeps the k nearest
       const relevant = data.gallery.filter((g) => g.label === truth).length;
       let hits = 0, ap = 0;
       neighbours.slice(0, 10).forEach((n, i) => { if (n.label === truth) { hits++; ap += hits / (i + 1); } });
@@ -91,7 +85,7 @@ runCli(USAGE, async () => {
     let openRight = 0;
     queries.forEach((q, qi) => {
       const truth = data.queries[qi]!.label;
-      const k = classify(ranked(q, (i) => !left.includes(data.gallery[i]!.label)).slice(0, knnOpts.k), knnOpts);
+      const k = classify(ranked(q, (i) => !left.includes(data.gallery[i]!.label)), knnOpts);
       (left.includes(truth) ? unknownScores : known).push(k.bestSimilarity ?? -1);
       if (left.includes(truth) ? k.unknown : k.label === truth) openRight++;
     });

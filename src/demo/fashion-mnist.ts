@@ -35,14 +35,15 @@ export function readFashion(set: 'train' | 't10k'): FashionSet {
   return { images: images.data, labels: labels.data, count: images.dims[0]!, side: images.dims[1]! };
 }
 
-/** Test-set indices: the first 100 of each class are the demo gallery, the next 20 of each the held-out queries. */
-export function demoSplit(labels: Uint8Array): { gallery: number[]; queries: number[] } {
+/** Test-set indices: the first `galleryPer` of each class are the demo gallery, the next `queriesPer` of each the
+ * held-out queries (100 and 20: the demo's split). */
+export function demoSplit(labels: Uint8Array, galleryPer = GALLERY_PER_CLASS, queriesPer = QUERIES_PER_CLASS): { gallery: number[]; queries: number[] } {
   const seen = new Array<number>(FASHION_CLASSES.length).fill(0);
   const gallery: number[] = [], queries: number[] = [];
   labels.forEach((label, i) => {
     const k = seen[label]!++;
-    if (k < GALLERY_PER_CLASS) gallery.push(i);
-    else if (k < GALLERY_PER_CLASS + QUERIES_PER_CLASS) queries.push(i);
+    if (k < galleryPer) gallery.push(i);
+    else if (k < galleryPer + queriesPer) queries.push(i);
   });
   return { gallery, queries };
 }
