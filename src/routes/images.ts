@@ -8,7 +8,6 @@ import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, ImageOut, imageOut } from '../http/schemas.js';
 import { formText, jsonOnly, readUpload } from '../http/upload.js';
 
-const Label = ClassName;
 const AddFields = z.object({ label: formText(200).pipe(ClassName).optional().describe('class name; given again with the same content, it replaces the stored one') });
 const Added = z.object({ id: z.number().int(), label: z.string().nullable() });
 
@@ -85,7 +84,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['gallery'], operationId: 'relabelImage', security: [{ bearer: [] }], params: IdParams,
       summary: 'Set or clear (null) an image\'s label; search filters and classification see it at once',
-      body: z.object({ label: Label.nullable() }).strict(),
+      body: z.object({ label: ClassName.nullable() }).strict(),
       response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
   }, async (req) => imageOut(app.requireReady().gallery.relabel(req.params.id, req.body.label)));
