@@ -1,7 +1,7 @@
 // npm run index -- <folder> [options]: builds or extends the gallery from a folder of images. See --help.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/builder/build-index.js';
+import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/usecases/build-index.js';
 import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';

@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import { LookalikeError, RETRY_SECONDS, UnavailableError } from './errors.js';
 import { isTextEmbedder, type Embedder, type TextEmbedder } from './encoder/embedder.js';
 import type { Gallery } from './gallery/gallery.js';
-import { prepareImage, type PreparedImage } from './gallery/ingest.js';
+import { prepareImage, type PreparedImage } from './image/prepare.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { formBodySchema } from './http/upload.js';
 import healthRoutes from './routes/health.js';

@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { GPU_MODES, physicalCores } from './accel/acceleration.js';
+import { physicalCores } from './util/cpu.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A word, or an integer in range: `auto`, `all`. */
 const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
   z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
+
+export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
 
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;

@@ -3,7 +3,7 @@
 // model are closed.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { exposed } from './http/auth.js';
+import { exposed } from './util/access.js';
 import { closeOnSignal } from './util/shutdown.js';
 
 let config;

@@ -3,7 +3,7 @@
 // the job writer (with Redis), the metrics.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIndex, formatSummary } from './builder/build-index.js';
+import { buildIndex, formatSummary } from './usecases/build-index.js';
 import { describeDevice, gpuMemory, type Acceleration } from './accel/acceleration.js';
 import type { Config } from './config.js';
 import { writeDemoImages } from './demo/fashion-mnist.js';

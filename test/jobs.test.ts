@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
-import { prepareImage } from '../src/gallery/ingest.js';
+import { prepareImage } from '../src/image/prepare.js';
 import { connection, encodeJobData, encodeJobId, encodeJobOptions, queueNames, type EncodeJobData } from '../src/jobs/queues.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex } from '../src/builder/build-index.js';
+import { buildIndex } from '../src/usecases/build-index.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { classify, summarize, type KnnResult } from '../src/knn/knn.js';

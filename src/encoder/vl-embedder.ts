@@ -9,12 +9,13 @@ import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
 import { BadRequestError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
-import { checkRole, inspectTextModel } from '../vlm/model-files.js';
-import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from './embedder.js';
+import { checkRole, inspectTextModel } from '../gguf/text-model.js';
+import { embeddingOf, type Embedding, type ModelDescription, type TextEmbedder } from './embedder.js';
+import type { EncoderIdentity } from '../identity.js';
 import { fileFingerprint } from './fingerprint.js';
-import { decodeForEncoder, type DecodedImage } from './image.js';
-import { inspectMmproj } from './mmproj.js';
-import { l2Normalize, sizeLimits, tokenLimits } from './vision-encoder.js';
+import { decodeForEncoder, type DecodedImage } from '../image/decode.js';
+import { inspectMmproj, sizeLimits, tokenLimits } from '../gguf/mmproj.js';
+import { l2Normalize } from './vision-encoder.js';
 
 export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
   /** Keep the first `dim` dimensions (Matryoshka), then re-normalise; 0: all of them. */

@@ -2,7 +2,7 @@
 // one encoder identity. The API and the index builder both work through this class.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncoderIdentity } from '../encoder/embedder.js';
+import type { EncoderIdentity } from '../identity.js';
 import { NotFoundError } from '../errors.js';
 import { KINDS, rebuildReason, type IndexKind, type IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
@@ -11,7 +11,7 @@ import { classify, summarize, type Evaluation, type KnnOptions, type KnnResult }
 import { Store, type ImageRecord } from '../store/store.js';
 import { Progress } from '../util/progress.js';
 import { lockDataDir } from './lock.js';
-import type { PreparedImage } from './ingest.js';
+import type { PreparedImage } from '../image/prepare.js';
 
 export interface GalleryOptions {
   dataDir: string;

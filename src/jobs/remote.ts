@@ -3,8 +3,9 @@
 // as a query job, waiting for the answer with a timeout.
 import { QueueEvents, type Queue } from 'bullmq';
 import type { Config } from '../config.js';
-import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
-import type { DecodedImage } from '../encoder/image.js';
+import { embeddingOf, type Embedding, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
+import type { EncoderIdentity } from '../identity.js';
+import type { DecodedImage } from '../image/decode.js';
 import { LookalikeError, UnavailableError } from '../errors.js';
 import { RedisLink } from './redis-link.js';
 import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Config } from '../config.js';
 import { LookalikeError } from '../errors.js';
-import { checkMetricsAccess } from '../http/auth.js';
+import { checkMetricsAccess } from '../util/access.js';
 import { isTextEmbedder, type Embedder } from '../encoder/embedder.js';
 import { loadModels } from '../models/load-models.js';
 import { Metrics } from '../util/metrics.js';

@@ -1,7 +1,6 @@
 // Zero-shot classification: with an embedder that puts words and images in one space, each class name becomes a
 // text ("a photo of {label}"), and an image's class probabilities are a softmax of its cosine to each text over a
 // temperature. No labelled examples needed, which is also its weakness next to KNN: see trustedAnswer().
-import type { TextEmbedder } from '../encoder/embedder.js';
 import type { KnnResult } from './knn.js';
 
 export interface ZeroShotOptions { template: string; temperature: number; minProbability: number }
@@ -52,10 +51,13 @@ export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null):
  * one text encode (8.5 ms on the demo model, about 0.65 s on Qwen3-VL-Embedding-2B on 2 CPU cores), so callers bound
  * how many new ones a request may bring (missing()), and pass a signal that stops the work when nobody waits for it.
  */
+/** What zero-shot needs of an embedder: words into the images' space, and the model's id for the cache. */
+export interface WordEmbedder { identity: { modelId: string }; embedText(text: string): Promise<Float32Array> }
+
 export class LabelVectors {
   private readonly cache = new Map<string, Float32Array>();
 
-  constructor(private readonly embedder: TextEmbedder, private readonly template: string, private readonly max = 10_000) {}
+  constructor(private readonly embedder: WordEmbedder, private readonly template: string, private readonly max = 10_000) {}
 
   private key(label: string): string {
     return `${this.embedder.identity.modelId}\n${this.template.replaceAll('{label}', label)}`;

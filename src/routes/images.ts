@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookalikeError, NotFoundError } from '../errors.js';
-import { prepareImage } from '../gallery/ingest.js';
+import { prepareImage } from '../image/prepare.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, ImageOut, imageOut } from '../http/schemas.js';

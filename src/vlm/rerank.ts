@@ -2,9 +2,8 @@
 // P(yes) from its logits (nothing is parsed from text). Two judges: the Instruct VL model asked a yes/no question, or
 // a Qwen3-VL-Reranker in its own prompt format. Scores are cached per (query, candidate id, model); a time budget
 // bounds the answer, and what it did not reach keeps its order.
-import type { DecodedImage } from '../encoder/image.js';
+import type { DecodedImage } from '../image/decode.js';
 import { NotFoundError } from '../errors.js';
-import type { SearchResult } from '../gallery/gallery.js';
 import type { PromptPart } from '../native/binding.js';
 import { joinParts, type VisionLanguageModel } from './vision-language-model.js';
 
@@ -55,7 +54,9 @@ export interface RerankSummary {
   tookMs: number;
 }
 
-export type Reranked = SearchResult & { rerankScore: number | null };
+/** A search result as far as re-ranking goes: which image, and its embedding score. */
+export interface Candidate { id: number; score: number }
+export type Reranked<T extends Candidate> = T & { rerankScore: number | null };
 
 export class Reranker {
   private readonly cache = new Map<string, number>();
@@ -74,12 +75,12 @@ export class Reranker {
    * finishes in the background (the model's calls stay serialised, so the model's next call waits for it) and its
    * score goes to the cache for the next query.
    */
-  async rerank(query: Query, results: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
-    opts: { budgetMs?: number } = {}): Promise<{ results: Reranked[]; summary: RerankSummary }> {
+  async rerank<T extends Candidate>(query: Query, results: T[], candidateImage: (r: T) => Promise<DecodedImage>,
+    opts: { budgetMs?: number } = {}): Promise<{ results: Reranked<T>[]; summary: RerankSummary }> {
     const started = performance.now();
     const deadline = started + (opts.budgetMs ?? this.budgetMs);
     const head = results.slice(0, this.topN);
-    const scored: Reranked[] = [];
+    const scored: Reranked<T>[] = [];
     let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
     for (const r of head) {
       const key = `${query.key}:${r.id}:${this.modelKey}`;
@@ -103,7 +104,7 @@ export class Reranker {
   }
 
   /** One candidate's P(yes), remembered; null when it was deleted meanwhile (it leaves the results). */
-  private async score(query: Query, r: SearchResult, candidateImage: (r: SearchResult) => Promise<DecodedImage>, key: string): Promise<number | null> {
+  private async score<T extends Candidate>(query: Query, r: T, candidateImage: (r: T) => Promise<DecodedImage>, key: string): Promise<number | null> {
     const candidate = await Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
       if (err instanceof NotFoundError) return null;
       throw err;

@@ -6,7 +6,7 @@ import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Embedder } from '../encoder/embedder.js';
 import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
-import { prepareImage, sha256, type PreparedImage } from '../gallery/ingest.js';
+import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobWriter } from '../jobs/writer.js';
 import { Progress } from '../util/progress.js';
 
