@@ -10,10 +10,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { VlEmbedder } from '../src/encoder/vl-embedder.js';
-import type { Embedder } from '../src/encoder/embedder.js';
 import { FASHION_CLASSES, FASHION_CLASSES_ZH, GALLERY_PER_CLASS, QUERIES_PER_CLASS, demoSplit, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { classify } from '../src/knn/knn.js';
-import { loadModels } from '../src/models/load-models.js';
+import { serverModels } from '../src/models/model-set.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';
 
@@ -57,7 +56,8 @@ runCli(USAGE, async () => {
   }, USAGE);
   const data = values.folder ? folderItems(String(values.folder))
     : fashionItems(Number(values['gallery-per-class'] ?? GALLERY_PER_CLASS), Number(values['queries-per-class'] ?? QUERIES_PER_CLASS));
-  const { encoder, vlm, rerankModel } = await loadModels(config, (m) => process.stderr.write(`${m}\n`));
+  const models = await serverModels(config, (m) => process.stderr.write(`${m}\n`));
+  const { encoder } = models;
   try {
     const started = performance.now();
     const embed = async (items: Item[]) => { const out: Float32Array[] = []; for (const it of items) out.push((await encoder.embed(await it.load())).vector); return out; };
@@ -108,6 +108,6 @@ runCli(USAGE, async () => {
     console.log(table(['model', 'gallery', 'queries', 'kNN accuracy', 'mAP@10', 'zero-shot top-1 (en)', 'zero-shot top-1 (zh)', `open set: AUROC (${figures.openSetLeftOut} left out)`, 'open set: accuracy at the thresholds', 'ms per image'],
       [[String(figures.model), gallery.length, queries.length, pct(figures.knnAccuracy), pct(figures.mapAt10), pct(figures.zeroShotEn), pct(figures.zeroShotZh), pct(figures.openSetAuroc), pct(figures.openSetAccuracy), msPerImage.toFixed(1)]]));
   } finally {
-    for (const m of [rerankModel, vlm, encoder as Embedder]) await m?.dispose();
+    await models.dispose();
   }
 });

@@ -4,7 +4,7 @@
 import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { fitTemperature, labelCosines, LabelVectors } from '../src/knn/zero-shot.js';
-import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
@@ -35,9 +35,10 @@ async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: 
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   requireGallery(config);
-  const { encoder, dataDir } = await loadModels(config);
+  const models = await localEmbedder(config);
+  const { encoder, dataDir } = models;
   const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
-    .catch(async (err) => { await encoder.dispose(); throw err; });
+    .catch(async (err) => { await models.dispose(); throw err; });
   try {
     const evaluation = await gallery.evaluate(knnOptions(config));
     const zeroShot = values['zero-shot'] ? await calibrateZeroShot(gallery, encoder, config.LOOKALIKE_ZEROSHOT_TEMPLATE) : undefined;
@@ -52,6 +53,6 @@ runCli(USAGE, async () => {
     }
   } finally {
     await gallery.close();
-    await encoder.dispose();
+    await models.dispose();
   }
 });

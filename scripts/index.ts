@@ -6,7 +6,7 @@ import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { describeEmbedder, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { describeEmbedder, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -47,10 +47,10 @@ runCli(USAGE, async () => {
   const queued = Boolean(values.queue);
   if (queued && !config.LOOKALIKE_REDIS_URL) throw new UsageError('--queue sends the images to workers through Redis: set LOOKALIKE_REDIS_URL (or --redis)');
   // with --queue the workers encode: here only the model's identity and how it decodes, no weights
-  const models = queued ? await describeEmbedder(config, log) : await loadModels(config, log);
+  const models = queued ? await describeEmbedder(config, log) : await localEmbedder(config, log);
   const identity = 'description' in models ? models.description.identity : models.encoder.identity;
   const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
-  const dispose = async () => { if ('encoder' in models) await models.encoder.dispose(); };
+  const dispose = async () => { if ('dispose' in models) await models.dispose(); };
   if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (a tiny model trained on Fashion-MNIST) and its data folder');
   if ('acceleration' in models && models.acceleration) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);

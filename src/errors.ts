@@ -25,6 +25,13 @@ export class NotFoundError extends LookalikeError {
 export class BadRequestError extends LookalikeError {
   constructor(message: string, code = 'bad_request') { super(code, message, 400); }
 }
+/** Words, where the embedder sees images only (the Instruct model's mmproj). */
+export class TextSearchUnavailableError extends LookalikeError {
+  constructor() {
+    super('text_search_unavailable', 'this server embeds images only (the Instruct model\'s mmproj): words need an embedding model that puts them in the images\' space, ' +
+      'Qwen3-VL-Embedding (set LOOKALIKE_EMBED_MODEL with its mmproj as LOOKALIKE_MMPROJ, see README)', 409);
+  }
+}
 /** A change refused because the disk is full (SQLITE_FULL): 507 Insufficient Storage; reads go on. */
 export class DiskFullError extends LookalikeError {
   constructor(message: string) { super('disk_full', message, 507); }

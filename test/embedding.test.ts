@@ -179,9 +179,9 @@ describe('search by words and zero-shot classes over the API', () => {
     expect(res.statusCode).toBe(200);
     // the server's prompt holds the attack as one plain-text part (no control token, no image slot), and these
     // results are that prompt's
-    const embedder = t.app.requireTextEmbedder() as VlEmbedder;
+    const embedder = t.app.runtime.ready().queries.words() as VlEmbedder;
     expect((await embedder.textPrompt(attack)).filter((p) => p.text.includes('<__media__>'))).toEqual([{ text: attack, special: false }]);
-    const want = await t.app.requireReady().gallery.search(await embedder.embedText(attack), { k: 5 });
+    const want = await t.app.runtime.ready().gallery.search(await embedder.embedText(attack), { k: 5 });
     expect(res.json().results.map((h: { id: number; score: number }) => [h.id, h.score])).toEqual(want.map((h) => [h.id, h.score]));
   });
 
@@ -259,8 +259,8 @@ describe('search by words and zero-shot classes over the API', () => {
     const refused = await post('/api/classify', { image, labels: JSON.stringify(labels) });
     expect(refused.statusCode).toBe(413);
     expect(refused.json().error).toMatchObject({ code: 'too_many_new_labels', message: expect.stringMatching(/1000 of these labels .* at most 32 \(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS\)/) });
-    expect(t.app.services.labelVectors!.missing(labels)).toBe(1000); // nothing was embedded for it
-    await t.app.services.labelVectors!.of(labels.slice(0, 968)); // as earlier requests would have
+    expect(t.app.runtime.ready().classify.labelVectors!.missing(labels)).toBe(1000); // nothing was embedded for it
+    await t.app.runtime.ready().classify.labelVectors!.of(labels.slice(0, 968)); // as earlier requests would have
     const repeated = await post('/api/classify', { image, labels }); // the last 32 new ones: within the bound
     expect(repeated.statusCode, repeated.body.slice(0, 300)).toBe(200);
     expect(repeated.json().zeroShot.scores).toHaveLength(1000);
@@ -292,14 +292,14 @@ describe('zero-shot labels when the client goes away', () => {
     try {
       const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
       const labels = Array.from({ length: 1000 }, (_, i) => `left behind ${i}`);
-      const cache = t.app.services.labelVectors!;
+      const cache = t.app.runtime.ready().classify.labelVectors!;
       const body = multipart({ image: { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' }, labels: JSON.stringify(labels) });
       const client = new AbortController();
       const request = fetch(`${address}/api/classify`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers, signal: client.signal }).catch((err: Error) => err);
       await until(() => cache.missing(labels) <= 995); // it is embedding them
       client.abort();
       expect(await request).toBeInstanceOf(Error);
-      await until(() => t.app.services.admission.inUse === 0); // the request let go of the encoder: its loop ended
+      await until(() => t.app.runtime.admission.inUse === 0); // the request let go of the encoder: its loop ended
       const left = cache.missing(labels);
       expect(left).toBeGreaterThan(0);
       const after = await fetch(`${address}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a cat' }) });

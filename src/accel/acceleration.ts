@@ -3,7 +3,7 @@
 // prebuilt packages (installed with it as optional dependencies), loaded into the same ggml registry. That works
 // because every variant ships the same libggml-base.so. `auto` tries CUDA, then Vulkan, and falls back to the CPU,
 // keeping the reason each one was skipped; a backend asked for by name that cannot be used is an error.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { GpuMode } from '../config.js';

@@ -3,8 +3,8 @@
 import { basename } from 'node:path';
 import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
 import { physicalCores } from '../util/cpu.js';
-import { DEFAULT_TOKEN_LIMITS, settingDefault } from '../config.js';
-import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
+import { settingDefault } from '../config.js';
+import { loadNative, type FlashAttention, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { embeddingOf, type Embedder, type Embedding, type ModelDescription } from './embedder.js';
 import type { EncoderIdentity, Pooling } from '../identity.js';

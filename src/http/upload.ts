@@ -11,6 +11,8 @@ declare module 'fastify' {
     imageOptional?: boolean;
     /** Wider multipart limits for this route's text fields than the app's (classify's up to 1000 labels). */
     formLimits?: FormLimits;
+    /** The route encodes or generates: a full admission queue answers 503 busy before its upload is read. */
+    admitted?: boolean;
   }
 }
 
