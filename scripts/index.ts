@@ -7,6 +7,7 @@ import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { describeEmbedder, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { leaveOneOut } from '../src/knn/evaluate.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -89,7 +90,7 @@ runCli(USAGE, async () => {
     process.stdout.write(`${formatSummary(summary)}\n`);
     const counts = gallery.counts();
     process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
-    if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
+    if (values.evaluate) process.stdout.write(`${formatEvaluation(await leaveOneOut(gallery, knnOptions(config)))}\n`);
     if (summary.stopped) return 130;
     const stored = summary.added + summary.reembedded + summary.skipped;
     if (summary.failed.length && !stored) {

@@ -132,7 +132,7 @@ export class Runtime {
     return {
       models, gallery, queries, search,
       ingest: new Ingest(gallery, queries, jobs),
-      classify: new Classify(gallery, queries, search, knn, {
+      classify: new Classify(gallery, queries, knn, {
         template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
         minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       }),

@@ -5,7 +5,6 @@ import type { Gallery } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
-import type { Search } from './search.js';
 
 export interface ClassifyRequest {
   image: Buffer;
@@ -33,7 +32,6 @@ export class Classify {
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
-    private readonly search: Search,
     private readonly knn: KnnOptions,
     private readonly zs: ZeroShotSettings,
   ) {
@@ -49,7 +47,7 @@ export class Classify {
         '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
     }
     const { vector } = await this.encoder.image(req.image);
-    const knn = await this.search.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
+    const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
     const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);
     let zs: ZeroShotResult | undefined;
     let embeddedLabels = 0;

@@ -2,7 +2,7 @@
 // the top) and the optional KNN classification from the same encode; and "find similar" from a stored vector.
 import { LookalikeError } from '../errors.js';
 import type { Gallery, SearchOptions, SearchResult } from '../gallery/gallery.js';
-import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
+import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { QueryEncoder } from './query-encoder.js';
 
@@ -34,7 +34,7 @@ export class Search {
     const reranker = q.rerank ? this.requireReranker() : null;
     const { vector, query } = await this.encode(q);
     const results = await this.gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });
-    const classification = q.classify ? await this.classify(vector, this.knn) : undefined;
+    const classification = q.classify ? await this.gallery.classify(vector, this.knn) : undefined;
     if (!reranker) return { results, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
@@ -46,12 +46,6 @@ export class Search {
   /** "Find similar to this one", from the stored vector: no encoding. */
   similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
     return this.gallery.similar(id, opts);
-  }
-
-  /** Weighted KNN over the labelled gallery. */
-  async classify(vector: Float32Array, knn: KnnOptions): Promise<KnnResult> {
-    const hits = await this.gallery.search(vector, { k: knn.k });
-    return classify(hits.map((h) => ({ id: h.id, score: h.score, label: h.label })), knn);
   }
 
   get reranks(): boolean { return this.reranker !== null; }
