@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { writeDemoImages } from './demo/fashion-mnist.js';
 import { isTextEmbedder, type Embedder } from './encoder/embedder.js';
 import { LabelVectors } from './knn/zero-shot.js';
+import { ProbeKeeper } from './knn/probe-keeper.js';
 import { JobWriter } from './jobs/writer.js';
 import { RedisLink } from './jobs/redis-link.js';
 import { LookalikeError } from './errors.js';
@@ -43,6 +44,8 @@ export class Services {
   /** A Qwen3-VL-Reranker model, when LOOKALIKE_RERANK_MODEL loads one (the Instruct model re-ranks otherwise). */
   rerankModel: VisionLanguageModel | null = null;
   acceleration: Acceleration | null = null;
+  /** The linear probe over the labelled vectors, retrained in a worker thread when labels change (issue 20 part 1 wiring). */
+  probe: ProbeKeeper | null = null;
   demo = false;
   readonly admission: Admission;
   readonly metrics = new Metrics();
@@ -101,6 +104,8 @@ export class Services {
       log: (m) => this.log.info(m),
     });
     if (demo && this.gallery.counts().embedded === 0) await this.buildDemoGallery(dataDir);
+    const gallery = this.gallery; // issue 20 part 1 wiring (the probe): after the demo build, so it trains on it
+    this.probe = ProbeKeeper.open({ dataDir, identity: encoder.identity, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m) });
     if (this.redis) {
       this.jobs = JobWriter.open(this.config, this.gallery, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
       this.jobs.start(); // stores results as they complete, those that completed while this process was down first
@@ -147,6 +152,7 @@ export class Services {
     this.status = 'closed';
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (wasLoading) await this.starting;
+    await this.probe?.close(); // issue 20 part 1 wiring (the probe)
     await this.jobs?.close();
     try {
       await this.gallery?.close();

@@ -41,6 +41,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
         const kept = gallery.keepEmbedded(prepared.sha256, label);
         return kept ? { kept } : { jobId: await jobs.enqueue(prepared, { source: filename || null, label }) };
       });
+      if (out.kept?.relabelled) app.services.probe?.labelsChanged(); // issue 20 part 1 wiring (the probe)
       if (out.kept) return reply.code(200).send({ id: out.kept.id, label: gallery.get(out.kept.id).label, duplicate: true as const, relabelled: out.kept.relabelled });
       const jobId = out.jobId!;
       return reply.code(202).send({ jobId, statusUrl: `/api/jobs/${encodeURIComponent(jobId)}` });
@@ -51,6 +52,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     const label = fields.label ?? null;
     const { id, duplicate, relabelled } = await gallery.add(prepared, vector, { source: filename || null, label });
     const stored = gallery.get(id).label;
+    if (label !== null) app.services.probe?.labelsChanged(); // issue 20 part 1 wiring (the probe): a labelled add or a relabel
     return duplicate
       ? reply.code(200).send({ id, label: stored, duplicate: true as const, relabelled })
       : reply.code(201).send({ id, label: stored, duplicate: false as const, relabelled: false as const });
@@ -87,7 +89,11 @@ const images: FastifyPluginAsyncZod = async (app) => {
       body: z.object({ label: ClassName.nullable() }).strict(),
       response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
-  }, async (req) => imageOut(app.requireReady().gallery.relabel(req.params.id, req.body.label)));
+  }, async (req) => {
+    const record = app.requireReady().gallery.relabel(req.params.id, req.body.label);
+    app.services.probe?.labelsChanged(); // issue 20 part 1 wiring (the probe)
+    return imageOut(record);
+  });
 
   app.get('/api/images/:id/thumbnail', {
     schema: {
@@ -108,6 +114,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     await app.requireReady().gallery.remove(req.params.id);
+    app.services.probe?.labelsChanged(); // issue 20 part 1 wiring (the probe)
     return reply.code(204).send(null);
   });
 };

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BadRequestError, TooManyNewLabelsError } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
-import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError, trustedAnswer, zeroShot } from '../knn/zero-shot.js';
@@ -43,7 +43,9 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
-  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  probe: ProbeOut.nullable(), // issue 20 part 1 wiring (the probe)
+  trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
+    .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
@@ -158,7 +160,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       zs = zeroShot(vector, labels, result.vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
     }
     const labelled = gallery.counts().labelled > 0;
-    return { ...knnOut(knn), zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };
+    const probe = app.services.probe?.predict(vector) ?? null; // issue 20 part 1 wiring (the probe)
+    return { ...knnOut(knn), zeroShot: zs, probe, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {
