@@ -41,6 +41,11 @@ export class ProbeKeeper {
     return keeper;
   }
 
+  /** The data folder it keeps its probe in. */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   get current(): Probe | null {
     return this.probe;
   }
