@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
+import { predictProbe, toProbeData, trainProbe } from '../src/knn/probe.js';
 import { PROBE_MIN_PER_CLASS } from '../src/knn/zero-shot.js';
 import { DEMO_MODELS_DIR } from '../src/models/resolve.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
@@ -101,5 +102,17 @@ describe('the linear probe on the trained demo', () => {
     expect(out.probe!.scores).toHaveLength(11);
     expect(out.probe!.fewestPerClass).toBeLessThan(PROBE_MIN_PER_CLASS);
     expect(out.trusted).not.toBe('probe');
+  });
+});
+
+describe('the probe on a tiny gallery', () => {
+  it('trains on one vector of each of 2 classes (folds with nothing to train on) and answers finite probabilities that sum to 1', () => {
+    const probe = trainProbe(toProbeData(2, ['cat', 'dog'], Float32Array.from([1, 0, 0, 1])), { modelId: 'm', stamp: 's' });
+    expect(probe.examples).toEqual([1, 1]);
+    const answer = predictProbe(probe, Float32Array.from([0.9, 0.1]));
+    expect(answer.label).toBe('cat');
+    expect(answer.scores.every((x) => Number.isFinite(x.probability))).toBe(true);
+    expect(answer.scores.reduce((s, x) => s + x.probability, 0)).toBeCloseTo(1, 12);
+    expect(Number.isFinite(probe.crossValidation.ece)).toBe(true);
   });
 });

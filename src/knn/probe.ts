@@ -111,6 +111,7 @@ const dot = (a: Float64Array, b: Float64Array) => { let s = 0; for (let i = 0; i
 export function fitSoftmax(data: ProbeData, rows: Int32Array, lambda: number, start?: Float64Array, maxIterations = 300): Float64Array {
   const size = data.labels.length * (data.dim + 1);
   const w = start ? Float64Array.from(start) : new Float64Array(size);
+  if (!rows.length) return w; // a fold of a tiny gallery can leave nothing to train on: uniform probabilities
   const g = new Float64Array(size), gNext = new Float64Array(size), wNext = new Float64Array(size), dir = new Float64Array(size);
   const history: { s: Float64Array; y: Float64Array; rho: number }[] = [];
   let loss = lossAndGradient(w, g, data, rows, lambda);
