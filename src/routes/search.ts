@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BadRequestError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
-import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
@@ -42,7 +42,9 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
-  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  probe: ProbeOut.nullable(),
+  trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
+    .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
@@ -112,7 +114,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
-    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, trusted: answer.trusted, tookMs: performance.now() - started };
+    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, probe: answer.probe, trusted: answer.trusted, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {

@@ -1,8 +1,11 @@
 // Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
-// (with an embedder that embeds words), with the rule that says which answer to trust.
+// (with an embedder that embeds words), the linear probe trained on the labelled gallery, and the rule that says which
+// answer to trust.
 import { TextSearchUnavailableError, TooManyNewLabelsError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
+import type { ProbeAnswer } from '../knn/probe.js';
+import type { ProbeKeeper } from '../knn/probe-keeper.js';
 import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
 
@@ -18,7 +21,9 @@ export interface ClassifyRequest {
 export interface ClassifyAnswer {
   knn: KnnResult;
   zeroShot?: ZeroShotResult;
-  trusted: 'knn' | 'zero-shot' | null;
+  /** Null until a probe is trained (at least 2 labelled classes). */
+  probe: ProbeAnswer | null;
+  trusted: 'knn' | 'probe' | 'zero-shot' | null;
   /** Labels embedded for this request (each a text encode). */
   embeddedLabels: number;
 }
@@ -32,6 +37,7 @@ export class Classify {
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
+    readonly probe: ProbeKeeper,
     private readonly knn: KnnOptions,
     private readonly zs: ZeroShotSettings,
   ) {
@@ -57,7 +63,8 @@ export class Classify {
       zs = zeroShot(vector, labels, vectors, { temperature: this.zs.temperature, minProbability: this.zs.minProbability });
     }
     const labelled = this.gallery.counts().labelled > 0;
-    return { knn, zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), embeddedLabels };
+    const probe = this.probe.predict(vector);
+    return { knn, zeroShot: zs, probe, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
   }
 
   private requireLabelVectors(): LabelVectors {

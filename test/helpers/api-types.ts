@@ -563,11 +563,25 @@ export interface operations {
                                 probability: number;
                             }[];
                         };
+                        /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                        probe: {
+                            label: string;
+                            probability: number;
+                            /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                            scores: {
+                                label: string;
+                                probability: number;
+                            }[];
+                            /** @description labelled vectors it was trained on */
+                            trainedOn: number;
+                            /** @description the fewest labelled vectors any of its classes had */
+                            fewestPerClass: number;
+                        } | null;
                         /**
-                         * @description which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot
+                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
                          * @enum {string|null}
                          */
-                        trusted: "knn" | "zero-shot" | null;
+                        trusted: "knn" | "probe" | "zero-shot" | null;
                         tookMs: number;
                     };
                 };
