@@ -18,6 +18,10 @@ export type GpuMode = (typeof GPU_MODES)[number];
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
 
+/** What a 503 tells clients to wait before they ask again (Retry-After): while the models load, after a failed
+ *  start, while Redis (the job queue, retried every second) cannot be reached, and after no worker answered a query. */
+export const RETRY_SECONDS = { loading: 5, startupFailed: 60, queueUnavailable: 5, workersBusy: 5 } as const;
+
 /** The most tokens one describe may generate: the bound of a request's maxTokens and of its default setting alike. */
 export const DESCRIBE_TOKEN_LIMIT = 2048;
 

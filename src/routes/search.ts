@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
@@ -65,8 +65,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
     }
     const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
-    if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
-    if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
+    if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
+    if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
     return { image, ...fields };
   }

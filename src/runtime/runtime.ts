@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
-import type { Config } from '../config.js';
+import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
-import { LookalikeError, RETRY_SECONDS, UnavailableError } from '../errors.js';
+import { LookalikeError, UnavailableError } from '../errors.js';
 import { Gallery } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';

@@ -22,7 +22,7 @@ export class Describe {
 
   /** Refuses before an upload is read when there is no model to answer. */
   model(): VisionLanguageModel {
-    if (!this.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
+    if (!this.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)');
     return this.vlm;
   }
 

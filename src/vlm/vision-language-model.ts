@@ -30,7 +30,7 @@ export interface VlOptions {
 }
 
 export class ContextOverflowError extends LookalikeError {
-  constructor(message: string) { super('prompt_too_long', message, 400); }
+  constructor(message: string) { super('prompt_too_long', message); }
 }
 
 /** The largest seed: llama.cpp reads 2^32 - 1 as "pick a random one", which would break "the same seed, the same text". */
