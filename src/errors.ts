@@ -51,3 +51,7 @@ export class FieldsTooLargeError extends LookalikeError {
 export class TooManyNewLabelsError extends LookalikeError {
   constructor(message: string) { super('too_many_new_labels', message, 413); }
 }
+/** A few-shot prompt past its limits (LOOKALIKE_FEWSHOT_MAX_CLASSES, LOOKALIKE_FEWSHOT_MAX_EXAMPLES). */
+export class FewShotLimitError extends LookalikeError {
+  constructor(code: 'too_many_classes' | 'too_many_examples', message: string) { super(code, message, 400); }
+}

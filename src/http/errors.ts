@@ -10,7 +10,8 @@ export const ErrorBody = z.object({ error: z.object({ code: z.string(), message:
 // What each status means across the API, with the codes that come with it (README: "API").
 const STATUS_MEANING: Record<number, string> = {
   400: 'invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), ' +
-    'invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long',
+    'invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long, ' +
+    'too_many_classes (over LOOKALIKE_FEWSHOT_MAX_CLASSES few-shot classes), too_many_examples (over LOOKALIKE_FEWSHOT_MAX_EXAMPLES per class)',
   401: 'unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY>',
   403: 'forbidden (wrong key), or writes_disabled (listening beyond loopback without a key)' +
     '; on /metrics: metrics_disabled (listening beyond loopback without a key)',

@@ -10,6 +10,7 @@ import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError, trustedAnswer, zeroShot } from '../knn/zero-shot.js';
 import type { SearchResult } from '../gallery/gallery.js';
 import type { Query } from '../vlm/rerank.js';
+import { checkFewShot, FewShotFields, FewShotOut, fewShotForUpload } from '../http/few-shot.js'; // few-shot (issue 20): wiring
 
 const K_MAX = 100;
 const TEXT_MAX = 2000;
@@ -36,6 +37,7 @@ const CLASSIFY_FORM_LIMITS = { fields: MAX_LABELS + 10, bytes: MAX_LABELS * (200
 const ClassifyFields = z.object({
   k: formInt(1, 200).optional(),
   labels: Labels.optional().describe('zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
+  ...FewShotFields, // few-shot (issue 20): wiring
 });
 const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
@@ -43,6 +45,7 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
+  fewShot: FewShotOut.optional(), // few-shot (issue 20): wiring
   trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
   tookMs: z.number(),
 });
@@ -118,7 +121,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
         'repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). ' +
-        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2).',
+        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2). ' +
+        'method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).',
       response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {
@@ -127,6 +131,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
     const { image, fields } = await readUpload(req, ClassifyFields);
     if (fields.labels) app.requireTextEmbedder();
+    const fewShotModel = fields.method === 'fewshot' ? checkFewShot(app.services.vlm, fields, app.services.config) : null; // few-shot (issue 20): wiring
     const cfg = app.services.config;
     const labelVectors = app.services.labelVectors;
     // the labels given: each new one costs a text encode, so a request brings a bounded number (refused before any work)
@@ -135,7 +140,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
       throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS} ` +
         '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
     }
-    const { vector } = await embedUpload(image);
+    const { vector, prepared } = await embedUpload(image);
     const knn = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
     const labels = fields.labels ?? (labelVectors ? gallery.labels().map((l) => l.label) : []);
     let zs;
@@ -157,8 +162,9 @@ const search: FastifyPluginAsyncZod = async (app) => {
       if (result.embedded) req.log.info(`classify: ${result.embedded} new zero-shot labels embedded in ${(performance.now() - t0).toFixed(0)} ms`);
       zs = zeroShot(vector, labels, result.vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
     }
+    const fewShot = fewShotModel ? await app.services.admission.run(() => fewShotForUpload(fewShotModel, gallery, { image, sha256: prepared.sha256, vector }, knn, fields, cfg)) : undefined; // few-shot (issue 20): wiring
     const labelled = gallery.counts().labelled > 0;
-    return { ...knnOut(knn), zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };
+    return { ...knnOut(knn), zeroShot: zs, fewShot, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {
