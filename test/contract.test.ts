@@ -238,8 +238,8 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels'],
-      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
+      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed', 'history'],
     };
     for (const [route, fields] of Object.entries(forms)) {
       const [method, path] = route.split(' ') as [string, string];
