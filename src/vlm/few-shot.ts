@@ -136,7 +136,7 @@ export async function classifyFewShot(vlm: VisionLanguageModel, query: DecodedIm
       throw err;
     }
     modelCalls++;
-    promptTokens = Math.max(promptTokens, result.nPromptTokens);
+    promptTokens ||= result.nPromptTokens; // the first call's: the prompt without an answer's start, or with the shortest one
     const top = Math.max(...result.logits);
     const weights = Array.from(result.logits, (l) => Math.exp(l - top));
     const total = weights.reduce((s, w) => s + w, 0);
