@@ -18,7 +18,9 @@ export const ERRORS = {
   invalid_multipart: { status: 400, description: 'a multipart body that does not parse: no boundary, a wrong one, garbage, cut short' },
   invalid_json: { status: 400, description: 'a JSON body, or a form part sent as `application/json`, that does not parse' },
   empty_body: { status: 400, description: 'a JSON content type with no body' },
-  prompt_too_long: { status: 400, description: 'the prompt (images included) does not fit the text model\'s context' },
+  prompt_too_long: { status: 400, description: 'the prompt (images included; a describe\'s kept history too) does not fit the text model\'s context' },
+  too_many_classes: { status: 400, description: 'few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`' },
+  too_many_examples: { status: 400, description: 'few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class' },
   unauthorized: { status: 401, description: 'this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>`' },
   forbidden: { status: 403, description: 'a wrong key' },
   writes_disabled: { status: 403, description: 'a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`' },
@@ -108,6 +110,11 @@ export class FieldsTooLargeError extends LookalikeError {
 }
 export class TooManyNewLabelsError extends LookalikeError {
   constructor(message: string) { super('too_many_new_labels', message); }
+}
+
+/** A few-shot prompt past its limits (LOOKALIKE_FEWSHOT_MAX_CLASSES, LOOKALIKE_FEWSHOT_MAX_EXAMPLES). */
+export class FewShotLimitError extends LookalikeError {
+  constructor(code: 'too_many_classes' | 'too_many_examples', message: string) { super(code, message); }
 }
 
 /** The API's codes of one status, each with what it means (OpenAPI descriptions). */

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
+import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
@@ -35,6 +36,7 @@ const CLASSIFY_FORM_LIMITS = { fields: MAX_LABELS + 10, bytes: MAX_LABELS * (200
 const ClassifyFields = z.object({
   k: formInt(1, 200).optional(),
   labels: Labels.optional().describe('zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
+  ...FewShotFields,
 });
 const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
@@ -43,6 +45,7 @@ const ZeroShotOut = z.object({
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
   probe: ProbeOut.nullable(),
+  fewShot: FewShotOut.optional(),
   trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
     .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
@@ -96,7 +99,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
         'repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). ' +
-        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2).',
+        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2). ' +
+        'method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).',
       response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {
@@ -105,7 +109,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { image, fields } = await readUpload(req, ClassifyFields);
     let answer;
     try {
-      answer = await classify.run({ image, k: fields.k, labels: fields.labels, signal: clientGone(req, reply) });
+      const fewShot = fields.method === 'fewshot' ? { classes: fields.classes, examples: fields.examples } : undefined;
+      answer = await classify.run({ image, k: fields.k, labels: fields.labels, fewShot, signal: clientGone(req, reply) });
     } catch (err) {
       if (!(err instanceof LabelsStoppedError)) throw err;
       req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
@@ -114,7 +119,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
-    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, probe: answer.probe, trusted: answer.trusted, tookMs: performance.now() - started };
+    const { zeroShot, probe, fewShot, trusted } = answer;
+    return { ...knnOut(answer.knn), zeroShot, probe, fewShot, trusted, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {

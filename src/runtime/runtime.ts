@@ -15,6 +15,7 @@ import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
+import { FewShot } from '../usecases/few-shot.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
@@ -138,7 +139,9 @@ export class Runtime {
     return {
       models, gallery, queries, search,
       ingest: new Ingest(gallery, queries, jobs),
-      classify: new Classify(gallery, queries, probe, knn, {
+      classify: new Classify(gallery, queries, probe, new FewShot(models.vlm, gallery, {
+        maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES, maxExamples: cfg.LOOKALIKE_FEWSHOT_MAX_EXAMPLES,
+      }, cfg.LOOKALIKE_TEXT_MODEL === 'demo'), knn, {
         template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
         minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       }),

@@ -7,6 +7,7 @@ import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { ProbeAnswer } from '../knn/probe.js';
 import type { ProbeKeeper } from '../knn/probe-keeper.js';
 import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
+import type { FewShot, FewShotAnswer, FewShotRequest } from './few-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 export interface ClassifyRequest {
@@ -14,6 +15,8 @@ export interface ClassifyRequest {
   k?: number;
   /** Zero-shot classes given with the request; default: the gallery's labels (with a text embedder). */
   labels?: string[];
+  /** With the VL model: also ask it, shown labelled examples of each candidate class (`method=fewshot`). */
+  fewShot?: FewShotRequest;
   /** Aborted when nobody waits for the answer any more: label embedding stops (LabelsStoppedError). */
   signal?: AbortSignal;
 }
@@ -23,6 +26,7 @@ export interface ClassifyAnswer {
   zeroShot?: ZeroShotResult;
   /** Null until a probe is trained (at least 2 labelled classes). */
   probe: ProbeAnswer | null;
+  fewShot?: FewShotAnswer;
   trusted: 'knn' | 'probe' | 'zero-shot' | null;
   /** Labels embedded for this request (each a text encode). */
   embeddedLabels: number;
@@ -38,6 +42,7 @@ export class Classify {
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
     readonly probe: ProbeKeeper,
+    private readonly fewShot: FewShot,
     private readonly knn: KnnOptions,
     private readonly zs: ZeroShotSettings,
   ) {
@@ -46,13 +51,14 @@ export class Classify {
 
   async run(req: ClassifyRequest): Promise<ClassifyAnswer> {
     const labelVectors = req.labels ? this.requireLabelVectors() : this.labelVectors;
+    if (req.fewShot) this.fewShot.check(req.fewShot);
     // each new label costs a text encode, so a request brings a bounded number (refused before any work)
     const fresh = req.labels && labelVectors ? labelVectors.missing(req.labels) : 0;
     if (fresh > this.zs.maxNewLabels) {
       throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${this.zs.maxNewLabels} ` +
         '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
     }
-    const { vector } = await this.encoder.image(req.image);
+    const { vector, prepared } = await this.encoder.image(req.image);
     const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
     const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);
     let zs: ZeroShotResult | undefined;
@@ -64,7 +70,9 @@ export class Classify {
     }
     const labelled = this.gallery.counts().labelled > 0;
     const probe = this.probe.predict(vector);
-    return { knn, zeroShot: zs, probe, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
+    const fewShotRequest = req.fewShot;
+    const fewShot = fewShotRequest && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, { image: req.image, sha256: prepared.sha256, vector }, knn));
+    return { knn, zeroShot: zs, probe, fewShot, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
   }
 
   private requireLabelVectors(): LabelVectors {

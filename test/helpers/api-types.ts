@@ -47,7 +47,7 @@ export interface paths {
         put?: never;
         /**
          * Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
-         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2).
+         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2). method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).
          */
         post: operations["classifyImage"];
         delete?: never;
@@ -174,7 +174,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a prompt about an uploaded image with the VL model, streamed as server-sent events
-         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).
+         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one); history (the earlier turns about the same image, a JSON array of {role: user|assistant, text}, alternating from a question to its answer; the newest 5 question-answer turns are kept, the oldest dropped first; the prompt is the new question). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, keptTurns, droppedTurns, seed?, note?} (seed: the one sampled with, when temperature > 0; droppedTurns: history turns left out, oldest first), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long (also when the kept history does not fit the context), 415, 503 busy).
          */
         post: operations["describeImage"];
         delete?: never;
@@ -415,7 +415,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -519,6 +519,19 @@ export interface operations {
                     k?: number;
                     /** @description zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery's own labels */
                     labels?: string[];
+                    /**
+                     * @description knn (default): KNN, and zero-shot with an embedding model; fewshot: also ask the VL model with labelled example images (needs LOOKALIKE_TEXT_MODEL)
+                     * @default knn
+                     * @enum {string}
+                     */
+                    method?: "knn" | "fewshot";
+                    /** @description few-shot candidate classes (gallery labels), repeated or a JSON array, at most LOOKALIKE_FEWSHOT_MAX_CLASSES; default: the first of the KNN vote */
+                    classes?: string[];
+                    /**
+                     * @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES
+                     * @default 3
+                     */
+                    examples?: number;
                 };
             };
         };
@@ -577,6 +590,21 @@ export interface operations {
                             /** @description the fewest labelled vectors any of its classes had */
                             fewestPerClass: number;
                         } | null;
+                        /** @description few-shot: the VL model shown each class's nearest labelled images, then this one; probabilities of the class names' tokens, summing to 1 */
+                        fewShot?: {
+                            label: string;
+                            probability: number;
+                            scores: {
+                                label: string;
+                                probability: number;
+                                examples: number;
+                            }[];
+                            /** @description VL model calls: one, and one more per point where class names part ways */
+                            modelCalls: number;
+                            promptTokens: number;
+                            tookMs: number;
+                            note?: string;
+                        };
                         /**
                          * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
                          * @enum {string|null}
@@ -586,7 +614,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -743,7 +771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -865,7 +893,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1095,7 +1123,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,7 +1201,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1310,7 +1338,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,7 +1472,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1622,6 +1650,11 @@ export interface operations {
                     /** @default 0 */
                     temperature?: number;
                     seed?: number;
+                    history?: {
+                        /** @enum {string} */
+                        role: "user" | "assistant";
+                        text: string;
+                    }[];
                 };
             };
         };
@@ -1635,7 +1668,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
