@@ -22,6 +22,9 @@ export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
  *  start, while Redis (the job queue, retried every second) cannot be reached, and after no worker answered a query. */
 export const RETRY_SECONDS = { loading: 5, startupFailed: 60, queueUnavailable: 5, workersBusy: 5 } as const;
 
+/** Results a search returns when it does not say (`k`): the API's and `npm run search`'s alike. */
+export const DEFAULT_SEARCH_K = 12;
+
 /** The most tokens one describe may generate: the bound of a request's maxTokens and of its default setting alike. */
 export const DESCRIBE_TOKEN_LIMIT = 2048;
 

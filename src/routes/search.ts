@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { DEFAULT_SEARCH_K } from '../config.js';
 import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
@@ -16,7 +17,7 @@ const TEXT_MAX = 2000;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
 const SearchFields = z.object({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
-  k: formInt(1, K_MAX).default(12),
+  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K),
   minScore: formNumber(-1, 1).optional(),
   label: formText(200).optional(),
   rerank: formBool.default(false),
@@ -24,7 +25,7 @@ const SearchFields = z.object({
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
 const SearchJson = z.object({
-  text: queryText, k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
+  text: queryText, k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
   label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const MAX_LABELS = 1000;
@@ -127,7 +128,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['search'], operationId: 'findSimilar', security: [], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
       params: IdParams,
-      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(12), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
+      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
       response: { 200: SearchOut, ...errorResponses(400, 404, 503) },
     },
   }, async (req) => {
