@@ -13,7 +13,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { describeDevice, physicalCores, selectAcceleration, type GpuMode } from '../src/accel/acceleration.js';
+import { describeDevice, selectAcceleration } from '../src/accel/acceleration.js';
+import { physicalCores } from '../src/util/cpu.js';
+import type { GpuMode } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { GgmlType } from '../src/gguf/format.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj, type VisionSpec } from '../src/models/random-models.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { physicalCores } from '../src/accel/acceleration.js';
+import { physicalCores } from '../src/util/cpu.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { truncate, VlEmbedder } from '../src/encoder/vl-embedder.js';
 import { VectorIndex } from '../src/index/vector-index.js';

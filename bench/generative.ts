@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { QWEN3VL_8B_VISION, TINY_TEXT, TINY_VISION, ensureRandomMmproj, writeRandomMmproj, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
-import { physicalCores } from '../src/accel/acceleration.js';
+import { physicalCores } from '../src/util/cpu.js';
 import { RERANK_QUESTION } from '../src/vlm/rerank.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { scenePng } from '../test/helpers/images.js';

@@ -8,8 +8,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { physicalCores } from '../src/accel/acceleration.js';
-import type { DecodedImage } from '../src/encoder/image.js';
+import { physicalCores } from '../src/util/cpu.js';
+import type { DecodedImage } from '../src/image/decode.js';
 import { DEMO_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Judge } from '../src/vlm/rerank.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildIndex } from '../src/builder/build-index.js';
+import { buildIndex } from '../src/usecases/build-index.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { Gallery } from '../src/gallery/gallery.js';

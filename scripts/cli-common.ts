@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest, ConfigError, loadConfig, type Config } from '../src/config.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { galleryDir } from '../src/models/load-models.js';
+import { galleryDir } from '../src/models/model-set.js';
 
 export const MODEL_OPTIONS = {
   data: { type: 'string', env: 'LOOKALIKE_DATA_DIR', help: 'data folder' },

@@ -1,11 +1,12 @@
 // npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery: accuracy, confusion table,
-// calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds. Read-only: it
-// runs beside the server, which keeps writing.
-import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
+// calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds; then KNN, the
+// linear probe (k-fold cross-validated) and zero-shot (with an embedding model) side by side, held-out accuracy and
+// calibration (ECE) for each. Read-only: it runs beside the server, which keeps writing.
+import { isTextEmbedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { fitTemperature, labelCosines, LabelVectors } from '../src/knn/zero-shot.js';
-import { indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
-import { formatEvaluation } from '../src/knn/report.js';
+import { calibrateZeroShot, compareClassifiers, leaveOneOut } from '../src/knn/evaluate.js';
+import { indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { formatClassifiers, formatEvaluation } from '../src/knn/report.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run evaluate -- [options]';
@@ -17,33 +18,23 @@ const OPTIONS = {
   'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF (demo: the demo\'s, trained on Fashion-MNIST)' },
 } as const;
 
-/** Zero-shot over the gallery's own label names for every labelled image, and the temperature that fits them best. */
-async function calibrateZeroShot(gallery: Gallery, encoder: Embedder, template: string) {
-  if (!isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');
-  const labels = gallery.labels().map((l) => l.label);
-  const { vectors: labelVectors } = await new LabelVectors(encoder, template).of(labels);
-  const cosines: number[][] = [], truth: number[] = [];
-  for (const batch of gallery.labelledVectors()) {
-    batch.labels.forEach((label, i) => {
-      cosines.push(labelCosines(batch.vectors.subarray(i * encoder.dim, (i + 1) * encoder.dim), labelVectors));
-      truth.push(labels.indexOf(label));
-    });
-  }
-  return { labels: labels.length, ...fitTemperature(cosines, truth) };
-}
-
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   requireGallery(config);
-  const { encoder, dataDir } = await loadModels(config);
+  const models = await localEmbedder(config);
+  const { encoder, dataDir } = models;
   const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
-    .catch(async (err) => { await encoder.dispose(); throw err; });
+    .catch(async (err) => { await models.dispose(); throw err; });
   try {
-    const evaluation = await gallery.evaluate(knnOptions(config));
-    const zeroShot = values['zero-shot'] ? await calibrateZeroShot(gallery, encoder, config.LOOKALIKE_ZEROSHOT_TEMPLATE) : undefined;
-    if (values.json) process.stdout.write(`${JSON.stringify({ ...evaluation, zeroShot }, null, 2)}\n`);
+    const evaluation = await leaveOneOut(gallery, knnOptions(config));
+    if (values['zero-shot'] && !isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');
+    const zeroShot = values['zero-shot'] && isTextEmbedder(encoder) ? await calibrateZeroShot(gallery, encoder, config.LOOKALIKE_ZEROSHOT_TEMPLATE) : undefined;
+    const classifiers = await compareClassifiers(gallery, evaluation, isTextEmbedder(encoder) ? encoder : null, {
+      template: config.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: config.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: config.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY,
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...evaluation, zeroShot, classifiers }, null, 2)}\n`);
     else {
-      process.stdout.write(`${formatEvaluation(evaluation)}\n`);
+      process.stdout.write(`${formatEvaluation(evaluation)}\n\n${formatClassifiers(classifiers)}\n`);
       if (zeroShot) {
         process.stdout.write(`zero-shot over the gallery's ${zeroShot.labels} labels ("${config.LOOKALIKE_ZEROSHOT_TEMPLATE}"): top-1 accuracy ` +
           `${(100 * zeroShot.accuracy).toFixed(1)}%; the temperature that fits these images best: LOOKALIKE_ZEROSHOT_TEMPERATURE=${zeroShot.temperature} ` +
@@ -52,6 +43,6 @@ runCli(USAGE, async () => {
     }
   } finally {
     await gallery.close();
-    await encoder.dispose();
+    await models.dispose();
   }
 });

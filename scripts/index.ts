@@ -1,12 +1,13 @@
 // npm run index -- <folder> [options]: builds or extends the gallery from a folder of images. See --help.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/builder/build-index.js';
+import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '../src/usecases/build-index.js';
 import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { describeEmbedder, indexParams, knnOptions, loadModels } from '../src/models/load-models.js';
+import { describeEmbedder, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { leaveOneOut } from '../src/knn/evaluate.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
@@ -47,10 +48,10 @@ runCli(USAGE, async () => {
   const queued = Boolean(values.queue);
   if (queued && !config.LOOKALIKE_REDIS_URL) throw new UsageError('--queue sends the images to workers through Redis: set LOOKALIKE_REDIS_URL (or --redis)');
   // with --queue the workers encode: here only the model's identity and how it decodes, no weights
-  const models = queued ? await describeEmbedder(config, log) : await loadModels(config, log);
+  const models = queued ? await describeEmbedder(config, log) : await localEmbedder(config, log);
   const identity = 'description' in models ? models.description.identity : models.encoder.identity;
   const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
-  const dispose = async () => { if ('encoder' in models) await models.encoder.dispose(); };
+  const dispose = async () => { if ('dispose' in models) await models.dispose(); };
   if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (a tiny model trained on Fashion-MNIST) and its data folder');
   if ('acceleration' in models && models.acceleration) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);
@@ -89,7 +90,7 @@ runCli(USAGE, async () => {
     process.stdout.write(`${formatSummary(summary)}\n`);
     const counts = gallery.counts();
     process.stdout.write(`gallery: ${counts.embedded} images embedded for this model (${counts.labelled} labelled)\n`);
-    if (values.evaluate) process.stdout.write(`${formatEvaluation(await gallery.evaluate(knnOptions(config)))}\n`);
+    if (values.evaluate) process.stdout.write(`${formatEvaluation(await leaveOneOut(gallery, knnOptions(config)))}\n`);
     if (summary.stopped) return 130;
     const stored = summary.added + summary.reembedded + summary.skipped;
     if (summary.failed.length && !stored) {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isTextEmbedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, loadModels } from '../src/models/load-models.js';
+import { indexParams, localEmbedder } from '../src/models/model-set.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
@@ -27,7 +27,8 @@ runCli(USAGE, async () => {
   // before the data folder: without an embedding model it is another folder (the demo's), and its absence says nothing
   if (!isFile && !config.LOOKALIKE_EMBED_MODEL) throw wordsNeedEmbedModel(query);
   requireGallery(config);
-  const { encoder, dataDir } = await loadModels(config);
+  const models = await localEmbedder(config);
+  const { encoder, dataDir } = models;
   try {
     if (!isFile && !isTextEmbedder(encoder)) throw wordsNeedEmbedModel(query);
     const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
@@ -43,6 +44,6 @@ runCli(USAGE, async () => {
       await gallery.close();
     }
   } finally {
-    await encoder.dispose();
+    await models.dispose();
   }
 });

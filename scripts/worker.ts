@@ -1,7 +1,7 @@
 // npm run worker: an encoder worker for LOOKALIKE_REDIS_URL (see src/jobs/worker.ts and README "Scaling out").
 // Stops on SIGINT/SIGTERM after the job in hand, once, whether the signal went to node, to npm or to the group (the
 // npm script execs node, so no shell or tsx process stands between them).
-import { startWorker } from '../src/jobs/worker.js';
+import { startWorker } from '../src/runtime/worker.js';
 import { closeOnSignal } from '../src/util/shutdown.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 

@@ -1,5 +1,5 @@
-// The HTTP app as a Fastify plugin tree: external plugins (multipart, static page, OpenAPI, rate limit), the app's
-// services, and the routes. server.ts listens; tests build it with buildApp() and use inject() or a real socket.
+// The HTTP app as a Fastify plugin tree: external plugins (multipart, static page, OpenAPI, rate limit), the
+// runtime, and the routes. server.ts listens; tests build it with buildApp() and use inject() or a real socket.
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -9,10 +9,6 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { LookalikeError, RETRY_SECONDS, UnavailableError } from './errors.js';
-import { isTextEmbedder, type Embedder, type TextEmbedder } from './encoder/embedder.js';
-import type { Gallery } from './gallery/gallery.js';
-import { prepareImage, type PreparedImage } from './gallery/ingest.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { formBodySchema } from './http/upload.js';
 import healthRoutes from './routes/health.js';
@@ -21,34 +17,19 @@ import searchRoutes from './routes/search.js';
 import statsRoutes from './routes/stats.js';
 import describeRoutes from './routes/describe.js';
 import metricsRoutes from './routes/metrics.js';
-import type { Reranker } from './vlm/rerank.js';
-import type { VisionLanguageModel } from './vlm/vision-language-model.js';
-import { Services } from './services.js';
-
-export interface Ready {
-  gallery: Gallery;
-  encoder: Embedder;
-  /** Decode, thumbnail and encode an upload, through the bounded queue (503 when full). */
-  embedUpload(image: Buffer): Promise<{ vector: Float32Array; prepared: PreparedImage }>;
-}
+import { Runtime } from './runtime/runtime.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    services: Services;
-    requireReady(): Ready;
-    /** The embedder when it embeds words too; 409 text_search_unavailable otherwise. */
-    requireTextEmbedder(): TextEmbedder;
-    /** The Instruct VL model, for describe; 409 no_text_model otherwise. */
-    requireDescribe(): VisionLanguageModel;
-    /** Whoever re-ranks (the Instruct VL model or a reranker model); 409 no_text_model otherwise. */
-    requireReranker(): Reranker;
+    /** Loading, Failed, Ready or Closed; routes call `runtime.ready()` for the use cases (503 before). */
+    runtime: Runtime;
   }
 }
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Start loading models when the app is ready (default); tests may start and await them explicitly. */
-  startServices?: boolean;
+  startRuntime?: boolean;
 }
 
 /** One log line per request, when it completes; its arrival only at debug level. */
@@ -80,43 +61,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, config.LOOKALIKE_MAX_UPLOAD_MB);
 
-  const services = new Services(config, { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (e, m) => app.log.error(e, m) });
-  app.decorate('services', services);
-  app.decorate('requireReady', (): Ready => {
-    if (!services.ready) {
-      throw services.status === 'error'
-        ? new UnavailableError('startup_failed', `the service failed to start: ${services.failure?.message}`, RETRY_SECONDS.startupFailed)
-        : new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
-    }
-    const encoder = services.encoder!;
-    return {
-      gallery: services.gallery!, encoder,
-      embedUpload: (image) => services.admission.run(async () => {
-        const prepared = await prepareImage(encoder, image);
-        const { vector } = await services.metrics.time(services.metrics.encodeDuration, 'image', () => encoder.encode(prepared.decoded));
-        return { vector, prepared };
-      }),
-    };
+  const runtime = new Runtime(config, { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (e, m) => app.log.error(e, m) });
+  app.decorate('runtime', runtime);
+  // a route that encodes or generates refuses while loading (503) and when the queue is full (503 busy), before its
+  // upload is read
+  app.addHook('preValidation', async (req) => {
+    if (req.routeOptions.config.admitted) runtime.ready().queries.assertRoom();
   });
-  app.decorate('requireTextEmbedder', () => {
-    const { encoder } = app.requireReady();
-    if (!isTextEmbedder(encoder)) {
-      throw new LookalikeError('text_search_unavailable', 'this server embeds images only (the Instruct model\'s mmproj): words need an embedding model that puts them in the images\' space, ' +
-        'Qwen3-VL-Embedding (set LOOKALIKE_EMBED_MODEL with its mmproj as LOOKALIKE_MMPROJ, see README)', 409);
-    }
-    return encoder;
-  });
-  app.decorate('requireDescribe', () => {
-    if (!services.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
-    return services.vlm;
-  });
-  app.decorate('requireReranker', () => {
-    if (!services.reranker) {
-      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)', 409);
-    }
-    return services.reranker;
-  });
-
   await app.register(fastifyMultipart, {
     // the text fields' limits are set per route by readUpload (DEFAULT_FORM_LIMITS, or the route's formLimits)
     limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1 },
@@ -161,15 +112,15 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    services.metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    services.metrics.httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    runtime.metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    runtime.metrics.httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
   });
 
   // Closing: requests in flight finish, and their keep-alive sockets close with them instead of holding close() up.
   let closing = false;
   app.addHook('preClose', async () => { closing = true; });
   app.addHook('onSend', async (_req, reply) => { if (closing) reply.header('connection', 'close'); });
-  app.addHook('onClose', async () => services.close());
-  if (opts.startServices !== false) app.addHook('onReady', async () => { void services.start(); });
+  app.addHook('onClose', async () => runtime.close());
+  if (opts.startRuntime !== false) app.addHook('onReady', async () => { void runtime.start(); });
   return app;
 }

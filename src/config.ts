@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { GPU_MODES, physicalCores } from './accel/acceleration.js';
+import { physicalCores } from './util/cpu.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -12,8 +12,15 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
   z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
 
+export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
+
+/** What a 503 tells clients to wait before they ask again (Retry-After): while the models load, after a failed
+ *  start, while Redis (the job queue, retried every second) cannot be reached, and after no worker answered a query. */
+export const RETRY_SECONDS = { loading: 5, startupFailed: 60, queueUnavailable: 5, workersBusy: 5 } as const;
 
 /** The most tokens one describe may generate: the bound of a request's maxTokens and of its default setting alike. */
 export const DESCRIBE_TOKEN_LIMIT = 2048;

@@ -3,7 +3,7 @@
 // model are closed.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { exposed } from './http/auth.js';
+import { exposed } from './util/access.js';
 import { closeOnSignal } from './util/shutdown.js';
 
 let config;
@@ -16,7 +16,7 @@ try {
 const app = await buildApp(config);
 closeOnSignal({ info: (m) => app.log.info(m), error: (err, m) => app.log.error({ err }, m) }, async () => {
   await app.close();
-  app.log.info(`closed: requests finished, ${app.services.indexSaved ? 'index saved' : 'index NOT saved (see above)'}, database and models closed`);
+  app.log.info(`closed: requests finished, ${app.runtime.indexSaved ? 'index saved' : 'index NOT saved (see above)'}, database and models closed`);
 });
 try {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
@@ -31,9 +31,9 @@ try {
 }
 // A start that cannot succeed (missing model file, GPU asked for and absent, data folder of another model) stops the
 // process with the reason and exit code 1, so that a supervisor (systemd, Docker, a person) sees it failed.
-await app.services.start();
-if (app.services.status === 'error') {
-  app.log.fatal(`lookalike could not start: ${app.services.failure?.message}`);
+await app.runtime.start();
+if (app.runtime.state.status === 'failed') {
+  app.log.fatal(`lookalike could not start: ${app.runtime.state.failure.message}`);
   await app.close();
   process.exit(1);
 }

@@ -55,7 +55,7 @@ describe('service routes', () => {
   it('GET /api/health: 503 with the reason when the model cannot be loaded, and the server stays up', async () => {
     const broken = await startTestApp({ LOOKALIKE_MMPROJ: '/nonexistent/mmproj.gguf' }, { start: false });
     try {
-      await broken.app.services.start();
+      await broken.app.runtime.start();
       const res = await broken.app.inject('/api/health');
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ status: 'error', error: { code: 'bad_model_file' } });

@@ -179,9 +179,9 @@ describe('search by words and zero-shot classes over the API', () => {
     expect(res.statusCode).toBe(200);
     // the server's prompt holds the attack as one plain-text part (no control token, no image slot), and these
     // results are that prompt's
-    const embedder = t.app.requireTextEmbedder() as VlEmbedder;
+    const embedder = t.app.runtime.ready().queries.words() as VlEmbedder;
     expect((await embedder.textPrompt(attack)).filter((p) => p.text.includes('<__media__>'))).toEqual([{ text: attack, special: false }]);
-    const want = await t.app.requireReady().gallery.search(await embedder.embedText(attack), { k: 5 });
+    const want = await t.app.runtime.ready().gallery.search(await embedder.embedText(attack), { k: 5 });
     expect(res.json().results.map((h: { id: number; score: number }) => [h.id, h.score])).toEqual(want.map((h) => [h.id, h.score]));
   });
 
@@ -196,20 +196,24 @@ describe('search by words and zero-shot classes over the API', () => {
     const own = (await post('/api/classify', { image: { filename: 'a.png', data: png, contentType: 'image/png' } })).json();
     expect(own.zeroShot.scores.map((s: { label: string }) => s.label).sort()).toEqual([...FASHION_CLASSES].sort());
     expect(own.votes.length).toBeGreaterThan(0); // the KNN answer, side by side
-    expect(own.trusted).toBe(trustedAnswer(own, own.zeroShot)); // the rule itself: knn.test.ts
+    expect(own.trusted).toBe(trustedAnswer(own, own.zeroShot, own.probe)); // the rule itself: knn.test.ts
 
     // a Fashion-MNIST sneaker the gallery does not hold: KNN names it with many neighbours of its class, and is trusted
+    // while the probe is not trained yet; once it is (100 labelled pictures per class), the probe is
     const test = readFashion('t10k');
     const i = demoSplit(test.labels).queries.find((q) => FASHION_CLASSES[test.labels[q]!] === 'sneaker')!;
     const sneaker = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' } })).json();
-    expect(sneaker).toMatchObject({ label: 'sneaker', unknown: false, trusted: 'knn' });
+    expect(sneaker).toMatchObject({ label: 'sneaker', unknown: false, trusted: sneaker.probe ? 'probe' : 'knn' });
     expect(sneaker.votes[0]).toMatchObject({ label: 'sneaker', count: expect.any(Number) });
     expect(sneaker.votes[0].count).toBeGreaterThanOrEqual(MIN_KNN_SUPPORT);
     expect(sneaker.zeroShot.candidate).toBe('sneaker'); // the words agree: the demo model was trained with them
     // the same picture with 2 voters: KNN still answers, but too few of its class back it; zero-shot is trusted
     const few = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '2' })).json();
-    expect(few).toMatchObject({ label: 'sneaker', unknown: false, trusted: 'zero-shot' });
+    expect(few).toMatchObject({ label: 'sneaker', unknown: false, trusted: few.probe ? 'probe' : 'zero-shot' });
     expect(few.votes[0].count).toBeLessThan(MIN_KNN_SUPPORT);
+    await t.app.runtime.ready().classify.probe.settled(); // the probe trained on the 1000 labelled pictures: trusted, and right
+    const trained = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '2' })).json();
+    expect(trained).toMatchObject({ trusted: 'probe', probe: { label: 'sneaker', trainedOn: 1000, fewestPerClass: 100 } });
   });
 
   it('answers requests of every kind at once, each with its 2xx (once a 500: a native call outside the model\'s queue)', async () => {
@@ -259,8 +263,8 @@ describe('search by words and zero-shot classes over the API', () => {
     const refused = await post('/api/classify', { image, labels: JSON.stringify(labels) });
     expect(refused.statusCode).toBe(413);
     expect(refused.json().error).toMatchObject({ code: 'too_many_new_labels', message: expect.stringMatching(/1000 of these labels .* at most 32 \(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS\)/) });
-    expect(t.app.services.labelVectors!.missing(labels)).toBe(1000); // nothing was embedded for it
-    await t.app.services.labelVectors!.of(labels.slice(0, 968)); // as earlier requests would have
+    expect(t.app.runtime.ready().classify.labelVectors!.missing(labels)).toBe(1000); // nothing was embedded for it
+    await t.app.runtime.ready().classify.labelVectors!.of(labels.slice(0, 968)); // as earlier requests would have
     const repeated = await post('/api/classify', { image, labels }); // the last 32 new ones: within the bound
     expect(repeated.statusCode, repeated.body.slice(0, 300)).toBe(200);
     expect(repeated.json().zeroShot.scores).toHaveLength(1000);
@@ -292,14 +296,14 @@ describe('zero-shot labels when the client goes away', () => {
     try {
       const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
       const labels = Array.from({ length: 1000 }, (_, i) => `left behind ${i}`);
-      const cache = t.app.services.labelVectors!;
+      const cache = t.app.runtime.ready().classify.labelVectors!;
       const body = multipart({ image: { filename: 'a.png', data: await scenePng(7), contentType: 'image/png' }, labels: JSON.stringify(labels) });
       const client = new AbortController();
       const request = fetch(`${address}/api/classify`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers, signal: client.signal }).catch((err: Error) => err);
       await until(() => cache.missing(labels) <= 995); // it is embedding them
       client.abort();
       expect(await request).toBeInstanceOf(Error);
-      await until(() => t.app.services.admission.inUse === 0); // the request let go of the encoder: its loop ended
+      await until(() => t.app.runtime.admission.inUse === 0); // the request let go of the encoder: its loop ended
       const left = cache.missing(labels);
       expect(left).toBeGreaterThan(0);
       const after = await fetch(`${address}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a cat' }) });

@@ -18,7 +18,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder, l2Normalize, meanPool } from '../src/encoder/vision-encoder.js';
 import { VlEmbedder } from '../src/encoder/vl-embedder.js';
-import type { DecodedImage } from '../src/encoder/image.js';
+import type { DecodedImage } from '../src/image/decode.js';
 import { readGgufHeader } from '../src/gguf/reader.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { qwenRerankerJudge } from '../src/vlm/rerank.js';

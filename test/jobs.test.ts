@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
-import { prepareImage } from '../src/gallery/ingest.js';
+import { prepareImage } from '../src/image/prepare.js';
 import { connection, encodeJobData, encodeJobId, encodeJobOptions, queueNames, type EncodeJobData } from '../src/jobs/queues.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
@@ -222,8 +222,8 @@ describe('the API with workers', () => {
       // a server that loads no model: its queries go to the worker, with the same vectors as the local path
       const remote = await startTestApp({ LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_QUERY_TIMEOUT_MS: '5000' }, { start: false });
       try {
-        await remote.app.services.start(); // builds its own demo gallery, encoded by the worker
-        expect(remote.app.services.failure).toBeNull();
+        await remote.app.runtime.start(); // builds its own demo gallery, encoded by the worker
+        expect(remote.app.runtime.state.status).toBe('ready');
         const demo = readFileSync(join(t.dataDir, 'demo', 'images', 'sneaker', readdirSync(join(t.dataDir, 'demo', 'images', 'sneaker')).sort()[0]!));
         const ask = async (app: typeof t.app) => {
           const q = multipart({ image: { filename: 'q.png', data: demo, contentType: 'image/png' }, k: '5' });
@@ -300,9 +300,9 @@ describe('Redis down', () => {
     const lines: string[] = [];
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-redis-down-'));
     const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_REDIS_URL: r.url, LOOKALIKE_QUEUE_SIZE: '4' });
-    const app = await buildApp(config, { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l); } } }, startServices: false });
+    const app = await buildApp(config, { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l); } } }, startRuntime: false });
     await app.ready();
-    await app.services.start();
+    await app.runtime.start();
     const health = async () => (await app.inject('/api/health')).json();
     const waitForHealth = async (status: string) => {
       for (let changedAt = Date.now(); Date.now() - changedAt < STALL_MS; await new Promise((res) => setTimeout(res, 100))) if ((await health()).status === status) return;

@@ -173,7 +173,7 @@ describe('the page when the service failed to start', () => {
   it('shows the reason and what to do instead of "loading" forever', async () => {
     const broken = await startTestApp({ LOOKALIKE_MMPROJ: '/nonexistent/mmproj.gguf' }, { start: false });
     try {
-      await broken.app.services.start();
+      await broken.app.runtime.start();
       const brokenBase = await broken.app.listen({ port: 0, host: '127.0.0.1' });
       const page = await browser.newPage();
       await page.goto(brokenBase);

@@ -1,7 +1,7 @@
 // Batched re-ranking on the demo models (LOOKALIKE_TEXT_MODEL=demo, LOOKALIKE_RERANK_MODEL=demo): the candidates scored
 // side by side in one llama.cpp batch, after the query evaluated once, score as they do one prompt at a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecodedImage } from '../src/encoder/image.js';
+import type { DecodedImage } from '../src/image/decode.js';
 import { DEMO_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Query } from '../src/vlm/rerank.js';
 import { splitAtLastImage, VisionLanguageModel } from '../src/vlm/vision-language-model.js';

@@ -189,11 +189,11 @@ describe('re-ranking and describe over the API', () => {
   });
 
   it('answers within its time budget though a model call is still running, and keeps that call\'s score', async () => {
-    const vlm = t.app.requireDescribe();
-    const { gallery } = t.app.requireReady();
+    const vlm = t.app.runtime.ready().describe.model();
+    const { gallery } = t.app.runtime.ready();
     const reranker = new Reranker(instructJudge(vlm), 'budget-test', 10, 50);
     const q = await vlm.decode(query);
-    const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 10 });
+    const hits = await gallery.search((await t.app.runtime.ready().models.encoder.embed(query)).vector, { k: 10 });
     const candidate = (r: SearchResult) => vlm.decode(gallery.thumbnail(r.id));
     // a long answer holds the model: the first candidate's call waits behind it, far past the budget
     const stop = new AbortController();
@@ -218,10 +218,10 @@ describe('re-ranking and describe over the API', () => {
   });
 
   it('skips a candidate deleted while the results were re-ranked, instead of failing the search', async () => {
-    const vlm = t.app.requireDescribe();
-    const { gallery } = t.app.requireReady();
+    const vlm = t.app.runtime.ready().describe.model();
+    const { gallery } = t.app.runtime.ready();
     const reranker = new Reranker(instructJudge(vlm), 'delete-test', 5, 60_000);
-    const hits = await gallery.search((await t.app.services.encoder!.embed(query)).vector, { k: 8 });
+    const hits = await gallery.search((await t.app.runtime.ready().models.encoder.embed(query)).vector, { k: 8 });
     const gone = hits[2]!;
     await gallery.remove(gone.id); // between the search and the re-rank, as a concurrent DELETE would
     const { results, summary } = await reranker.rerank({ image: await vlm.decode(query), key: 'sha-delete' }, hits, (r) => vlm.decode(gallery.thumbnail(r.id)));
@@ -310,7 +310,7 @@ describe('re-ranking and describe over the API', () => {
     const perToken = (performance.now() - firstAt) / tokens;
     abort.abort();
     const abortedAt = performance.now();
-    while (t.app.services.admission.inUse > 0) await new Promise((r) => setTimeout(r, 10));
+    while (t.app.runtime.admission.inUse > 0) await new Promise((r) => setTimeout(r, 10));
     const drained = performance.now() - abortedAt;
     expect(drained).toBeLessThan(Math.max(500, (2048 - 20) * perToken * 0.5)); // far sooner than finishing the answer
     const next = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '2' });

@@ -3,16 +3,14 @@
 // prebuilt packages (installed with it as optional dependencies), loaded into the same ggml registry. That works
 // because every variant ships the same libggml-base.so. `auto` tries CUDA, then Vulkan, and falls back to the CPU,
 // keeping the reason each one was skipped; a backend asked for by name that cannot be used is an error.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { GpuMode } from '../config.js';
 import { LookalikeError } from '../errors.js';
 import { readGgufHeader } from '../gguf/reader.js';
 import { loadNative, type NativeDevice } from '../native/binding.js';
 
-export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
-export type GpuMode = (typeof GPU_MODES)[number];
 
 export interface Acceleration {
   mode: GpuMode;
@@ -25,7 +23,7 @@ export interface Acceleration {
 }
 
 export class GpuUnavailableError extends LookalikeError {
-  constructor(message: string) { super('gpu_unavailable', message, 400); }
+  constructor(message: string) { super('gpu_unavailable', message); }
 }
 
 interface Candidate { backend: 'CUDA' | 'Vulkan'; pkg: string; file: string; label: string }
@@ -127,24 +125,6 @@ export function selectAcceleration(mode: GpuMode): Acceleration {
 export function gpuMemory(gpu: NativeDevice): { free: number; total: number } {
   const now = loadNative().devices().find((d) => d.name === gpu.name);
   return { free: now?.memoryFree ?? 0, total: now?.memoryTotal ?? 0 };
-}
-
-/**
- * Physical cores, counted as llama.cpp's cpu_get_num_physical_cores does on Linux (distinct thread-sibling sets), so
- * hyper-threads are not counted twice; elsewhere, as it does, all logical CPUs up to 4 and half of them above.
- */
-export function physicalCores(): number {
-  try {
-    const base = '/sys/devices/system/cpu';
-    const siblings = new Set<string>();
-    for (const cpu of readdirSync(base).filter((d) => /^cpu\d+$/.test(d))) {
-      const file = join(base, cpu, 'topology', 'thread_siblings');
-      if (existsSync(file)) siblings.add(readFileSync(file, 'utf8').trim());
-    }
-    if (siblings.size > 0) return siblings.size;
-  } catch { /* not Linux, or no sysfs */ }
-  const n = availableParallelism();
-  return n <= 4 ? n : Math.floor(n / 2);
 }
 
 /** One line for the log and the health route: "Vulkan0 (llvmpipe ...)" or "CPU (zen4 kernels)". */

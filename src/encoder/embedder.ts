@@ -1,25 +1,7 @@
 // What the gallery, the builder and the API need from an embedding model, whichever it is: the Instruct model's vision
 // tower (VisionEncoder, images only) or Qwen3-VL-Embedding (VlEmbedder, images and text in one space).
-import type { DecodedImage } from './image.js';
-
-/** mean: the mean over image tokens of the main projector slice (what the language model sees).
- *  mean-deepstack: the same over the full width, main slice followed by every deepstack slice.
- *  last-token: an embedding model's hidden state at the last token of its prompt (VlEmbedder). */
-export type Pooling = 'mean' | 'mean-deepstack' | 'last-token';
-
-export interface EncoderIdentity {
-  /** Changes whenever the vectors would change: file, pooling, token limits. Stored with every vector. */
-  modelId: string;
-  fingerprint: string; // sha256 of the mmproj file
-  fileName: string;
-  projectorType: string;
-  dim: number; // width of the returned vectors
-  pooling: Pooling;
-  minTokens: number;
-  maxTokens: number;
-  projectionDim: number;
-  deepstackLayers: number[];
-}
+import type { EncoderIdentity } from '../identity.js';
+import type { DecodedImage } from '../image/decode.js';
 
 export interface Embedding {
   vector: Float32Array;

@@ -1,14 +1,17 @@
 // VisionEncoder: image bytes in, one L2-normalised embedding out, from the vision tower of a Qwen-VL mmproj run
 // by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
 import { basename } from 'node:path';
-import { gpuFirstEncode, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
-import { DEFAULT_TOKEN_LIMITS, settingDefault } from '../config.js';
-import { loadNative, type FlashAttention, type NativeClipModel, type NativeOpProfile } from '../native/binding.js';
+import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
+import { physicalCores } from '../util/cpu.js';
+import { settingDefault } from '../config.js';
+import { loadNative, type FlashAttention, type NativeOpProfile } from '../native/binding.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { embeddingOf, type Embedder, type Embedding, type EncoderIdentity, type ModelDescription, type Pooling } from './embedder.js';
+import { embeddingOf, type Embedder, type Embedding, type ModelDescription } from './embedder.js';
+import type { EncoderIdentity, Pooling } from '../identity.js';
 import { fileFingerprint } from './fingerprint.js';
-import { decodeForEncoder, type DecodedImage, type SizeLimits } from './image.js';
-import { inspectMmproj, type MmprojInfo } from './mmproj.js';
+import { decodeForEncoder, type DecodedImage, type SizeLimits } from '../image/decode.js';
+import { LIMITS, inspectMmproj, intOption, sizeLimits, tokenLimits, type MmprojInfo } from '../gguf/mmproj.js';
+import type { EncoderBackend } from '../native/vision-backend.js';
 
 export interface VisionEncoderOptions {
   threads?: number;
@@ -25,14 +28,6 @@ export interface VisionEncoderOptions {
   profile?: boolean;
   /** Where to say that the first encode on a GPU compiles shaders (gpuFirstEncode). */
   log?: (msg: string) => void;
-}
-
-const LIMITS = { threads: [1, 256], tokens: [1, 16384] } as const;
-
-function intOption(name: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  return v;
 }
 
 export function l2Normalize(v: Float32Array): Float32Array {
@@ -53,30 +48,6 @@ export function meanPool(rows: Float32Array, nTokens: number, rowWidth: number, 
   const out = new Float32Array(width);
   for (let i = 0; i < width; i++) out[i] = acc[i]! / nTokens;
   return out;
-}
-
-/** What runs the vision tower: llama.cpp's clip directly, or the mtmd context of a loaded VL model (one mmproj copy). */
-export interface EncoderBackend {
-  /** Where the vision tower runs, as clip reported it: "CPU", "Vulkan0", "CUDA0". */
-  device: string;
-  encode(rgb: Uint8Array, width: number, height: number): Promise<{ data: Float32Array; nTokens: number }>;
-  dispose(): void;
-  /** Per-op time since the last call, when loaded with profile: true. */
-  takeProfile?(): NativeOpProfile[];
-}
-
-/** The token limits an encode uses: as given, else what the mmproj says it was trained at, else the defaults. */
-export function tokenLimits(info: MmprojInfo, minTokens?: number, maxTokens?: number): { minTokens: number; maxTokens: number } {
-  const min = intOption('minTokens', minTokens, info.tokenLimits?.min ?? DEFAULT_TOKEN_LIMITS.min, LIMITS.tokens);
-  const max = intOption('maxTokens', maxTokens, info.tokenLimits?.max ?? DEFAULT_TOKEN_LIMITS.max, LIMITS.tokens);
-  if (min > max) throw new RangeError(`minTokens (${min}) is larger than maxTokens (${max})`);
-  return { minTokens: min, maxTokens: max };
-}
-
-/** The image size limits llama.cpp's Qwen-VL preprocessor applies for these token limits (clip.cpp set_limit_image_tokens). */
-export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: number): SizeLimits {
-  const align = info.patchSize * info.mergeSize;
-  return { align, minPixels: minTokens * align * align, maxPixels: maxTokens * align * align };
 }
 
 interface ResolvedOptions { threads: number; minTokens: number; maxTokens: number; pooling: Pooling; maxInputPixels: number }

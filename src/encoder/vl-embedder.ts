@@ -6,15 +6,16 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { settingDefault } from '../config.js';
 import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
-import { BadRequestError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
-import { checkRole, inspectTextModel } from '../vlm/model-files.js';
-import { embeddingOf, type Embedding, type EncoderIdentity, type ModelDescription, type TextEmbedder } from './embedder.js';
+import { checkRole, inspectTextModel } from '../gguf/text-model.js';
+import { embeddingOf, type Embedding, type ModelDescription, type TextEmbedder } from './embedder.js';
+import type { EncoderIdentity } from '../identity.js';
 import { fileFingerprint } from './fingerprint.js';
-import { decodeForEncoder, type DecodedImage } from './image.js';
-import { inspectMmproj } from './mmproj.js';
-import { l2Normalize, sizeLimits, tokenLimits } from './vision-encoder.js';
+import { decodeForEncoder, type DecodedImage } from '../image/decode.js';
+import { inspectMmproj, sizeLimits, tokenLimits } from '../gguf/mmproj.js';
+import { l2Normalize } from './vision-encoder.js';
 
 export interface VlEmbedderOptions extends Omit<VlOptions, 'role'> {
   /** Keep the first `dim` dimensions (Matryoshka), then re-normalise; 0: all of them. */
@@ -69,7 +70,7 @@ export class VlEmbedder implements TextEmbedder {
     const width = text.embd;
     const dim = opts.dim || width;
     if (!Number.isInteger(dim) || dim < 1 || dim > width) {
-      throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
+      throw new LookalikeError('bad_setting', `LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`);
     }
     const { minTokens, maxTokens } = tokenLimits(mmproj, opts.minTokens, opts.maxTokens);
     const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));

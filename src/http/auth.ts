@@ -1,39 +1,12 @@
-// Routes that change the gallery, and metrics, need `Authorization: Bearer <LOOKALIKE_API_KEY>` when a key is set; a
-// server (or a worker's metrics) listening beyond loopback without a key refuses them outright.
-import { timingSafeEqual, createHash } from 'node:crypto';
+// The key rule (src/util/access.ts) as Fastify hooks: routes that change the gallery, and metrics.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { LookalikeError } from '../errors.js';
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Listening beyond loopback: then changes need a key, and without one they are refused. */
-export function exposed(config: Config): boolean {
-  return !LOOPBACK.has(config.HOST) && !config.HOST.startsWith('127.');
-}
-
-/** The key rule for a request's Authorization header; `refusal` is what is answered beyond loopback without a key. */
-function checkKey(config: Config, authorization: string | undefined, refusal: () => LookalikeError): void {
-  const key = config.LOOKALIKE_API_KEY;
-  if (!key) {
-    if (exposed(config)) throw refusal();
-    return;
-  }
-  const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
-  if (!given) throw new LookalikeError('unauthorized', 'this route needs Authorization: Bearer <LOOKALIKE_API_KEY>', 401);
-  if (!timingSafeEqual(digest(given), digest(key))) throw new LookalikeError('forbidden', 'wrong API key', 403);
-}
+import { checkKey, checkMetricsAccess } from '../util/access.js';
 
 export function writeAccess(config: Config) {
-  const refusal = () => new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
+  const refusal = () => new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`);
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => checkKey(config, req.headers.authorization, refusal);
-}
-
-/** Metrics, of the server and of a worker: open on loopback, and beyond it only with the key. */
-export function checkMetricsAccess(config: Config, authorization: string | undefined): void {
-  checkKey(config, authorization, () => new LookalikeError('metrics_disabled',
-    `metrics are not served on ${config.HOST} without LOOKALIKE_API_KEY: set one, and scrape with Authorization: Bearer <key>`, 403));
 }
 
 export function metricsAccess(config: Config) {

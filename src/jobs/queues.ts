@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
-import type { DecodedImage } from '../encoder/image.js';
-import type { PreparedImage } from '../gallery/ingest.js';
+import type { DecodedImage } from '../image/decode.js';
+import type { PreparedImage } from '../image/prepare.js';
 
 export interface ImagePayload {
   rgb: string; // base64 of width x height x 3 bytes

@@ -1,5 +1,5 @@
-// An encoder worker: loads the configured embedder with the same settings as the server (model, tokens, pooling, GPU,
-// threads), then takes jobs from Redis until stopped: gallery images (the encode queue) and queries (the query queue,
+// An encoder worker: with the embedder the worker recipe loaded (src/runtime/worker.ts: the server's model settings,
+// always encoding here), takes jobs from Redis until stopped: gallery images (the encode queue) and queries (the query queue,
 // taken first), both of its own model's (the model id is in the queues' names). It answers with its model id too; the
 // writer refuses results of another model. It never opens a data folder. BullMQ gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS).
 // Its metrics (LOOKALIKE_METRICS_PORT) follow the server's rule: on HOST, loopback by default, the key beyond it.
@@ -8,9 +8,8 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Config } from '../config.js';
 import { LookalikeError } from '../errors.js';
-import { checkMetricsAccess } from '../http/auth.js';
+import { checkMetricsAccess } from '../util/access.js';
 import { isTextEmbedder, type Embedder } from '../encoder/embedder.js';
-import { loadModels } from '../models/load-models.js';
 import { Metrics } from '../util/metrics.js';
 import { RedisLink } from './redis-link.js';
 import { connection, decodedImage, queueNames, vectorToBase64, type EncodeJobData, type JobResult, type QueryJobData } from './queues.js';
@@ -21,9 +20,11 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(cfg: Config, log: (msg: string) => void): Promise<RunningWorker> {
-  // the reranker serves the writer only; a worker encodes itself whatever the server's LOOKALIKE_QUERY_ENCODER says
-  const { encoder, acceleration } = await loadModels({ ...cfg, LOOKALIKE_RERANK_MODEL: '', LOOKALIKE_QUERY_ENCODER: 'local' }, log);
+/** The models a worker encodes with: an embedder that encodes here, and how to free it. */
+export interface WorkerModels { encoder: Embedder; acceleration: { gpu: unknown } | null; dispose(): Promise<void> }
+
+export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: string) => void): Promise<RunningWorker> {
+  const { encoder, acceleration } = models;
   const id = `${hostname()}:${process.pid}`;
   const metrics = new Metrics();
   log(`worker ${id}: model ${encoder.identity.modelId} (${encoder.dim} dims) on ${encoder.device}${acceleration?.gpu ? '' : `, ${cfg.threads} threads`}`);
@@ -79,7 +80,7 @@ export async function startWorker(cfg: Config, log: (msg: string) => void): Prom
       await Promise.all(workers.map((w) => w.close(!redis.reachable)));
       server?.close();
       await redis.close();
-      await encoder.dispose();
+      await models.dispose();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Queue } from 'bullmq';
 import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
-import type { PreparedImage } from '../gallery/ingest.js';
+import type { PreparedImage } from '../image/prepare.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 

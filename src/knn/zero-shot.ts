@@ -1,8 +1,8 @@
 // Zero-shot classification: with an embedder that puts words and images in one space, each class name becomes a
 // text ("a photo of {label}"), and an image's class probabilities are a softmax of its cosine to each text over a
 // temperature. No labelled examples needed, which is also its weakness next to KNN: see trustedAnswer().
-import type { TextEmbedder } from '../encoder/embedder.js';
 import type { KnnResult } from './knn.js';
+import type { ProbeAnswer } from './probe.js';
 
 export interface ZeroShotOptions { template: string; temperature: number; minProbability: number }
 
@@ -36,16 +36,24 @@ export function zeroShot(image: Float32Array, labels: string[], labelVectors: Fl
 }
 
 /**
- * Which answer to trust when both exist. KNN learns from this gallery's own labelled pictures, which beat words when
- * there are enough of them: it is trusted when it gave an answer (not unknown) backed by at least MIN_KNN_SUPPORT
- * neighbours of the winning class. Otherwise (few examples, an open-set rejection, no labels) zero-shot is.
+ * Which answer to trust when several exist. Derived from bench:quality on the trained demo models (README, "Which answer
+ * is trusted"): with 50 or 100 labelled pictures per class the linear probe was as right as KNN or more (+0 to +2
+ * points) and better calibrated; with 3 to 30 per class it was not (-0.5 to -1 point). So the probe is trusted when
+ * every class it knows had at least PROBE_MIN_PER_CLASS labelled pictures. Otherwise KNN, which learns from this
+ * gallery's own pictures, is trusted when it gave an answer (not unknown) backed by at least MIN_KNN_SUPPORT
+ * neighbours of the winning class; otherwise (few examples, an open-set rejection, no labels) zero-shot is.
  */
 export const MIN_KNN_SUPPORT = 3;
-export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null): 'knn' | 'zero-shot' | null {
+export const PROBE_MIN_PER_CLASS = 50;
+export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null, probe: ProbeAnswer | null = null): 'knn' | 'probe' | 'zero-shot' | null {
+  if (probe && probe.fewestPerClass >= PROBE_MIN_PER_CLASS) return 'probe';
   if (knn && !knn.unknown && (knn.votes[0]?.count ?? 0) >= MIN_KNN_SUPPORT) return 'knn';
   if (zs) return 'zero-shot';
   return knn ? 'knn' : null;
 }
+
+/** What zero-shot needs of an embedder: words into the images' space, and the model's id for the cache. */
+export interface WordEmbedder { identity: { modelId: string }; embedText(text: string): Promise<Float32Array> }
 
 /**
  * Label texts embedded once per (model, text), kept for later requests (the oldest go past `max`). A new label costs
@@ -55,7 +63,7 @@ export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null):
 export class LabelVectors {
   private readonly cache = new Map<string, Float32Array>();
 
-  constructor(private readonly embedder: TextEmbedder, private readonly template: string, private readonly max = 10_000) {}
+  constructor(private readonly embedder: WordEmbedder, private readonly template: string, private readonly max = 10_000) {}
 
   private key(label: string): string {
     return `${this.embedder.identity.modelId}\n${this.template.replaceAll('{label}', label)}`;

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DESCRIBE_TOKEN_LIMIT } from '../config.js';
+import { clientGone, eventStream } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
 import { formInt, formNumber, formText, readUpload } from '../http/upload.js';
 import { MAX_SEED } from '../vlm/vision-language-model.js';
@@ -13,13 +14,13 @@ export const DEMO_NOTE = 'the demo text model has random weights: this text is n
 const describe: FastifyPluginAsyncZod = async (app) => {
   const Fields = z.object({
     prompt: formText(4000).default(DEFAULT_DESCRIBE_PROMPT),
-    maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).default(app.services.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
+    maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).default(app.runtime.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
     temperature: formNumber(0, 2).default(0),
     seed: formInt(0, MAX_SEED).optional(),
   });
 
   app.post('/api/describe', {
-    config: { form: Fields },
+    config: { form: Fields, admitted: true },
     schema: {
       tags: ['vlm'], operationId: 'describeImage', security: [], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
       summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
@@ -31,39 +32,25 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     const started = performance.now();
-    app.requireReady();
-    const vlm = app.requireDescribe();
-    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
+    const { describe } = app.runtime.ready();
+    describe.model(); // 409 before the upload is read
     const { image, fields } = await readUpload(req, Fields);
-    const decoded = await vlm.decode(image);
-    const gone = new AbortController();
-    reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(); });
-    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const startStream = () => {
-      if (reply.sent) return;
-      reply.hijack(); // from here on the response is ours: errors become an `error` event
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' });
-    };
-    const result = await app.services.admission.run(() => vlm.generate(fields.prompt, [decoded], {
-      maxTokens: fields.maxTokens, temperature: fields.temperature, seed: fields.seed, signal: gone.signal,
-      onText: (text) => { startStream(); send('token', { text }); },
-    })).catch((err: unknown) => {
-      if (!reply.sent) throw err; // nothing streamed yet: the usual JSON error
-      send('error', { code: 'generation_failed', message: err instanceof Error ? err.message : String(err) });
+    const signal = clientGone(req, reply);
+    const stream = eventStream(reply);
+    const result = await describe.run({ image, ...fields, signal, onText: (text) => stream.send('token', { text }) }).catch((err: unknown) => {
+      if (!stream.started) throw err; // nothing streamed yet: the usual JSON error
+      stream.send('error', { code: 'generation_failed', message: err instanceof Error ? err.message : String(err) });
       return null;
     });
-    if (gone.signal.aborted) {
+    if (signal.aborted) {
       req.log.info('describe: the client went away, generation stopped');
       reply.raw.destroy(); // nobody is reading: do not keep the socket for keep-alive
       return;
     }
-    if (result) {
-      startStream();
-      // the demo's text model has random weights: its bytes are often not even valid UTF-8 (shown as U+FFFD)
-      const note = app.services.config.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_NOTE : undefined;
-      send('done', { ...result, tookMs: performance.now() - started, note });
-    }
-    reply.raw.end();
+    // the demo's text model has random weights: its bytes are often not even valid UTF-8 (shown as U+FFFD)
+    const note = app.runtime.config.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_NOTE : undefined;
+    if (result) stream.send('done', { ...result, tookMs: performance.now() - started, note });
+    stream.end();
   });
 };
 export default describe;

@@ -1,8 +1,6 @@
 // The gallery's images: add (upload), read, relabel, thumbnail, delete.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { LookalikeError, NotFoundError } from '../errors.js';
-import { prepareImage } from '../gallery/ingest.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, ImageOut, imageOut } from '../http/schemas.js';
@@ -12,11 +10,11 @@ const AddFields = z.object({ label: formText(200).pipe(ClassName).optional().des
 const Added = z.object({ id: z.number().int(), label: z.string().nullable() });
 
 const images: FastifyPluginAsyncZod = async (app) => {
-  const canWrite = writeAccess(app.services.config);
+  const canWrite = writeAccess(app.runtime.config);
 
   app.post('/api/images', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
-    config: { form: AddFields },
+    config: { form: AddFields, admitted: true },
     schema: {
       tags: ['gallery'], operationId: 'addImage', consumes: ['multipart/form-data'], security: [{ bearer: [] }],
       summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job',
@@ -29,31 +27,14 @@ const images: FastifyPluginAsyncZod = async (app) => {
       },
     },
   }, async (req, reply) => {
-    const { gallery, embedUpload, encoder } = app.requireReady();
-    const jobs = app.services.jobs;
-    if (jobs) { // the workers encode: this request only decodes, and answers with the job
-      // admitted like an encode: adds that wait on a slow Redis are bounded too (503 busy beyond the queue size)
-      app.services.admission.assertRoom();
-      const { image, filename, fields } = await readUpload(req, AddFields);
-      const label = fields.label ?? null;
-      const out = await app.services.admission.run(async () => {
-        const prepared = await prepareImage(encoder, image);
-        const kept = gallery.keepEmbedded(prepared.sha256, label);
-        return kept ? { kept } : { jobId: await jobs.enqueue(prepared, { source: filename || null, label }) };
-      });
-      if (out.kept) return reply.code(200).send({ id: out.kept.id, label: gallery.get(out.kept.id).label, duplicate: true as const, relabelled: out.kept.relabelled });
-      const jobId = out.jobId!;
-      return reply.code(202).send({ jobId, statusUrl: `/api/jobs/${encodeURIComponent(jobId)}` });
-    }
-    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
+    const { ingest } = app.runtime.ready();
     const { image, filename, fields } = await readUpload(req, AddFields);
-    const { vector, prepared } = await embedUpload(image);
-    const label = fields.label ?? null;
-    const { id, duplicate, relabelled } = await gallery.add(prepared, vector, { source: filename || null, label });
-    const stored = gallery.get(id).label;
-    return duplicate
-      ? reply.code(200).send({ id, label: stored, duplicate: true as const, relabelled })
-      : reply.code(201).send({ id, label: stored, duplicate: false as const, relabelled: false as const });
+    const added = await ingest.add(image, { source: filename || null, label: fields.label ?? null });
+    if (added.kind === 'queued') return reply.code(202).send({ jobId: added.jobId, statusUrl: `/api/jobs/${encodeURIComponent(added.jobId)}` });
+    const { id, label, relabelled } = added;
+    return added.duplicate
+      ? reply.code(200).send({ id, label, duplicate: true as const, relabelled })
+      : reply.code(201).send({ id, label, duplicate: false as const, relabelled: false as const });
   });
 
   app.get('/api/jobs/:id', {
@@ -65,18 +46,11 @@ const images: FastifyPluginAsyncZod = async (app) => {
         ...errorResponses(404, 409, 503),
       },
     },
-  }, async (req) => {
-    app.requireReady();
-    const jobs = app.services.jobs;
-    if (!jobs) throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): there are no jobs', 409);
-    const state = await jobs.state(req.params.id);
-    if (!state) throw new NotFoundError(`no job ${req.params.id}`);
-    return { id: req.params.id, ...state };
-  });
+  }, async (req) => ({ id: req.params.id, ...await app.runtime.ready().ingest.jobState(req.params.id) }));
 
   app.get('/api/images/:id', {
     schema: { tags: ['gallery'], operationId: 'getImage', security: [], summary: 'One image record', params: IdParams, response: { 200: ImageOut, ...errorResponses(400, 404, 503) } },
-  }, async (req) => imageOut(app.requireReady().gallery.get(req.params.id)));
+  }, async (req) => imageOut(app.runtime.ready().gallery.get(req.params.id)));
 
   app.patch('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
@@ -87,7 +61,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       body: z.object({ label: ClassName.nullable() }).strict(),
       response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
-  }, async (req) => imageOut(app.requireReady().gallery.relabel(req.params.id, req.body.label)));
+  }, async (req) => imageOut(app.runtime.ready().gallery.relabel(req.params.id, req.body.label)));
 
   app.get('/api/images/:id/thumbnail', {
     schema: {
@@ -95,7 +69,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.any().describe('image/webp bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
-    const thumb = app.requireReady().gallery.thumbnail(req.params.id);
+    const thumb = app.runtime.ready().gallery.thumbnail(req.params.id);
     // ids are never reused, so a thumbnail never changes
     return reply.type('image/webp').header('cache-control', 'public, max-age=604800, immutable').send(thumb);
   });
@@ -107,7 +81,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503, 507) },
     },
   }, async (req, reply) => {
-    await app.requireReady().gallery.remove(req.params.id);
+    await app.runtime.ready().gallery.remove(req.params.id);
     return reply.code(204).send(null);
   });
 };

@@ -7,13 +7,13 @@ import { errorResponses } from '../http/errors.js';
 
 const metrics: FastifyPluginAsyncZod = async (app) => {
   app.get('/metrics', {
-    onRequest: metricsAccess(app.services.config),
+    onRequest: metricsAccess(app.runtime.config),
     schema: {
       tags: ['service'], operationId: 'getMetrics', security: [{ bearer: [] }],
       summary: 'Prometheus metrics: requests, encode times, the admission queue, jobs, gallery and index, the process',
       produces: ['text/plain'],
       response: { 200: z.string().describe('Prometheus text format'), ...errorResponses(401, 403) },
     },
-  }, async (_req, reply) => reply.type(app.services.metrics.contentType).send(await app.services.metrics.text()));
+  }, async (_req, reply) => reply.type(app.runtime.metrics.contentType).send(await app.runtime.metrics.text()));
 };
 export default metrics;

@@ -2,14 +2,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError, TooManyNewLabelsError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
+import { clientGone } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
-import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
-import { LabelsStoppedError, trustedAnswer, zeroShot } from '../knn/zero-shot.js';
-import type { SearchResult } from '../gallery/gallery.js';
-import type { Query } from '../vlm/rerank.js';
+import { LabelsStoppedError } from '../knn/zero-shot.js';
 
 const K_MAX = 100;
 const TEXT_MAX = 2000;
@@ -43,7 +42,9 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
-  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  probe: ProbeOut.nullable(),
+  trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
+    .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
@@ -64,14 +65,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
     }
     const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
-    if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
-    if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
+    if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
+    if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
     return { image, ...fields };
   }
 
   app.post('/api/search', {
-    config: { form: SearchFields, imageOptional: true },
+    config: { form: SearchFields, imageOptional: true, admitted: true },
     schema: {
       tags: ['search'], operationId: 'searchImages', security: [], consumes: ['multipart/form-data', 'application/json'],
       summary: 'Most similar gallery images to an uploaded photo, or to words',
@@ -82,37 +83,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const started = performance.now();
-    const { gallery, embedUpload } = app.requireReady();
-    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
-    const q = await readSearch(req);
-    const textEmbedder = q.image ? null : app.requireTextEmbedder();
-    if (q.rerank) app.requireReranker();
-    let query: Query;
-    let vector: Float32Array;
-    if (q.image) {
-      const { vector: v, prepared } = await embedUpload(q.image);
-      query = { image: prepared.decoded, key: prepared.sha256 };
-      vector = v;
-    } else {
-      const text = q.text!.trim();
-      vector = await app.services.admission.run(() => app.services.metrics.time(app.services.metrics.encodeDuration, 'text', () => textEmbedder!.embedText(text)));
-      query = { text, key: `text:${text}` };
-    }
-    let results: (SearchResult & { rerankScore?: number | null })[] = await gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });
-    let rerank;
-    if (q.rerank) {
-      const reranker = app.requireReranker();
-      const decode = app.services.encoder!.decode.bind(app.services.encoder);
-      // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind
-      // the same bounded queue
-      ({ results, summary: rerank } = await app.services.admission.run(() => reranker.rerank(query, results, (r) => decode(gallery.thumbnail(r.id)))));
-    }
-    const classification = q.classify ? knnOut(await gallery.classify(vector, app.services.knn)) : undefined;
-    return { results: results.map(imageOut), tookMs: performance.now() - started, classification, rerank };
+    const { search } = app.runtime.ready();
+    const answer = await search.run(await readSearch(req));
+    const classification = answer.classification && knnOut(answer.classification);
+    return { results: answer.results.map(imageOut), tookMs: performance.now() - started, classification, rerank: answer.rerank };
   });
 
   app.post('/api/classify', {
-    config: { form: ClassifyFields, formLimits: CLASSIFY_FORM_LIMITS },
+    config: { form: ClassifyFields, formLimits: CLASSIFY_FORM_LIMITS, admitted: true },
     schema: {
       tags: ['search'], operationId: 'classifyImage', security: [], consumes: ['multipart/form-data'],
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
@@ -123,42 +101,20 @@ const search: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     const started = performance.now();
-    const { gallery, embedUpload, encoder } = app.requireReady();
-    app.services.admission.assertRoom(); // a full queue answers 503 before the upload is read
+    const { classify } = app.runtime.ready();
     const { image, fields } = await readUpload(req, ClassifyFields);
-    if (fields.labels) app.requireTextEmbedder();
-    const cfg = app.services.config;
-    const labelVectors = app.services.labelVectors;
-    // the labels given: each new one costs a text encode, so a request brings a bounded number (refused before any work)
-    const fresh = fields.labels ? labelVectors!.missing(fields.labels) : 0;
-    if (fresh > cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS) {
-      throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS} ` +
-        '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
+    let answer;
+    try {
+      answer = await classify.run({ image, k: fields.k, labels: fields.labels, signal: clientGone(req, reply) });
+    } catch (err) {
+      if (!(err instanceof LabelsStoppedError)) throw err;
+      req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
+      reply.hijack();
+      reply.raw.destroy();
+      return;
     }
-    const { vector } = await embedUpload(image);
-    const knn = await gallery.classify(vector, { ...app.services.knn, k: fields.k ?? app.services.knn.k });
-    const labels = fields.labels ?? (labelVectors ? gallery.labels().map((l) => l.label) : []);
-    let zs;
-    if (labels.length >= 2) {
-      const gone = new AbortController(); // nobody waits for the answer: stop embedding labels
-      reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(); });
-      if (req.raw.socket?.destroyed) gone.abort(); // it left before we listened
-      const t0 = performance.now();
-      let result;
-      try {
-        result = await app.services.admission.run(() => labelVectors!.of(labels, gone.signal));
-      } catch (err) {
-        if (!(err instanceof LabelsStoppedError)) throw err;
-        req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
-        reply.hijack();
-        reply.raw.destroy();
-        return;
-      }
-      if (result.embedded) req.log.info(`classify: ${result.embedded} new zero-shot labels embedded in ${(performance.now() - t0).toFixed(0)} ms`);
-      zs = zeroShot(vector, labels, result.vectors, { temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY });
-    }
-    const labelled = gallery.counts().labelled > 0;
-    return { ...knnOut(knn), zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), tookMs: performance.now() - started };
+    if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
+    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, probe: answer.probe, trusted: answer.trusted, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {
@@ -170,8 +126,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const started = performance.now();
-    const { gallery } = app.requireReady();
-    const results = await gallery.similar(req.params.id, req.query);
+    const results = await app.runtime.ready().search.similar(req.params.id, req.query);
     return { results: results.map(imageOut), tookMs: performance.now() - started };
   });
 };

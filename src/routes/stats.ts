@@ -19,10 +19,10 @@ const stats: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/stats', {
     schema: { tags: ['service'], operationId: 'getStats', security: [], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, ...errorResponses(503) } },
   }, async () => {
-    const { gallery, encoder } = app.requireReady();
+    const { gallery, models, queries } = app.runtime.ready();
     return {
-      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), model: encoder.identity, demo: app.services.demo,
-      queue: { inUse: app.services.admission.inUse, capacity: app.services.admission.capacity }, device: app.services.device(),
+      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), model: models.encoder.identity, demo: models.demo,
+      queue: { inUse: queries.admission.inUse, capacity: queries.admission.capacity }, device: app.runtime.device(models),
     };
   });
 };

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
-import type { EncoderIdentity } from '../encoder/embedder.js';
+import type { EncoderIdentity } from '../identity.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface ImageRecord {

@@ -4,9 +4,8 @@
 // query) is evaluated once, the candidates side by side (VisionLanguageModel.probabilityYesBatch, embedPromptBatch).
 // Scores are cached per (query, candidate id, model); a time budget bounds the answer, and what it did not reach keeps
 // its order.
-import type { DecodedImage } from '../encoder/image.js';
+import type { DecodedImage } from '../image/decode.js';
 import { NotFoundError } from '../errors.js';
-import type { SearchResult } from '../gallery/gallery.js';
 import type { PromptPart } from '../native/binding.js';
 import { joinParts, type VisionLanguageModel } from './vision-language-model.js';
 
@@ -68,7 +67,9 @@ export interface RerankSummary {
   tookMs: number;
 }
 
-export type Reranked = SearchResult & { rerankScore: number | null };
+/** A search result as far as re-ranking goes: which image, and its embedding score. */
+export interface Candidate { id: number; score: number }
+export type Reranked<T extends Candidate> = T & { rerankScore: number | null };
 
 /** Candidates per judge call at most: the native VlModel decodes 16 side by side (more would take turns in the call). */
 export const MAX_RERANK_BATCH = 16;
@@ -95,13 +96,13 @@ export class Reranker {
    * running at the deadline. That batch is not waited for: it finishes in the background (the model's calls stay
    * serialised, so the model's next call waits for it) and its scores go to the cache for the next query.
    */
-  async rerank(query: Query, results: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
-    opts: { budgetMs?: number } = {}): Promise<{ results: Reranked[]; summary: RerankSummary }> {
+  async rerank<T extends Candidate>(query: Query, results: T[], candidateImage: (r: T) => Promise<DecodedImage>,
+    opts: { budgetMs?: number } = {}): Promise<{ results: Reranked<T>[]; summary: RerankSummary }> {
     const started = performance.now();
     const deadline = started + (opts.budgetMs ?? this.budgetMs);
     const head = results.slice(0, this.topN);
-    const key = (r: SearchResult) => `${query.key}:${r.id}:${this.modelKey}`;
-    const scored: Reranked[] = [];
+    const key = (r: T) => `${query.key}:${r.id}:${this.modelKey}`;
+    const scored: Reranked<T>[] = [];
     let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
     while (reached < head.length) {
       const p = this.cache.get(key(head[reached]!));
@@ -114,7 +115,7 @@ export class Reranker {
       if (left <= 0) break;
       // the next candidates not in the cache, as many as fit in the time left
       const size = this.msPerCandidate > 0 ? Math.max(1, Math.min(this.batchSize, Math.floor(left / this.msPerCandidate))) : this.batchSize;
-      const batch: SearchResult[] = [];
+      const batch: T[] = [];
       for (let i = reached; i < head.length && batch.length < size && !this.cache.has(key(head[i]!)); i++) batch.push(head[i]!);
       const got = await within(this.scoreBatch(query, batch, candidateImage, key), left);
       if (got === LATE) break; // the deadline came first: answer with what was reached
@@ -128,8 +129,8 @@ export class Reranker {
   }
 
   /** The batch's P(yes), remembered; null for a candidate deleted meanwhile (it leaves the results). */
-  private async scoreBatch(query: Query, batch: SearchResult[], candidateImage: (r: SearchResult) => Promise<DecodedImage>,
-    key: (r: SearchResult) => string): Promise<(number | null)[]> {
+  private async scoreBatch<T extends Candidate>(query: Query, batch: T[], candidateImage: (r: T) => Promise<DecodedImage>,
+    key: (r: T) => string): Promise<(number | null)[]> {
     const started = performance.now();
     const images = await Promise.all(batch.map((r) => Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
       if (err instanceof NotFoundError) return null;

@@ -2,15 +2,16 @@
 // logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
 // share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
 import { createHash, randomInt } from 'node:crypto';
-import { layersOnGpuFrom, physicalCores, visionDeviceFrom } from '../accel/acceleration.js';
+import { layersOnGpuFrom, visionDeviceFrom } from '../accel/acceleration.js';
+import { physicalCores } from '../util/cpu.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
-import { decodeForEncoder, type DecodedImage } from '../encoder/image.js';
-import { inspectMmproj, type MmprojInfo } from '../encoder/mmproj.js';
-import { sizeLimits, tokenLimits, type EncoderBackend } from '../encoder/vision-encoder.js';
+import { decodeForEncoder, type DecodedImage } from '../image/decode.js';
+import { inspectMmproj, sizeLimits, tokenLimits, type MmprojInfo } from '../gguf/mmproj.js';
+import type { EncoderBackend } from '../native/vision-backend.js';
 import { LookalikeError } from '../errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { checkLora, checkRole, inspectTextModel, type TextModelInfo, type TextModelRole } from './model-files.js';
+import { checkLora, checkRole, inspectTextModel, type TextModelInfo, type TextModelRole } from '../gguf/text-model.js';
 
 export interface VlOptions {
   /** What the text GGUF is for (default generate): its file is checked for that role, and the context set up for it. */
@@ -29,7 +30,7 @@ export interface VlOptions {
 }
 
 export class ContextOverflowError extends LookalikeError {
-  constructor(message: string) { super('prompt_too_long', message, 400); }
+  constructor(message: string) { super('prompt_too_long', message); }
 }
 
 /** The largest seed: llama.cpp reads 2^32 - 1 as "pick a random one", which would break "the same seed, the same text". */

@@ -281,7 +281,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -415,7 +415,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -429,7 +429,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -443,7 +443,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -457,7 +457,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -471,7 +471,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -485,7 +485,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -563,16 +563,30 @@ export interface operations {
                                 probability: number;
                             }[];
                         };
+                        /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                        probe: {
+                            label: string;
+                            probability: number;
+                            /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                            scores: {
+                                label: string;
+                                probability: number;
+                            }[];
+                            /** @description labelled vectors it was trained on */
+                            trainedOn: number;
+                            /** @description the fewest labelled vectors any of its classes had */
+                            fewestPerClass: number;
+                        } | null;
                         /**
-                         * @description which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot
+                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
                          * @enum {string|null}
                          */
-                        trusted: "knn" | "zero-shot" | null;
+                        trusted: "knn" | "probe" | "zero-shot" | null;
                         tookMs: number;
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -586,7 +600,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -600,7 +614,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -614,7 +628,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -628,7 +642,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -642,7 +656,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -729,7 +743,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -743,7 +757,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -757,7 +771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -771,7 +785,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -851,7 +865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -865,7 +879,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -879,7 +893,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -893,7 +907,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -907,7 +921,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -921,7 +935,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -935,7 +949,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -949,7 +963,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -992,7 +1006,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,7 +1020,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1020,7 +1034,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1034,7 +1048,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1081,7 +1095,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1095,7 +1109,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1109,7 +1123,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1123,7 +1137,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1159,7 +1173,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,7 +1187,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1187,7 +1201,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1201,7 +1215,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1215,7 +1229,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1229,7 +1243,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1243,7 +1257,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1296,7 +1310,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1310,7 +1324,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1324,7 +1338,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1338,7 +1352,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1352,7 +1366,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1366,7 +1380,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1380,7 +1394,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1394,7 +1408,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1430,7 +1444,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,7 +1458,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1458,7 +1472,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1472,7 +1486,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1556,7 +1570,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1570,7 +1584,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +1635,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included) does not fit the text model's context */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1635,7 +1649,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1649,7 +1663,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1663,7 +1677,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1677,7 +1691,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1691,7 +1705,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1725,7 +1739,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1739,7 +1753,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1753,7 +1767,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -17,11 +17,11 @@ export async function startTestApp(env: Record<string, string> = {}, { start = t
   const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-app-'));
   // one thread: the tiny models' encodes are shorter than a second thread's wake-up (see LOOKALIKE_THREADS)
   const config = loadConfig({ LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_LOG_LEVEL: 'warn', LOOKALIKE_THREADS: '1', ...env });
-  const app = await buildApp(config, { logger: false, startServices: false });
+  const app = await buildApp(config, { logger: false, startRuntime: false });
   await app.ready();
   if (start) {
-    await app.services.start();
-    if (!app.services.ready) throw new Error(`services failed: ${JSON.stringify(app.services.failure)}`);
+    await app.runtime.start();
+    if (app.runtime.state.status !== 'ready') throw new Error(`the runtime did not start: ${JSON.stringify(app.runtime.state)}`);
   }
   return {
     app, dataDir,

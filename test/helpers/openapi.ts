@@ -5,7 +5,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
 export async function apiDocument(): Promise<Record<string, unknown>> {
-  const app = await buildApp(loadConfig({ LOOKALIKE_DATA_DIR: '/nonexistent-never-created' }), { logger: false, startServices: false });
+  const app = await buildApp(loadConfig({ LOOKALIKE_DATA_DIR: '/nonexistent-never-created' }), { logger: false, startRuntime: false });
   try {
     await app.ready();
     return (await app.inject('/docs/json')).json();

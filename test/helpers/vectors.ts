@@ -1,5 +1,5 @@
 // Synthetic unit vectors and gallery fixtures for storage and index tests.
-import type { EncoderIdentity } from '../../src/encoder/embedder.js';
+import type { EncoderIdentity } from '../../src/identity.js';
 import { l2Normalize } from '../../src/encoder/vision-encoder.js';
 import { seededRandom } from '../../src/models/random-models.js';
 

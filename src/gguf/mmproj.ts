@@ -1,7 +1,9 @@
 // Checks an mmproj file in JS before llama.cpp loads it: a wrong file must be a clear error, not a GGML_ASSERT
 // that aborts the process. Reads only the GGUF header.
-import { GgufFormatError, readGgufHeader, type GgufHeader } from '../gguf/reader.js';
+import { GgufFormatError, readGgufHeader, type GgufHeader } from './reader.js';
+import { DEFAULT_TOKEN_LIMITS } from '../config.js';
 import { ModelFileError } from '../errors.js';
+import type { SizeLimits } from '../image/decode.js';
 
 // Projectors whose images go through llama.cpp's dynamic-size (Qwen-VL) preprocessor, which the native encoder uses.
 export const SUPPORTED_PROJECTORS = ['qwen2vl_merger', 'qwen2.5vl_merger', 'qwen3vl_merger'] as const;
@@ -78,4 +80,26 @@ export function inspectMmproj(path: string): MmprojInfo {
   const minPixels = Number(header.kv.get('clip.vision.image_min_pixels') ?? 0), maxPixels = Number(header.kv.get('clip.vision.image_max_pixels') ?? 0);
   const tokenLimits = minPixels > 0 && maxPixels >= minPixels ? { min: Math.max(1, Math.round(minPixels / tokenArea)), max: Math.max(1, Math.round(maxPixels / tokenArea)) } : null;
   return { projectorType, projectionDim, deepstackLayers, hiddenSize, layers, patchSize, mergeSize, name: String(header.kv.get('general.name') ?? ''), tokenLimits };
+}
+
+export const LIMITS = { threads: [1, 256], tokens: [1, 16384] } as const;
+
+export function intOption(name: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return v;
+}
+
+/** The token limits an encode uses: as given, else what the mmproj says it was trained at, else the defaults. */
+export function tokenLimits(info: MmprojInfo, minTokens?: number, maxTokens?: number): { minTokens: number; maxTokens: number } {
+  const min = intOption('minTokens', minTokens, info.tokenLimits?.min ?? DEFAULT_TOKEN_LIMITS.min, LIMITS.tokens);
+  const max = intOption('maxTokens', maxTokens, info.tokenLimits?.max ?? DEFAULT_TOKEN_LIMITS.max, LIMITS.tokens);
+  if (min > max) throw new RangeError(`minTokens (${min}) is larger than maxTokens (${max})`);
+  return { minTokens: min, maxTokens: max };
+}
+
+/** The image size limits llama.cpp's Qwen-VL preprocessor applies for these token limits (clip.cpp set_limit_image_tokens). */
+export function sizeLimits(info: MmprojInfo, minTokens: number, maxTokens: number): SizeLimits {
+  const align = info.patchSize * info.mergeSize;
+  return { align, minPixels: minTokens * align * align, maxPixels: maxTokens * align * align };
 }

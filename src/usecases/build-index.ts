@@ -6,7 +6,7 @@ import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Embedder } from '../encoder/embedder.js';
 import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
-import { prepareImage, sha256, type PreparedImage } from '../gallery/ingest.js';
+import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobWriter } from '../jobs/writer.js';
 import { Progress } from '../util/progress.js';
 
@@ -53,7 +53,7 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const comma = line.lastIndexOf(',');
-    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`, 400);
+    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`);
     const path = line.slice(0, comma).trim().replace(/^"|"$/g, '');
     const label = line.slice(comma + 1).trim().replace(/^"|"$/g, '');
     if (n === 0 && path.toLowerCase() === 'path' && label.toLowerCase() === 'label') continue;

@@ -1,8 +1,8 @@
 // Checks of the text model and LoRA files against each other and the mmproj, in JS, before llama.cpp loads them:
 // a mismatch must be a clear error, not a GGML_ASSERT that aborts the process.
 import { ModelFileError } from '../errors.js';
-import { GgufFormatError, readGgufHeader, type GgufHeader } from '../gguf/reader.js';
-import type { MmprojInfo } from '../encoder/mmproj.js';
+import { GgufFormatError, readGgufHeader, type GgufHeader } from './reader.js';
+import type { MmprojInfo } from './mmproj.js';
 
 export const VL_ARCHITECTURES = ['qwen3vl', 'qwen2vl', 'qwen3vlmoe'] as const;
 

@@ -1,8 +1,7 @@
 // Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import type { DecodedImage } from '../encoder/image.js';
-import type { Embedder } from '../encoder/embedder.js';
+import type { DecodedImage } from './decode.js';
 
 export const THUMBNAIL_SIZE = 256;
 
@@ -20,7 +19,10 @@ export function sha256(data: Buffer): string {
 }
 
 /** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError. */
-export async function prepareImage(encoder: Pick<Embedder, 'decode'>, data: Buffer): Promise<PreparedImage> {
+/** Whatever decodes for the encoder (an embedder, or a model's description when workers encode). */
+export interface Decoder { decode(image: Buffer): Promise<DecodedImage> }
+
+export async function prepareImage(encoder: Decoder, data: Buffer): Promise<PreparedImage> {
   const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
   // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
   const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));

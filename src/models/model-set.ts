@@ -1,4 +1,5 @@
-// Builds the models the configuration asks for.
+// The models a process runs, as one set with one dispose(), built by a recipe: serverModels (everything the
+// configuration asks for), localEmbedder (the embedder alone, encoding here: workers and the command-line scripts).
 // - The embedder: the Instruct model's mmproj alone (VisionEncoder, images only), or Qwen3-VL-Embedding
 //   (LOOKALIKE_EMBED_MODEL with LOOKALIKE_MMPROJ: images and words in one space).
 // - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL) for describe and re-ranking; the encoder then runs on
@@ -20,7 +21,7 @@ import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
 import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
 
-export interface LoadedModels {
+export interface ModelSet {
   encoder: Embedder;
   /** The Instruct VL model, for describe (and re-ranking when no reranker model is loaded). */
   vlm: VisionLanguageModel | null;
@@ -35,6 +36,8 @@ export interface LoadedModels {
   acceleration: Acceleration | null;
   /** Things about the model files worth a line in the log. */
   warnings: string[];
+  /** Frees every model of the set (once; later calls do nothing). */
+  dispose(): Promise<void>;
 }
 
 /** A model setting to a local file: `demo` to the demo's own, a path as it is, an `hf:` URI downloaded. */
@@ -70,8 +73,19 @@ export async function describeEmbedder(cfg: Config, log: (msg: string) => void =
   return { description, dataDir: galleryDir(cfg), mmprojPath };
 }
 
-/** `redis`: the process's link to Redis, for a server whose queries go to the workers (LOOKALIKE_QUERY_ENCODER=queue). */
-export async function loadModels(cfg: Config, log: (msg: string) => void = () => {}, redis?: RedisLink): Promise<LoadedModels> {
+/** Everything the configuration asks for. `redis`: the process's link to Redis, for a server whose queries go to the
+ *  workers (LOOKALIKE_QUERY_ENCODER=queue). */
+export function serverModels(cfg: Config, log: (msg: string) => void = () => {}, redis?: RedisLink): Promise<ModelSet> {
+  return loadModelSet(cfg, log, redis);
+}
+
+/** The embedder alone, encoding in this process whatever the server's settings say (a worker that sent its jobs back
+ *  to the queue would never encode): for workers and the command-line scripts. No VL model, no reranker. */
+export function localEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<ModelSet> {
+  return loadModelSet({ ...cfg, LOOKALIKE_QUERY_ENCODER: 'local', LOOKALIKE_TEXT_MODEL: '', LOOKALIKE_RERANK_MODEL: '' }, log);
+}
+
+async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: RedisLink): Promise<ModelSet> {
   const remote = cfg.LOOKALIKE_QUERY_ENCODER === 'queue';
   const acceleration = remote ? null : selectAcceleration(cfg.LOOKALIKE_GPU);
   const useGpu = acceleration?.gpu != null;
@@ -90,7 +104,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
   try {
     let encoder: Embedder;
     let vlm: VisionLanguageModel | null = null;
-    let judge: LoadedModels['judge'] = null;
+    let judge: ModelSet['judge'] = null;
     let rerankModel: VisionLanguageModel | null = null;
     const warnings: string[] = [];
     if (remote) {
@@ -114,6 +128,7 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
       vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
       loaded.push(vlm);
       encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
+      loaded.push(encoder);
       const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
       judge = { judge: instructJudge(vlm), key };
     } else {
@@ -128,11 +143,18 @@ export async function loadModels(cfg: Config, log: (msg: string) => void = () =>
       loaded.push(rerankModel);
       judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };
     }
-    return { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings };
+    let freed: Promise<void> | null = null;
+    const dispose = () => (freed ??= disposeAll(loaded));
+    return { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings, dispose };
   } catch (err) {
-    for (const m of loaded.reverse()) await m.dispose();
+    await disposeAll(loaded);
     throw err;
   }
+}
+
+/** Frees models in the reverse order of loading: an encoder on the VL model's context before that model. */
+async function disposeAll(models: { dispose(): Promise<void> }[]): Promise<void> {
+  for (const m of [...models].reverse()) await m.dispose();
 }
 
 /** The data folder the configured models use: the demo models have their own, so a real gallery is never bound to one. */

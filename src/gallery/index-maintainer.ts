@@ -1,0 +1,213 @@
+// The vector index's keeper: the FAISS index (derived from SQLite, in a worker thread) made to agree with the
+// database at open, rebuilt in the background when it needs it (with a journal of what changed meanwhile), and saved
+// when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { KINDS, rebuildReason, type IndexKind } from '../index/kinds.js';
+import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
+import { VectorIndex } from '../index/vector-index.js';
+import type { Store } from '../store/store.js';
+import { Progress } from '../util/progress.js';
+
+export interface SyncReport {
+  action: 'loaded' | 'synced' | 'rebuilt';
+  reason: string | null;
+  added: number;
+  removed: number;
+}
+
+/** The index kind a data folder holds: the one whose manifest (`<kind>.json`) was written last; null for none. */
+export function folderIndexKind(dataDir: string): IndexKind | null {
+  const dir = join(dataDir, 'index');
+  if (!existsSync(dir)) return null;
+  const manifests = (Object.keys(KINDS) as IndexKind[]).filter((k) => existsSync(join(dir, `${k}.json`)));
+  return manifests.sort((a, b) => statSync(join(dir, `${b}.json`)).mtimeMs - statSync(join(dir, `${a}.json`)).mtimeMs)[0] ?? null;
+}
+
+/** Every file of one index kind: its manifest and its generations. */
+function removeIndexFiles(dir: string, kind: IndexKind): void {
+  for (const f of readdirSync(dir)) if (f === `${kind}.json` || (f.startsWith(`${kind}.`) && f.includes('.faiss'))) rmSync(join(dir, f), { force: true });
+}
+
+export class IndexMaintainer {
+  private dirty = false;
+  private closing = false;
+  /** A background rebuild in progress, and what changed since it read its snapshot of the database. */
+  private rebuilding: Promise<void> | null = null;
+  private changedSinceSnapshot: { added: Set<number>; removed: Set<number> } | null = null;
+  syncReport: SyncReport | null = null;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly index: VectorIndex,
+    private readonly indexConfig: IndexConfig,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Starts the index of `config` and brings it up to date with the store; `previousKind`: the folder's other kind, removed once this one is saved. */
+  static async open(store: Store, config: IndexConfig, previousKind: IndexKind | null, log: (msg: string) => void): Promise<IndexMaintainer> {
+    const index = await VectorIndex.start(config);
+    try {
+      const maintainer = new IndexMaintainer(store, index, config, log);
+      if (!store.readonly) {
+        const removed = await index.call.removeLeftovers();
+        if (removed) log(`index: removed ${removed} temporary file(s) that failed saves left behind`);
+      }
+      maintainer.syncReport = await maintainer.syncIndex();
+      if (previousKind && previousKind !== config.kind && !store.readonly) removeIndexFiles(config.dir, previousKind);
+      maintainer.maintain();
+      return maintainer;
+    } catch (err) {
+      await index.close();
+      throw err;
+    }
+  }
+
+  /** Makes the index agree with SQLite: load it, then add what is missing and drop what is gone; rebuild if unusable. */
+  async syncIndex(): Promise<SyncReport> {
+    const loaded = await this.index.call.load();
+    if (loaded.status !== 'loaded') {
+      // an untrained compressed kind is rebuilt on every open by design: say so, not that something is wrong
+      this.log(loaded.status === 'untrained' ? `index: ${loaded.reason}; loading them from SQLite` : `index: rebuilding from SQLite (${loaded.reason})`);
+      const added = await this.rebuildIndex();
+      return { action: 'rebuilt', reason: loaded.reason, added, removed: 0 };
+    }
+    const inDb = new Set(this.store.embeddedIds());
+    const inIndex = new Set(loaded.ids);
+    const missing = [...inDb].filter((id) => !inIndex.has(id));
+    const extra = [...inIndex].filter((id) => !inDb.has(id));
+    if (!missing.length && !extra.length) return { action: 'loaded', reason: null, added: 0, removed: 0 };
+    const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
+    this.log(`index: ${reason}; syncing`);
+    if (extra.length) await this.index.call.remove(extra);
+    await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
+    if (!this.store.readonly) await this.index.call.save();
+    return { action: 'synced', reason, added: missing.length, removed: extra.length };
+  }
+
+  async rebuildIndex(): Promise<number> {
+    await this.index.call.beginBuild();
+    const n = await this.addToIndex('index rebuild', this.store.counts().embedded, this.store.vectorBatches());
+    await this.index.call.finishBuild();
+    if (!this.store.readonly) await this.index.call.save();
+    this.dirty = false;
+    return n;
+  }
+
+  /** Adds stored vectors to the index batch by batch, logging count, rate and ETA: at 100k vectors this takes minutes. */
+  private async addToIndex(what: string, total: number, batches: Iterable<{ ids: number[]; vectors: Float32Array }>): Promise<number> {
+    const progress = new Progress(what, total, this.log);
+    let added = 0;
+    for (const batch of batches) {
+      added += await this.index.call.add(batch.ids, batch.vectors);
+      progress.advance(batch.ids.length);
+    }
+    if (total) progress.draw(true);
+    return added;
+  }
+
+  /** A vector stored in SQLite: the index gets it too. */
+  async added(id: number, vector: Float32Array): Promise<void> {
+    this.changedSinceSnapshot?.added.add(id);
+    await this.index.call.add([id], vector);
+    this.dirty = true;
+    this.maintain();
+  }
+
+  /** An image removed from SQLite: its vector leaves the index. */
+  async removed(id: number): Promise<void> {
+    this.changedSinceSnapshot?.removed.add(id);
+    await this.index.call.remove([id]);
+    this.dirty = true;
+    this.maintain();
+  }
+
+  /** The k nearest of each query vector (several back to back in `vectors`), among `allow` when given. */
+  search(vectors: Float32Array, k: number, allow?: number[]): Promise<SearchHit[][]> {
+    return this.index.call.search(vectors, k, allow);
+  }
+
+  stats(): Promise<IndexStats> {
+    return this.index.call.stats();
+  }
+
+  /**
+   * Starts a background rebuild when the index needs one: a trained kind whose gallery has grown well past what it
+   * was trained for (its IVF lists were sized for fewer vectors), or too many tombstones. The new index is built from
+   * SQLite in a second worker thread while this one keeps serving searches, then swapped in with what changed since.
+   */
+  private maintain(): void {
+    if (this.rebuilding || this.closing || this.store.readonly) return;
+    this.rebuilding = (async () => {
+      const reason = rebuildReason(this.indexConfig.kind, await this.index.call.stats());
+      if (reason) await this.rebuildInBackground(reason);
+    })()
+      .catch((err: Error) => this.log(`index: the background rebuild failed (${err.message}); the current index stays in use`))
+      .finally(() => { this.rebuilding = null; });
+  }
+
+  private async rebuildInBackground(reason: string): Promise<void> {
+    const started = performance.now();
+    this.log(`index: rebuilding in the background: ${reason}; searches go on meanwhile`);
+    const dir = join(this.indexConfig.dir, 'rebuild');
+    rmSync(dir, { recursive: true, force: true });
+    this.changedSinceSnapshot = { added: new Set(), removed: new Set() };
+    const snapshot = this.store.embeddedIds();
+    const builder = await VectorIndex.start({ ...this.indexConfig, dir });
+    try {
+      await builder.call.beginBuild();
+      const progress = new Progress('index background rebuild', snapshot.length, this.log);
+      for (const batch of this.store.vectorBatches(2048, snapshot)) {
+        if (this.closing) return;
+        await builder.call.add(batch.ids, batch.vectors);
+        progress.advance(batch.ids.length);
+      }
+      await builder.call.finishBuild();
+      await builder.call.save();
+      progress.draw(true);
+    } finally {
+      await builder.close();
+      if (this.closing) this.changedSinceSnapshot = null;
+    }
+    // from here on, changes go to the adopted index directly; those made while it was built are applied to it
+    const changed = this.changedSinceSnapshot!;
+    this.changedSinceSnapshot = null;
+    await this.index.call.adopt(dir);
+    if (changed.removed.size) await this.index.call.remove([...changed.removed]);
+    const fresh = [...changed.added].filter((id) => !changed.removed.has(id));
+    for (const batch of this.store.vectorBatches(2048, fresh)) await this.index.call.add(batch.ids, batch.vectors);
+    await this.index.call.save();
+    this.dirty = false;
+    const s = await this.index.call.stats();
+    this.log(`index: background rebuild done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${s.live} vectors, trained for ${s.builtFor}, ` +
+      `${changed.added.size} added and ${changed.removed.size} removed meanwhile`);
+  }
+
+  /** Resolves once no background rebuild is running (tests, benchmarks, shutdown). */
+  async idle(): Promise<void> {
+    while (this.rebuilding) await this.rebuilding;
+  }
+
+  /** Writes the index file if anything changed since the last save; a save that fails (a full disk) is tried again next time. */
+  async save(): Promise<void> {
+    if (!this.dirty || this.store.readonly) return;
+    this.dirty = false; // a change made while this save runs sets it again
+    try {
+      await this.index.call.save();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
+  /** Stops a background rebuild at its next batch, saves the current index as it is, and stops the worker. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.idle();
+    try {
+      await this.save();
+    } finally {
+      await this.index.close();
+    }
+  }
+}

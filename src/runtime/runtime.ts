@@ -1,0 +1,198 @@
+// The server's runtime: started in the background so the server answers (503 "loading") while models load, it is
+// Loading, Failed, Ready or Closed. Ready holds the use cases the routes call, none of them null: a feature the
+// loaded models lack answers 409 from its use case. Start-up tasks: the demo gallery on first start, the save timer.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeDevice, gpuMemory } from '../accel/acceleration.js';
+import { RETRY_SECONDS, type Config } from '../config.js';
+import { writeDemoImages } from '../demo/fashion-mnist.js';
+import { LookalikeError, UnavailableError } from '../errors.js';
+import { Gallery } from '../gallery/gallery.js';
+import { ProbeKeeper } from '../knn/probe-keeper.js';
+import { RedisLink } from '../jobs/redis-link.js';
+import { JobWriter } from '../jobs/writer.js';
+import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
+import { buildIndex, formatSummary } from '../usecases/build-index.js';
+import { Classify } from '../usecases/classify.js';
+import { Describe } from '../usecases/describe.js';
+import { Ingest } from '../usecases/ingest.js';
+import { QueryEncoder } from '../usecases/query-encoder.js';
+import { Search } from '../usecases/search.js';
+import { Admission } from '../util/admission.js';
+import { Metrics } from '../util/metrics.js';
+import { Reranker } from '../vlm/rerank.js';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface Ready {
+  readonly models: ModelSet;
+  readonly gallery: Gallery;
+  readonly queries: QueryEncoder;
+  readonly ingest: Ingest;
+  readonly search: Search;
+  readonly classify: Classify;
+  readonly describe: Describe;
+}
+
+export type RuntimeState =
+  | { status: 'loading' }
+  | { status: 'failed'; failure: { code: string; message: string } }
+  | { status: 'ready'; ready: Ready }
+  | { status: 'closed' };
+
+export class Runtime {
+  state: RuntimeState = { status: 'loading' };
+  readonly admission: Admission;
+  readonly metrics = new Metrics();
+  /** With LOOKALIKE_REDIS_URL: whether Redis can be reached (health says so, adds and jobs answer 503 while not). */
+  readonly redis: RedisLink | null;
+  /** False once a close failed to save the index (the server's last line says so). */
+  indexSaved = true;
+  private starting: Promise<void> | null = null;
+  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper } = {};
+  private saveTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly config: Config, private readonly log: Logger) {
+    this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE, () => this.metrics.queueRejections.inc());
+    this.redis = config.LOOKALIKE_REDIS_URL ? new RedisLink(config.LOOKALIKE_REDIS_URL, (m) => log.warn(m)) : null;
+    this.registerGauges();
+  }
+
+  /** Loads everything; resolves when ready, or with status 'failed' (the failure is kept for /api/health). */
+  start(): Promise<void> {
+    this.starting ??= this.load().then((ready) => {
+      if (this.state.status === 'loading') this.state = { status: 'ready', ready };
+    }).catch((err: unknown) => {
+      const failure = err instanceof LookalikeError ? { code: err.code, message: err.message } : { code: 'startup_failed', message: (err as Error).message };
+      this.state = { status: 'failed', failure };
+      // an expected failure (bad file, mismatch, no GPU) is its message; anything else is a bug: keep the stack
+      if (err instanceof LookalikeError) this.log.error(`lookalike failed to start: ${err.message}`);
+      else this.log.error(err, 'lookalike failed to start');
+    });
+    return this.starting;
+  }
+
+  /** The use cases; 503 (with Retry-After) while loading, after a failed start, and while closing. */
+  ready(): Ready {
+    const s = this.state;
+    if (s.status === 'ready') return s.ready;
+    if (s.status === 'failed') throw new UnavailableError('startup_failed', `the service failed to start: ${s.failure.message}`, RETRY_SECONDS.startupFailed);
+    throw new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
+  }
+
+  /** What the models compute on, for /api/health and /api/stats. */
+  device(models: ModelSet) {
+    const a = models.acceleration; // null: no model in this process (LOOKALIKE_QUERY_ENCODER=queue)
+    const memory = a?.gpu ? gpuMemory(a.gpu) : null;
+    return {
+      kind: a?.gpu ? 'gpu' as const : 'cpu' as const, name: a?.gpu?.name ?? 'CPU',
+      description: a ? describeDevice(a, this.config.threads) : 'no model in this process: the workers encode',
+      backend: a?.gpu?.backend ?? 'CPU', memoryFree: memory?.free ?? null, memoryTotal: memory?.total ?? null,
+      threads: this.config.threads, cpuVariant: a?.cpuVariant ?? null, visionTower: models.encoder.device,
+      textLayersOnGpu: models.vlm ? models.vlm.layersOnGpu : null,
+    };
+  }
+
+  private async load(): Promise<Ready> {
+    const cfg = this.config;
+    const models = this.loaded.models = await serverModels(cfg, (m) => this.log.info(m), this.redis ?? undefined);
+    const { encoder, vlm, judge, demo, dataDir, mmprojPath, acceleration } = models;
+    for (const s of acceleration?.skipped ?? []) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
+    for (const w of models.warnings) this.log.warn(w);
+    if (acceleration) this.log.info(`device: ${describeDevice(acceleration, cfg.threads)} (LOOKALIKE_GPU=${cfg.LOOKALIKE_GPU})`);
+    this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: tiny models trained on Fashion-MNIST, src/demo/models]' : ''}`);
+    if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
+    if (judge) this.log.info(`re-ranking with ${models.rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
+    const gallery = this.loaded.gallery = await Gallery.open({
+      dataDir, identity: encoder.identity, indexKind: cfg.LOOKALIKE_INDEX_KIND, indexParams: indexParams(cfg), log: (m) => this.log.info(m),
+    });
+    if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
+    // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
+    const probe = this.loaded.probe = ProbeKeeper.open({
+      dataDir, identity: encoder.identity, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
+    });
+    gallery.onLabelsChanged(() => probe.labelsChanged());
+    let jobs: JobWriter | null = null;
+    if (this.redis) {
+      jobs = this.loaded.jobs = JobWriter.open(cfg, gallery, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
+      jobs.start(); // stores results as they complete, those that completed while this process was down first
+      this.log.info(`jobs: adds are encoded by the workers of ${cfg.LOOKALIKE_REDIS_URL} (queries: ${cfg.LOOKALIKE_QUERY_ENCODER})`);
+    }
+    this.startSaveTimer(gallery);
+    const index = await gallery.indexStats();
+    this.log.info(`gallery ready: ${gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
+      `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`);
+    return this.useCases(models, gallery, jobs, probe);
+  }
+
+  private useCases(models: ModelSet, gallery: Gallery, jobs: JobWriter | null, probe: ProbeKeeper): Ready {
+    const cfg = this.config;
+    const knn = knnOptions(cfg);
+    const queries = new QueryEncoder(models.encoder, this.admission, this.metrics);
+    const reranker = models.judge && new Reranker(models.judge.judge, models.judge.key, cfg.LOOKALIKE_RERANK_TOP_N, cfg.LOOKALIKE_RERANK_BUDGET_MS);
+    const search = new Search(gallery, queries, reranker, knn);
+    return {
+      models, gallery, queries, search,
+      ingest: new Ingest(gallery, queries, jobs),
+      classify: new Classify(gallery, queries, probe, knn, {
+        template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
+        minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
+      }),
+      describe: new Describe(models.vlm, this.admission),
+    };
+  }
+
+  /** Start-up task of the demo: its gallery is built from Fashion-MNIST's pictures on the first start. */
+  private async buildDemoGallery(gallery: Gallery, models: ModelSet): Promise<void> {
+    const folder = join(models.dataDir, 'images');
+    if (!existsSync(folder)) await writeDemoImages(folder);
+    this.log.info(`building the demo gallery from ${folder}`);
+    const summary = await buildIndex(gallery, models.encoder, { folder, labelsFromFolders: true, progressStream: process.stderr });
+    this.log.info(formatSummary(summary));
+  }
+
+  /** Start-up task: the index is saved every minute when it changed (every change is in SQLite at once). */
+  private startSaveTimer(gallery: Gallery): void {
+    this.saveTimer = setInterval(() => {
+      gallery.save().catch((err: Error) => this.log.error(`index save failed (${err.message}): every change is in the database; trying again in 60 s`));
+    }, 60_000);
+    this.saveTimer.unref();
+  }
+
+  private registerGauges(): void {
+    const gallery = () => this.loaded.gallery;
+    this.metrics.gauge('lookalike_admission_in_use', 'Requests waiting for or holding the encoder', () => this.admission.inUse);
+    this.metrics.gauge('lookalike_gallery_images', 'Images embedded for the gallery\'s model', () => gallery()?.counts().embedded ?? 0);
+    this.metrics.gauge('lookalike_index_vectors', 'Vectors in the index, by state', async (): Promise<Record<string, number>> => {
+      const s = await gallery()?.indexStats();
+      return s ? { live: s.live, tombstones: s.tombstones, staged: s.staged } : {};
+    }, 'state');
+    // a scrape while Redis is down answers at once, without the job counts
+    this.metrics.gauge('lookalike_jobs', 'Encoding jobs in Redis by state (with LOOKALIKE_REDIS_URL)', async () => (await this.loaded.jobs?.counts().catch(() => null)) ?? {}, 'state');
+    this.metrics.gauge('lookalike_redis_up', 'Whether Redis (the job queue) can be reached: 1 or 0 (with LOOKALIKE_REDIS_URL)', () => (this.redis ? Number(this.redis.reachable) : {}));
+  }
+
+  /** Saves the index and frees the models; safe to call while loading. A failed save is logged, and the models freed all the same. */
+  async close(): Promise<void> {
+    const wasLoading = this.state.status === 'loading';
+    this.state = { status: 'closed' };
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    if (wasLoading) await this.starting;
+    if (this.saveTimer) clearInterval(this.saveTimer); // set by a load that finished meanwhile
+    const { models, gallery, jobs, probe } = this.loaded;
+    await jobs?.close();
+    await probe?.close();
+    try {
+      await gallery?.close();
+    } catch (err) {
+      this.indexSaved = false;
+      this.log.error(`index save failed at shutdown (${(err as Error).message}): every change is in the database, and the next start brings the index up to date from it`);
+    }
+    await models?.dispose();
+    await this.redis?.close();
+  }
+}

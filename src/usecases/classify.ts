@@ -1,0 +1,74 @@
+// Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
+// (with an embedder that embeds words), the linear probe trained on the labelled gallery, and the rule that says which
+// answer to trust.
+import { TextSearchUnavailableError, TooManyNewLabelsError } from '../errors.js';
+import type { Gallery } from '../gallery/gallery.js';
+import type { KnnOptions, KnnResult } from '../knn/knn.js';
+import type { ProbeAnswer } from '../knn/probe.js';
+import type { ProbeKeeper } from '../knn/probe-keeper.js';
+import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
+import type { QueryEncoder } from './query-encoder.js';
+
+export interface ClassifyRequest {
+  image: Buffer;
+  k?: number;
+  /** Zero-shot classes given with the request; default: the gallery's labels (with a text embedder). */
+  labels?: string[];
+  /** Aborted when nobody waits for the answer any more: label embedding stops (LabelsStoppedError). */
+  signal?: AbortSignal;
+}
+
+export interface ClassifyAnswer {
+  knn: KnnResult;
+  zeroShot?: ZeroShotResult;
+  /** Null until a probe is trained (at least 2 labelled classes). */
+  probe: ProbeAnswer | null;
+  trusted: 'knn' | 'probe' | 'zero-shot' | null;
+  /** Labels embedded for this request (each a text encode). */
+  embeddedLabels: number;
+}
+
+export interface ZeroShotSettings { template: string; temperature: number; minProbability: number; maxNewLabels: number }
+
+export class Classify {
+  /** Zero-shot class names embedded as text, cached: with a text-capable embedder only. */
+  readonly labelVectors: LabelVectors | null;
+
+  constructor(
+    private readonly gallery: Gallery,
+    private readonly encoder: QueryEncoder,
+    readonly probe: ProbeKeeper,
+    private readonly knn: KnnOptions,
+    private readonly zs: ZeroShotSettings,
+  ) {
+    this.labelVectors = encoder.embedder.textSearch ? new LabelVectors(encoder.words(), zs.template) : null;
+  }
+
+  async run(req: ClassifyRequest): Promise<ClassifyAnswer> {
+    const labelVectors = req.labels ? this.requireLabelVectors() : this.labelVectors;
+    // each new label costs a text encode, so a request brings a bounded number (refused before any work)
+    const fresh = req.labels && labelVectors ? labelVectors.missing(req.labels) : 0;
+    if (fresh > this.zs.maxNewLabels) {
+      throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${this.zs.maxNewLabels} ` +
+        '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
+    }
+    const { vector } = await this.encoder.image(req.image);
+    const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
+    const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);
+    let zs: ZeroShotResult | undefined;
+    let embeddedLabels = 0;
+    if (labelVectors && labels.length >= 2) {
+      const { vectors, embedded } = await this.encoder.admission.run(() => labelVectors.of(labels, req.signal));
+      embeddedLabels = embedded;
+      zs = zeroShot(vector, labels, vectors, { temperature: this.zs.temperature, minProbability: this.zs.minProbability });
+    }
+    const labelled = this.gallery.counts().labelled > 0;
+    const probe = this.probe.predict(vector);
+    return { knn, zeroShot: zs, probe, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
+  }
+
+  private requireLabelVectors(): LabelVectors {
+    if (!this.labelVectors) throw new TextSearchUnavailableError();
+    return this.labelVectors;
+  }
+}

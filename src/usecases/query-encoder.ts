@@ -1,0 +1,41 @@
+// Turning a query (an uploaded image, or words) into a vector: through the bounded admission queue (503 busy when
+// full), timed into the encode metrics. Every route that encodes goes through here.
+import { isTextEmbedder, type Embedder, type TextEmbedder } from '../encoder/embedder.js';
+import { TextSearchUnavailableError } from '../errors.js';
+import { prepareImage, type PreparedImage } from '../image/prepare.js';
+import type { Admission } from '../util/admission.js';
+import type { Metrics } from '../util/metrics.js';
+
+export class QueryEncoder {
+  constructor(readonly embedder: Embedder, readonly admission: Admission, private readonly metrics: Metrics) {}
+
+  /** Refuses (503 busy) before an upload is read that could not be served. */
+  assertRoom(): void {
+    this.admission.assertRoom();
+  }
+
+  /** Decodes, thumbnails and encodes an upload. */
+  image(data: Buffer): Promise<{ vector: Float32Array; prepared: PreparedImage }> {
+    return this.admission.run(async () => {
+      const prepared = await prepareImage(this.embedder, data);
+      const { vector } = await this.timed('image', () => this.embedder.encode(prepared.decoded));
+      return { vector, prepared };
+    });
+  }
+
+  /** Words into the images' space; 409 text_search_unavailable when the embedder sees images only. */
+  text(text: string): Promise<Float32Array> {
+    const words = this.words();
+    return this.admission.run(() => this.timed('text', () => words.embedText(text)));
+  }
+
+  /** The embedder when it embeds words (search by text, zero-shot); 409 text_search_unavailable otherwise. */
+  words(): TextEmbedder {
+    if (!isTextEmbedder(this.embedder)) throw new TextSearchUnavailableError();
+    return this.embedder;
+  }
+
+  private timed<T>(input: 'image' | 'text', encode: () => Promise<T>): Promise<T> {
+    return this.metrics.time(this.metrics.encodeDuration, input, encode);
+  }
+}
