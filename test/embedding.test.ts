@@ -120,10 +120,10 @@ describe('the Qwen3-VL-Reranker judge', () => {
       const candidates = await Promise.all([2, 3, 4].map(async (s) => vlm.decode(await scenePng(s))));
       for (const q of [{ image: query, key: 'q' }, { text: 'a red boat', key: 'text:a red boat' }]) {
         const scores: number[] = [];
-        for (const c of candidates) scores.push(await judge(q, c));
+        for (const c of candidates) scores.push((await judge(q, [c]))[0]!);
         for (const s of scores) expect(s).toBeGreaterThan(0), expect(s).toBeLessThan(1);
         expect(new Set(scores).size).toBe(3);
-        expect(await judge(q, candidates[1]!)).toBe(scores[1]);
+        expect((await judge(q, [candidates[1]!]))[0]).toBe(scores[1]);
         // the Reranker puts the candidates in the order of these (now known) scores, whatever order search gave
         const hits = candidates.map((_, i) => ({ id: i, sha256: '', source: null, label: null, width: 1, height: 1, bytes: 0, addedAt: '', score: 0.9 - i / 10 }));
         const { results } = await new Reranker(judge, 'order-test', 3, 60_000).rerank(q, hits, async (r) => candidates[r.id]!);

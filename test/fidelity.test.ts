@@ -145,8 +145,8 @@ describe('Qwen3-VL-Embedding and -Reranker against transformers', () => {
       for (const r of ref.reranker) {
         const query = r.queryImage ? { image: await vlm.decode(readFileSync(caseFile(r.queryImage))), key: r.queryImage } : { text: r.queryText!, key: r.queryText! };
         const doc = await vlm.decode(readFileSync(caseFile(r.document)));
-        expect(Math.abs(await judge(query, doc) - r.score), `${query.key} / ${r.document}`).toBeLessThanOrEqual(2e-3);
-        expect(Math.abs(await other(query, doc) - r.score)).toBeGreaterThan(2e-3); // another instruction is another prompt
+        expect(Math.abs((await judge(query, [doc]))[0]! - r.score), `${query.key} / ${r.document}`).toBeLessThanOrEqual(2e-3);
+        expect(Math.abs((await other(query, [doc]))[0]! - r.score)).toBeGreaterThan(2e-3); // another instruction is another prompt
       }
     } finally { await vlm.dispose(); }
   });

@@ -83,6 +83,14 @@ export interface NativeVlModel {
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean): string;
   tokenize(text: string, parseSpecial: boolean): Int32Array;
   score(prompt: PromptPart[], images: NativeImage[], tokenIds: Int32Array): Promise<{ logits: Float32Array; nPromptTokens: number }>;
+  /**
+   * Scores prompts that share their start: `prefix` (with `prefixImages`) is evaluated once, then each suffix in a
+   * sequence of its own, side by side. Each output equals what score() (generate mode: the logits of `tokenIds`) or
+   * embedPrompt() (rank mode: the classifier's outputs; `tokenIds` empty) gives for prefix + suffix. Each suffix must
+   * end with text. Not for embed mode.
+   */
+  scoreBatch(prefix: PromptPart[], prefixImages: NativeImage[], suffixes: { prompt: PromptPart[]; images: NativeImage[] }[], tokenIds: Int32Array):
+    Promise<{ outputs: Float32Array[]; nPromptTokens: number[] }>;
   generate(prompt: PromptPart[], images: NativeImage[], options: { maxTokens: number; temperature: number; seed: number }, onText: (text: string) => void):
     Promise<{ text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled' }>;
   embed(images: NativeImage[]): Promise<{ data: Float32Array; nTokens: number }>;

@@ -2,6 +2,7 @@
 // Prompts hold images (the media marker); score() reads the last position's logits for given tokens,
 // generate() samples text and streams it, embed() runs only the vision tower through the same mtmd context
 // (so one copy of the mmproj serves search and generation). JS validates every argument first.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -84,6 +85,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
                        {InstanceMethod<&VlModel::load>("load"), InstanceMethod<&VlModel::info>("info"),
                         InstanceMethod<&VlModel::applyTemplate>("applyTemplate"),
                         InstanceMethod<&VlModel::tokenize>("tokenize"), InstanceMethod<&VlModel::score>("score"),
+                        InstanceMethod<&VlModel::scoreBatch>("scoreBatch"),
                         InstanceMethod<&VlModel::generate>("generate"), InstanceMethod<&VlModel::embed>("embed"),
                         InstanceMethod<&VlModel::embedPrompt>("embedPrompt"),
                         InstanceMethod<&VlModel::cancel>("cancel"), InstanceMethod<&VlModel::dispose>("dispose")});
@@ -107,9 +109,11 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   std::deque<CachedImage> image_cache;
   std::vector<float> scratch;
   static constexpr size_t IMAGE_CACHE_SIZE = 8;
+  static constexpr uint32_t MAX_BATCH = 16;  // candidates decoded side by side; more go in turns
 
-  // Encodes an image chunk, or finds it in the cache; returns its embeddings or nullptr.
-  float * image_embedding(const mtmd_input_chunk * chunk) {
+  // Encodes an image chunk, or finds it in the cache; returns its embeddings or nullptr. `remember` false: a batch's
+  // candidates, each seen once, would push the query image (the one worth keeping) out of the small cache.
+  float * image_embedding(const mtmd_input_chunk * chunk, bool remember = true) {
     const char * raw_id = mtmd_input_chunk_get_id(chunk);
     const std::string id = raw_id ? raw_id : "";
     if (!id.empty()) {
@@ -119,7 +123,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     if (mtmd_encode_chunk(mctx, chunk) != 0) return nullptr;
     const float * out = mtmd_get_output_embd(mctx);
     const size_t count = mtmd_input_chunk_get_n_tokens(chunk) * static_cast<size_t>(llama_model_n_embd_inp(model));
-    if (id.empty()) {
+    if (id.empty() || !remember) {
       scratch.assign(out, out + count);
       return scratch.data();
     }
@@ -164,8 +168,9 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   }
 
   // The parts of a prompt to segments; the images go, in order, to the media markers of the special parts.
+  // `prompt_start` false: the parts continue a prompt (a batch's suffix), so nothing is added at their start.
   std::string tokenize_parts(const std::vector<PromptPart> & parts, const std::vector<ImageInput> & images,
-                             std::vector<Segment> & out) {
+                             std::vector<Segment> & out, bool prompt_start = true) {
     const std::string marker = mtmd_default_marker();
     size_t next_image = 0;
     for (size_t i = 0; i < parts.size(); i++) {
@@ -173,7 +178,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
       if (parts[i].special) {
         const size_t n = count_occurrences(parts[i].text, marker);
         if (next_image + n > images.size()) return "the prompt's image markers do not match the number of images";
-        std::string err = tokenize_chunks(parts[i].text, images.data() + next_image, n, seg.chunks, i == 0);
+        std::string err = tokenize_chunks(parts[i].text, images.data() + next_image, n, seg.chunks, prompt_start && i == 0);
         if (!err.empty()) return err;
         next_image += n;
       } else {
@@ -191,8 +196,9 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     return n;
   }
 
-  // Plain tokens at positions n_past...; logits for the last one when asked (as mtmd's helper does for text chunks).
-  int32_t decode_tokens(const std::vector<llama_token> & tokens, bool logits_last, llama_pos & n_past) {
+  // Plain tokens of one sequence at positions n_past...; logits for the last one when asked (as mtmd's helper does for
+  // text chunks).
+  int32_t decode_tokens(const std::vector<llama_token> & tokens, bool logits_last, llama_pos & n_past, llama_seq_id seq = 0) {
     llama_batch batch = llama_batch_init(n_batch, 0, 1);
     int32_t rc = 0;
     for (size_t i = 0; i < tokens.size() && rc == 0;) {
@@ -202,7 +208,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
         batch.token[j] = tokens[i];
         batch.pos[j] = n_past++;
         batch.n_seq_id[j] = 1;
-        batch.seq_id[j][0] = 0;
+        batch.seq_id[j][0] = seq;
         batch.logits[j] = logits_last && i + 1 == tokens.size();
       }
       rc = llama_decode(ctx, batch);
@@ -211,22 +217,14 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     return rc;
   }
 
-  // Clears the KV cache, evaluates the segments; returns an error message or "", and the position after the prompt.
-  // Text is decoded in as few llama_decode calls as the images allow: all tokens between two images (template text and
-  // user text alike) go in one batch, because each call reads every weight once, and a short text prompt is
-  // bound by those reads.
-  std::string eval_prompt(const std::vector<Segment> & segments, size_t reserve, llama_pos & n_past) {
-    const size_t n_tokens = n_tokens_of(segments);
-    const size_t n_ctx = llama_n_ctx(ctx);
-    if (n_tokens + reserve > n_ctx) {
-      return "context_overflow: the prompt is " + std::to_string(n_tokens) + " tokens" +
-             (reserve ? " plus " + std::to_string(reserve) + " to generate" : "") + ", the context holds " +
-             std::to_string(n_ctx);
-    }
-    struct Run {
-      std::vector<llama_token> tokens;
-      const mtmd_input_chunk * image = nullptr;
-    };
+  // A prompt as llama.cpp evaluates it: runs of text tokens (template text and user text alike, between two images)
+  // and image chunks. Each text run goes in as few llama_decode calls as possible: each call reads every weight once,
+  // and a short text prompt is bound by those reads.
+  struct Run {
+    std::vector<llama_token> tokens;
+    const mtmd_input_chunk * image = nullptr;
+  };
+  static std::vector<Run> runs_of(const std::vector<Segment> & segments) {
     std::vector<Run> runs;
     auto text_run = [&]() -> std::vector<llama_token> & {
       if (runs.empty() || runs.back().image) runs.emplace_back();
@@ -248,18 +246,42 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
         }
       }
     }
+    return runs;
+  }
+
+  std::string overflow(size_t n_tokens, size_t reserve) const {
+    return "context_overflow: the prompt is " + std::to_string(n_tokens) + " tokens" +
+           (reserve ? " plus " + std::to_string(reserve) + " to generate" : "") + ", the context holds " +
+           std::to_string(llama_n_ctx(ctx));
+  }
+  std::string decode_failed() const { return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed"); }
+
+  // An image chunk into sequence `seq` at n_past (its vision output from the cache when this image was seen lately).
+  std::string decode_image(const mtmd_input_chunk * chunk, llama_seq_id seq, llama_pos & n_past, bool remember = true) {
+    float * embd = image_embedding(chunk, remember);
+    if (!embd) return with_native_errors("image encoding failed");
+    if (mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, n_past, seq, n_batch, &n_past, nullptr, nullptr) != 0)
+      return decode_failed();
+    return "";
+  }
+
+  // Clears the KV cache, evaluates the segments into sequence 0; returns an error message or "", and the position after
+  // the prompt. Logits (or the pooled output) are those of the prompt's last token when it is text.
+  std::string eval_prompt(const std::vector<Segment> & segments, size_t reserve, llama_pos & n_past) {
+    const size_t n_tokens = n_tokens_of(segments);
+    if (n_tokens + reserve > llama_n_ctx(ctx)) return overflow(n_tokens, reserve);
+    return eval_runs(runs_of(segments), n_past);
+  }
+  std::string eval_runs(const std::vector<Run> & runs, llama_pos & n_past) {
     llama_memory_clear(llama_get_memory(ctx), true);
     n_past = 0;
     for (size_t r = 0; r < runs.size(); r++) {
-      int32_t rc;
       if (runs[r].image) {
-        float * embd = image_embedding(runs[r].image);  // from the cache when this image was seen lately
-        if (!embd) return with_native_errors("image encoding failed");
-        rc = mtmd_helper_decode_image_chunk(mctx, ctx, runs[r].image, embd, n_past, 0, n_batch, &n_past, nullptr, nullptr);
-      } else {
-        rc = decode_tokens(runs[r].tokens, r + 1 == runs.size(), n_past);
+        std::string err = decode_image(runs[r].image, 0, n_past);
+        if (!err.empty()) return err;
+      } else if (decode_tokens(runs[r].tokens, r + 1 == runs.size(), n_past) != 0) {
+        return decode_failed();
       }
-      if (rc != 0) return cancelled ? "cancelled" : with_native_errors("evaluating the prompt failed");
     }
     return "";
   }
@@ -270,6 +292,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   Napi::Value applyTemplate(const Napi::CallbackInfo & info);
   Napi::Value tokenize(const Napi::CallbackInfo & info);
   Napi::Value score(const Napi::CallbackInfo & info);
+  Napi::Value scoreBatch(const Napi::CallbackInfo & info);
   Napi::Value generate(const Napi::CallbackInfo & info);
   Napi::Value embed(const Napi::CallbackInfo & info);
   Napi::Value embedPrompt(const Napi::CallbackInfo & info);
@@ -389,6 +412,11 @@ class LoadWorker : public ModelWorker {
     cp.n_threads = o.n_threads;
     cp.n_threads_batch = o.n_threads;
     cp.no_perf = true;
+    // scoreBatch: the shared prefix in sequence 0, up to MAX_BATCH candidates in sequences 1..MAX_BATCH. One unified
+    // KV cache: every sequence may use the whole context (not n_ctx / n_seq_max each), and the prefix copied into
+    // the candidates' sequences is stored once (llama_memory_seq_cp only adds the sequence id to its cells).
+    cp.n_seq_max = VlModel::MAX_BATCH + 1;
+    cp.kv_unified = true;
     if (o.mode != "generate") {
       cp.embeddings = true;
       // embed: no pooling, the last token of the prompt is its only output, read with llama_get_embeddings_ith(-1);
@@ -493,6 +521,164 @@ class ScoreWorker : public PromptReadWorker {
     return "";
   }
   std::vector<llama_token> tokens;
+};
+
+// scoreBatch(prefix, prefixImages, [{ prompt, images }], tokenIds) -> { outputs: Float32Array[], nPromptTokens: number[] }
+// Scores several prompts that share their start (a re-rank: the query, then each candidate). The prefix is evaluated
+// once into sequence 0 and copied (llama_memory_seq_cp) into sequences 1..MAX_BATCH, one per candidate; each suffix
+// is decoded in its own sequence. Text tokens of all sequences go into shared llama_decode calls; image chunks are
+// decoded one sequence at a time (mtmd's helper takes one sequence, and Qwen3-VL's vision tower encodes one image per
+// call). More candidates than MAX_BATCH, or than the context holds beside the prefix, go in turns. Each output is what
+// score() (generate mode: the logits of tokenIds) or embedPrompt() (rank mode: the classifier's outputs) gives for
+// the whole prompt.
+class ScoreBatchWorker : public ModelWorker {
+ public:
+  struct Suffix {
+    std::vector<PromptPart> parts;
+    std::vector<ImageInput> images;
+  };
+  ScoreBatchWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<PromptPart> prefix,
+                   std::vector<ImageInput> prefix_images, std::vector<Suffix> suffixes, std::vector<llama_token> tokens)
+      : ModelWorker(env, "lookalike.VlModel.scoreBatch", m, self), prefix(std::move(prefix)),
+        prefix_images(std::move(prefix_images)), suffixes(std::move(suffixes)), tokens(std::move(tokens)) {}
+
+  void Execute() override {
+    take_native_errors();
+    std::string err = run();
+    if (!err.empty()) SetError(err);
+  }
+  void resolve() override {
+    Napi::Env env = Env();
+    Napi::Array arr = Napi::Array::New(env, outputs.size());
+    Napi::Array counts = Napi::Array::New(env, outputs.size());
+    for (uint32_t i = 0; i < outputs.size(); i++) {
+      Napi::Float32Array a = Napi::Float32Array::New(env, outputs[i].size());
+      std::memcpy(a.Data(), outputs[i].data(), outputs[i].size() * sizeof(float));
+      arr.Set(i, a);
+      counts.Set(i, static_cast<double>(n_prompt[i]));
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("outputs", arr);
+    o.Set("nPromptTokens", counts);
+    deferred.Resolve(o);
+  }
+
+ private:
+  static llama_seq_id seq_of(size_t c) { return static_cast<llama_seq_id>(c + 1); }
+
+  std::string run() {
+    std::vector<Segment> prefix_segs;
+    std::string err = m->tokenize_parts(prefix, prefix_images, prefix_segs);
+    if (!err.empty()) return err;
+    const size_t n = suffixes.size(), n_prefix = VlModel::n_tokens_of(prefix_segs), n_ctx = llama_n_ctx(m->ctx);
+    std::vector<std::vector<Segment>> segs(n);
+    std::vector<std::vector<VlModel::Run>> runs(n);
+    for (size_t i = 0; i < n; i++) {
+      err = m->tokenize_parts(suffixes[i].parts, suffixes[i].images, segs[i], false);
+      if (!err.empty()) return err;
+      runs[i] = VlModel::runs_of(segs[i]);
+      if (runs[i].empty() || runs[i].back().image) return "each suffix must end with text: its last token is the one scored";
+      n_prompt.push_back(n_prefix + VlModel::n_tokens_of(segs[i]));
+      if (n_prompt[i] > n_ctx) return m->overflow(n_prompt[i], 0);
+    }
+    // Text that starts every suffix (the image's opening token) joins the prefix: the prefix then ends where a single
+    // prompt's text run ends, so it is decoded in the same llama_decode calls as score() would.
+    std::vector<VlModel::Run> prefix_runs = VlModel::runs_of(prefix_segs);
+    const bool common_start = std::all_of(runs.begin(), runs.end(), [&](const auto & r) {
+      return !r.front().image && r.front().tokens == runs[0].front().tokens && r.size() > 1;
+    });
+    if (common_start) {
+      if (prefix_runs.empty() || prefix_runs.back().image) prefix_runs.emplace_back();
+      auto & tail = prefix_runs.back().tokens;
+      tail.insert(tail.end(), runs[0].front().tokens.begin(), runs[0].front().tokens.end());
+      for (auto & r : runs) r.erase(r.begin());
+    }
+    llama_pos prefix_pos = 0;
+    if (n_prefix > n_ctx) return m->overflow(n_prefix, 0);
+    err = m->eval_runs(prefix_runs, prefix_pos);
+    if (!err.empty()) return err;
+    outputs.resize(n);
+    llama_memory_t mem = llama_get_memory(m->ctx);
+    for (size_t first = 0; first < n;) {
+      // as many candidates as there are sequences and as fit beside the prefix (each fits alone: checked above)
+      size_t last = first, used = n_prefix;
+      while (last < n && last - first < VlModel::MAX_BATCH && used + n_prompt[last] - n_prefix <= n_ctx) used += n_prompt[last++] - n_prefix;
+      for (size_t c = 0; c < last - first; c++) llama_memory_seq_cp(mem, 0, seq_of(c), -1, -1);
+      err = decode_group(runs, first, last, prefix_pos);
+      for (size_t c = 0; c < last - first; c++) llama_memory_seq_rm(mem, seq_of(c), -1, -1);  // the prefix stays in 0
+      if (!err.empty()) return err;
+      first = last;
+    }
+    return "";
+  }
+
+  // Suffixes first..last-1 in sequences 1..: each sequence's images as they come, then the text runs due in every
+  // sequence side by side, until all are done; the output of a suffix is read after the call holding its last token.
+  std::string decode_group(const std::vector<std::vector<VlModel::Run>> & runs, size_t first, size_t last, llama_pos prefix_pos) {
+    const size_t k = last - first;
+    std::vector<size_t> next(k, 0);
+    std::vector<llama_pos> pos(k, prefix_pos);
+    struct Item {
+      size_t c;
+      llama_token token;
+      bool last;
+    };
+    llama_batch batch = llama_batch_init(m->n_batch, 0, 1);
+    std::vector<size_t> owner(m->n_batch);
+    std::string err;
+    while (err.empty()) {
+      std::vector<Item> items;
+      for (size_t c = 0; c < k && err.empty(); c++) {
+        const auto & r = runs[first + c];
+        for (; next[c] < r.size() && r[next[c]].image && err.empty(); next[c]++)
+          err = m->decode_image(r[next[c]].image, seq_of(c), pos[c], false);
+        if (err.empty() && next[c] < r.size()) {
+          const auto & toks = r[next[c]].tokens;
+          const bool final_run = ++next[c] == r.size();
+          for (size_t t = 0; t < toks.size(); t++) items.push_back({c, toks[t], final_run && t + 1 == toks.size()});
+        }
+      }
+      if (!err.empty() || items.empty()) break;
+      for (size_t i = 0; i < items.size() && err.empty();) {
+        batch.n_tokens = 0;
+        for (; i < items.size() && batch.n_tokens < m->n_batch; i++) {
+          const int32_t j = batch.n_tokens++;
+          owner[j] = items[i].c;
+          batch.token[j] = items[i].token;
+          batch.pos[j] = pos[items[i].c]++;
+          batch.n_seq_id[j] = 1;
+          batch.seq_id[j][0] = seq_of(items[i].c);
+          batch.logits[j] = items[i].last;
+        }
+        if (llama_decode(m->ctx, batch) != 0) err = m->decode_failed();
+        for (int32_t j = 0; j < batch.n_tokens && err.empty(); j++)
+          if (batch.logits[j]) err = read(j, seq_of(owner[j]), outputs[first + owner[j]]);
+      }
+    }
+    llama_batch_free(batch);
+    return err;
+  }
+
+  // A suffix's output, right after the llama_decode that held its last token (at index j of that call's batch).
+  std::string read(int32_t j, llama_seq_id seq, std::vector<float> & out) {
+    if (m->mode == "rank") {
+      const float * v = llama_get_embeddings_seq(m->ctx, seq);
+      if (!v) return with_native_errors("the model gave no classifier output for a candidate");
+      out.assign(v, v + llama_model_n_cls_out(m->model));
+      return "";
+    }
+    const float * logits = llama_get_logits_ith(m->ctx, j);
+    if (!logits) return with_native_errors("no logits after a candidate's prompt");
+    for (llama_token t : tokens) out.push_back(logits[t]);
+    return "";
+  }
+
+  std::vector<PromptPart> prefix;
+  std::vector<ImageInput> prefix_images;
+  std::vector<Suffix> suffixes;
+  std::vector<llama_token> tokens;
+  std::vector<std::vector<float>> outputs;
+  std::vector<size_t> n_prompt;
 };
 
 // generate(prompt, images, { maxTokens, temperature, seed }, onText) -> { text, nTokens, nPromptTokens, stop }
@@ -756,19 +942,49 @@ Napi::Value VlModel::tokenize(const Napi::CallbackInfo & info) {
   return out;
 }
 
-Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
-  Napi::Env env = info.Env();
-  check_idle(env, true);
-  std::vector<PromptPart> parts = read_parts(env, info[0]);
-  std::vector<ImageInput> images = read_images(env, info[1]);
-  Napi::Int32Array ids = info[2].As<Napi::Int32Array>();
+std::vector<llama_token> read_token_ids(Napi::Env env, const Napi::Value & v, const llama_model * model) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "tokenIds must be an Int32Array");
+  Napi::Int32Array ids = v.As<Napi::Int32Array>();
   const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
   std::vector<llama_token> tokens;
   for (size_t i = 0; i < ids.ElementLength(); i++) {
     if (ids[i] < 0 || ids[i] >= n_vocab) throw Napi::RangeError::New(env, "token id out of range");
     tokens.push_back(ids[i]);
   }
+  return tokens;
+}
+
+Napi::Value VlModel::score(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  std::vector<PromptPart> parts = read_parts(env, info[0]);
+  std::vector<ImageInput> images = read_images(env, info[1]);
+  std::vector<llama_token> tokens = read_token_ids(env, info[2], model);
   auto * w = new ScoreWorker(env, this, info.This().As<Napi::Object>(), std::move(parts), std::move(images), std::move(tokens));
+  w->Queue();
+  return w->promise();
+}
+
+Napi::Value VlModel::scoreBatch(const Napi::CallbackInfo & info) {
+  Napi::Env env = info.Env();
+  check_idle(env, true);
+  if (mode == "embed") throw Napi::Error::New(env, "scoreBatch needs a model loaded with mode generate or rank");
+  std::vector<PromptPart> prefix = read_parts(env, info[0]);
+  std::vector<ImageInput> prefix_images = read_images(env, info[1]);
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "suffixes must be an array of { prompt, images }");
+  Napi::Array arr = info[2].As<Napi::Array>();
+  if (arr.Length() == 0) throw Napi::RangeError::New(env, "scoreBatch needs at least one suffix");
+  std::vector<ScoreBatchWorker::Suffix> suffixes;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    if (!arr.Get(i).IsObject()) throw Napi::TypeError::New(env, "suffixes must be an array of { prompt, images }");
+    Napi::Object o = arr.Get(i).As<Napi::Object>();
+    suffixes.push_back({read_parts(env, o.Get("prompt")), read_images(env, o.Get("images"))});
+  }
+  std::vector<llama_token> tokens = read_token_ids(env, info[3], model);
+  if (mode == "generate" && tokens.empty()) throw Napi::RangeError::New(env, "scoreBatch in generate mode needs token ids");
+  auto * w = new ScoreBatchWorker(env, this, info.This().As<Napi::Object>(), std::move(prefix), std::move(prefix_images),
+                                  std::move(suffixes), std::move(tokens));
   w->Queue();
   return w->promise();
 }

@@ -1,7 +1,9 @@
 // Re-ranking: a model looks at the query and each of the top candidates together and says how well they match, as
 // P(yes) from its logits (nothing is parsed from text). Two judges: the Instruct VL model asked a yes/no question, or
-// a Qwen3-VL-Reranker in its own prompt format. Scores are cached per (query, candidate id, model); a time budget
-// bounds the answer, and what it did not reach keeps its order.
+// a Qwen3-VL-Reranker in its own prompt format. Both score candidates in batches: the prompt's shared start (the
+// query) is evaluated once, the candidates side by side (VisionLanguageModel.probabilityYesBatch, embedPromptBatch).
+// Scores are cached per (query, candidate id, model); a time budget bounds the answer, and what it did not reach keeps
+// its order.
 import type { DecodedImage } from '../image/decode.js';
 import { NotFoundError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
@@ -11,39 +13,50 @@ export const RERANK_QUESTION = 'Do these two images show the same kind of thing?
 /** What is searched for: an image, or words. `key` names it in the cache (the image's sha256, or the text). */
 export interface Query { image?: DecodedImage; text?: string; key: string }
 
-/** P(yes): how well a candidate image answers the query. */
-export type Judge = (query: Query, candidate: DecodedImage) => Promise<number>;
+/** P(yes) for each candidate image: how well it answers the query. */
+export type Judge = (query: Query, candidates: DecodedImage[]) => Promise<number[]>;
 
 /** The Instruct VL model: "do these two show the same kind of thing?". It only ever judges image queries: words need
  *  an embedding model, which cannot be loaded beside it (src/models/model-set.ts); a Qwen3-VL-Reranker judges words. */
 export function instructJudge(vlm: VisionLanguageModel): Judge {
-  return (query, candidate) => {
+  return (query, candidates) => {
     if (!query.image) throw new Error('the Instruct model re-ranks image queries only');
-    return vlm.probabilityYes(RERANK_QUESTION, [query.image, candidate]);
+    return vlm.probabilityYesBatch(RERANK_QUESTION, query.image, candidates);
   };
 }
 
 /**
- * A Qwen3-VL-Reranker GGUF (loaded with role 'rank'): its prompt as Qwen's own code lays it out (system judge prompt,
- * `<Instruct>`, `<Query>`, `<Document>`), scored by its classifier head on the last token. llama.cpp applies a softmax
- * to the yes/no outputs, so the "yes" output is sigmoid(logit(yes) - logit(no)).
+ * A Qwen3-VL-Reranker's prompt as Qwen's own code lays it out (system judge prompt, `<Instruct>`, `<Query>`,
+ * `<Document>`): the query (an image marker, or its words) and the candidate's image marker last.
  */
-export function qwenRerankerJudge(vlm: VisionLanguageModel, instruction: string): Judge {
+export function qwenRerankerPrompt(marker: string, instruction: string, query: Query): PromptPart[] {
+  const system = 'Judge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".';
+  return joinParts([
+    { text: `<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\n`, special: true },
+    { text: `<Instruct>: ${instruction}<Query>:`, special: false },
+    query.image ? { text: marker, special: true } : { text: query.text ?? 'NULL', special: false },
+    { text: '\n<Document>:', special: false },
+    { text: `${marker}<|im_end|>\n<|im_start|>assistant\n`, special: true },
+  ]);
+}
+
+/** Where a reranker GGUF's classifier puts "yes". */
+export function yesOutput(vlm: VisionLanguageModel): number {
   const labels = vlm.text.header.kv.get(`${vlm.text.architecture}.classifier.output_labels`);
   const yes = Array.isArray(labels) ? labels.indexOf('yes') : -1;
   if (yes < 0) throw new Error('the reranker GGUF has no "yes" classifier label');
-  const system = 'Judge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".';
-  const marker = vlm.info.marker;
-  return async (query, candidate) => {
-    const parts: PromptPart[] = joinParts([
-      { text: `<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\n`, special: true },
-      { text: `<Instruct>: ${instruction}<Query>:`, special: false },
-      query.image ? { text: marker, special: true } : { text: query.text ?? 'NULL', special: false },
-      { text: '\n<Document>:', special: false },
-      { text: `${marker}<|im_end|>\n<|im_start|>assistant\n`, special: true },
-    ]);
-    const out = await vlm.embedPrompt(parts, query.image ? [query.image, candidate] : [candidate]);
-    return out[yes]!;
+  return yes;
+}
+
+/**
+ * A Qwen3-VL-Reranker GGUF (loaded with role 'rank'), scored by its classifier head on the last token. llama.cpp
+ * applies a softmax to the yes/no outputs, so the "yes" output is sigmoid(logit(yes) - logit(no)).
+ */
+export function qwenRerankerJudge(vlm: VisionLanguageModel, instruction: string): Judge {
+  const yes = yesOutput(vlm);
+  return async (query, candidates) => {
+    const outputs = await vlm.embedPromptBatch(qwenRerankerPrompt(vlm.info.marker, instruction, query), query.image ? [query.image] : [], candidates);
+    return outputs.map((out) => out[yes]!);
   };
 }
 
@@ -58,8 +71,13 @@ export interface RerankSummary {
 export interface Candidate { id: number; score: number }
 export type Reranked<T extends Candidate> = T & { rerankScore: number | null };
 
+/** Candidates per judge call at most: the native VlModel decodes 16 side by side (more would take turns in the call). */
+export const MAX_RERANK_BATCH = 16;
+
 export class Reranker {
   private readonly cache = new Map<string, number>();
+  /** What one candidate cost in the last finished batch (ms, its share of the shared query included); 0: none yet. */
+  private msPerCandidate = 0;
 
   constructor(
     private readonly judge: Judge,
@@ -67,35 +85,42 @@ export class Reranker {
     readonly topN: number,
     readonly budgetMs: number,
     private readonly cacheSize = 10_000,
+    readonly batchSize = MAX_RERANK_BATCH,
   ) {}
 
   /**
-   * Re-orders the head of `results`. The budget bounds the answer: it comes within `budgetMs` of the call (plus timer
-   * latency), with the candidates scored by then. A judge call still running at the deadline is not waited for: it
-   * finishes in the background (the model's calls stay serialised, so the model's next call waits for it) and its
-   * score goes to the cache for the next query.
+   * Re-orders the head of `results`, scoring the candidates in batches (one judge call each). The budget bounds the
+   * answer: it comes within `budgetMs` of the call (plus timer latency), with the candidates of the batches finished by
+   * then. A batch is cut to as many candidates as the cost per candidate measured on the last batch says fit in the
+   * time left (the first batch, with nothing measured yet, is whole), so the budget loses at most the one batch
+   * running at the deadline. That batch is not waited for: it finishes in the background (the model's calls stay
+   * serialised, so the model's next call waits for it) and its scores go to the cache for the next query.
    */
   async rerank<T extends Candidate>(query: Query, results: T[], candidateImage: (r: T) => Promise<DecodedImage>,
     opts: { budgetMs?: number } = {}): Promise<{ results: Reranked<T>[]; summary: RerankSummary }> {
     const started = performance.now();
     const deadline = started + (opts.budgetMs ?? this.budgetMs);
     const head = results.slice(0, this.topN);
+    const key = (r: T) => `${query.key}:${r.id}:${this.modelKey}`;
     const scored: Reranked<T>[] = [];
     let cached = 0, reached = 0; // reached: candidates of the head done, scored or gone
-    for (const r of head) {
-      const key = `${query.key}:${r.id}:${this.modelKey}`;
-      let p: number | null | undefined = this.cache.get(key);
+    while (reached < head.length) {
+      const p = this.cache.get(key(head[reached]!));
       if (p !== undefined) {
         cached++;
-      } else {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        const got = await within(this.score(query, r, candidateImage, key), left);
-        if (got === LATE) break; // the deadline came first: answer with what was reached
-        p = got;
+        scored.push({ ...head[reached++]!, rerankScore: p });
+        continue;
       }
-      reached++;
-      if (p !== null) scored.push({ ...r, rerankScore: p });
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      // the next candidates not in the cache, as many as fit in the time left
+      const size = this.msPerCandidate > 0 ? Math.max(1, Math.min(this.batchSize, Math.floor(left / this.msPerCandidate))) : this.batchSize;
+      const batch: T[] = [];
+      for (let i = reached; i < head.length && batch.length < size && !this.cache.has(key(head[i]!)); i++) batch.push(head[i]!);
+      const got = await within(this.scoreBatch(query, batch, candidateImage, key), left);
+      if (got === LATE) break; // the deadline came first: answer with what was reached
+      batch.forEach((r, i) => { if (got[i] !== null) scored.push({ ...r, rerankScore: got[i]! }); });
+      reached += batch.length;
     }
     const complete = reached === head.length;
     scored.sort((a, b) => b.rerankScore! - a.rerankScore! || b.score - a.score);
@@ -103,16 +128,25 @@ export class Reranker {
     return { results: [...scored, ...rest], summary: { reranked: scored.length, cached, complete, tookMs: performance.now() - started } };
   }
 
-  /** One candidate's P(yes), remembered; null when it was deleted meanwhile (it leaves the results). */
-  private async score<T extends Candidate>(query: Query, r: T, candidateImage: (r: T) => Promise<DecodedImage>, key: string): Promise<number | null> {
-    const candidate = await Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
+  /** The batch's P(yes), remembered; null for a candidate deleted meanwhile (it leaves the results). */
+  private async scoreBatch<T extends Candidate>(query: Query, batch: T[], candidateImage: (r: T) => Promise<DecodedImage>,
+    key: (r: T) => string): Promise<(number | null)[]> {
+    const started = performance.now();
+    const images = await Promise.all(batch.map((r) => Promise.resolve().then(() => candidateImage(r)).catch((err: unknown) => {
       if (err instanceof NotFoundError) return null;
       throw err;
+    })));
+    const present = images.filter((img) => img !== null);
+    if (present.length === 0) return images.map(() => null);
+    const scores = await this.judge(query, present);
+    this.msPerCandidate = (performance.now() - started) / present.length;
+    let next = 0;
+    return images.map((img, i) => {
+      if (!img) return null;
+      const p = scores[next++]!;
+      this.remember(key(batch[i]!), p);
+      return p;
     });
-    if (!candidate) return null;
-    const p = await this.judge(query, candidate);
-    this.remember(key, p);
-    return p;
   }
 
   private remember(key: string, p: number): void {

@@ -74,6 +74,21 @@ export function joinParts(parts: PromptPart[]): PromptPart[] {
   return out;
 }
 
+/**
+ * Cuts a prompt before its last image marker: the start that prompts about several candidates share (the query), and
+ * the rest that each candidate repeats with its own image. The tokens of the two halves, put together, are those of
+ * the whole: the marker becomes an image chunk of its own either way.
+ */
+export function splitAtLastImage(parts: PromptPart[], marker: string): { prefix: PromptPart[]; suffix: PromptPart[] } {
+  const at = parts.findLastIndex((p) => p.special && p.text.includes(marker));
+  if (at < 0) throw new Error('the prompt has no image marker to split at');
+  const cut = parts[at]!.text.lastIndexOf(marker);
+  return {
+    prefix: joinParts([...parts.slice(0, at), { text: parts[at]!.text.slice(0, cut), special: true }]),
+    suffix: joinParts([{ text: parts[at]!.text.slice(cut), special: true }, ...parts.slice(at + 1)]),
+  };
+}
+
 export class VisionLanguageModel {
   private readonly queue = new SerialQueue();
   private disposed = false;
@@ -130,12 +145,34 @@ export class VisionLanguageModel {
 
   /** P("yes") against P("no") for the next token after the prompt, from the logits. */
   async probabilityYes(question: string, images: DecodedImage[]): Promise<number> {
-    const ids = Int32Array.from([...this.yesNo.yes, ...this.yesNo.no]);
-    const { logits } = await this.run(() => this.native.score(this.chatPrompt(question, images.length), images.map(toNative), ids));
-    const max = Math.max(...logits);
-    const mass = (from: number, to: number) => Array.from(logits.subarray(from, to)).reduce((s, l) => s + Math.exp(l - max), 0);
-    const yes = mass(0, this.yesNo.yes.length);
-    return yes / (yes + mass(this.yesNo.yes.length, logits.length));
+    const { logits } = await this.run(() => this.native.score(this.chatPrompt(question, images.length), images.map(toNative), this.yesNoIds()));
+    return this.yesFrom(logits);
+  }
+
+  /**
+   * probabilityYes(question, [shared, candidate]) for each candidate, in one batched call: the prompt's start up to
+   * the candidate's image is evaluated once, and the candidates are decoded side by side.
+   */
+  async probabilityYesBatch(question: string, shared: DecodedImage, candidates: DecodedImage[]): Promise<number[]> {
+    if (candidates.length === 0) return [];
+    const { outputs } = await this.run(() => {
+      const { prefix, suffix } = splitAtLastImage(this.chatPrompt(question, 2), this.info.marker);
+      return this.native.scoreBatch(prefix, [toNative(shared)], candidates.map((c) => ({ prompt: suffix, images: [toNative(c)] })), this.yesNoIds());
+    });
+    return outputs.map((logits) => this.yesFrom(logits));
+  }
+
+  /**
+   * A rank-mode model's classifier outputs for `prompt` (whose last image marker is the candidate's, the others take
+   * `shared`), for each candidate: embedPrompt(prompt, [...shared, candidate]) for each, in one batched call.
+   */
+  async embedPromptBatch(prompt: PromptPart[], shared: DecodedImage[], candidates: DecodedImage[]): Promise<Float32Array[]> {
+    if (this.info.mode !== 'rank') throw new Error('embedPromptBatch needs a reranker (a model loaded with role rank)');
+    if (candidates.length === 0) return [];
+    const { prefix, suffix } = splitAtLastImage(prompt, this.info.marker);
+    const { outputs } = await this.run(() => this.native.scoreBatch(prefix, shared.map(toNative),
+      candidates.map((c) => ({ prompt: suffix, images: [toNative(c)] })), new Int32Array()));
+    return outputs;
   }
 
   /** An embed- or rank-mode model's output for a prompt: the last token's hidden state, or the classifier's outputs. */
@@ -245,6 +282,16 @@ export class VisionLanguageModel {
       const i = /^\uE000lookalike text (\d+)\uE000$/.exec(p)?.[1];
       return i !== undefined ? { text: plain[Number(i)]!, special: false } : { text: p, special: true };
     }));
+  }
+
+  private yesNoIds(): Int32Array { return Int32Array.from([...this.yesNo.yes, ...this.yesNo.no]); }
+
+  /** The "yes" tokens' share of the probability mass of the yes and no tokens (logits in yesNoIds() order). */
+  private yesFrom(logits: Float32Array): number {
+    const max = Math.max(...logits);
+    const mass = (from: number, to: number) => Array.from(logits.subarray(from, to)).reduce((s, l) => s + Math.exp(l - max), 0);
+    const yes = mass(0, this.yesNo.yes.length);
+    return yes / (yes + mass(this.yesNo.yes.length, logits.length));
   }
 
   private run<T>(task: () => Promise<T>): Promise<T> {
