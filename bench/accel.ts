@@ -146,7 +146,7 @@ for (const type of Object.keys(TYPES) as TypeName[]) {
 }
 console.log(`\nweight types, 196 tokens, ${all} threads; cosine of pooled vectors to F32's over 20 images (64 tokens):\n${table([...HEAD, 'file (MiB)', 'min cosine', 'mean cosine'], typeRows)}`);
 
-// 4. clip's flash attention, on and off (the encoder's default on the CPU is off: see defaultFlashAttn)
+// 4. clip's flash attention, on and off (the encoder's default on the CPU is off: see flashAttentionFor in src/accel)
 const flashRows: (string | number)[][] = [];
 for (const flashAttn of ['on', 'off'] as const) {
   await withEncoder({ type: 'F16', threads: all, flashAttn }, async (e) => {

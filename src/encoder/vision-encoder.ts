@@ -1,7 +1,7 @@
 // VisionEncoder: image bytes in, one L2-normalised embedding out, from the vision tower of a Qwen-VL mmproj run
 // by llama.cpp (src/native). Calls are serialised per model and never block the event loop.
 import { basename } from 'node:path';
-import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
+import { flashAttentionFor, gpuFirstEncode } from '../accel/acceleration.js';
 import { physicalCores } from '../util/cpu.js';
 import { settingDefault } from '../config.js';
 import { loadNative, type FlashAttention, type NativeOpProfile } from '../native/binding.js';
@@ -75,14 +75,6 @@ function resolveOptions(options: VisionEncoderOptions, info: MmprojInfo): Resolv
   return { threads, minTokens, maxTokens, pooling, maxInputPixels };
 }
 
-/**
- * Flash attention for the vision tower: off on the CPU, where ggml's flash-attention kernel ran at 14 GFLOP/s and took
- * over half of an 8B-size encode (bench/accel: 196 tokens 10.1 s with it, off much less); the GPU backends decide.
- */
-export function defaultFlashAttn(useGpu: boolean): FlashAttention {
-  return useGpu ? 'auto' : 'off';
-}
-
 export class VisionEncoder implements Embedder {
   /** The mmproj's vectors are the vision tower's alone: no text search. */
   readonly textSearch = false;
@@ -109,7 +101,7 @@ export class VisionEncoder implements Embedder {
     const { sha256: fingerprint } = await fileFingerprint(path, options.fingerprintCache);
     const native = new (loadNative().ClipModel)();
     const useGpu = options.useGpu ?? false;
-    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu, flashAttn: options.flashAttn ?? defaultFlashAttn(useGpu), profile: options.profile });
+    await native.load(path, { minTokens: o.minTokens, maxTokens: o.maxTokens, useGpu, flashAttn: options.flashAttn ?? flashAttentionFor(useGpu), profile: options.profile });
     const n = native.info();
     const limits = sizeLimits(info, o.minTokens, o.maxTokens);
     if (n.nMmprojEmbd !== nativeWidth(info) || n.imageMinPixels !== limits.minPixels || n.imageMaxPixels !== limits.maxPixels) {
@@ -117,7 +109,7 @@ export class VisionEncoder implements Embedder {
       throw new Error(`llama.cpp reports ${n.nMmprojEmbd} floats per token and ${n.imageMinPixels}..${n.imageMaxPixels} pixels; the file header implies ${info.projectionDim} x ${1 + info.deepstackLayers.length} and ${limits.minPixels}..${limits.maxPixels}`);
     }
     const backend: EncoderBackend = {
-      device: visionDeviceFrom(n.loadLog),
+      device: n.device,
       encode: (rgb, w, h) => native.encode(rgb, w, h, o.threads), dispose: () => native.dispose(), takeProfile: () => native.takeProfile(),
     };
     return VisionEncoder.create(backend, path, info, fingerprint, o, options.log);

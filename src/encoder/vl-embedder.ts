@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { settingDefault } from '../config.js';
-import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
+import { gpuFirstEncode } from '../accel/acceleration.js';
 import { LookalikeError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
@@ -88,7 +88,7 @@ export class VlEmbedder implements TextEmbedder {
   }
 
   get dim(): number { return this.identity.dim; }
-  get device(): string { return visionDeviceFrom(this.vlm.info.loadLog); }
+  get device(): string { return this.vlm.info.visionDevice; }
   /** Something about the model file worth a line in the log (an Instruct GGUF given as the embedding model). */
   get warning(): string | null { return this.vlm.warning; }
 

@@ -140,3 +140,10 @@ void init_backends(Napi::Env env, Napi::Object exports) {
   exports.Set("loadBackend", Napi::Function::New(env, loadBackend, "loadBackend"));
   exports.Set("matmulPeak", Napi::Function::New(env, matmulPeak, "matmulPeak"));
 }
+
+std::string device_of(const std::map<ggml_backend_dev_t, size_t> & usage) {
+  for (const auto & [dev, bytes] : usage) {
+    if (bytes > 0 && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU) return ggml_backend_dev_name(dev);
+  }
+  return "CPU";
+}

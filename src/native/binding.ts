@@ -13,7 +13,8 @@ export interface NativeClipInfo {
   imageMaxPixels: number;
   hiddenSize: number;
   nLayer: number;
-  loadLog: string; // what llama.cpp logged while loading: "CLIP using Vulkan0 backend"
+  loadLog: string; // what llama.cpp logged while loading (diagnostics only)
+  device: string; // where the vision tower's weights are (ggml's per-device memory accounting): "CPU", "Vulkan0"
 }
 
 export interface NativeEncodeResult {
@@ -64,7 +65,9 @@ export interface NativeVlInfo {
   chatTemplate: string | null;
   marker: string; // the media marker mtmd replaces with an image's tokens
   usesMrope: boolean;
-  loadLog: string; // what llama.cpp logged while loading: "offloaded 5/5 layers to GPU", "CLIP using ... backend"
+  loadLog: string; // what llama.cpp logged while loading (diagnostics only)
+  visionDevice: string; // where the vision tower's weights are (mtmd's per-device memory accounting): "CPU", "Vulkan0"
+  layersOnGpu: number; // text layers on a GPU (libllama's n_gpu_layers rule; it has no per-layer query)
   nClsOut: number; // classifier outputs (a reranker's yes/no head), 0 for other models
   mode: 'generate' | 'embed' | 'rank';
 }
@@ -76,6 +79,8 @@ export interface NativeVlModel {
     gpuLayers: number;
     /** The vision tower on the GPU. */
     useGpu: boolean;
+    /** The vision tower's flash attention (accel's flashAttentionFor). */
+    flashAttn?: FlashAttention;
     /** generate (default): logits; embed: the last token's hidden state (embedding models); rank: the classifier head (rerankers). */
     mode?: 'generate' | 'embed' | 'rank';
   }): Promise<void>;
@@ -109,6 +114,15 @@ export interface NativeModule {
   loadBackend(path: string): { ok: true; name: string; devices: NativeDevice[] } | { ok: false; error: string };
   /** GFLOP/s of an n x n x n matrix product on the CPU backend, weights of `type` times F32 activations. */
   matmulPeak(n: number, threads: number, type: 'f32' | 'f16' | 'bf16' | 'q8_0', reps: number): number;
+}
+
+/** A native call's rejection: an Error with a stable code ('context_overflow' when the prompt did not fit the
+ *  context; 'native_error' otherwise, with what llama.cpp logged in the message). */
+export type NativeErrorCode = 'context_overflow' | 'native_error';
+
+export function nativeCode(err: unknown): NativeErrorCode | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'context_overflow' || code === 'native_error' ? code : undefined;
 }
 
 export class NativeModuleMissingError extends Error {

@@ -63,7 +63,8 @@ class ClipModel : public Napi::ObjectWrap<ClipModel> {
   }
 
   clip_ctx * ctx = nullptr;
-  std::string load_log;  // what llama.cpp said while loading (which backend clip uses)
+  std::string load_log;  // what llama.cpp said while loading (diagnostics only)
+  std::string device = "CPU";  // where the vision tower's weights are, from clip_get_mem_usage
   std::unique_ptr<OpProfile> profiler;  // set by load({ profile: true })
   bool busy = false;  // one native call at a time; the JS wrapper queues calls, this is the backstop
 
@@ -108,6 +109,7 @@ class LoadWorker : public PromiseWorker {
   void OnOK() override {
     model->ctx = ctx;
     model->load_log = std::move(log);
+    model->device = device_of(clip_get_mem_usage(ctx));
     model->busy = false;
     deferred.Resolve(Env().Undefined());
   }
@@ -227,6 +229,7 @@ Napi::Value ClipModel::info(const Napi::CallbackInfo & info) {
   out.Set("hiddenSize", hp.n_embd);
   out.Set("nLayer", hp.n_layer);
   out.Set("loadLog", load_log);
+  out.Set("device", device);
   return out;
 }
 

@@ -95,7 +95,12 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   llama_context * ctx = nullptr;
   mtmd_context * mctx = nullptr;
   llama_adapter_lora * lora = nullptr;
-  std::string load_log;  // what llama.cpp said while loading: layers offloaded, the vision tower's backend
+  std::string load_log;  // what llama.cpp said while loading (diagnostics only: placement comes from ggml, below)
+  std::string vision_device = "CPU";  // where the vision tower's weights are, from mtmd_get_memory_usage
+  int32_t layers_on_gpu = 0;          // text layers on a GPU (see LoadWorker::layers_on_gpu)
+  // The stable code of the current call's failure (calls are serialised per model): null for "native_error".
+  const char * error_code = nullptr;
+  const char * failure_code() const { return error_code ? error_code : "native_error"; }
   std::string mode = "generate";
   int n_batch = 512;
   bool busy = false;
@@ -249,8 +254,10 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     return runs;
   }
 
-  std::string overflow(size_t n_tokens, size_t reserve) const {
-    return "context_overflow: the prompt is " + std::to_string(n_tokens) + " tokens" +
+  // The call's failure is a context overflow (JS: err.code 'context_overflow'); the message says by how much.
+  std::string overflow(size_t n_tokens, size_t reserve) {
+    error_code = "context_overflow";
+    return "the prompt is " + std::to_string(n_tokens) + " tokens" +
            (reserve ? " plus " + std::to_string(reserve) + " to generate" : "") + ", the context holds " +
            std::to_string(llama_n_ctx(ctx));
   }
@@ -356,6 +363,7 @@ class ModelWorker : public PromiseWorker {
       : PromiseWorker(env, name), m(m), self(Napi::Persistent(self)) {
     m->busy = true;
     m->cancelled = false;
+    m->error_code = nullptr;
   }
 
  protected:
@@ -367,6 +375,7 @@ class ModelWorker : public PromiseWorker {
     m->busy = false;
     PromiseWorker::OnError(e);
   }
+  const char * error_code() const override { return m->failure_code(); }
   virtual void resolve() = 0;
   VlModel * m;
   Napi::ObjectReference self;
@@ -381,6 +390,7 @@ class LoadWorker : public ModelWorker {
     int n_ctx = 4096, n_threads = 1, min_tokens = 64, max_tokens = 256;
     int gpu_layers = 0;  // text layers on the GPU; negative: all
     bool use_gpu = false;  // the vision tower on the GPU
+    std::string flash_attn = "auto";  // the vision tower's flash attention: auto | on | off (the policy is JS's)
     // generate: logits (describe, yes/no); embed: the last token's hidden state after the final norm (an embedding
     // model); rank: the classifier head on the last token (a reranker GGUF: pooling RANK, cls_out)
     std::string mode = "generate";
@@ -431,9 +441,7 @@ class LoadWorker : public ModelWorker {
     }
     mtmd_context_params mtp = mtmd_context_params_default();
     mtp.use_gpu = o.use_gpu;
-    // the vision tower's flash attention: off on the CPU, where ggml's kernel is slower than plain attention
-    // (bench/accel); the GPU backends decide
-    mtp.flash_attn_type = o.use_gpu ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    mtp.flash_attn_type = o.flash_attn == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED : o.flash_attn == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
     mtp.n_threads = o.n_threads;
     mtp.print_timings = false;
     mtp.warmup = false;  // Qwen-VL's warm-up sizes buffers for ~2116 tokens: minutes on a CPU
@@ -443,6 +451,23 @@ class LoadWorker : public ModelWorker {
     if (!mctx) return fail("failed to load the mmproj " + mmproj_path + " with this text model");
     llama_set_abort_callback(ctx, [](void * data) { return static_cast<VlModel *>(data)->cancelled.load(); }, m);
     log = capture.text;
+    // where the vision tower is: the same parameters, allocation only simulated (the mtmd context keeps its clip
+    // context private)
+    vision_device = device_of(mtmd_get_memory_usage(mmproj_path.c_str(), mtp));
+    layers_on_gpu = count_layers_on_gpu(mp.n_gpu_layers);
+  }
+
+  // Text layers on a GPU. libllama has no public per-layer placement; its documented rule is: n_gpu_layers of the
+  // model's layers (negative: all) go to the GPU devices registered, none when there is none. The output layer,
+  // which libllama counts in its log line, is not a text layer.
+  int32_t count_layers_on_gpu(int32_t n_gpu_layers) const {
+    bool gpu = false;
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+      const auto type = ggml_backend_dev_type(ggml_backend_dev_get(i));
+      gpu = gpu || type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU;
+    }
+    const int32_t n_layer = llama_model_n_layer(model);
+    return !gpu ? 0 : n_gpu_layers < 0 ? n_layer : std::min(n_gpu_layers, n_layer);
   }
 
   void resolve() override {
@@ -451,6 +476,8 @@ class LoadWorker : public ModelWorker {
     m->mctx = mctx;
     m->lora = lora;
     m->load_log = std::move(log);
+    m->vision_device = vision_device;
+    m->layers_on_gpu = layers_on_gpu;
     m->mode = o.mode;
     deferred.Resolve(Env().Undefined());
   }
@@ -460,7 +487,8 @@ class LoadWorker : public ModelWorker {
     free_handles(model, ctx, mctx, lora);
     SetError(with_native_errors(what));
   }
-  std::string text_path, mmproj_path, log;
+  std::string text_path, mmproj_path, log, vision_device;
+  int32_t layers_on_gpu = 0;
   Options o;
   llama_model * model = nullptr;
   llama_context * ctx = nullptr;
@@ -692,6 +720,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
         max_tokens(max_tokens), temperature(temperature), seed(seed) {
     m->busy = true;
     m->cancelled = false;
+    m->error_code = nullptr;
   }
   Napi::Promise promise() { return deferred.Promise(); }
 
@@ -782,7 +811,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
   }
   void OnError(const Napi::Error & e) override {
     m->busy = false;
-    deferred.Reject(e.Value());
+    deferred.Reject(with_code(e, m->failure_code()));
   }
 
  private:
@@ -876,6 +905,7 @@ Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
   opts.max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
   opts.gpu_layers = o.Get("gpuLayers").ToNumber().Int32Value();
   opts.use_gpu = o.Get("useGpu").ToBoolean();
+  if (o.Get("flashAttn").IsString()) opts.flash_attn = o.Get("flashAttn").ToString().Utf8Value();
   if (o.Get("mode").IsString()) opts.mode = o.Get("mode").ToString().Utf8Value();
   if (opts.mode != "generate" && opts.mode != "embed" && opts.mode != "rank")
     throw Napi::RangeError::New(env, "mode must be generate, embed or rank");
@@ -899,6 +929,8 @@ Napi::Value VlModel::info(const Napi::CallbackInfo & info) {
   o.Set("marker", mtmd_default_marker());
   o.Set("usesMrope", mtmd_decode_use_mrope(mctx));
   o.Set("loadLog", load_log);
+  o.Set("visionDevice", vision_device);
+  o.Set("layersOnGpu", layers_on_gpu);
   o.Set("nClsOut", llama_model_n_cls_out(model));
   o.Set("mode", mode);
   return o;

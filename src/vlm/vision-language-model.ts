@@ -2,10 +2,10 @@
 // logits (re-ranking), streamed generation (describe), and the vision tower for embeddings, so search and generation
 // share one copy of the mmproj. Every call is serialised per model and runs off the event loop.
 import { createHash, randomInt } from 'node:crypto';
-import { layersOnGpuFrom, visionDeviceFrom } from '../accel/acceleration.js';
+import { flashAttentionFor } from '../accel/acceleration.js';
 import { physicalCores } from '../util/cpu.js';
 import { settingDefault } from '../config.js';
-import { loadNative, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
+import { loadNative, nativeCode, type NativeImage, type NativeVlInfo, type NativeVlModel, type PromptPart } from '../native/binding.js';
 import { decodeForEncoder, type DecodedImage } from '../image/decode.js';
 import { inspectMmproj, sizeLimits, tokenLimits, type MmprojInfo } from '../gguf/mmproj.js';
 import type { EncoderBackend } from '../native/vision-backend.js';
@@ -121,7 +121,7 @@ export class VisionLanguageModel {
     const native = new (loadNative().VlModel)();
     await native.load(textPath, mmprojPath, {
       loraPath: opts.loraPath, loraScale: opts.loraScale ?? settingDefault('LOOKALIKE_LORA_SCALE'), nCtx, threads: opts.threads ?? physicalCores(),
-      minTokens, maxTokens, gpuLayers: opts.gpuLayers ?? 0, useGpu: opts.useGpu ?? false, mode: opts.role ?? 'generate',
+      minTokens, maxTokens, gpuLayers: opts.gpuLayers ?? 0, useGpu: opts.useGpu ?? false, flashAttn: flashAttentionFor(opts.useGpu ?? false), mode: opts.role ?? 'generate',
     });
     const vlm = new VisionLanguageModel(native, native.info(), text, mmproj, mmprojPath, minTokens, maxTokens, opts.maxInputPixels ?? settingDefault('LOOKALIKE_MAX_PIXELS'));
     vlm.warning = warning;
@@ -228,11 +228,11 @@ export class VisionLanguageModel {
 
   /** The vision tower through this model's mtmd context, for VisionEncoder.withBackend(). */
   /** Text layers on the GPU, as libllama reported at load. */
-  get layersOnGpu(): number { return layersOnGpuFrom(this.info.loadLog); }
+  get layersOnGpu(): number { return this.info.layersOnGpu; }
 
   encoderBackend(): EncoderBackend {
     return {
-      device: visionDeviceFrom(this.info.loadLog),
+      device: this.info.visionDevice,
       encode: (rgb, width, height) => this.run(() => this.native.embed([{ rgb, width, height }])),
       dispose: () => {}, // the VL model owns the context
     };
@@ -300,8 +300,7 @@ export class VisionLanguageModel {
       try {
         return await task();
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        if (message.startsWith('context_overflow: ')) throw new ContextOverflowError(message.slice('context_overflow: '.length));
+        if (nativeCode(err) === 'context_overflow') throw new ContextOverflowError((err as Error).message);
         throw err;
       }
     });
