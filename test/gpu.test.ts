@@ -49,7 +49,7 @@ describe('on Vulkan (lavapipe)', () => {
     const gpu = await VisionEncoder.load(TINY_MMPROJ, { ...options, useGpu: true, log: (m) => notes.push(m) });
     const cpu = await VisionEncoder.load(TINY_MMPROJ, { ...options, useGpu: false, log: (m) => notes.push(m) });
     try {
-      expect([gpu.device, cpu.device]).toEqual(['Vulkan0', 'CPU']); // as clip itself reported at load
+      expect([gpu.device, cpu.device]).toEqual(['Vulkan0', 'CPU']); // where ggml's memory accounting puts the weights
       const onGpu: Float32Array[] = [], onCpu: Float32Array[] = [];
       for (let seed = 0; seed < 16; seed++) {
         const png = await scenePng(seed);
