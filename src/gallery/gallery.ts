@@ -221,12 +221,13 @@ export class Gallery implements LabelledVectors {
       const scored = this.exactScores(vector, allow); // once: every page size takes its prefix
       return async (n) => scored.slice(0, n);
     }
-    const total = Math.max(1, this.store.counts().embedded);
     // over-fetch by the share the filter keeps, so the index's widening loop (x4 until full) rarely needs a second pass
-    const overFetch = allow ? Math.min(total, Math.ceil(1.5 * total / Math.max(1, allow.length))) : 1;
+    const total = allow ? Math.max(1, this.store.counts().embedded) : 0;
+    const overFetch = allow ? Math.ceil(1.5 * total / Math.max(1, allow.length)) : 1;
+    const extra = opts.excludeId !== undefined ? 1 : 0;
     return async (n) => {
-      const extra = opts.excludeId !== undefined ? 1 : 0;
-      const [hits] = await this.index.search(vector, Math.min(total + extra, n * overFetch + extra), allow);
+      const fetch = allow ? Math.min(total, n * overFetch) : n;
+      const [hits] = await this.index.search(vector, fetch + extra, allow);
       return drop(hits!).sort(byScore).slice(0, n);
     };
   }

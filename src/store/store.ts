@@ -350,10 +350,6 @@ export class Store {
     return this.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL ORDER BY id').all() as { id: number; label: string }[];
   }
 
-  idsWithLabel(label: string): number[] {
-    return this.db.prepare('SELECT id FROM images WHERE label = ?').pluck().all(label) as number[];
-  }
-
   labelsOf(ids: number[]): Map<number, string | null> {
     const stmt = this.db.prepare('SELECT label FROM images WHERE id = ?').pluck();
     return new Map(ids.map((id) => [id, (stmt.get(id) as string | null | undefined) ?? null]));
