@@ -4,11 +4,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isTextEmbedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { indexParams, localEmbedder } from '../src/models/model-set.js';
+import { DEFAULT_SEARCH_K } from '../src/config.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
 const OPTIONS = {
-  k: { type: 'string', help: 'how many results (default 10)' },
+  k: { type: 'string', help: `how many results (default ${DEFAULT_SEARCH_K})` },
   label: { type: 'string', help: 'only images with this label' },
   'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: the demo\'s, trained on Fashion-MNIST)' },
   json: { type: 'boolean', help: 'print the results as JSON' },
@@ -20,7 +21,7 @@ const wordsNeedEmbedModel = (query: string) => new UsageError(`"${query}" is not
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError('give one query: words in quotes, or an image file');
-  const k = Number(values.k ?? 10);
+  const k = Number(values.k ?? DEFAULT_SEARCH_K);
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
   const query = positionals[0]!;
   const isFile = existsSync(query) && statSync(query).isFile();

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../identity.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
+import { LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
@@ -67,6 +67,8 @@ function isAfter(h: { id: number }, cursor: SearchCursor | undefined, value: num
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
 
 export class Gallery implements LabelledVectors {
+  private readonly labelListeners: (() => void)[] = [];
+
   private constructor(
     private readonly store: Store,
     private readonly index: IndexMaintainer,
@@ -114,18 +116,30 @@ export class Gallery implements LabelledVectors {
     const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
     if (vectorChanged) await this.index.added(result.id, vector);
+    if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
     return result;
+  }
+
+  /** Calls `listener` after every change of the labelled set: a labelled add, a relabel, a removal (the probe retrains). */
+  onLabelsChanged(listener: () => void): void {
+    this.labelListeners.push(listener);
+  }
+
+  private labelsChanged(): void {
+    for (const listener of this.labelListeners) listener();
   }
 
   /** Sets or clears (null) an image's label; search filters and KNN see it at once (labels are read from SQLite). */
   relabel(id: number, label: string | null): ImageRecord {
     if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
+    this.labelsChanged();
     return this.get(id);
   }
 
   async remove(id: number): Promise<void> {
     if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
     await this.index.removed(id);
+    this.labelsChanged();
   }
 
   /** The stored WebP thumbnail (at most 256 px). */
@@ -165,7 +179,10 @@ export class Gallery implements LabelledVectors {
    */
   keepEmbedded(sha256: string, label: string | null): { id: number; relabelled: boolean } | undefined {
     const stored = this.store.embeddedIdBySha(sha256) === undefined ? undefined : this.store.labelBySha(sha256);
-    return stored && { id: stored.id, relabelled: this.store.relabelIfGiven(stored, label) };
+    if (!stored) return undefined;
+    const relabelled = this.store.relabelIfGiven(stored, label);
+    if (relabelled) this.labelsChanged();
+    return { id: stored.id, relabelled };
   }
 
   counts(): { images: number; embedded: number; labelled: number } {
@@ -193,7 +210,7 @@ export class Gallery implements LabelledVectors {
    */
   async searchPage(vector: Float32Array, opts: SearchOptions): Promise<SearchPage> {
     const sort = opts.sort ?? 'score';
-    if (opts.after && opts.after.sort !== sort) throw new BadRequestError(`the cursor is of a sort=${opts.after.sort} search, this one is sort=${sort}`, 'invalid_request');
+    if (opts.after && opts.after.sort !== sort) throw new LookalikeError('invalid_request', `the cursor is of a sort=${opts.after.sort} search, this one is sort=${sort}`);
     const rank = this.ranker(vector, opts);
     if (sort === 'score') {
       const seen = opts.after?.seen ?? 0;
@@ -202,7 +219,7 @@ export class Gallery implements LabelledVectors {
       const last = hits.length > opts.k ? results.at(-1) : undefined;
       return { results, next: last ? { sort, value: last.score, id: last.id, seen: seen + opts.k } : null };
     }
-    if (opts.minScore === undefined) throw new BadRequestError('sort=date orders the results that reach minScore: give minScore', 'invalid_request');
+    if (opts.minScore === undefined) throw new LookalikeError('invalid_request', 'sort=date orders the results that reach minScore: give minScore');
     const above = await this.allAbove(rank, opts.minScore, opts.k);
     const taken = this.store.takenMsOf(above.map((h) => h.id));
     const dated = above.map((h) => ({ ...h, ms: taken.get(h.id)! })).sort((a, b) => b.ms - a.ms || b.id - a.id);
@@ -252,7 +269,7 @@ export class Gallery implements LabelledVectors {
       const hits = await rank(Math.min(n, DATE_SORT_MAX + 1));
       const above = hits.filter((h) => h.score >= minScore);
       if (above.length > DATE_SORT_MAX) {
-        throw new BadRequestError(`more than ${DATE_SORT_MAX} images reach minScore ${minScore}: raise minScore or narrow the filter to sort them by date`, 'invalid_request');
+        throw new LookalikeError('invalid_request', `more than ${DATE_SORT_MAX} images reach minScore ${minScore}: raise minScore or narrow the filter to sort them by date`);
       }
       if (above.length < hits.length || hits.length < Math.min(n, DATE_SORT_MAX + 1)) return above;
     }

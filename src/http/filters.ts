@@ -1,7 +1,7 @@
 // The filters, sort and page cursor that search, "similar" and the gallery listing share: the same names as form
 // fields, in a JSON body or in a query string (all are text, so one schema reads the three).
 import { z } from 'zod';
-import { BadRequestError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import type { SearchCursor, SearchSort } from '../gallery/gallery.js';
 import type { ImageFilter, ListAfter, ListSort } from '../store/store.js';
 
@@ -36,7 +36,7 @@ function decode(cursor: string, sorts: readonly string[]): [string, number, numb
   let parts: unknown;
   try { parts = JSON.parse(Buffer.from(cursor, 'base64url').toString()); } catch { parts = null; }
   const ok = Array.isArray(parts) && parts.length === 4 && sorts.includes(parts[0]) && parts.slice(1).every((n) => typeof n === 'number' && Number.isFinite(n));
-  if (!ok) throw new BadRequestError('the cursor is not one this server gave: pass the `next` of the page before unchanged', 'invalid_request');
+  if (!ok) throw new LookalikeError('invalid_request', 'the cursor is not one this server gave: pass the `next` of the page before unchanged');
   return parts as [string, number, number, number];
 }
 
@@ -51,6 +51,6 @@ export const listCursorOut = (sort: ListSort, after: ListAfter | null) => (after
 export function listCursorIn(cursor: string | undefined, sort: ListSort): ListAfter | undefined {
   if (cursor === undefined) return undefined;
   const [was, value, id] = decode(cursor, LIST_SORTS);
-  if (was !== sort) throw new BadRequestError(`the cursor is of a sort=${was} listing, this one is sort=${sort}`, 'invalid_request');
+  if (was !== sort) throw new LookalikeError('invalid_request', `the cursor is of a sort=${was} listing, this one is sort=${sort}`);
   return { value, id };
 }

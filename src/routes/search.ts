@@ -2,11 +2,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError } from '../errors.js';
+import { DEFAULT_SEARCH_K } from '../config.js';
+import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
+import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
 import { FilterFields, SEARCH_SORTS, searchCursorIn, searchCursorOut, toFilter } from '../http/filters.js';
-import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
@@ -17,7 +19,7 @@ const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 't
 const sort = z.enum(SEARCH_SORTS).default('score').describe('score: best first; date: newest first among all results that reach minScore (needs minScore)');
 const SearchFields = FilterFields.extend({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
-  k: formInt(1, K_MAX).default(12).describe('results per page'),
+  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K).describe('results per page'),
   minScore: formNumber(-1, 1).optional(),
   sort,
   rerank: formBool.default(false),
@@ -25,11 +27,11 @@ const SearchFields = FilterFields.extend({
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
 const SearchJson = FilterFields.extend({
-  text: queryText, k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
+  text: queryText, k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
   sort, rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const SimilarQuery = FilterFields.extend({
-  k: z.coerce.number().int().min(1).max(K_MAX).default(12), minScore: z.coerce.number().min(-1).max(1).optional(), sort,
+  k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), sort,
 });
 /** The use case's options from the fields the three forms share. */
 const searchOptions = (f: z.output<typeof SimilarQuery>) => ({ k: f.k, minScore: f.minScore, sort: f.sort, filter: toFilter(f), after: searchCursorIn(f.cursor) });
@@ -42,6 +44,7 @@ const CLASSIFY_FORM_LIMITS = { fields: MAX_LABELS + 10, bytes: MAX_LABELS * (200
 const ClassifyFields = z.object({
   k: formInt(1, 200).optional(),
   labels: Labels.optional().describe('zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
+  ...FewShotFields,
 });
 const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
@@ -49,7 +52,10 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
-  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  probe: ProbeOut.nullable(),
+  fewShot: FewShotOut.optional(),
+  trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
+    .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
@@ -72,8 +78,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return { image: undefined, ...fields, ...searchOptions(fields) };
     }
     const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
-    if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
-    if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
+    if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
+    if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
     return { image, ...fields, ...searchOptions(fields) };
   }
@@ -104,7 +110,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
         'repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). ' +
-        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2).',
+        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2). ' +
+        'method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).',
       response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {
@@ -113,7 +120,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { image, fields } = await readUpload(req, ClassifyFields);
     let answer;
     try {
-      answer = await classify.run({ image, k: fields.k, labels: fields.labels, signal: clientGone(req, reply) });
+      const fewShot = fields.method === 'fewshot' ? { classes: fields.classes, examples: fields.examples } : undefined;
+      answer = await classify.run({ image, k: fields.k, labels: fields.labels, fewShot, signal: clientGone(req, reply) });
     } catch (err) {
       if (!(err instanceof LabelsStoppedError)) throw err;
       req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
@@ -122,7 +130,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
-    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, trusted: answer.trusted, tookMs: performance.now() - started };
+    const { zeroShot, probe, fewShot, trusted } = answer;
+    return { ...knnOut(answer.knn), zeroShot, probe, fewShot, trusted, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {

@@ -56,7 +56,7 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const comma = line.lastIndexOf(',');
-    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`, 400);
+    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`);
     const path = line.slice(0, comma).trim().replace(/^"|"$/g, '');
     const label = line.slice(comma + 1).trim().replace(/^"|"$/g, '');
     if (n === 0 && path.toLowerCase() === 'path' && label.toLowerCase() === 'label') continue;

@@ -58,7 +58,7 @@ export class Search {
   /** Refuses before any work when re-ranking is asked of a server that cannot. */
   requireReranker(): Reranker {
     if (!this.reranker) {
-      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)', 409);
+      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)');
     }
     return this.reranker;
   }

@@ -47,7 +47,7 @@ export interface paths {
         put?: never;
         /**
          * Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
-         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2).
+         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2). method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).
          */
         post: operations["classifyImage"];
         delete?: never;
@@ -175,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a prompt about an uploaded image with the VL model, streamed as server-sent events
-         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).
+         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one); history (the earlier turns about the same image, a JSON array of {role: user|assistant, text}, alternating from a question to its answer; the newest 5 question-answer turns are kept, the oldest dropped first; the prompt is the new question). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, keptTurns, droppedTurns, seed?, note?} (seed: the one sampled with, when temperature > 0; droppedTurns: history turns left out, oldest first), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long (also when the kept history does not fit the context), 415, 503 busy).
          */
         post: operations["describeImage"];
         delete?: never;
@@ -282,7 +282,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -471,7 +471,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -485,7 +485,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -499,7 +499,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -513,7 +513,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -527,7 +527,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -541,7 +541,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -575,6 +575,19 @@ export interface operations {
                     k?: number;
                     /** @description zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery's own labels */
                     labels?: string[];
+                    /**
+                     * @description knn (default): KNN, and zero-shot with an embedding model; fewshot: also ask the VL model with labelled example images (needs LOOKALIKE_TEXT_MODEL)
+                     * @default knn
+                     * @enum {string}
+                     */
+                    method?: "knn" | "fewshot";
+                    /** @description few-shot candidate classes (gallery labels), repeated or a JSON array, at most LOOKALIKE_FEWSHOT_MAX_CLASSES; default: the first of the KNN vote */
+                    classes?: string[];
+                    /**
+                     * @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES
+                     * @default 3
+                     */
+                    examples?: number;
                 };
             };
         };
@@ -619,16 +632,45 @@ export interface operations {
                                 probability: number;
                             }[];
                         };
+                        /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                        probe: {
+                            label: string;
+                            probability: number;
+                            /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                            scores: {
+                                label: string;
+                                probability: number;
+                            }[];
+                            /** @description labelled vectors it was trained on */
+                            trainedOn: number;
+                            /** @description the fewest labelled vectors any of its classes had */
+                            fewestPerClass: number;
+                        } | null;
+                        /** @description few-shot: the VL model shown each class's nearest labelled images, then this one; probabilities of the class names' tokens, summing to 1 */
+                        fewShot?: {
+                            label: string;
+                            probability: number;
+                            scores: {
+                                label: string;
+                                probability: number;
+                                examples: number;
+                            }[];
+                            /** @description VL model calls: one, and one more per point where class names part ways */
+                            modelCalls: number;
+                            promptTokens: number;
+                            tookMs: number;
+                            note?: string;
+                        };
                         /**
-                         * @description which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot
+                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
                          * @enum {string|null}
                          */
-                        trusted: "knn" | "zero-shot" | null;
+                        trusted: "knn" | "probe" | "zero-shot" | null;
                         tookMs: number;
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -642,7 +684,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -656,7 +698,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -670,7 +712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -684,7 +726,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -698,7 +740,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -813,7 +855,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -827,7 +869,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -841,7 +883,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -855,7 +897,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -933,7 +975,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -947,7 +989,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -961,7 +1003,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1041,7 +1083,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1055,7 +1097,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1069,7 +1111,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1083,7 +1125,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1097,7 +1139,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1111,7 +1153,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1125,7 +1167,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1139,7 +1181,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1182,7 +1224,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1196,7 +1238,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1210,7 +1252,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1224,7 +1266,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1284,7 +1326,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1298,7 +1340,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1312,7 +1354,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1326,7 +1368,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1362,7 +1404,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1376,7 +1418,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1390,7 +1432,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1404,7 +1446,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1418,7 +1460,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1432,7 +1474,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1446,7 +1488,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1512,7 +1554,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1526,7 +1568,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,7 +1582,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1554,7 +1596,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1568,7 +1610,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1582,7 +1624,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1596,7 +1638,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1610,7 +1652,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1646,7 +1688,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1660,7 +1702,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1674,7 +1716,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1688,7 +1730,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1772,7 +1814,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1786,7 +1828,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1824,6 +1866,11 @@ export interface operations {
                     /** @default 0 */
                     temperature?: number;
                     seed?: number;
+                    history?: {
+                        /** @enum {string} */
+                        role: "user" | "assistant";
+                        text: string;
+                    }[];
                 };
             };
         };
@@ -1837,7 +1884,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1851,7 +1898,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1865,7 +1912,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1879,7 +1926,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1893,7 +1940,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1907,7 +1954,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1941,7 +1988,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1955,7 +2002,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1969,7 +2016,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
