@@ -136,7 +136,7 @@ function expectKBest(got: SearchResult[], want: { id: number; score: number }[],
   expect(new Set(got.map((h) => h.id)).size).toBe(got.length);
 }
 
-describe.each(['flat', 'hnsw'] as IndexKind[])('filters with a %s index, %i images', (kind) => {
+describe.each(['flat', 'hnsw'] as IndexKind[])('filters with a %s index (10000 images)', (kind) => {
   let g: Gallery;
   let rows: Row[];
   let byId: Map<number, Row>;

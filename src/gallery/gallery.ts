@@ -216,7 +216,7 @@ export class Gallery implements LabelledVectors {
       const seen = opts.after?.seen ?? 0;
       const hits = (await rank(seen + opts.k + 1)).filter((h) => h.score >= (opts.minScore ?? -Infinity) && isAfter(h, opts.after, h.score));
       const results = this.toResults(hits.slice(0, opts.k));
-      const last = hits.length > opts.k ? results.at(-1) : undefined;
+      const last = hits.length > opts.k ? hits[opts.k - 1] : undefined; // the key, even if that row was deleted meanwhile
       return { results, next: last ? { sort, value: last.score, id: last.id, seen: seen + opts.k } : null };
     }
     if (opts.minScore === undefined) throw new LookalikeError('invalid_request', 'sort=date orders the results that reach minScore: give minScore');
