@@ -94,8 +94,9 @@ const photoOf = (i: number): PhotoMeta => ({
   takenAt: new Date(T0 + Math.floor(i * 0.9) * DAY).toISOString(), takenMs: T0 + Math.floor(i * 0.9) * DAY, takenFrom: 'exif',
   cameraMake: i % 3 === 0 ? 'Canon' : 'Nikon', cameraModel: i % 3 === 0 ? 'EOS R6' : 'Z6', lens: null, latitude: null, longitude: null,
 });
-/** 0.1% of the images (10) sit under rare/, the rest under common/<n>/. */
-const sourceOf = (i: number) => (i % 1000 === 7 ? `rare/${i}.jpg` : `common/${i % 10}/${i}.jpg`);
+/** 0.1% of the images (10) sit under rare/, as many under rarely/ and Rare/ (which folder=rare must not keep), the rest
+ *  under common/<n>/. */
+const sourceOf = (i: number) => ({ 7: `rare/${i}.jpg`, 8: `rarely/${i}.jpg`, 9: `Rare/${i}.jpg` })[i % 1000] ?? `common/${i % 10}/${i}.jpg`;
 
 interface Row { id: number; vector: Float32Array; label: string | null; source: string; takenMs: number; make: string; model: string }
 

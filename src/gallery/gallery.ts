@@ -231,13 +231,13 @@ export class Gallery implements LabelledVectors {
 
   /** The n best hits (score, then id) among those the filter keeps, by the method its selectivity calls for. */
   private ranker(vector: Float32Array, opts: SearchOptions): (n: number) => Promise<SearchHit[]> {
-    const filtered = opts.filter && Object.values(opts.filter).some((v) => v !== undefined);
-    const allow = filtered ? this.store.filteredIds(opts.filter!).filter((id) => id !== opts.excludeId) : undefined;
+    const filter = opts.filter && Object.values(opts.filter).some((v) => v !== undefined) ? opts.filter : undefined;
     const drop = (hits: SearchHit[]) => hits.filter((h) => h.id !== opts.excludeId);
-    if (allow && allow.length <= EXACT_SCAN_MAX) {
-      const scored = this.exactScores(vector, allow); // once: every page size takes its prefix
+    if (filter && this.store.countFiltered(filter) <= EXACT_SCAN_MAX) {
+      const scored = drop(this.exactScores(vector, filter)); // once: every page size takes its prefix
       return async (n) => scored.slice(0, n);
     }
+    const allow = filter ? this.store.filteredIds(filter).filter((id) => id !== opts.excludeId) : undefined;
     // over-fetch by the share the filter keeps, so the index's widening loop (x4 until full) rarely needs a second pass
     const total = allow ? Math.max(1, this.store.counts().embedded) : 0;
     const overFetch = allow ? Math.ceil(1.5 * total / Math.max(1, allow.length)) : 1;
@@ -249,16 +249,13 @@ export class Gallery implements LabelledVectors {
     };
   }
 
-  /** Cosine of every allowed image's stored vector (unit vectors: the inner product), best first. */
-  private exactScores(vector: Float32Array, ids: number[]): SearchHit[] {
+  /** Cosine of every kept image's stored vector (unit vectors: the inner product), best first. */
+  private exactScores(query: Float32Array, filter: ImageFilter): SearchHit[] {
     const hits: SearchHit[] = [];
-    const d = vector.length;
-    for (const batch of this.store.vectorBatches(1024, ids)) {
-      batch.ids.forEach((id, i) => {
-        let dot = 0;
-        for (let j = 0, o = i * d; j < d; j++) dot += vector[j]! * batch.vectors[o + j]!;
-        hits.push({ id, score: Math.fround(dot) }); // float32, as the index answers
-      });
+    for (const { id, vector } of this.store.filteredVectors(filter)) {
+      let dot = 0;
+      for (let j = 0; j < query.length; j++) dot += query[j]! * vector[j]!;
+      hits.push({ id, score: Math.fround(dot) }); // float32, as the index answers
     }
     return hits.sort(byScore);
   }

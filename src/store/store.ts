@@ -312,8 +312,9 @@ export class Store {
     const term = (sql: string, ...values: unknown[]) => { terms.push(sql); params.push(...values); };
     if (f.label !== undefined) term('label = ?', f.label);
     if (f.folder !== undefined) {
-      const prefix = `${f.folder.replace(/\/+$/, '')}/`; // byte-exact (LIKE would ignore case and read % and _)
-      term('substr(source, 1, length(?)) = ?', prefix, prefix);
+      // a range on the source index, byte-exact (LIKE would ignore case and read % and _): "a/b/" <= source < "a/b0"
+      const prefix = `${f.folder.replace(/\/+$/, '')}/`;
+      term('source >= ? AND source < ?', prefix, `${prefix.slice(0, -1)}0`);
     }
     if (f.takenAfter !== undefined) term('taken_ms >= ?', f.takenAfter);
     if (f.takenBefore !== undefined) term('taken_ms < ?', f.takenBefore);
@@ -325,6 +326,20 @@ export class Store {
   filteredIds(f: ImageFilter): number[] {
     const { sql, params } = this.where(f);
     return this.db.prepare(`SELECT id FROM images WHERE ${sql} ORDER BY id`).pluck().all(...params) as number[];
+  }
+
+  /** How many images the filter keeps. */
+  countFiltered(f: ImageFilter): number {
+    const { sql, params } = this.where(f);
+    return this.db.prepare(`SELECT COUNT(*) FROM images WHERE ${sql}`).pluck().get(...params) as number;
+  }
+
+  /** The active model's vectors of the images the filter keeps, in one statement (an exact scan of a narrow filter). */
+  *filteredVectors(f: ImageFilter): Generator<{ id: number; vector: Float32Array }> {
+    const { sql, params } = this.where(f);
+    const rows = this.db.prepare(`SELECT e.image_id AS id, e.vector FROM images JOIN embeddings e ON e.image_id = images.id AND e.model_id = ? WHERE ${sql}`)
+      .iterate(this.model, ...params) as Iterable<{ id: number; vector: Buffer }>;
+    for (const row of rows) yield { id: row.id, vector: blobToVector(row.vector) };
   }
 
   /** A page of the images the filter keeps, newest first by date taken or by when added, after the key given. */
