@@ -50,7 +50,7 @@ export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: numbe
 export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
 
 /** A filter that keeps at most this many images is scored exactly, over just its vectors read from SQLite; a wider
- *  one is searched in the index with the allow-list, over-fetching by the share it keeps (README "Filters"). */
+ *  one is searched in the index with the allow-list, over-fetching by the share it keeps (README "Metadata, filters and pages"). */
 export const EXACT_SCAN_MAX = 4096;
 /** sort=date orders every result above minScore: at most this many. */
 export const DATE_SORT_MAX = 10_000;
