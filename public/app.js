@@ -51,12 +51,13 @@ async function waitUntilReady() {
 
 async function loadLabels() {
   const stats = await api('/api/stats');
-  const select = $('label');
-  for (const { label, count } of stats.labels) {
-    const opt = document.createElement('option');
-    opt.value = label;
-    opt.textContent = `${label} (${count})`;
-    select.append(opt);
+  for (const select of [$('label'), $('f-label')]) {
+    for (const { label, count } of stats.labels) {
+      const opt = document.createElement('option');
+      opt.value = label;
+      opt.textContent = `${label} (${count})`;
+      select.append(opt);
+    }
   }
 }
 
@@ -77,9 +78,10 @@ function renderPrediction(c) {
   box.append(label, detail);
 }
 
-function renderResults(results, title) {
+function renderResults(results, title, details = null) {
   $('results-title').hidden = false;
   $('results-title').textContent = results.length ? title : 'No results';
+  renderDetails(details);
   const list = $('results');
   list.replaceChildren(...results.map((r) => {
     const li = document.createElement('li');
@@ -115,8 +117,86 @@ function renderResults(results, title) {
   }));
 }
 
+// The gallery filters (folder, camera, dates) apply to searches as well; the class comes from the search controls.
+function filterFields() {
+  const out = {};
+  for (const [field, id] of [['folder', 'f-folder'], ['camera', 'f-camera'], ['takenAfter', 'f-after'], ['takenBefore', 'f-before']]) {
+    const value = $(id).value.trim();
+    if (value) out[field] = value;
+  }
+  return out;
+}
+
 function formOptions() {
-  return { k: $('k').value || '12', label: $('label').value };
+  return { k: $('k').value || '12', label: $('label').value, ...filterFields() };
+}
+
+// An image's metadata, shown above its similar pictures.
+function renderDetails(r) {
+  const box = $('details');
+  box.hidden = !r;
+  if (!r) return;
+  const camera = [r.cameraMake, r.cameraModel].filter(Boolean).join(' ');
+  const rows = [
+    ['file', r.source ?? '–'], ['label', r.label ?? '–'],
+    ['taken', `${r.takenAt} (${{ exif: 'EXIF', file: 'file date', upload: 'upload time', added: 'date added' }[r.takenFrom] ?? r.takenFrom})`],
+    ['camera', camera || '–'], ['lens', r.lens ?? '–'],
+    ['GPS', r.latitude !== null ? `${r.latitude.toFixed(5)}, ${r.longitude.toFixed(5)}` : '–'],
+    ['size', `${r.width} × ${r.height}, ${(r.bytes / 1024).toFixed(1)} KB`], ['added', r.addedAt],
+  ];
+  box.replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    dd.dataset.field = k;
+    return [dt, dd];
+  }));
+}
+
+// The gallery: pages of GET /api/images, appended by "Load more" (the cursor makes each page follow the last).
+let galleryNext = null;
+async function loadGallery(reset) {
+  const q = new URLSearchParams({ limit: '24', sort: $('f-sort').value, ...filterFields() });
+  if ($('f-label').value) q.set('label', $('f-label').value);
+  if (!reset && galleryNext) q.set('cursor', galleryNext);
+  $('load-more').disabled = true;
+  try {
+    const out = await api(`/api/images?${q}`);
+    galleryNext = out.next;
+    const cards = out.images.map((r) => {
+      const li = document.createElement('li');
+      li.className = 'card';
+      li.dataset.id = r.id;
+      li.tabIndex = 0;
+      const img = document.createElement('img');
+      img.src = r.thumbnailUrl;
+      img.alt = r.source ?? `image ${r.id}`;
+      img.loading = 'lazy';
+      const meta = document.createElement('div');
+      meta.className = 'meta';
+      const date = document.createElement('span');
+      date.className = 'date';
+      date.textContent = r.takenAt.slice(0, 10);
+      const lbl = document.createElement('span');
+      lbl.className = 'lbl';
+      lbl.textContent = r.label ?? '';
+      meta.append(date, lbl);
+      li.append(img, meta);
+      const open = () => findSimilar(r, true);
+      li.addEventListener('click', open);
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+      return li;
+    });
+    if (reset) $('gallery').replaceChildren(...cards);
+    else $('gallery').append(...cards);
+    $('gallery-title').textContent = $('gallery').children.length ? `Gallery, newest first (${$('f-sort').value === 'date' ? 'taken' : 'added'})` : 'No pictures match the filters';
+    $('load-more').hidden = !galleryNext;
+  } catch (err) {
+    showMessage(...explain(err));
+  } finally {
+    $('load-more').disabled = false;
+  }
 }
 
 async function search(file) {
@@ -132,12 +212,13 @@ async function search(file) {
   preview.hidden = false;
   $('drop-text').hidden = true;
   showMessage('');
-  const { k, label } = formOptions();
+  const { k, label, ...filters } = formOptions();
   const body = new FormData();
   body.append('image', file);
   body.append('k', k);
   body.append('classify', 'true');
   if (label) body.append('label', label);
+  for (const [field, value] of Object.entries(filters)) body.append(field, value);
   if ($('rerank').checked && !$('rerank-label').hidden) body.append('rerank', 'true');
   $('status').dataset.busy = 'true';
   try {
@@ -261,8 +342,8 @@ async function searchWords() {
   const text = $('words-text').value.trim();
   if (!text) return;
   showMessage('');
-  const { k, label } = formOptions();
-  const body = { text, k: Number(k) };
+  const { k, label, ...filters } = formOptions();
+  const body = { text, k: Number(k), ...filters };
   if (label) body.label = label;
   if ($('rerank').checked && !$('rerank-label').hidden) body.rerank = true;
   try {
@@ -327,10 +408,11 @@ async function addToGallery() {
   }
 }
 
-async function findSimilar(r) {
+// "Find similar" from a result, or a click on a gallery picture (which also shows its metadata).
+async function findSimilar(r, withDetails = false) {
   showMessage('');
-  const { k, label } = formOptions();
-  const q = new URLSearchParams({ k });
+  const { k, label, ...filters } = formOptions();
+  const q = new URLSearchParams({ k, ...filters });
   if (label) q.set('label', label);
   try {
     const out = await api(`/api/images/${r.id}/similar?${q}`);
@@ -339,7 +421,8 @@ async function findSimilar(r) {
     preview.src = r.thumbnailUrl;
     preview.hidden = false;
     $('drop-text').hidden = true;
-    renderResults(out.results, `Similar to ${r.source ?? `image ${r.id}`}`);
+    renderResults(out.results, `Similar to ${r.source ?? `image ${r.id}`}`, withDetails ? r : null);
+    if (withDetails) $('results-title').scrollIntoView({ block: 'start' });
   } catch (err) {
     showMessage(...explain(err));
   }
@@ -367,9 +450,12 @@ function wire() {
   $('followup').addEventListener('submit', (e) => { e.preventDefault(); followUp(); });
   $('words').addEventListener('submit', (e) => { e.preventDefault(); searchWords(); });
   $('add').addEventListener('submit', (e) => { e.preventDefault(); addToGallery(); });
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); loadGallery(true); });
+  $('load-more').addEventListener('click', () => loadGallery(false));
 }
 
 wire();
 await waitUntilReady();
 await loadLabels().catch((err) => showMessage(...explain(err)));
+await loadGallery(true);
 document.body.dataset.ready = 'true';

@@ -35,7 +35,7 @@ runCli(USAGE, async () => {
     const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
     try {
       const vector = isFile || !isTextEmbedder(encoder) ? (await encoder.embed(readFileSync(query))).vector : await encoder.embedText(query.trim());
-      const results = await gallery.search(vector, { k, label: typeof values.label === 'string' ? values.label : undefined });
+      const results = await gallery.search(vector, { k, filter: { label: typeof values.label === 'string' ? values.label : undefined } });
       if (values.json) {
         process.stdout.write(`${JSON.stringify(results.map(({ id, score, label, source }) => ({ id, score, label, source })), null, 2)}\n`);
       } else {

@@ -1,7 +1,7 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -45,6 +45,44 @@ describe('npm run index', () => {
     const again = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/0 added, 6 already indexed/);
+  });
+
+  it('stores each file\'s metadata (EXIF, else its mtime) and path, and backfills rows from before metadata without encoding', async () => {
+    const folder = join(root, 'exif');
+    mkdirSync(join(folder, 'trip'), { recursive: true });
+    writeFileSync(join(folder, 'trip', 'cam.jpg'), await sharp(await scenePng(1)).jpeg().withExif({
+      IFD0: { Make: 'Acme', Model: 'Snap 9' },
+      IFD2: { DateTimeOriginal: '2021:06:15 10:30:00', OffsetTimeOriginal: '-05:00', LensModel: 'Prime 35' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '10/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '20/1 15/1 0/1' },
+    }).toBuffer());
+    writeFileSync(join(folder, 'plain.png'), await scenePng(2));
+    const mtime = new Date('2017-08-09T10:11:12Z');
+    utimesSync(join(folder, 'plain.png'), mtime, mtime);
+    const data = join(root, 'exif-data');
+    expect((await runScript('scripts/index.ts', [folder, '--data', data], env())).code).toBe(0);
+    const rows = () => {
+      const db = new Database(join(data, 'lookalike.db'), { readonly: true });
+      try {
+        return db.prepare(`SELECT source, taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude, width, height, bytes,
+          (SELECT hex(vector) FROM embeddings WHERE image_id = images.id) AS vector FROM images ORDER BY source`).all() as Record<string, unknown>[];
+      } finally { db.close(); }
+    };
+    const first = rows();
+    expect(first).toEqual([
+      expect.objectContaining({ source: 'plain.png', taken_at: mtime.toISOString(), taken_ms: mtime.getTime(), taken_from: 'file', camera_make: null, latitude: null }),
+      expect.objectContaining({
+        source: 'trip/cam.jpg', taken_at: '2021-06-15T10:30:00-05:00', taken_ms: Date.parse('2021-06-15T15:30:00Z'), taken_from: 'exif',
+        camera_make: 'Acme', camera_model: 'Snap 9', lens: 'Prime 35', latitude: 10.5, longitude: -20.25, bytes: statSync(join(folder, 'trip', 'cam.jpg')).size,
+      }),
+    ]);
+    // as a data folder from before metadata looks after its migration
+    const db = new Database(join(data, 'lookalike.db'));
+    db.prepare("UPDATE images SET taken_from = 'added', taken_at = added_at, camera_make = NULL, camera_model = NULL, lens = NULL, latitude = NULL, longitude = NULL").run();
+    db.close();
+    const again = await runScript('scripts/index.ts', [folder, '--data', data], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/0 added, 2 already indexed \(2 given their metadata\)/);
+    expect(rows()).toEqual(first); // the same metadata, the same vectors: nothing re-encoded
   });
 
   it('loses nothing when killed with SIGKILL mid-run, and the next run finishes the job exactly', async () => {

@@ -118,6 +118,9 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/images', 503, 'loading', () => upload(apps.cold, 'POST', '/api/images', { image: file(png) })],
   ['post /api/images', 503, 'queue_unavailable', async () => upload(apps.redisDown, 'POST', '/api/images', { image: file(await scenePng(13)) })],
   ['post /api/images', 507, 'disk_full', () => upload(apps.full, 'POST', '/api/images', { image: file(png) })],
+  ['get /api/images', 200, null, () => get(apps.ready, '/api/images?limit=5&sort=added&takenAfter=2000-01-01')],
+  ['get /api/images', 400, 'invalid_request', () => get(apps.ready, '/api/images?takenBefore=yesterday')],
+  ['get /api/images', 503, 'loading', () => get(apps.cold, '/api/images')],
   ['get /api/images/{id}', 200, null, () => get(apps.ready, `/api/images/${id}`)],
   ['get /api/images/{id}', 400, 'invalid_request', () => get(apps.ready, '/api/images/abc')],
   ['get /api/images/{id}', 404, 'not_found', () => get(apps.ready, '/api/images/999999')],
@@ -239,7 +242,8 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'folder', 'takenAfter', 'takenBefore', 'camera', 'sort', 'cursor', 'rerank', 'classify'],
+      'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
       'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed', 'history'],
     };
     for (const [route, fields] of Object.entries(forms)) {

@@ -239,7 +239,7 @@ describe('gallery index files', () => {
     const g = await openGallery(tempDir());
     const vectors = clusteredVectors(40, DIM, 4);
     await fill(g, vectors);
-    const hits = await g.search(vectors[0]!, { k: 5, label: 'c3' });
+    const hits = await g.search(vectors[0]!, { k: 5, filter: { label: 'c3' } });
     expect(hits).toHaveLength(5);
     expect(hits.every((h) => h.label === 'c3')).toBe(true);
     const strict = await g.search(vectors[0]!, { k: 40, minScore: 0.9 });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -196,8 +197,9 @@ describe('the API with workers', () => {
     // the demo's model in the worker and the servers (empty settings are unset: the demo mmproj, its own token limits)
     const w = await worker({ ...base, LOOKALIKE_MMPROJ: '', LOOKALIKE_MIN_TOKENS: '', LOOKALIKE_MAX_TOKENS: '', LOOKALIKE_REDIS_URL: r.url });
     const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url });
-    const png = await scenePng(321);
-    const file = { filename: 'new.png', data: png, contentType: 'image/png' };
+    // with EXIF: its metadata travels with the job and is stored with the worker's vector
+    const photo = await sharp(await scenePng(321)).jpeg().withExif({ IFD0: { Make: 'Acme', Model: 'Queue 1' }, IFD2: { DateTimeOriginal: '2020:02:29 12:00:00' } }).toBuffer();
+    const file = { filename: 'new.jpg', data: photo, contentType: 'image/jpeg' };
     try {
       const body = multipart({ image: file, label: 'fresh' });
       const added = await t.app.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: body.headers });
@@ -213,7 +215,7 @@ describe('the API with workers', () => {
       expect(state).toMatchObject({ id: jobId, state: 'done', imageId: expect.any(Number) });
       const search = multipart({ image: file, k: '1' });
       const found = (await t.app.inject({ method: 'POST', url: '/api/search', payload: search.payload, headers: search.headers })).json();
-      expect(found.results[0]).toMatchObject({ id: state.imageId, label: 'fresh' });
+      expect(found.results[0]).toMatchObject({ id: state.imageId, label: 'fresh', source: 'new.jpg', takenAt: '2020-02-29T12:00:00', takenFrom: 'exif', cameraModel: 'Queue 1' });
       expect((await t.app.inject('/api/jobs/nope.0')).statusCode).toBe(404);
       // the same content again: already in the gallery, no job
       const again = multipart({ image: file });

@@ -66,6 +66,10 @@ describe('a client generated from the document', () => {
     expect(similar.data?.results).toHaveLength(3);
     const search = await client.POST('/api/search', { body: form() as never, bodySerializer: (b) => b as unknown as FormData });
     expect(search.data?.results[0]?.id).toBe(id);
+    const listed = await client.GET('/api/images', { params: { query: { limit: 2, sort: 'added', label: 'typed' } } });
+    expect(listed.data?.images.map((r) => [r.id, r.takenFrom, r.source])).toEqual([[id, 'upload', 'typed.png']]);
+    const filtered = await client.GET('/api/images/{id}/similar', { params: { path: { id }, query: { k: 3, folder: 'nowhere' } } });
+    expect(filtered.data).toMatchObject({ results: [], next: null });
     const missing = await client.GET('/api/images/{id}', { params: { path: { id: 999999 } } });
     expect(missing.response.status).toBe(404);
     expect(missing.error).toMatchObject({ error: { code: 'not_found' } });

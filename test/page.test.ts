@@ -112,6 +112,47 @@ describe('the search page', () => {
   });
 });
 
+describe('the gallery on the page', () => {
+  it('opens on the gallery newest first, pages with "Load more" without a repeat, filters, and a click shows the metadata and similar pictures', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    const cards = page.locator('#gallery .card');
+    const ids = () => cards.evaluateAll((els) => els.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(await cards.count()).toBe(24); // data-ready is set once the first page is in
+    for (const want of [48, 72]) {
+      await page.click('#load-more');
+      await page.waitForFunction((n) => document.querySelectorAll('#gallery .card').length === n, want);
+    }
+    const shown = await ids();
+    expect(new Set(shown).size).toBe(72);
+    const newest = (await t.app.inject('/api/images?limit=72')).json().images.map((r: { id: number }) => r.id);
+    expect(shown).toEqual(newest);
+
+    await page.selectOption('#f-label', 'bag');
+    await page.click('#f-apply');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#gallery .card .lbl'), (l) => l.textContent).every((l) => l === 'bag'));
+    expect(await cards.count()).toBe(24);
+
+    const clicked = (await ids())[3]!;
+    const record = (await t.app.inject(`/api/images/${clicked}`)).json();
+    await cards.nth(3).click();
+    await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Similar to'));
+    expect(await page.textContent('#details dd[data-field="file"]')).toBe(record.source);
+    expect(await page.textContent('#details dd[data-field="taken"]')).toContain(record.takenAt);
+    const similar = await page.locator('#results .card').evaluateAll((els) => els.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(similar).toHaveLength(12);
+    expect(similar).not.toContain(clicked);
+    const want = (await t.app.inject(`/api/images/${clicked}/similar?k=12`)).json().results.map((r: { id: number }) => r.id);
+    expect(similar).toEqual(want);
+    await page.screenshot({ path: join(ROOT, 'test', '.tmp', 'page-gallery.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('the page with an API key (LOOKALIKE_API_KEY)', () => {
   it('asks for the key when an add answers 401, sends it, and keeps it for the tab only', async () => {
     const keyed = await startTestApp({ LOOKALIKE_API_KEY: 'sesame' });

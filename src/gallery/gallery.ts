@@ -3,12 +3,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../identity.js';
-import { NotFoundError } from '../errors.js';
+import { LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
-import { Store, type ImageRecord } from '../store/store.js';
+import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
 import { lockDataDir } from './lock.js';
@@ -26,15 +26,42 @@ export interface GalleryOptions {
   log?: (msg: string) => void;
 }
 
+export type SearchSort = 'score' | 'date';
+/** Where the page before ended: the sort key (score, or date taken in ms) and id of its last result, and how many
+ *  results came before (how far to fetch from the index). */
+export interface SearchCursor { sort: SearchSort; value: number; id: number; seen: number }
+
 export interface SearchOptions {
   k: number;
   minScore?: number;
-  label?: string;
+  filter?: ImageFilter;
   excludeId?: number;
+  /** score: best first. date: newest first among all that reach minScore (required then). */
+  sort?: SearchSort;
+  after?: SearchCursor;
 }
 
 export interface SearchResult extends ImageRecord {
   score: number;
+}
+export interface SearchPage { results: SearchResult[]; next: SearchCursor | null }
+
+export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: number; after?: ListAfter }
+export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
+
+/** A filter that keeps at most this many images is scored exactly, over just its vectors read from SQLite; a wider
+ *  one is searched in the index with the allow-list, over-fetching by the share it keeps (README "Metadata, filters and pages"). */
+export const EXACT_SCAN_MAX = 4096;
+/** sort=date orders every result above minScore: at most this many. */
+export const DATE_SORT_MAX = 10_000;
+
+/** Results in their order: score descending, then id ascending (the same on every page). */
+const byScore = (a: SearchHit, b: SearchHit) => b.score - a.score || a.id - b.id;
+
+/** Whether a hit comes after the cursor in its order (value descending, then id ascending for score, descending for date). */
+function isAfter(h: { id: number }, cursor: SearchCursor | undefined, value: number, idOrder: 1 | -1 = 1): boolean {
+  if (!cursor) return true;
+  return value < cursor.value || (value === cursor.value && (h.id - cursor.id) * idOrder > 0);
 }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
@@ -85,8 +112,8 @@ export class Gallery implements LabelledVectors {
    * Stores an image and its embedding. The same content again keeps its first row (`duplicate`); a label given with
    * it replaces the stored one (`relabelled`).
    */
-  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
-    const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
+  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
+    const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
     if (vectorChanged) await this.index.added(result.id, vector);
     if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
@@ -122,6 +149,25 @@ export class Gallery implements LabelledVectors {
     return thumb;
   }
 
+  /** Whether this content's row predates metadata (the builder then reads its file again: a backfill, no encode). */
+  lacksMetadata(sha256: string): boolean {
+    return this.store.lacksMetadata(sha256);
+  }
+
+  /** Gives a row from before metadata what its file says; false when it had metadata already. */
+  fillMetadata(sha256: string, photo: PhotoMeta): boolean {
+    const stored = this.store.labelBySha(sha256);
+    return stored !== undefined && this.store.fillMetadata(stored.id, photo);
+  }
+
+  /** A page of the images the filter keeps, newest first (by date taken, or by when added). */
+  list(opts: ListOptions): ListPage {
+    const rows = this.store.list(opts.filter, opts.sort, opts.limit + 1, opts.after);
+    const images = rows.slice(0, opts.limit);
+    const last = rows.length > opts.limit ? images.at(-1)! : undefined;
+    return { images: images.map(({ sortValue: _, ...r }) => r), next: last ? { value: last.sortValue, id: last.id } : null };
+  }
+
   /** The id of this content when it is already embedded for the gallery's model. */
   embeddedIdBySha(sha256: string): number | undefined {
     return this.store.embeddedIdBySha(sha256);
@@ -153,18 +199,88 @@ export class Gallery implements LabelledVectors {
     return record;
   }
 
+  /** The first page of a search (see searchPage). */
   async search(vector: Float32Array, opts: SearchOptions): Promise<SearchResult[]> {
-    const allow = opts.label !== undefined ? this.store.idsWithLabel(opts.label) : undefined;
-    const k = opts.k + (opts.excludeId !== undefined ? 1 : 0);
-    const [hits] = await this.index.search(vector, k, allow);
-    return this.toResults(hits!.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore);
+    return (await this.searchPage(vector, opts)).results;
+  }
+
+  /**
+   * Exactly the k best images the filter keeps (of those the index finds: all of them with flat), after the cursor;
+   * sort=date: newest first among all that reach minScore. `next` is the cursor of the page after, or null.
+   */
+  async searchPage(vector: Float32Array, opts: SearchOptions): Promise<SearchPage> {
+    const sort = opts.sort ?? 'score';
+    if (opts.after && opts.after.sort !== sort) throw new LookalikeError('invalid_request', `the cursor is of a sort=${opts.after.sort} search, this one is sort=${sort}`);
+    const rank = this.ranker(vector, opts);
+    if (sort === 'score') {
+      const seen = opts.after?.seen ?? 0;
+      const hits = (await rank(seen + opts.k + 1)).filter((h) => h.score >= (opts.minScore ?? -Infinity) && isAfter(h, opts.after, h.score));
+      const results = this.toResults(hits.slice(0, opts.k));
+      const last = hits.length > opts.k ? hits[opts.k - 1] : undefined; // the key, even if that row was deleted meanwhile
+      return { results, next: last ? { sort, value: last.score, id: last.id, seen: seen + opts.k } : null };
+    }
+    if (opts.minScore === undefined) throw new LookalikeError('invalid_request', 'sort=date orders the results that reach minScore: give minScore');
+    const above = await this.allAbove(rank, opts.minScore, opts.k);
+    const taken = this.store.takenMsOf(above.map((h) => h.id));
+    const dated = above.map((h) => ({ ...h, ms: taken.get(h.id)! })).sort((a, b) => b.ms - a.ms || b.id - a.id);
+    const after = dated.filter((h) => isAfter(h, opts.after, h.ms, -1));
+    const results = this.toResults(after.slice(0, opts.k));
+    const last = after.length > opts.k ? after[opts.k - 1] : undefined;
+    return { results, next: last ? { sort, value: last.ms, id: last.id, seen: (opts.after?.seen ?? 0) + opts.k } : null };
+  }
+
+  /** The n best hits (score, then id) among those the filter keeps, by the method its selectivity calls for. */
+  private ranker(vector: Float32Array, opts: SearchOptions): (n: number) => Promise<SearchHit[]> {
+    const filter = opts.filter && Object.values(opts.filter).some((v) => v !== undefined) ? opts.filter : undefined;
+    const drop = (hits: SearchHit[]) => hits.filter((h) => h.id !== opts.excludeId);
+    if (filter && this.store.countFiltered(filter) <= EXACT_SCAN_MAX) {
+      const scored = drop(this.exactScores(vector, filter)); // once: every page size takes its prefix
+      return async (n) => scored.slice(0, n);
+    }
+    const allow = filter ? this.store.filteredIds(filter).filter((id) => id !== opts.excludeId) : undefined;
+    // over-fetch by the share the filter keeps, so the index's widening loop (x4 until full) rarely needs a second pass
+    const total = allow ? Math.max(1, this.store.counts().embedded) : 0;
+    const overFetch = allow ? Math.ceil(1.5 * total / Math.max(1, allow.length)) : 1;
+    const extra = opts.excludeId !== undefined ? 1 : 0;
+    return async (n) => {
+      const fetch = allow ? Math.min(total, n * overFetch) : n;
+      const [hits] = await this.index.search(vector, fetch + extra, allow);
+      return drop(hits!).sort(byScore).slice(0, n);
+    };
+  }
+
+  /** Cosine of every kept image's stored vector (unit vectors: the inner product), best first. */
+  private exactScores(query: Float32Array, filter: ImageFilter): SearchHit[] {
+    const hits: SearchHit[] = [];
+    for (const { id, vector } of this.store.filteredVectors(filter)) {
+      let dot = 0;
+      for (let j = 0; j < query.length; j++) dot += query[j]! * vector[j]!;
+      hits.push({ id, score: Math.fround(dot) }); // float32, as the index answers
+    }
+    return hits.sort(byScore);
+  }
+
+  /** Every hit that reaches minScore (at most DATE_SORT_MAX): fetched in growing pages until one ends below it. */
+  private async allAbove(rank: (n: number) => Promise<SearchHit[]>, minScore: number, k: number): Promise<SearchHit[]> {
+    for (let n = Math.max(256, 4 * k); ; n *= 4) {
+      const hits = await rank(Math.min(n, DATE_SORT_MAX + 1));
+      const above = hits.filter((h) => h.score >= minScore);
+      if (above.length > DATE_SORT_MAX) {
+        throw new LookalikeError('invalid_request', `more than ${DATE_SORT_MAX} images reach minScore ${minScore}: raise minScore or narrow the filter to sort them by date`);
+      }
+      if (above.length < hits.length || hits.length < Math.min(n, DATE_SORT_MAX + 1)) return above;
+    }
   }
 
   /** "Find similar to this one", from the stored vector: no re-encoding. */
   async similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
+    return (await this.similarPage(id, opts)).results;
+  }
+
+  similarPage(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchPage> {
     const vector = this.store.vector(id);
     if (!vector) throw new NotFoundError(`no image with id ${id}`);
-    return this.search(vector, { ...opts, excludeId: id });
+    return this.searchPage(vector, { ...opts, excludeId: id });
   }
 
   /** Weighted KNN over the labelled gallery. */
@@ -189,10 +305,9 @@ export class Gallery implements LabelledVectors {
     return perQuery.map((hits) => hits.map((h) => ({ id: h.id, score: h.score, label: labels.get(h.id) ?? null })));
   }
 
-  private toResults(hits: SearchHit[], minScore?: number): SearchResult[] {
-    const kept = hits.filter((h) => minScore === undefined || h.score >= minScore);
-    const records = this.store.getMany(kept.map((h) => h.id));
-    return kept.flatMap((h) => {
+  private toResults(hits: SearchHit[]): SearchResult[] {
+    const records = this.store.getMany(hits.map((h) => h.id));
+    return hits.flatMap((h) => {
       const r = records.get(h.id);
       return r ? [{ ...r, score: h.score }] : [];
     });

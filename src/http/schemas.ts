@@ -10,6 +10,14 @@ export const ImageOut = z.object({
   bytes: z.number().int(),
   sha256: z.string(),
   addedAt: z.string(),
+  takenAt: z.string().describe('when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom)'),
+  takenFrom: z.enum(['exif', 'file', 'upload', 'added']).describe('where takenAt comes from: EXIF DateTimeOriginal, the file\'s modification time (index builder), ' +
+    'the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)'),
+  cameraMake: z.string().nullable(),
+  cameraModel: z.string().nullable(),
+  lens: z.string().nullable(),
+  latitude: z.number().nullable().describe('GPS position from EXIF, degrees'),
+  longitude: z.number().nullable(),
   thumbnailUrl: z.string(),
 });
 

@@ -7,6 +7,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { DecodedImage } from '../image/decode.js';
 import type { PreparedImage } from '../image/prepare.js';
+import type { PhotoMeta } from '../store/store.js';
 
 export interface ImagePayload {
   rgb: string; // base64 of width x height x 3 bytes
@@ -22,7 +23,7 @@ export interface EncodeJobData {
   modelId: string; // the writer's model: its result must come from the same model
   sha256: string;
   image: ImagePayload;
-  meta: { source: string | null; label: string | null; width: number; height: number; bytes: number; thumbnail: string };
+  meta: { source: string | null; label: string | null; photo?: PhotoMeta; width: number; height: number; bytes: number; thumbnail: string };
 }
 
 /** A query to embed and send back at once (search and classify on a server without a local encoder). */
@@ -81,7 +82,7 @@ export function decodedImage(p: ImagePayload): DecodedImage {
   return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), width: p.width, height: p.height, sourceWidth: p.sourceWidth, sourceHeight: p.sourceHeight, content: p.content };
 }
 
-export function encodeJobData(modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null }): EncodeJobData {
+export function encodeJobData(modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): EncodeJobData {
   return {
     modelId, sha256: prepared.sha256, image: imagePayload(prepared.decoded),
     meta: { ...meta, width: prepared.width, height: prepared.height, bytes: prepared.bytes, thumbnail: prepared.thumbnail.toString('base64') },

@@ -10,6 +10,7 @@ import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../image/prepare.js';
+import type { PhotoMeta } from '../store/store.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
@@ -48,7 +49,7 @@ export class JobWriter {
   }
 
   /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. */
-  enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null }): Promise<string> {
+  enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<string> {
     return this.redisCall('adding an image', async () => {
       const jobId = encodeJobId(this.modelId, prepared.sha256);
       const existing = await this.queue.getJob(jobId);
@@ -81,7 +82,7 @@ export class JobWriter {
         } else {
           try {
             const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
-              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label });
+              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label, photo: data.meta.photo });
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
             if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis

@@ -7,6 +7,7 @@ import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
+import { FilterFields, SEARCH_SORTS, searchCursorIn, searchCursorOut, toFilter } from '../http/filters.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
@@ -15,19 +16,25 @@ import { LabelsStoppedError } from '../knn/zero-shot.js';
 const K_MAX = 100;
 const TEXT_MAX = 2000;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
-const SearchFields = z.object({
+const sort = z.enum(SEARCH_SORTS).default('score').describe('score: best first; date: newest first among all results that reach minScore (needs minScore)');
+const SearchFields = FilterFields.extend({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
-  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K),
+  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K).describe('results per page'),
   minScore: formNumber(-1, 1).optional(),
-  label: formText(200).optional(),
+  sort,
   rerank: formBool.default(false),
   classify: formBool.default(false),
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
-const SearchJson = z.object({
+const SearchJson = FilterFields.extend({
   text: queryText, k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
-  label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
+  sort, rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
+const SimilarQuery = FilterFields.extend({
+  k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), sort,
+});
+/** The use case's options from the fields the three forms share. */
+const searchOptions = (f: z.output<typeof SimilarQuery>) => ({ k: f.k, minScore: f.minScore, sort: f.sort, filter: toFilter(f), after: searchCursorIn(f.cursor) });
 const MAX_LABELS = 1000;
 // duplicates merged; one label is refused: a softmax over one label is always that label, with probability 1
 const Labels = listOf(ClassName, MAX_LABELS).transform((labels) => [...new Set(labels)])
@@ -53,6 +60,7 @@ const ClassifyOut = KnnOut.extend({
 });
 const SearchOut = z.object({
   results: z.array(SearchHitOut),
+  next: z.string().nullable().describe('the cursor of the next page (pass it as `cursor` with the same query), or null on the last page'),
   tookMs: z.number(),
   classification: KnnOut.optional(),
   rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
@@ -66,13 +74,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
   /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
   async function readSearch(req: FastifyRequest) {
     if (!req.isMultipart() && mediaType(req) === 'application/json') {
-      return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
+      const fields = parseFields(SearchJson, req.body, 'JSON body');
+      return { image: undefined, ...fields, ...searchOptions(fields) };
     }
     const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
     if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
     if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
-    return { image, ...fields };
+    return { image, ...fields, ...searchOptions(fields) };
   }
 
   app.post('/api/search', {
@@ -80,9 +89,10 @@ const search: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['search'], operationId: 'searchImages', security: [], consumes: ['multipart/form-data', 'application/json'],
       summary: 'Most similar gallery images to an uploaded photo, or to words',
-      description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); ' +
-        'label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). ' +
-        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields.',
+      description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); ' +
+        'filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); ' +
+        'classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). ' +
+        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep.',
       response: { 200: SearchOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req) => {
@@ -90,7 +100,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { search } = app.runtime.ready();
     const answer = await search.run(await readSearch(req));
     const classification = answer.classification && knnOut(answer.classification);
-    return { results: answer.results.map(imageOut), tookMs: performance.now() - started, classification, rerank: answer.rerank };
+    return { results: answer.results.map(imageOut), next: searchCursorOut(answer.next), tookMs: performance.now() - started, classification, rerank: answer.rerank };
   });
 
   app.post('/api/classify', {
@@ -128,13 +138,13 @@ const search: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['search'], operationId: 'findSimilar', security: [], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
       params: IdParams,
-      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
+      querystring: SimilarQuery,
       response: { 200: SearchOut, ...errorResponses(400, 404, 503) },
     },
   }, async (req) => {
     const started = performance.now();
-    const results = await app.runtime.ready().search.similar(req.params.id, req.query);
-    return { results: results.map(imageOut), tookMs: performance.now() - started };
+    const page = await app.runtime.ready().search.similar(req.params.id, searchOptions(req.query));
+    return { results: page.results.map(imageOut), next: searchCursorOut(page.next), tookMs: performance.now() - started };
   });
 };
 export default search;

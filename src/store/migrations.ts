@@ -32,4 +32,17 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (image_id, model_id)
    );
    CREATE INDEX embeddings_model ON embeddings(model_id, image_id);`,
+  // 2: photo metadata (issue 18). Rows from before get the time they were added as their date, marked 'added', until
+  // `npm run index -- <folder>` reads their files again (nothing re-encoded). taken_ms orders and filters by date.
+  `ALTER TABLE images ADD COLUMN taken_at TEXT;
+   ALTER TABLE images ADD COLUMN taken_ms INTEGER;
+   ALTER TABLE images ADD COLUMN taken_from TEXT NOT NULL DEFAULT 'added';
+   ALTER TABLE images ADD COLUMN camera_make TEXT;
+   ALTER TABLE images ADD COLUMN camera_model TEXT;
+   ALTER TABLE images ADD COLUMN lens TEXT;
+   ALTER TABLE images ADD COLUMN latitude REAL;
+   ALTER TABLE images ADD COLUMN longitude REAL;
+   UPDATE images SET taken_at = added_at, taken_ms = CAST(ROUND((julianday(added_at) - 2440587.5) * 86400000) AS INTEGER);
+   CREATE INDEX images_taken ON images(taken_ms, id);
+   CREATE INDEX images_source ON images(source);`,
 ];

@@ -7,6 +7,23 @@ import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../identity.js';
 import { MIGRATIONS } from './migrations.js';
 
+/** Where the date taken came from: EXIF DateTimeOriginal, the file's mtime (builder), the time of upload, or when a
+ *  row from before metadata was added (until `npm run index -- <folder>` backfills it). */
+export type TakenFrom = 'exif' | 'file' | 'upload' | 'added';
+
+export interface PhotoMeta {
+  /** ISO 8601; with EXIF's offset (OffsetTimeOriginal) when the camera wrote one, else a local time without one. */
+  takenAt: string;
+  /** takenAt as milliseconds since 1970 (a local time without offset is read as UTC): what filters and sorting use. */
+  takenMs: number;
+  takenFrom: TakenFrom;
+  cameraMake: string | null;
+  cameraModel: string | null;
+  lens: string | null;
+  latitude: number | null;
+  longitude: number | null;
+}
+
 export interface ImageRecord {
   id: number;
   sha256: string;
@@ -16,12 +33,39 @@ export interface ImageRecord {
   height: number;
   bytes: number;
   addedAt: string;
+  takenAt: string;
+  takenFrom: TakenFrom;
+  cameraMake: string | null;
+  cameraModel: string | null;
+  lens: string | null;
+  latitude: number | null;
+  longitude: number | null;
 }
 
-export type NewImage = Omit<ImageRecord, 'id' | 'addedAt'> & { thumbnail: Buffer };
+export type NewImage = Pick<ImageRecord, 'sha256' | 'source' | 'label' | 'width' | 'height' | 'bytes'> & { thumbnail: Buffer; photo?: PhotoMeta };
 
-interface ImageRow { id: number; sha256: string; source: string | null; label: string | null; width: number; height: number; bytes: number; added_at: string }
-const toRecord = (r: ImageRow): ImageRecord => ({ id: r.id, sha256: r.sha256, source: r.source, label: r.label, width: r.width, height: r.height, bytes: r.bytes, addedAt: r.added_at });
+/** What a listing or a search may keep: every given field must hold (dates in ms since 1970; after inclusive, before exclusive). */
+export interface ImageFilter {
+  label?: string;
+  /** a path prefix of `source`, whole folder names only: "trips/2021" keeps "trips/2021/a.jpg", not "trips/2021b/a.jpg" */
+  folder?: string;
+  takenAfter?: number;
+  takenBefore?: number;
+  /** part of "make model", any case */
+  camera?: string;
+}
+
+/** A listing's order, newest first, and the key (value, id) of the last item of the page before. */
+export type ListSort = 'date' | 'added';
+export interface ListAfter { value: number; id: number }
+
+/** An image nothing dates (no EXIF, no file): the time it is added, marked so a later index run may date it. */
+const undatedPhoto = (now: Date): PhotoMeta => ({
+  takenAt: now.toISOString(), takenMs: now.getTime(), takenFrom: 'added', cameraMake: null, cameraModel: null, lens: null, latitude: null, longitude: null,
+});
+
+const COLUMNS = `id, sha256, source, label, width, height, bytes, added_at AS addedAt, taken_at AS takenAt, taken_from AS takenFrom,
+  camera_make AS cameraMake, camera_model AS cameraModel, lens, latitude, longitude`;
 
 export function vectorToBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -142,10 +186,14 @@ export class Store {
    * label given with it replaces the stored one (`relabelled`), and no label leaves the stored one alone.
    */
   addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean } {
+    const now = new Date();
     return this.write(this.db.transaction(() => {
       const existing = this.labelBySha(image.sha256);
-      const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail)
-        VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail)`).run({ ...image, addedAt: new Date().toISOString() }).lastInsertRowid);
+      const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail,
+          taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude)
+        VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail,
+          @takenAt, @takenMs, @takenFrom, @cameraMake, @cameraModel, @lens, @latitude, @longitude)`).run({ ...image, ...(image.photo ?? undatedPhoto(now)), addedAt: now.toISOString() }).lastInsertRowid);
+      if (existing && image.photo) this.fillMetadata(id, image.photo);
       const blob = vectorToBlob(vector);
       const before = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(id, this.model) as Buffer | undefined;
       const vectorChanged = !before || !before.equals(blob);
@@ -167,6 +215,18 @@ export class Store {
     return relabelled;
   }
 
+  /** Gives a row from before metadata (taken_from 'added') what its file says; a row that has metadata keeps it. */
+  fillMetadata(id: number, photo: PhotoMeta): boolean {
+    if (photo.takenFrom === 'added') return false;
+    return this.write(() => this.db.prepare(`UPDATE images SET taken_at = @takenAt, taken_ms = @takenMs, taken_from = @takenFrom, camera_make = @cameraMake,
+      camera_model = @cameraModel, lens = @lens, latitude = @latitude, longitude = @longitude WHERE id = @id AND taken_from = 'added'`).run({ ...photo, id }).changes > 0);
+  }
+
+  /** Whether this content's row still waits for its metadata (it predates it). */
+  lacksMetadata(sha256: string): boolean {
+    return this.db.prepare("SELECT 1 FROM images WHERE sha256 = ? AND taken_from = 'added'").get(sha256) !== undefined;
+  }
+
   /** The stored label of this content, when it is in the gallery. */
   labelBySha(sha256: string): { id: number; label: string | null } | undefined {
     return this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(sha256) as { id: number; label: string | null } | undefined;
@@ -179,16 +239,15 @@ export class Store {
   }
 
   get(id: number): ImageRecord | undefined {
-    const row = this.db.prepare('SELECT id, sha256, source, label, width, height, bytes, added_at FROM images WHERE id = ?').get(id) as ImageRow | undefined;
-    return row && toRecord(row);
+    return this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ?`).get(id) as ImageRecord | undefined;
   }
 
   getMany(ids: number[]): Map<number, ImageRecord> {
     const out = new Map<number, ImageRecord>();
-    const stmt = this.db.prepare('SELECT id, sha256, source, label, width, height, bytes, added_at FROM images WHERE id = ?');
+    const stmt = this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ?`);
     for (const id of ids) {
-      const row = stmt.get(id) as ImageRow | undefined;
-      if (row) out.set(id, toRecord(row));
+      const row = stmt.get(id) as ImageRecord | undefined;
+      if (row) out.set(id, row);
     }
     return out;
   }
@@ -246,16 +305,64 @@ export class Store {
     buf = new Float32Array(0);
   }
 
+  /** The SQL condition of a filter (an empty one keeps everything). */
+  private where(f: ImageFilter): { sql: string; params: unknown[] } {
+    const terms: string[] = [];
+    const params: unknown[] = [];
+    const term = (sql: string, ...values: unknown[]) => { terms.push(sql); params.push(...values); };
+    if (f.label !== undefined) term('label = ?', f.label);
+    if (f.folder !== undefined) {
+      // a range on the source index, byte-exact (LIKE would ignore case and read % and _): "a/b/" <= source < "a/b0"
+      const prefix = `${f.folder.replace(/\/+$/, '')}/`;
+      term('source >= ? AND source < ?', prefix, `${prefix.slice(0, -1)}0`);
+    }
+    if (f.takenAfter !== undefined) term('taken_ms >= ?', f.takenAfter);
+    if (f.takenBefore !== undefined) term('taken_ms < ?', f.takenBefore);
+    if (f.camera !== undefined) term("instr(lower(coalesce(camera_make, '') || ' ' || coalesce(camera_model, '')), lower(?)) > 0", f.camera);
+    return { sql: terms.length ? terms.join(' AND ') : '1', params };
+  }
+
+  /** The ids the filter keeps, ascending. */
+  filteredIds(f: ImageFilter): number[] {
+    const { sql, params } = this.where(f);
+    return this.db.prepare(`SELECT id FROM images WHERE ${sql} ORDER BY id`).pluck().all(...params) as number[];
+  }
+
+  /** How many images the filter keeps. */
+  countFiltered(f: ImageFilter): number {
+    const { sql, params } = this.where(f);
+    return this.db.prepare(`SELECT COUNT(*) FROM images WHERE ${sql}`).pluck().get(...params) as number;
+  }
+
+  /** The active model's vectors of the images the filter keeps, in one statement (an exact scan of a narrow filter). */
+  *filteredVectors(f: ImageFilter): Generator<{ id: number; vector: Float32Array }> {
+    const { sql, params } = this.where(f);
+    const rows = this.db.prepare(`SELECT e.image_id AS id, e.vector FROM images JOIN embeddings e ON e.image_id = images.id AND e.model_id = ? WHERE ${sql}`)
+      .iterate(this.model, ...params) as Iterable<{ id: number; vector: Buffer }>;
+    for (const row of rows) yield { id: row.id, vector: blobToVector(row.vector) };
+  }
+
+  /** A page of the images the filter keeps, newest first by date taken or by when added, after the key given. */
+  list(f: ImageFilter, sort: ListSort, limit: number, after?: ListAfter): (ImageRecord & { sortValue: number })[] {
+    const { sql, params } = this.where(f);
+    const key = sort === 'date' ? 'taken_ms' : 'id'; // ids grow as images are added
+    const page = after ? ` AND (${key} < ? OR (${key} = ? AND id < ?))` : '';
+    return this.db.prepare(`SELECT ${COLUMNS}, ${key} AS sortValue FROM images WHERE ${sql}${page} ORDER BY ${key} DESC, id DESC LIMIT ?`)
+      .all(...params, ...(after ? [after.value, after.value, after.id] : []), limit) as never;
+  }
+
+  /** Each image's date taken (ms since 1970). */
+  takenMsOf(ids: number[]): Map<number, number> {
+    const stmt = this.db.prepare('SELECT taken_ms FROM images WHERE id = ?').pluck();
+    return new Map(ids.map((id) => [id, (stmt.get(id) as number | undefined) ?? 0]));
+  }
+
   labels(): { label: string; count: number }[] {
     return this.db.prepare('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL GROUP BY label ORDER BY label').all() as never;
   }
 
   labelledImages(): { id: number; label: string }[] {
     return this.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL ORDER BY id').all() as { id: number; label: string }[];
-  }
-
-  idsWithLabel(label: string): number[] {
-    return this.db.prepare('SELECT id FROM images WHERE label = ?').pluck().all(label) as number[];
   }
 
   labelsOf(ids: number[]): Map<number, string | null> {

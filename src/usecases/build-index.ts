@@ -1,14 +1,16 @@
 // The offline index builder: walks a folder, embeds every image not yet embedded for the current model and stores
 // it. Decoding runs ahead of encoding so the encoder never waits on I/O. Each image is committed on its own, so a
 // killed run loses nothing committed and the next run picks up where it stopped.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Embedder } from '../encoder/embedder.js';
 import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobWriter } from '../jobs/writer.js';
+import type { PhotoMeta } from '../store/store.js';
 import { Progress } from '../util/progress.js';
+import { readPhotoMeta } from './photo-meta.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.jp2', '.svg']);
 
@@ -31,6 +33,7 @@ export interface BuildSummary {
   reembedded: number; // already embedded, encoded again (--force)
   skipped: number; // already embedded for this model
   relabelled: number; // already in the gallery with another label: the label was updated
+  backfilled: number; // already embedded, from before metadata: its file's metadata stored (not re-encoded)
   duplicates: { path: string; sameAs: string }[];
   failed: { path: string; error: string }[];
   stopped: boolean;
@@ -63,8 +66,8 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
 }
 
 type Job =
-  | { kind: 'ready'; path: string; prepared: PreparedImage; reembed: boolean }
-  | { kind: 'skipped'; path: string; sha256: string }
+  | { kind: 'ready'; path: string; prepared: PreparedImage; reembed: boolean; photo: PhotoMeta }
+  | { kind: 'skipped'; path: string; sha256: string; photo?: PhotoMeta }
   | { kind: 'duplicate'; path: string; sameAs: string }
   | { kind: 'failed'; path: string; error: string };
 
@@ -75,7 +78,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);
-  const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, relabelled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
+  const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, relabelled: 0, backfilled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
   const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
   const failed = (path: string, err: unknown) => {
     summary.failed.push({ path, error: err instanceof Error ? err.message : String(err) });
@@ -95,14 +98,16 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
 
   const prepare = async (path: string): Promise<Job> => {
     try {
-      const data = await readFile(path);
+      const [data, file] = await Promise.all([readFile(path), stat(path)]);
       const hash = sha256(data);
+      const photo = () => readPhotoMeta(data, { at: file.mtime, from: 'file' });
       const earlier = firstPathOf.get(hash);
       if (earlier) return { kind: 'duplicate', path, sameAs: earlier };
       firstPathOf.set(hash, path);
       const embedded = gallery.embeddedIdBySha(hash) !== undefined;
-      if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash };
-      return { kind: 'ready', path, prepared: await prepareImage(encoder, data), reembed: embedded };
+      // already embedded: its metadata is read only when its row predates metadata (the backfill)
+      if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash, photo: gallery.lacksMetadata(hash) ? await photo() : undefined };
+      return { kind: 'ready', path, prepared: await prepareImage(encoder, data), reembed: embedded, photo: await photo() };
     } catch (err) {
       return { kind: 'failed', path, error: err instanceof Error ? err.message : String(err) };
     }
@@ -138,7 +143,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
     const shown = relative(folder, job.path);
     if (job.kind === 'ready' && opts.writer) {
       try {
-        outstanding.set(await opts.writer.enqueue(job.prepared, { source: shown, label: labelOf(job.path) }), { shown, reembed: job.reembed });
+        outstanding.set(await opts.writer.enqueue(job.prepared, { source: shown, label: labelOf(job.path), photo: job.photo }), { shown, reembed: job.reembed });
       } catch (err) {
         failed(shown, err);
       }
@@ -146,7 +151,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
     } else if (job.kind === 'ready') {
       try {
         const { vector } = await encoder.encode!(job.prepared.decoded);
-        const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path) });
+        const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path), photo: job.photo });
         if (relabelled) summary.relabelled++;
         stored(job.reembed);
         if (++sinceSave >= (opts.saveEvery ?? 500)) { await gallery.save(); sinceSave = 0; }
@@ -162,6 +167,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       summary.skipped++;
       // already embedded: only its label may have changed (a folder renamed, a new labels file)
       if (gallery.keepEmbedded(job.sha256, labelOf(job.path))?.relabelled) summary.relabelled++;
+      if (job.photo && gallery.fillMetadata(job.sha256, job.photo)) summary.backfilled++;
       progress.tick('skipped');
     }
     if (opts.shouldStop?.()) {
@@ -192,7 +198,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
 export function formatSummary(s: BuildSummary): string {
   const lines = [
     `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ` +
-      `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed, ${s.relabelled} relabelled, ` +
+      `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed${s.backfilled ? ` (${s.backfilled} given their metadata)` : ''}, ${s.relabelled} relabelled, ` +
       `${s.duplicates.length} exact duplicates, ${s.failed.length} failed${s.workers !== undefined ? `; encoded by ${s.workers} worker(s)` : ''}`,
   ];
   if (s.duplicates.length) lines.push('exact duplicates (stored once):', ...s.duplicates.map((d) => `  ${d.path} = ${d.sameAs}`));

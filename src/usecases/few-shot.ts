@@ -30,7 +30,7 @@ export class FewShot {
     const voted = knn.votes.map((v) => v.label);
     const source = {
       labels: () => [...voted, ...this.gallery.labels().map((l) => l.label).filter((l) => !voted.includes(l))],
-      nearest: async (label: string, k: number) => (await this.gallery.search(upload.vector, { k, label, excludeId: self })).map((r) => r.id),
+      nearest: async (label: string, k: number) => (await this.gallery.search(upload.vector, { k, filter: { label }, excludeId: self })).map((r) => r.id),
       load: async (id: number) => vlm.decode(this.gallery.thumbnail(id)),
     };
     const classes = await pickExamples(source, req.classes, req.examples, this.limits);

@@ -5,9 +5,11 @@ import { LookalikeError, NotFoundError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobState, JobWriter } from '../jobs/writer.js';
+import type { PhotoMeta } from '../store/store.js';
+import { readPhotoMeta } from './photo-meta.js';
 import type { QueryEncoder } from './query-encoder.js';
 
-export interface Meta { source: string | null; label: string | null }
+export interface Meta { source: string | null; label: string | null; photo?: PhotoMeta }
 export type Added =
   | { kind: 'stored'; id: number; label: string | null; duplicate: boolean; relabelled: boolean }
   | { kind: 'queued'; jobId: string };
@@ -18,9 +20,10 @@ export class Ingest {
 
   /** An upload: the same content again is answered at once (relabelled when its label differs); else it is
    *  decoded and encoded (or queued) inside the admission queue. */
-  add(data: Buffer, meta: Meta): Promise<Added> {
-    const kept = this.gallery.keepEmbedded(sha256(data), meta.label);
-    if (kept) return Promise.resolve(this.stored(kept.id, true, kept.relabelled));
+  async add(data: Buffer, upload: Meta): Promise<Added> {
+    const kept = this.gallery.keepEmbedded(sha256(data), upload.label);
+    if (kept) return this.stored(kept.id, true, kept.relabelled);
+    const meta = { ...upload, photo: await readPhotoMeta(data, { at: new Date(), from: 'upload' }) };
     if (this.writer) {
       const writer = this.writer; // the workers encode: this process only decodes (bounded like an encode)
       return this.encoder.admission.run(async () => ({ kind: 'queued', jobId: await writer.enqueue(await prepareImage(this.encoder.embedder, data), meta) }));

@@ -1,7 +1,8 @@
 // Search the gallery by an uploaded image or by words, with the optional re-rank (the VL model or a reranker looks at
 // the top) and the optional KNN classification from the same encode; and "find similar" from a stored vector.
 import { LookalikeError } from '../errors.js';
-import type { Gallery, SearchOptions, SearchResult } from '../gallery/gallery.js';
+import type { Gallery, SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../gallery/gallery.js';
+import type { ImageFilter } from '../store/store.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { QueryEncoder } from './query-encoder.js';
@@ -11,13 +12,17 @@ export interface SearchRequest {
   text?: string;
   k: number;
   minScore?: number;
-  label?: string;
+  filter?: ImageFilter;
+  sort?: SearchSort;
+  after?: SearchCursor;
   rerank: boolean;
   classify: boolean;
 }
 
 export interface SearchAnswer {
   results: (SearchResult | Reranked<SearchResult>)[];
+  /** the next page's cursor (re-ranking reorders within a page, never across pages) */
+  next: SearchCursor | null;
   classification?: KnnResult;
   rerank?: RerankSummary;
 }
@@ -33,19 +38,19 @@ export class Search {
   async run(q: SearchRequest): Promise<SearchAnswer> {
     const reranker = q.rerank ? this.requireReranker() : null;
     const { vector, query } = await this.encode(q);
-    const results = await this.gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });
+    const { results, next } = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
     const classification = q.classify ? await this.gallery.classify(vector, this.knn) : undefined;
-    if (!reranker) return { results, classification };
+    if (!reranker) return { results, next, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
     const decode = (r: SearchResult) => this.encoder.embedder.decode(this.gallery.thumbnail(r.id));
     const { results: reranked, summary } = await this.encoder.admission.run(() => reranker.rerank(query, results, decode));
-    return { results: reranked, classification, rerank: summary };
+    return { results: reranked, next, classification, rerank: summary };
   }
 
   /** "Find similar to this one", from the stored vector: no encoding. */
-  similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
-    return this.gallery.similar(id, opts);
+  similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchPage> {
+    return this.gallery.similarPage(id, opts);
   }
 
   get reranks(): boolean { return this.reranker !== null; }

@@ -27,7 +27,7 @@ export interface paths {
         put?: never;
         /**
          * Most similar gallery images to an uploaded photo, or to words
-         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields.
+         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep.
          */
         post: operations["searchImages"];
         delete?: never;
@@ -80,7 +80,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The gallery's images, newest first (taken or added), with the filters of search and a cursor for the next page */
+        get: operations["listImages"];
         put?: never;
         /**
          * Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job
@@ -328,12 +329,32 @@ export interface operations {
                      * @description the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB
                      */
                     image?: string;
+                    /** @description only images with this label */
+                    label?: string;
+                    /** @description only images under this folder: a prefix of their path relative to the indexed folder, whole folder names ("trips/2021") */
+                    folder?: string;
+                    /** @description only images taken at or after this date (UTC without an offset) */
+                    takenAfter?: string;
+                    /** @description only images taken before this date (UTC without an offset) */
+                    takenBefore?: string;
+                    /** @description only images whose camera "make model" contains this, any case ("canon", "iPhone 12") */
+                    camera?: string;
+                    /** @description the `next` of the page before: the page after it */
+                    cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /** @default 12 */
+                    /**
+                     * @description results per page
+                     * @default 12
+                     */
                     k?: number;
                     minScore?: number;
-                    label?: string;
+                    /**
+                     * @description score: best first; date: newest first among all results that reach minScore (needs minScore)
+                     * @default score
+                     * @enum {string}
+                     */
+                    sort?: "score" | "date";
                     /** @enum {string} */
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
@@ -345,12 +366,32 @@ export interface operations {
                      * @description the picture, in any format sharp decodes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF, SVG); at most LOOKALIKE_MAX_UPLOAD_MB
                      */
                     image?: string;
+                    /** @description only images with this label */
+                    label?: string;
+                    /** @description only images under this folder: a prefix of their path relative to the indexed folder, whole folder names ("trips/2021") */
+                    folder?: string;
+                    /** @description only images taken at or after this date (UTC without an offset) */
+                    takenAfter?: string;
+                    /** @description only images taken before this date (UTC without an offset) */
+                    takenBefore?: string;
+                    /** @description only images whose camera "make model" contains this, any case ("canon", "iPhone 12") */
+                    camera?: string;
+                    /** @description the `next` of the page before: the page after it */
+                    cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /** @default 12 */
+                    /**
+                     * @description results per page
+                     * @default 12
+                     */
                     k?: number;
                     minScore?: number;
-                    label?: string;
+                    /**
+                     * @description score: best first; date: newest first among all results that reach minScore (needs minScore)
+                     * @default score
+                     * @enum {string}
+                     */
+                    sort?: "score" | "date";
                     /** @enum {string} */
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
@@ -376,12 +417,27 @@ export interface operations {
                             bytes: number;
                             sha256: string;
                             addedAt: string;
+                            /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                            takenAt: string;
+                            /**
+                             * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                             * @enum {string}
+                             */
+                            takenFrom: "exif" | "file" | "upload" | "added";
+                            cameraMake: string | null;
+                            cameraModel: string | null;
+                            lens: string | null;
+                            /** @description GPS position from EXIF, degrees */
+                            latitude: number | null;
+                            longitude: number | null;
                             thumbnailUrl: string;
                             /** @description cosine similarity of the embeddings, -1..1 */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
                         }[];
+                        /** @description the cursor of the next page (pass it as `cursor` with the same query), or null on the last page */
+                        next: string | null;
                         tookMs: number;
                         classification?: {
                             /** @description predicted class, or null when unknown */
@@ -415,7 +471,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -614,7 +670,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -703,9 +759,22 @@ export interface operations {
     findSimilar: {
         parameters: {
             query?: {
+                /** @description only images with this label */
+                label?: string;
+                /** @description only images under this folder: a prefix of their path relative to the indexed folder, whole folder names ("trips/2021") */
+                folder?: string;
+                /** @description only images taken at or after this date (UTC without an offset) */
+                takenAfter?: string;
+                /** @description only images taken before this date (UTC without an offset) */
+                takenBefore?: string;
+                /** @description only images whose camera "make model" contains this, any case ("canon", "iPhone 12") */
+                camera?: string;
+                /** @description the `next` of the page before: the page after it */
+                cursor?: string;
                 k?: number;
                 minScore?: number;
-                label?: string;
+                /** @description score: best first; date: newest first among all results that reach minScore (needs minScore) */
+                sort?: "score" | "date";
             };
             header?: never;
             path: {
@@ -732,12 +801,27 @@ export interface operations {
                             bytes: number;
                             sha256: string;
                             addedAt: string;
+                            /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                            takenAt: string;
+                            /**
+                             * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                             * @enum {string}
+                             */
+                            takenFrom: "exif" | "file" | "upload" | "added";
+                            cameraMake: string | null;
+                            cameraModel: string | null;
+                            lens: string | null;
+                            /** @description GPS position from EXIF, degrees */
+                            latitude: number | null;
+                            longitude: number | null;
                             thumbnailUrl: string;
                             /** @description cosine similarity of the embeddings, -1..1 */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
                         }[];
+                        /** @description the cursor of the next page (pass it as `cursor` with the same query), or null on the last page */
+                        next: string | null;
                         tookMs: number;
                         classification?: {
                             /** @description predicted class, or null when unknown */
@@ -771,7 +855,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -787,6 +871,112 @@ export interface operations {
             };
             /** @description not_found: no image (or job, or route) with this id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listImages: {
+        parameters: {
+            query?: {
+                /** @description only images with this label */
+                label?: string;
+                /** @description only images under this folder: a prefix of their path relative to the indexed folder, whole folder names ("trips/2021") */
+                folder?: string;
+                /** @description only images taken at or after this date (UTC without an offset) */
+                takenAfter?: string;
+                /** @description only images taken before this date (UTC without an offset) */
+                takenBefore?: string;
+                /** @description only images whose camera "make model" contains this, any case ("canon", "iPhone 12") */
+                camera?: string;
+                /** @description the `next` of the page before: the page after it */
+                cursor?: string;
+                /** @description date: newest taken first; added: newest added first */
+                sort?: "date" | "added";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        images: {
+                            id: number;
+                            label: string | null;
+                            /** @description file path relative to the indexed folder, or the uploaded file name */
+                            source: string | null;
+                            width: number;
+                            height: number;
+                            bytes: number;
+                            sha256: string;
+                            addedAt: string;
+                            /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                            takenAt: string;
+                            /**
+                             * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                             * @enum {string}
+                             */
+                            takenFrom: "exif" | "file" | "upload" | "added";
+                            cameraMake: string | null;
+                            cameraModel: string | null;
+                            lens: string | null;
+                            /** @description GPS position from EXIF, degrees */
+                            latitude: number | null;
+                            longitude: number | null;
+                            thumbnailUrl: string;
+                        }[];
+                        /** @description the cursor of the next page, or null on the last */
+                        next: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -893,7 +1083,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1119,11 +1309,24 @@ export interface operations {
                         bytes: number;
                         sha256: string;
                         addedAt: string;
+                        /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                        takenAt: string;
+                        /**
+                         * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                         * @enum {string}
+                         */
+                        takenFrom: "exif" | "file" | "upload" | "added";
+                        cameraMake: string | null;
+                        cameraModel: string | null;
+                        lens: string | null;
+                        /** @description GPS position from EXIF, degrees */
+                        latitude: number | null;
+                        longitude: number | null;
                         thumbnailUrl: string;
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1201,7 +1404,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1334,11 +1537,24 @@ export interface operations {
                         bytes: number;
                         sha256: string;
                         addedAt: string;
+                        /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                        takenAt: string;
+                        /**
+                         * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                         * @enum {string}
+                         */
+                        takenFrom: "exif" | "file" | "upload" | "added";
+                        cameraMake: string | null;
+                        cameraModel: string | null;
+                        lens: string | null;
+                        /** @description GPS position from EXIF, degrees */
+                        latitude: number | null;
+                        longitude: number | null;
                         thumbnailUrl: string;
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1472,7 +1688,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1668,7 +1884,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
