@@ -14,6 +14,7 @@ import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
+import { Duplicates } from '../usecases/duplicates.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
@@ -35,6 +36,7 @@ export interface Ready {
   readonly search: Search;
   readonly classify: Classify;
   readonly describe: Describe;
+  readonly duplicates: Duplicates;
 }
 
 export type RuntimeState =
@@ -137,6 +139,7 @@ export class Runtime {
         minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       }),
       describe: new Describe(models.vlm, this.admission),
+      duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
     };
   }
 
