@@ -7,7 +7,9 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { MODELS_DIR } from './helpers/models.js';
 import { startRedis } from './helpers/redis.js';
 import { ROOT, startScript, watchOutput } from './helpers/cli.js';
-import { scenePng } from './helpers/images.js';
+import { recompressedCopy, scenePng } from './helpers/images.js';
+import sharp from 'sharp';
+import { multipart } from './helpers/app.js';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -229,5 +231,48 @@ describe('the page with an embedding model', () => {
     } finally {
       await emb.close();
     }
+  });
+});
+
+describe('the Duplicates view', () => {
+  it('reviews a group, keeps the one picked, deletes the others, and they are gone from search', async () => {
+    const original = await scenePng(960);
+    const add = async (name: string, data: Buffer) => (await t.app.inject({ method: 'POST', url: '/api/images', ...multipart({ image: { filename: name, data } }) })).json().id as number;
+    const ids = {
+      original: await add('dup-original.png', original),
+      small: await add('dup-small.jpg', await recompressedCopy(original, 0.75, 70)),
+      copy: await add('dup-copy.png', await sharp(original).png({ compressionLevel: 2 }).toBuffer()), // the same pixels in other bytes
+    };
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#view-duplicates');
+    await page.waitForFunction(() => (document.getElementById('dup-threshold') as HTMLInputElement).value !== '');
+    expect(await page.inputValue('#dup-threshold')).toBe('0.97'); // the server's default, as it answered
+    expect(await page.isVisible('#drop')).toBe(false);
+    await page.fill('#dup-threshold', '0.999'); // the demo's Fashion-MNIST pictures have no pair this close
+    await page.click('#dup-find');
+    const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${ids.original}"]`) });
+    await group.waitFor();
+    const members = await group.locator('.card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(members.sort((a, b) => a - b)).toEqual([ids.original, ids.small, ids.copy].sort((a, b) => a - b));
+    expect(await group.getAttribute('data-keep')).toBe(String(ids.original)); // the suggestion: most pixels, then oldest
+    await group.locator(`.card[data-id="${ids.copy}"] input[type="radio"]`).check();
+    expect(await group.locator('.card.keep').getAttribute('data-id')).toBe(String(ids.copy));
+    await group.getByRole('button', { name: 'Apply' }).click();
+    await group.waitFor({ state: 'detached' });
+    expect(await page.textContent('#dup-summary')).toBe(`kept #${ids.copy}; deleted ${[ids.original, ids.small].map((i) => `#${i}`).join(', ')}`);
+
+    await page.click('#view-search');
+    await page.setInputFiles('#file', { name: 'again.png', mimeType: 'image/png', buffer: original });
+    await page.waitForSelector('#results .card');
+    const found = await page.locator('#results .card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(found[0]).toBe(ids.copy); // the kept copy: the same pixels
+    expect(found).not.toContain(ids.original);
+    expect(found).not.toContain(ids.small);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
