@@ -145,6 +145,11 @@ export class Gallery implements LabelledVectors {
     return this.toResults(hits!.filter((h) => h.id !== opts.excludeId).slice(0, opts.k), opts.minScore);
   }
 
+  /** The stored vector of an image (undefined: no such image). */
+  storedVector(id: number): Float32Array | undefined {
+    return this.store.vector(id);
+  }
+
   /** "Find similar to this one", from the stored vector: no re-encoding. */
   async similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
     const vector = this.store.vector(id);

@@ -6,13 +6,53 @@ import { BadRequestError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
-import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
+import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
+import type { CompositeQuery } from '../usecases/search.js';
 
 const K_MAX = 100;
 const TEXT_MAX = 2000;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
+
+// --- Queries built from several parts (issue 18 part 5): `positive` and `negative` lists of items
+const PARTS_MAX = 16;
+const FILES_MAX = 8; // uploaded images a query may name, besides "image"
+const QueryItem = z.object({
+  text: z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty').optional().describe('words (need an embedding model)'),
+  file: z.string().min(1).max(100).optional().describe('multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input'),
+  id: z.number().int().positive().optional().describe('a gallery image: its stored vector'),
+  weight: z.number({ error: 'a weight is a finite number, like 2 or 0.5' }).refine((w) => w !== 0, 'a weight of 0 adds nothing: leave the item out').default(1),
+}).strict()
+  .refine((i) => i.id !== undefined || i.text !== undefined || i.file !== undefined, 'an item needs words ("text"), an uploaded image ("file") or a gallery image ("id")')
+  .refine((i) => i.id === undefined || (i.text === undefined && i.file === undefined), 'an id goes alone (its stored vector is used): give words or an image as another item');
+type QueryItem = z.output<typeof QueryItem>;
+const QueryItems = z.array(QueryItem).min(1, 'the list is empty: give at least one item, or leave the list out').max(PARTS_MAX);
+/** In a form: one field holding the list as JSON (or a part sent as application/json). */
+const formItems = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  try { return JSON.parse(v) as unknown; } catch { return v; }
+}, QueryItems);
+const PartsDoc = {
+  positive: 'what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised',
+  negative: 'what to move away from: items as in "positive", subtracted from the query vector',
+};
+
+/** The parts of a query built from several, with the uploaded files its items name; undefined for a plain query. */
+function compositeQuery(fields: { positive?: QueryItem[]; negative?: QueryItem[] }, files: Map<string, Buffer>, single: boolean): CompositeQuery | undefined {
+  const unused = [...files.keys()].find((name) => ![...fields.positive ?? [], ...fields.negative ?? []].some((i) => i.file === name));
+  if (unused !== undefined) throw new BadRequestError(`unexpected file field "${unused}": send the image in the field "image", or name the field in an item of "positive" or "negative" ({"file": "${unused}"})`, 'wrong_field');
+  if (!fields.positive && !fields.negative) return undefined;
+  if (!fields.positive) throw new BadRequestError('"negative" needs a "positive" list: a query of only what to avoid points nowhere', 'invalid_request');
+  if (single) throw new BadRequestError('send "positive" (and "negative") lists, or an image or a text, not both', 'invalid_request');
+  const part = (where: string) => (i: QueryItem, n: number) => {
+    const image = i.file === undefined ? undefined : files.get(i.file);
+    if (i.file !== undefined && !image) throw new BadRequestError(`${where}[${n}] names the file field "${i.file}", and the request has none by that name (a JSON body has no files: send multipart)`, 'invalid_request');
+    return { text: i.text, image, id: i.id, weight: i.weight };
+  };
+  return { positive: fields.positive.map(part('positive')), negative: (fields.negative ?? []).map(part('negative')) };
+}
+// --- end of the queries built from several parts
 const SearchFields = z.object({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
   k: formInt(1, K_MAX).default(12),
@@ -20,10 +60,12 @@ const SearchFields = z.object({
   label: formText(200).optional(),
   rerank: formBool.default(false),
   classify: formBool.default(false),
+  positive: formItems.optional().describe(PartsDoc.positive),
+  negative: formItems.optional().describe(PartsDoc.negative),
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
 const SearchJson = z.object({
-  text: queryText, k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
+  text: queryText.optional(), positive: QueryItems.optional().describe(PartsDoc.positive), negative: QueryItems.optional().describe(PartsDoc.negative), k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
   label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const MAX_LABELS = 1000;
@@ -60,9 +102,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
   /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
   async function readSearch(req: FastifyRequest) {
     if (!req.isMultipart() && mediaType(req) === 'application/json') {
-      return { image: undefined, ...parseFields(SearchJson, req.body, 'JSON body') };
+      const body = parseFields(SearchJson, req.body, 'JSON body');
+      const parts = compositeQuery(body, new Map(), body.text !== undefined);
+      if (!parts && body.text === undefined) throw new BadRequestError('invalid JSON body: give "text", or a "positive" list', 'invalid_request');
+      return { image: undefined, ...body, parts };
     }
-    const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
+    const { image, files, fields } = await readUpload(req, SearchFields, { imageOptional: true, namedFiles: true });
+    const parts = compositeQuery(fields, files, image !== undefined || fields.text !== undefined);
+    if (parts) return { ...fields, image: undefined, text: undefined, parts };
     if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
     if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
@@ -70,13 +117,15 @@ const search: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.post('/api/search', {
-    config: { form: SearchFields, imageOptional: true, admitted: true },
+    config: { form: SearchFields, imageOptional: true, admitted: true, formLimits: { ...DEFAULT_FORM_LIMITS, files: 1 + FILES_MAX } },
     schema: {
       tags: ['search'], operationId: 'searchImages', security: [], consumes: ['multipart/form-data', 'application/json'],
       summary: 'Most similar gallery images to an uploaded photo, or to words',
       description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); ' +
         'label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). ' +
-        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields.',
+        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields. ' +
+        'A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); ' +
+        'an item\'s "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.',
       response: { 200: SearchOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req) => {
