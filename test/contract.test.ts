@@ -82,7 +82,8 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/search', 400, 'invalid_json', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 400, 'empty_body', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), rerank: 'true' })],
-  ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), other: file(png) })],
+  // search takes up to 8 files besides "image", for the items of a query of several parts
+  ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`f${i}`, file(png)])) })],
   ['post /api/search', 415, 'not_multipart', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: png, headers: { 'content-type': 'image/jpeg' } }) as Promise<Res>],
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
@@ -246,7 +247,7 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify'], 'post /api/classify': ['k', 'labels'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify', 'positive', 'negative'], 'post /api/classify': ['k', 'labels'],
       'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed'],
     };
     for (const [route, fields] of Object.entries(forms)) {

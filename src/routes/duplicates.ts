@@ -16,7 +16,7 @@ const GroupOut = z.object({
   keep: z.number().int().describe('the suggested image to keep: the most pixels, then the most metadata, then the oldest'),
   members: z.array(MemberOut).describe('the image to keep first, then the others by falling score'),
 });
-const imageId = z.number().int().positive();
+const imageId = z.number().int().min(1);
 
 const duplicates: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/duplicates', {

@@ -27,7 +27,7 @@ export interface paths {
         put?: never;
         /**
          * Most similar gallery images to an uploaded photo, or to words
-         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields.
+         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12); minScore (-1..1); label (only this class); classify (true: add the KNN result, same encode); rerank (true: re-order the top with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); an item's "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.
          */
         post: operations["searchImages"];
         delete?: never;
@@ -200,6 +200,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Groups of duplicate images: exact copies, and near duplicates at the threshold or above, merged transitively */
+        get: operations["findDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/duplicates/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Keep one image of a group and delete (or relabel) the others, in one request; every id is checked before anything changes */
+        post: operations["resolveDuplicates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -338,6 +372,28 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    positive?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
+                    /** @description what to move away from: items as in "positive", subtracted from the query vector */
+                    negative?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
                 };
                 "application/json": {
                     /**
@@ -355,6 +411,28 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    positive?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
+                    /** @description what to move away from: items as in "positive", subtracted from the query vector */
+                    negative?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
                 };
             };
         };
@@ -1760,6 +1838,254 @@ export interface operations {
                 };
                 content: {
                     "text/plain": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    findDuplicates: {
+        parameters: {
+            query?: {
+                /** @description cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD) */
+                threshold?: number;
+                /** @description at most this many groups (exact first, then the tightest) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        threshold: number;
+                        /** @description groups found, before the limit */
+                        total: number;
+                        groups: {
+                            /**
+                             * @description exact: every member is an exact copy of the kept one
+                             * @enum {string}
+                             */
+                            kind: "exact" | "near";
+                            /** @description the suggested image to keep: the most pixels, then the most metadata, then the oldest */
+                            keep: number;
+                            /** @description the image to keep first, then the others by falling score */
+                            members: {
+                                id: number;
+                                label: string | null;
+                                /** @description file path relative to the indexed folder, or the uploaded file name */
+                                source: string | null;
+                                width: number;
+                                height: number;
+                                bytes: number;
+                                sha256: string;
+                                addedAt: string;
+                                thumbnailUrl: string;
+                                /** @description cosine similarity to the image to keep (1 for itself) */
+                                score: number;
+                                /** @description the encoder saw the same pixels as in the image to keep (identical vectors) */
+                                exact: boolean;
+                            }[];
+                        }[];
+                        tookMs: number;
+                    };
+                };
+            };
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    resolveDuplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    keep: number;
+                    others: number[];
+                    /**
+                     * @description delete: the others leave the gallery; relabel: they take "label" and stay
+                     * @enum {string}
+                     */
+                    action: "delete" | "relabel";
+                    /** @description with relabel: the others' new label (null clears it) */
+                    label?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        kept: number;
+                        deleted: number[];
+                        relabelled: number[];
+                    };
+                };
+            };
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
                         error: {
                             code: string;
                             message: string;
