@@ -2,6 +2,7 @@
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
@@ -101,6 +102,42 @@ describe('npm run search -- a + b - c (rclip\'s form)', () => {
       const r = await search(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+});
+
+describe('GET /api/thumbnails.zip', () => {
+  it('answers the selected images\' thumbnails as a ZIP that Python\'s zipfile reads back byte for byte', async () => {
+    const ids = [1, 3, 7]; // 7: the upload
+    const res = await t.app.inject(`/api/thumbnails.zip?ids=${ids.join(',')},3`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/zip');
+    expect(res.headers['content-disposition']).toMatch(/attachment; filename="lookalike-thumbnails\.zip"/);
+    const zipPath = join(root, 'thumbs.zip');
+    writeFileSync(zipPath, res.rawPayload);
+    const read = spawnSync('python3', ['-c', `
+import json, sys, zipfile, hashlib
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+print(json.dumps({i.filename: [i.compress_type, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()}))`, zipPath], { encoding: 'utf8' });
+    expect(read.status, read.stderr).toBe(0);
+    const entries = JSON.parse(read.stdout) as Record<string, [number, string]>;
+    const { createHash } = await import('node:crypto');
+    const expected = Object.fromEntries(await Promise.all(ids.map(async (id) => {
+      const thumb = (await t.app.inject(`/api/images/${id}/thumbnail`)).rawPayload;
+      const source = (await t.app.inject(`/api/images/${id}`)).json().source as string;
+      return [`${id}-${source.split('/').at(-1)!.replace(/\.png$/, '')}.webp`, [0, createHash('sha256').update(thumb).digest('hex')]];
+    })));
+    expect(entries).toEqual(expected); // each once, stored (method 0), named <id>-<name>.webp
+    expect(Object.keys(entries)).toContain('7-upload.webp');
+  });
+
+  it('refuses unknown and malformed ids before making anything', async () => {
+    expect((await t.app.inject('/api/thumbnails.zip?ids=1,999999')).json().error.code).toBe('not_found');
+    for (const q of ['ids=', 'ids=1,x', 'ids=0', '']) {
+      const res = await t.app.inject(`/api/thumbnails.zip?${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().error.code).toBe('invalid_request');
     }
   });
 });

@@ -15,6 +15,7 @@ import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
 import { Duplicates } from '../usecases/duplicates.js';
+import { TakeAway } from '../usecases/take-away.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
@@ -37,6 +38,7 @@ export interface Ready {
   readonly classify: Classify;
   readonly describe: Describe;
   readonly duplicates: Duplicates;
+  readonly takeAway: TakeAway;
 }
 
 export type RuntimeState =
@@ -140,6 +142,7 @@ export class Runtime {
       }),
       describe: new Describe(models.vlm, this.admission),
       duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
+      takeAway: new TakeAway(gallery),
     };
   }
 
