@@ -109,10 +109,33 @@ function renderResults(results, title) {
     similar.type = 'button';
     similar.textContent = 'Find similar';
     similar.addEventListener('click', () => findSimilar(r));
-    li.append(img, meta, similar);
+    li.append(img, meta, similar, selectBox(r));
     return li;
   }));
+  updateDownload();
 }
+
+// --- Taking results away (issue 18 part 6): tick results, download their thumbnails as one ZIP (the server keeps
+// no originals; npm run search -- --copy-to takes an indexed folder's originals)
+function selectBox(r) {
+  const label = document.createElement('label');
+  label.className = 'pick';
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = r.id;
+  box.addEventListener('change', updateDownload);
+  label.append(box, ' select');
+  return label;
+}
+
+function updateDownload() {
+  const ids = [...document.querySelectorAll('#results .pick input:checked')].map((b) => b.value);
+  const link = $('download-zip');
+  link.hidden = !ids.length;
+  link.textContent = `Download ${ids.length} selected (zip of thumbnails)`;
+  link.href = `/api/thumbnails.zip?ids=${ids.join(',')}`;
+}
+// --- end of taking results away
 
 function formOptions() {
   return { k: $('k').value || '12', label: $('label').value };

@@ -1,5 +1,5 @@
 // The upload page in a real browser (Debian's chromium, driven by playwright-core) against the real server.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +273,29 @@ describe('the Duplicates view', () => {
     expect(found).not.toContain(ids.original);
     expect(found).not.toContain(ids.small);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('taking results away', () => {
+  it('downloads the selected results as a ZIP of their thumbnails', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#file', { name: 'q.png', mimeType: 'image/png', buffer: await scenePng(961) });
+    await page.waitForSelector('#results .card');
+    expect(await page.isVisible('#download-zip')).toBe(false);
+    const cards = page.locator('#results .card');
+    const picked = [await cards.nth(0).getAttribute('data-id'), await cards.nth(2).getAttribute('data-id')];
+    await cards.nth(0).locator('.pick input').check();
+    await cards.nth(2).locator('.pick input').check();
+    expect(await page.textContent('#download-zip')).toBe('Download 2 selected (zip of thumbnails)');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-zip')]);
+    const zip = readFileSync((await download.path())!);
+    // two central-directory entries, named "<id>-<name>.webp" for the two ticked
+    expect(zip.toString('latin1').split('PK\x01\x02').length - 1).toBe(2);
+    for (const id of picked) expect(zip.includes(Buffer.from(`${id}-`))).toBe(true);
+    expect(zip.readUInt32LE(zip.length - 22)).toBe(0x06054b50); // ends with the end-of-directory record
     await page.close();
   });
 });
