@@ -234,6 +234,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/thumbnails.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored thumbnails of the given images as one ZIP (WebP files named <id>-<name>.webp); the server keeps no originals */
+        get: operations["downloadThumbnails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2081,6 +2098,85 @@ export interface operations {
             };
             /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
             507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    downloadThumbnails: {
+        parameters: {
+            query: {
+                /** @description image ids separated by commas, 1 to 500 */
+                ids: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/zip bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
