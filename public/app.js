@@ -315,6 +315,9 @@ function showView(name) {
   $('results-view').hidden = dup;
   $('view-search').setAttribute('aria-pressed', String(!dup));
   $('view-duplicates').setAttribute('aria-pressed', String(dup));
+  // one API key box (kept for the tab), in the view that is shown
+  if (dup) $('dup-find').before($('api-key'));
+  else $('add-button').before($('api-key'));
   if (dup && !$('dup-groups').children.length) findDuplicates();
 }
 
@@ -403,8 +406,10 @@ async function resolveGroup(li, g, action, label) {
     li.remove();
     $('dup-summary').textContent = `kept #${out.kept}; ${out.deleted.length ? `deleted ${out.deleted.map((id) => `#${id}`).join(', ')}` : `relabelled ${out.relabelled.map((id) => `#${id}`).join(', ')}`}`;
   } catch (err) {
-    if (err.status === 401 || err.code === 'forbidden') askForKey(err);
-    else showMessage(...explain(err));
+    if (err.status === 401 || err.code === 'forbidden') {
+      askForKey(err);
+      if (err.status === 401) showMessage('This server needs its API key to change the gallery: enter it, then "Apply" again (kept only while this tab is open).');
+    } else showMessage(...explain(err));
   }
 }
 // --- end of the Duplicates view

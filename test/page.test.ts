@@ -277,6 +277,41 @@ describe('the Duplicates view', () => {
   });
 });
 
+describe('the Duplicates view with an API key (LOOKALIKE_API_KEY)', () => {
+  it('asks for the key when Apply answers 401, then applies with it', async () => {
+    const keyed = await startTestApp({ LOOKALIKE_API_KEY: 'sesame' });
+    const page = await browser.newPage();
+    try {
+      const original = await scenePng(962);
+      const add = async (name: string, data: Buffer) => {
+        const body = multipart({ image: { filename: name, data } });
+        const res = await keyed.app.inject({ method: 'POST', url: '/api/images', headers: { authorization: 'Bearer sesame', ...body.headers }, payload: body.payload });
+        expect(res.statusCode, res.body).toBe(201);
+        return res.json().id as number;
+      };
+      const [a, b] = [await add('k-a.png', original), await add('k-b.jpg', await recompressedCopy(original, 0.75, 70))];
+      await page.goto(await keyed.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.click('#view-duplicates');
+      await page.fill('#dup-threshold', '0.999');
+      await page.click('#dup-find');
+      const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${a}"]`) });
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await page.waitForSelector('#duplicates #api-key:not([hidden])');
+      expect(await page.textContent('#message')).toMatch(/needs its API key to change the gallery/);
+      await page.fill('#api-key', 'sesame');
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await group.waitFor({ state: 'detached' });
+      expect((await keyed.app.inject(`/api/images/${b}`)).statusCode).toBe(404);
+      await page.click('#view-search');
+      expect(await page.locator('#add #api-key').count()).toBe(1); // the key box went back to the add form
+    } finally {
+      await page.close();
+      await keyed.close();
+    }
+  });
+});
+
 describe('taking results away', () => {
   it('downloads the selected results as a ZIP of their thumbnails', async () => {
     const page = await browser.newPage();
