@@ -1,6 +1,8 @@
 // bench/quality: how well the configured model finds and names pictures, in the figures immich and Towhee publish:
 // kNN accuracy, mAP@10 of image search, zero-shot top-1 (with an embedding model), open-set rejection (two classes
-// left out of the labelled set: AUROC, and accuracy at the configured thresholds) and the time per image.
+// left out of the labelled set: AUROC, and accuracy at the configured thresholds) and the time per image. A second
+// table puts the classifiers side by side on the held-out queries: KNN, the linear probe (trained on the gallery's
+// vectors) and zero-shot, each with its accuracy and calibration (ECE), and the `trusted` answer of trustedAnswer().
 //   npm run bench:quality                          (the configured model, LOOKALIKE_* as for npm start; the demo by default)
 //   npm run bench:quality -- --folder <dir>        (a labelled folder, one sub-folder per class, instead of Fashion-MNIST)
 //   npm run bench:quality -- --json                (one JSON object instead of the table)
@@ -11,7 +13,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { VlEmbedder } from '../src/encoder/vl-embedder.js';
 import { FASHION_CLASSES, FASHION_CLASSES_ZH, GALLERY_PER_CLASS, QUERIES_PER_CLASS, demoSplit, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
-import { classify } from '../src/knn/knn.js';
+import { classify, expectedCalibrationError, type KnnResult } from '../src/knn/knn.js';
+import { predictProbe, toProbeData, trainProbe, type ProbeAnswer } from '../src/knn/probe.js';
+import { MIN_KNN_SUPPORT, trustedAnswer, zeroShot as zeroShotOf, type ZeroShotResult } from '../src/knn/zero-shot.js';
 import { serverModels } from '../src/models/model-set.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';
@@ -47,6 +51,34 @@ export function auroc(positives: number[], negatives: number[]): number {
   return wins / (positives.length * negatives.length);
 }
 
+const concat = (vectors: Float32Array[]) => { const out = new Float32Array(vectors.length * (vectors[0]?.length ?? 0)); vectors.forEach((v, i) => out.set(v, i * v.length)); return out; };
+
+/**
+ * Each classifier's top-1 accuracy and ECE on the held-out queries, split where KNN is trusted by the old rule
+ * (answered, with MIN_KNN_SUPPORT neighbours of its class) and elsewhere, and the accuracy of trustedAnswer()'s pick.
+ */
+function sideBySide(truths: string[], knn: KnnResult[], probe: ProbeAnswer[], zs: ZeroShotResult[] | null) {
+  const knnTrusted = knn.map((k) => !k.unknown && (k.votes[0]?.count ?? 0) >= MIN_KNN_SUPPORT);
+  const answers: Record<string, { label: string | null; confidence: number }[]> = {
+    KNN: knn.map((k) => ({ label: k.candidate, confidence: k.confidence })),
+    probe: probe.map((p) => ({ label: p.label, confidence: p.probability })),
+  };
+  if (zs) answers['zero-shot'] = zs.map((z) => ({ label: z.candidate, confidence: z.probability }));
+  answers['trusted (trustedAnswer)'] = truths.map((_, i) => {
+    const pick = trustedAnswer(knn[i]!, zs?.[i] ?? null, probe[i]!);
+    return pick === 'knn' ? answers.KNN![i]! : pick === 'probe' ? answers.probe![i]! : answers['zero-shot']![i]!;
+  });
+  const share = (rows: boolean[]) => (rows.length ? rows.filter(Boolean).length / rows.length : null);
+  const rows = Object.entries(answers).map(([name, a]) => {
+    const right = a.map((x, i) => x.label === truths[i]);
+    return {
+      name, accuracy: share(right), ece: expectedCalibrationError(a.map((x, i) => ({ confidence: x.confidence, right: right[i]! }))),
+      whereKnnTrusted: share(right.filter((_, i) => knnTrusted[i])), elsewhere: share(right.filter((_, i) => !knnTrusted[i])),
+    };
+  });
+  return { rows, knnTrusted: knnTrusted.filter(Boolean).length, probe: rows.find((r) => r.name === 'probe')! };
+}
+
 runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), {
     folder: { type: 'string', help: 'a labelled folder (one sub-folder per class) instead of Fashion-MNIST' },
@@ -69,10 +101,13 @@ runCli(USAGE, async () => {
       .filter((n) => keep(n.id)).sort((a, b) => b.score - a.score);
     // closed set: every class labelled
     let right = 0; const aps: number[] = [];
+    const knnResults: KnnResult[] = [];
     queries.forEach((q, qi) => {
       const truth = data.queries[qi]!.label;
       const neighbours = ranked(q, () => true);
-      if (classify(neighbours, knnOpts).candidate === truth) right++; // classify() keeps the k nearest
+      const knn = classify(neighbours, knnOpts); // classify() keeps the k nearest
+      knnResults.push(knn);
+      if (knn.candidate === truth) right++;
       const relevant = data.gallery.filter((g) => g.label === truth).length;
       let hits = 0, ap = 0;
       neighbours.slice(0, 10).forEach((n, i) => { if (n.label === truth) { hits++; ap += hits / (i + 1); } });
@@ -95,6 +130,12 @@ runCli(USAGE, async () => {
       openSetAuroc: auroc(known, unknownScores), openSetAccuracy: openRight / queries.length, openSetLeftOut: left.join(', '),
       msPerImage, zeroShotEn: null, zeroShotZh: null,
     };
+    // the linear probe, trained on the gallery's vectors as the server trains it (cross-validated lambda)
+    const trainStarted = performance.now();
+    const probe = trainProbe(toProbeData(encoder.dim, data.gallery.map((g) => g.label), concat(gallery)), { modelId: encoder.identity.modelId, stamp: '' });
+    const probeSeconds = (performance.now() - trainStarted) / 1000;
+    const probeAnswers = queries.map((q) => predictProbe(probe, q));
+    let zeroShotAnswers: ZeroShotResult[] | null = null;
     if (encoder instanceof VlEmbedder) {
       const zeroShot = async (names: string[]) => {
         const vectors: Float32Array[] = []; for (const n of names) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', n)));
@@ -102,11 +143,20 @@ runCli(USAGE, async () => {
       };
       figures.zeroShotEn = await zeroShot(labels);
       if (Object.keys(data.names).length) figures.zeroShotZh = await zeroShot(labels.map((l) => data.names[l]!));
+      const vectors: Float32Array[] = []; for (const l of labels) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
+      zeroShotAnswers = queries.map((q) => zeroShotOf(q, labels, vectors, { temperature: config.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: config.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY }));
     }
-    if (values.json) { console.log(JSON.stringify(figures)); return; }
+    const truths = data.queries.map((q) => q.label);
+    const side = sideBySide(truths, knnResults, probeAnswers, zeroShotAnswers);
+    Object.assign(figures, { probeAccuracy: side.probe.accuracy, probeEce: side.probe.ece, probeLambda: probe.lambda, probeTrainSeconds: probeSeconds, probeCvAccuracy: probe.crossValidation.accuracy });
+    if (values.json) { console.log(JSON.stringify({ ...figures, classifiers: side })); return; }
     const pct = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : 'n/a');
     console.log(table(['model', 'gallery', 'queries', 'kNN accuracy', 'mAP@10', 'zero-shot top-1 (en)', 'zero-shot top-1 (zh)', `open set: AUROC (${figures.openSetLeftOut} left out)`, 'open set: accuracy at the thresholds', 'ms per image'],
       [[String(figures.model), gallery.length, queries.length, pct(figures.knnAccuracy), pct(figures.mapAt10), pct(figures.zeroShotEn), pct(figures.zeroShotZh), pct(figures.openSetAuroc), pct(figures.openSetAccuracy), msPerImage.toFixed(1)]]));
+    console.log(`\nclassifiers on the ${queries.length} held-out queries (probe: lambda ${probe.lambda} by ${probe.crossValidation.folds}-fold cross-validation, ` +
+      `trained in ${probeSeconds.toFixed(1)} s; "where KNN is trusted": not unknown, at least ${MIN_KNN_SUPPORT} neighbours of its class, ${side.knnTrusted} queries):`);
+    console.log(table(['classifier', 'accuracy', 'ECE', 'accuracy where KNN is trusted', 'accuracy elsewhere'],
+      side.rows.map((r) => [r.name, pct(r.accuracy), pct(r.ece), pct(r.whereKnnTrusted), pct(r.elsewhere)])));
   } finally {
     await models.dispose();
   }

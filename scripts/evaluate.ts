@@ -1,11 +1,12 @@
 // npm run evaluate -- [options]: leave-one-out weighted KNN over the labelled gallery: accuracy, confusion table,
-// calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds. Read-only: it
-// runs beside the server, which keeps writing.
+// calibration error, the similarity of right and wrong neighbours, and suggested open-set thresholds; then KNN, the
+// linear probe (k-fold cross-validated) and zero-shot (with an embedding model) side by side, held-out accuracy and
+// calibration (ECE) for each. Read-only: it runs beside the server, which keeps writing.
 import { isTextEmbedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { calibrateZeroShot, leaveOneOut } from '../src/knn/evaluate.js';
+import { calibrateZeroShot, compareClassifiers, leaveOneOut } from '../src/knn/evaluate.js';
 import { indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
-import { formatEvaluation } from '../src/knn/report.js';
+import { formatClassifiers, formatEvaluation } from '../src/knn/report.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run evaluate -- [options]';
@@ -28,9 +29,12 @@ runCli(USAGE, async () => {
     const evaluation = await leaveOneOut(gallery, knnOptions(config));
     if (values['zero-shot'] && !isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');
     const zeroShot = values['zero-shot'] && isTextEmbedder(encoder) ? await calibrateZeroShot(gallery, encoder, config.LOOKALIKE_ZEROSHOT_TEMPLATE) : undefined;
-    if (values.json) process.stdout.write(`${JSON.stringify({ ...evaluation, zeroShot }, null, 2)}\n`);
+    const classifiers = await compareClassifiers(gallery, evaluation, isTextEmbedder(encoder) ? encoder : null, {
+      template: config.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: config.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: config.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY,
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...evaluation, zeroShot, classifiers }, null, 2)}\n`);
     else {
-      process.stdout.write(`${formatEvaluation(evaluation)}\n`);
+      process.stdout.write(`${formatEvaluation(evaluation)}\n\n${formatClassifiers(classifiers)}\n`);
       if (zeroShot) {
         process.stdout.write(`zero-shot over the gallery's ${zeroShot.labels} labels ("${config.LOOKALIKE_ZEROSHOT_TEMPLATE}"): top-1 accuracy ` +
           `${(100 * zeroShot.accuracy).toFixed(1)}%; the temperature that fits these images best: LOOKALIKE_ZEROSHOT_TEMPERATURE=${zeroShot.temperature} ` +

@@ -7,13 +7,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { indexParams, localEmbedder } from '../src/models/model-set.js';
+import { DEFAULT_SEARCH_K } from '../src/config.js';
 import { combineQuery } from '../src/usecases/search.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 import { takeAway } from './take-away.js';
 
 const USAGE = 'Usage: npm run search -- "words" | <image file> | #<id> [+ | - <term> ...] [options]';
 const OPTIONS = {
-  k: { type: 'string', help: 'how many results (default 10)' },
+  k: { type: 'string', help: `how many results (default ${DEFAULT_SEARCH_K})` },
   label: { type: 'string', help: 'only images with this label' },
   'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: the demo\'s, trained on Fashion-MNIST)' },
   json: { type: 'boolean', help: 'print the results as JSON' },
@@ -64,7 +65,7 @@ async function termVector(t: Term, encoder: Embedder, gallery: Gallery): Promise
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   const terms = parseTerms(positionals);
-  const k = Number(values.k ?? 10);
+  const k = Number(values.k ?? DEFAULT_SEARCH_K);
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
   if (values.link && !values['copy-to']) throw new UsageError('--link goes with --copy-to <folder>');
   // before the data folder: without an embedding model it is another folder (the demo's), and its absence says nothing

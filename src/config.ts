@@ -18,6 +18,13 @@ export type GpuMode = (typeof GPU_MODES)[number];
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
 export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
 
+/** What a 503 tells clients to wait before they ask again (Retry-After): while the models load, after a failed
+ *  start, while Redis (the job queue, retried every second) cannot be reached, and after no worker answered a query. */
+export const RETRY_SECONDS = { loading: 5, startupFailed: 60, queueUnavailable: 5, workersBusy: 5 } as const;
+
+/** Results a search returns when it does not say (`k`): the API's and `npm run search`'s alike. */
+export const DEFAULT_SEARCH_K = 12;
+
 /** The most tokens one describe may generate: the bound of a request's maxTokens and of its default setting alike. */
 export const DESCRIBE_TOKEN_LIMIT = 2048;
 
@@ -64,6 +71,8 @@ export const SETTINGS = {
   LOOKALIKE_RATE_LIMIT: { schema: int(0, 1_000_000).default(0), doc: 'Requests per minute per client; 0 turns rate limiting off' },
   LOOKALIKE_RERANK_TOP_N: { schema: int(1, 100).default(10), doc: 'Candidates the VL model re-scores' },
   LOOKALIKE_RERANK_BUDGET_MS: { schema: int(1, 3_600_000).default(60_000), doc: 'Time budget for one re-rank: it answers by then with what was scored; candidates not reached keep their embedding order' },
+  LOOKALIKE_FEWSHOT_MAX_CLASSES: { schema: int(2, 50).default(5), doc: 'Classes one few-shot prompt may hold (`/api/classify` with `method=fewshot`); more given: 400 `too_many_classes`; none given: the first this many of the KNN vote' },
+  LOOKALIKE_FEWSHOT_MAX_EXAMPLES: { schema: int(1, 20).default(5), doc: 'Example images per class a few-shot request may ask for (`examples`, default 3); more: 400 `too_many_examples`' },
   LOOKALIKE_DESCRIBE_MAX_TOKENS: { schema: int(1, DESCRIBE_TOKEN_LIMIT).default(256), doc: `Default maxTokens of describe (1-${DESCRIBE_TOKEN_LIMIT}, the most a request may ask for)` },
   LOOKALIKE_REDIS_URL: { schema: z.string().regex(/^(redis:\/\/.+)?$/, 'a redis:// URL').default(''), doc: 'Redis for encoding jobs (`redis://host:6379`): workers (`npm run worker`) encode, this process writes. Empty: everything in one process' },
   LOOKALIKE_JOB_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('lookalike'), doc: 'Prefix of the job queues in Redis, followed by the model id (one writer per name and model)' },

@@ -89,4 +89,21 @@ describe('the layers of src/', () => {
     };
     expect([...reach('config.ts')].filter((u) => ['native', 'accel', 'encoder', 'vlm'].includes(u))).toEqual([]);
   });
+
+  it('keeps route handlers short: each parses, calls one use case and maps the answer, in under 40 lines, through app.runtime', () => {
+    const long: string[] = [];
+    for (const file of sourceFiles(join(SRC, 'routes'))) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines.join('\n'), file).not.toMatch(/app\.services/);
+      let start = -1;
+      lines.forEach((line, i) => {
+        if (/^ {2}\}, async \(/.test(line)) start = i;
+        else if (start >= 0 && /^ {2}\}\);/.test(line)) {
+          if (i - start + 1 >= 40) long.push(`${relative(SRC, file)}:${start + 1} (${i - start + 1} lines)`);
+          start = -1;
+        }
+      });
+    }
+    expect(long).toEqual([]);
+  });
 });

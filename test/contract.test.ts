@@ -2,6 +2,7 @@
 // with the one error shape; every status produced is documented; the README's API table says the same; and the
 // upload routes document their multipart bodies.
 import { readFileSync } from 'node:fs';
+import { ERRORS, errorsTable, type ErrorCode } from '../src/errors.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
@@ -89,6 +90,10 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
   ['post /api/classify', 400, 'invalid_request', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), k: 'many' })],
   ['post /api/classify', 400, 'invalid_multipart', () => malformed(apps.ready, '/api/classify')],
+  ['post /api/classify', 200, null, () => upload(apps.vlm, 'POST', '/api/classify', { image: file(png), method: 'fewshot', examples: '1' })],
+  ['post /api/classify', 400, 'too_many_classes', () => upload(apps.vlm, 'POST', '/api/classify', { image: file(png), method: 'fewshot', classes: ['a', 'b', 'c', 'd', 'e', 'f'] })],
+  ['post /api/classify', 400, 'too_many_examples', () => upload(apps.vlm, 'POST', '/api/classify', { image: file(png), method: 'fewshot', examples: '6' })],
+  ['post /api/classify', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), method: 'fewshot' })],
   ['post /api/classify', 409, 'text_search_unavailable', () => upload(apps.ready, 'POST', '/api/classify', { image: file(png), labels: '["cat","dog"]' })],
   ['post /api/classify', 413, 'image_too_large', async () => upload(apps.ready, 'POST', '/api/classify', { image: file(await huge()) })],
   ['post /api/classify', 413, 'too_many_new_labels', () => upload(apps.embed, 'POST', '/api/classify', { image: file(png), labels: Array.from({ length: 33 }, (_, i) => `new ${i}`) })],
@@ -145,6 +150,8 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/describe', 200, null, () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '2' })],
   ['post /api/describe', 400, 'invalid_request', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '0' })],
   ['post /api/describe', 400, 'invalid_multipart', () => malformed(apps.vlm, '/api/describe')],
+  ['post /api/describe', 200, null, () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), maxTokens: '1', history: '[{"role":"user","text":"hi"},{"role":"assistant","text":"hello"}]' })],
+  ['post /api/describe', 400, 'invalid_request', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(png), history: '[{"role":"assistant","text":"hi"}]' })],
   ['post /api/describe', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/describe', { image: file(png) })],
   ['post /api/describe', 413, 'upload_too_large', async () => {
     const small = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_MAX_UPLOAD_MB: '0.01' });
@@ -237,12 +244,12 @@ describe('the error contract', () => {
     expect(all.sort()).toEqual([...ROUTES].sort());
   });
 
-  it('names every error code produced above in the README\'s list and in the OpenAPI description of its status', () => {
+  it('declares every error code produced above in the registry with the status it was answered with, and the README shows the registry', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const codes = readme.slice(readme.indexOf('The codes: '), readme.indexOf('Examples:'));
+    expect(readme).toContain(`${errorsTable()}\n`);
     for (const [route, status, code] of CASES) {
       if (!code) continue;
-      expect(codes, `README: ${code}`).toContain(`\`${code}\``);
+      expect(ERRORS[code as ErrorCode]?.status, `${route}: ${code}`).toBe(status);
       if (route === 'get /api/health') continue; // its 503 is the health body, described on its own
       const [method, path] = route.split(' ') as [string, string];
       expect((spec.paths[path]![method]!.responses[String(status)] as { description: string }).description, `${route} ${status}`).toContain(code);
@@ -251,8 +258,8 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify', 'positive', 'negative'], 'post /api/classify': ['k', 'labels'],
-      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'rerank', 'classify', 'positive', 'negative'], 'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
+      'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed', 'history'],
     };
     for (const [route, fields] of Object.entries(forms)) {
       const [method, path] = route.split(' ') as [string, string];

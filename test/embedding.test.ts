@@ -196,20 +196,24 @@ describe('search by words and zero-shot classes over the API', () => {
     const own = (await post('/api/classify', { image: { filename: 'a.png', data: png, contentType: 'image/png' } })).json();
     expect(own.zeroShot.scores.map((s: { label: string }) => s.label).sort()).toEqual([...FASHION_CLASSES].sort());
     expect(own.votes.length).toBeGreaterThan(0); // the KNN answer, side by side
-    expect(own.trusted).toBe(trustedAnswer(own, own.zeroShot)); // the rule itself: knn.test.ts
+    expect(own.trusted).toBe(trustedAnswer(own, own.zeroShot, own.probe)); // the rule itself: knn.test.ts
 
     // a Fashion-MNIST sneaker the gallery does not hold: KNN names it with many neighbours of its class, and is trusted
+    // while the probe is not trained yet; once it is (100 labelled pictures per class), the probe is
     const test = readFashion('t10k');
     const i = demoSplit(test.labels).queries.find((q) => FASHION_CLASSES[test.labels[q]!] === 'sneaker')!;
     const sneaker = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' } })).json();
-    expect(sneaker).toMatchObject({ label: 'sneaker', unknown: false, trusted: 'knn' });
+    expect(sneaker).toMatchObject({ label: 'sneaker', unknown: false, trusted: sneaker.probe ? 'probe' : 'knn' });
     expect(sneaker.votes[0]).toMatchObject({ label: 'sneaker', count: expect.any(Number) });
     expect(sneaker.votes[0].count).toBeGreaterThanOrEqual(MIN_KNN_SUPPORT);
     expect(sneaker.zeroShot.candidate).toBe('sneaker'); // the words agree: the demo model was trained with them
     // the same picture with 2 voters: KNN still answers, but too few of its class back it; zero-shot is trusted
     const few = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '2' })).json();
-    expect(few).toMatchObject({ label: 'sneaker', unknown: false, trusted: 'zero-shot' });
+    expect(few).toMatchObject({ label: 'sneaker', unknown: false, trusted: few.probe ? 'probe' : 'zero-shot' });
     expect(few.votes[0].count).toBeLessThan(MIN_KNN_SUPPORT);
+    await t.app.runtime.ready().classify.probe.settled(); // the probe trained on the 1000 labelled pictures: trusted, and right
+    const trained = (await post('/api/classify', { image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '2' })).json();
+    expect(trained).toMatchObject({ trusted: 'probe', probe: { label: 'sneaker', trainedOn: 1000, fewestPerClass: 100 } });
   });
 
   it('answers requests of every kind at once, each with its 2xx (once a 500: a native call outside the model\'s queue)', async () => {

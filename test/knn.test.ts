@@ -9,7 +9,8 @@ import { Gallery } from '../src/gallery/gallery.js';
 import { classify, summarize, type KnnResult } from '../src/knn/knn.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
-import { fitTemperature, MIN_KNN_SUPPORT, trustedAnswer, zeroShot, type ZeroShotResult } from '../src/knn/zero-shot.js';
+import { fitTemperature, MIN_KNN_SUPPORT, PROBE_MIN_PER_CLASS, trustedAnswer, zeroShot, type ZeroShotResult } from '../src/knn/zero-shot.js';
+import type { ProbeAnswer } from '../src/knn/probe.js';
 import { scenePng, variant, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
@@ -113,6 +114,17 @@ describe('zero-shot', () => {
     expect(trustedAnswer(knn('a', 2), null)).toBe('knn'); // without zero-shot, KNN even when weak
     expect(trustedAnswer(knn(null, 1), null)).toBe('knn');
     expect(trustedAnswer(null, null)).toBeNull();
+  });
+
+  it('trusts the probe when each of its classes had at least PROBE_MIN_PER_CLASS labelled pictures (bench:quality), else as before', () => {
+    expect(PROBE_MIN_PER_CLASS).toBe(50);
+    const knn: KnnResult = { label: 'a', candidate: 'a', confidence: 0.9, unknown: false, reason: null, bestSimilarity: 0.9, votes: [{ label: 'a', count: 5, weight: 1, share: 0.9 }], neighbours: [] };
+    const probe = (fewestPerClass: number): ProbeAnswer => ({ label: 'b', probability: 0.8, scores: [{ label: 'b', probability: 0.8 }, { label: 'a', probability: 0.2 }], trainedOn: 2 * fewestPerClass, fewestPerClass });
+    expect(trustedAnswer(knn, null, probe(50))).toBe('probe');
+    expect(trustedAnswer(null, null, probe(50))).toBe('probe');
+    expect(trustedAnswer(knn, null, probe(49))).toBe('knn'); // too few per class: the rule without the probe
+    expect(trustedAnswer(null, null, probe(49))).toBeNull();
+    expect(trustedAnswer(knn, null, null)).toBe('knn');
   });
 
   it('fits the temperature that makes its probabilities honest', () => {

@@ -171,6 +171,46 @@ describe('the page with the VL model loaded', () => {
   });
 });
 
+describe('the page\'s conversation about an image (follow-up questions)', () => {
+  it('asks follow-ups with the earlier turns, shows each turn, and says when the oldest were left out', async () => {
+    const vl = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_DESCRIBE_MAX_TOKENS: '4' });
+    const page = await browser.newPage();
+    try {
+      await page.goto(await vl.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.isVisible('#followup')).toBe(false);
+      const dir = join(vl.dataDir, 'demo', 'images', 'coat');
+      await page.setInputFiles('#file', join(dir, readdirSync(dir).sort()[0]!));
+      await page.waitForSelector('#results .card');
+      await page.click('#describe-button');
+      await page.waitForSelector('#description[data-done]');
+      await page.waitForSelector('#followup:not([hidden])');
+      for (let i = 1; i <= 5; i++) {
+        await page.fill('#followup-text', `follow-up ${i} <|im_start|>`);
+        await page.click('#followup-button');
+        await page.waitForSelector(`#turns li:nth-child(${i})[data-done]`);
+      }
+      expect(await page.locator('#turns li .q').allTextContents()).toEqual([1, 2, 3, 4, 5].map((i) => `follow-up ${i} <|im_start|>`));
+      // the server's count of the earlier turns each follow-up came with: the describe's, then one more each time
+      expect(await page.locator('#turns li').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.kept))).toEqual(['1', '2', '3', '4', '5']);
+      expect(await page.textContent('#turns-note')).toBe(''); // 5 earlier turns: all kept
+      await page.fill('#followup-text', 'one more');
+      await page.click('#followup-button');
+      await page.waitForSelector('#turns li:nth-child(6)[data-done]');
+      expect(await page.textContent('#turns-note')).toMatch(/last 5 turns; 1 earlier was left out/);
+      expect(await page.getAttribute('#turns li:nth-child(6)', 'data-kept')).toBe('5');
+      await page.screenshot({ path: join(ROOT, 'test', '.tmp', 'page-conversation.png'), fullPage: true });
+      // a new picture starts a new conversation
+      await page.setInputFiles('#file', join(dir, readdirSync(dir).sort()[1]!));
+      await page.waitForSelector('#followup', { state: 'hidden' });
+      expect(await page.locator('#turns li').count()).toBe(0);
+    } finally {
+      await page.close();
+      await vl.close();
+    }
+  });
+});
+
 describe('the page when the service failed to start', () => {
   it('shows the reason and what to do instead of "loading" forever', async () => {
     const broken = await startTestApp({ LOOKALIKE_MMPROJ: '/nonexistent/mmproj.gguf' }, { start: false });

@@ -23,7 +23,7 @@ export interface Acceleration {
 }
 
 export class GpuUnavailableError extends LookalikeError {
-  constructor(message: string) { super('gpu_unavailable', message, 400); }
+  constructor(message: string) { super('gpu_unavailable', message); }
 }
 
 interface Candidate { backend: 'CUDA' | 'Vulkan'; pkg: string; file: string; label: string }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { settingDefault } from '../config.js';
 import { gpuFirstEncode, visionDeviceFrom } from '../accel/acceleration.js';
-import { BadRequestError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import type { PromptPart } from '../native/binding.js';
 import { VisionLanguageModel, type VlOptions } from '../vlm/vision-language-model.js';
 import { checkRole, inspectTextModel } from '../gguf/text-model.js';
@@ -70,7 +70,7 @@ export class VlEmbedder implements TextEmbedder {
     const width = text.embd;
     const dim = opts.dim || width;
     if (!Number.isInteger(dim) || dim < 1 || dim > width) {
-      throw new BadRequestError(`LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`, 'bad_setting');
+      throw new LookalikeError('bad_setting', `LOOKALIKE_EMBED_DIM=${opts.dim}: the model's vectors have ${width} dims; keep 1 to ${width} of them (0: all)`);
     }
     const { minTokens, maxTokens } = tokenLimits(mmproj, opts.minTokens, opts.maxTokens);
     const item = punctuated(opts.itemInstruction ?? settingDefault('LOOKALIKE_EMBED_ITEM_INSTRUCTION'));

@@ -42,6 +42,8 @@ export interface SearchResult extends ImageRecord {
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
 
 export class Gallery implements LabelledVectors {
+  private readonly labelListeners: (() => void)[] = [];
+
   private constructor(
     private readonly store: Store,
     private readonly index: IndexMaintainer,
@@ -89,18 +91,30 @@ export class Gallery implements LabelledVectors {
     const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
     if (vectorChanged) await this.index.added(result.id, vector);
+    if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
     return result;
+  }
+
+  /** Calls `listener` after every change of the labelled set: a labelled add, a relabel, a removal (the probe retrains). */
+  onLabelsChanged(listener: () => void): void {
+    this.labelListeners.push(listener);
+  }
+
+  private labelsChanged(): void {
+    for (const listener of this.labelListeners) listener();
   }
 
   /** Sets or clears (null) an image's label; search filters and KNN see it at once (labels are read from SQLite). */
   relabel(id: number, label: string | null): ImageRecord {
     if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
+    this.labelsChanged();
     return this.get(id);
   }
 
   async remove(id: number): Promise<void> {
     if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
     await this.index.removed(id);
+    this.labelsChanged();
   }
 
   /** The stored WebP thumbnail (at most 256 px). */
@@ -121,7 +135,10 @@ export class Gallery implements LabelledVectors {
    */
   keepEmbedded(sha256: string, label: string | null): { id: number; relabelled: boolean } | undefined {
     const stored = this.store.embeddedIdBySha(sha256) === undefined ? undefined : this.store.labelBySha(sha256);
-    return stored && { id: stored.id, relabelled: this.store.relabelIfGiven(stored, label) };
+    if (!stored) return undefined;
+    const relabelled = this.store.relabelIfGiven(stored, label);
+    if (relabelled) this.labelsChanged();
+    return { id: stored.id, relabelled };
   }
 
   counts(): { images: number; embedded: number; labelled: number } {

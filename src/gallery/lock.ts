@@ -6,7 +6,7 @@ import { DiskFullError, LookalikeError } from '../errors.js';
 
 export class DataDirLockedError extends LookalikeError {
   constructor(dir: string, pid: number) {
-    super('data_dir_locked', `the data folder ${dir} is in use by process ${pid} (the server or another index run); stop it first`, 409);
+    super('data_dir_locked', `the data folder ${dir} is in use by process ${pid} (the server or another index run); stop it first`);
   }
 }
 

@@ -5,7 +5,7 @@ import { LookalikeError } from '../errors.js';
 import { checkKey, checkMetricsAccess } from '../util/access.js';
 
 export function writeAccess(config: Config) {
-  const refusal = () => new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`, 403);
+  const refusal = () => new LookalikeError('writes_disabled', `the server listens on ${config.HOST} without LOOKALIKE_API_KEY: changes to the gallery are refused`);
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => checkKey(config, req.headers.authorization, refusal);
 }
 

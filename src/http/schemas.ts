@@ -29,6 +29,14 @@ export const KnnOut = z.object({
   neighbours: z.array(z.object({ id: z.number().int(), score: z.number(), label: z.string().nullable(), thumbnailUrl: z.string() })),
 });
 
+export const ProbeOut = z.object({
+  label: z.string(), probability: z.number(),
+  scores: z.array(z.object({ label: z.string(), probability: z.number() })).describe('every class the probe knows, most probable first; the probabilities sum to 1'),
+  trainedOn: z.number().int().describe('labelled vectors it was trained on'),
+  fewestPerClass: z.number().int().describe('the fewest labelled vectors any of its classes had'),
+}).describe('the linear probe: a softmax (multinomial logistic) regression trained on the gallery\'s labelled vectors in the background; ' +
+  'null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands');
+
 /** A class name (a gallery label, a zero-shot label): trimmed; empty, too long or with control characters refused. */
 export const ClassName = z.string().trim()
   .min(1, 'a label is empty or only spaces').max(200, 'a label has at most 200 characters')

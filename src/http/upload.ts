@@ -1,7 +1,7 @@
 // Reads a multipart upload: exactly one file, in the field `image`, plus text fields validated with zod.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError, FieldsTooLargeError, LookalikeError } from '../errors.js';
+import { FieldsTooLargeError, LookalikeError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,7 +47,7 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
 export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S): Promise<Upload<z.output<S>>>;
 export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional?: boolean; namedFiles?: boolean } = {}): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }> {
   if (!req.isMultipart()) {
-    throw new LookalikeError('not_multipart', 'send the image as multipart/form-data, in the field "image"', 415);
+    throw new LookalikeError('not_multipart', 'send the image as multipart/form-data, in the field "image"');
   }
   let image: Buffer | undefined;
   let filename = '';
@@ -61,15 +61,15 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     for await (const part of req.parts({ limits: { fields: limits.fields, parts: limits.fields + maxFiles + 4, fieldSize: limits.bytes, files: maxFiles } })) {
       if (part.type === 'file') {
         if (opts.namedFiles && part.fieldname !== 'image') {
-          if (files.has(part.fieldname)) throw new BadRequestError(`two files in the field "${part.fieldname}": give each file its own field name`, 'invalid_request');
+          if (files.has(part.fieldname)) throw new LookalikeError('invalid_request', `two files in the field "${part.fieldname}": give each file its own field name`);
           files.set(part.fieldname, await part.toBuffer());
           continue;
         }
         if (part.fieldname !== 'image') {
           await part.toBuffer().catch(() => undefined); // drain it
-          throw new BadRequestError(`unexpected file field "${part.fieldname}": send the image in the field "image"`, 'wrong_field');
+          throw new LookalikeError('wrong_field', `unexpected file field "${part.fieldname}": send the image in the field "image"`);
         }
-        if (image) throw new LookalikeError('too_many_files', 'send one image per request', 413); // a backstop: the multipart limit says so first
+        if (image) throw new LookalikeError('too_many_files', 'send one image per request'); // a backstop: the multipart limit says so first
         image = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE past the upload limit
         filename = part.filename ?? '';
       } else {
@@ -88,11 +88,11 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     // busboy's parse errors (no or wrong boundary, garbage, a body cut short) come without a code; ours and
     // Fastify's limits come with one and keep their own status
     if (err instanceof Error && !('code' in err)) {
-      throw new BadRequestError(`the multipart body is malformed (${err.message}): send multipart/form-data with its boundary, the image in the field "image"`, 'invalid_multipart');
+      throw new LookalikeError('invalid_multipart', `the multipart body is malformed (${err.message}): send multipart/form-data with its boundary, the image in the field "image"`);
     }
     throw err;
   }
-  if (!image && !opts.imageOptional) throw new BadRequestError('no image: send the file in the multipart field "image"', 'missing_image');
+  if (!image && !opts.imageOptional) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image"');
   return { image, filename, files, fields: parseFields(fieldsSchema, raw, 'form fields') };
 }
 
@@ -104,7 +104,7 @@ export function mediaType(req: FastifyRequest): string {
 /** A route that takes a JSON body: anything else is a 415 before the body is read (as preParsing, after the key check). */
 export async function jsonOnly(req: FastifyRequest): Promise<void> {
   if (mediaType(req) !== 'application/json') {
-    throw new LookalikeError('unsupported_media_type', `send a JSON body (content-type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`, 415);
+    throw new LookalikeError('unsupported_media_type', `send a JSON body (content-type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
   }
 }
 
@@ -113,7 +113,7 @@ export function parseFields<S extends z.ZodType>(schema: S, raw: unknown, what: 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => `${i.path.join('.') || 'fields'}: ${i.message}`).join('; ');
-    throw new BadRequestError(`invalid ${what}: ${details}`, 'invalid_request');
+    throw new LookalikeError('invalid_request', `invalid ${what}: ${details}`);
   }
   return parsed.data;
 }

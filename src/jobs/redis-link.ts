@@ -5,7 +5,8 @@
 // bounded in time while it is up (a frozen Redis), so a client gets 503 queue_unavailable with Retry-After, never a
 // request that hangs for the whole outage.
 import { Redis } from 'ioredis';
-import { RETRY_SECONDS, UnavailableError } from '../errors.js';
+import { RETRY_SECONDS } from '../config.js';
+import { UnavailableError } from '../errors.js';
 
 /** How long a request may wait on Redis while it looks up. */
 export const REDIS_CALL_TIMEOUT_MS = 3000;

@@ -2,7 +2,7 @@
 // its files' headers (identity, how to decode), decodes the upload itself, and sends the decoded image (or the words)
 // as a query job, waiting for the answer with a timeout.
 import { QueueEvents, type Queue } from 'bullmq';
-import type { Config } from '../config.js';
+import { RETRY_SECONDS, type Config } from '../config.js';
 import { embeddingOf, type Embedding, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
 import type { EncoderIdentity } from '../identity.js';
 import type { DecodedImage } from '../image/decode.js';
@@ -34,17 +34,19 @@ export class QueryClient {
     // gone, its completion event already passed, and the query waited for the timeout (seen with the tiny model)
     const job = await this.redis.call('a query', () => this.queue.add('query', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }));
     let result: JobResult;
+    const started = performance.now();
     try {
       result = await job.waitUntilFinished(this.events, this.timeoutMs) as JobResult;
     } catch (err) {
       await this.redis.call('removing a query', () => job.remove()).catch(() => undefined); // nobody took it in time: do not leave it for later
-      if (/timed out/i.test((err as Error).message)) {
-        throw new UnavailableError('workers_busy', `no worker answered the query within ${this.timeoutMs} ms (LOOKALIKE_QUERY_TIMEOUT_MS); are workers running?`, 5);
+      // BullMQ says "timed out" only in its message: our own clock tells that it was the wait that ended it
+      if (performance.now() - started >= this.timeoutMs) {
+        throw new UnavailableError('workers_busy', `no worker answered the query within ${this.timeoutMs} ms (LOOKALIKE_QUERY_TIMEOUT_MS); are workers running?`, RETRY_SECONDS.workersBusy);
       }
       throw err;
     }
     if (result.modelId !== data.modelId) {
-      throw new LookalikeError('worker_model_mismatch', `worker ${result.worker} runs model ${result.modelId}, not ${data.modelId}: its answer was refused`, 503);
+      throw new LookalikeError('worker_model_mismatch', `worker ${result.worker} runs model ${result.modelId}, not ${data.modelId}: its answer was refused`);
     }
     return vectorFromBase64(result.vector);
   }

@@ -54,21 +54,8 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
     });
     w.on('error', redis.onError); // an outage is logged once by the link, not at every retry
   }
-  let server: Server | null = null;
-  if (cfg.LOOKALIKE_METRICS_PORT) {
-    const error = (res: ServerResponse, status: number, code: string, message: string) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
-    server = createServer((req, res) => {
-      if (req.url !== '/metrics') return error(res, 404, 'not_found', `no route ${req.method} ${req.url}`);
-      try {
-        checkMetricsAccess(cfg, req.headers.authorization);
-      } catch (err) {
-        const e = err as LookalikeError;
-        return error(res, e.statusCode, e.code, e.message);
-      }
-      void metrics.text().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
-    });
-    await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(cfg.LOOKALIKE_METRICS_PORT, cfg.HOST, resolve));
+  const server = cfg.LOOKALIKE_METRICS_PORT ? await serveMetrics(cfg, metrics) : null;
+  if (server) {
     log(`worker ${id}: metrics on http://${cfg.HOST}:${cfg.LOOKALIKE_METRICS_PORT}/metrics` +
       `${cfg.LOOKALIKE_API_KEY ? ' (with Authorization: Bearer <LOOKALIKE_API_KEY>)' : ''}`);
   }
@@ -83,4 +70,22 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
       await models.dispose();
     },
   };
+}
+
+/** A worker's metrics on HOST:LOOKALIKE_METRICS_PORT, with the server's key rule. */
+async function serveMetrics(cfg: Config, metrics: Metrics): Promise<Server> {
+  const error = (res: ServerResponse, status: number, code: string, message: string) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return error(res, 404, 'not_found', `no route ${req.method} ${req.url}`);
+    try {
+      checkMetricsAccess(cfg, req.headers.authorization);
+    } catch (err) {
+      const e = err as LookalikeError;
+      return error(res, e.statusCode, e.code, e.message);
+    }
+    void metrics.text().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.LOOKALIKE_METRICS_PORT, cfg.HOST, resolve));
+  return server;
 }

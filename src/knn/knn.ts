@@ -106,10 +106,22 @@ function lowestGoodThreshold(queries: { value: number; right: boolean }[]): numb
   return best;
 }
 
+/** Expected calibration error: over 10 equal-width confidence bins, the gap between confidence and accuracy, weighted by the bin's share. */
+export function expectedCalibrationError(answers: { confidence: number; right: boolean }[]): number {
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, correct: 0 }));
+  for (const a of answers) {
+    const bin = bins[Math.min(9, Math.floor(a.confidence * 10))]!;
+    bin.n++;
+    bin.conf += a.confidence;
+    bin.correct += a.right ? 1 : 0;
+  }
+  const n = answers.length;
+  return n ? bins.reduce((s, b) => s + (b.n ? (b.n / n) * Math.abs(b.correct / b.n - b.conf / b.n) : 0), 0) : 0;
+}
+
 export function summarize(pairs: { truth: string; result: KnnResult }[]): Evaluation {
   const confusion: Record<string, Record<string, number>> = {};
   let correct = 0, rejected = 0, acceptedCorrect = 0;
-  const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, correct: 0 }));
   const queries: { similarity: number; confidence: number; right: boolean }[] = [];
   for (const { truth, result } of pairs) {
     const predicted = result.candidate ?? '(none)';
@@ -119,14 +131,10 @@ export function summarize(pairs: { truth: string; result: KnnResult }[]): Evalua
     if (ok) correct++;
     if (result.unknown) rejected++;
     else if (ok) acceptedCorrect++;
-    const bin = bins[Math.min(9, Math.floor(result.confidence * 10))]!;
-    bin.n++;
-    bin.conf += result.confidence;
-    bin.correct += ok ? 1 : 0;
     if (result.bestSimilarity !== null) queries.push({ similarity: result.bestSimilarity, confidence: result.confidence, right: ok });
   }
   const n = pairs.length;
-  const ece = n ? bins.reduce((s, b) => s + (b.n ? (b.n / n) * Math.abs(b.correct / b.n - b.conf / b.n) : 0), 0) : 0;
+  const ece = expectedCalibrationError(pairs.map(({ truth, result }) => ({ confidence: result.confidence, right: (result.candidate ?? '(none)') === truth })));
   // candidate thresholds: where this gallery's own similarities fall, and the usual confidence cut-offs
   // the trade-off at where this gallery's own similarities fall, at the usual confidence cut-offs, and at the suggestions
   const bySimilarity = queries.map((q) => ({ value: q.similarity, right: q.right }));

@@ -42,3 +42,10 @@ export function formatEvaluation(e: Evaluation): string {
     'Leave-one-out measures only images of known classes: raise the thresholds if photos of other things must come out "unknown".',
   ].join('\n');
 }
+
+/** KNN, probe and zero-shot as a table: accuracy and calibration each. */
+export function formatClassifiers(rows: { classifier: string; measured: string; accuracy: number; ece: number }[]): string {
+  const w = Math.max(...rows.map((r) => r.measured.length));
+  return ['held-out accuracy and calibration, side by side:', `${'classifier'.padEnd(10)} ${'measured by'.padEnd(w)} ${'accuracy'.padStart(8)} ${'ECE'.padStart(6)}`,
+    ...rows.map((r) => `${r.classifier.padEnd(10)} ${r.measured.padEnd(w)} ${`${(100 * r.accuracy).toFixed(1)}%`.padStart(8)} ${r.ece.toFixed(3).padStart(6)}`)].join('\n');
+}

@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { DESCRIBE_TOKEN_LIMIT } from '../config.js';
 import { clientGone, eventStream } from '../http/client.js';
 import { errorResponses } from '../http/errors.js';
+import { History, HISTORY_FORM_LIMITS } from '../http/vlm-fields.js';
 import { formInt, formNumber, formText, readUpload } from '../http/upload.js';
+import { MAX_KEPT_TURNS } from '../vlm/conversation.js';
 import { MAX_SEED } from '../vlm/vision-language-model.js';
 
 export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
@@ -17,17 +19,19 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).default(app.runtime.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
     temperature: formNumber(0, 2).default(0),
     seed: formInt(0, MAX_SEED).optional(),
+    history: History.optional(),
   });
 
   app.post('/api/describe', {
-    config: { form: Fields, admitted: true },
+    config: { form: Fields, formLimits: HISTORY_FORM_LIMITS, admitted: true },
     schema: {
       tags: ['vlm'], operationId: 'describeImage', security: [], consumes: ['multipart/form-data'], produces: ['text/event-stream'],
       summary: 'Answer a prompt about an uploaded image with the VL model, streamed as server-sent events',
       description: `multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-${DESCRIBE_TOKEN_LIMIT}, default LOOKALIKE_DESCRIBE_MAX_TOKENS); ` +
-        `temperature (0-2, default 0: greedy, the same text every time); seed (0-${MAX_SEED}: with a temperature above 0 the same seed gives the same text; left out, a random one). ` +
-        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. ' +
-        'Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).',
+        `temperature (0-2, default 0: greedy, the same text every time); seed (0-${MAX_SEED}: with a temperature above 0 the same seed gives the same text; left out, a random one); ` +
+        `history (the earlier turns about the same image, a JSON array of {role: user|assistant, text}, alternating from a question to its answer; the newest ${MAX_KEPT_TURNS} question-answer turns are kept, the oldest dropped first; the prompt is the new question). ` +
+        'Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, keptTurns, droppedTurns, seed?, note?} (seed: the one sampled with, when temperature > 0; droppedTurns: history turns left out, oldest first), or `error` {code, message}. ' +
+        'Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long (also when the kept history does not fit the context), 415, 503 busy).',
       response: { 200: z.any().describe('text/event-stream'), ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RETRY_SECONDS } from '../errors.js';
+import { RETRY_SECONDS } from '../config.js';
 import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 

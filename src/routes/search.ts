@@ -2,10 +2,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BadRequestError } from '../errors.js';
+import { DEFAULT_SEARCH_K } from '../config.js';
+import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
+import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
-import { ClassName, IdParams, KnnOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
+import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
@@ -41,13 +43,13 @@ const PartsDoc = {
 /** The parts of a query built from several, with the uploaded files its items name; undefined for a plain query. */
 function compositeQuery(fields: { positive?: QueryItem[]; negative?: QueryItem[] }, files: Map<string, Buffer>, single: boolean): CompositeQuery | undefined {
   const unused = [...files.keys()].find((name) => ![...fields.positive ?? [], ...fields.negative ?? []].some((i) => i.file === name));
-  if (unused !== undefined) throw new BadRequestError(`unexpected file field "${unused}": send the image in the field "image", or name the field in an item of "positive" or "negative" ({"file": "${unused}"})`, 'wrong_field');
+  if (unused !== undefined) throw new LookalikeError('wrong_field', `unexpected file field "${unused}": send the image in the field "image", or name the field in an item of "positive" or "negative" ({"file": "${unused}"})`);
   if (!fields.positive && !fields.negative) return undefined;
-  if (!fields.positive) throw new BadRequestError('"negative" needs a "positive" list: a query of only what to avoid points nowhere', 'invalid_request');
-  if (single) throw new BadRequestError('send "positive" (and "negative") lists, or an image or a text, not both', 'invalid_request');
+  if (!fields.positive) throw new LookalikeError('invalid_request', '"negative" needs a "positive" list: a query of only what to avoid points nowhere');
+  if (single) throw new LookalikeError('invalid_request', 'send "positive" (and "negative") lists, or an image or a text, not both');
   const part = (where: string) => (i: QueryItem, n: number) => {
     const image = i.file === undefined ? undefined : files.get(i.file);
-    if (i.file !== undefined && !image) throw new BadRequestError(`${where}[${n}] names the file field "${i.file}", and the request has none by that name (a JSON body has no files: send multipart)`, 'invalid_request');
+    if (i.file !== undefined && !image) throw new LookalikeError('invalid_request', `${where}[${n}] names the file field "${i.file}", and the request has none by that name (a JSON body has no files: send multipart)`);
     return { text: i.text, image, id: i.id, weight: i.weight };
   };
   return { positive: fields.positive.map(part('positive')), negative: (fields.negative ?? []).map(part('negative')) };
@@ -55,7 +57,7 @@ function compositeQuery(fields: { positive?: QueryItem[]; negative?: QueryItem[]
 // --- end of the queries built from several parts
 const SearchFields = z.object({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
-  k: formInt(1, K_MAX).default(12),
+  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K),
   minScore: formNumber(-1, 1).optional(),
   label: formText(200).optional(),
   rerank: formBool.default(false),
@@ -65,7 +67,7 @@ const SearchFields = z.object({
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
 const SearchJson = z.object({
-  text: queryText.optional(), positive: QueryItems.optional().describe(PartsDoc.positive), negative: QueryItems.optional().describe(PartsDoc.negative), k: z.number().int().min(1).max(K_MAX).default(12), minScore: z.number().min(-1).max(1).optional(),
+  text: queryText.optional(), positive: QueryItems.optional().describe(PartsDoc.positive), negative: QueryItems.optional().describe(PartsDoc.negative), k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
   label: z.string().max(200).optional(), rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const MAX_LABELS = 1000;
@@ -77,6 +79,7 @@ const CLASSIFY_FORM_LIMITS = { fields: MAX_LABELS + 10, bytes: MAX_LABELS * (200
 const ClassifyFields = z.object({
   k: formInt(1, 200).optional(),
   labels: Labels.optional().describe('zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery\'s own labels'),
+  ...FewShotFields,
 });
 const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
@@ -84,7 +87,10 @@ const ZeroShotOut = z.object({
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
 const ClassifyOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
-  trusted: z.enum(['knn', 'zero-shot']).nullable().describe('which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot'),
+  probe: ProbeOut.nullable(),
+  fewShot: FewShotOut.optional(),
+  trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
+    .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
@@ -104,14 +110,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
     if (!req.isMultipart() && mediaType(req) === 'application/json') {
       const body = parseFields(SearchJson, req.body, 'JSON body');
       const parts = compositeQuery(body, new Map(), body.text !== undefined);
-      if (!parts && body.text === undefined) throw new BadRequestError('invalid JSON body: give "text", or a "positive" list', 'invalid_request');
+      if (!parts && body.text === undefined) throw new LookalikeError('invalid_request', 'invalid JSON body: give "text", or a "positive" list');
       return { image: undefined, ...body, parts };
     }
     const { image, files, fields } = await readUpload(req, SearchFields, { imageOptional: true, namedFiles: true });
     const parts = compositeQuery(fields, files, image !== undefined || fields.text !== undefined);
     if (parts) return { ...fields, image: undefined, text: undefined, parts };
-    if (image && fields.text !== undefined) throw new BadRequestError('send an image or a text, not both', 'invalid_request');
-    if (!image && fields.text === undefined) throw new BadRequestError('no image: send the file in the multipart field "image", or words in the field "text"', 'missing_image');
+    if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
+    if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
     return { image, ...fields };
   }
@@ -143,7 +149,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       summary: 'Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names',
       description: 'multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, ' +
         'repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). ' +
-        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2).',
+        'With an embedding model and no labels, zero-shot uses the gallery\'s label names (when it has at least 2). ' +
+        'method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).',
       response: { 200: ClassifyOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req, reply) => {
@@ -152,7 +159,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { image, fields } = await readUpload(req, ClassifyFields);
     let answer;
     try {
-      answer = await classify.run({ image, k: fields.k, labels: fields.labels, signal: clientGone(req, reply) });
+      const fewShot = fields.method === 'fewshot' ? { classes: fields.classes, examples: fields.examples } : undefined;
+      answer = await classify.run({ image, k: fields.k, labels: fields.labels, fewShot, signal: clientGone(req, reply) });
     } catch (err) {
       if (!(err instanceof LabelsStoppedError)) throw err;
       req.log.info(`classify: the client went away; zero-shot labels stopped after ${err.embedded} new ones (${err.left} not embedded)`);
@@ -161,14 +169,15 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
-    return { ...knnOut(answer.knn), zeroShot: answer.zeroShot, trusted: answer.trusted, tookMs: performance.now() - started };
+    const { zeroShot, probe, fewShot, trusted } = answer;
+    return { ...knnOut(answer.knn), zeroShot, probe, fewShot, trusted, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {
     schema: {
       tags: ['search'], operationId: 'findSimilar', security: [], summary: 'Find similar to a gallery image, from its stored vector (no re-encoding)',
       params: IdParams,
-      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(12), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
+      querystring: z.object({ k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), label: z.string().max(200).optional() }),
       response: { 200: SearchOut, ...errorResponses(400, 404, 503) },
     },
   }, async (req) => {

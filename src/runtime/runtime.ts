@@ -4,10 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
-import type { Config } from '../config.js';
+import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
-import { LookalikeError, RETRY_SECONDS, UnavailableError } from '../errors.js';
+import { LookalikeError, UnavailableError } from '../errors.js';
 import { Gallery } from '../gallery/gallery.js';
+import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
 import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
@@ -15,10 +16,11 @@ import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
 import { Duplicates } from '../usecases/duplicates.js';
-import { TakeAway } from '../usecases/take-away.js';
+import { FewShot } from '../usecases/few-shot.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
+import { TakeAway } from '../usecases/take-away.js';
 import { Admission } from '../util/admission.js';
 import { Metrics } from '../util/metrics.js';
 import { Reranker } from '../vlm/rerank.js';
@@ -56,7 +58,7 @@ export class Runtime {
   /** False once a close failed to save the index (the server's last line says so). */
   indexSaved = true;
   private starting: Promise<void> | null = null;
-  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter } = {};
+  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper } = {};
   private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger) {
@@ -114,6 +116,11 @@ export class Runtime {
       dataDir, identity: encoder.identity, indexKind: cfg.LOOKALIKE_INDEX_KIND, indexParams: indexParams(cfg), log: (m) => this.log.info(m),
     });
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
+    // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
+    const probe = this.loaded.probe = ProbeKeeper.open({
+      dataDir, identity: encoder.identity, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
+    });
+    gallery.onLabelsChanged(() => probe.labelsChanged());
     let jobs: JobWriter | null = null;
     if (this.redis) {
       jobs = this.loaded.jobs = JobWriter.open(cfg, gallery, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
@@ -124,10 +131,10 @@ export class Runtime {
     const index = await gallery.indexStats();
     this.log.info(`gallery ready: ${gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
       `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`);
-    return this.useCases(models, gallery, jobs);
+    return this.useCases(models, gallery, jobs, probe);
   }
 
-  private useCases(models: ModelSet, gallery: Gallery, jobs: JobWriter | null): Ready {
+  private useCases(models: ModelSet, gallery: Gallery, jobs: JobWriter | null, probe: ProbeKeeper): Ready {
     const cfg = this.config;
     const knn = knnOptions(cfg);
     const queries = new QueryEncoder(models.encoder, this.admission, this.metrics);
@@ -136,7 +143,9 @@ export class Runtime {
     return {
       models, gallery, queries, search,
       ingest: new Ingest(gallery, queries, jobs),
-      classify: new Classify(gallery, queries, knn, {
+      classify: new Classify(gallery, queries, probe, new FewShot(models.vlm, gallery, {
+        maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES, maxExamples: cfg.LOOKALIKE_FEWSHOT_MAX_EXAMPLES,
+      }, cfg.LOOKALIKE_TEXT_MODEL === 'demo'), knn, {
         template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
         minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       }),
@@ -183,8 +192,9 @@ export class Runtime {
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (wasLoading) await this.starting;
     if (this.saveTimer) clearInterval(this.saveTimer); // set by a load that finished meanwhile
-    const { models, gallery, jobs } = this.loaded;
+    const { models, gallery, jobs, probe } = this.loaded;
     await jobs?.close();
+    await probe?.close();
     try {
       await gallery?.close();
     } catch (err) {

@@ -53,7 +53,7 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const comma = line.lastIndexOf(',');
-    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`, 400);
+    if (comma < 0) throw new LookalikeError('bad_label_list', `line ${n + 1}: expected "path,label", got "${line}"`);
     const path = line.slice(0, comma).trim().replace(/^"|"$/g, '');
     const label = line.slice(comma + 1).trim().replace(/^"|"$/g, '');
     if (n === 0 && path.toLowerCase() === 'path' && label.toLowerCase() === 'label') continue;
@@ -111,16 +111,16 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   // with --queue: the jobs of this run not stored yet, and how their results are counted as they come back
   const outstanding = new Map<string, { shown: string; reembed: boolean }>();
   let lastCollect = performance.now();
-  const collectQueued = async () => {
+  const collectQueued = async (writer: JobWriter) => {
     lastCollect = performance.now();
-    for (const r of await opts.writer!.collect()) {
+    for (const r of await writer.collect()) {
       const mine = outstanding.get(r.jobId);
       if (!mine) continue;
       outstanding.delete(r.jobId);
-      progress.counters.workers = opts.writer!.workersSeen.size;
+      progress.counters.workers = writer.workersSeen.size;
       stored(mine.reembed);
     }
-    for (const f of await opts.writer!.failures()) {
+    for (const f of await writer.failures()) {
       const mine = outstanding.get(f.jobId);
       if (!mine) continue;
       outstanding.delete(f.jobId);
@@ -142,7 +142,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       } catch (err) {
         failed(shown, err);
       }
-      if (performance.now() - lastCollect > 2000) await collectQueued();
+      if (performance.now() - lastCollect > 2000) await collectQueued(opts.writer);
     } else if (job.kind === 'ready') {
       try {
         const { vector } = await encoder.encode!(job.prepared.decoded);
@@ -178,7 +178,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   }
   while (opts.writer && outstanding.size && !summary.stopped) {
     await new Promise((r) => setTimeout(r, 250));
-    await collectQueued();
+    await collectQueued(opts.writer);
     progress.draw(false); // a line every few seconds, even when no result came
     if (opts.shouldStop?.()) summary.stopped = true;
   }

@@ -1,9 +1,13 @@
 // Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
-// (with an embedder that embeds words), with the rule that says which answer to trust.
+// (with an embedder that embeds words), the linear probe trained on the labelled gallery, and the rule that says which
+// answer to trust.
 import { TextSearchUnavailableError, TooManyNewLabelsError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
+import type { ProbeAnswer } from '../knn/probe.js';
+import type { ProbeKeeper } from '../knn/probe-keeper.js';
 import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
+import type { FewShot, FewShotAnswer, FewShotRequest } from './few-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 export interface ClassifyRequest {
@@ -11,6 +15,8 @@ export interface ClassifyRequest {
   k?: number;
   /** Zero-shot classes given with the request; default: the gallery's labels (with a text embedder). */
   labels?: string[];
+  /** With the VL model: also ask it, shown labelled examples of each candidate class (`method=fewshot`). */
+  fewShot?: FewShotRequest;
   /** Aborted when nobody waits for the answer any more: label embedding stops (LabelsStoppedError). */
   signal?: AbortSignal;
 }
@@ -18,7 +24,10 @@ export interface ClassifyRequest {
 export interface ClassifyAnswer {
   knn: KnnResult;
   zeroShot?: ZeroShotResult;
-  trusted: 'knn' | 'zero-shot' | null;
+  /** Null until a probe is trained (at least 2 labelled classes). */
+  probe: ProbeAnswer | null;
+  fewShot?: FewShotAnswer;
+  trusted: 'knn' | 'probe' | 'zero-shot' | null;
   /** Labels embedded for this request (each a text encode). */
   embeddedLabels: number;
 }
@@ -32,6 +41,8 @@ export class Classify {
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
+    readonly probe: ProbeKeeper,
+    private readonly fewShot: FewShot,
     private readonly knn: KnnOptions,
     private readonly zs: ZeroShotSettings,
   ) {
@@ -40,13 +51,14 @@ export class Classify {
 
   async run(req: ClassifyRequest): Promise<ClassifyAnswer> {
     const labelVectors = req.labels ? this.requireLabelVectors() : this.labelVectors;
+    if (req.fewShot) this.fewShot.check(req.fewShot);
     // each new label costs a text encode, so a request brings a bounded number (refused before any work)
     const fresh = req.labels && labelVectors ? labelVectors.missing(req.labels) : 0;
     if (fresh > this.zs.maxNewLabels) {
       throw new TooManyNewLabelsError(`${fresh} of these labels are not embedded yet, and a request may bring at most ${this.zs.maxNewLabels} ` +
         '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
     }
-    const { vector } = await this.encoder.image(req.image);
+    const { vector, prepared } = await this.encoder.image(req.image);
     const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
     const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);
     let zs: ZeroShotResult | undefined;
@@ -57,7 +69,10 @@ export class Classify {
       zs = zeroShot(vector, labels, vectors, { temperature: this.zs.temperature, minProbability: this.zs.minProbability });
     }
     const labelled = this.gallery.counts().labelled > 0;
-    return { knn, zeroShot: zs, trusted: trustedAnswer(labelled ? knn : null, zs ?? null), embeddedLabels };
+    const probe = this.probe.predict(vector);
+    const fewShotRequest = req.fewShot;
+    const fewShot = fewShotRequest && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, { image: req.image, sha256: prepared.sha256, vector }, knn));
+    return { knn, zeroShot: zs, probe, fewShot, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
   }
 
   private requireLabelVectors(): LabelVectors {

@@ -1,12 +1,16 @@
-// "Describe this image": the VL model answers a prompt about an upload, text streamed as it is generated. It waits in
-// the same bounded queue as encoding; an aborted signal (the client went away) stops the generation.
+// "Describe this image": the VL model answers a prompt about an upload (after the earlier turns of a conversation about
+// it), text streamed as it is generated. It waits in the same bounded queue as encoding; an aborted signal (the client
+// went away) stops the generation.
 import { LookalikeError } from '../errors.js';
 import type { Admission } from '../util/admission.js';
-import type { GenerateResult, VisionLanguageModel } from '../vlm/vision-language-model.js';
+import { answerFollowUp, type ConversationResult, type HistoryMessage } from '../vlm/conversation.js';
+import type { VisionLanguageModel } from '../vlm/vision-language-model.js';
 
 export interface DescribeRequest {
   image: Buffer;
   prompt: string;
+  /** The earlier turns about this image (follow-up questions); the newest are kept. */
+  history?: HistoryMessage[];
   maxTokens: number;
   temperature: number;
   seed?: number;
@@ -22,14 +26,14 @@ export class Describe {
 
   /** Refuses before an upload is read when there is no model to answer. */
   model(): VisionLanguageModel {
-    if (!this.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)', 409);
+    if (!this.vlm) throw new LookalikeError('no_text_model', 'describe needs the full VL model: this server has no text model (set LOOKALIKE_TEXT_MODEL, see README)');
     return this.vlm;
   }
 
-  async run(req: DescribeRequest): Promise<GenerateResult> {
+  async run(req: DescribeRequest): Promise<ConversationResult> {
     const vlm = this.model();
     const decoded = await vlm.decode(req.image);
-    return this.admission.run(() => vlm.generate(req.prompt, [decoded], {
+    return this.admission.run(() => answerFollowUp(vlm, decoded, req.history ?? [], req.prompt, {
       maxTokens: req.maxTokens, temperature: req.temperature, seed: req.seed, signal: req.signal, onText: req.onText,
     }));
   }

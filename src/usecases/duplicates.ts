@@ -1,6 +1,6 @@
 // Duplicate groups and their review: find them (exact and near, merged transitively), then keep one image of a group
 // and delete or relabel the others in one request.
-import { BadRequestError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import type { DuplicateGroup } from '../gallery/duplicates.js';
 import type { Gallery } from '../gallery/gallery.js';
 
@@ -21,8 +21,8 @@ export class Duplicates {
 
   /** Every id is checked (404 for an unknown one) before anything changes. */
   async resolve(r: Resolution): Promise<{ kept: number; deleted: number[]; relabelled: number[] }> {
-    if (r.others.includes(r.keep)) throw new BadRequestError(`image ${r.keep} is both kept and among the others`, 'invalid_request');
-    if (r.action === 'relabel' && r.label === undefined) throw new BadRequestError('relabel needs "label" (a class name, or null to clear it)', 'invalid_request');
+    if (r.others.includes(r.keep)) throw new LookalikeError('invalid_request', `image ${r.keep} is both kept and among the others`);
+    if (r.action === 'relabel' && r.label === undefined) throw new LookalikeError('invalid_request', 'relabel needs "label" (a class name, or null to clear it)');
     for (const id of [r.keep, ...r.others]) this.gallery.get(id);
     const others = [...new Set(r.others)];
     if (r.action === 'relabel') {

@@ -36,7 +36,7 @@ export class Ingest {
 
   /** An add a worker encodes: waiting, active, done or failed; 409 no_job_queue without workers, 404 unknown. */
   async jobState(jobId: string): Promise<JobState> {
-    if (!this.writer) throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): there are no jobs', 409);
+    if (!this.writer) throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): there are no jobs');
     const state = await this.writer.state(jobId);
     if (!state) throw new NotFoundError(`no job ${jobId}`);
     return state;

@@ -1,6 +1,6 @@
 // Search the gallery by an uploaded image or by words, with the optional re-rank (the VL model or a reranker looks at
 // the top) and the optional KNN classification from the same encode; and "find similar" from a stored vector.
-import { BadRequestError, LookalikeError } from '../errors.js';
+import { LookalikeError } from '../errors.js';
 import type { Gallery, SearchOptions, SearchResult } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
@@ -29,7 +29,7 @@ export function combineQuery(terms: { vector: Float32Array; weight: number; nega
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + w * t.vector[i]!;
   }
   const norm = Math.hypot(...sum);
-  if (!(norm > 1e-6)) throw new BadRequestError('the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out', 'invalid_request');
+  if (!(norm > 1e-6)) throw new LookalikeError('invalid_request', 'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
   return sum.map((x) => x / norm);
 }
 
@@ -61,7 +61,7 @@ export class Search {
 
   async run(q: SearchRequest): Promise<SearchAnswer> {
     const reranker = q.rerank ? this.requireReranker() : null;
-    if (reranker && q.parts) throw new BadRequestError('re-ranking judges one image or one text: a query of several parts cannot be re-ranked', 'invalid_request');
+    if (reranker && q.parts) throw new LookalikeError('invalid_request', 're-ranking judges one image or one text: a query of several parts cannot be re-ranked');
     const { vector, query } = await this.encode(q);
     const results = await this.gallery.search(vector, { k: q.k, minScore: q.minScore, label: q.label });
     const classification = q.classify ? await this.gallery.classify(vector, this.knn) : undefined;
@@ -87,11 +87,11 @@ export class Search {
     const stored = new Map<number, Float32Array>();
     for (const { p, where } of all) {
       if (p.text !== undefined && !this.encoder.embedder.textSearch) {
-        throw new BadRequestError(`${where} has words, and this server embeds images only: words need an embedding model (LOOKALIKE_EMBED_MODEL, see README)`, 'invalid_request');
+        throw new LookalikeError('invalid_request', `${where} has words, and this server embeds images only: words need an embedding model (LOOKALIKE_EMBED_MODEL, see README)`);
       }
       if (p.id !== undefined) {
         const v = this.gallery.storedVector(p.id);
-        if (!v) throw new BadRequestError(`${where}: there is no image with id ${p.id} in the gallery`, 'invalid_request');
+        if (!v) throw new LookalikeError('invalid_request', `${where}: there is no image with id ${p.id} in the gallery`);
         stored.set(p.id, v);
       }
     }
@@ -112,7 +112,7 @@ export class Search {
   /** Refuses before any work when re-ranking is asked of a server that cannot. */
   requireReranker(): Reranker {
     if (!this.reranker) {
-      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)', 409);
+      throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)');
     }
     return this.reranker;
   }

@@ -23,12 +23,12 @@ export function checkKey(config: AccessSettings, authorization: string | undefin
     return;
   }
   const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
-  if (!given) throw new LookalikeError('unauthorized', 'this route needs Authorization: Bearer <LOOKALIKE_API_KEY>', 401);
-  if (!timingSafeEqual(digest(given), digest(key))) throw new LookalikeError('forbidden', 'wrong API key', 403);
+  if (!given) throw new LookalikeError('unauthorized', 'this route needs Authorization: Bearer <LOOKALIKE_API_KEY>');
+  if (!timingSafeEqual(digest(given), digest(key))) throw new LookalikeError('forbidden', 'wrong API key');
 }
 
 /** Metrics, of the server and of a worker: open on loopback, and beyond it only with the key. */
 export function checkMetricsAccess(config: AccessSettings, authorization: string | undefined): void {
   checkKey(config, authorization, () => new LookalikeError('metrics_disabled',
-    `metrics are not served on ${config.HOST} without LOOKALIKE_API_KEY: set one, and scrape with Authorization: Bearer <key>`, 403));
+    `metrics are not served on ${config.HOST} without LOOKALIKE_API_KEY: set one, and scrape with Authorization: Bearer <key>`));
 }

@@ -15,7 +15,7 @@ export interface Query { image?: DecodedImage; text?: string; key: string }
 export type Judge = (query: Query, candidate: DecodedImage) => Promise<number>;
 
 /** The Instruct VL model: "do these two show the same kind of thing?". It only ever judges image queries: words need
- *  an embedding model, which cannot be loaded beside it (load-models.ts); a Qwen3-VL-Reranker judges words. */
+ *  an embedding model, which cannot be loaded beside it (src/models/model-set.ts); a Qwen3-VL-Reranker judges words. */
 export function instructJudge(vlm: VisionLanguageModel): Judge {
   return (query, candidate) => {
     if (!query.image) throw new Error('the Instruct model re-ranks image queries only');

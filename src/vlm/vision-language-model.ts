@@ -30,7 +30,7 @@ export interface VlOptions {
 }
 
 export class ContextOverflowError extends LookalikeError {
-  constructor(message: string) { super('prompt_too_long', message, 400); }
+  constructor(message: string) { super('prompt_too_long', message); }
 }
 
 /** The largest seed: llama.cpp reads 2^32 - 1 as "pick a random one", which would break "the same seed, the same text". */
@@ -45,6 +45,14 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   onText?: (text: string) => void;
 }
+
+/**
+ * One message of a chat: its content in pieces, each plain text (a user's words, a class name, an earlier answer: it
+ * can never become control tokens or an image) or `{ template }`, text of the template's own kind (control tokens
+ * parsed; the media marker, info.marker, places the next image).
+ */
+export type ChatContent = string | { template: string };
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: ChatContent[] }
 
 export interface GenerateResult { text: string; nTokens: number; nPromptTokens: number; stop: 'eos' | 'length' | 'cancelled'; seed?: number }
 
@@ -143,7 +151,25 @@ export class VisionLanguageModel {
   }
 
   /** Generates an answer about the images, streaming text through onText; an aborted signal stops it. */
-  async generate(question: string, images: DecodedImage[], opts: GenerateOptions): Promise<GenerateResult> {
+  generate(question: string, images: DecodedImage[], opts: GenerateOptions): Promise<GenerateResult> {
+    return this.generateChat([this.userTurn(question, images.length)], images, opts);
+  }
+
+  /** The prompt of a chat (then the assistant's turn begins), as the model will see it (for tests and benchmarks). */
+  chat(messages: ChatMessage[]): Promise<PromptPart[]> {
+    return this.run(async () => this.chatParts(messages));
+  }
+
+  /**
+   * The logits of `tokenIds` for the next token after a chat and the start of the assistant's answer
+   * (`answerPrefix`, plain text): how likely each is to come next. The images go to the media markers in order.
+   */
+  scoreChat(messages: ChatMessage[], images: DecodedImage[], tokenIds: Int32Array, answerPrefix = ''): Promise<{ logits: Float32Array; nPromptTokens: number }> {
+    return this.run(() => this.native.score(joinParts([...this.chatParts(messages), { text: answerPrefix, special: false }]), images.map(toNative), tokenIds));
+  }
+
+  /** Generates the assistant's next answer in a chat (see generate). */
+  async generateChat(messages: ChatMessage[], images: DecodedImage[], opts: GenerateOptions): Promise<GenerateResult> {
     const temperature = opts.temperature ?? 0;
     // checked here, before native code: a bad value there would sample from NaN logits or an unseeded generator
     if (!Number.isFinite(temperature) || temperature < 0) throw new RangeError(`temperature must be a finite number >= 0, not ${temperature}`);
@@ -154,7 +180,7 @@ export class VisionLanguageModel {
       const stop = () => this.native.cancel();
       opts.signal?.addEventListener('abort', stop, { once: true });
       try {
-        const result = await this.native.generate(this.chatPrompt(question, images.length), images.map(toNative),
+        const result = await this.native.generate(this.chatParts(messages), images.map(toNative),
           { maxTokens: opts.maxTokens, temperature, seed: seed ?? 0 }, opts.onText ?? (() => {}));
         return { ...result, seed };
       } finally {
@@ -183,21 +209,42 @@ export class VisionLanguageModel {
     });
   }
 
+  /** A user's turn: `images` image markers (each followed by `separator`), then the question as plain text. */
+  private userTurn(question: string, images: number, separator = '\n'): ChatMessage {
+    return { role: 'user', content: [{ template: `${this.info.marker}${separator}`.repeat(images) }, question] };
+  }
+
   /**
    * A chat in the model's own template: an optional system turn, then a user turn with `images` image markers (each
-   * followed by `separator`) before `question`, then the assistant's turn begins. The template's own text keeps its
-   * special tokens; the system text and the question are plain text (a user typing "<|im_start|>" or the media marker
-   * changes nothing). It calls into the native model: only inside run(), like every native call.
+   * followed by `separator`) before `question`, then the assistant's turn begins (see chatParts).
    */
   private chatPrompt(question: string, images: number, system?: string, separator = '\n'): PromptPart[] {
-    const SYSTEM = '\uE000lookalike system text\uE000', USER = '\uE000lookalike user text\uE000'; // private-use characters: no template produces them
-    const messages = [...(system !== undefined ? [{ role: 'system', content: SYSTEM }] : []), { role: 'user', content: `${`${this.info.marker}${separator}`.repeat(images)}${USER}` }];
-    const templated = this.native.applyTemplate(messages, true);
-    const pieces = templated.split(new RegExp(`(${SYSTEM}|${USER})`));
-    if (pieces.filter((p) => p === USER).length !== 1 || pieces.filter((p) => p === SYSTEM).length !== (system !== undefined ? 1 : 0)) {
-      throw new Error('the chat template did not keep the system and user text in one place each');
+    return this.chatParts([...(system !== undefined ? [{ role: 'system' as const, content: [system] }] : []), this.userTurn(question, images, separator)]);
+  }
+
+  /**
+   * Messages in the model's own template, then the assistant's turn begins. The template's own text keeps its special
+   * tokens; every plain piece (system text, questions, earlier answers, class names) stays plain text: a user typing
+   * "<|im_start|>" or the media marker changes nothing. It calls into the native model: only inside run(), like every
+   * native call.
+   */
+  private chatParts(messages: ChatMessage[]): PromptPart[] {
+    // each plain piece goes through the template as a placeholder of private-use characters (no template produces them)
+    const plain: string[] = [];
+    const holder = (i: number) => `\uE000lookalike text ${i}\uE000`;
+    const templated = this.native.applyTemplate(messages.map((m) => ({
+      role: m.role,
+      content: m.content.map((c) => (typeof c === 'string' ? holder(plain.push(c) - 1) : c.template)).join(''),
+    })), true);
+    const pieces = templated.split(/(\uE000lookalike text \d+\uE000)/);
+    const seen = pieces.map((p) => /^\uE000lookalike text (\d+)\uE000$/.exec(p)?.[1]).filter((i) => i !== undefined);
+    if (seen.length !== plain.length || new Set(seen).size !== plain.length) {
+      throw new Error('the chat template did not keep each plain text in one place');
     }
-    return joinParts(pieces.map((p) => (p === SYSTEM ? { text: system!, special: false } : p === USER ? { text: question, special: false } : { text: p, special: true })));
+    return joinParts(pieces.map((p) => {
+      const i = /^\uE000lookalike text (\d+)\uE000$/.exec(p)?.[1];
+      return i !== undefined ? { text: plain[Number(i)]!, special: false } : { text: p, special: true };
+    }));
   }
 
   private run<T>(task: () => Promise<T>): Promise<T> {

@@ -47,7 +47,7 @@ export interface paths {
         put?: never;
         /**
          * Which class an uploaded photo belongs to: weighted KNN over the labelled gallery, and zero-shot over class names
-         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2).
+         * @description multipart fields: image (file, required); k (neighbours that vote, default LOOKALIKE_KNN_K); labels (zero-shot classes, repeated or a JSON array, 2 to 1000, of which at most LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS not embedded by an earlier request; needs an embedding model). With an embedding model and no labels, zero-shot uses the gallery's label names (when it has at least 2). method=fewshot (needs a text model: 409 no_text_model) adds `fewShot`: the VL model is shown `examples` (default 3) nearest labelled images of each class, then this one (400 too_many_classes, too_many_examples, prompt_too_long past the limits).
          */
         post: operations["classifyImage"];
         delete?: never;
@@ -174,7 +174,7 @@ export interface paths {
         put?: never;
         /**
          * Answer a prompt about an uploaded image with the VL model, streamed as server-sent events
-         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, seed?, note?} (seed: the one sampled with, when temperature > 0), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long, 415, 503 busy).
+         * @description multipart fields: image (file, required); prompt (default "Describe this image."); maxTokens (1-2048, default LOOKALIKE_DESCRIBE_MAX_TOKENS); temperature (0-2, default 0: greedy, the same text every time); seed (0-4294967294: with a temperature above 0 the same seed gives the same text; left out, a random one); history (the earlier turns about the same image, a JSON array of {role: user|assistant, text}, alternating from a question to its answer; the newest 5 question-answer turns are kept, the oldest dropped first; the prompt is the new question). Events: `token` {text} as text is generated, then `done` {text, nTokens, nPromptTokens, stop, tookMs, keptTurns, droppedTurns, seed?, note?} (seed: the one sampled with, when temperature > 0; droppedTurns: history turns left out, oldest first), or `error` {code, message}. Errors before the first token are ordinary JSON errors (409 without a text model, 400 prompt_too_long (also when the kept history does not fit the context), 415, 503 busy).
          */
         post: operations["describeImage"];
         delete?: never;
@@ -332,7 +332,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -510,7 +510,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -524,7 +524,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -538,7 +538,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -552,7 +552,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -566,7 +566,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -580,7 +580,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -614,6 +614,19 @@ export interface operations {
                     k?: number;
                     /** @description zero-shot classes, 2 to 1000: repeat the field, or one JSON array (needs an embedding model); default: the gallery's own labels */
                     labels?: string[];
+                    /**
+                     * @description knn (default): KNN, and zero-shot with an embedding model; fewshot: also ask the VL model with labelled example images (needs LOOKALIKE_TEXT_MODEL)
+                     * @default knn
+                     * @enum {string}
+                     */
+                    method?: "knn" | "fewshot";
+                    /** @description few-shot candidate classes (gallery labels), repeated or a JSON array, at most LOOKALIKE_FEWSHOT_MAX_CLASSES; default: the first of the KNN vote */
+                    classes?: string[];
+                    /**
+                     * @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES
+                     * @default 3
+                     */
+                    examples?: number;
                 };
             };
         };
@@ -658,16 +671,45 @@ export interface operations {
                                 probability: number;
                             }[];
                         };
+                        /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                        probe: {
+                            label: string;
+                            probability: number;
+                            /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                            scores: {
+                                label: string;
+                                probability: number;
+                            }[];
+                            /** @description labelled vectors it was trained on */
+                            trainedOn: number;
+                            /** @description the fewest labelled vectors any of its classes had */
+                            fewestPerClass: number;
+                        } | null;
+                        /** @description few-shot: the VL model shown each class's nearest labelled images, then this one; probabilities of the class names' tokens, summing to 1 */
+                        fewShot?: {
+                            label: string;
+                            probability: number;
+                            scores: {
+                                label: string;
+                                probability: number;
+                                examples: number;
+                            }[];
+                            /** @description VL model calls: one, and one more per point where class names part ways */
+                            modelCalls: number;
+                            promptTokens: number;
+                            tookMs: number;
+                            note?: string;
+                        };
                         /**
-                         * @description which answer to go by: KNN when it answered with at least 3 neighbours of its class, else zero-shot
+                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
                          * @enum {string|null}
                          */
-                        trusted: "knn" | "zero-shot" | null;
+                        trusted: "knn" | "probe" | "zero-shot" | null;
                         tookMs: number;
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -681,7 +723,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -695,7 +737,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -709,7 +751,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -723,7 +765,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -737,7 +779,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -824,7 +866,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -838,7 +880,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -852,7 +894,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -866,7 +908,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -946,7 +988,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -960,7 +1002,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -974,7 +1016,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -988,7 +1030,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1002,7 +1044,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1016,7 +1058,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1030,7 +1072,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1044,7 +1086,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1087,7 +1129,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1101,7 +1143,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1115,7 +1157,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1129,7 +1171,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1176,7 +1218,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1190,7 +1232,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1204,7 +1246,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1218,7 +1260,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1254,7 +1296,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1268,7 +1310,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1282,7 +1324,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1296,7 +1338,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1310,7 +1352,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1324,7 +1366,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1338,7 +1380,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1391,7 +1433,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1405,7 +1447,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1419,7 +1461,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1433,7 +1475,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1447,7 +1489,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1461,7 +1503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1475,7 +1517,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1489,7 +1531,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1525,7 +1567,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1539,7 +1581,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1553,7 +1595,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1567,7 +1609,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1651,7 +1693,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1665,7 +1707,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1703,6 +1745,11 @@ export interface operations {
                     /** @default 0 */
                     temperature?: number;
                     seed?: number;
+                    history?: {
+                        /** @enum {string} */
+                        role: "user" | "assistant";
+                        text: string;
+                    }[];
                 };
             };
         };
@@ -1716,7 +1763,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1730,7 +1777,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model (describe needs the full VL model; re-ranking it or a reranker), text_search_unavailable (words need an embedding model), no_job_queue (no LOOKALIKE_REDIS_URL) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1744,7 +1791,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large (over LOOKALIKE_MAX_UPLOAD_MB), image_too_large (over LOOKALIKE_MAX_PIXELS), too_many_files, too_many_fields, fields_too_large (the text fields hold too many bytes), too_many_new_labels (over LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS zero-shot labels not embedded yet) */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1758,7 +1805,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1772,7 +1819,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1786,7 +1833,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1820,7 +1867,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1834,7 +1881,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1848,7 +1895,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1918,7 +1965,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1932,7 +1979,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1946,7 +1993,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1998,7 +2045,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2012,7 +2059,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unauthorized: this route needs Authorization: Bearer <LOOKALIKE_API_KEY> */
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2026,7 +2073,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description forbidden (wrong key), or writes_disabled (listening beyond loopback without a key); on /metrics: metrics_disabled (listening beyond loopback without a key) */
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2040,7 +2087,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2054,7 +2101,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description bad_image (empty, not an image, truncated), not_multipart, unsupported_media_type */
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2068,7 +2115,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2082,7 +2129,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2096,7 +2143,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: the disk holding the data folder is full, the change was not made (reads go on) */
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -2133,7 +2180,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request (a bad field, parameter or id), missing_image, wrong_field (the file in another field), invalid_multipart (a malformed multipart body), invalid_json (a JSON body or a JSON form part that does not parse), empty_body (a JSON content type with no body), prompt_too_long */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2147,7 +2194,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description not_found: no image (or job) with this id */
+            /** @description not_found: no image (or job, or route) with this id */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2161,7 +2208,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited (when LOOKALIKE_RATE_LIMIT is set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2175,7 +2222,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description busy (the encoder queue is full), loading, startup_failed, workers_busy (no worker answered a query in time), each with Retry-After saying when to come back; worker_model_mismatch (a worker of another model answered a query); queue_unavailable (Redis, the job queue, is unreachable or did not answer in time; with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
