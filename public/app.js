@@ -112,9 +112,10 @@ function renderResults(results, title, details = null) {
     similar.type = 'button';
     similar.textContent = 'Find similar';
     similar.addEventListener('click', () => findSimilar(r));
-    li.append(img, meta, similar);
+    li.append(img, meta, similar, selectBox(r));
     return li;
   }));
+  updateDownload();
 }
 
 // The gallery filters (folder, camera, dates) apply to searches as well; the class comes from the search controls.
@@ -126,6 +127,28 @@ function filterFields() {
   }
   return out;
 }
+
+// --- Taking results away (issue 18 part 6): tick results, download their thumbnails as one ZIP (the server keeps
+// no originals; npm run search -- --copy-to takes an indexed folder's originals)
+function selectBox(r) {
+  const label = document.createElement('label');
+  label.className = 'pick';
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = r.id;
+  box.addEventListener('change', updateDownload);
+  label.append(box, ' select');
+  return label;
+}
+
+function updateDownload() {
+  const ids = [...document.querySelectorAll('#results .pick input:checked')].map((b) => b.value);
+  const link = $('download-zip');
+  link.hidden = !ids.length;
+  link.textContent = `Download ${ids.length} selected (zip of thumbnails)`;
+  link.href = `/api/thumbnails.zip?ids=${ids.join(',')}`;
+}
+// --- end of taking results away
 
 function formOptions() {
   return { k: $('k').value || '12', label: $('label').value, ...filterFields() };
@@ -428,6 +451,115 @@ async function findSimilar(r, withDetails = false) {
   }
 }
 
+// --- Duplicates view (issue 18 part 4): groups from GET /api/duplicates; per group, pick the one to keep (the
+// server's suggestion first) and delete or relabel the others with one POST /api/duplicates/resolve.
+function showView(name) {
+  const dup = name === 'duplicates';
+  $('duplicates').hidden = !dup;
+  $('search-view').hidden = dup;
+  $('results-view').hidden = dup;
+  $('gallery-section').hidden = dup;
+  $('view-search').setAttribute('aria-pressed', String(!dup));
+  $('view-duplicates').setAttribute('aria-pressed', String(dup));
+  // one API key box (kept for the tab), in the view that is shown
+  if (dup) $('dup-find').before($('api-key'));
+  else $('add-button').before($('api-key'));
+  if (dup && !$('dup-groups').children.length) findDuplicates();
+}
+
+async function findDuplicates() {
+  showMessage('');
+  const threshold = $('dup-threshold').value;
+  $('dup-summary').textContent = 'looking…';
+  try {
+    const out = await api(`/api/duplicates?${new URLSearchParams({ ...(threshold ? { threshold } : {}), limit: '200' })}`);
+    $('dup-threshold').value = String(out.threshold);
+    $('dup-summary').textContent = out.total ? `${out.total} groups${out.total > out.groups.length ? ` (the first ${out.groups.length} shown)` : ''}` : 'no duplicates at this similarity';
+    $('dup-groups').replaceChildren(...out.groups.map(renderGroup));
+  } catch (err) {
+    $('dup-summary').textContent = '';
+    showMessage(...explain(err));
+  }
+}
+
+function renderGroup(g, n) {
+  const li = document.createElement('li');
+  li.className = 'dup-group';
+  const h = document.createElement('h3');
+  h.textContent = `${g.kind === 'exact' ? 'Exact copies' : 'Near duplicates'}: ${g.members.length} images`;
+  const cards = document.createElement('ol');
+  cards.className = 'results';
+  const pick = (id) => {
+    li.dataset.keep = id;
+    for (const c of cards.children) c.classList.toggle('keep', c.dataset.id === String(id));
+  };
+  cards.append(...g.members.map((m) => {
+    const card = document.createElement('li');
+    card.className = 'card';
+    card.dataset.id = m.id;
+    const img = document.createElement('img');
+    img.src = m.thumbnailUrl;
+    img.alt = m.source ?? `image ${m.id}`;
+    img.loading = 'lazy';
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.textContent = m.exact ? 'exact' : m.score.toFixed(3);
+    const info = document.createElement('span');
+    info.className = 'lbl';
+    info.textContent = `${m.width}x${m.height}${m.label ? ` · ${m.label}` : ''}`;
+    info.title = m.source ?? '';
+    meta.append(score, info);
+    const keep = document.createElement('label');
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = `keep-${n}`;
+    radio.value = m.id;
+    radio.checked = m.id === g.keep;
+    radio.addEventListener('change', () => pick(m.id));
+    keep.append(radio, ' keep this one');
+    card.append(img, meta, keep);
+    return card;
+  }));
+  const actions = document.createElement('form');
+  actions.className = 'dup-actions';
+  const action = document.createElement('select');
+  action.setAttribute('aria-label', 'what to do with the others');
+  action.append(new Option('delete the others', 'delete'), new Option('relabel the others', 'relabel'));
+  const label = document.createElement('input');
+  label.placeholder = 'new label (empty: none)';
+  label.setAttribute('aria-label', 'new label');
+  label.hidden = true;
+  action.addEventListener('change', () => { label.hidden = action.value !== 'relabel'; });
+  const apply = document.createElement('button');
+  apply.type = 'submit';
+  apply.textContent = 'Apply';
+  actions.append(action, label, apply);
+  actions.addEventListener('submit', (e) => { e.preventDefault(); resolveGroup(li, g, action.value, label.value.trim()); });
+  li.append(h, cards, actions);
+  pick(g.keep);
+  return li;
+}
+
+async function resolveGroup(li, g, action, label) {
+  const keep = Number(li.dataset.keep);
+  const body = { keep, others: g.members.map((m) => m.id).filter((id) => id !== keep), action };
+  if (action === 'relabel') body.label = label || null;
+  showMessage('');
+  try {
+    const out = await api('/api/duplicates/resolve', { method: 'POST', headers: { 'content-type': 'application/json', ...keyHeaders() }, body: JSON.stringify(body) });
+    li.remove();
+    $('dup-summary').textContent = `kept #${out.kept}; ${out.deleted.length ? `deleted ${out.deleted.map((id) => `#${id}`).join(', ')}` : `relabelled ${out.relabelled.map((id) => `#${id}`).join(', ')}`}`;
+  } catch (err) {
+    if (err.status === 401 || err.code === 'forbidden') {
+      askForKey(err);
+      if (err.status === 401) showMessage('This server needs its API key to change the gallery: enter it, then "Apply" again (kept only while this tab is open).');
+    } else showMessage(...explain(err));
+  }
+}
+// --- end of the Duplicates view
+
 function pickImage(files) {
   const file = [...(files ?? [])].find((f) => f.type.startsWith('image/') || f.type === '');
   if (file) search(file);
@@ -452,6 +584,9 @@ function wire() {
   $('add').addEventListener('submit', (e) => { e.preventDefault(); addToGallery(); });
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); loadGallery(true); });
   $('load-more').addEventListener('click', () => loadGallery(false));
+  $('view-search').addEventListener('click', () => showView('search'));
+  $('view-duplicates').addEventListener('click', () => showView('duplicates'));
+  $('dup-controls').addEventListener('submit', (e) => { e.preventDefault(); findDuplicates(); });
 }
 
 wire();

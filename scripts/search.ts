@@ -1,45 +1,94 @@
-// npm run search -- "words" | photo.jpg [options]: the top results from a data folder, without the server (read-only,
-// so it runs beside one). An argument naming a file is an image; anything else is words (they need an embedding model).
+// npm run search -- "words" | photo.jpg [+ | - more terms] [options]: the top results from a data folder, without the
+// server (read-only, so it runs beside one). A term naming a file is an image, #12 is a gallery image, anything else is
+// words (they need an embedding model); "2:words" weighs a term twice. Terms after + add to the query, after - move
+// away from it (rclip's form): the query vector is the weighted sum, normalised, as POST /api/search's lists make it.
+// --copy-to / --link put the matching originals in a folder.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isTextEmbedder } from '../src/encoder/embedder.js';
+import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { indexParams, localEmbedder } from '../src/models/model-set.js';
 import { DEFAULT_SEARCH_K } from '../src/config.js';
+import { combineQuery } from '../src/usecases/search.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
+import { takeAway } from './take-away.js';
 
-const USAGE = 'Usage: npm run search -- "words" | <image file> [options]';
+const USAGE = 'Usage: npm run search -- "words" | <image file> | #<id> [+ | - <term> ...] [options]';
 const OPTIONS = {
   k: { type: 'string', help: `how many results (default ${DEFAULT_SEARCH_K})` },
   label: { type: 'string', help: 'only images with this label' },
   'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: the demo\'s, trained on Fashion-MNIST)' },
   json: { type: 'boolean', help: 'print the results as JSON' },
+  'copy-to': { type: 'string', help: 'copy the matching originals into this folder (found under --from; uploads keep none)' },
+  link: { type: 'boolean', help: 'with --copy-to: make symbolic links to the originals instead of copies' },
+  from: { type: 'string', help: 'the folder that was indexed (npm run index -- <folder>): where the originals are (default: the current folder)' },
 } as const;
+
+interface Term { kind: 'file' | 'id' | 'words'; value: string; weight: number; negative: boolean }
 
 const wordsNeedEmbedModel = (query: string) => new UsageError(`"${query}" is not a file, and words need an embedding model: ` +
   'set LOOKALIKE_EMBED_MODEL with its mmproj (export them, as for the server) or give --embed-model');
 
+/** "a" + b.jpg - "2:c": each term with its sign (the operator before it) and weight ("N:" before it). */
+export function parseTerms(args: string[]): Term[] {
+  const terms: Term[] = [];
+  let sign: '+' | '-' | null = '+';
+  for (const arg of args) {
+    if (arg === '+' || arg === '-') {
+      if (sign !== null) throw new UsageError(`"${arg}" where a term should be: put one term between + and -`);
+      sign = arg;
+      continue;
+    }
+    if (sign === null) throw new UsageError(`two terms in a row ("${terms.at(-1)!.value}", "${arg}"): put + or - between them, or quote words together`);
+    const weighted = /^(-?\d+(?:\.\d+)?):(.+)$/s.exec(arg);
+    const [weight, value] = weighted ? [Number(weighted[1]), weighted[2]!] : [1, arg];
+    if (!Number.isFinite(weight) || weight === 0) throw new UsageError(`"${arg}": a weight is a finite number other than 0`);
+    const kind = existsSync(value) && statSync(value).isFile() ? 'file' : /^#\d+$/.test(value) ? 'id' : 'words';
+    terms.push({ kind, value: kind === 'id' ? value.slice(1) : value, weight, negative: sign === '-' });
+    sign = null;
+  }
+  if (sign !== null && terms.length) throw new UsageError(`"${args.at(-1)}" at the end: a term must follow it`);
+  if (!terms.some((t) => !t.negative)) throw new UsageError('give a query: words in quotes, an image file, or #<id> (then + or - more terms)');
+  return terms;
+}
+
+async function termVector(t: Term, encoder: Embedder, gallery: Gallery): Promise<Float32Array> {
+  if (t.kind === 'id') {
+    const v = gallery.storedVector(Number(t.value));
+    if (!v) throw new UsageError(`#${t.value}: there is no image with this id in the gallery`);
+    return v;
+  }
+  if (t.kind === 'file') return (await encoder.embed(readFileSync(t.value))).vector;
+  if (!isTextEmbedder(encoder)) throw wordsNeedEmbedModel(t.value);
+  return encoder.embedText(t.value.trim());
+}
+
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
-  if (positionals.length !== 1) throw new UsageError('give one query: words in quotes, or an image file');
+  const terms = parseTerms(positionals);
   const k = Number(values.k ?? DEFAULT_SEARCH_K);
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k ${values.k}: a whole number from 1 to 1000`);
-  const query = positionals[0]!;
-  const isFile = existsSync(query) && statSync(query).isFile();
+  if (values.link && !values['copy-to']) throw new UsageError('--link goes with --copy-to <folder>');
   // before the data folder: without an embedding model it is another folder (the demo's), and its absence says nothing
-  if (!isFile && !config.LOOKALIKE_EMBED_MODEL) throw wordsNeedEmbedModel(query);
+  const words = terms.find((t) => t.kind === 'words');
+  if (words && !config.LOOKALIKE_EMBED_MODEL) throw wordsNeedEmbedModel(words.value);
   requireGallery(config);
   const models = await localEmbedder(config);
   const { encoder, dataDir } = models;
   try {
-    if (!isFile && !isTextEmbedder(encoder)) throw wordsNeedEmbedModel(query);
+    if (words && !isTextEmbedder(encoder)) throw wordsNeedEmbedModel(words.value);
     const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
     try {
-      const vector = isFile || !isTextEmbedder(encoder) ? (await encoder.embed(readFileSync(query))).vector : await encoder.embedText(query.trim());
-      const results = await gallery.search(vector, { k, filter: { label: typeof values.label === 'string' ? values.label : undefined } });
+      const vectors = [];
+      for (const t of terms) vectors.push({ vector: await termVector(t, encoder, gallery), weight: t.weight, negative: t.negative });
+      const results = await gallery.search(combineQuery(vectors), { k, filter: { label: typeof values.label === 'string' ? values.label : undefined } });
       if (values.json) {
         process.stdout.write(`${JSON.stringify(results.map(({ id, score, label, source }) => ({ id, score, label, source })), null, 2)}\n`);
       } else {
         for (const r of results) process.stdout.write(`${String(r.id).padStart(6)}  ${r.score.toFixed(4)}  ${(r.label ?? '-').padEnd(16)}  ${r.source ?? ''}\n`);
+      }
+      if (typeof values['copy-to'] === 'string') {
+        const from = typeof values.from === 'string' ? values.from : process.cwd();
+        return takeAway(results, { to: values['copy-to'], from, link: Boolean(values.link) });
       }
     } finally {
       await gallery.close();

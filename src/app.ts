@@ -17,6 +17,8 @@ import searchRoutes from './routes/search.js';
 import statsRoutes from './routes/stats.js';
 import describeRoutes from './routes/describe.js';
 import metricsRoutes from './routes/metrics.js';
+import duplicateRoutes from './routes/duplicates.js';
+import takeAwayRoutes from './routes/take-away.js';
 import { Runtime } from './runtime/runtime.js';
 
 declare module 'fastify' {
@@ -109,6 +111,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(statsRoutes);
   await app.register(describeRoutes);
   await app.register(metricsRoutes);
+  await app.register(duplicateRoutes);
+  await app.register(takeAwayRoutes);
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -14,7 +14,7 @@ interface ErrorSpec {
 export const ERRORS = {
   invalid_request: { status: 400, description: 'a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it' },
   missing_image: { status: 400, description: 'no file' },
-  wrong_field: { status: 400, description: 'the file in another field than `image`' },
+  wrong_field: { status: 400, description: 'the file in another field than `image` (search: a file field that no `positive` or `negative` item names)' },
   invalid_multipart: { status: 400, description: 'a multipart body that does not parse: no boundary, a wrong one, garbage, cut short' },
   invalid_json: { status: 400, description: 'a JSON body, or a form part sent as `application/json`, that does not parse' },
   empty_body: { status: 400, description: 'a JSON content type with no body' },
@@ -32,7 +32,7 @@ export const ERRORS = {
   no_job_queue: { status: 409, description: 'a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`)' },
   upload_too_large: { status: 413, description: 'an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting)' },
   image_too_large: { status: 413, description: 'an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting)' },
-  too_many_files: { status: 413, description: 'more than one file' },
+  too_many_files: { status: 413, description: 'more than one file (search: more than 9, `image` and 8 named by a query\'s items)' },
   too_many_fields: { status: 413, description: 'over 20 form fields (1010 for classify)' },
   fields_too_large: { status: 413, description: 'a form\'s text fields over their bytes: 4 KB, about 800 KB for classify\'s labels' },
   too_many_new_labels: { status: 413, description: 'over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet' },

@@ -59,6 +59,8 @@ function upload(t: TestApp, method: 'POST', url: string, fields: Parameters<type
   return t.app.inject({ method, url, payload: body.payload, headers: { ...body.headers, ...headers } }) as never;
 }
 const get = (t: TestApp, url: string, method: 'GET' | 'DELETE' = 'GET', headers: Record<string, string> = {}) => t.app.inject({ method, url, headers }) as Promise<Res>;
+const post = (t: TestApp, url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'POST', url, payload: payload as string, headers: { 'content-type': 'application/json', ...headers } }) as Promise<Res>;
 const patch = (t: TestApp, url: string, payload: unknown, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'PATCH', url, payload: payload as string, headers: { 'content-type': 'application/json', ...headers } }) as Promise<Res>;
 // multipart bodies that do not parse: [what, body, content type]; every upload route answers each with 400 invalid_multipart
@@ -81,7 +83,8 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/search', 400, 'invalid_json', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 400, 'empty_body', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', headers: { 'content-type': 'application/json' } }) as Promise<Res>],
   ['post /api/search', 409, 'no_text_model', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), rerank: 'true' })],
-  ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), other: file(png) })],
+  // search takes up to 8 files besides "image", for the items of a query of several parts
+  ['post /api/search', 413, 'too_many_files', () => upload(apps.ready, 'POST', '/api/search', { image: file(png), ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`f${i}`, file(png)])) })],
   ['post /api/search', 415, 'not_multipart', () => apps.ready.app.inject({ method: 'POST', url: '/api/search', payload: png, headers: { 'content-type': 'image/jpeg' } }) as Promise<Res>],
   ['post /api/search', 503, 'loading', () => upload(apps.cold, 'POST', '/api/search', { image: file(png) })],
   ['post /api/classify', 200, null, () => upload(apps.ready, 'POST', '/api/classify', { image: file(png) })],
@@ -159,6 +162,22 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   }],
   ['post /api/describe', 415, 'bad_image', () => upload(apps.vlm, 'POST', '/api/describe', { image: file(Buffer.from('text')) })],
   ['post /api/describe', 503, 'loading', () => upload(apps.cold, 'POST', '/api/describe', { image: file(png) })],
+  ['get /api/duplicates', 200, null, () => get(apps.ready, '/api/duplicates?threshold=0.99')],
+  ['get /api/duplicates', 400, 'invalid_request', () => get(apps.ready, '/api/duplicates?threshold=2')],
+  ['get /api/duplicates', 503, 'loading', () => get(apps.cold, '/api/duplicates')],
+  ['post /api/duplicates/resolve', 200, null, () => post(apps.ready, '/api/duplicates/resolve', { keep: id, others: [1], action: 'relabel', label: 'copy' })],
+  ['post /api/duplicates/resolve', 400, 'invalid_request', () => post(apps.ready, '/api/duplicates/resolve', { keep: id, others: [id], action: 'delete' })],
+  ['post /api/duplicates/resolve', 400, 'invalid_json', () => post(apps.ready, '/api/duplicates/resolve', '{"keep":')],
+  ['post /api/duplicates/resolve', 401, 'unauthorized', () => post(apps.keyed, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' })],
+  ['post /api/duplicates/resolve', 403, 'forbidden', () => post(apps.keyed, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' }, { authorization: 'Bearer wrong' })],
+  ['post /api/duplicates/resolve', 404, 'not_found', () => post(apps.ready, '/api/duplicates/resolve', { keep: id, others: [999999], action: 'delete' })],
+  ['post /api/duplicates/resolve', 415, 'unsupported_media_type', () => apps.ready.app.inject({ method: 'POST', url: '/api/duplicates/resolve', payload: 'keep=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) as Promise<Res>],
+  ['post /api/duplicates/resolve', 503, 'loading', () => post(apps.cold, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' })],
+  ['post /api/duplicates/resolve', 507, 'disk_full', () => post(apps.full, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'relabel', label: 'x' })],
+  ['get /api/thumbnails.zip', 200, null, () => get(apps.ready, `/api/thumbnails.zip?ids=${id}`)],
+  ['get /api/thumbnails.zip', 400, 'invalid_request', () => get(apps.ready, '/api/thumbnails.zip?ids=1,x')],
+  ['get /api/thumbnails.zip', 404, 'not_found', () => get(apps.ready, '/api/thumbnails.zip?ids=999999')],
+  ['get /api/thumbnails.zip', 503, 'loading', () => get(apps.cold, '/api/thumbnails.zip?ids=1')],
   ['get /metrics', 200, null, () => get(apps.ready, '/metrics')],
   ['get /metrics', 401, 'unauthorized', () => get(apps.keyed, '/metrics')],
   ['get /metrics', 403, 'forbidden', () => get(apps.keyed, '/metrics', 'GET', { authorization: 'Bearer wrong' })],
@@ -242,7 +261,7 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'folder', 'takenAfter', 'takenBefore', 'camera', 'sort', 'cursor', 'rerank', 'classify'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'folder', 'takenAfter', 'takenBefore', 'camera', 'sort', 'cursor', 'rerank', 'classify', 'positive', 'negative'],
       'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
       'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed', 'history'],
     };

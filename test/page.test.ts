@@ -1,5 +1,5 @@
 // The upload page in a real browser (Debian's chromium, driven by playwright-core) against the real server.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,9 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { MODELS_DIR } from './helpers/models.js';
 import { startRedis } from './helpers/redis.js';
 import { ROOT, startScript, watchOutput } from './helpers/cli.js';
-import { scenePng } from './helpers/images.js';
+import { recompressedCopy, scenePng } from './helpers/images.js';
+import sharp from 'sharp';
+import { multipart } from './helpers/app.js';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -310,5 +312,106 @@ describe('the page with an embedding model', () => {
     } finally {
       await emb.close();
     }
+  });
+});
+
+describe('the Duplicates view', () => {
+  it('reviews a group, keeps the one picked, deletes the others, and they are gone from search', async () => {
+    const original = await scenePng(960);
+    const add = async (name: string, data: Buffer) => (await t.app.inject({ method: 'POST', url: '/api/images', ...multipart({ image: { filename: name, data } }) })).json().id as number;
+    const ids = {
+      original: await add('dup-original.png', original),
+      small: await add('dup-small.jpg', await recompressedCopy(original, 0.75, 70)),
+      copy: await add('dup-copy.png', await sharp(original).png({ compressionLevel: 2 }).toBuffer()), // the same pixels in other bytes
+    };
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#view-duplicates');
+    await page.waitForFunction(() => (document.getElementById('dup-threshold') as HTMLInputElement).value !== '');
+    expect(await page.inputValue('#dup-threshold')).toBe('0.97'); // the server's default, as it answered
+    expect(await page.isVisible('#drop')).toBe(false);
+    await page.fill('#dup-threshold', '0.999'); // the demo's Fashion-MNIST pictures have no pair this close
+    await page.click('#dup-find');
+    const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${ids.original}"]`) });
+    await group.waitFor();
+    const members = await group.locator('.card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(members.sort((a, b) => a - b)).toEqual([ids.original, ids.small, ids.copy].sort((a, b) => a - b));
+    expect(await group.getAttribute('data-keep')).toBe(String(ids.original)); // the suggestion: most pixels, then oldest
+    await group.locator(`.card[data-id="${ids.copy}"] input[type="radio"]`).check();
+    expect(await group.locator('.card.keep').getAttribute('data-id')).toBe(String(ids.copy));
+    await group.getByRole('button', { name: 'Apply' }).click();
+    await group.waitFor({ state: 'detached' });
+    expect(await page.textContent('#dup-summary')).toBe(`kept #${ids.copy}; deleted ${[ids.original, ids.small].map((i) => `#${i}`).join(', ')}`);
+
+    await page.click('#view-search');
+    await page.setInputFiles('#file', { name: 'again.png', mimeType: 'image/png', buffer: original });
+    await page.waitForSelector('#results .card');
+    const found = await page.locator('#results .card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
+    expect(found[0]).toBe(ids.copy); // the kept copy: the same pixels
+    expect(found).not.toContain(ids.original);
+    expect(found).not.toContain(ids.small);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the Duplicates view with an API key (LOOKALIKE_API_KEY)', () => {
+  it('asks for the key when Apply answers 401, then applies with it', async () => {
+    const keyed = await startTestApp({ LOOKALIKE_API_KEY: 'sesame' });
+    const page = await browser.newPage();
+    try {
+      const original = await scenePng(962);
+      const add = async (name: string, data: Buffer) => {
+        const body = multipart({ image: { filename: name, data } });
+        const res = await keyed.app.inject({ method: 'POST', url: '/api/images', headers: { authorization: 'Bearer sesame', ...body.headers }, payload: body.payload });
+        expect(res.statusCode, res.body).toBe(201);
+        return res.json().id as number;
+      };
+      const [a, b] = [await add('k-a.png', original), await add('k-b.jpg', await recompressedCopy(original, 0.75, 70))];
+      await page.goto(await keyed.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.click('#view-duplicates');
+      await page.fill('#dup-threshold', '0.999');
+      await page.click('#dup-find');
+      const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${a}"]`) });
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await page.waitForSelector('#duplicates #api-key:not([hidden])');
+      expect(await page.textContent('#message')).toMatch(/needs its API key to change the gallery/);
+      await page.fill('#api-key', 'sesame');
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await group.waitFor({ state: 'detached' });
+      expect((await keyed.app.inject(`/api/images/${b}`)).statusCode).toBe(404);
+      await page.click('#view-search');
+      expect(await page.locator('#add #api-key').count()).toBe(1); // the key box went back to the add form
+    } finally {
+      await page.close();
+      await keyed.close();
+    }
+  });
+});
+
+describe('taking results away', () => {
+  it('downloads the selected results as a ZIP of their thumbnails', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#file', { name: 'q.png', mimeType: 'image/png', buffer: await scenePng(961) });
+    await page.waitForSelector('#results .card');
+    expect(await page.isVisible('#download-zip')).toBe(false);
+    const cards = page.locator('#results .card');
+    const picked = [await cards.nth(0).getAttribute('data-id'), await cards.nth(2).getAttribute('data-id')];
+    await cards.nth(0).locator('.pick input').check();
+    await cards.nth(2).locator('.pick input').check();
+    expect(await page.textContent('#download-zip')).toBe('Download 2 selected (zip of thumbnails)');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-zip')]);
+    const zip = readFileSync((await download.path())!);
+    // two central-directory entries, named "<id>-<name>.webp" for the two ticked
+    expect(zip.toString('latin1').split('PK\x01\x02').length - 1).toBe(2);
+    for (const id of picked) expect(zip.includes(Buffer.from(`${id}-`))).toBe(true);
+    expect(zip.readUInt32LE(zip.length - 22)).toBe(0x06054b50); // ends with the end-of-directory record
+    await page.close();
   });
 });

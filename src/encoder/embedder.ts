@@ -39,6 +39,9 @@ export interface TextEmbedder extends Embedder {
   readonly textSearch: true;
   /** Text to a unit vector in the images' space, with the query instruction (or `instruction`). */
   embedText(text: string, instruction?: string): Promise<Float32Array>;
+  /** An image and words as one input (the image first, then the text), with the query instruction; absent where the
+   * model is not in this process (workers encode queries one kind at a time). */
+  embedImageWithText?(image: DecodedImage, text: string): Promise<Float32Array>;
 }
 
 export function isTextEmbedder(e: Embedder): e is TextEmbedder {

@@ -117,6 +117,11 @@ export class VlEmbedder implements TextEmbedder {
     return this.vector(text || (image ? '' : 'NULL'), image ? [image] : [], punctuated(instruction));
   }
 
+  /** "This photo, but at night": one query input, as Qwen3-VL-Embedding is trained for. */
+  embedImageWithText(image: DecodedImage, text: string): Promise<Float32Array> {
+    return this.embedQuery(text, image);
+  }
+
   /** The prompt exactly as the model sees it, for the fidelity test against llama.cpp's own llama-embedding. */
   textPrompt(text: string, instruction = this.queryInstruction): Promise<PromptPart[]> {
     return this.vlm.prompt(text, 0, punctuated(instruction), '');

@@ -1,5 +1,6 @@
 // The gallery: the SQLite store (truth) and the vector index (derived; kept by the IndexMaintainer), bound to one
 // encoder identity. Add, remove, relabel, read, search and similar; the API and the index builder both work through it.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../identity.js';
@@ -8,6 +9,7 @@ import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
+import { describeGroup, sortGroups, UnionFind, type DuplicateGroup } from './duplicates.js';
 import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
@@ -272,6 +274,11 @@ export class Gallery implements LabelledVectors {
     }
   }
 
+  /** The stored vector of an image (undefined: no such image). */
+  storedVector(id: number): Float32Array | undefined {
+    return this.store.vector(id);
+  }
+
   /** "Find similar to this one", from the stored vector: no re-encoding. */
   async similar(id: number, opts: Omit<SearchOptions, 'excludeId'>): Promise<SearchResult[]> {
     return (await this.similarPage(id, opts)).results;
@@ -281,6 +288,30 @@ export class Gallery implements LabelledVectors {
     const vector = this.store.vector(id);
     if (!vector) throw new NotFoundError(`no image with id ${id}`);
     return this.searchPage(vector, { ...opts, excludeId: id });
+  }
+
+  /**
+   * Duplicate groups: identical vectors (exact), and each image's `neighbours` nearest from the index at `threshold`
+   * or above (near), merged transitively, so a group can be larger than `neighbours`.
+   */
+  async duplicates(threshold: number, neighbours = 10): Promise<DuplicateGroup[]> {
+    const sets = new UnionFind();
+    const firstWithVector = new Map<string, number>();
+    for (const { ids, vectors } of this.store.vectorBatches(1024)) {
+      const dim = vectors.length / ids.length;
+      ids.forEach((id, i) => {
+        const key = createHash('sha256').update(vectors.subarray(i * dim, (i + 1) * dim)).digest('base64');
+        const first = firstWithVector.get(key);
+        if (first === undefined) firstWithVector.set(key, id);
+        else sets.union(first, id);
+      });
+      const hits = await this.index.search(vectors, neighbours + 1); // +1: an image finds itself first
+      hits.forEach((row, i) => row.forEach((h) => { if (h.id !== ids[i] && h.score >= threshold) sets.union(ids[i]!, h.id); }));
+    }
+    const groups = sets.groups();
+    const records = this.store.getMany(groups.flat());
+    const present = groups.map((ids) => ids.flatMap((id) => records.get(id) ?? [])).filter((g) => g.length > 1); // one deleted meanwhile is left out
+    return sortGroups(present.map((g) => describeGroup(g, (id) => this.store.vector(id)!)));
   }
 
   /** Weighted KNN over the labelled gallery. */

@@ -16,8 +16,8 @@ declare module 'fastify' {
   }
 }
 
-/** How many text fields a form may have, and how many bytes they may hold together (and so each one). */
-export interface FormLimits { fields: number; bytes: number }
+/** How many text fields a form may have, and how many bytes they may hold together (and so each one); how many files. */
+export interface FormLimits { fields: number; bytes: number; files?: number }
 /** Every upload route's, unless its config says otherwise: a few short fields. */
 export const DEFAULT_FORM_LIMITS: FormLimits = { fields: 20, bytes: 4096 };
 
@@ -38,24 +38,33 @@ export interface Upload<T> {
   image: Buffer;
   filename: string;
   fields: T;
+  /** With `namedFiles`: the files sent in fields other than "image", by field name (a query's parts refer to them). */
+  files: Map<string, Buffer>;
 }
 
 /** Reads a multipart upload: the image (required unless `imageOptional`) and the form fields, validated. */
-export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional: true }): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }>;
+export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional: true; namedFiles?: boolean }): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }>;
 export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S): Promise<Upload<z.output<S>>>;
-export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional?: boolean } = {}): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }> {
+export async function readUpload<S extends z.ZodType>(req: FastifyRequest, fieldsSchema: S, opts: { imageOptional?: boolean; namedFiles?: boolean } = {}): Promise<Omit<Upload<z.output<S>>, 'image'> & { image: Buffer | undefined }> {
   if (!req.isMultipart()) {
     throw new LookalikeError('not_multipart', 'send the image as multipart/form-data, in the field "image"');
   }
   let image: Buffer | undefined;
   let filename = '';
+  const files = new Map<string, Buffer>();
   const raw: Record<string, unknown> = {}; // a repeated field (labels) becomes a list
   const limits = req.routeOptions.config.formLimits ?? DEFAULT_FORM_LIMITS;
   let bytes = 0;
   try {
     // busboy cuts a field longer than fieldSize short without an error: that is refused below, never parsed
-    for await (const part of req.parts({ limits: { fields: limits.fields, parts: limits.fields + 5, fieldSize: limits.bytes } })) {
+    const maxFiles = limits.files ?? 1;
+    for await (const part of req.parts({ limits: { fields: limits.fields, parts: limits.fields + maxFiles + 4, fieldSize: limits.bytes, files: maxFiles } })) {
       if (part.type === 'file') {
+        if (opts.namedFiles && part.fieldname !== 'image') {
+          if (files.has(part.fieldname)) throw new LookalikeError('invalid_request', `two files in the field "${part.fieldname}": give each file its own field name`);
+          files.set(part.fieldname, await part.toBuffer());
+          continue;
+        }
         if (part.fieldname !== 'image') {
           await part.toBuffer().catch(() => undefined); // drain it
           throw new LookalikeError('wrong_field', `unexpected file field "${part.fieldname}": send the image in the field "image"`);
@@ -84,7 +93,7 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     throw err;
   }
   if (!image && !opts.imageOptional) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image"');
-  return { image, filename, fields: parseFields(fieldsSchema, raw, 'form fields') };
+  return { image, filename, files, fields: parseFields(fieldsSchema, raw, 'form fields') };
 }
 
 /** The media type of a request, without parameters, in lower case (media types are case-insensitive). */

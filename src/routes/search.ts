@@ -8,13 +8,13 @@ import { clientGone } from '../http/client.js';
 import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
 import { FilterFields, SEARCH_SORTS, searchCursorIn, searchCursorOut, toFilter } from '../http/filters.js';
+import { compositeQuery, FILES_MAX, formItems, PartsDoc, QueryItems, TEXT_MAX } from '../http/query-parts.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
-import { formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
+import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
 
 const K_MAX = 100;
-const TEXT_MAX = 2000;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
 const sort = z.enum(SEARCH_SORTS).default('score').describe('score: best first; date: newest first among all results that reach minScore (needs minScore)');
 const SearchFields = FilterFields.extend({
@@ -24,10 +24,13 @@ const SearchFields = FilterFields.extend({
   sort,
   rerank: formBool.default(false),
   classify: formBool.default(false),
+  positive: formItems.optional().describe(PartsDoc.positive),
+  negative: formItems.optional().describe(PartsDoc.negative),
 }).partial({ text: true });
 // the same as a JSON body: typed values instead of form strings
 const SearchJson = FilterFields.extend({
-  text: queryText, k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
+  text: queryText.optional(), positive: QueryItems.optional().describe(PartsDoc.positive), negative: QueryItems.optional().describe(PartsDoc.negative),
+  k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
   sort, rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const SimilarQuery = FilterFields.extend({
@@ -74,10 +77,14 @@ const search: FastifyPluginAsyncZod = async (app) => {
   /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
   async function readSearch(req: FastifyRequest) {
     if (!req.isMultipart() && mediaType(req) === 'application/json') {
-      const fields = parseFields(SearchJson, req.body, 'JSON body');
-      return { image: undefined, ...fields, ...searchOptions(fields) };
+      const body = parseFields(SearchJson, req.body, 'JSON body');
+      const parts = compositeQuery(body, new Map(), body.text !== undefined);
+      if (!parts && body.text === undefined) throw new LookalikeError('invalid_request', 'invalid JSON body: give "text", or a "positive" list');
+      return { image: undefined, ...body, ...searchOptions(body), parts };
     }
-    const { image, fields } = await readUpload(req, SearchFields, { imageOptional: true });
+    const { image, files, fields } = await readUpload(req, SearchFields, { imageOptional: true, namedFiles: true });
+    const parts = compositeQuery(fields, files, image !== undefined || fields.text !== undefined);
+    if (parts) return { ...fields, ...searchOptions(fields), image: undefined, text: undefined, parts };
     if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
     if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
@@ -85,14 +92,16 @@ const search: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.post('/api/search', {
-    config: { form: SearchFields, imageOptional: true, admitted: true },
+    config: { form: SearchFields, imageOptional: true, admitted: true, formLimits: { ...DEFAULT_FORM_LIMITS, files: 1 + FILES_MAX } },
     schema: {
       tags: ['search'], operationId: 'searchImages', security: [], consumes: ['multipart/form-data', 'application/json'],
       summary: 'Most similar gallery images to an uploaded photo, or to words',
       description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); ' +
         'filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); ' +
         'classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). ' +
-        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep.',
+        'Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep. ' +
+        'A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); ' +
+        'an item\'s "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.',
       response: { 200: SearchOut, ...errorResponses(400, 409, 413, 415, 503) },
     },
   }, async (req) => {

@@ -15,10 +15,12 @@ import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
+import { Duplicates } from '../usecases/duplicates.js';
 import { FewShot } from '../usecases/few-shot.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
+import { TakeAway } from '../usecases/take-away.js';
 import { Admission } from '../util/admission.js';
 import { Metrics } from '../util/metrics.js';
 import { Reranker } from '../vlm/rerank.js';
@@ -37,6 +39,8 @@ export interface Ready {
   readonly search: Search;
   readonly classify: Classify;
   readonly describe: Describe;
+  readonly duplicates: Duplicates;
+  readonly takeAway: TakeAway;
 }
 
 export type RuntimeState =
@@ -146,6 +150,8 @@ export class Runtime {
         minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       }),
       describe: new Describe(models.vlm, this.admission),
+      duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
+      takeAway: new TakeAway(gallery),
     };
   }
 

@@ -1,7 +1,7 @@
 // Turning a query (an uploaded image, or words) into a vector: through the bounded admission queue (503 busy when
 // full), timed into the encode metrics. Every route that encodes goes through here.
 import { isTextEmbedder, type Embedder, type TextEmbedder } from '../encoder/embedder.js';
-import { TextSearchUnavailableError } from '../errors.js';
+import { LookalikeError, TextSearchUnavailableError } from '../errors.js';
 import { prepareImage, type PreparedImage } from '../image/prepare.js';
 import type { Admission } from '../util/admission.js';
 import type { Metrics } from '../util/metrics.js';
@@ -27,6 +27,17 @@ export class QueryEncoder {
   text(text: string): Promise<Float32Array> {
     const words = this.words();
     return this.admission.run(() => this.timed('text', () => words.embedText(text)));
+  }
+
+  /** An upload and words as one input (the image first); 409 text_search_unavailable without an embedding model here. */
+  imageWithText(data: Buffer, text: string): Promise<Float32Array> {
+    const words = this.words();
+    const embed = words.embedImageWithText?.bind(words);
+    if (!embed) throw new LookalikeError('invalid_request', 'an image with words in one item needs the embedding model in this process (LOOKALIKE_QUERY_ENCODER=local): give them as two items');
+    return this.admission.run(async () => {
+      const prepared = await prepareImage(this.embedder, data);
+      return this.timed('image', () => embed(prepared.decoded, text));
+    });
   }
 
   /** The embedder when it embeds words (search by text, zero-shot); 409 text_search_unavailable otherwise. */

@@ -7,9 +7,38 @@ import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { QueryEncoder } from './query-encoder.js';
 
+/** One part of a query built from several: words, an uploaded image, both (one input), or a stored image's id. */
+export interface QueryPart {
+  text?: string;
+  image?: Buffer;
+  id?: number;
+  /** Finite, not 0; default 1. */
+  weight: number;
+}
+
+/** A query built from several parts: the weighted sum of the positives minus that of the negatives, normalised. */
+export interface CompositeQuery {
+  positive: QueryPart[];
+  negative: QueryPart[];
+}
+
+/** The query vector of a composite query: sum(w * v) over the positives minus over the negatives, to unit length. */
+export function combineQuery(terms: { vector: Float32Array; weight: number; negative: boolean }[]): Float32Array {
+  const sum = new Float32Array(terms[0]!.vector.length);
+  for (const t of terms) {
+    const w = t.negative ? -t.weight : t.weight;
+    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + w * t.vector[i]!;
+  }
+  const norm = Math.hypot(...sum);
+  if (!(norm > 1e-6)) throw new LookalikeError('invalid_request', 'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
+  return sum.map((x) => x / norm);
+}
+
 export interface SearchRequest {
   image?: Buffer;
   text?: string;
+  /** A query built from several parts, instead of image or text. */
+  parts?: CompositeQuery;
   k: number;
   minScore?: number;
   filter?: ImageFilter;
@@ -37,10 +66,11 @@ export class Search {
 
   async run(q: SearchRequest): Promise<SearchAnswer> {
     const reranker = q.rerank ? this.requireReranker() : null;
+    if (reranker && q.parts) throw new LookalikeError('invalid_request', 're-ranking judges one image or one text: a query of several parts cannot be re-ranked');
     const { vector, query } = await this.encode(q);
     const { results, next } = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
     const classification = q.classify ? await this.gallery.classify(vector, this.knn) : undefined;
-    if (!reranker) return { results, next, classification };
+    if (!reranker || !query) return { results, next, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
     const decode = (r: SearchResult) => this.encoder.embedder.decode(this.gallery.thumbnail(r.id));
@@ -53,6 +83,35 @@ export class Search {
     return this.gallery.similarPage(id, opts);
   }
 
+  /**
+   * Every part is checked before anything is encoded: words need an embedding model, an id must be in the gallery.
+   * A negative subtracts from the query vector (one search, exact k, filters apply as to any query).
+   */
+  private async composite(c: CompositeQuery): Promise<Float32Array> {
+    const all = [...c.positive.map((p, i) => ({ p, where: `positive[${i}]`, negative: false })), ...c.negative.map((p, i) => ({ p, where: `negative[${i}]`, negative: true }))];
+    const stored = new Map<number, Float32Array>();
+    for (const { p, where } of all) {
+      if (p.text !== undefined && !this.encoder.embedder.textSearch) {
+        throw new LookalikeError('invalid_request', `${where} has words, and this server embeds images only: words need an embedding model (LOOKALIKE_EMBED_MODEL, see README)`);
+      }
+      if (p.id !== undefined) {
+        const v = this.gallery.storedVector(p.id);
+        if (!v) throw new LookalikeError('invalid_request', `${where}: there is no image with id ${p.id} in the gallery`);
+        stored.set(p.id, v);
+      }
+    }
+    const terms = [];
+    for (const { p, negative } of all) terms.push({ vector: await this.partVector(p, stored), weight: p.weight, negative });
+    return combineQuery(terms);
+  }
+
+  private async partVector(p: QueryPart, stored: Map<number, Float32Array>): Promise<Float32Array> {
+    if (p.id !== undefined) return stored.get(p.id)!;
+    if (p.image && p.text !== undefined) return this.encoder.imageWithText(p.image, p.text.trim());
+    if (p.image) return (await this.encoder.image(p.image)).vector;
+    return this.encoder.text(p.text!.trim());
+  }
+
   get reranks(): boolean { return this.reranker !== null; }
 
   /** Refuses before any work when re-ranking is asked of a server that cannot. */
@@ -63,7 +122,8 @@ export class Search {
     return this.reranker;
   }
 
-  private async encode(q: SearchRequest): Promise<{ vector: Float32Array; query: Query }> {
+  private async encode(q: SearchRequest): Promise<{ vector: Float32Array; query: Query | null }> {
+    if (q.parts) return { vector: await this.composite(q.parts), query: null };
     if (q.image) {
       const { vector, prepared } = await this.encoder.image(q.image);
       return { vector, query: { image: prepared.decoded, key: prepared.sha256 } };

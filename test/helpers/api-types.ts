@@ -27,7 +27,7 @@ export interface paths {
         put?: never;
         /**
          * Most similar gallery images to an uploaded photo, or to words
-         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep.
+         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep. A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); an item's "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.
          */
         post: operations["searchImages"];
         delete?: never;
@@ -201,6 +201,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Groups of duplicate images: exact copies, and near duplicates at the threshold or above, merged transitively */
+        get: operations["findDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/duplicates/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Keep one image of a group and delete (or relabel) the others, in one request; every id is checked before anything changes */
+        post: operations["resolveDuplicates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/thumbnails.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored thumbnails of the given images as one ZIP (WebP files named <id>-<name>.webp); the server keeps no originals */
+        get: operations["downloadThumbnails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -359,6 +410,28 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    positive?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
+                    /** @description what to move away from: items as in "positive", subtracted from the query vector */
+                    negative?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
                 };
                 "application/json": {
                     /**
@@ -396,6 +469,28 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    positive?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
+                    /** @description what to move away from: items as in "positive", subtracted from the query vector */
+                    negative?: {
+                        /** @description words (need an embedding model) */
+                        text?: string;
+                        /** @description multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input */
+                        file?: string;
+                        /** @description a gallery image: its stored vector */
+                        id?: number;
+                        /** @default 1 */
+                        weight?: number;
+                    }[];
                 };
             };
         };
@@ -471,7 +566,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -499,7 +594,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -670,7 +765,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -698,7 +793,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -855,7 +950,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -975,7 +1070,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1083,7 +1178,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1125,7 +1220,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1326,7 +1421,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1404,7 +1499,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1554,7 +1649,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1688,7 +1783,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1884,7 +1979,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image`; invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1912,7 +2007,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file; too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2023,6 +2118,346 @@ export interface operations {
                 };
                 content: {
                     "text/plain": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    findDuplicates: {
+        parameters: {
+            query?: {
+                /** @description cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD) */
+                threshold?: number;
+                /** @description at most this many groups (exact first, then the tightest) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        threshold: number;
+                        /** @description groups found, before the limit */
+                        total: number;
+                        groups: {
+                            /**
+                             * @description exact: every member is an exact copy of the kept one
+                             * @enum {string}
+                             */
+                            kind: "exact" | "near";
+                            /** @description the suggested image to keep: the most pixels, then the most metadata, then the oldest */
+                            keep: number;
+                            /** @description the image to keep first, then the others by falling score */
+                            members: {
+                                id: number;
+                                label: string | null;
+                                /** @description file path relative to the indexed folder, or the uploaded file name */
+                                source: string | null;
+                                width: number;
+                                height: number;
+                                bytes: number;
+                                sha256: string;
+                                addedAt: string;
+                                /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                                takenAt: string;
+                                /**
+                                 * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                                 * @enum {string}
+                                 */
+                                takenFrom: "exif" | "file" | "upload" | "added";
+                                cameraMake: string | null;
+                                cameraModel: string | null;
+                                lens: string | null;
+                                /** @description GPS position from EXIF, degrees */
+                                latitude: number | null;
+                                longitude: number | null;
+                                thumbnailUrl: string;
+                                /** @description cosine similarity to the image to keep (1 for itself) */
+                                score: number;
+                                /** @description the encoder saw the same pixels as in the image to keep (identical vectors) */
+                                exact: boolean;
+                            }[];
+                        }[];
+                        tookMs: number;
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    resolveDuplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    keep: number;
+                    others: number[];
+                    /**
+                     * @description delete: the others leave the gallery; relabel: they take "label" and stay
+                     * @enum {string}
+                     */
+                    action: "delete" | "relabel";
+                    /** @description with relabel: the others' new label (null clears it) */
+                    label?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        kept: number;
+                        deleted: number[];
+                        relabelled: number[];
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job, or route) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    downloadThumbnails: {
+        parameters: {
+            query: {
+                /** @description image ids separated by commas, 1 to 500 */
+                ids: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/zip bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job, or route) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
                         error: {
                             code: string;
                             message: string;

@@ -1,0 +1,54 @@
+// Duplicate groups (exact and near, merged transitively) and their review: keep one, delete or relabel the others.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { writeAccess } from '../http/auth.js';
+import { errorResponses } from '../http/errors.js';
+import { ClassName, ImageOut, imageOut } from '../http/schemas.js';
+import { jsonOnly } from '../http/upload.js';
+
+const GROUPS_MAX = 1000;
+const MemberOut = ImageOut.extend({
+  score: z.number().describe('cosine similarity to the image to keep (1 for itself)'),
+  exact: z.boolean().describe('the encoder saw the same pixels as in the image to keep (identical vectors)'),
+});
+const GroupOut = z.object({
+  kind: z.enum(['exact', 'near']).describe('exact: every member is an exact copy of the kept one'),
+  keep: z.number().int().describe('the suggested image to keep: the most pixels, then the most metadata, then the oldest'),
+  members: z.array(MemberOut).describe('the image to keep first, then the others by falling score'),
+});
+const imageId = z.number().int().min(1);
+
+const duplicates: FastifyPluginAsyncZod = async (app) => {
+  app.get('/api/duplicates', {
+    schema: {
+      tags: ['gallery'], operationId: 'findDuplicates', security: [],
+      summary: 'Groups of duplicate images: exact copies, and near duplicates at the threshold or above, merged transitively',
+      querystring: z.object({
+        threshold: z.coerce.number().min(-1).max(1).optional().describe('cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD)'),
+        limit: z.coerce.number().int().min(1).max(GROUPS_MAX).default(100).describe('at most this many groups (exact first, then the tightest)'),
+      }),
+      response: { 200: z.object({ threshold: z.number(), total: z.number().int().describe('groups found, before the limit'), groups: z.array(GroupOut), tookMs: z.number() }), ...errorResponses(400, 503) },
+    },
+  }, async (req) => {
+    const started = performance.now();
+    const { threshold, groups } = await app.runtime.ready().duplicates.find(req.query.threshold);
+    const shown = groups.slice(0, req.query.limit).map((g) => ({ ...g, members: g.members.map(imageOut) }));
+    return { threshold, total: groups.length, groups: shown, tookMs: performance.now() - started };
+  });
+
+  app.post('/api/duplicates/resolve', {
+    onRequest: writeAccess(app.runtime.config),
+    preParsing: jsonOnly,
+    schema: {
+      tags: ['gallery'], operationId: 'resolveDuplicates', security: [{ bearer: [] }],
+      summary: 'Keep one image of a group and delete (or relabel) the others, in one request; every id is checked before anything changes',
+      body: z.object({
+        keep: imageId, others: z.array(imageId).min(1).max(GROUPS_MAX),
+        action: z.enum(['delete', 'relabel']).describe('delete: the others leave the gallery; relabel: they take "label" and stay'),
+        label: ClassName.nullable().optional().describe('with relabel: the others\' new label (null clears it)'),
+      }).strict(),
+      response: { 200: z.object({ kept: z.number().int(), deleted: z.array(z.number().int()), relabelled: z.array(z.number().int()) }), ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
+    },
+  }, async (req) => app.runtime.ready().duplicates.resolve(req.body));
+};
+export default duplicates;
