@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,7 +36,7 @@ function fail(msg) {
 }
 function hashFiles(files, extra = '') {
   const h = createHash('sha256').update(extra);
-  for (const f of files) h.update(f).update(readFileSync(f));
+  for (const f of files) h.update(relative(root, f)).update(readFileSync(f)); // relative: one stamp for every checkout of the tree
   return h.digest('hex');
 }
 function upToDate(stampFile, hash, output) {
