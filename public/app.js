@@ -78,29 +78,36 @@ function renderPrediction(c) {
   box.append(label, detail);
 }
 
+// A picture's card: its thumbnail, then a line of two spans (a score or a date first, then a label), with `title`s.
+function card(r, first, firstClass, second, secondTitle) {
+  const li = document.createElement('li');
+  li.className = 'card';
+  li.dataset.id = r.id;
+  const img = document.createElement('img');
+  img.src = r.thumbnailUrl;
+  img.alt = r.source ?? `image ${r.id}`;
+  img.loading = 'lazy';
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const a = document.createElement('span');
+  a.className = firstClass;
+  a.textContent = first;
+  const b = document.createElement('span');
+  b.className = 'lbl';
+  b.textContent = second;
+  b.title = secondTitle;
+  meta.append(a, b);
+  li.append(img, meta);
+  return { li, meta };
+}
+
 function renderResults(results, title, details = null) {
   $('results-title').hidden = false;
   $('results-title').textContent = results.length ? title : 'No results';
   renderDetails(details);
   const list = $('results');
   list.replaceChildren(...results.map((r) => {
-    const li = document.createElement('li');
-    li.className = 'card';
-    li.dataset.id = r.id;
-    const img = document.createElement('img');
-    img.src = r.thumbnailUrl;
-    img.alt = r.source ?? `image ${r.id}`;
-    img.loading = 'lazy';
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const score = document.createElement('span');
-    score.className = 'score';
-    score.textContent = r.score.toFixed(3);
-    const lbl = document.createElement('span');
-    lbl.className = 'lbl';
-    lbl.textContent = r.label ?? '';
-    lbl.title = r.source ?? '';
-    meta.append(score, lbl);
+    const { li, meta } = card(r, r.score.toFixed(3), 'score', r.label ?? '', r.source ?? '');
     if (r.rerankScore !== undefined && r.rerankScore !== null) {
       const rr = document.createElement('span');
       rr.className = 'rerank';
@@ -112,7 +119,7 @@ function renderResults(results, title, details = null) {
     similar.type = 'button';
     similar.textContent = 'Find similar';
     similar.addEventListener('click', () => findSimilar(r));
-    li.append(img, meta, similar, selectBox(r));
+    li.append(similar, selectBox(r));
     return li;
   }));
   updateDownload();
@@ -188,24 +195,8 @@ async function loadGallery(reset) {
     const out = await api(`/api/images?${q}`);
     galleryNext = out.next;
     const cards = out.images.map((r) => {
-      const li = document.createElement('li');
-      li.className = 'card';
-      li.dataset.id = r.id;
+      const { li } = card(r, r.takenAt.slice(0, 10), 'date', r.label ?? '', '');
       li.tabIndex = 0;
-      const img = document.createElement('img');
-      img.src = r.thumbnailUrl;
-      img.alt = r.source ?? `image ${r.id}`;
-      img.loading = 'lazy';
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      const date = document.createElement('span');
-      date.className = 'date';
-      date.textContent = r.takenAt.slice(0, 10);
-      const lbl = document.createElement('span');
-      lbl.className = 'lbl';
-      lbl.textContent = r.label ?? '';
-      meta.append(date, lbl);
-      li.append(img, meta);
       const open = () => findSimilar(r, true);
       li.addEventListener('click', open);
       li.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
@@ -494,23 +485,7 @@ function renderGroup(g, n) {
     for (const c of cards.children) c.classList.toggle('keep', c.dataset.id === String(id));
   };
   cards.append(...g.members.map((m) => {
-    const card = document.createElement('li');
-    card.className = 'card';
-    card.dataset.id = m.id;
-    const img = document.createElement('img');
-    img.src = m.thumbnailUrl;
-    img.alt = m.source ?? `image ${m.id}`;
-    img.loading = 'lazy';
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const score = document.createElement('span');
-    score.className = 'score';
-    score.textContent = m.exact ? 'exact' : m.score.toFixed(3);
-    const info = document.createElement('span');
-    info.className = 'lbl';
-    info.textContent = `${m.width}x${m.height}${m.label ? ` · ${m.label}` : ''}`;
-    info.title = m.source ?? '';
-    meta.append(score, info);
+    const { li: member } = card(m, m.exact ? 'exact' : m.score.toFixed(3), 'score', `${m.width}x${m.height}${m.label ? ` · ${m.label}` : ''}`, m.source ?? '');
     const keep = document.createElement('label');
     const radio = document.createElement('input');
     radio.type = 'radio';
@@ -519,8 +494,8 @@ function renderGroup(g, n) {
     radio.checked = m.id === g.keep;
     radio.addEventListener('change', () => pick(m.id));
     keep.append(radio, ' keep this one');
-    card.append(img, meta, keep);
-    return card;
+    member.append(keep);
+    return member;
   }));
   const actions = document.createElement('form');
   actions.className = 'dup-actions';

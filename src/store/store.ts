@@ -24,7 +24,8 @@ export interface PhotoMeta {
   longitude: number | null;
 }
 
-export interface ImageRecord {
+/** A stored image as the API shows it: its record and its photo metadata (the date as text, not as ms). */
+export interface ImageRecord extends Omit<PhotoMeta, 'takenMs'> {
   id: number;
   sha256: string;
   source: string | null;
@@ -33,13 +34,6 @@ export interface ImageRecord {
   height: number;
   bytes: number;
   addedAt: string;
-  takenAt: string;
-  takenFrom: TakenFrom;
-  cameraMake: string | null;
-  cameraModel: string | null;
-  lens: string | null;
-  latitude: number | null;
-  longitude: number | null;
 }
 
 export type NewImage = Pick<ImageRecord, 'sha256' | 'source' | 'label' | 'width' | 'height' | 'bytes'> & { thumbnail: Buffer; photo?: PhotoMeta };
