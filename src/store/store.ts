@@ -5,6 +5,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../identity.js';
+import { blobToVector, vectorToBlob } from '../util/vector-format.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface ImageRecord {
@@ -22,16 +23,6 @@ export type NewImage = Omit<ImageRecord, 'id' | 'addedAt'> & { thumbnail: Buffer
 
 interface ImageRow { id: number; sha256: string; source: string | null; label: string | null; width: number; height: number; bytes: number; added_at: string }
 const toRecord = (r: ImageRow): ImageRecord => ({ id: r.id, sha256: r.sha256, source: r.source, label: r.label, width: r.width, height: r.height, bytes: r.bytes, addedAt: r.added_at });
-
-export function vectorToBlob(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-export function blobToVector(b: Buffer): Float32Array {
-  // copy: the Buffer may sit in a shared pool at an offset that is not 4-byte aligned
-  const out = new Float32Array(b.byteLength / 4);
-  Buffer.from(out.buffer).set(b);
-  return out;
-}
 
 /**
  * SQLite's own words for a folder it cannot write ("unable to open database file", "attempt to write a readonly
@@ -199,7 +190,7 @@ export class Store {
 
   vector(id: number): Float32Array | undefined {
     const row = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
-    return row && blobToVector(row.vector);
+    return row && blobToVector(row.vector, this.dim);
   }
 
   delete(id: number): boolean {
@@ -216,6 +207,31 @@ export class Store {
     }
   }
 
+  private get dim(): number {
+    return this.activeModel()!.dim;
+  }
+
+  /** The last change to any stored vector (the embedding_changes log, written by triggers): the index saves it. */
+  changeSeq(): number {
+    return this.db.prepare('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes').pluck().get() as number;
+  }
+
+  /** Ids whose vector for the active model was added, replaced or removed after change `seq`: O(changes). */
+  changedSince(seq: number): number[] {
+    return this.db.prepare('SELECT DISTINCT image_id FROM embedding_changes WHERE seq > ? AND model_id = ? ORDER BY image_id').pluck().all(seq, this.model) as number[];
+  }
+
+  /** Those of `ids` that have a vector for the active model. */
+  embeddedAmong(ids: number[]): Set<number> {
+    const stmt = this.db.prepare('SELECT 1 FROM embeddings WHERE image_id = ? AND model_id = ?').pluck();
+    return new Set(ids.filter((id) => stmt.get(id, this.model) !== undefined));
+  }
+
+  /** The database file's size in bytes (pages in use and free). */
+  fileBytes(): number {
+    return (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
   /** Ids with a vector for the active model, ascending. */
   embeddedIds(): number[] {
     return (this.db.prepare('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id').pluck().all(this.model) as number[]);
@@ -223,7 +239,7 @@ export class Store {
 
   /** Vectors for the active model in id order, in batches, so a large gallery never sits in memory twice. */
   *vectorBatches(batchSize = 2048, ids?: number[]): Generator<{ ids: number[]; vectors: Float32Array }> {
-    const dim = this.activeModel()!.dim;
+    const dim = this.dim;
     let ids_: number[] = [];
     let buf = new Float32Array(batchSize * dim);
     const flush = () => {
@@ -238,7 +254,7 @@ export class Store {
         })(this.db, this.model)
       : this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? ORDER BY image_id').iterate(this.model);
     for (const row of rows as Iterable<{ image_id: number; vector: Buffer }>) {
-      buf.set(blobToVector(row.vector), ids_.length * dim);
+      buf.set(blobToVector(row.vector, dim), ids_.length * dim);
       ids_.push(row.image_id);
       if (ids_.length === batchSize) yield flush();
     }
