@@ -31,7 +31,8 @@ const DIM = 4096, K = 10, SUBSPACE = 256, NOISE = 0.75, CHUNK = 8192;
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' }, kinds: { type: 'string', default: 'ivf-pq,ivf-sq8' }, queries: { type: 'string', default: '50' },
-    dir: { type: 'string' }, threads: { type: 'string', default: '1' }, serve: { type: 'string' }, kind: { type: 'string' }, rebuild: { type: 'boolean' },
+    dir: { type: 'string' }, threads: { type: 'string', default: '1' }, candidates: { type: 'string', default: '25,50,100,200' },
+    serve: { type: 'string' }, kind: { type: 'string' }, rebuild: { type: 'boolean' }, quick: { type: 'boolean' },
   },
 });
 const params: IndexParams = { hnswM: 32, efSearch: 128, nprobe: 16, exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100) };
@@ -120,7 +121,7 @@ interface Served {
 }
 
 /** In a fresh process: open (a restart, or a rebuild when asked), answer, measure. */
-async function serve(dir: string, kind: IndexKind, rebuild: boolean): Promise<Served> {
+async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: boolean): Promise<Served> {
   const dataDir = join(dir, 'data');
   if (rebuild) rmSync(join(dataDir, 'index'), { recursive: true, force: true });
   const queries = new Float32Array(readFileSync(join(dir, 'queries.f32')).buffer.slice(0));
@@ -142,7 +143,7 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean): Promise<Se
     recall += hits.filter((h) => truth[q]!.includes(h.id)).length / K / nq;
   }
   const timesX8: number[] = [];
-  let next = 0;
+  let next = quick ? Infinity : 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < 4 * nq) {
       const q = next++ % nq;
@@ -157,7 +158,7 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean): Promise<Se
   const v = new Float32Array(DIM);
   const added: number[] = [];
   const addStart = performance.now();
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < (quick ? 0 : 300); i++) {
     src.point(v, i % src.clusters);
     added.push((await gallery.add(fakeImage(10_000_000 + i), v, { source: null, label: null })).id);
   }
@@ -172,22 +173,24 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean): Promise<Se
   };
 }
 
-function child(dir: string, kind: IndexKind, rebuild: boolean): Promise<Served> {
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir, '--kind', kind, '--threads', String(values.threads), ...(rebuild ? ['--rebuild'] : [])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(dir: string, kind: IndexKind, rebuild: boolean, candidates?: number): Promise<Served> {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir, '--kind', kind, '--threads', String(values.threads),
+    ...(rebuild ? ['--rebuild'] : []), ...(candidates ? ['--quick'] : [])];
+  const env = candidates ? { ...process.env, LOOKALIKE_EXACT_CANDIDATES: String(candidates) } : process.env;
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   return new Promise((resolve, reject) => proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Served) : reject(new Error(`${kind}: the child exited with ${code}`)))));
 }
 
 if (values.serve) {
-  process.stdout.write(JSON.stringify(await serve(values.serve, values.kind as IndexKind, values.rebuild ?? false)));
+  process.stdout.write(JSON.stringify(await serve(values.serve, values.kind as IndexKind, values.rebuild ?? false, values.quick ?? false)));
 } else {
   const n = Number(values.n), nq = Number(values.queries);
   const kinds = values.kinds!.split(',') as IndexKind[];
   for (const k of kinds) if (!(k in KINDS)) throw new Error(`unknown kind ${k}`);
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'lookalike-million-'));
-  const rows: (string | number)[][] = [];
+  const rows: (string | number)[][] = [], sweep: (string | number)[][] = [];
   const f = (x: number, d = 1) => x.toFixed(d);
   try {
     if (!existsSync(join(dir, 'truth.json'))) { // a --dir kept from an earlier run is measured again, not rebuilt
@@ -203,8 +206,14 @@ if (values.serve) {
       console.log(`  ${kind}: ${JSON.stringify(r)}`);
       rows.push([kind, r.n, f(r.recall, 3), f(r.p50, 2), f(r.p99, 2), f(r.p50x8, 2), f(r.p99x8, 2), f(r.rss / 1024, 2), f(r.indexBytes / 2 ** 30, 2),
         f(r.dbBytes / 2 ** 30, 2), `${f(r.openS)} / ${f(r.firstQueryMs / 1000)}`, f(r.addsPerS, 0), f(rebuilt.openS, 0), f(rebuilt.peak / 1024, 2)]);
+      if (!KINDS[kind].exact) continue;
+      for (const candidates of values.candidates!.split(',').map(Number)) { // LOOKALIKE_EXACT_CANDIDATES: recall against time
+        const c = await child(dir, kind, false, candidates);
+        sweep.push([kind, candidates, f(c.recall, 3), f(c.p50, 2), f(c.p99, 2)]);
+      }
     }
     console.log(`\n${n} x ${DIM}, ${nq} queries, k=${K}; nprobe ${params.nprobe}, exact candidates ${params.exactCandidates}, HNSW M ${params.hnswM} ef ${params.efSearch}; ${values.threads} faiss thread(s); ${new Date().toISOString().slice(0, 10)}\n`);
+    if (sweep.length) console.log(`${table(['kind', 'exact candidates', 'recall@10', 'p50 ms', 'p99 ms'], sweep)}\n`);
     console.log(table(['kind', 'vectors', 'recall@10', 'p50 ms', 'p99 ms', 'p50 ms x8', 'p99 ms x8', 'RSS GiB', 'index GiB', 'SQLite GiB', 'open / first query s', 'adds/s', 'rebuild s', 'rebuild peak GiB'], rows));
   } finally {
     if (!values.dir) rmSync(dir, { recursive: true, force: true });

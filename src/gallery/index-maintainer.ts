@@ -3,7 +3,7 @@
 // when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { KINDS, rebuildReason, type IndexKind } from '../index/kinds.js';
+import { KINDS, MIN_TRAIN, rebuildReason, trainingSize, type IndexKind } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
 import type { Store } from '../store/store.js';
@@ -125,11 +125,26 @@ export class IndexMaintainer {
   async rebuildIndex(): Promise<number> {
     const seq = this.store.changeSeq(); // read with the rows, in one tick: a change after it is applied next open
     await this.index.call.beginBuild();
+    if (KINDS[this.indexConfig.kind].trained) await this.train(this.index, this.store.embeddedIds());
     const n = await this.addToIndex('index rebuild', this.store.counts().embedded, this.store.vectorBatches());
     await this.index.call.finishBuild();
     if (!this.store.readonly) await this.index.call.save(seq);
     this.dirty = false;
     return n;
+  }
+
+  /** Trains a trained kind for a rebuild of `ids` on an evenly strided sample of them (ids follow folders or time). */
+  private async train(index: VectorIndex, ids: number[]): Promise<void> {
+    if (!KINDS[this.indexConfig.kind].trained || ids.length < MIN_TRAIN) return; // fewer: searched exactly meanwhile
+    const n = trainingSize(this.indexConfig.kind, ids.length);
+    const sampleIds = Array.from({ length: n }, (_, i) => ids[Math.floor((i * ids.length) / n)]!);
+    const dim = this.indexConfig.dim;
+    const sample = new Float32Array(n * dim);
+    let row = 0;
+    for (const batch of this.store.vectorBatches(2048, sampleIds)) { sample.set(batch.vectors, row * dim); row += batch.ids.length; }
+    const started = performance.now();
+    await index.call.train(ids.length, sample.subarray(0, row * dim));
+    this.log(`index: ${this.indexConfig.kind} trained on ${row} of ${ids.length} vectors in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 
   /** Adds stored vectors to the index batch by batch, logging count, rate and ETA: at 100k vectors this takes minutes. */
@@ -195,6 +210,7 @@ export class IndexMaintainer {
     const builder = await VectorIndex.start({ ...this.indexConfig, dir });
     try {
       await builder.call.beginBuild();
+      await this.train(builder, snapshot);
       const progress = new Progress('index background rebuild', snapshot.length, this.log);
       for (const batch of this.store.vectorBatches(2048, snapshot)) {
         if (this.closing) return;

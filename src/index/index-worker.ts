@@ -260,10 +260,18 @@ const ops: IndexOps = {
     building = true;
   },
 
+  train(total, sample) {
+    index = faiss.Index.fromFactory(config.dim, spec().factory(total, config.params, config.dim), INNER_PRODUCT);
+    applyParams(index);
+    index.train(sample);
+    trainedOn = sample.length / config.dim;
+    builtFor = total;
+  },
+
   finishBuild() {
     building = false;
     if (staged.size >= MIN_TRAIN) trainFromStaged();
-    builtFor = ids.length + staged.size;
+    builtFor = Math.max(builtFor, ids.length + staged.size);
   },
 
   // An id already in the index gets the new vector (its old one is dropped first): --force re-embeds for real.

@@ -35,6 +35,9 @@ export interface IndexOps {
   configure(config: IndexConfig): void;
   load(): LoadStatus;
   beginBuild(): void;
+  /** A trained kind, before a rebuild's adds: build the index for `total` vectors and train it on this sample, so
+   * the adds go straight into FAISS instead of waiting in memory for training (16 GB at 1M). */
+  train(total: number, sample: Float32Array): void;
   add(ids: number[], vectors: Float32Array): number;
   finishBuild(): void;
   remove(ids: number[]): number;
