@@ -77,6 +77,7 @@ function normalize(v: Float32Array) {
 /** Builds the data folder through Gallery.add, and the exact top 10 of each query chunk by chunk. */
 async function build(dir: string, n: number, nq: number, kind: IndexKind): Promise<{ seconds: number; addsPerS: number; peak: number }> {
   const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
+  faiss.Index.setThreads(1); // the cores are for the gallery's index worker
   const src = makeSource(n, 42);
   const queries = new Float32Array(nq * DIM);
   for (let q = 0; q < nq; q++) src.point(queries.subarray(q * DIM, (q + 1) * DIM), Math.floor(src.random() * src.clusters));
