@@ -54,6 +54,11 @@ describe('ivf-pq: compact codes, exact scores', () => {
     await fill(flat, base);
     const stats = await pq.indexStats();
     expect(stats).toMatchObject({ kind: 'ivf-pq', staged: 0, live: N, bytesPerVector: 8 + 8 }); // 8 code bytes for 128 dims
+    await pq.save();
+    const used = await pq.indexStats(); // measured: the file adds the lists' centroids and the codebooks to the codes
+    expect(used.fileBytesPerVector).toBeGreaterThanOrEqual(16);
+    expect(used.fileBytesPerVector).toBeLessThan(64);
+    expect(used.databaseBytesPerVector).toBeGreaterThan(2 * DIM); // F16 vectors and their rows
     let recall = 0;
     for (const q of queries) {
       const got = await pq.search(q, { k: 10 });
