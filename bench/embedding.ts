@@ -100,7 +100,7 @@ try {
       vs.forEach((v, i) => flat.set(v, i * dim));
       await index.call.add(Array.from({ length: N }, (_, i) => i + 1), flat);
       await index.call.finishBuild();
-      await index.call.save();
+      await index.call.save(0);
       await index.close();
       const manifest = JSON.parse(readFileSync(join(tmp, `${kind}-${dim}`, `${kind}.json`), 'utf8')) as { file: string };
       bytes[kind] = (statSync(join(tmp, `${kind}-${dim}`, manifest.file)).size / N).toFixed(0);

@@ -77,7 +77,7 @@ async function runKind(kind: IndexKind, base: Float32Array, n: number, queries: 
     }
     await index.call.finishBuild();
   });
-  await index.call.save();
+  await index.call.save(0);
   const times: number[] = [];
   const ids: number[][] = [];
   for (let q = 0; q < NQ; q++) {

@@ -12,7 +12,7 @@ export const MODEL_OPTIONS = {
   'min-tokens': { type: 'string', env: 'LOOKALIKE_MIN_TOKENS', help: 'minimum image tokens' },
   'max-tokens': { type: 'string', env: 'LOOKALIKE_MAX_TOKENS', help: 'maximum image tokens' },
   pooling: { type: 'string', env: 'LOOKALIKE_POOLING', help: 'mean | mean-deepstack' },
-  'index-kind': { type: 'string', env: 'LOOKALIKE_INDEX_KIND', help: 'auto (the data folder\'s, flat for a new one) | flat | hnsw | ivf-sq8' },
+  'index-kind': { type: 'string', env: 'LOOKALIKE_INDEX_KIND', help: 'auto (the data folder\'s, flat for a new one) | flat | hnsw | ivf-sq8 | ivf-pq' },
 } as const;
 
 export class UsageError extends Error {}

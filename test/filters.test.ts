@@ -10,7 +10,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EXACT_SCAN_MAX } from '../src/gallery/filtered-search.js';
 import { Gallery, type SearchCursor, type SearchOptions, type SearchResult } from '../src/gallery/gallery.js';
 import type { IndexKind } from '../src/index/kinds.js';
-import { blobToVector, Store, type ImageFilter, type PhotoMeta } from '../src/store/store.js';
+import { Store, type ImageFilter, type PhotoMeta } from '../src/store/store.js';
+import { blobToVector } from '../src/util/vector-format.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { readPhotoMeta } from '../src/usecases/photo-meta.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
@@ -107,7 +108,7 @@ function readAll(dataDir: string): Row[] {
   try {
     return (db.prepare(`SELECT i.id, e.vector, i.label, i.source, i.taken_ms AS takenMs, i.camera_make AS make, i.camera_model AS model
       FROM images i JOIN embeddings e ON e.image_id = i.id`).all() as (Omit<Row, 'vector'> & { vector: Buffer })[])
-      .map((r) => ({ ...r, vector: blobToVector(r.vector) }));
+      .map((r) => ({ ...r, vector: blobToVector(r.vector, DIM) }));
   } finally {
     db.close();
   }

@@ -94,7 +94,7 @@ describe.each(['flat', 'hnsw', 'ivf-sq8'] as IndexKind[])('gallery with a %s ind
   });
 });
 
-describe.each(['ivf-sq8'] as IndexKind[])('a %s index around its training threshold', (kind) => {
+describe.each(['ivf-sq8', 'ivf-pq'] as IndexKind[])('a %s index around its training threshold', (kind) => {
   it('below it, reopens saying the vectors wait for training, not that the index is broken', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, kind);

@@ -89,7 +89,7 @@ export class Gallery implements LabelledVectors {
       }
       const indexConfig: IndexConfig = {
         dir: join(opts.dataDir, 'index'), kind, dim: opts.identity.dim, modelId: opts.identity.modelId,
-        params: opts.indexParams, threads: opts.faissThreads ?? 1,
+        params: opts.indexParams, threads: opts.faissThreads ?? 1, database: databasePath(opts.dataDir),
       };
       const index = await IndexMaintainer.open(store, indexConfig, had, opts.log ?? (() => {}));
       return new Gallery(store, index, unlock);
@@ -275,8 +275,10 @@ export class Gallery implements LabelledVectors {
     });
   }
 
-  indexStats(): Promise<IndexStats> {
-    return this.index.stats();
+  /** The index's figures, and the database's bytes per stored vector (the whole file: thumbnails and rows too). */
+  async indexStats(): Promise<IndexStats & { databaseBytesPerVector: number | null }> {
+    const embedded = this.store.counts().embedded;
+    return { ...await this.index.stats(), databaseBytesPerVector: embedded ? Math.round(this.store.fileBytes() / embedded) : null };
   }
 
   /** How the index was brought up to date with the database when the gallery opened. */

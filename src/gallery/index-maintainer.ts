@@ -3,11 +3,14 @@
 // when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { KINDS, rebuildReason, type IndexKind } from '../index/kinds.js';
+import { KINDS, MIN_TRAIN, rebuildReason, trainingSize, type IndexKind } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
 import type { Store } from '../store/store.js';
 import { Progress } from '../util/progress.js';
+
+/** An open slower than this says how long loading the index took. */
+const SLOW_OPEN_S = 3;
 
 export interface SyncReport {
   action: 'loaded' | 'synced' | 'rebuilt';
@@ -63,35 +66,85 @@ export class IndexMaintainer {
     }
   }
 
-  /** Makes the index agree with SQLite: load it, then add what is missing and drop what is gone; rebuild if unusable. */
+  /**
+   * Makes the index agree with SQLite: load it, then apply what changed since its save (the database's change log
+   * from the manifest's syncedSeq on: O(changes)), or compare every id when the manifest has no seq (an older one) or
+   * the counts disagree after all; rebuild if unusable. A load of more than a few seconds is logged.
+   */
   async syncIndex(): Promise<SyncReport> {
+    const started = performance.now();
     const loaded = await this.index.call.load();
+    const seconds = (performance.now() - started) / 1000;
     if (loaded.status !== 'loaded') {
       // an untrained compressed kind is rebuilt on every open by design: say so, not that something is wrong
       this.log(loaded.status === 'untrained' ? `index: ${loaded.reason}; loading them from SQLite` : `index: rebuilding from SQLite (${loaded.reason})`);
       const added = await this.rebuildIndex();
       return { action: 'rebuilt', reason: loaded.reason, added, removed: 0 };
     }
+    if (seconds > SLOW_OPEN_S) this.log(`index: loaded ${loaded.live} vectors (${this.indexConfig.kind}) in ${seconds.toFixed(1)} s`);
+    const seq = this.store.changeSeq();
+    let missing: number[], extra: number[];
+    if (loaded.syncedSeq !== null && loaded.syncedSeq <= seq) {
+      const changed = this.store.changedSince(loaded.syncedSeq);
+      const present = this.store.embeddedAmong(changed);
+      missing = changed.filter((id) => present.has(id)); // added or replaced: add() puts the stored vector in its place
+      extra = changed.filter((id) => !present.has(id));
+    } else {
+      ({ missing, extra } = this.compareAllIds(loaded.ids ?? await this.index.call.liveIds()));
+    }
+    if (missing.length || extra.length) {
+      const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
+      this.log(`index: ${reason}; syncing`);
+      if (extra.length) await this.index.call.remove(extra);
+      await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
+    }
+    // the log is the fast path, the counts its check: a database restored beside a newer index, say
+    const live = (await this.index.call.stats()).live;
+    if (live !== this.store.counts().embedded) {
+      const full = this.compareAllIds(await this.index.call.liveIds());
+      this.log(`index: ${live} vectors after the sync, the database has ${this.store.counts().embedded}: comparing every id`);
+      if (full.extra.length) await this.index.call.remove(full.extra);
+      await this.addToIndex('index sync', full.missing.length, this.store.vectorBatches(2048, full.missing));
+      missing = [...missing, ...full.missing];
+      extra = [...extra, ...full.extra];
+    }
+    const changed = missing.length + extra.length > 0;
+    // a save writes the whole index file (GBs at 1M): only for a change, or once to record the seq of an older manifest
+    if ((changed || loaded.syncedSeq === null) && !this.store.readonly) await this.index.call.save(seq);
+    const reason = changed ? `the index file was behind the database: ${missing.length} added, ${extra.length} removed` : null;
+    return { action: reason ? 'synced' : 'loaded', reason, added: missing.length, removed: extra.length };
+  }
+
+  /** Ids in the database and not in the index, and the other way round: O(rows), for manifests without a seq. */
+  private compareAllIds(indexIds: number[]): { missing: number[]; extra: number[] } {
     const inDb = new Set(this.store.embeddedIds());
-    const inIndex = new Set(loaded.ids);
-    const missing = [...inDb].filter((id) => !inIndex.has(id));
-    const extra = [...inIndex].filter((id) => !inDb.has(id));
-    if (!missing.length && !extra.length) return { action: 'loaded', reason: null, added: 0, removed: 0 };
-    const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
-    this.log(`index: ${reason}; syncing`);
-    if (extra.length) await this.index.call.remove(extra);
-    await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
-    if (!this.store.readonly) await this.index.call.save();
-    return { action: 'synced', reason, added: missing.length, removed: extra.length };
+    const inIndex = new Set(indexIds);
+    return { missing: [...inDb].filter((id) => !inIndex.has(id)), extra: [...inIndex].filter((id) => !inDb.has(id)) };
   }
 
   async rebuildIndex(): Promise<number> {
+    const seq = this.store.changeSeq(); // read with the rows, in one tick: a change after it is applied next open
     await this.index.call.beginBuild();
+    if (KINDS[this.indexConfig.kind].trained) await this.train(this.index, this.store.embeddedIds());
     const n = await this.addToIndex('index rebuild', this.store.counts().embedded, this.store.vectorBatches());
     await this.index.call.finishBuild();
-    if (!this.store.readonly) await this.index.call.save();
+    if (!this.store.readonly) await this.index.call.save(seq);
     this.dirty = false;
     return n;
+  }
+
+  /** Trains a trained kind for a rebuild of `ids` on an evenly strided sample of them (ids follow folders or time). */
+  private async train(index: VectorIndex, ids: number[]): Promise<void> {
+    if (!KINDS[this.indexConfig.kind].trained || ids.length < MIN_TRAIN) return; // fewer: searched exactly meanwhile
+    const n = trainingSize(this.indexConfig.kind, ids.length);
+    const sampleIds = Array.from({ length: n }, (_, i) => ids[Math.floor((i * ids.length) / n)]!);
+    const dim = this.indexConfig.dim;
+    const sample = new Float32Array(n * dim);
+    let row = 0;
+    for (const batch of this.store.vectorBatches(2048, sampleIds)) { sample.set(batch.vectors, row * dim); row += batch.ids.length; }
+    const started = performance.now();
+    await index.call.train(ids.length, sample.subarray(0, row * dim));
+    this.log(`index: ${this.indexConfig.kind} trained on ${row} of ${ids.length} vectors in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 
   /** Adds stored vectors to the index batch by batch, logging count, rate and ETA: at 100k vectors this takes minutes. */
@@ -153,9 +206,11 @@ export class IndexMaintainer {
     rmSync(dir, { recursive: true, force: true });
     this.changedSinceSnapshot = { added: new Set(), removed: new Set() };
     const snapshot = this.store.embeddedIds();
+    const snapshotSeq = this.store.changeSeq();
     const builder = await VectorIndex.start({ ...this.indexConfig, dir });
     try {
       await builder.call.beginBuild();
+      await this.train(builder, snapshot);
       const progress = new Progress('index background rebuild', snapshot.length, this.log);
       for (const batch of this.store.vectorBatches(2048, snapshot)) {
         if (this.closing) return;
@@ -163,7 +218,7 @@ export class IndexMaintainer {
         progress.advance(batch.ids.length);
       }
       await builder.call.finishBuild();
-      await builder.call.save();
+      await builder.call.save(snapshotSeq);
       progress.draw(true);
     } finally {
       await builder.close();
@@ -176,7 +231,7 @@ export class IndexMaintainer {
     if (changed.removed.size) await this.index.call.remove([...changed.removed]);
     const fresh = [...changed.added].filter((id) => !changed.removed.has(id));
     for (const batch of this.store.vectorBatches(2048, fresh)) await this.index.call.add(batch.ids, batch.vectors);
-    await this.index.call.save();
+    await this.index.call.save(this.store.changeSeq());
     this.dirty = false;
     const s = await this.index.call.stats();
     this.log(`index: background rebuild done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${s.live} vectors, trained for ${s.builtFor}, ` +
@@ -193,7 +248,7 @@ export class IndexMaintainer {
     if (!this.dirty || this.store.readonly) return;
     this.dirty = false; // a change made while this save runs sets it again
     try {
-      await this.index.call.save();
+      await this.index.call.save(this.store.changeSeq());
     } catch (err) {
       this.dirty = true;
       throw err;

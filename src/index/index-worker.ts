@@ -4,12 +4,19 @@
 // Files: `<kind>.<generation>.faiss` and the manifest `<kind>.json`, which names the one index file it vouches for.
 // A save writes a new generation's index file, then renames the manifest into place (the commit), then deletes older
 // generations: a crash at any moment leaves a manifest and the very file it describes, never a new index with an old
-// id map. Both are fsynced, and so is the folder, before the save returns.
+// id map. Both are fsynced, and so is the folder, before the save returns. The manifest also keeps the database's
+// last vector change the index holds (`syncedSeq`), so the sync at open reads only what changed since.
+//
+// ivf-pq keeps 256-byte codes and re-scores its top candidates with the full vectors, read from SQLite (a read-only
+// connection of this thread): one source of truth, nothing a crash could leave out of step with the index.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import type * as FaissNode from 'faiss-node';
+import { blobToVector } from '../util/vector-format.js';
+import { settingDefault } from '../config.js';
 import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
 import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, SearchHit } from './protocol.js';
 
@@ -22,6 +29,7 @@ const FORMAT = 2;
 interface Manifest {
   format: number; kind: string; dim: number; modelId: string; generation: number; file: string | null; fileBytes: number;
   ids: number[]; dead: number[]; trainedOn: number; builtFor: number; ntotal: number; staged?: number; hnswM?: number;
+  syncedSeq?: number;
 }
 
 let config: IndexConfig;
@@ -36,6 +44,9 @@ let building = false;
 let trainedOn = 0; // vectors the quantizer was trained on
 let builtFor = 0; // vectors in the gallery when the index was built or trained: its lists were sized for them
 let generation = 0;
+let syncedSeq: number | null = null; // the database's last change this index holds (null: unknown, an older manifest)
+let fileBytes = 0; // the index file's size at the last save or load
+let vectorsDb: { db: Database.Database; read: Database.Statement } | null = null;
 
 const manifestPath = () => join(config.dir, `${config.kind}.json`);
 const spec = () => KINDS[config.kind];
@@ -49,16 +60,18 @@ function clear(): void {
   building = false;
   trainedOn = 0;
   builtFor = 0;
+  syncedSeq = null;
+  fileBytes = 0;
 }
 
 function applyParams(idx: FaissNode.Index): void {
   if (config.kind === 'hnsw') idx.setParameter('efSearch', config.params.efSearch);
-  if (config.kind === 'ivf-sq8') idx.setParameter('nprobe', config.params.nprobe);
+  if (config.kind === 'ivf-sq8' || config.kind === 'ivf-pq') idx.setParameter('nprobe', config.params.nprobe);
 }
 
 function addToFaiss(newIds: number[], vectors: Float32Array): void {
   if (!index) {
-    index = faiss.Index.fromFactory(config.dim, spec().factory(newIds.length, config.params), INNER_PRODUCT);
+    index = faiss.Index.fromFactory(config.dim, spec().factory(newIds.length, config.params, config.dim), INNER_PRODUCT);
     applyParams(index);
     builtFor = newIds.length;
   }
@@ -86,13 +99,38 @@ function trainFromStaged(): void {
   addToFaiss(stagedIds, x);
 }
 
+/** The stored vectors of these ids (those still in the database), for re-scoring. */
+function storedVectors(idList: number[]): Map<number, Float32Array> {
+  if (!config.database) throw new Error(`${config.kind} re-scores its candidates with the stored vectors: the index needs its database`);
+  vectorsDb ??= (() => {
+    const db = new Database(config.database, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    const read = db.prepare(`SELECT e.image_id AS id, e.vector FROM embeddings e JOIN models m ON m.id = e.model_id
+      WHERE m.model_id = ? AND e.image_id IN (SELECT value FROM json_each(?))`);
+    return { db, read };
+  })();
+  const rows = vectorsDb.read.all(config.modelId, JSON.stringify(idList)) as { id: number; vector: Buffer }[];
+  return new Map(rows.map((r) => [r.id, blobToVector(r.vector, config.dim)]));
+}
+
+/** Exact cosines of the candidates; one deleted from the database meanwhile drops out. */
+function rescore(query: Float32Array, hits: SearchHit[]): SearchHit[] {
+  const vectors = storedVectors(hits.map((h) => h.id));
+  return hits.flatMap((h) => {
+    const v = vectors.get(h.id);
+    return v ? [{ id: h.id, score: dot(v, query) }] : [];
+  });
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
 function exactScores(query: Float32Array): SearchHit[] {
   const hits: SearchHit[] = [];
-  for (const [id, v] of staged) {
-    let s = 0;
-    for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
-    hits.push({ id, score: s });
-  }
+  for (const [id, v] of staged) hits.push({ id, score: dot(v, query) });
   return hits;
 }
 
@@ -110,6 +148,7 @@ function fsyncPath(path: string): void {
 function writeManifest(contents: Pick<Manifest, 'file' | 'fileBytes' | 'ids' | 'dead' | 'ntotal' | 'staged'>): void {
   const m: Manifest = {
     format: FORMAT, kind: config.kind, dim: config.dim, modelId: config.modelId, generation, trainedOn, builtFor, ...contents, ...buildParams(),
+    ...(syncedSeq === null ? {} : { syncedSeq }),
   };
   const tmp = `${manifestPath()}.tmp-${process.pid}`;
   withTemporary(tmp, () => {
@@ -164,6 +203,7 @@ function loadFrom(dir: string): LoadStatus {
     return { status: 'mismatch', reason: `the index file was built with LOOKALIKE_HNSW_M=${m.hnswM}, the setting is now ${config.params.hnswM}` };
   }
   generation = m.generation;
+  syncedSeq = m.syncedSeq ?? null;
   if (m.staged) return { status: 'untrained', reason: `${m.staged} vectors, fewer than the ${MIN_TRAIN} that ${config.kind} trains on: searched exactly until then` };
   if (!m.file) return missing;
   const file = join(dir, m.file);
@@ -185,7 +225,9 @@ function loadFrom(dir: string): LoadStatus {
   ids.forEach((id, pos) => { if (!dead.has(pos)) live.set(id, pos); });
   trainedOn = m.trainedOn;
   builtFor = m.builtFor;
-  return { status: 'loaded', ids: [...live.keys()] };
+  fileBytes = m.fileBytes;
+  // with a syncedSeq the caller reads the database's changes since; without, it compares every id
+  return { status: 'loaded', ids: syncedSeq === null ? [...live.keys()] : null, live: live.size, syncedSeq };
 }
 
 /** Drops these ids from the index: flat removes them (renumbering later positions), other kinds mark their position dead. */
@@ -218,10 +260,18 @@ const ops: IndexOps = {
     building = true;
   },
 
+  train(total, sample) {
+    index = faiss.Index.fromFactory(config.dim, spec().factory(total, config.params, config.dim), INNER_PRODUCT);
+    applyParams(index);
+    index.train(sample);
+    trainedOn = sample.length / config.dim;
+    builtFor = total;
+  },
+
   finishBuild() {
     building = false;
     if (staged.size >= MIN_TRAIN) trainFromStaged();
-    builtFor = ids.length + staged.size;
+    builtFor = Math.max(builtFor, ids.length + staged.size);
   },
 
   // An id already in the index gets the new vector (its old one is dropped first): --force re-embeds for real.
@@ -256,11 +306,12 @@ const ops: IndexOps = {
     const allow = allowIds ? new Set(allowIds) : null;
     const keep = (pos: number) => !dead.has(pos) && (!allow || allow.has(ids[pos]!));
     const wanted = Math.min(k, allow ? allow.size : live.size + staged.size);
+    const candidates = spec().exact ? Math.max(k, config.params.exactCandidates ?? settingDefault('LOOKALIKE_EXACT_CANDIDATES')) : k;
     const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => !allow || allow.has(h.id)));
     let fromFaiss: SearchHit[][] = exact.map(() => []);
     if (index && ids.length) {
       // dead positions and a label filter can starve the top k: widen the search until it is full or covers everything
-      for (let fetch = Math.min(ids.length, k + dead.size); ; fetch = Math.min(ids.length, fetch * 4)) {
+      for (let fetch = Math.min(ids.length, candidates + dead.size); ; fetch = Math.min(ids.length, fetch * 4)) {
         const { distances, labels } = index.search(queries, fetch);
         fromFaiss = exact.map((_, q) => {
           const hits: SearchHit[] = [];
@@ -273,13 +324,15 @@ const ops: IndexOps = {
         const short = fromFaiss.some((hits, q) => hits.length + exact[q]!.length < wanted);
         if (!short || fetch >= ids.length) break;
       }
+      if (spec().exact) fromFaiss = fromFaiss.map((hits, q) => rescore(queries.subarray(q * d, (q + 1) * d), hits.slice(0, candidates)));
     }
     return exact.map((hits, q) => [...hits, ...fromFaiss[q]!].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
   },
 
-  save() {
+  save(seq) {
     mkdirSync(config.dir, { recursive: true });
     generation++;
+    syncedSeq = seq;
     if (!index || ids.length === 0) {
       writeManifest({ file: null, fileBytes: 0, ids: [], dead: [], ntotal: 0, staged: staged.size || undefined });
       removeOtherGenerations(null);
@@ -292,8 +345,13 @@ const ops: IndexOps = {
       fsyncPath(tmp);
       renameSync(tmp, join(config.dir, file));
     });
-    writeManifest({ file, fileBytes: statSync(join(config.dir, file)).size, ids, dead: [...dead], ntotal: index.ntotal() });
+    fileBytes = statSync(join(config.dir, file)).size;
+    writeManifest({ file, fileBytes, ids, dead: [...dead], ntotal: index.ntotal() });
     removeOtherGenerations(file);
+  },
+
+  liveIds() {
+    return [...live.keys(), ...staged.keys()];
   },
 
   removeLeftovers() {
@@ -316,13 +374,14 @@ const ops: IndexOps = {
     writeManifest({ file, fileBytes: m.fileBytes, ids, dead: [...dead], ntotal: index!.ntotal() });
     removeOtherGenerations(file);
     rmSync(dir, { recursive: true, force: true });
-    return status.ids.length;
+    return status.live;
   },
 
   stats(): IndexStats {
     return {
       kind: config.kind, dim: config.dim, live: live.size + staged.size, ntotal: index?.ntotal() ?? 0,
       tombstones: dead.size, staged: staged.size, bytesPerVector: spec().bytesPerVector(config.dim, config.params), trainedOn, builtFor,
+      fileBytesPerVector: fileBytes && index?.ntotal() ? Math.round(fileBytes / index.ntotal()) : null,
     };
   },
 };

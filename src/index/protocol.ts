@@ -8,10 +8,12 @@ export interface IndexConfig {
   modelId: string;
   params: IndexParams;
   threads: number;
+  /** The SQLite database holding the full vectors: a kind that re-scores (ivf-pq) reads its candidates there. */
+  database?: string;
 }
 
 export type LoadStatus =
-  | { status: 'loaded'; ids: number[] }
+  | { status: 'loaded'; live: number; syncedSeq: number | null; ids: number[] | null } // ids only without a syncedSeq
   | { status: 'missing' | 'corrupt' | 'mismatch' | 'untrained'; reason: string };
 
 export interface SearchHit { id: number; score: number }
@@ -26,17 +28,23 @@ export interface IndexStats {
   bytesPerVector: number;
   trainedOn: number; // vectors the quantizer was trained on
   builtFor: number; // vectors in the gallery when the index was built or trained (IVF lists are sized for them)
+  fileBytesPerVector: number | null; // the index file's bytes per vector at its last save (measured, not modelled)
 }
 
 export interface IndexOps {
   configure(config: IndexConfig): void;
   load(): LoadStatus;
   beginBuild(): void;
+  /** A trained kind, before a rebuild's adds: build the index for `total` vectors and train it on this sample, so
+   * the adds go straight into FAISS instead of waiting in memory for training (16 GB at 1M). */
+  train(total: number, sample: Float32Array): void;
   add(ids: number[], vectors: Float32Array): number;
   finishBuild(): void;
   remove(ids: number[]): number;
   search(queries: Float32Array, k: number, allowIds?: number[]): SearchHit[][];
-  save(): void;
+  /** `syncedSeq`: the database's last vector change this index holds (Store.changeSeq() when the save was asked for). */
+  save(syncedSeq: number): void;
+  liveIds(): number[];
   /** Deletes temporary files that a save cut short left behind (a writer's, at open: the data folder's lock is held). */
   removeLeftovers(): number;
   adopt(dir: string): number;

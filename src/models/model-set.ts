@@ -164,7 +164,7 @@ export function galleryDir(cfg: Config): string {
 }
 
 export function indexParams(cfg: Config) {
-  return { hnswM: cfg.LOOKALIKE_HNSW_M, efSearch: cfg.LOOKALIKE_EF_SEARCH, nprobe: cfg.LOOKALIKE_NPROBE };
+  return { hnswM: cfg.LOOKALIKE_HNSW_M, efSearch: cfg.LOOKALIKE_EF_SEARCH, nprobe: cfg.LOOKALIKE_NPROBE, exactCandidates: cfg.LOOKALIKE_EXACT_CANDIDATES };
 }
 
 export function knnOptions(cfg: Config) {

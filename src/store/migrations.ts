@@ -45,4 +45,20 @@ export const MIGRATIONS: string[] = [
    UPDATE images SET taken_at = added_at, taken_ms = CAST(ROUND((julianday(added_at) - 2440587.5) * 86400000) AS INTEGER);
    CREATE INDEX images_taken ON images(taken_ms, id);
    CREATE INDEX images_source ON images(source);`,
+  // 3: a log of vector changes, so the index's sync at open reads what changed since its save (its manifest keeps the
+  // last seq), not every id (issue 19). Triggers, so no write path can forget it; a deleted image's cascade counts.
+  `CREATE TABLE embedding_changes (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     model_id INTEGER NOT NULL,
+     image_id INTEGER NOT NULL
+   );
+   CREATE TRIGGER embeddings_added AFTER INSERT ON embeddings BEGIN
+     INSERT INTO embedding_changes (model_id, image_id) VALUES (NEW.model_id, NEW.image_id);
+   END;
+   CREATE TRIGGER embeddings_replaced AFTER UPDATE ON embeddings BEGIN
+     INSERT INTO embedding_changes (model_id, image_id) VALUES (NEW.model_id, NEW.image_id);
+   END;
+   CREATE TRIGGER embeddings_removed AFTER DELETE ON embeddings BEGIN
+     INSERT INTO embedding_changes (model_id, image_id) VALUES (OLD.model_id, OLD.image_id);
+   END;`,
 ];

@@ -5,6 +5,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../identity.js';
+import { blobToVector, vectorToBlob } from '../util/vector-format.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Where the date taken came from: EXIF DateTimeOriginal, the file's mtime (builder), the time of upload, or when a
@@ -60,16 +61,6 @@ const undatedPhoto = (now: Date): PhotoMeta => ({
 
 const COLUMNS = `id, sha256, source, label, width, height, bytes, added_at AS addedAt, taken_at AS takenAt, taken_from AS takenFrom,
   camera_make AS cameraMake, camera_model AS cameraModel, lens, latitude, longitude`;
-
-export function vectorToBlob(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-export function blobToVector(b: Buffer): Float32Array {
-  // copy: the Buffer may sit in a shared pool at an offset that is not 4-byte aligned
-  const out = new Float32Array(b.byteLength / 4);
-  Buffer.from(out.buffer).set(b);
-  return out;
-}
 
 /**
  * SQLite's own words for a folder it cannot write ("unable to open database file", "attempt to write a readonly
@@ -252,7 +243,7 @@ export class Store {
 
   vector(id: number): Float32Array | undefined {
     const row = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
-    return row && blobToVector(row.vector);
+    return row && blobToVector(row.vector, this.dim);
   }
 
   delete(id: number): boolean {
@@ -269,6 +260,31 @@ export class Store {
     }
   }
 
+  private get dim(): number {
+    return this.activeModel()!.dim;
+  }
+
+  /** The last change to any stored vector (the embedding_changes log, written by triggers): the index saves it. */
+  changeSeq(): number {
+    return this.db.prepare('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes').pluck().get() as number;
+  }
+
+  /** Ids whose vector for the active model was added, replaced or removed after change `seq`: O(changes). */
+  changedSince(seq: number): number[] {
+    return this.db.prepare('SELECT DISTINCT image_id FROM embedding_changes WHERE seq > ? AND model_id = ? ORDER BY image_id').pluck().all(seq, this.model) as number[];
+  }
+
+  /** Those of `ids` that have a vector for the active model. */
+  embeddedAmong(ids: number[]): Set<number> {
+    const stmt = this.db.prepare('SELECT 1 FROM embeddings WHERE image_id = ? AND model_id = ?').pluck();
+    return new Set(ids.filter((id) => stmt.get(id, this.model) !== undefined));
+  }
+
+  /** The database file's size in bytes (pages in use and free). */
+  fileBytes(): number {
+    return (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
   /** Ids with a vector for the active model, ascending. */
   embeddedIds(): number[] {
     return (this.db.prepare('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id').pluck().all(this.model) as number[]);
@@ -276,7 +292,7 @@ export class Store {
 
   /** Vectors for the active model in id order, in batches, so a large gallery never sits in memory twice. */
   *vectorBatches(batchSize = 2048, ids?: number[]): Generator<{ ids: number[]; vectors: Float32Array }> {
-    const dim = this.activeModel()!.dim;
+    const dim = this.dim;
     let ids_: number[] = [];
     let buf = new Float32Array(batchSize * dim);
     const flush = () => {
@@ -291,7 +307,7 @@ export class Store {
         })(this.db, this.model)
       : this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? ORDER BY image_id').iterate(this.model);
     for (const row of rows as Iterable<{ image_id: number; vector: Buffer }>) {
-      buf.set(blobToVector(row.vector), ids_.length * dim);
+      buf.set(blobToVector(row.vector, dim), ids_.length * dim);
       ids_.push(row.image_id);
       if (ids_.length === batchSize) yield flush();
     }
@@ -333,7 +349,7 @@ export class Store {
     const { sql, params } = this.where(f);
     const rows = this.db.prepare(`SELECT e.image_id AS id, e.vector FROM images JOIN embeddings e ON e.image_id = images.id AND e.model_id = ? WHERE ${sql}`)
       .iterate(this.model, ...params) as Iterable<{ id: number; vector: Buffer }>;
-    for (const row of rows) yield { id: row.id, vector: blobToVector(row.vector) };
+    for (const row of rows) yield { id: row.id, vector: blobToVector(row.vector, this.dim) };
   }
 
   /** A page of the images the filter keeps, newest first by date taken or by when added, after the key given. */

@@ -1873,6 +1873,10 @@ export interface operations {
                             staged: number;
                             bytesPerVector: number;
                             trainedOn: number;
+                            /** @description the index file's bytes per vector at its last save (measured; bytesPerVector is the model) */
+                            fileBytesPerVector: number | null;
+                            /** @description the SQLite file's bytes per embedded image (vectors, thumbnails, rows) */
+                            databaseBytesPerVector: number | null;
                         };
                         model: {
                             modelId: string;

@@ -1,0 +1,171 @@
+// Issue 19 at small n, with real FAISS and SQLite: the compressed kind (ivf-pq) and its exact re-scoring, F16
+// vectors in SQLite beside folders of the old F32 format, and the sync at open from the database's change log.
+import Database from 'better-sqlite3';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Gallery } from '../src/gallery/gallery.js';
+import type { IndexKind } from '../src/index/kinds.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
+import { Store } from '../src/store/store.js';
+import { decodeHalf, encodeHalf } from '../src/util/vector-format.js';
+import { runScript } from './helpers/cli.js';
+import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+
+const params = { hnswM: 16, efSearch: 64, nprobe: 8, exactCandidates: 100 };
+const dirs: string[] = [];
+const open: Gallery[] = [];
+afterEach(async () => {
+  for (const g of open.splice(0)) await g.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'lookalike-million-'));
+  dirs.push(d);
+  return d;
+}
+async function openGallery(dataDir: string, kind: IndexKind, dim: number): Promise<Gallery> {
+  const g = await Gallery.open({ dataDir, identity: identity(dim), indexKind: kind, indexParams: params });
+  open.push(g);
+  return g;
+}
+async function closeGallery(g: Gallery): Promise<void> {
+  open.splice(open.indexOf(g), 1);
+  await g.close();
+}
+async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < vectors.length; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
+  return ids;
+}
+const dot = (a: Float32Array, b: Float32Array) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; };
+const asStored = (v: Float32Array) => decodeHalf(encodeHalf(v));
+
+describe('ivf-pq: compact codes, exact scores', () => {
+  const DIM = 128, N = 3000, NQ = 40;
+  const all = clusteredVectors(N + NQ, DIM, 30, 5, 0.6);
+  const base = all.slice(0, N), queries = all.slice(N);
+
+  it('returns exact cosines of the stored vectors, and recall@10 against flat above 0.95', async () => {
+    const pq = await openGallery(tempDir(), 'ivf-pq', DIM);
+    const flat = await openGallery(tempDir(), 'flat', DIM);
+    await fill(pq, base);
+    await fill(flat, base);
+    const stats = await pq.indexStats();
+    expect(stats).toMatchObject({ kind: 'ivf-pq', staged: 0, live: N, bytesPerVector: 8 + 8 }); // 8 code bytes for 128 dims
+    await pq.save();
+    const used = await pq.indexStats(); // measured: the file adds the lists' centroids and the codebooks to the codes
+    expect(used.fileBytesPerVector).toBeGreaterThanOrEqual(16);
+    expect(used.fileBytesPerVector).toBeLessThan(64);
+    expect(used.databaseBytesPerVector).toBeGreaterThan(2 * DIM); // F16 vectors and their rows
+    let recall = 0;
+    for (const q of queries) {
+      const got = await pq.search(q, { k: 10 });
+      const truth = await flat.search(q, { k: 10 });
+      recall += got.filter((h) => truth.some((t) => t.id === h.id)).length / 10 / NQ;
+      for (const h of got) expect(h.score).toBeCloseTo(dot(q, asStored(base[h.id - 1]!)), 6); // ids follow insertion here
+      expect(got.map((h) => h.score)).toEqual([...got.map((h) => h.score)].sort((a, b) => b - a));
+    }
+    expect(recall).toBeGreaterThan(0.95);
+    // minScore means the same as on flat: a hit's score is the one flat gives it (flat scores the F32 vector it was given)
+    const strict = await pq.search(queries[0]!, { k: 50, minScore: 0.5 });
+    const flatScores = new Map((await flat.search(queries[0]!, { k: N })).map((h) => [h.id, h.score]));
+    expect(strict.length).toBeGreaterThan(10);
+    for (const h of strict) expect(h.score).toBeCloseTo(flatScores.get(h.id)!, 3);
+  });
+
+  it('survives a crash between the index file and its manifest, and catches up exactly', async () => {
+    const dir = tempDir();
+    const n = 1100, dim = 64;
+    // in a child process: n images and a save (the index trained); then one more and one deleted, and a save killed
+    // (SIGKILL) after the new index file is written and before the manifest that vouches for it
+    const r = await runScript('test/helpers/crash-save.ts', [dir], { LOOKALIKE_TEST_DIM: String(dim), LOOKALIKE_TEST_KIND: 'ivf-pq', LOOKALIKE_TEST_N: String(n) });
+    expect(r.signal ?? r.code).toBe('SIGKILL');
+    expect(readdirSync(join(dir, 'index')).filter((f) => f.endsWith('.faiss'))).toHaveLength(2);
+    const vectors = clusteredVectors(n + 1, dim, 30, 17);
+    const g = await openGallery(dir, 'ivf-pq', dim);
+    expect(g.syncReport).toMatchObject({ action: 'synced', added: 1, removed: 1 }); // the old pair, caught up from the log
+    expect((await g.indexStats()).live).toBe(n);
+    for (const i of [0, 4, 500, n]) {
+      const [top] = await g.search(vectors[i]!, { k: 1 });
+      expect(top!.sha256, `image ${i}`).toBe(fakeImage(i).sha256);
+      expect(top!.score).toBeCloseTo(dot(vectors[i]!, asStored(vectors[i]!)), 6);
+    }
+    expect((await g.search(vectors[3]!, { k: 100 })).map((h) => h.sha256)).not.toContain(fakeImage(3).sha256);
+  });
+});
+
+describe('stored vectors and the sync at open', () => {
+  const DIM = 32;
+
+  it('stores F16 vectors, and opens a folder of the old format (F32, no change log, an index without a seq) answering the same', async () => {
+    const dir = tempDir();
+    const vectors = clusteredVectors(50, DIM, 5, 9);
+    // the old format, written as the code before F16 wrote it: schema 1, F32 blobs
+    const db = new Database(join(dir, 'lookalike.db'));
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    const id = identity(DIM);
+    db.prepare(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`).run(id.modelId, id.fingerprint, id.fileName, id.projectorType, id.dim, id.pooling, id.minTokens, id.maxTokens, new Date().toISOString());
+    vectors.forEach((v, i) => {
+      const img = fakeImage(i);
+      db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail) VALUES (?, NULL, NULL, ?, ?, ?, ?, ?)`)
+        .run(img.sha256, img.width, img.height, img.bytes, new Date().toISOString(), img.thumbnail);
+      db.prepare('INSERT INTO embeddings (image_id, model_id, vector) VALUES (?, 1, ?)').run(i + 1, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    });
+    db.close();
+    const exactTop = (q: Float32Array) => vectors.map((v, i) => ({ id: i + 1, score: dot(q, v) })).sort((a, b) => b.score - a.score).slice(0, 10);
+
+    let g = await openGallery(dir, 'flat', DIM);
+    expect(g.syncReport!.action).toBe('rebuilt');
+    for (const q of [vectors[0]!, vectors[17]!]) {
+      const got = await g.search(q, { k: 10 });
+      const want = exactTop(q);
+      expect(got.map((h) => h.id)).toEqual(want.map((h) => h.id));
+      got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 6)); // the F32 rows are read as F32
+    }
+    // a new image is stored as F16, beside the old rows
+    const fresh = clusteredVectors(1, DIM, 1, 77)[0]!;
+    const added = await g.add(fakeImage(99), fresh, { source: null, label: null });
+    await closeGallery(g);
+    const check = new Database(join(dir, 'lookalike.db'), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect((check.prepare('SELECT vector FROM embeddings WHERE image_id = ?').pluck().get(added.id) as Buffer).byteLength).toBe(2 * DIM);
+    expect((check.prepare('SELECT vector FROM embeddings WHERE image_id = 1').pluck().get() as Buffer).byteLength).toBe(4 * DIM);
+    check.close();
+
+    // an index manifest from before the change log (no syncedSeq): every id is compared once, then the seq is saved
+    const manifestPath = join(dir, 'index', 'flat.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { syncedSeq?: number };
+    const seq = manifest.syncedSeq;
+    expect(seq).toBe(1); // the log starts with the migration: the one add since
+    delete manifest.syncedSeq;
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    g = await openGallery(dir, 'flat', DIM);
+    expect(g.syncReport!.action).toBe('loaded');
+    expect((JSON.parse(readFileSync(manifestPath, 'utf8')) as { syncedSeq?: number }).syncedSeq).toBe(seq);
+    expect((await g.search(fresh, { k: 1 }))[0]!.id).toBe(added.id);
+    expect((await g.search(vectors[17]!, { k: 10 })).map((h) => h.id)).toEqual(exactTop(vectors[17]!).map((h) => h.id));
+  });
+
+  it('takes at open a vector replaced after the index was saved (only the change log shows it: the ids are the same)', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, 'flat', DIM);
+    const vectors = clusteredVectors(20, DIM, 2, 3);
+    const ids = await fill(g, vectors);
+    await closeGallery(g);
+    const replacement = clusteredVectors(1, DIM, 1, 99)[0]!; // far from the rest
+    const store = new Store(join(dir, 'lookalike.db'));
+    store.useModel(identity(DIM));
+    expect(store.addImage({ ...fakeImage(5), source: null, label: null }, replacement)).toMatchObject({ id: ids[5], vectorChanged: true });
+    store.close();
+    g = await openGallery(dir, 'flat', DIM);
+    expect(g.syncReport).toMatchObject({ action: 'synced', added: 1, removed: 0 });
+    const [top] = await g.search(replacement, { k: 1 });
+    expect(top!.id).toBe(ids[5]);
+    expect(top!.score).toBeGreaterThan(0.999);
+    expect((await g.indexStats()).live).toBe(20);
+  });
+});
