@@ -15,6 +15,7 @@ import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
 import { lockDataDir } from './lock.js';
+import { asStored } from '../util/vector-format.js';
 
 export interface GalleryOptions {
   dataDir: string;
@@ -107,7 +108,7 @@ export class Gallery implements LabelledVectors {
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
     const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
-    if (vectorChanged) await this.index.added(result.id, vector);
+    if (vectorChanged) await this.index.added(result.id, asStored(vector));
     if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
     return result;
   }

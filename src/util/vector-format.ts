@@ -64,3 +64,8 @@ export function blobToVector(b: Uint8Array, dim: number): Float32Array {
   new Uint8Array(out.buffer).set(b);
   return out;
 }
+
+/** The vector as the store will give it back: the index gets this at add, so a rebuild from SQLite finds the same. */
+export function asStored(v: Float32Array): Float32Array {
+  return decodeHalf(encodeHalf(v));
+}
