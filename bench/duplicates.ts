@@ -9,7 +9,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { dot, UnionFind } from '../src/gallery/duplicates.js';
+import { UnionFind } from '../src/gallery/duplicates.js';
+import { dot } from '../src/util/vectors.js';
 import { localEmbedder } from '../src/models/model-set.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';

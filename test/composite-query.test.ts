@@ -1,7 +1,7 @@
 // Queries built from several parts (issue 18 part 5): positive and negative items (words, an uploaded image, both in
 // one input, a gallery id) with weights, through the API, with the demo embedding model (images and words in one space).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dot } from '../src/gallery/duplicates.js';
+import { dot } from '../src/util/vectors.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { fashionPng, readFashion, demoSplit, FASHION_CLASSES } from '../src/demo/fashion-mnist.js';

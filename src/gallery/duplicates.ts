@@ -1,6 +1,7 @@
 // Duplicate groups: pairs of images closer than a threshold, merged transitively (union-find), each group with the
 // image to keep. Pure: the gallery feeds it pairs from its index, the benchmark from all pairs of a made set.
 import type { ImageRecord } from '../store/store.js';
+import { dot } from '../util/vectors.js';
 
 export class UnionFind {
   private readonly parent = new Map<number, number>();
@@ -52,12 +53,6 @@ const metadataCount = (r: ImageRecord) => Object.values(r).filter((v) => v !== n
 /** The image to keep among a group's records: the most pixels, then the most metadata, then the lowest id. */
 export function chooseKeeper(records: ImageRecord[]): ImageRecord {
   return [...records].sort((a, b) => b.width * b.height - a.width * a.height || metadataCount(b) - metadataCount(a) || a.id - b.id)[0]!;
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 /** A group's answer from its records and their vectors. */

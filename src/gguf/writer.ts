@@ -1,6 +1,7 @@
 // Writes a GGUF file: typed key/values and F32/F16/BF16/Q8_0 tensors. Used to make the random test and benchmark models.
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { GGML_TYPE_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlType, GgufValueType } from './format.js';
+import { toHalf } from '../util/vector-format.js';
 
 export type GgufKv =
   | { type: 'u32' | 'i32' | 'f32' | 'u64'; value: number }
@@ -73,27 +74,8 @@ function quantizeQ8_0(x: Float32Array, out: Buffer): void {
   }
 }
 
-// float32 -> IEEE half, round to nearest even; enough for random weights of small magnitude.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-export function toHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant = (mant | 0x800000) >>> (1 - e);
-    return sign | ((mant + 0x1000) >>> 13);
-  }
-  const half = sign | (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  return rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? half + 1 : half;
-}
 
 // float32 -> bfloat16 (its upper 16 bits), round to nearest even, as ggml_compute_fp32_to_bf16.
 export function toBf16(v: number): number {

@@ -16,6 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type * as FaissNode from 'faiss-node';
 import { blobToVector } from '../util/vector-format.js';
+import { dot } from '../util/vectors.js';
 import { settingDefault } from '../config.js';
 import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
 import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, SearchHit } from './protocol.js';
@@ -120,12 +121,6 @@ function rescore(query: Float32Array, hits: SearchHit[]): SearchHit[] {
     const v = vectors.get(h.id);
     return v ? [{ id: h.id, score: dot(v, query) }] : [];
   });
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 function exactScores(query: Float32Array): SearchHit[] {
