@@ -5,7 +5,8 @@
 // file sizes, adds per second one by one, and a rebuild from SQLite (time and peak RSS).
 //   npm run bench:million                       (n = 1,000,000; kinds ivf-pq, ivf-sq8)
 //   npm run bench:million -- --n 20000 --kinds flat,hnsw,ivf-sq8,ivf-pq
-//   options: --queries 50, --dir <data folder> (kept; default a temporary one, removed), --threads 1 (faiss threads)
+//   options: --queries 50, --dir <data folder> (kept; default a temporary one, removed), --threads 1 (faiss threads),
+//            --candidates 25,50,100,200 (ivf-pq), --nprobes 4,8,32 (IVF kinds): the settings swept, beside the defaults
 //
 // The vectors stand in for real encodes (a million pictures cannot be encoded on this machine in a session): as in
 // bench/search, cluster centres live in a 256-d subspace of the 4096-d space, here with weights that decay as
@@ -32,10 +33,13 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' }, kinds: { type: 'string', default: 'ivf-pq,ivf-sq8' }, queries: { type: 'string', default: '50' },
     dir: { type: 'string' }, threads: { type: 'string', default: '1' }, candidates: { type: 'string', default: '25,50,100,200' },
-    serve: { type: 'string' }, kind: { type: 'string' }, rebuild: { type: 'boolean' }, quick: { type: 'boolean' },
+    nprobes: { type: 'string', default: '4,8,32' },
+    serve: { type: 'string' }, kind: { type: 'string' }, rebuild: { type: 'boolean' }, quick: { type: 'boolean' }, 'faiss-scan': { type: 'boolean' },
   },
 });
-const params: IndexParams = { hnswM: 32, efSearch: 128, nprobe: 16, exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100) };
+const params: IndexParams = {
+  hnswM: 32, efSearch: 128, nprobe: Number(process.env.LOOKALIKE_NPROBE ?? 16), exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100),
+};
 const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => void) =>
   ({ dataDir, identity: identity(DIM, 'bench'), indexKind: kind, indexParams: params, faissThreads: Number(values.threads), log });
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
@@ -174,10 +178,11 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
   };
 }
 
-function child(dir: string, kind: IndexKind, rebuild: boolean, candidates?: number): Promise<Served> {
+/** A fresh process serving `kind`; `quick`: queries alone, with these exact candidates, lists probed, or faiss' own 4-bit PQ scan. */
+function child(dir: string, kind: IndexKind, rebuild: boolean, quick?: { candidates?: number; nprobe?: number; faissScan?: boolean }): Promise<Served> {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir, '--kind', kind, '--threads', String(values.threads),
-    ...(rebuild ? ['--rebuild'] : []), ...(candidates ? ['--quick'] : [])];
-  const env = candidates ? { ...process.env, LOOKALIKE_EXACT_CANDIDATES: String(candidates) } : process.env;
+    ...(rebuild ? ['--rebuild'] : []), ...(quick ? ['--quick'] : []), ...(quick?.faissScan ? ['--faiss-scan'] : [])];
+  const env = { ...process.env, ...(quick?.candidates ? { LOOKALIKE_EXACT_CANDIDATES: String(quick.candidates) } : {}), ...(quick?.nprobe ? { LOOKALIKE_NPROBE: String(quick.nprobe) } : {}) };
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
@@ -185,6 +190,8 @@ function child(dir: string, kind: IndexKind, rebuild: boolean, candidates?: numb
 }
 
 if (values.serve) {
+  // process-wide in the faiss-node library, so the index worker's searches take faiss' own scan too
+  if (values['faiss-scan']) (createRequire(import.meta.url)('faiss-node') as typeof FaissNode).Index.setPq4Scan(false);
   process.stdout.write(JSON.stringify(await serve(values.serve, values.kind as IndexKind, values.rebuild ?? false, values.quick ?? false)));
 } else {
   const n = Number(values.n), nq = Number(values.queries);
@@ -192,6 +199,7 @@ if (values.serve) {
   for (const k of kinds) if (!(k in KINDS)) throw new Error(`unknown kind ${k}`);
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'lookalike-million-'));
   const rows: (string | number)[][] = [], sweep: (string | number)[][] = [];
+  let scan = '';
   const f = (x: number, d = 1) => x.toFixed(d);
   try {
     if (!existsSync(join(dir, 'truth.json'))) { // a --dir kept from an earlier run is measured again, not rebuilt
@@ -212,18 +220,30 @@ if (values.serve) {
       console.log(`  ${kind}: ${JSON.stringify(r)}`);
       if (kind === kinds[0]) first.push(r);
       rows.push(row(kind, r, rebuilt));
-      if (!KINDS[kind].exact) continue;
-      for (const candidates of values.candidates!.split(',').map(Number)) { // LOOKALIKE_EXACT_CANDIDATES: recall against time
-        const c = await child(dir, kind, false, candidates);
-        sweep.push([kind, candidates, f(c.recall, 3), f(c.p50, 2), f(c.p99, 2)]);
-        console.log(`  ${kind} with ${candidates} exact candidates: recall@10 ${f(c.recall, 3)}, p50 ${f(c.p50, 2)} ms, p99 ${f(c.p99, 2)} ms`);
+      // LOOKALIKE_EXACT_CANDIDATES and LOOKALIKE_NPROBE: recall against time
+      const variants: { candidates?: number; nprobe?: number }[] = [
+        ...(KINDS[kind].exact ? values.candidates!.split(',').map((c) => ({ candidates: Number(c) })) : []),
+        ...(KINDS[kind].trained ? values.nprobes!.split(',').map((p) => ({ nprobe: Number(p) })) : []),
+      ];
+      for (const v of variants) {
+        const c = await child(dir, kind, false, v);
+        const setting: (string | number)[] = [v.nprobe ?? params.nprobe, KINDS[kind].exact ? v.candidates ?? params.exactCandidates! : '-'];
+        sweep.push([kind, ...setting, f(c.recall, 3), f(c.p50, 2), f(c.p99, 2)]);
+        console.log(`  ${kind} with nprobe ${setting[0]}, ${setting[1]} exact candidates: recall@10 ${f(c.recall, 3)}, p50 ${f(c.p50, 2)} ms, p99 ${f(c.p99, 2)} ms`);
+      }
+      if (kind === 'ivf-pq') { // lookalike's 4-bit PQ scan against faiss' own, in the same run (patches/faiss-node/ivfpq4_search.cc)
+        const c = await child(dir, kind, false, { faissScan: true });
+        scan = `ivf-pq with faiss' own 4-bit PQ scan: recall@10 ${f(c.recall, 3)}, p50 ${f(c.p50, 2)} ms, p99 ${f(c.p99, 2)} ms; ` +
+          `lookalike's scan: p50 ${f(r.p50, 2)} ms (${f(c.p50 / r.p50, 2)}x faster)`;
+        console.log(`  ${scan}`);
       }
     }
     console.log(`  ${kinds[0]}: rebuilding from SQLite (the table so far is above, in the lines of each kind)`);
     const rebuilt = await child(dir, kinds[0]!, true);
     rows[0] = row(kinds[0]!, first[0]!, rebuilt);
     console.log(`\n${n} x ${DIM}, ${nq} queries, k=${K}; nprobe ${params.nprobe}, exact candidates ${params.exactCandidates}, HNSW M ${params.hnswM} ef ${params.efSearch}; ${values.threads} faiss thread(s); ${new Date().toISOString().slice(0, 10)}\n`);
-    if (sweep.length) console.log(`${table(['kind', 'exact candidates', 'recall@10', 'p50 ms', 'p99 ms'], sweep)}\n`);
+    if (sweep.length) console.log(`${table(['kind', 'nprobe', 'exact candidates', 'recall@10', 'p50 ms', 'p99 ms'], sweep)}\n`);
+    if (scan) console.log(`${scan}\n`);
     console.log(table(['kind', 'vectors', 'recall@10', 'p50 ms', 'p99 ms', 'p50 ms x8', 'p99 ms x8', 'RSS GiB', 'index GiB', 'SQLite GiB', 'open / first query s', 'adds/s', 'rebuild s', 'rebuild peak GiB'], rows));
   } finally {
     if (!values.dir) rmSync(dir, { recursive: true, force: true });

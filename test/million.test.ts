@@ -2,8 +2,10 @@
 // vectors in SQLite beside folders of the old F32 format, and the sync at open from the database's change log.
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type * as FaissNode from 'faiss-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gallery } from '../src/gallery/gallery.js';
 import type { IndexKind } from '../src/index/kinds.js';
@@ -93,6 +95,36 @@ describe('ivf-pq: compact codes, exact scores', () => {
       expect(top!.score).toBeCloseTo(dot(vectors[i]!, asStored(vectors[i]!)), 6);
     }
     expect((await g.search(vectors[3]!, { k: 100 })).map((h) => h.sha256)).not.toContain(fakeImage(3).sha256);
+  });
+});
+
+describe("ivf-pq's 4-bit scan (patches/faiss-node/ivfpq4_search.cc)", () => {
+  const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
+  afterEach(() => faiss.Index.setPq4Scan(true));
+
+  // 40 dims: 5 sub-quantizers, an odd count, so the loop's tail is covered; 8 of 16 lists probed
+  it.each([[128, 'PQ16x4np'], [40, 'PQ5x4np']])('answers as faiss does, %i dims with %s', (dim, pq) => {
+    const vectors = clusteredVectors(2000 + 20, dim, 20, 7, 0.6);
+    const flat = (vs: Float32Array[]) => { const x = new Float32Array(vs.length * dim); vs.forEach((v, i) => x.set(v, i * dim)); return x; };
+    const index = faiss.Index.fromFactory(dim, `IVF16,${pq}`, 0);
+    index.train(flat(vectors.slice(0, 2000)));
+    index.add(flat(vectors.slice(0, 2000)));
+    index.setParameter('nprobe', 8);
+    const queries = flat(vectors.slice(2000));
+    for (const k of [1, 10, 1000]) {
+      faiss.Index.setPq4Scan(true);
+      const ours = index.search(queries, k);
+      faiss.Index.setPq4Scan(false);
+      const theirs = index.search(queries, k);
+      // the same hits with the same scores up to float rounding (near ties may swap places)
+      for (let q = 0; q < 20; q++) {
+        const hits = (r: typeof ours) => new Map([...r.labels.subarray(q * k, (q + 1) * k)].map((l, j) => [l, r.distances[q * k + j]!]));
+        const a = hits(ours), b = hits(theirs);
+        expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+        for (const [label, score] of a) if (label >= 0) expect(score).toBeCloseTo(b.get(label)!, 5);
+      }
+      if (k === 1000) expect(ours.labels).toContain(-1); // 8 of 16 lists hold fewer than 1000: padded as faiss pads
+    }
   });
 });
 

@@ -6,7 +6,9 @@
 //  - no leaks: search's query copy and toBuffer's writer were never freed, fromBuffer copied twice;
 //  - every faiss call is wrapped so a FaissException (add to an untrained IVF, removeIds on HNSW, write to a bad
 //    path, ...) becomes a JS Error instead of aborting the process;
-//  - setParameter(name, value) (efSearch, nprobe, ... through faiss::ParameterSpace) and setThreads(n).
+//  - setParameter(name, value) (efSearch, nprobe, ... through faiss::ParameterSpace) and setThreads(n);
+//  - IVF-PQ with 4-bit codes is searched by ivfpq4_search.cc (Debian's faiss scans those codes slowly);
+//    setPq4Scan(false) goes back to faiss' own scan.
 #include <napi.h>
 #include <omp.h>
 
@@ -32,6 +34,11 @@ using idx_t = Index::idx_t;
 
 using namespace Napi;
 using idx_t = faiss::idx_t;
+
+namespace lookalike {
+void setPq4Scan(bool on);
+bool searchIvfPq4(const faiss::Index *index, idx_t nq, const float *x, idx_t k, float *distances, idx_t *labels);
+}  // namespace lookalike
 
 // Runs a faiss call; any C++ exception becomes a pending JS exception (and `false`).
 // The classes' constructors, one set per Node environment (main thread or worker), kept as the env's instance data.
@@ -142,6 +149,11 @@ class IndexBase : public Napi::ObjectWrap<T> {
     return Napi::Number::New(info.Env(), omp_get_max_threads());
   }
 
+  static Napi::Value setPq4Scan(const Napi::CallbackInfo &info) {
+    lookalike::setPq4Scan(info.Length() == 0 || info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
   Napi::Value isTrained(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), index_->is_trained); }
   Napi::Value ntotal(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), index_->ntotal); }
   Napi::Value getDimension(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), index_->d); }
@@ -179,7 +191,13 @@ class IndexBase : public Napi::ObjectWrap<T> {
     const size_t nq = x.size() / index_->d;
     auto distances = Napi::Float32Array::New(env, nq * k);
     std::vector<idx_t> labels(nq * k);
-    if (!guarded(env, [&] { index_->search(nq, x.data(), k, distances.Data(), labels.data()); })) return env.Undefined();
+    if (!guarded(env, [&] {
+          if (!lookalike::searchIvfPq4(index_.get(), nq, x.data(), k, distances.Data(), labels.data())) {
+            index_->search(nq, x.data(), k, distances.Data(), labels.data());
+          }
+        })) {
+      return env.Undefined();
+    }
     auto outLabels = Napi::Float64Array::New(env, nq * k);
     for (size_t i = 0; i < labels.size(); i++) outLabels[i] = static_cast<double>(labels[i]);
     Napi::Object results = Napi::Object::New(env);
@@ -268,6 +286,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
         T::InstanceMethod("setParameter", &T::setParameter),
         T::StaticMethod("read", &T::read),               T::StaticMethod("fromBuffer", &T::fromBuffer),
         T::StaticMethod("fromFactory", &T::fromFactory), T::StaticMethod("setThreads", &T::setThreads),
+        T::StaticMethod("setPq4Scan", &T::setPq4Scan),
     };
   }
 

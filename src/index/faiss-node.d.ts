@@ -5,6 +5,8 @@ declare module 'faiss-node' {
     static fromFactory(d: number, description: string, metric?: MetricType): Index;
     static read(path: string): Index;
     static setThreads(n: number): number;
+    /** IVF-PQ with 4-bit codes: lookalike's scan (true, the default) or faiss' own (false, for comparison). */
+    static setPq4Scan(on: boolean): void;
     ntotal(): number;
     getDimension(): number;
     isTrained(): boolean;
