@@ -102,8 +102,8 @@ describe("ivf-pq's 4-bit scan (patches/faiss-node/ivfpq4_search.cc)", () => {
   const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
   afterEach(() => faiss.Index.setPq4Scan(true));
 
-  // 40 dims: 5 sub-quantizers, an odd count, so the loop's tail is covered; 8 of 16 lists probed
-  it.each([[128, 'PQ16x4np'], [40, 'PQ5x4np']])('answers as faiss does, %i dims with %s', (dim, pq) => {
+  // 16 sub-quantizers: one 64-bit load each; 21: one and an odd tail of 5; 8 of 16 lists probed
+  it.each([[128, 'PQ16x4np'], [168, 'PQ21x4np']])('answers as faiss does, %i dims with %s', (dim, pq) => {
     const vectors = clusteredVectors(2000 + 20, dim, 20, 7, 0.6);
     const flat = (vs: Float32Array[]) => { const x = new Float32Array(vs.length * dim); vs.forEach((v, i) => x.set(v, i * dim)); return x; };
     const index = faiss.Index.fromFactory(dim, `IVF16,${pq}`, 0);
@@ -129,6 +129,23 @@ describe("ivf-pq's 4-bit scan (patches/faiss-node/ivfpq4_search.cc)", () => {
 });
 
 describe('stored vectors and the sync at open', () => {
+  it('decodes every F16 value alike from an aligned and an unaligned buffer, and encodes it back to itself', () => {
+    const halves = Uint16Array.from({ length: 65536 }, (_, h) => h);
+    const bytes = new Uint8Array(halves.buffer);
+    const unaligned = new Uint8Array(bytes.length + 1).subarray(1);
+    unaligned.set(bytes);
+    const a = decodeHalf(bytes), b = decodeHalf(unaligned);
+    expect(a[0x3c00]).toBe(1);
+    expect(a[0xc000]).toBe(-2);
+    expect(a[0x0001]).toBe(2 ** -24); // the smallest subnormal
+    expect(a[0x7bff]).toBe(65504); // the largest finite
+    for (let h = 0; h < 65536; h++) {
+      if (Number.isNaN(a[h])) { expect(Number.isNaN(b[h])).toBe(true); continue; }
+      expect(b[h]).toBe(a[h]);
+      expect(encodeHalf(a.subarray(h, h + 1)).readUInt16LE(0)).toBe(h);
+    }
+  });
+
   const DIM = 32;
 
   it('stores F16 vectors, and opens a folder of the old format (F32, no change log, an index without a seq) answering the same', async () => {

