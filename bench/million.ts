@@ -2,7 +2,8 @@
 // then the index worker, one image at a time, with the background rebuilds that keep an IVF index sized), then per
 // index kind, each in a fresh process as a restarted server would be: time to open and answer the first query,
 // recall@10 against exact search, p50/p99 per query at 1 and 8 concurrent, the process's RSS, index and SQLite
-// file sizes, adds per second one by one, and a rebuild from SQLite (time and peak RSS).
+// file sizes, adds per second one by one, a rebuild from SQLite (time and peak RSS), and a restart with the data
+// folder out of the page cache (open, first query, p50).
 //   npm run bench:million                       (n = 1,000,000; kinds ivf-pq, ivf-sq8)
 //   npm run bench:million -- --n 20000 --kinds flat,hnsw,ivf-sq8,ivf-pq
 //   options: --queries 50, --dir <data folder> (kept; default a temporary one, removed), --threads 1 (faiss threads),
@@ -14,8 +15,8 @@
 // vector is its centre plus isotropic noise. An IVF or PQ index finds such data about as hard as real embeddings;
 // uniform random vectors would be far harder (no structure) and exact duplicates far easier. The ground truth is
 // exact inner product on the F32 vectors, computed chunk by chunk as they are written (faiss Flat per chunk).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,8 +179,22 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
   };
 }
 
-/** A fresh process serving `kind`; `quick`: queries alone, with these exact candidates, lists probed, or faiss' own 4-bit PQ scan. */
-function child(dir: string, kind: IndexKind, rebuild: boolean, quick?: { candidates?: number; nprobe?: number; faissScan?: boolean }): Promise<Served> {
+/** Drops the data folder's files from the page cache (GNU dd's advice to the kernel), as after a reboot. */
+function evictFromPageCache(dataDir: string): void {
+  spawnSync('sync');
+  for (const folder of [dataDir, join(dataDir, 'index')]) {
+    for (const f of readdirSync(folder).map((name) => join(folder, name)).filter((p) => statSync(p).isFile())) {
+      spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+    }
+  }
+}
+
+interface Variant { candidates?: number; nprobe?: number; faissScan?: boolean; cold?: boolean }
+
+/** A fresh process serving `kind`; `quick`: queries alone, with these exact candidates, lists probed, faiss' own
+ *  4-bit PQ scan, or the data folder out of the page cache first. */
+function child(dir: string, kind: IndexKind, rebuild: boolean, quick?: Variant): Promise<Served> {
+  if (quick?.cold) evictFromPageCache(join(dir, 'data'));
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dir, '--kind', kind, '--threads', String(values.threads),
     ...(rebuild ? ['--rebuild'] : []), ...(quick ? ['--quick'] : []), ...(quick?.faissScan ? ['--faiss-scan'] : [])];
   const env = { ...process.env, ...(quick?.candidates ? { LOOKALIKE_EXACT_CANDIDATES: String(quick.candidates) } : {}), ...(quick?.nprobe ? { LOOKALIKE_NPROBE: String(quick.nprobe) } : {}) };
@@ -200,6 +215,7 @@ if (values.serve) {
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'lookalike-million-'));
   const rows: (string | number)[][] = [], sweep: (string | number)[][] = [];
   let scan = '';
+  const restarts: (string | number)[][] = [];
   const f = (x: number, d = 1) => x.toFixed(d);
   try {
     if (!existsSync(join(dir, 'truth.json'))) { // a --dir kept from an earlier run is measured again, not rebuilt
@@ -221,7 +237,7 @@ if (values.serve) {
       if (kind === kinds[0]) first.push(r);
       rows.push(row(kind, r, rebuilt));
       // LOOKALIKE_EXACT_CANDIDATES and LOOKALIKE_NPROBE: recall against time
-      const variants: { candidates?: number; nprobe?: number }[] = [
+      const variants: Variant[] = [
         ...(KINDS[kind].exact ? values.candidates!.split(',').map((c) => ({ candidates: Number(c) })) : []),
         ...(KINDS[kind].trained ? values.nprobes!.split(',').map((p) => ({ nprobe: Number(p) })) : []),
       ];
@@ -237,6 +253,10 @@ if (values.serve) {
           `lookalike's scan: p50 ${f(r.p50, 2)} ms (${f(c.p50 / r.p50, 2)}x faster)`;
         console.log(`  ${scan}`);
       }
+      const cold = await child(dir, kind, false, { cold: true });
+      restarts.push([kind, `${f(cold.openS)} / ${f(cold.firstQueryMs / 1000)}`, f(cold.recall, 3), f(cold.p50, 2), f(cold.p99, 2)]);
+      console.log(`  ${kind} restarted with the data folder out of the page cache: open ${f(cold.openS)} s, first query at ` +
+        `${f(cold.firstQueryMs / 1000)} s, p50 ${f(cold.p50, 2)} ms, p99 ${f(cold.p99, 2)} ms`);
     }
     console.log(`  ${kinds[0]}: rebuilding from SQLite (the table so far is above, in the lines of each kind)`);
     const rebuilt = await child(dir, kinds[0]!, true);
@@ -244,6 +264,7 @@ if (values.serve) {
     console.log(`\n${n} x ${DIM}, ${nq} queries, k=${K}; nprobe ${params.nprobe}, exact candidates ${params.exactCandidates}, HNSW M ${params.hnswM} ef ${params.efSearch}; ${values.threads} faiss thread(s); ${new Date().toISOString().slice(0, 10)}\n`);
     if (sweep.length) console.log(`${table(['kind', 'nprobe', 'exact candidates', 'recall@10', 'p50 ms', 'p99 ms'], sweep)}\n`);
     if (scan) console.log(`${scan}\n`);
+    console.log(`A restart with the data folder out of the page cache (as after a reboot):\n${table(['kind', 'open / first query s', 'recall@10', 'p50 ms', 'p99 ms'], restarts)}\n`);
     console.log(table(['kind', 'vectors', 'recall@10', 'p50 ms', 'p99 ms', 'p50 ms x8', 'p99 ms x8', 'RSS GiB', 'index GiB', 'SQLite GiB', 'open / first query s', 'adds/s', 'rebuild s', 'rebuild peak GiB'], rows));
   } finally {
     if (!values.dir) rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type * as FaissNode from 'faiss-node';
-import { blobToVector } from '../util/vector-format.js';
+import { storedDot } from '../util/vector-format.js';
 import { dot } from '../util/vectors.js';
 import { settingDefault } from '../config.js';
 import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
@@ -100,8 +100,8 @@ function trainFromStaged(): void {
   addToFaiss(stagedIds, x);
 }
 
-/** The stored vectors of these ids (those still in the database), for re-scoring. */
-function storedVectors(idList: number[]): Map<number, Float32Array> {
+/** The stored vectors of these ids (those still in the database, as stored), for re-scoring. */
+function storedVectors(idList: number[]): Map<number, Uint8Array> {
   if (!config.database) throw new Error(`${config.kind} re-scores its candidates with the stored vectors: the index needs its database`);
   vectorsDb ??= (() => {
     const db = new Database(config.database, { readonly: true, fileMustExist: true });
@@ -111,7 +111,7 @@ function storedVectors(idList: number[]): Map<number, Float32Array> {
     return { db, read };
   })();
   const rows = vectorsDb.read.all(config.modelId, JSON.stringify(idList)) as { id: number; vector: Buffer }[];
-  return new Map(rows.map((r) => [r.id, blobToVector(r.vector, config.dim)]));
+  return new Map(rows.map((r) => [r.id, r.vector]));
 }
 
 /** Exact cosines of the candidates; one deleted from the database meanwhile drops out. */
@@ -119,7 +119,7 @@ function rescore(query: Float32Array, hits: SearchHit[]): SearchHit[] {
   const vectors = storedVectors(hits.map((h) => h.id));
   return hits.flatMap((h) => {
     const v = vectors.get(h.id);
-    return v ? [{ id: h.id, score: dot(v, query) }] : [];
+    return v ? [{ id: h.id, score: storedDot(v, query) }] : [];
   });
 }
 

@@ -1,5 +1,7 @@
 // The stored vector format: half-precision floats (IEEE 754 binary16): Node 20 has no Float16Array. Encoding rounds to
 // nearest even; decoding goes through a 65536-entry table (256 KB), so a 4096-d vector decodes in microseconds.
+import { dot } from './vectors.js';
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -70,6 +72,16 @@ export function blobToVector(b: Uint8Array, dim: number): Float32Array {
   const out = new Float32Array(dim);
   new Uint8Array(out.buffer).set(b);
   return out;
+}
+
+/** The inner product of a stored vector with `q`, read in place (re-scoring 100 candidates of 4096 dims: no 1.6 MB
+ *  of decoded copies). The same products and sum as `dot(blobToVector(b, q.length), q)`. */
+export function storedDot(b: Uint8Array, q: Float32Array): number {
+  if (b.byteLength !== 2 * q.length || !LITTLE_ENDIAN || b.byteOffset % 2) return dot(blobToVector(b, q.length), q);
+  const h = new Uint16Array(b.buffer, b.byteOffset, q.length);
+  let s = 0;
+  for (let i = 0; i < q.length; i++) s += TABLE[h[i]!]! * q[i]!;
+  return s;
 }
 
 /** The vector as the store will give it back: the index gets this at add, so a rebuild from SQLite finds the same. */
