@@ -6,6 +6,7 @@
 //  - no leaks: search's query copy and toBuffer's writer were never freed, fromBuffer copied twice;
 //  - every faiss call is wrapped so a FaissException (add to an untrained IVF, removeIds on HNSW, write to a bad
 //    path, ...) becomes a JS Error instead of aborting the process;
+//  - a std::bad_alloc becomes an Error with code `out_of_memory`;
 //  - setParameter(name, value) (efSearch, nprobe, ... through faiss::ParameterSpace) and setThreads(n);
 //  - IVF-PQ with 4-bit codes is searched by ivfpq4_search.cc (Debian's faiss scans those codes slowly);
 //    setPq4Scan(false) goes back to faiss' own scan.
@@ -40,17 +41,24 @@ void setPq4Scan(bool on);
 bool searchIvfPq4(const faiss::Index *index, idx_t nq, const float *x, idx_t k, float *distances, idx_t *labels);
 }  // namespace lookalike
 
-// Runs a faiss call; any C++ exception becomes a pending JS exception (and `false`).
 // The classes' constructors, one set per Node environment (main thread or worker), kept as the env's instance data.
 struct Constructors {
   Napi::FunctionReference index, flatL2, flatIP;
 };
 
+// Runs a faiss call; any C++ exception becomes a pending JS exception (and `false`). Memory the index could not get
+// (a flat index's array grows by doubling: at 1M x 4096 its first add after a load asks for 32 GB) is told by its
+// code, `out_of_memory`, so the caller can say so without reading the message.
 template <typename F>
 static bool guarded(Napi::Env env, F &&fn) {
   try {
     fn();
     return true;
+  } catch (const std::bad_alloc &) {
+    Napi::Error err = Napi::Error::New(env, "the index could not get the memory it needs");
+    err.Set("code", Napi::String::New(env, "out_of_memory"));
+    err.ThrowAsJavaScriptException();
+    return false;
   } catch (const std::exception &ex) {
     Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
     return false;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../identity.js';
-import { NotFoundError } from '../errors.js';
+import { LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
@@ -108,7 +108,7 @@ export class Gallery implements LabelledVectors {
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
     const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
-    if (vectorChanged) await this.index.added(result.id, asStored(vector));
+    if (vectorChanged) await this.indexAdded(result.id, vector, !result.duplicate);
     if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
     return result;
   }
@@ -127,6 +127,20 @@ export class Gallery implements LabelledVectors {
     if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
     this.labelsChanged();
     return this.get(id);
+  }
+
+  /** Gives the index a stored vector. One it has no memory for is refused whole: a new image leaves SQLite again, so
+   *  the two agree (a replaced vector stays stored, and the index takes it at the next open). */
+  private async indexAdded(id: number, vector: Float32Array, isNew: boolean): Promise<void> {
+    try {
+      await this.index.added(id, asStored(vector));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
+      if (isNew) this.store.delete(id);
+      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory (${(err as Error).message}): ` +
+        `${isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open'}. ` +
+        'An ivf-pq index holds 264 bytes a vector (README "Which kind at which size")');
+    }
   }
 
   async remove(id: number): Promise<void> {

@@ -392,7 +392,8 @@ parentPort!.on('message', (msg: Request) => {
     const result = (ops[msg.op] as (...a: unknown[]) => unknown)(...msg.args);
     response = { seq: msg.seq, ok: true, result };
   } catch (err) {
-    response = { seq: msg.seq, ok: false, error: err instanceof Error ? err.message : String(err) };
+    const code = (err as { code?: unknown }).code; // faiss-node's out_of_memory
+    response = { seq: msg.seq, ok: false, error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' ? { code } : {}) };
   }
   parentPort!.postMessage(response);
 });

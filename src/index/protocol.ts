@@ -52,4 +52,4 @@ export interface IndexOps {
 }
 
 export type Request = { [Op in keyof IndexOps]: { seq: number; op: Op; args: Parameters<IndexOps[Op]> } }[keyof IndexOps];
-export type Response = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string };
+export type Response = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string; code?: string };

@@ -21,7 +21,7 @@ export class VectorIndex {
       const w = this.waiting.get(msg.seq);
       this.waiting.delete(msg.seq);
       if (msg.ok) w?.resolve(msg.result);
-      else w?.reject(new Error(`index: ${msg.error}`));
+      else w?.reject(Object.assign(new Error(`index: ${msg.error}`), msg.code ? { code: msg.code } : {}));
     });
     const fail = (err: Error) => {
       this.failure = err;

@@ -52,7 +52,7 @@ export function encodeHalf(v: Float32Array): Buffer {
 /** Little-endian F16 bytes -> F32, into `out` at `offset` when given. */
 export function decodeHalf(b: Uint8Array, out = new Float32Array(b.byteLength / 2), offset = 0): Float32Array {
   const n = b.byteLength / 2;
-  if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) { // one 16-bit load per value: twice as fast as two byte loads
+  if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) { // one 16-bit load per value, not two byte loads
     const h = new Uint16Array(b.buffer, b.byteOffset, n);
     for (let i = 0; i < n; i++) out[offset + i] = TABLE[h[i]!]!;
   } else {
