@@ -226,6 +226,23 @@ describe('stored vectors and the sync at open', () => {
     expect((await g.search(vectors[17]!, { k: 10 })).map((h) => h.id)).toEqual(exactTop(vectors[17]!).map((h) => h.id));
   });
 
+  it('passes over an image added and deleted after the save (in the log, never in the index): nothing to sync, no save', async () => {
+    const dir = tempDir();
+    let g = await openGallery(dir, 'flat', DIM);
+    await fill(g, clusteredVectors(20, DIM, 2, 3));
+    await closeGallery(g);
+    const manifest = () => readFileSync(join(dir, 'index', 'flat.json'), 'utf8');
+    const saved = manifest();
+    const store = new Store(join(dir, 'lookalike.db'));
+    store.useModel(identity(DIM));
+    const { id } = store.addImage({ ...fakeImage(50), source: null, label: null }, clusteredVectors(1, DIM, 1, 8)[0]!);
+    expect(store.delete(id)).toBe(true);
+    store.close();
+    g = await openGallery(dir, 'flat', DIM);
+    expect(g.syncReport).toMatchObject({ action: 'loaded', added: 0, removed: 0 });
+    expect(manifest()).toBe(saved); // a 16 GB flat file at 1M is not written again for nothing
+  });
+
   it('takes at open a vector replaced after the index was saved (only the change log shows it: the ids are the same)', async () => {
     const dir = tempDir();
     let g = await openGallery(dir, 'flat', DIM);

@@ -3,6 +3,7 @@
 // when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { LookalikeError } from '../errors.js';
 import { KINDS, MIN_TRAIN, rebuildReason, trainingSize, type IndexKind } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
@@ -92,10 +93,10 @@ export class IndexMaintainer {
     } else {
       ({ missing, extra } = this.compareAllIds(loaded.ids ?? await this.index.call.liveIds()));
     }
-    if (missing.length || extra.length) {
-      const reason = `the index file is behind the database: ${missing.length} to add, ${extra.length} to remove`;
-      this.log(`index: ${reason}; syncing`);
-      if (extra.length) await this.index.call.remove(extra);
+    // an id the log shows added and deleted since the save was never in the index: count what the index let go
+    let removed = extra.length ? await this.index.call.remove(extra) : 0;
+    if (missing.length || removed) {
+      this.log(`index: the index file is behind the database: ${missing.length} to add, ${removed} removed; syncing`);
       await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
     }
     // the log is the fast path, the counts its check: a database restored beside a newer index, say
@@ -103,16 +104,15 @@ export class IndexMaintainer {
     if (live !== this.store.counts().embedded) {
       const full = this.compareAllIds(await this.index.call.liveIds());
       this.log(`index: ${live} vectors after the sync, the database has ${this.store.counts().embedded}: comparing every id`);
-      if (full.extra.length) await this.index.call.remove(full.extra);
+      if (full.extra.length) removed += await this.index.call.remove(full.extra);
       await this.addToIndex('index sync', full.missing.length, this.store.vectorBatches(2048, full.missing));
       missing = [...missing, ...full.missing];
-      extra = [...extra, ...full.extra];
     }
-    const changed = missing.length + extra.length > 0;
+    const changed = missing.length + removed > 0;
     // a save writes the whole index file (GBs at 1M): only for a change, or once to record the seq of an older manifest
     if ((changed || loaded.syncedSeq === null) && !this.store.readonly) await this.index.call.save(seq);
-    const reason = changed ? `the index file was behind the database: ${missing.length} added, ${extra.length} removed` : null;
-    return { action: reason ? 'synced' : 'loaded', reason, added: missing.length, removed: extra.length };
+    const reason = changed ? `the index file was behind the database: ${missing.length} added, ${removed} removed` : null;
+    return { action: reason ? 'synced' : 'loaded', reason, added: missing.length, removed };
   }
 
   /** Ids in the database and not in the index, and the other way round: O(rows), for manifests without a seq. */
@@ -151,9 +151,16 @@ export class IndexMaintainer {
   private async addToIndex(what: string, total: number, batches: Iterable<{ ids: number[]; vectors: Float32Array }>): Promise<number> {
     const progress = new Progress(what, total, this.log);
     let added = 0;
-    for (const batch of batches) {
-      added += await this.index.call.add(batch.ids, batch.vectors);
-      progress.advance(batch.ids.length);
+    try {
+      for (const batch of batches) {
+        added += await this.index.call.add(batch.ids, batch.vectors);
+        progress.advance(batch.ids.length);
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
+      throw new LookalikeError('index_out_of_memory', `${what}: the ${this.indexConfig.kind} index cannot take ${total} more vectors in ` +
+        `this machine's memory (refused after ${added}: its array doubles as it grows); an ivf-pq index holds 264 bytes a vector ` +
+        '(LOOKALIKE_INDEX_KIND=ivf-pq, README "Which kind at which size")');
     }
     if (total) progress.draw(true);
     return added;
