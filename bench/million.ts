@@ -230,7 +230,7 @@ if (values.serve) {
       console.log(`  built in ${f(b.seconds)} s: ${f(b.addsPerS, 0)} adds/s one by one, peak RSS ${f(b.peak, 0)} MiB`);
     }
     const row = (kind: string, r: Served, rebuilt?: Served) => [kind, r.n, f(r.recall, 3), f(r.p50, 2), f(r.p99, 2), f(r.p50x8, 2), f(r.p99x8, 2),
-      f(r.rss / 1024, 2), f(r.indexBytes / 2 ** 30, 2), f(r.dbBytes / 2 ** 30, 2), `${f(r.openS)} / ${f(r.firstQueryMs / 1000)}`, r.addsPerS === null ? 'no memory' : f(r.addsPerS, 0),
+      f(r.rss / 1024, 2), f(r.indexBytes / 2 ** 30, 2), f(r.dbBytes / 2 ** 30, 2), `${f(r.openS)} / ${f(r.firstQueryMs / 1000)}`, r.addsPerS === null ? 'refused: no memory' : f(r.addsPerS, 0),
       rebuilt ? f(rebuilt.openS, 0) : '-', rebuilt ? f(rebuilt.peak / 1024, 2) : '-'];
     // the first kind was built with the gallery: measured as it is first, and rebuilt from SQLite last (the longest
     // step at 1M); another kind is built from SQLite on its first open

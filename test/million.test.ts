@@ -131,26 +131,29 @@ describe("ivf-pq's 4-bit scan (patches/faiss-node/ivfpq4_search.cc)", () => {
 
 describe('an index that cannot grow in memory', () => {
   // The real allocation: a flat index's array doubles as it grows (at 1M x 4096 its first add after a load asks for
-  // 32 GB); here a child's address space is capped 300 MB above its size once its gallery is open (prlimit).
-  it('refuses the add with 507 index_out_of_memory, stores nothing of it, and goes on answering', async () => {
-    const dir = tempDir();
+  // 32 GB); here a child's address space is capped a little above its size (prlimit) once it says its size.
+  function underCap(dir: string, headroomMiB: number): Promise<Record<string, unknown>> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/oom-child.ts', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       const ready = /^ready (\d+)\n/.exec(out += d);
       if (ready && out.length === ready[0].length) {
-        execFileSync('prlimit', [`--pid=${child.pid}`, `--as=${Number(ready[1]) + 300 * 2 ** 20}`]);
+        execFileSync('prlimit', [`--pid=${child.pid}`, `--as=${Number(ready[1]) + headroomMiB * 2 ** 20}`]);
         child.stdin.write('go\n');
       }
     });
-    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
-    const result = JSON.parse(out.split('\n').pop()!) as { added: number; error: { code: string; statusCode: number; message: string }; live: number; inDatabase: number; hits: number };
+    return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n').pop()!) as Record<string, unknown>) : reject(new Error(`the child exited with ${code}`)))));
+  }
+
+  it('refuses the add with 507 index_out_of_memory, stores nothing of it, and goes on answering', async () => {
+    const dir = tempDir();
+    const result = await underCap(dir, 300) as { added: number; error: { code: string; statusCode: number; message: string }; live: number; inDatabase: number; hits: number };
     expect(result.error).toMatchObject({ code: 'index_out_of_memory', statusCode: 507 });
     expect(result.error.message).toMatch(/cannot grow in this machine's memory.*the image was not stored/);
     expect(result.added).toBeGreaterThan(1000);
     expect(result).toMatchObject({ live: result.added, inDatabase: result.added, hits: 3 });
     // the child saved no index: a fresh open rebuilds it from SQLite, which holds exactly the acknowledged adds
-    const g = await openGallery(join(dir), 'flat', 4096);
+    const g = await openGallery(dir, 'flat', 4096);
     expect((await g.indexStats()).live).toBe(result.added);
   }, 120_000);
 });

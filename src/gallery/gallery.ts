@@ -137,7 +137,7 @@ export class Gallery implements LabelledVectors {
     } catch (err) {
       if ((err as { code?: string }).code !== 'out_of_memory') throw err;
       if (isNew) this.store.delete(id);
-      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory (${(err as Error).message}): ` +
+      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
         `${isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open'}. ` +
         'An ivf-pq index holds 264 bytes a vector (README "Which kind at which size")');
     }
