@@ -25,11 +25,11 @@ import { parseArgs } from 'node:util';
 import type * as FaissNode from 'faiss-node';
 import { Gallery } from '../src/gallery/gallery.js';
 import { KINDS, type IndexKind, type IndexParams } from '../src/index/kinds.js';
-import { seededRandom } from '../src/models/random-models.js';
 import { fakeImage, identity } from '../test/helpers/vectors.js';
 import { percentile, table } from './common.js';
+import { DIM, makeSource } from './synthetic.js';
 
-const DIM = 4096, K = 10, SUBSPACE = 256, NOISE = 0.75, CHUNK = 8192;
+const K = 10, CHUNK = 8192;
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' }, kinds: { type: 'string', default: 'ivf-pq,ivf-sq8' }, queries: { type: 'string', default: '50' },
@@ -45,39 +45,6 @@ const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => vo
   ({ dataDir, identity: identity(DIM, 'bench'), indexKind: kind, indexParams: params, faissThreads: Number(values.threads), log });
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 const peakMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
-
-/** The data: cluster centres with a decaying spectrum, a vector = its centre + noise, all from one seed. */
-function makeSource(n: number, seed: number) {
-  const rand = seededRandom(seed);
-  const clusters = Math.max(10, Math.round(n / 50));
-  const basis = new Float32Array(SUBSPACE * DIM).map(() => rand() * 2 - 1);
-  const centres = new Float32Array(clusters * DIM);
-  for (let c = 0; c < clusters; c++) {
-    const row = centres.subarray(c * DIM, (c + 1) * DIM);
-    for (let b = 0; b < SUBSPACE; b++) {
-      const w = (rand() * 2 - 1) / Math.sqrt(b + 1);
-      const v = basis.subarray(b * DIM, (b + 1) * DIM);
-      for (let i = 0; i < DIM; i++) row[i]! += w * v[i]!;
-    }
-    normalize(row);
-  }
-  const noiseScale = NOISE * Math.sqrt(3 / DIM);
-  return {
-    clusters,
-    point(out: Float32Array, c: number) {
-      const centre = centres.subarray(c * DIM, (c + 1) * DIM);
-      for (let i = 0; i < DIM; i++) out[i] = centre[i]! + (rand() * 2 - 1) * noiseScale;
-      normalize(out);
-    },
-    random: rand,
-  };
-}
-function normalize(v: Float32Array) {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const f = 1 / Math.sqrt(s);
-  for (let i = 0; i < v.length; i++) v[i]! *= f;
-}
 
 /** Builds the data folder through Gallery.add, and the exact top 10 of each query chunk by chunk. */
 async function build(dir: string, n: number, nq: number, kind: IndexKind): Promise<{ seconds: number; addsPerS: number; peak: number }> {
