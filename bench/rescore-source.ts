@@ -1,13 +1,15 @@
 // bench/rescore-source: where ivf-pq should read the full vectors of its candidates from. Reads 100 random vectors
 // (4096-d F16) per trial from SQLite (the index worker's query: one statement, ids through json_each) and from a flat
 // file of F16 rows (one pread each, as a memory-mapped or plain vector file beside the index would), both warm in
-// the page cache, and decodes them. Prints ms per 100 candidates.   npx tsx bench/rescore-source.ts [n=50000]
+// the page cache, and decodes them; then their cosines, decoded first or read in place (storedDot). Prints ms per
+// 100 candidates.   npx tsx bench/rescore-source.ts [n=50000]
 import Database from 'better-sqlite3';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../src/models/random-models.js';
-import { blobToVector, encodeHalf } from '../src/util/vector-format.js';
+import { blobToVector, encodeHalf, storedDot } from '../src/util/vector-format.js';
+import { dot } from '../src/util/vectors.js';
 import { percentile } from './common.js';
 
 const DIM = 4096, R = 100, TRIALS = 300;
@@ -41,10 +43,23 @@ try {
     for (const id of ids) { readSync(fd, row, 0, row.length, (id - 1) * 2 * DIM); blobToVector(row, DIM); }
     file.push(performance.now() - s);
   }
+  // the cosines of 100 candidates once read: decoded into arrays then dot, or multiplied in place (what the index does)
+  const blobs = (read.all(JSON.stringify(Array.from({ length: R }, (_, i) => i + 1))) as { vector: Buffer }[]).map((r) => r.vector);
+  const query = Float32Array.from({ length: DIM }, () => rand() - 0.5);
+  const decoded: number[] = [], inPlace: number[] = [];
+  for (let t = 0; t < TRIALS; t++) {
+    let s = performance.now();
+    for (const b of blobs) dot(blobToVector(b, DIM), query);
+    decoded.push(performance.now() - s);
+    s = performance.now();
+    for (const b of blobs) storedDot(b, query);
+    inPlace.push(performance.now() - s);
+  }
   closeSync(fd);
   db.close();
   const f = (x: number[]) => `p50 ${percentile(x, 50).toFixed(2)} ms, p99 ${percentile(x, 99).toFixed(2)} ms`;
   console.log(`${R} candidates of ${n} (4096-d F16, warm): SQLite ${f(sqlite)}; F16 file ${f(file)}`);
+  console.log(`their cosines: decoded then dot ${f(decoded)}; in place (storedDot) ${f(inPlace)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
