@@ -15,11 +15,12 @@ import { parseCli, runCli, UsageError } from './cli-common.js';
 const USAGE = 'Usage: npm run index -- <image folder> [options]';
 const REDIS_START_WAIT_MS = 10_000;
 const OPTIONS = {
-  'labels-from-folders': { type: 'boolean', help: 'label each image with its first-level sub-folder name (ImageFolder layout)' },
+  mmproj: { type: 'string', env: 'LOOKALIKE_MMPROJ', help: 'encoder mmproj: path or hf: URI (empty: only with --demo)' },
   'embed-model': {
     type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF, with --mmproj (demo: the demo\'s)',
   },
   demo: { type: 'boolean', help: 'no model of your own: the demo model (Fashion-MNIST only), in its own data folder' },
+  'labels-from-folders': { type: 'boolean', help: 'label each image with its first-level sub-folder name (ImageFolder layout)' },
   labels: { type: 'string', help: 'CSV or list file of "path,label" lines (paths relative to the file)' },
   force: { type: 'boolean', help: 're-embed images that are already embedded for this model' },
   'switch-model': { type: 'boolean', help: 'bind the data folder to this model (re-index after changing models)' },
