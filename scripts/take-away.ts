@@ -39,12 +39,14 @@ function holdsSame(target: string, source: string, digest: string): boolean {
 function place(source: string, target: string, link: boolean): void {
   if (link) return symlinkSync(source, target);
   const temp = join(dirname(target), `.lookalike-copy-${process.pid}.tmp`);
-  copyFileSync(source, temp);
   try {
-    linkSync(temp, target);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
-    copyFileSync(source, target, constants.COPYFILE_EXCL);
+    copyFileSync(source, temp);
+    try {
+      linkSync(temp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
+      copyFileSync(source, target, constants.COPYFILE_EXCL);
+    }
   } finally {
     rmSync(temp, { force: true });
   }
