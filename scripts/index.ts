@@ -6,14 +6,20 @@ import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { describeEmbedder, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { describeEmbedder, galleryDir, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { formatEvaluation } from '../src/knn/report.js';
+import type { Config } from '../src/config.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run index -- <image folder> [options]';
 const REDIS_START_WAIT_MS = 10_000;
 const OPTIONS = {
+  mmproj: { type: 'string', env: 'LOOKALIKE_MMPROJ', help: 'encoder mmproj: path or hf: URI (empty: only with --demo)' },
+  'embed-model': {
+    type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF, with --mmproj (demo: the demo\'s)',
+  },
+  demo: { type: 'boolean', help: 'no model of your own: the demo model (Fashion-MNIST only), in its own data folder' },
   'labels-from-folders': { type: 'boolean', help: 'label each image with its first-level sub-folder name (ImageFolder layout)' },
   labels: { type: 'string', help: 'CSV or list file of "path,label" lines (paths relative to the file)' },
   force: { type: 'boolean', help: 're-embed images that are already embedded for this model' },
@@ -32,10 +38,28 @@ function readLabels(file: string): Map<string, string> {
   }
 }
 
+/** Without a model of one's own the photos would go into the demo's folder, encoded by a model that knows only
+ *  Fashion-MNIST: that takes --demo (or the demo embedding model named), never an unset variable. */
+function checkModelChoice(config: Config, demo: boolean): void {
+  const { LOOKALIKE_MMPROJ: mmproj, LOOKALIKE_EMBED_MODEL: embed } = config;
+  if (demo && (mmproj !== '' || (embed !== '' && embed !== 'demo'))) {
+    throw new UsageError('--demo indexes with the demo models: give it without LOOKALIKE_MMPROJ (--mmproj), and with ' +
+      'LOOKALIKE_EMBED_MODEL (--embed-model) empty or demo');
+  }
+  if (demo || mmproj !== '' || embed === 'demo') return;
+  if (embed !== '') {
+    throw new UsageError('LOOKALIKE_EMBED_MODEL (--embed-model) needs its mmproj: set LOOKALIKE_MMPROJ (or --mmproj)');
+  }
+  throw new UsageError('no model chosen: set LOOKALIKE_MMPROJ (or --mmproj) to the encoder\'s mmproj, a path or an ' +
+    'hf: URI (with LOOKALIKE_EMBED_MODEL / --embed-model for search by words; README: "Using the real model"), ' +
+    `or give --demo to index with the demo model, which knows only Fashion-MNIST, into ${galleryDir(config)}`);
+}
+
 runCli(USAGE, async () => {
   const { values, positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give exactly one image folder' : 'the image folder is missing');
   if (values.labels && values['labels-from-folders']) throw new UsageError('use either --labels or --labels-from-folders');
+  checkModelChoice(config, Boolean(values.demo));
   // every argument is checked before anything is loaded or created: a typo leaves no data folder behind
   const folder = resolve(positionals[0]!);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${positionals[0]} is not a folder`);
@@ -52,7 +76,7 @@ runCli(USAGE, async () => {
   const identity = 'description' in models ? models.description.identity : models.encoder.identity;
   const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
   const dispose = async () => { if ('dispose' in models) await models.dispose(); };
-  if (config.LOOKALIKE_MMPROJ === '') log('no LOOKALIKE_MMPROJ / --mmproj given: using the demo encoder (a tiny model trained on Fashion-MNIST) and its data folder');
+  if (config.LOOKALIKE_MMPROJ === '') log('the demo model (tiny, trained on Fashion-MNIST only), in its own folder');
   if ('acceleration' in models && models.acceleration) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);

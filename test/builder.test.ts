@@ -225,6 +225,43 @@ describe('npm run index', () => {
     expect(existsSync(data)).toBe(false);
   });
 
+  it('indexes with no model of one\'s own only when told to (--demo), and says how to choose one', async () => {
+    const folder = join(root, 'pictures');
+    await writeImageFolder(folder, ['a'], 2);
+    const data = join(root, 'pictures-data');
+    const none = { LOOKALIKE_MMPROJ: '', LOOKALIKE_EMBED_MODEL: '', LOOKALIKE_DATA_DIR: data };
+    const refused = await runScript('scripts/index.ts', [folder], none);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/no model chosen: set LOOKALIKE_MMPROJ \(or --mmproj\).*LOOKALIKE_EMBED_MODEL.*or give --demo/s);
+    expect(refused.stderr).toContain(join(data, 'demo'));
+    expect(existsSync(data)).toBe(false);
+    const halfEmbed = await runScript('scripts/index.ts', [folder, '--embed-model', join(root, 'embed.gguf')], none);
+    expect(halfEmbed.code).toBe(2);
+    expect(halfEmbed.stderr).toMatch(/LOOKALIKE_EMBED_MODEL \(--embed-model\) needs its mmproj: set LOOKALIKE_MMPROJ/);
+    const both = await runScript('scripts/index.ts', [folder, '--demo', '--mmproj', TINY_MMPROJ], none);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--demo indexes with the demo models: give it without LOOKALIKE_MMPROJ/);
+    expect(existsSync(data)).toBe(false);
+    const demo = await runScript('scripts/index.ts', [folder, '--demo'], none);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toMatch(/2 added/);
+    expect(Gallery.exists(join(data, 'demo'))).toBe(true);
+  });
+
+  it('takes the embedding model as --embed-model, as the other commands do, and words then find its images', async () => {
+    const folder = join(root, 'embed');
+    await writeImageFolder(folder, ['a'], 2);
+    const data = join(root, 'embed-data');
+    const env = { LOOKALIKE_MMPROJ: '', LOOKALIKE_EMBED_MODEL: '', LOOKALIKE_DATA_DIR: data, LOOKALIKE_MODELS_DIR: join(root, 'models') };
+    const r = await runScript('scripts/index.ts', [folder, '--embed-model', 'demo'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 added/);
+    expect(Gallery.exists(join(data, 'demo-embedding'))).toBe(true);
+    const words = await runScript('scripts/search.ts', ['a sneaker', '--embed-model', 'demo', '--json', '--k', '2'], env);
+    expect(words.code, words.stderr).toBe(0);
+    expect((JSON.parse(words.stdout) as { source: string }[]).map((h) => h.source).sort()).toEqual(['a/0.jpg', 'a/1.jpg']);
+  });
+
   it('remembers the data folder\'s index kind: a run without --index-kind keeps it, another kind replaces it', async () => {
     const folder = join(root, 'kinds');
     await writeImageFolder(folder, ['a'], 3);

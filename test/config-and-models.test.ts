@@ -1,6 +1,6 @@
 // Settings validation, and model resolution: local paths, and hf: URIs whose file is already in the models folder
 // (resolved by node-llama-cpp's downloader without touching the network).
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, settingsTable } from '../src/config.js';
 import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
 import { ModelFileError } from '../src/errors.js';
-import { resolveModelFile } from '../src/models/resolve.js';
+import { serverModels } from '../src/models/model-set.js';
+import { DEMO_RERANK_NAME, resolveModelFile } from '../src/models/resolve.js';
 import { ROOT } from './helpers/cli.js';
 import { apiDocument } from './helpers/openapi.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -112,5 +113,22 @@ describe('model resolution', () => {
     const started = performance.now();
     expect(await resolveModelFile('hf:lookalike/tiny/tiny-qwen3vl-mmproj.gguf', dir, () => {}, 5000)).toBe(join(dir, 'hf_lookalike_tiny_tiny-qwen3vl-mmproj.gguf'));
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('model sets', () => {
+  it('with LOOKALIKE_QUERY_ENCODER=queue loads no model here: a reranker is refused before anything loads', async () => {
+    const cfg = loadConfig({
+      LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_REDIS_URL: 'redis://127.0.0.1:1',
+      LOOKALIKE_RERANK_MODEL: 'demo', LOOKALIKE_MODELS_DIR: dir,
+    });
+    // should a set come back, it is freed before the test fails
+    const outcome = await serverModels(cfg).then(async (set) => {
+      await set.dispose();
+      return set.rerankModel ? 'a reranker loaded here' : 'loaded';
+    }, (err: Error) => err);
+    expect(outcome).toBeInstanceOf(ModelFileError);
+    expect((outcome as Error).message).toMatch(/queue loads no model here, but re-ranking \(LOOKALIKE_RERANK_MODEL\)/);
+    expect(existsSync(join(dir, DEMO_RERANK_NAME))).toBe(false); // refused before the demo reranker was even written
   });
 });

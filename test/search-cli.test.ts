@@ -1,5 +1,5 @@
 // npm run search's rclip form (terms joined by + and -, weights, #ids) and --copy-to / --link, on real data folders.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -42,7 +42,7 @@ describe('npm run search -- <terms> --copy-to', () => {
     // 5 of the 6 have an original; the upload has none: said so, exit 1
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/#\d+: not taken: no original at .*upload\.png \(an upload keeps none/);
-    expect(r.stderr).toMatch(/copied 5 of 6 originals into/);
+    expect(r.stderr).toMatch(/6 results into .*: 5 copied \(0 of them renamed, as another file had the name\), 0 skipped as identical \(already there\), 1 not taken/);
     const taken = readdirSync(out).sort();
     expect(taken).toHaveLength(5);
     for (const name of taken) {
@@ -51,7 +51,7 @@ describe('npm run search -- <terms> --copy-to', () => {
     }
   });
 
-  it('links instead with --link, takes no file that changed since it was indexed, and gives a second file of one name its id', async () => {
+  it('links instead with --link, takes no file that changed since it was indexed, and suffixes a name that holds another file', async () => {
     const out = join(root, 'links');
     mkdirSync(out);
     writeFileSync(join(out, 'scene0.png'), 'already here');
@@ -64,13 +64,54 @@ describe('npm run search -- <terms> --copy-to', () => {
       expect(r.stderr).toMatch(/scene1\.png changed since it was indexed/);
       const hits = JSON.parse(r.stdout) as { id: number; source: string }[];
       const first = hits.find((h) => h.source === 'scene0.png')!;
-      const link = join(out, `scene0-${first.id}.png`);
+      expect(first).toBeDefined();
+      const link = join(out, 'scene0-1.png');
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
       expect(readlinkSync(link)).toBe(join(folder, 'scene0.png'));
-      expect(r.stderr).toMatch(/linked 5 of 7 originals/);
+      expect(r.stderr).toMatch(/7 results into .*: 5 linked \(1 of them renamed, as another file had the name\), 0 skipped as identical/);
+      // a second run links nothing new: each link there already leads to the same content
+      const again = await search([join(folder, 'scene0.png'), '--k', '7', '--copy-to', out, '--link', '--from', folder]);
+      expect(again.stderr).toMatch(/7 results into .*: 0 linked \(0 of them renamed, as another file had the name\), 5 skipped as identical/);
+      expect(readdirSync(out)).toHaveLength(6);
     } finally {
       writeFileSync(changed, before);
     }
+  });
+
+  it('goes on past names that are taken: skips the same content, suffixes the rest, and a second run copies nothing new', async () => {
+    const out = join(root, 'clashes');
+    mkdirSync(out);
+    writeFileSync(join(out, 'scene0.png'), 'another picture of this name');
+    writeFileSync(join(out, 'scene0-1.png'), 'and another');
+    copyFileSync(join(folder, 'scene2.png'), join(out, 'scene2.png'));
+    const before = readdirSync(out);
+    const r = await search([join(folder, 'scene0.png'), '--k', '7', '--json', '--copy-to', out, '--from', folder]);
+    expect(r.code, r.stderr).toBe(1); // the upload has no original
+    expect(r.stderr).toMatch(/7 results into .*: 5 copied \(1 of them renamed, as another file had the name\), 1 skipped as identical \(already there\), 1 not taken\n/);
+    expect(readFileSync(join(out, 'scene0-2.png')).equals(readFileSync(join(folder, 'scene0.png')))).toBe(true);
+    expect(readFileSync(join(out, 'scene0.png'), 'utf8')).toBe('another picture of this name');
+    const after = readdirSync(out).sort();
+    expect(after.filter((f) => !before.includes(f))).toEqual(['scene0-2.png', 'scene1.png', 'scene3.png', 'scene4.png', 'scene5.png']);
+    const again = await search([join(folder, 'scene0.png'), '--k', '7', '--copy-to', out, '--from', folder]);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stderr).toMatch(/7 results into .*: 0 copied \(0 of them renamed, as another file had the name\), 6 skipped as identical/);
+    expect(readdirSync(out).sort()).toEqual(after);
+  });
+
+  it('takes a file from a folder whose name only begins with two dots', async () => {
+    const photos = join(root, 'dots');
+    const dotted = join(photos, '..weird');
+    mkdirSync(dotted, { recursive: true });
+    writeFileSync(join(dotted, 'odd.png'), await scenePng(900));
+    const dotsData = join(root, 'dots-data');
+    const indexed = await runScript('scripts/index.ts', [photos, '--data', dotsData, '--mmproj', DEMO_MMPROJ], { LOOKALIKE_MODELS_DIR: MODELS_DIR });
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const out = join(root, 'dots-out');
+    const r = await runScript('scripts/search.ts', [join(dotted, 'odd.png'), '--k', '1', '--data', dotsData, '--mmproj', DEMO_MMPROJ,
+      '--copy-to', out, '--from', photos], { LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_EMBED_MODEL: '' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 result into .*: 1 copied/);
+    expect(readFileSync(join(out, 'odd.png')).equals(readFileSync(join(dotted, 'odd.png')))).toBe(true);
   });
 });
 

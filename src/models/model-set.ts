@@ -110,6 +110,11 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
     if (remote) {
       if (!cfg.LOOKALIKE_REDIS_URL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue sends queries to workers: it needs LOOKALIKE_REDIS_URL');
       if (cfg.LOOKALIKE_TEXT_MODEL) throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL model in this process');
+      // the workers only encode: a reranker would be a VL model loaded here, on the CPU (no GPU is probed in this mode)
+      if (cfg.LOOKALIKE_RERANK_MODEL) {
+        throw new ModelFileError('LOOKALIKE_QUERY_ENCODER=queue loads no model here, but re-ranking ' +
+          '(LOOKALIKE_RERANK_MODEL) needs the reranker in this process: unset one of them');
+      }
       const { description } = await describeEmbedder(cfg, log);
       encoder = new RemoteEmbedder(description, QueryClient.open(cfg, description.identity.modelId, redis, log));
       loaded.push(encoder);
