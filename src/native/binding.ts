@@ -116,13 +116,18 @@ export interface NativeModule {
   matmulPeak(n: number, threads: number, type: 'f32' | 'f16' | 'bf16' | 'q8_0', reps: number): number;
 }
 
-/** A native call's rejection: an Error with a stable code ('context_overflow' when the prompt did not fit the
- *  context; 'native_error' otherwise, with what llama.cpp logged in the message). */
-export type NativeErrorCode = 'context_overflow' | 'native_error';
+/**
+ * A native call's failure: an Error with a stable code. 'context_overflow': the prompt did not fit the context;
+ * 'out_of_memory': an allocation failed (the model is still usable); 'callback_failed': generate's onText threw (the
+ * generation stopped; the thrown value is the error's `cause`); 'native_error' otherwise, with what llama.cpp logged
+ * in the message.
+ */
+export type NativeErrorCode = 'context_overflow' | 'out_of_memory' | 'callback_failed' | 'native_error';
+const NATIVE_CODES: readonly string[] = ['context_overflow', 'out_of_memory', 'callback_failed', 'native_error'] satisfies NativeErrorCode[];
 
 export function nativeCode(err: unknown): NativeErrorCode | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'context_overflow' || code === 'native_error' ? code : undefined;
+  return typeof code === 'string' && NATIVE_CODES.includes(code) ? code as NativeErrorCode : undefined;
 }
 
 export class NativeModuleMissingError extends Error {
