@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as FaissNode from 'faiss-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNative } from '../src/native/binding.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
@@ -41,7 +42,9 @@ const MiB = 2 ** 20;
 
 describe('faiss-node', () => {
   it('refuses an index made without a dimension with a TypeError, instead of keeping a null index', () => {
-    for (const make of [() => new faiss.IndexFlatL2(), () => new faiss.Index(), () => new faiss.IndexFlatIP('8' as unknown as number)]) {
+    // as plain JS may call them: the types ask for a dimension
+    const Classes = [faiss.IndexFlatL2, faiss.Index, faiss.IndexFlatIP] as unknown as (new (...args: unknown[]) => FaissNode.Index)[];
+    for (const make of [() => new Classes[0]!(), () => new Classes[1]!(), () => new Classes[2]!('8')]) {
       let thrown: unknown;
       try {
         make().ntotal(); // on a null index this dereferenced null: a segfault
@@ -56,11 +59,12 @@ describe('faiss-node', () => {
   });
 
   it('still makes indexes from a dimension, a factory and a buffer; each failure has a code', () => {
+    const floats = (...v: number[]) => Float32Array.from(v);
     const flat = new faiss.IndexFlatIP(4);
-    flat.add([1, 0, 0, 0, 0, 1, 0, 0]);
+    flat.add(floats(1, 0, 0, 0, 0, 1, 0, 0));
     expect(flat.ntotal()).toBe(2);
     const copy = faiss.IndexFlatIP.fromBuffer(flat.toBuffer());
-    expect(Array.from(copy.search([0, 1, 0, 0], 1).labels)).toEqual([1]);
+    expect(Array.from(copy.search(floats(0, 1, 0, 0), 1).labels)).toEqual([1]);
     const ivf = faiss.Index.fromFactory(4, 'IVF2,Flat', 0);
     expect(ivf.getDimension()).toBe(4);
     const codeOf = (call: () => unknown) => {
@@ -71,9 +75,9 @@ describe('faiss-node', () => {
       }
       return 'no error';
     };
-    expect(codeOf(() => ivf.add([1, 2, 3, 4]))).toBe('faiss_error'); // not trained
-    expect(codeOf(() => flat.search([1, 0, 0, 0], 3))).toBe('invalid_argument'); // k over ntotal
-    expect(codeOf(() => flat.add([1, 2, 3]))).toBe('invalid_argument');
+    expect(codeOf(() => ivf.add(floats(1, 2, 3, 4)))).toBe('faiss_error'); // not trained
+    expect(codeOf(() => flat.search(floats(1, 0, 0, 0), 3))).toBe('invalid_argument'); // k over ntotal
+    expect(codeOf(() => flat.add(floats(1, 2, 3)))).toBe('invalid_argument');
     expect(codeOf(() => flat.mergeFrom({} as never))).toBe('invalid_argument');
     expect(codeOf(() => faiss.Index.fromFactory(4, 'NoSuchIndex', 0))).toBe('faiss_error');
     expect(flat.ntotal()).toBe(2); // and the index is as it was
@@ -84,7 +88,7 @@ describe('faiss-node', () => {
     const { big, after } = await underCap('pq4', 512 * 1024);
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
     expect(after).toEqual({ ok: true, value: expect.any(Number) }); // the process goes on searching
-  }, 600_000);
+  });
 });
 
 describe('the VL model\'s native calls', () => {
@@ -92,13 +96,27 @@ describe('the VL model\'s native calls', () => {
     const { big, after } = await underCap('vl-sync', 16 * MiB); // the 48 MB pixel copy does not fit
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
     expect(after).toEqual({ ok: true, value: true }); // the model answers the next call, the same as before
-  }, 600_000);
+  });
 
   it('answers an allocation refused on the worker thread with out_of_memory, and frees what the call held', async () => {
     const { big, after } = await underCap('vl-async', 64 * MiB); // the copy fits; mtmd's own copy of it does not
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
     expect(after).toEqual({ ok: true, value: true });
-  }, 600_000);
+  });
+
+  it('gives the errors of its own checks a code too', () => {
+    const model = new (loadNative().VlModel)();
+    const codeOf = (call: () => unknown) => {
+      try {
+        call();
+      } catch (err) {
+        return `${(err as Error).name} ${(err as { code?: string }).code}`;
+      }
+      return 'no error';
+    };
+    expect(codeOf(() => model.load(1 as never, 2 as never, {} as never))).toBe('TypeError invalid_argument');
+    expect(codeOf(() => model.embed([]))).toBe('Error native_error'); // not loaded
+  });
 
   it('rejects a generation whose onText throws, stops it there, and serves the next one', async () => {
     const vlm = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 64, threads: 1 });
@@ -116,7 +134,7 @@ describe('the VL model\'s native calls', () => {
     } finally {
       await vlm.dispose();
     }
-  }, 600_000);
+  });
 });
 
 describe('describe with an onText that throws, on the running app', () => {
@@ -126,7 +144,7 @@ describe('describe with an onText that throws, on the running app', () => {
     t = await startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' });
     const dir = join(t.dataDir, 'demo', 'images', 'bag');
     query = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
-  }, 600_000);
+  });
   afterAll(async () => t?.close());
 
   it('answers that describe with an error and keeps serving describe and search', async () => {
@@ -145,5 +163,5 @@ describe('describe with an onText that throws, on the running app', () => {
     expect(described.statusCode).toBe(200);
     expect(described.body).toMatch(/event: done/);
     expect((await post('/api/search', { image, k: '3' })).statusCode).toBe(200);
-  }, 600_000);
+  });
 });

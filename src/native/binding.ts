@@ -117,13 +117,13 @@ export interface NativeModule {
 }
 
 /**
- * A native call's failure: an Error with a stable code. 'context_overflow': the prompt did not fit the context;
- * 'out_of_memory': an allocation failed (the model is still usable); 'callback_failed': generate's onText threw (the
- * generation stopped; the thrown value is the error's `cause`); 'native_error' otherwise, with what llama.cpp logged
- * in the message.
+ * A native call's failure: an Error with a stable code. 'invalid_argument': a TypeError or RangeError of the call's
+ * own checks; 'context_overflow': the prompt did not fit the context; 'out_of_memory': an allocation failed (the
+ * model is still usable); 'callback_failed': generate's onText threw (the generation stopped; the thrown value is the
+ * error's `cause`); 'native_error' otherwise (a model busy or not loaded, or a failure with what llama.cpp logged).
  */
-export type NativeErrorCode = 'context_overflow' | 'out_of_memory' | 'callback_failed' | 'native_error';
-const NATIVE_CODES: readonly string[] = ['context_overflow', 'out_of_memory', 'callback_failed', 'native_error'] satisfies NativeErrorCode[];
+export type NativeErrorCode = 'invalid_argument' | 'context_overflow' | 'out_of_memory' | 'callback_failed' | 'native_error';
+const NATIVE_CODES: readonly string[] = ['invalid_argument', 'context_overflow', 'out_of_memory', 'callback_failed', 'native_error'] satisfies NativeErrorCode[];
 
 export function nativeCode(err: unknown): NativeErrorCode | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -60,11 +60,25 @@ std::optional<NativeFailure> catch_native(F && body) {
   }
 }
 
-// A synchronous call's body: a C++ exception becomes a thrown JS error with a code.
+// A synchronous call's body: a C++ exception becomes a thrown JS error with a code. The call's own checks throw
+// TypeError or RangeError (code invalid_argument) or Error (a model busy or not loaded: native_error).
 template <typename F>
 Napi::Value guard_sync(Napi::Env env, F && body) {
   Napi::Value out;
-  if (auto failure = catch_native([&] { out = body(); })) throw coded_error(env, failure->code, failure->message);
+  std::optional<NativeFailure> failure;
+  try {
+    failure = catch_native([&] { out = body(); });
+  } catch (Napi::Error & e) {
+    Napi::Value value = e.Value();
+    if (value.IsObject() && !value.As<Napi::Object>().Has("code")) {
+      Napi::Object global = env.Global();
+      const bool argument = value.As<Napi::Object>().InstanceOf(global.Get("TypeError").As<Napi::Function>()) ||
+                            value.As<Napi::Object>().InstanceOf(global.Get("RangeError").As<Napi::Function>());
+      with_code(e, argument ? "invalid_argument" : "native_error");
+    }
+    throw;
+  }
+  if (failure) throw coded_error(env, failure->code, failure->message);
   return out;
 }
 
