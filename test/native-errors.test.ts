@@ -23,7 +23,8 @@ function underCap(mode: string, headroom: number): Promise<{ big: Outcome; after
   // a fixed mmap threshold: glibc maps each block over 64 KB on its own (its default threshold rises as blocks are
   // freed, and a large block could then come from free heap space), so the cap decides which allocation fails
   const env = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/native-oom-child.ts', mode], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const args = ['--import', 'tsx', 'test/helpers/native-oom-child.ts', mode];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let out = '', err = '';
   child.stderr.on('data', (d: Buffer) => { err += d; });
   child.stdout.on('data', (d: Buffer) => {
@@ -43,7 +44,8 @@ const MiB = 2 ** 20;
 describe('faiss-node', () => {
   it('refuses an index made without a dimension with a TypeError, instead of keeping a null index', () => {
     // as plain JS may call them: the types ask for a dimension
-    const Classes = [faiss.IndexFlatL2, faiss.Index, faiss.IndexFlatIP] as unknown as (new (...args: unknown[]) => FaissNode.Index)[];
+    type AnyArgs = new (...args: unknown[]) => FaissNode.Index;
+    const Classes = [faiss.IndexFlatL2, faiss.Index, faiss.IndexFlatIP] as unknown as AnyArgs[];
     for (const make of [() => new Classes[0]!(), () => new Classes[1]!(), () => new Classes[2]!('8')]) {
       let thrown: unknown;
       try {
@@ -52,7 +54,10 @@ describe('faiss-node', () => {
         thrown = err;
       }
       expect(thrown).toBeInstanceOf(TypeError);
-      expect(thrown).toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/\(dimension: number\)/) });
+      expect(thrown).toMatchObject({
+        code: 'invalid_argument',
+        message: expect.stringMatching(/\(dimension: number\)/),
+      });
     }
     expect(() => new faiss.IndexFlatL2(0)).toThrow(RangeError);
     expect(() => new faiss.IndexFlatL2(1.5)).toThrow(RangeError);
@@ -98,7 +103,7 @@ describe('the VL model\'s native calls', () => {
     expect(after).toEqual({ ok: true, value: true }); // the model answers the next call, the same as before
   });
 
-  it('answers an allocation refused on the worker thread with out_of_memory, and frees what the call held', async () => {
+  it('answers an allocation refused on the worker thread with out_of_memory, and frees what it held', async () => {
     const { big, after } = await underCap('vl-async', 64 * MiB); // the copy fits; mtmd's own copy of it does not
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
     expect(after).toEqual({ ok: true, value: true });
@@ -119,13 +124,20 @@ describe('the VL model\'s native calls', () => {
   });
 
   it('rejects a generation whose onText throws, stops it there, and serves the next one', async () => {
-    const vlm = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, { minTokens: 16, maxTokens: 64, threads: 1 });
+    const options = { minTokens: 16, maxTokens: 64, threads: 1 };
+    const vlm = await VisionLanguageModel.load(TINY_TEXT_MODEL, TINY_MMPROJ, options);
     try {
       const img = await vlm.decode(await scenePng(3));
       const boom = new Error('the client is gone');
       let calls = 0;
-      const failed = vlm.generate('Describe this image.', [img], { maxTokens: 2000, onText: () => { calls++; throw boom; } });
-      await expect(failed).rejects.toMatchObject({ code: 'callback_failed', cause: boom, message: /onText callback threw: the client is gone/ });
+      const onText = () => {
+        calls++;
+        throw boom;
+      };
+      const failed = vlm.generate('Describe this image.', [img], { maxTokens: 2000, onText });
+      await expect(failed).rejects.toMatchObject({
+        code: 'callback_failed', cause: boom, message: /onText callback threw: the client is gone/,
+      });
       expect(calls).toBe(1); // nothing more was passed to a callback that threw
       const text: string[] = [];
       const next = await vlm.generate('Describe this image.', [img], { maxTokens: 3, onText: (t) => text.push(t) });

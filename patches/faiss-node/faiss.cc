@@ -57,6 +57,11 @@ template <typename E = Napi::Error>
   throw err;
 }
 
+// A bad argument's TypeError.
+[[noreturn]] static void typeError(Napi::Env env, const std::string &message) {
+  fail<Napi::TypeError>(env, "invalid_argument", message);
+}
+
 // Runs a method's body; any C++ exception becomes a JS error with a code. Memory the index could not get (a flat
 // index's array grows by doubling: at 1M x 4096 its first add after a load asks for 32 GB) is `out_of_memory`, so
 // the caller can say so without reading the message.
@@ -88,12 +93,12 @@ static void readFloats(Napi::Env env, Napi::Value v, size_t d, std::vector<float
     for (size_t i = 0; i < out.size(); i++) {
       Napi::Value item = arr[i];
       if (!item.IsNumber()) {
-        fail<Napi::TypeError>(env, "invalid_argument", "Expected a Number as array item. (at: " + std::to_string(i) + ")");
+        typeError(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")");
       }
       out[i] = item.As<Napi::Number>().FloatValue();
     }
   } else {
-    fail<Napi::TypeError>(env, "invalid_argument", "Expected a Float32Array or an Array of numbers.");
+    typeError(env, "Expected a Float32Array or an Array of numbers.");
   }
   if (d == 0 || out.size() % d != 0) fail(env, "invalid_argument", "Invalid the given array length.");
 }
@@ -119,7 +124,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
       return;
     }
     if (info.Length() == 0 || !info[0].IsNumber()) {
-      fail<Napi::TypeError>(env, "invalid_argument", std::string("new ") + T::CLASS_NAME + "(dimension: number)");
+      typeError(env, std::string("new ") + T::CLASS_NAME + "(dimension: number)");
     }
     const double d = info[0].As<Napi::Number>().DoubleValue();
     if (!(d >= 1 && d <= (1 << 20)) || d != static_cast<uint32_t>(d)) {
@@ -134,7 +139,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
   static Napi::Value read(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     expectArgs(info, 1);
-    if (!info[0].IsString()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid the first argument type, must be a string.");
+    if (!info[0].IsString()) typeError(env, "Invalid the first argument type, must be a string.");
     std::string fname = info[0].As<Napi::String>().Utf8Value();
     return wrap(env, std::unique_ptr<faiss::Index>(faiss::read_index(fname.c_str())));
   }
@@ -142,7 +147,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
   static Napi::Value fromBuffer(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     expectArgs(info, 1);
-    if (!info[0].IsBuffer()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid the first argument type, must be a buffer.");
+    if (!info[0].IsBuffer()) typeError(env, "Invalid the first argument type, must be a buffer.");
     auto buf = info[0].As<Napi::Buffer<uint8_t>>();
     faiss::VectorIOReader reader;
     reader.data.assign(buf.Data(), buf.Data() + buf.Length());
@@ -153,7 +158,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
     Napi::Env env = info.Env();
     expectArgs(info, 2);
     if (!info[0].IsNumber() || !info[1].IsString()) {
-      fail<Napi::TypeError>(env, "invalid_argument", "fromFactory(dimension: number, description: string, metric?: number)");
+      typeError(env, "fromFactory(dimension: number, description: string, metric?: number)");
     }
     auto metric = faiss::MetricType::METRIC_L2;
     if (info.Length() > 2 && info[2].IsNumber()) metric = static_cast<faiss::MetricType>(info[2].As<Napi::Number>().Uint32Value());
@@ -197,10 +202,11 @@ class IndexBase : public Napi::ObjectWrap<T> {
     std::vector<float> x;
     expectArgs(info, 2);
     readFloats(env, info[0], index_->d, x);
-    if (!info[1].IsNumber()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid the second argument type, must be a Number.");
+    if (!info[1].IsNumber()) typeError(env, "Invalid the second argument type, must be a Number.");
     const int64_t k = info[1].As<Napi::Number>().Int64Value();
     if (k <= 0 || k > index_->ntotal) {
-      fail(env, "invalid_argument", "Invalid the number of k (must be from 1 to `ntotal`: " + std::to_string(index_->ntotal) + ").");
+      const std::string n = std::to_string(index_->ntotal);
+      fail(env, "invalid_argument", "Invalid the number of k (must be from 1 to `ntotal`: " + n + ").");
     }
     const size_t nq = x.size() / index_->d;
     auto distances = Napi::Float32Array::New(env, nq * k);
@@ -219,7 +225,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
   Napi::Value write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     expectArgs(info, 1);
-    if (!info[0].IsString()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid the first argument type, must be a string.");
+    if (!info[0].IsString()) typeError(env, "Invalid the first argument type, must be a string.");
     const std::string fname = info[0].As<Napi::String>().Utf8Value();
     faiss::write_index(index_.get(), fname.c_str());
     return env.Undefined();
@@ -228,10 +234,10 @@ class IndexBase : public Napi::ObjectWrap<T> {
   Napi::Value mergeFrom(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     expectArgs(info, 1);
-    if (!info[0].IsObject()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid argument type, must be an object.");
+    if (!info[0].IsObject()) typeError(env, "Invalid argument type, must be an object.");
     // only an index of this class: Unwrap would read any other wrapped object as one
     if (!info[0].As<Napi::Object>().InstanceOf((env.GetInstanceData<Constructors>()->*T::SLOT).Value())) {
-      fail<Napi::TypeError>(env, "invalid_argument", std::string("mergeFrom needs an ") + T::CLASS_NAME);
+      typeError(env, std::string("mergeFrom needs an ") + T::CLASS_NAME);
     }
     T *other = Napi::ObjectWrap<T>::Unwrap(info[0].As<Napi::Object>());
     if (other->index_->d != index_->d) fail(env, "invalid_argument", "The merging index must have the same dimension.");
@@ -242,13 +248,13 @@ class IndexBase : public Napi::ObjectWrap<T> {
   Napi::Value removeIds(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     expectArgs(info, 1);
-    if (!info[0].IsArray()) fail<Napi::TypeError>(env, "invalid_argument", "Invalid the first argument type, must be an Array.");
+    if (!info[0].IsArray()) typeError(env, "Invalid the first argument type, must be an Array.");
     auto arr = info[0].As<Napi::Array>();
     std::vector<idx_t> ids(arr.Length());
     for (size_t i = 0; i < ids.size(); i++) {
       Napi::Value v = arr[i];
       if (!v.IsNumber()) {
-        fail<Napi::TypeError>(env, "invalid_argument", "Expected a Number as array item. (at: " + std::to_string(i) + ")");
+        typeError(env, "Expected a Number as array item. (at: " + std::to_string(i) + ")");
       }
       ids[i] = v.As<Napi::Number>().Int64Value();
     }
@@ -266,7 +272,7 @@ class IndexBase : public Napi::ObjectWrap<T> {
   Napi::Value setParameter(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
-      fail<Napi::TypeError>(env, "invalid_argument", "setParameter(name: string, value: number)");
+      typeError(env, "setParameter(name: string, value: number)");
     }
     std::string name = info[0].As<Napi::String>().Utf8Value();
     double value = info[1].As<Napi::Number>().DoubleValue();

@@ -122,12 +122,14 @@ export interface NativeModule {
  * model is still usable); 'callback_failed': generate's onText threw (the generation stopped; the thrown value is the
  * error's `cause`); 'native_error' otherwise (a model busy or not loaded, or a failure with what llama.cpp logged).
  */
-export type NativeErrorCode = 'invalid_argument' | 'context_overflow' | 'out_of_memory' | 'callback_failed' | 'native_error';
-const NATIVE_CODES: readonly string[] = ['invalid_argument', 'context_overflow', 'out_of_memory', 'callback_failed', 'native_error'] satisfies NativeErrorCode[];
+const NATIVE_CODES = [
+  'invalid_argument', 'context_overflow', 'out_of_memory', 'callback_failed', 'native_error',
+] as const;
+export type NativeErrorCode = typeof NATIVE_CODES[number];
 
 export function nativeCode(err: unknown): NativeErrorCode | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && NATIVE_CODES.includes(code) ? code as NativeErrorCode : undefined;
+  return NATIVE_CODES.find((c) => c === code);
 }
 
 export class NativeModuleMissingError extends Error {

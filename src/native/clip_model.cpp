@@ -111,7 +111,9 @@ class LoadWorker : public PromiseWorker {
     log = std::move(capture.text);
     if (res.ctx_a != nullptr) clip_free(res.ctx_a);
     if (res.ctx_gen_a != nullptr) clip_free(res.ctx_gen_a);
-    if (res.ctx_v == nullptr) return fail("native_error", with_native_errors("failed to load the vision encoder from " + path));
+    if (res.ctx_v == nullptr) {
+      return fail("native_error", with_native_errors("failed to load the vision encoder from " + path));
+    }
     ctx = res.ctx_v;
   }
   void finished() override { model->busy = false; }
@@ -147,7 +149,8 @@ class EncodeWorker : public PromiseWorker {
     mtmd_image_preprocessor_dyn_size preprocessor(model->ctx);
     mtmd_image_preproc_out pre = preprocessor.preprocess(img);
     if (pre.entries.size() != 1) {
-      return fail("native_error", "the preprocessor returned " + std::to_string(pre.entries.size()) + " images, expected 1");
+      const std::string n = std::to_string(pre.entries.size());
+      return fail("native_error", "the preprocessor returned " + n + " images, expected 1");
     }
     out_width = pre.entries[0].nx();
     out_height = pre.entries[0].ny();
@@ -157,7 +160,9 @@ class EncodeWorker : public PromiseWorker {
     embd = std::make_unique<std::vector<float>>();
     embd->resize(static_cast<size_t>(n_tokens) * clip_n_mmproj_embd(model->ctx));
     if (model->profiler) model->profiler->start();
-    if (!clip_image_batch_encode(model->ctx, n_threads, &batch, *embd)) fail("native_error", with_native_errors("image encoding failed"));
+    if (!clip_image_batch_encode(model->ctx, n_threads, &batch, *embd)) {
+      fail("native_error", with_native_errors("image encoding failed"));
+    }
   }
   void finished() override { model->busy = false; }
   void resolve() override {

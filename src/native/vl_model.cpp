@@ -868,7 +868,10 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
     if (!callback_error.IsEmpty()) {
       Napi::Object thrown = callback_error.Value();
       Napi::Value message = thrown.Get("message");
-      if (message.IsString()) err = coded_error(Env(), "callback_failed", "the onText callback threw: " + message.As<Napi::String>().Utf8Value());
+      if (message.IsString()) {
+        const std::string what = message.As<Napi::String>().Utf8Value();
+        err = coded_error(Env(), "callback_failed", "the onText callback threw: " + what);
+      }
       err.Set("cause", thrown);
     }
     deferred.Reject(err.Value());

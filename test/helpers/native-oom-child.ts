@@ -28,21 +28,24 @@ const capped = async (): Promise<void> => {
 const mode = process.argv[2];
 if (mode === 'vl-sync' || mode === 'vl-async') {
   const model = new (loadNative().VlModel)();
-  await model.load(TINY_TEXT_MODEL, TINY_MMPROJ, { loraScale: 1, nCtx: 512, threads: 1, minTokens: 16, maxTokens: 64, gpuLayers: 0, useGpu: false });
+  await model.load(TINY_TEXT_MODEL, TINY_MMPROJ,
+    { loraScale: 1, nCtx: 512, threads: 1, minTokens: 16, maxTokens: 64, gpuLayers: 0, useGpu: false });
   const small = { rgb: new Uint8Array(64 * 64 * 3).fill(90), width: 64, height: 64 };
   const first = await model.embed([small]); // the compute buffers, sized before the cap
   const side = 4096;
   const large = { rgb: new Uint8Array(side * side * 3).fill(128), width: side, height: side };
   await capped();
   const big = await outcome(() => model.embed([large]));
-  const after = await outcome(async () => Array.from((await model.embed([small])).data).every((v, i) => v === first.data[i]));
+  const same = (data: Float32Array) => data.every((v, i) => v === first.data[i]);
+  const after = await outcome(async () => same((await model.embed([small])).data));
   process.stdout.write(JSON.stringify({ big, after }));
 } else if (mode === 'pq4') {
   const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
   faiss.Index.setThreads(1); // no OpenMP threads to start under the cap
   const d = 32768, n = 16; // as many training points as a sub-quantizer has centroids: faiss takes them as they are
   const data = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.618));
-  const index = faiss.Index.fromFactory(d, `IVF1,PQ${d / 2}x4np`, 0 /* inner product; np: no polysemous training (slow) */);
+  // inner product (0); np: no polysemous training (slow)
+  const index = faiss.Index.fromFactory(d, `IVF1,PQ${d / 2}x4np`, 0);
   index.train(data);
   index.add(data);
   const small = faiss.Index.fromFactory(8, 'Flat', 0);
