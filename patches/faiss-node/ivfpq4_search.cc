@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 namespace lookalike {
@@ -35,6 +36,30 @@ inline float pq4Score(const float* table, const uint8_t* code, size_t M) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
+// One query's top k over its nprobe lists (coarse scores and list ids in `coarseDis`, `coarseIds`) into D and I.
+void scanQuery(const faiss::IndexIVFPQ& ivf, const float* query, faiss::Index::idx_t k, size_t nprobe,
+               const float* coarseDis, const faiss::Index::idx_t* coarseIds, float* D, faiss::Index::idx_t* I) {
+  using idx_t = faiss::Index::idx_t;
+  const size_t M = ivf.pq.M, codeSize = ivf.code_size;
+  // with inner product the code's table does not depend on the list: one per query
+  std::vector<float> table(M * ivf.pq.ksub);
+  ivf.pq.compute_inner_prod_table(query, table.data());
+  faiss::minheap_heapify(k, D, I);
+  for (size_t p = 0; p < nprobe; p++) {
+    const idx_t list = coarseIds[p];
+    if (list < 0) continue;
+    const float dis0 = ivf.by_residual ? coarseDis[p] : 0;
+    const size_t n = ivf.invlists->list_size(list);
+    faiss::InvertedLists::ScopedCodes codes(ivf.invlists, list);
+    faiss::InvertedLists::ScopedIds ids(ivf.invlists, list);
+    for (size_t j = 0; j < n; j++) {
+      const float s = dis0 + pq4Score(table.data(), codes.get() + j * codeSize, M);
+      if (s > D[0]) faiss::minheap_replace_top(k, D, I, s, ids.get()[j]);
+    }
+  }
+  faiss::minheap_reorder(k, D, I);
+}
+
 }  // namespace
 
 void setPq4Scan(bool on) { enabled = on; }
@@ -49,32 +74,24 @@ bool searchIvfPq4(const faiss::Index* index, faiss::Index::idx_t nq, const float
       ivf->metric_type != faiss::METRIC_INNER_PRODUCT || ivf->polysemous_ht != 0) {
     return false;
   }
-  const size_t M = ivf->pq.M, nprobe = std::min(ivf->nprobe, ivf->nlist), codeSize = ivf->code_size;
+  const size_t nprobe = std::min(ivf->nprobe, ivf->nlist);
   std::vector<float> coarseDis(nq * nprobe);
   std::vector<idx_t> coarseIds(nq * nprobe);
   ivf->quantizer->search(nq, x, nprobe, coarseDis.data(), coarseIds.data());
+  // An exception may not leave an OpenMP region (it would call std::terminate): each query catches its own, the
+  // first is kept and thrown again after the region, where faiss-node's guard turns it into a JS error.
+  std::exception_ptr failure;
 #pragma omp parallel for if (nq > 1)
   for (idx_t q = 0; q < nq; q++) {
-    // with inner product the code's table does not depend on the list: one per query
-    std::vector<float> table(M * ivf->pq.ksub);
-    ivf->pq.compute_inner_prod_table(x + q * ivf->d, table.data());
-    float* D = distances + q * k;
-    idx_t* I = labels + q * k;
-    faiss::minheap_heapify(k, D, I);
-    for (size_t p = 0; p < nprobe; p++) {
-      const idx_t list = coarseIds[q * nprobe + p];
-      if (list < 0) continue;
-      const float dis0 = ivf->by_residual ? coarseDis[q * nprobe + p] : 0;
-      const size_t n = ivf->invlists->list_size(list);
-      faiss::InvertedLists::ScopedCodes codes(ivf->invlists, list);
-      faiss::InvertedLists::ScopedIds ids(ivf->invlists, list);
-      for (size_t j = 0; j < n; j++) {
-        const float s = dis0 + pq4Score(table.data(), codes.get() + j * codeSize, M);
-        if (s > D[0]) faiss::minheap_replace_top(k, D, I, s, ids.get()[j]);
-      }
+    try {
+      scanQuery(*ivf, x + q * ivf->d, k, nprobe, coarseDis.data() + q * nprobe, coarseIds.data() + q * nprobe,
+                distances + q * k, labels + q * k);
+    } catch (...) {
+#pragma omp critical(lookalike_pq4_failure)
+      if (!failure) failure = std::current_exception();
     }
-    faiss::minheap_reorder(k, D, I);
   }
+  if (failure) std::rethrow_exception(failure);
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include "common.h"
@@ -101,20 +102,26 @@ Napi::Value matmulPeak(const Napi::CallbackInfo & info) {
                  : type_str == "q8_0" ? GGML_TYPE_Q8_0 : GGML_TYPE_COUNT;
   if (type == GGML_TYPE_COUNT) throw Napi::RangeError::New(env, "matmulPeak: type must be f32, f16, bf16 or q8_0");
   ensure_backends_loaded();
-  ggml_backend_t cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
-  if (!cpu) throw Napi::Error::New(env, "no CPU backend");
+  // owned here, freed however the call ends (the buffers below can be large: a failed allocation throws)
+  std::unique_ptr<ggml_backend, decltype(&ggml_backend_free)> backend(
+      ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr), ggml_backend_free);
+  ggml_backend_t cpu = backend.get();
+  if (!cpu) throw coded_error(env, "native_error", "no CPU backend");
   ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(cpu));
   auto set_threads = reinterpret_cast<ggml_backend_set_n_threads_t>(ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads"));
   if (set_threads) set_threads(cpu, threads);
 
   ggml_init_params params{ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
-  ggml_context * ctx = ggml_init(params);
+  std::unique_ptr<ggml_context, decltype(&ggml_free)> owned_ctx(ggml_init(params), ggml_free);
+  ggml_context * ctx = owned_ctx.get();
   ggml_tensor * a = ggml_new_tensor_2d(ctx, type, n, n);
   ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n, n);
   ggml_tensor * c = ggml_mul_mat(ctx, a, b);
   ggml_cgraph * graph = ggml_new_graph(ctx);
   ggml_build_forward_expand(graph, c);
-  ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, cpu);
+  std::unique_ptr<ggml_backend_buffer, decltype(&ggml_backend_buffer_free)> buf(
+      ggml_backend_alloc_ctx_tensors(ctx, cpu), ggml_backend_buffer_free);
+  if (!buf) throw coded_error(env, "out_of_memory", "matmulPeak: the backend could not allocate the matrices");
   // small values: the result must stay finite whatever the type
   std::vector<float> rows(static_cast<size_t>(n) * n);
   for (size_t i = 0; i < rows.size(); i++) rows[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
@@ -127,18 +134,15 @@ Napi::Value matmulPeak(const Napi::CallbackInfo & info) {
   auto t0 = std::chrono::steady_clock::now();
   for (int r = 0; r < reps; r++) ggml_backend_graph_compute(cpu, graph);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-  ggml_backend_buffer_free(buf);
-  ggml_free(ctx);
-  ggml_backend_free(cpu);
   return Napi::Number::New(env, 2.0 * n * n * n / seconds / 1e9);
 }
 
 }  // namespace
 
 void init_backends(Napi::Env env, Napi::Object exports) {
-  exports.Set("devices", Napi::Function::New(env, devices, "devices"));
-  exports.Set("loadBackend", Napi::Function::New(env, loadBackend, "loadBackend"));
-  exports.Set("matmulPeak", Napi::Function::New(env, matmulPeak, "matmulPeak"));
+  exports.Set("devices", Napi::Function::New(env, guarded_function<devices>, "devices"));
+  exports.Set("loadBackend", Napi::Function::New(env, guarded_function<loadBackend>, "loadBackend"));
+  exports.Set("matmulPeak", Napi::Function::New(env, guarded_function<matmulPeak>, "matmulPeak"));
 }
 
 std::string device_of(const std::map<ggml_backend_dev_t, size_t> & usage) {

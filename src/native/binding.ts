@@ -116,13 +116,20 @@ export interface NativeModule {
   matmulPeak(n: number, threads: number, type: 'f32' | 'f16' | 'bf16' | 'q8_0', reps: number): number;
 }
 
-/** A native call's rejection: an Error with a stable code ('context_overflow' when the prompt did not fit the
- *  context; 'native_error' otherwise, with what llama.cpp logged in the message). */
-export type NativeErrorCode = 'context_overflow' | 'native_error';
+/**
+ * A native call's failure: an Error with a stable code. 'invalid_argument': a TypeError or RangeError of the call's
+ * own checks; 'context_overflow': the prompt did not fit the context; 'out_of_memory': an allocation failed (the
+ * model is still usable); 'callback_failed': generate's onText threw (the generation stopped; the thrown value is the
+ * error's `cause`); 'native_error' otherwise (a model busy or not loaded, or a failure with what llama.cpp logged).
+ */
+const NATIVE_CODES = [
+  'invalid_argument', 'context_overflow', 'out_of_memory', 'callback_failed', 'native_error',
+] as const;
+export type NativeErrorCode = typeof NATIVE_CODES[number];
 
 export function nativeCode(err: unknown): NativeErrorCode | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'context_overflow' || code === 'native_error' ? code : undefined;
+  return NATIVE_CODES.find((c) => c === code);
 }
 
 export class NativeModuleMissingError extends Error {

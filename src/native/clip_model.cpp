@@ -57,9 +57,11 @@ class ClipModel : public Napi::ObjectWrap<ClipModel> {
 
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "ClipModel",
-                       {InstanceMethod<&ClipModel::load>("load"), InstanceMethod<&ClipModel::info>("info"),
-                        InstanceMethod<&ClipModel::encode>("encode"), InstanceMethod<&ClipModel::dispose>("dispose"),
-                        InstanceMethod<&ClipModel::takeProfile>("takeProfile")});
+                       {InstanceMethod<&ClipModel::guarded<&ClipModel::load>>("load"),
+                        InstanceMethod<&ClipModel::guarded<&ClipModel::info>>("info"),
+                        InstanceMethod<&ClipModel::guarded<&ClipModel::encode>>("encode"),
+                        InstanceMethod<&ClipModel::guarded<&ClipModel::dispose>>("dispose"),
+                        InstanceMethod<&ClipModel::guarded<&ClipModel::takeProfile>>("takeProfile")});
   }
 
   clip_ctx * ctx = nullptr;
@@ -79,6 +81,10 @@ class ClipModel : public Napi::ObjectWrap<ClipModel> {
   Napi::Value encode(const Napi::CallbackInfo & info);
   Napi::Value dispose(const Napi::CallbackInfo & info);
   Napi::Value takeProfile(const Napi::CallbackInfo & info);
+  template <Napi::Value (ClipModel::*M)(const Napi::CallbackInfo &)>
+  Napi::Value guarded(const Napi::CallbackInfo & info) {
+    return guard_sync(info.Env(), [&] { return (this->*M)(info); });
+  }
 
   void check_idle(Napi::Env env, bool must_be_loaded) {
     if (busy) throw Napi::Error::New(env, "ClipModel is busy: calls must be serialized");
@@ -92,7 +98,12 @@ class LoadWorker : public PromiseWorker {
       : PromiseWorker(env, "lookalike.ClipModel.load"), model(model), self(Napi::Persistent(self)),
         path(std::move(path)), params(params) {}
 
-  void Execute() override {
+  ~LoadWorker() override {
+    if (ctx != nullptr) clip_free(ctx);  // a load that did not reach the model
+  }
+
+ private:
+  void run() override {
     ensure_backends_loaded();
     take_native_errors();
     LogCapture capture;
@@ -101,24 +112,19 @@ class LoadWorker : public PromiseWorker {
     if (res.ctx_a != nullptr) clip_free(res.ctx_a);
     if (res.ctx_gen_a != nullptr) clip_free(res.ctx_gen_a);
     if (res.ctx_v == nullptr) {
-      SetError(with_native_errors("failed to load the vision encoder from " + path));
-      return;
+      return fail("native_error", with_native_errors("failed to load the vision encoder from " + path));
     }
     ctx = res.ctx_v;
   }
-  void OnOK() override {
-    model->ctx = ctx;
-    model->load_log = std::move(log);
+  void finished() override { model->busy = false; }
+  void resolve() override {
     model->device = device_of(clip_get_mem_usage(ctx));
-    model->busy = false;
+    model->load_log = std::move(log);
+    model->ctx = ctx;
+    ctx = nullptr;
     deferred.Resolve(Env().Undefined());
   }
-  void OnError(const Napi::Error & e) override {
-    model->busy = false;
-    PromiseWorker::OnError(e);
-  }
 
- private:
   ClipModel * model;
   Napi::ObjectReference self;  // keeps the JS object alive while the work is queued
   std::string path;
@@ -134,39 +140,37 @@ class EncodeWorker : public PromiseWorker {
       : PromiseWorker(env, "lookalike.ClipModel.encode"), model(model), self(Napi::Persistent(self)),
         rgb(std::move(rgb)), width(width), height(height), n_threads(n_threads) {}
 
-  void Execute() override {
-    try {
-      take_native_errors();
-      clip_image_u8 img;
-      img.set_size({width, height}, false);
-      img.cpy_buf(rgb);
-      mtmd_image_preprocessor_dyn_size preprocessor(model->ctx);
-      mtmd_image_preproc_out pre = preprocessor.preprocess(img);
-      if (pre.entries.size() != 1) {
-        SetError("the preprocessor returned " + std::to_string(pre.entries.size()) + " images, expected 1");
-        return;
-      }
-      out_width = pre.entries[0].nx();
-      out_height = pre.entries[0].ny();
-      n_tokens = clip_n_output_tokens(model->ctx, &pre.entries[0]);
-      clip_image_f32_batch batch;
-      batch.entries = std::move(pre.entries);
-      embd = std::make_unique<std::vector<float>>();
-      embd->resize(static_cast<size_t>(n_tokens) * clip_n_mmproj_embd(model->ctx));
-      if (model->profiler) model->profiler->start();
-      if (!clip_image_batch_encode(model->ctx, n_threads, &batch, *embd)) {
-        SetError(with_native_errors("image encoding failed"));
-      }
-    } catch (const std::exception & e) {
-      SetError(with_native_errors(std::string("image encoding failed: ") + e.what()));
+ private:
+  void run() override {
+    take_native_errors();
+    clip_image_u8 img;
+    img.set_size({width, height}, false);
+    img.cpy_buf(rgb);
+    mtmd_image_preprocessor_dyn_size preprocessor(model->ctx);
+    mtmd_image_preproc_out pre = preprocessor.preprocess(img);
+    if (pre.entries.size() != 1) {
+      const std::string n = std::to_string(pre.entries.size());
+      return fail("native_error", "the preprocessor returned " + n + " images, expected 1");
+    }
+    out_width = pre.entries[0].nx();
+    out_height = pre.entries[0].ny();
+    n_tokens = clip_n_output_tokens(model->ctx, &pre.entries[0]);
+    clip_image_f32_batch batch;
+    batch.entries = std::move(pre.entries);
+    embd = std::make_unique<std::vector<float>>();
+    embd->resize(static_cast<size_t>(n_tokens) * clip_n_mmproj_embd(model->ctx));
+    if (model->profiler) model->profiler->start();
+    if (!clip_image_batch_encode(model->ctx, n_threads, &batch, *embd)) {
+      fail("native_error", with_native_errors("image encoding failed"));
     }
   }
-  void OnOK() override {
-    model->busy = false;
+  void finished() override { model->busy = false; }
+  void resolve() override {
     Napi::Env env = Env();
-    std::vector<float> * data = embd.release();
+    std::vector<float> * data = embd.get();
     auto buffer = Napi::ArrayBuffer::New(env, data->data(), data->size() * sizeof(float),
                                          [](Napi::Env, void *, std::vector<float> * v) { delete v; }, data);
+    embd.release();  // the ArrayBuffer owns it now
     Napi::Object out = Napi::Object::New(env);
     out.Set("data", Napi::Float32Array::New(env, data->size(), buffer, 0));
     out.Set("nTokens", n_tokens);
@@ -174,12 +178,7 @@ class EncodeWorker : public PromiseWorker {
     out.Set("height", out_height);
     deferred.Resolve(out);
   }
-  void OnError(const Napi::Error & e) override {
-    model->busy = false;
-    PromiseWorker::OnError(e);
-  }
 
- private:
   ClipModel * model;
   Napi::ObjectReference self;
   std::vector<uint8_t> rgb;

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -24,10 +25,28 @@ struct ImageInput {
   std::string id;  // content id from JS: a repeated image reuses its vision-tower output
 };
 
+// Owners of what llama.cpp and mtmd allocate: freed however a call ends, an error or an exception included.
 struct ChunksDeleter {
   void operator()(mtmd_input_chunks * c) const { mtmd_input_chunks_free(c); }
 };
 using ChunksPtr = std::unique_ptr<mtmd_input_chunks, ChunksDeleter>;
+struct BitmapDeleter {
+  void operator()(mtmd_bitmap * b) const { mtmd_bitmap_free(b); }
+};
+using BitmapPtr = std::unique_ptr<mtmd_bitmap, BitmapDeleter>;
+struct SamplerDeleter {
+  void operator()(llama_sampler * s) const { llama_sampler_free(s); }
+};
+using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
+// A llama_batch of up to n tokens of one sequence id each.
+class Batch {
+ public:
+  explicit Batch(int32_t n) : b(llama_batch_init(n, 0, 1)) {}
+  ~Batch() { llama_batch_free(b); }
+  Batch(const Batch &) = delete;
+  Batch & operator=(const Batch &) = delete;
+  llama_batch b;
+};
 
 // A prompt arrives in parts: the chat template's own text (special tokens parsed, media markers replaced by images)
 // and the user's text (tokenized as plain text: typing "<|im_start|>" or the media marker cannot change the prompt's
@@ -82,13 +101,17 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
 
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "VlModel",
-                       {InstanceMethod<&VlModel::load>("load"), InstanceMethod<&VlModel::info>("info"),
-                        InstanceMethod<&VlModel::applyTemplate>("applyTemplate"),
-                        InstanceMethod<&VlModel::tokenize>("tokenize"), InstanceMethod<&VlModel::score>("score"),
-                        InstanceMethod<&VlModel::scoreBatch>("scoreBatch"),
-                        InstanceMethod<&VlModel::generate>("generate"), InstanceMethod<&VlModel::embed>("embed"),
-                        InstanceMethod<&VlModel::embedPrompt>("embedPrompt"),
-                        InstanceMethod<&VlModel::cancel>("cancel"), InstanceMethod<&VlModel::dispose>("dispose")});
+                       {InstanceMethod<&VlModel::guarded<&VlModel::load>>("load"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::info>>("info"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::applyTemplate>>("applyTemplate"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::tokenize>>("tokenize"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::score>>("score"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::scoreBatch>>("scoreBatch"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::generate>>("generate"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::embed>>("embed"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::embedPrompt>>("embedPrompt"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::cancel>>("cancel"),
+                        InstanceMethod<&VlModel::guarded<&VlModel::dispose>>("dispose")});
   }
 
   llama_model * model = nullptr;
@@ -145,15 +168,16 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   // Tokenizes a special part with its images into chunks; returns an error message, or "" on success.
   std::string tokenize_chunks(const std::string & prompt, const ImageInput * images, size_t n_images, ChunksPtr & out,
                               bool add_special) {
-    std::vector<mtmd_bitmap *> bitmaps;
+    std::vector<BitmapPtr> owned;
+    std::vector<const mtmd_bitmap *> bitmaps;
     for (size_t i = 0; i < n_images; i++) {
-      bitmaps.push_back(mtmd_bitmap_init(images[i].width, images[i].height, images[i].rgb.data()));
-      if (!images[i].id.empty()) mtmd_bitmap_set_id(bitmaps.back(), images[i].id.c_str());
+      owned.emplace_back(mtmd_bitmap_init(images[i].width, images[i].height, images[i].rgb.data()));
+      if (!images[i].id.empty()) mtmd_bitmap_set_id(owned.back().get(), images[i].id.c_str());
+      bitmaps.push_back(owned.back().get());
     }
     mtmd_input_text text{prompt.c_str(), prompt.size(), add_special, true};
     out.reset(mtmd_input_chunks_init());
-    int32_t rc = mtmd_tokenize(mctx, out.get(), &text, const_cast<const mtmd_bitmap **>(bitmaps.data()), bitmaps.size());
-    for (auto * b : bitmaps) mtmd_bitmap_free(b);
+    const int32_t rc = mtmd_tokenize(mctx, out.get(), &text, bitmaps.data(), bitmaps.size());
     if (rc == 1) return "the prompt's image markers do not match the number of images";
     if (rc != 0) return with_native_errors("tokenizing the prompt failed (code " + std::to_string(rc) + ")");
     return "";
@@ -204,7 +228,8 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   // Plain tokens of one sequence at positions n_past...; logits for the last one when asked (as mtmd's helper does for
   // text chunks).
   int32_t decode_tokens(const std::vector<llama_token> & tokens, bool logits_last, llama_pos & n_past, llama_seq_id seq = 0) {
-    llama_batch batch = llama_batch_init(n_batch, 0, 1);
+    Batch owner(n_batch);
+    llama_batch & batch = owner.b;
     int32_t rc = 0;
     for (size_t i = 0; i < tokens.size() && rc == 0;) {
       batch.n_tokens = 0;
@@ -218,7 +243,6 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
       }
       rc = llama_decode(ctx, batch);
     }
-    llama_batch_free(batch);
     return rc;
   }
 
@@ -312,6 +336,10 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
     release();
     return info.Env().Undefined();
   }
+  template <Napi::Value (VlModel::*M)(const Napi::CallbackInfo &)>
+  Napi::Value guarded(const Napi::CallbackInfo & info) {
+    return guard_sync(info.Env(), [&] { return (this->*M)(info); });
+  }
 
  public:
   void check_idle(Napi::Env env, bool must_be_loaded) {
@@ -367,16 +395,10 @@ class ModelWorker : public PromiseWorker {
   }
 
  protected:
-  void OnOK() override {
-    m->busy = false;
-    resolve();
-  }
-  void OnError(const Napi::Error & e) override {
-    m->busy = false;
-    PromiseWorker::OnError(e);
-  }
-  const char * error_code() const override { return m->failure_code(); }
-  virtual void resolve() = 0;
+  void finished() override { m->busy = false; }
+  const char * error_code() const override { return code ? code : m->failure_code(); }
+  // A failure whose message says what went wrong, with the code the model set (context_overflow) or native_error.
+  void fail(const std::string & message) { PromiseWorker::fail(m->failure_code(), message); }
   VlModel * m;
   Napi::ObjectReference self;
 };
@@ -399,7 +421,10 @@ class LoadWorker : public ModelWorker {
       : ModelWorker(env, "lookalike.VlModel.load", m, self), text_path(std::move(text_path)),
         mmproj_path(std::move(mmproj_path)), o(std::move(o)) {}
 
-  void Execute() override {
+  // What a load made and did not hand to the model (it failed, or threw, half-way).
+  ~LoadWorker() override { free_handles(model, ctx, mctx, lora); }
+
+  void run() override {
     ensure_backends_loaded();
     take_native_errors();
     LogCapture capture;
@@ -471,10 +496,10 @@ class LoadWorker : public ModelWorker {
   }
 
   void resolve() override {
-    m->model = model;
-    m->ctx = ctx;
-    m->mctx = mctx;
-    m->lora = lora;
+    m->model = std::exchange(model, nullptr);
+    m->ctx = std::exchange(ctx, nullptr);
+    m->mctx = std::exchange(mctx, nullptr);
+    m->lora = std::exchange(lora, nullptr);
     m->load_log = std::move(log);
     m->vision_device = vision_device;
     m->layers_on_gpu = layers_on_gpu;
@@ -485,7 +510,7 @@ class LoadWorker : public ModelWorker {
  private:
   void fail(const std::string & what) {
     free_handles(model, ctx, mctx, lora);
-    SetError(with_native_errors(what));
+    ModelWorker::fail(with_native_errors(what));
   }
   std::string text_path, mmproj_path, log, vision_device;
   int32_t layers_on_gpu = 0;
@@ -503,14 +528,14 @@ class PromptReadWorker : public ModelWorker {
                    std::vector<ImageInput> images, const char * key)
       : ModelWorker(env, name, m, self), parts(std::move(parts)), images(std::move(images)), key(key) {}
 
-  void Execute() override {
+  void run() override {
     take_native_errors();
     std::vector<Segment> segments;
     std::string err = m->tokenize_parts(parts, images, segments);
     llama_pos n_past = 0;
     if (err.empty()) err = m->eval_prompt(segments, 0, n_past);
     if (err.empty()) err = read();
-    if (!err.empty()) return SetError(err);
+    if (!err.empty()) return fail(err);
     n_prompt = VlModel::n_tokens_of(segments);
   }
   void resolve() override {
@@ -570,10 +595,10 @@ class ScoreBatchWorker : public ModelWorker {
       : ModelWorker(env, "lookalike.VlModel.scoreBatch", m, self), prefix(std::move(prefix)),
         prefix_images(std::move(prefix_images)), suffixes(std::move(suffixes)), tokens(std::move(tokens)) {}
 
-  void Execute() override {
+  void run() override {
     take_native_errors();
-    std::string err = run();
-    if (!err.empty()) SetError(err);
+    std::string err = score_all();
+    if (!err.empty()) fail(err);
   }
   void resolve() override {
     Napi::Env env = Env();
@@ -594,7 +619,7 @@ class ScoreBatchWorker : public ModelWorker {
  private:
   static llama_seq_id seq_of(size_t c) { return static_cast<llama_seq_id>(c + 1); }
 
-  std::string run() {
+  std::string score_all() {
     std::vector<Segment> prefix_segs;
     std::string err = m->tokenize_parts(prefix, prefix_images, prefix_segs);
     if (!err.empty()) return err;
@@ -651,7 +676,8 @@ class ScoreBatchWorker : public ModelWorker {
       llama_token token;
       bool last;
     };
-    llama_batch batch = llama_batch_init(m->n_batch, 0, 1);
+    Batch batch_owner(m->n_batch);
+    llama_batch & batch = batch_owner.b;
     std::vector<size_t> owner(m->n_batch);
     std::string err;
     while (err.empty()) {
@@ -683,7 +709,6 @@ class ScoreBatchWorker : public ModelWorker {
           if (batch.logits[j]) err = read(j, seq_of(owner[j]), outputs[first + owner[j]]);
       }
     }
-    llama_batch_free(batch);
     return err;
   }
 
@@ -725,6 +750,49 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
   Napi::Promise promise() { return deferred.Promise(); }
 
   void Execute(const ExecutionProgress & progress) override {
+    if (auto f = catch_native([&] { generate(progress); })) {
+      code = f->code;
+      SetError(f->message);
+    }
+  }
+
+  // A throwing onText stops the generation and rejects the call (left to N-API, its exception would reach the
+  // process as an uncaught one); the text queued after it is not passed on.
+  void OnProgress(const char * data, size_t count) override {
+    if (callback_threw) return;
+    Napi::HandleScope scope(Env());
+    try {
+      on_text.Call({Napi::String::New(Env(), data, count)});
+    } catch (const Napi::Error & e) {
+      callback_threw = true;
+      m->cancelled = true;
+      Napi::Value thrown = e.Value();
+      if (thrown.IsObject()) callback_error = Napi::Persistent(thrown.As<Napi::Object>());
+    }
+  }
+  void OnOK() override {
+    m->busy = false;
+    if (callback_threw) return reject_for_callback();
+    Napi::Env env = Env();
+    try {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("text", Napi::String::New(env, text));
+      o.Set("nTokens", n_generated);
+      o.Set("nPromptTokens", static_cast<double>(n_prompt));
+      o.Set("stop", stop);
+      deferred.Resolve(o);
+    } catch (const Napi::Error & e) {
+      deferred.Reject(with_code(e, "native_error"));
+    }
+  }
+  void OnError(const Napi::Error & e) override {
+    m->busy = false;
+    if (callback_threw) return reject_for_callback();
+    deferred.Reject(with_code(e, code ? code : m->failure_code()));
+  }
+
+ private:
+  void generate(const ExecutionProgress & progress) {
     take_native_errors();
     std::vector<Segment> segments;
     std::string err = m->tokenize_parts(parts, images, segments);
@@ -737,19 +805,20 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
     if (!err.empty()) return SetError(err);
     n_prompt = VlModel::n_tokens_of(segments);
 
-    llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    SamplerPtr smpl(llama_sampler_chain_init(llama_sampler_chain_default_params()));
     if (temperature <= 0) {
-      llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
+      llama_sampler_chain_add(smpl.get(), llama_sampler_init_greedy());
     } else {
       // the temperature first, as transformers applies it: top-p over the untempered probabilities kept only the
       // likeliest token whenever it had 95% of the mass, and then no temperature or seed changed a thing
-      llama_sampler_chain_add(smpl, llama_sampler_init_temp(temperature));
-      llama_sampler_chain_add(smpl, llama_sampler_init_top_k(40));
-      llama_sampler_chain_add(smpl, llama_sampler_init_top_p(0.95f, 1));
-      llama_sampler_chain_add(smpl, llama_sampler_init_dist(seed));
+      llama_sampler_chain_add(smpl.get(), llama_sampler_init_temp(temperature));
+      llama_sampler_chain_add(smpl.get(), llama_sampler_init_top_k(40));
+      llama_sampler_chain_add(smpl.get(), llama_sampler_init_top_p(0.95f, 1));
+      llama_sampler_chain_add(smpl.get(), llama_sampler_init_dist(seed));
     }
     const llama_vocab * vocab = llama_model_get_vocab(m->model);
-    llama_batch batch = llama_batch_init(1, 0, 1);
+    Batch owner(1);
+    llama_batch & batch = owner.b;
     std::string pending;
     stop = "length";
     for (int i = 0; i < max_tokens; i++) {
@@ -757,7 +826,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
         stop = "cancelled";
         break;
       }
-      llama_token tok = llama_sampler_sample(smpl, m->ctx, -1);
+      llama_token tok = llama_sampler_sample(smpl.get(), m->ctx, -1);
       if (llama_vocab_is_eog(vocab, tok)) {
         stop = "eos";
         break;
@@ -791,34 +860,30 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<char> {
       progress.Send(pending.data(), pending.size());
       text += pending;
     }
-    llama_batch_free(batch);
-    llama_sampler_free(smpl);
   }
 
-  void OnProgress(const char * data, size_t count) override {
-    Napi::HandleScope scope(Env());
-    on_text.Call({Napi::String::New(Env(), data, count)});
-  }
-  void OnOK() override {
-    m->busy = false;
-    Napi::Env env = Env();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("text", Napi::String::New(env, text));
-    o.Set("nTokens", n_generated);
-    o.Set("nPromptTokens", static_cast<double>(n_prompt));
-    o.Set("stop", stop);
-    deferred.Resolve(o);
-  }
-  void OnError(const Napi::Error & e) override {
-    m->busy = false;
-    deferred.Reject(with_code(e, m->failure_code()));
+  // The onText callback threw: the call fails with code callback_failed, what it threw (an object) as the cause.
+  void reject_for_callback() {
+    Napi::Error err = coded_error(Env(), "callback_failed", "the onText callback threw");
+    if (!callback_error.IsEmpty()) {
+      Napi::Object thrown = callback_error.Value();
+      Napi::Value message = thrown.Get("message");
+      if (message.IsString()) {
+        const std::string what = message.As<Napi::String>().Utf8Value();
+        err = coded_error(Env(), "callback_failed", "the onText callback threw: " + what);
+      }
+      err.Set("cause", thrown);
+    }
+    deferred.Reject(err.Value());
   }
 
- private:
   Napi::Promise::Deferred deferred;
   VlModel * m;
   Napi::ObjectReference self;
   Napi::FunctionReference on_text;
+  bool callback_threw = false;
+  Napi::ObjectReference callback_error;  // what onText threw, when it was an object
+  const char * code = nullptr;                  // a C++ exception's code (out_of_memory, native_error)
   std::vector<PromptPart> parts;
   std::vector<ImageInput> images;
   int max_tokens;
@@ -835,28 +900,29 @@ class EmbedWorker : public ModelWorker {
   EmbedWorker(Napi::Env env, VlModel * m, Napi::Object self, std::vector<ImageInput> images)
       : ModelWorker(env, "lookalike.VlModel.embed", m, self), images(std::move(images)) {}
 
-  void Execute() override {
+  void run() override {
     take_native_errors();
     ChunksPtr chunks;
     std::string err = m->tokenize_chunks(mtmd_default_marker(), images.data(), images.size(), chunks, false);
-    if (!err.empty()) return SetError(err);
+    if (!err.empty()) return fail(err);
     for (size_t i = 0; i < mtmd_input_chunks_size(chunks.get()); i++) {
       const mtmd_input_chunk * chunk = mtmd_input_chunks_get(chunks.get(), i);
       if (mtmd_input_chunk_get_type(chunk) != MTMD_INPUT_CHUNK_TYPE_IMAGE) continue;
-      if (mtmd_encode_chunk(m->mctx, chunk) != 0) return SetError(with_native_errors("image encoding failed"));
+      if (mtmd_encode_chunk(m->mctx, chunk) != 0) return fail(with_native_errors("image encoding failed"));
       n_tokens = mtmd_input_chunk_get_n_tokens(chunk);
       const size_t width = llama_model_n_embd_inp(m->model);
       const float * embd = mtmd_get_output_embd(m->mctx);
       out = std::make_unique<std::vector<float>>(embd, embd + n_tokens * width);
       return;
     }
-    SetError("the prompt produced no image chunk");
+    fail("the prompt produced no image chunk");
   }
   void resolve() override {
     Napi::Env env = Env();
-    std::vector<float> * data = out.release();
+    std::vector<float> * data = out.get();
     auto buffer = Napi::ArrayBuffer::New(env, data->data(), data->size() * sizeof(float),
                                          [](Napi::Env, void *, std::vector<float> * v) { delete v; }, data);
+    out.release();  // the ArrayBuffer owns it now
     Napi::Object o = Napi::Object::New(env);
     o.Set("data", Napi::Float32Array::New(env, data->size(), buffer, 0));
     o.Set("nTokens", static_cast<double>(n_tokens));
