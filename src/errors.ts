@@ -96,6 +96,8 @@ export class TextSearchUnavailableError extends LookalikeError {
 export class DiskFullError extends LookalikeError {
   constructor(message: string) { super('disk_full', message); }
 }
+/** Whether an error is a full disk: a file write's ENOSPC, or SQLite's SQLITE_FULL. */
+export const isDiskFull = (err: unknown) => ['ENOSPC', 'SQLITE_FULL'].includes((err as { code?: string } | null)?.code ?? '');
 
 /** A 503 that tells the client when to come back (the Retry-After header). */
 export class UnavailableError extends LookalikeError {

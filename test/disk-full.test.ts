@@ -79,6 +79,40 @@ describe.skipIf(!disk)('on a full disk', () => {
     lockDataDir(fresh)(); // and with room again it locks (and releases)
   });
 
+  it('a demo start on a nearly full disk says the disk is full (once a raw ENOSPC stack), and with room starts whole', async () => {
+    const dataDir = join(fs.dir, 'demo-start');
+    const start = async () => {
+      const child = startScript('src/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_THREADS: '1' });
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const output = watchOutput(child);
+      return { child, output, exited };
+    };
+    try {
+      // room for the database only; room for it and some of the demo's pictures (the start fails at different writes)
+      for (const leave of [64 * 1024, 1024 * 1024]) {
+        fs.fill(leave);
+        const s = await start();
+        const line = (await s.output.waitFor(/lookalike could not start: [^"]*/, 120_000))[0];
+        expect(line, `${leave} bytes free`).toMatch(/could not start: the disk holding .*demo-start is full \((ENOSPC|database or disk is full)[^)]*\); free some space and start again/);
+        expect(await s.exited).toBe(1);
+        expect(s.output.text).not.toMatch(/"stack"/);
+        fs.free();
+      }
+      // with room: the whole demo gallery, not the pictures a failed start had written
+      const s = await start();
+      try {
+        const ready = (await s.output.waitFor(/gallery ready: (\d+) images/, 120_000))[1];
+        expect(Number(ready)).toBe(t.app.runtime.ready().gallery.counts().embedded);
+      } finally {
+        s.child.kill('SIGTERM');
+        await s.exited;
+      }
+    } finally {
+      fs.free();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('says at shutdown that the index was not saved, instead of "index saved"', async () => {
     const dataDir = join(fs.dir, 'server');
     const child = startScript('src/server.ts', [], { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_MAX_TOKENS: '64', PORT: '0', LOOKALIKE_DATA_DIR: dataDir });

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DiskFullError, LookalikeError } from '../errors.js';
+import { DiskFullError, isDiskFull, LookalikeError } from '../errors.js';
 
 export class DataDirLockedError extends LookalikeError {
   constructor(dir: string, pid: number | null) {
@@ -42,7 +42,7 @@ export function lockDataDir(dir: string): () => void {
     db.close();
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_BUSY') throw new DataDirLockedError(dir, ownerPid(path));
-    if (code === 'SQLITE_FULL' || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
+    if (isDiskFull(err)) {
       rmSync(`${path}-journal`, { force: true });
       if (statSync(path).size === 0) rmSync(path); // made just now, and never written: no lock file is left behind
       throw new DiskFullError(`the disk holding ${dir} is full: its lock file could not be written; free some space and start again`);
