@@ -2,6 +2,7 @@
 // with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, a result that cannot
 // be stored, and the API's 202.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -364,6 +365,62 @@ describe('Redis down', () => {
     } finally {
       process.kill(pid, 'SIGCONT');
       await t.close();
+    }
+  }, BACKSTOP_MS);
+
+  it('reports a Redis that hangs (stopped process) in health and the metric within 5 s; an add it did not confirm names its job, which then stores the image', async () => {
+    const r = await redis();
+    const w = await worker({ ...base, LOOKALIKE_MMPROJ: '', LOOKALIKE_MIN_TOKENS: '', LOOKALIKE_MAX_TOKENS: '', LOOKALIKE_REDIS_URL: r.url });
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url });
+    const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['-p', new URL(r.url).port, 'info', 'server'], { encoding: 'utf8' }))![1]);
+    const health = async () => (await t.app.inject('/api/health')).json();
+    const redisUp = async () => /^lookalike_redis_up (\d)$/m.exec((await t.app.inject('/metrics')).body)![1];
+    const poll = async <T>(what: string, get: () => Promise<T>, done: (v: T) => boolean) => {
+      for (const since = Date.now(); Date.now() - since < STALL_MS; await new Promise((res) => setTimeout(res, 100))) {
+        const v = await get();
+        if (done(v)) return v;
+      }
+      throw new Error(`${what}: not within ${STALL_MS} ms`);
+    };
+    let stopped = false;
+    try {
+      expect((await health()).status).toBe('ready');
+      expect(await redisUp()).toBe('1');
+      const body = await addBody(900);
+      process.kill(pid, 'SIGSTOP'); // connections stay open, nothing answers
+      stopped = true;
+      const stoppedAt = Date.now();
+      const add = t.app.inject({ method: 'POST', url: '/api/images', ...body });
+      const degraded = await poll('health degraded', health, (h) => h.status === 'degraded');
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+      expect(degraded.error).toEqual({ code: 'queue_unavailable', message: expect.stringMatching(/Redis unreachable at .* \(no answer to a ping within 2000 ms\)/) });
+      expect(await redisUp()).toBe('0');
+      // the add waited its bound; it was sent, so it may still be stored: the 503 says so, and names the job
+      const refused = await answered(add);
+      expect(refused.statusCode).toBe(503);
+      const message: string = refused.json().error.message;
+      expect(message).toMatch(/did not answer within 3000 ms; the image may still be stored, as job \S+ \(GET \/api\/jobs\/\S+ tells\)/);
+      const jobId = /as job (\S+) /.exec(message)![1]!;
+      expect((await health()).status).toBe('degraded'); // still, as long as it hangs
+      // an add now is refused without waiting: nothing is sent, so nothing will be stored
+      const other = await scenePng(901);
+      const now = await answered(t.app.inject({ method: 'POST', url: '/api/images', ...multipart({ image: { filename: 'n901.png', data: other, contentType: 'image/png' } }) }));
+      expect(now.json().error).toEqual({ code: 'queue_unavailable', message: expect.stringMatching(/needs the job queue: Redis unreachable at .*; retry shortly$/) });
+
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+      await poll('health ready', health, (h) => h.status === 'ready');
+      expect(await redisUp()).toBe('1');
+      const state = await poll('the job done', async () => (await t.app.inject(`/api/jobs/${jobId}`)).json(), (s) => s.state === 'done' || s.state === 'failed');
+      expect(state).toMatchObject({ id: jobId, state: 'done', imageId: expect.any(Number) });
+      expect((await t.app.inject(`/api/images/${state.imageId}`)).json().source).toBe('n900.png');
+      // the add refused at once is no job, in Redis or stored
+      const otherJob = encodeJobId(degraded.model.modelId, createHash('sha256').update(other).digest('hex'));
+      expect((await t.app.inject(`/api/jobs/${otherJob}`)).statusCode).toBe(404);
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+      await t.close();
+      w.child.kill('SIGKILL');
     }
   }, BACKSTOP_MS);
 
