@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { prepareImage } from '../src/image/prepare.js';
 import { connection, encodeJobData, encodeJobId, encodeJobOptions, queueNames, type EncodeJobData } from '../src/jobs/queues.js';
+import { RedisLink } from '../src/jobs/redis-link.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
@@ -421,6 +422,28 @@ describe('Redis down', () => {
       if (stopped) process.kill(pid, 'SIGCONT');
       await t.close();
       w.child.kill('SIGKILL');
+    }
+  }, BACKSTOP_MS);
+
+  it('does not take this process being busy (3 s of synchronous work, Redis fine) for a Redis that hangs', async () => {
+    const r = await redis();
+    const lines: string[] = [];
+    const link = new RedisLink(r.url, (m) => lines.push(m));
+    try {
+      expect(await link.waitUntilUp(STALL_MS)).toBe(true);
+      // in the check phase, a ping in flight: its answer comes during the block, and is read before any hang is called
+      let ticks = 0;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => setImmediate(() => {
+          if (++ticks % 2 === 0) for (const until = Date.now() + 3000; Date.now() < until;) { /* busy */ }
+          if (ticks === 6) { clearInterval(timer); resolve(); }
+        }), 1000);
+      });
+      await new Promise((res) => setTimeout(res, 100)); // what the last block left to read
+      expect(lines).toEqual([]);
+      expect(link.reachable).toBe(true);
+    } finally {
+      await link.close();
     }
   }, BACKSTOP_MS);
 

@@ -45,9 +45,14 @@ export class RedisLink {
   private ping(): void {
     if (this.pinging || this.probe.status !== 'ready') return;
     this.pinging = true;
-    const late = setTimeout(() => this.changed(false, `no answer to a ping within ${REDIS_PING_TIMEOUT_MS} ms`), REDIS_PING_TIMEOUT_MS);
+    let answered = false;
+    // checked after the event loop's poll phase: an answer that came while this process was busy is read first, and
+    // not taken for a hang
+    const late = setTimeout(() => setImmediate(() => {
+      if (!answered) this.changed(false, `no answer to a ping within ${REDIS_PING_TIMEOUT_MS} ms`);
+    }), REDIS_PING_TIMEOUT_MS);
     this.probe.ping().then(() => this.changed(true, ''), () => undefined) // a failed ping: the connection's events tell
-      .finally(() => { clearTimeout(late); this.pinging = false; });
+      .finally(() => { answered = true; clearTimeout(late); this.pinging = false; });
   }
 
   private changed(up: boolean, reason: string): void {
