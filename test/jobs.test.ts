@@ -1,6 +1,6 @@
 // Encoding on workers through a real Redis (Debian's redis-server, started here on a free port): the index builder
-// with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, a result that cannot
-// be stored, and the API's 202.
+// with --queue, workers that die, a Redis that restarts or hangs, a poison job, a worker of another model, a result
+// that cannot be stored, and the API's 202.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
