@@ -57,7 +57,7 @@ describe('VlEmbedder', () => {
     }
   });
 
-  it('reads llama-embedding\'s whole output on a busy machine: 24 runs, 8 at a time, the same vector each time', async () => {
+  it('reads llama-embedding\'s whole output on a busy machine: 24 runs, 8 at a time, one vector', async () => {
     const prompt = (await embedder.textPrompt('red bicycle in the snow')).map((p) => p.text).join('');
     const first = await llamaEmbedding(TINY_EMBED_MODEL, prompt);
     const runs: Float32Array[] = [];

@@ -231,7 +231,7 @@ describe('gallery index files', () => {
     expect(other.stdout).toMatch(new RegExp(`refused: the data folder .* is in use by process ${process.pid} `));
   });
 
-  it('lets a restart right after a SIGKILL take the lock, while the killed process is still a zombie (20 times)', async () => {
+  it('lets a restart right after a SIGKILL take the lock, the killed process still a zombie (20 times)', async () => {
     const dir = tempDir();
     const state = (pid: number) => {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -244,7 +244,8 @@ describe('gallery index files', () => {
       holder.kill('SIGKILL');
       // dead, not reaped: this process reaps its children only when its event loop turns, and it spins here instead
       while (state(holder.pid!) !== 'Z') { /* the kernel is ending it */ }
-      const restart = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir, '--once'], { cwd: ROOT, encoding: 'utf8' });
+      const restart = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir, '--once'],
+        { cwd: ROOT, encoding: 'utf8' });
       expect(state(holder.pid!)).toBe('Z'); // the restart ran while the zombie was there
       expect(restart.stdout, `restart ${i}`).toMatch(/^locked by \d+$/m);
       await exited;

@@ -45,7 +45,8 @@ export function lockDataDir(dir: string): () => void {
     if (isDiskFull(err)) {
       rmSync(`${path}-journal`, { force: true });
       if (statSync(path).size === 0) rmSync(path); // made just now, and never written: no lock file is left behind
-      throw new DiskFullError(`the disk holding ${dir} is full: its lock file could not be written; free some space and start again`);
+      throw new DiskFullError(`the disk holding ${dir} is full: its lock file could not be written; ` +
+        'free some space and start again');
     }
     throw err;
   }

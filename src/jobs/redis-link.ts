@@ -90,7 +90,8 @@ export class RedisLink {
   /** Runs a request's Redis call: 503 queue_unavailable at once while Redis is down (nothing was sent), or when it
    * takes too long. What was sent then may still be done once Redis answers: `whenLate` says what the client should
    * know of it, in the 503's message. */
-  async call<T>(what: string, fn: () => Promise<T>, { timeoutMs = REDIS_CALL_TIMEOUT_MS, whenLate = '' } = {}): Promise<T> {
+  async call<T>(what: string, fn: () => Promise<T>, { timeoutMs = REDIS_CALL_TIMEOUT_MS, whenLate = '' } = {}):
+  Promise<T> {
     if (this.up === null) await this.waitUntilUp(timeoutMs); // just opened: the first connection is under way
     if (!this.up) throw this.unavailable(what);
     let timer: NodeJS.Timeout | undefined;
@@ -106,8 +107,8 @@ export class RedisLink {
 
   private unavailable(what: string, timeoutMs?: number, whenLate = ''): UnavailableError {
     const why = timeoutMs ? `Redis at ${this.url} did not answer within ${timeoutMs} ms` : this.problem;
-    return new UnavailableError('queue_unavailable', `${what} needs the job queue: ${why}; ${whenLate || 'retry shortly'}`,
-      RETRY_SECONDS.queueUnavailable);
+    const message = `${what} needs the job queue: ${why}; ${whenLate || 'retry shortly'}`;
+    return new UnavailableError('queue_unavailable', message, RETRY_SECONDS.queueUnavailable);
   }
 
   async close(): Promise<void> {

@@ -73,8 +73,10 @@ export class Runtime {
       if (this.state.status === 'loading') this.state = { status: 'ready', ready };
     }).catch((caught: unknown) => {
       // a full disk is no bug, wherever the start wrote (the database, the demo's pictures, the index): say so
-      const err = isDiskFull(caught) && !(caught instanceof LookalikeError) ? new DiskFullError(`the disk holding ` +
-        `${this.config.LOOKALIKE_DATA_DIR} is full (${(caught as Error).message}); free some space and start again`) : caught;
+      const err = isDiskFull(caught) && !(caught instanceof LookalikeError)
+        ? new DiskFullError(`the disk holding ${this.config.LOOKALIKE_DATA_DIR} is full ` +
+          `(${(caught as Error).message}); free some space and start again`)
+        : caught;
       const failure = err instanceof LookalikeError ? { code: err.code, message: err.message } : { code: 'startup_failed', message: (err as Error).message };
       this.state = { status: 'failed', failure };
       // an expected failure (bad file, mismatch, no GPU) is its message; anything else is a bug: keep the stack

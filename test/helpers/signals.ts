@@ -1,7 +1,8 @@
 // Stops `npm start` or `npm run worker` with a signal sent to one part of its real process tree (npm -> node, the
 // script execs node): the whole process group (Ctrl-C, systemd's default), the npm process (Docker), or node itself,
 // and reports what a clean close needs: one "closing" line, the final "closed" line, the request in flight answered,
-// exit code 0, nothing left running (the data folder's lock goes with the process: src/gallery/lock.ts). test/server.test.ts runs each once;
+// exit code 0, nothing left running (the data folder's lock goes with the process: src/gallery/lock.ts).
+// test/server.test.ts runs each once;
 // bench/signals.ts runs each 10 times.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

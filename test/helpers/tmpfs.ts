@@ -1,7 +1,9 @@
 // A small real filesystem that can be filled up: a tmpfs, for the disk-full tests. Mounting needs root (these
 // machines run the tests as root); where it is not permitted, mountTmpfs() says why and the tests skip.
 import { execFileSync } from 'node:child_process';
-import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import {
+  closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync,
+} from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
