@@ -1,6 +1,6 @@
 // `npx tsx bench/signals.ts [runs]`: stops `npm start` and `npm run worker` by a signal to
 // the process group, to npm and to node, `runs` times each (default 10), and counts the clean closes (one "closing"
-// line, the "closed" line, the request in flight answered, the lock released, exit 0, nothing left running).
+// line, the "closed" line, the request in flight answered, exit 0, nothing left running).
 import { startRedis } from '../test/helpers/redis.js';
 import { stopOnce, TARGETS } from '../test/helpers/signals.js';
 import { ensureRandomMmproj, TINY_VISION } from '../src/models/random-models.js';

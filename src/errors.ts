@@ -47,7 +47,11 @@ export const ERRORS = {
   busy: { status: 503, retryAfter: true, description: 'the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue\'s length times the recent time per request' },
   workers_busy: { status: 503, retryAfter: true, description: 'with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS`' },
   worker_model_mismatch: { status: 503, description: 'with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it)' },
-  queue_unavailable: { status: 503, retryAfter: true, description: 'Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers' },
+  queue_unavailable: {
+    status: 503, retryAfter: true,
+    description: 'Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to ' +
+      'workers (an add that waited the 3 s names its job: it may still be stored)',
+  },
   disk_full: { status: 507, description: 'a change, on a full disk: it was not made, and searches and reads go on' },
   index_out_of_memory: { status: 507, description: 'an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on' },
   bad_model_file: { status: 400, startup: true, description: 'a model file that is missing, of another kind, or damaged' },
@@ -96,6 +100,9 @@ export class TextSearchUnavailableError extends LookalikeError {
 export class DiskFullError extends LookalikeError {
   constructor(message: string) { super('disk_full', message); }
 }
+/** Whether an error is a full disk: a file write's ENOSPC, or SQLite's SQLITE_FULL. */
+export const isDiskFull = (err: unknown) =>
+  ['ENOSPC', 'SQLITE_FULL'].includes((err as { code?: string } | null)?.code ?? '');
 
 /** A 503 that tells the client when to come back (the Retry-After header). */
 export class UnavailableError extends LookalikeError {

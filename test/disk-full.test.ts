@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { demoSplit, readFashion } from '../src/demo/fashion-mnist.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { lockDataDir } from '../src/gallery/lock.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
@@ -77,6 +78,41 @@ describe.skipIf(!disk)('on a full disk', () => {
     expect(readdirSync(fresh)).toEqual([]);
     fs.free();
     lockDataDir(fresh)(); // and with room again it locks (and releases)
+  });
+
+  it('a demo start on a nearly full disk says so (once a raw ENOSPC stack), and with room starts whole', async () => {
+    const dataDir = join(fs.dir, 'demo-start');
+    const start = async () => {
+      const child = startScript('src/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir });
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const output = watchOutput(child);
+      return { child, output, exited };
+    };
+    try {
+      // room for the database only; room for it and some of the demo's pictures (the start fails at different writes)
+      for (const leave of [64 * 1024, 1024 * 1024]) {
+        fs.fill(leave);
+        const s = await start();
+        const line = (await s.output.waitFor(/lookalike could not start: [^"]*/, 120_000))[0];
+        expect(line, `${leave} bytes free`).toMatch(new RegExp('could not start: the disk holding .*demo-start is ' +
+          'full \\((ENOSPC|database or disk is full)[^)]*\\); free some space and start again'));
+        expect(await s.exited).toBe(1);
+        expect(s.output.text).not.toMatch(/"stack"/);
+        fs.free();
+      }
+      // with room: the whole demo gallery, not the pictures a failed start had written
+      const s = await start();
+      try {
+        const ready = (await s.output.waitFor(/gallery ready: (\d+) images/, 120_000))[1];
+        expect(Number(ready)).toBe(demoSplit(readFashion('t10k').labels).gallery.length);
+      } finally {
+        s.child.kill('SIGTERM');
+        await s.exited;
+      }
+    } finally {
+      fs.free();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('says at shutdown that the index was not saved, instead of "index saved"', async () => {

@@ -51,10 +51,21 @@ describe('VlEmbedder', () => {
     for (const words of ['red bicycle in the snow', 'a quiet harbour at dawn']) {
       const prompt = (await embedder.textPrompt(words)).map((p) => p.text).join('');
       const ours = await embedder.embedText(words);
-      const theirs = llamaEmbedding(TINY_EMBED_MODEL, prompt);
+      const theirs = await llamaEmbedding(TINY_EMBED_MODEL, prompt);
       expect(theirs.length).toBe(64);
       expect(dot(ours, theirs)).toBeGreaterThanOrEqual(0.9999);
     }
+  });
+
+  it('reads llama-embedding\'s whole output on a busy machine: 24 runs, 8 at a time, one vector', async () => {
+    const prompt = (await embedder.textPrompt('red bicycle in the snow')).map((p) => p.text).join('');
+    const first = await llamaEmbedding(TINY_EMBED_MODEL, prompt);
+    const runs: Float32Array[] = [];
+    let left = 24;
+    const lane = async () => { while (left-- > 0) runs.push(await llamaEmbedding(TINY_EMBED_MODEL, prompt)); };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    expect(runs).toHaveLength(24);
+    for (const v of runs) expect([...v]).toEqual([...first]);
   });
 
   it('keeps typed control tokens and the media marker as plain text', async () => {

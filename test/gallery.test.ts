@@ -1,5 +1,6 @@
 // The gallery's storage: real SQLite, real FAISS in its worker thread, vectors made by the test.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { Gallery } from '../src/gallery/gallery.js';
 import { DataDirLockedError } from '../src/gallery/lock.js';
 import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
 import { Store } from '../src/store/store.js';
-import { runScript } from './helpers/cli.js';
+import { ROOT, runScript, startScript, watchOutput } from './helpers/cli.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 
 const DIM = 32;
@@ -224,7 +225,32 @@ describe('gallery index files', () => {
     const dir = tempDir();
     await openGallery(dir);
     await expect(Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'flat', indexParams: params })).rejects.toThrow(DataDirLockedError);
+    // another process is refused too, and told which one holds it
+    const other = await runScript('test/helpers/lock-holder.ts', [dir, '--once']);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(new RegExp(`refused: the data folder .* is in use by process ${process.pid} `));
   });
+
+  it('lets a restart right after a SIGKILL take the lock, the killed process still a zombie (20 times)', async () => {
+    const dir = tempDir();
+    const state = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2];
+    };
+    for (let i = 0; i < 20; i++) {
+      const holder = startScript('test/helpers/lock-holder.ts', [dir]);
+      const exited = new Promise((resolve) => holder.on('exit', resolve));
+      await watchOutput(holder).waitFor(/locked by/, 60_000);
+      holder.kill('SIGKILL');
+      // dead, not reaped: this process reaps its children only when its event loop turns, and it spins here instead
+      while (state(holder.pid!) !== 'Z') { /* the kernel is ending it */ }
+      const restart = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir, '--once'],
+        { cwd: ROOT, encoding: 'utf8' });
+      expect(state(holder.pid!)).toBe('Z'); // the restart ran while the zombie was there
+      expect(restart.stdout, `restart ${i}`).toMatch(/^locked by \d+$/m);
+      await exited;
+    }
+  }, 10 * 60_000);
 
   it('records the same content once', async () => {
     const g = await openGallery(tempDir());

@@ -1,7 +1,8 @@
 // Encoding on workers through a real Redis (Debian's redis-server, started here on a free port): the index builder
-// with --queue, workers that die, a Redis that restarts, a poison job, a worker of another model, a result that cannot
-// be stored, and the API's 202.
+// with --queue, workers that die, a Redis that restarts or hangs, a poison job, a worker of another model, a result
+// that cannot be stored, and the API's 202.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { loadConfig } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { prepareImage } from '../src/image/prepare.js';
 import { connection, encodeJobData, encodeJobId, encodeJobOptions, queueNames, type EncodeJobData } from '../src/jobs/queues.js';
+import { RedisLink } from '../src/jobs/redis-link.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
@@ -364,6 +366,96 @@ describe('Redis down', () => {
     } finally {
       process.kill(pid, 'SIGCONT');
       await t.close();
+    }
+  }, BACKSTOP_MS);
+
+  // a hang: reported within 5 s; an add it did not confirm names its job, which then stores the image
+  it('reports a Redis that hangs in health and the metric, and names an unconfirmed add\'s job', async () => {
+    const r = await redis();
+    const demo = { LOOKALIKE_MMPROJ: '', LOOKALIKE_MIN_TOKENS: '', LOOKALIKE_MAX_TOKENS: '' }; // the server's model
+    const w = await worker({ ...base, ...demo, LOOKALIKE_REDIS_URL: r.url });
+    const t = await startTestApp({ LOOKALIKE_REDIS_URL: r.url });
+    const info = execFileSync('redis-cli', ['-p', new URL(r.url).port, 'info', 'server'], { encoding: 'utf8' });
+    const pid = Number(/process_id:(\d+)/.exec(info)![1]);
+    const health = async () => (await t.app.inject('/api/health')).json();
+    const redisUp = async () => /^lookalike_redis_up (\d)$/m.exec((await t.app.inject('/metrics')).body)![1];
+    const poll = async <T>(what: string, get: () => Promise<T>, done: (v: T) => boolean) => {
+      for (const since = Date.now(); Date.now() - since < STALL_MS; await new Promise((res) => setTimeout(res, 100))) {
+        const v = await get();
+        if (done(v)) return v;
+      }
+      throw new Error(`${what}: not within ${STALL_MS} ms`);
+    };
+    let stopped = false;
+    try {
+      expect((await health()).status).toBe('ready');
+      expect(await redisUp()).toBe('1');
+      const body = await addBody(900);
+      process.kill(pid, 'SIGSTOP'); // connections stay open, nothing answers
+      stopped = true;
+      const stoppedAt = Date.now();
+      const add = t.app.inject({ method: 'POST', url: '/api/images', ...body });
+      const degraded = await poll('health degraded', health, (h) => h.status === 'degraded');
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+      expect(degraded.error).toEqual({
+        code: 'queue_unavailable',
+        message: expect.stringMatching(/Redis unreachable at .* \(no answer to a ping within 2000 ms\)/),
+      });
+      expect(await redisUp()).toBe('0');
+      // the add waited its bound; it was sent, so it may still be stored: the 503 says so, and names the job
+      const refused = await answered(add);
+      expect(refused.statusCode).toBe(503);
+      const message: string = refused.json().error.message;
+      expect(message).toMatch(/did not answer within 3000 ms; the image may still be stored, as job \S+ /);
+      expect(message).toMatch(/\(GET \/api\/jobs\/\S+ tells\); sending it again is safe/);
+      const jobId = /as job (\S+) /.exec(message)![1]!;
+      expect((await health()).status).toBe('degraded'); // still, as long as it hangs
+      // an add now is refused without waiting: nothing is sent, so nothing will be stored
+      const other = await scenePng(901);
+      const otherBody = multipart({ image: { filename: 'n901.png', data: other, contentType: 'image/png' } });
+      const now = await answered(t.app.inject({ method: 'POST', url: '/api/images', ...otherBody }));
+      expect(now.json().error).toEqual({
+        code: 'queue_unavailable',
+        message: expect.stringMatching(/needs the job queue: Redis unreachable at .*; retry shortly$/),
+      });
+
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+      await poll('health ready', health, (h) => h.status === 'ready');
+      expect(await redisUp()).toBe('1');
+      const jobState = async () => (await t.app.inject(`/api/jobs/${jobId}`)).json();
+      const state = await poll('the job done', jobState, (s) => s.state === 'done' || s.state === 'failed');
+      expect(state).toMatchObject({ id: jobId, state: 'done', imageId: expect.any(Number) });
+      expect((await t.app.inject(`/api/images/${state.imageId}`)).json().source).toBe('n900.png');
+      // the add refused at once is no job, in Redis or stored
+      const otherJob = encodeJobId(degraded.model.modelId, createHash('sha256').update(other).digest('hex'));
+      expect((await t.app.inject(`/api/jobs/${otherJob}`)).statusCode).toBe(404);
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+      await t.close();
+      w.child.kill('SIGKILL');
+    }
+  }, BACKSTOP_MS);
+
+  it('does not take this process being busy (3 s of synchronous work, Redis fine) for a Redis that hangs', async () => {
+    const r = await redis();
+    const lines: string[] = [];
+    const link = new RedisLink(r.url, (m) => lines.push(m));
+    try {
+      expect(await link.waitUntilUp(STALL_MS)).toBe(true);
+      // in the check phase, a ping in flight: its answer comes during the block, and is read before any hang is called
+      let ticks = 0;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => setImmediate(() => {
+          if (++ticks % 2 === 0) for (const until = Date.now() + 3000; Date.now() < until;) { /* busy */ }
+          if (ticks === 6) { clearInterval(timer); resolve(); }
+        }), 1000);
+      });
+      await new Promise((res) => setTimeout(res, 100)); // what the last block left to read
+      expect(lines).toEqual([]);
+      expect(link.reachable).toBe(true);
+    } finally {
+      await link.close();
     }
   }, BACKSTOP_MS);
 

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DataDirLockedError, lockDataDir } from '../src/gallery/lock.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { multipart, startTestApp } from './helpers/app.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
@@ -65,7 +66,7 @@ describe('over a real socket', () => {
     // one line per request, when it completes
     await output.waitFor(/"msg":"POST \/api\/images 201 \d+ ms"/, 1000);
     await output.waitFor(/"msg":"GET \/api\/health 200 \d+ ms"/, 1000);
-    expect(existsSync(join(dataDir, 'lock'))).toBe(false);
+    lockDataDir(dataDir)(); // free: a restart can take it
     expect(existsSync(join(dataDir, 'index', 'flat.json'))).toBe(true);
     const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(1);
@@ -121,7 +122,7 @@ describe('over a real socket', () => {
     try {
       await output.waitFor(/without LOOKALIKE_API_KEY: adding, relabelling and deleting images are refused \(403\)/, 60_000);
       await output.waitFor(/gallery ready: 12 images .*index flat; model .*device CPU/, 60_000);
-      expect(existsSync(join(dataDir, 'lock'))).toBe(true);
+      expect(() => lockDataDir(dataDir)).toThrow(DataDirLockedError);
       const r = await runScript('scripts/evaluate.ts', ['--data', dataDir], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/leave-one-out KNN over 12 labelled images/);

@@ -2,7 +2,7 @@
 // scripts/setup.sh installs. The demo models (src/demo/models) were trained on its 60,000 training images only; the
 // demo gallery is the first 100 test images of each class, and the next 20 of each are held out as queries, the split
 // that scripts/reference/train.py measured PyTorch on and the quality-floor test holds lookalike to.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -56,11 +56,18 @@ export function fashionPng(set: FashionSet, i: number): Promise<Buffer> {
 
 export const fashionName = (i: number) => `t10k-${String(i).padStart(5, '0')}.png`;
 
-/** Writes the demo gallery as <folder>/<class>/t10k-NNNNN.png (labels from the folders). */
+/** Writes the demo gallery as <folder>/<class>/t10k-NNNNN.png (labels from the folders). It is written beside and
+ * renamed into place: a start that fails midway (a full disk) leaves no half gallery for the next start to index. */
 export async function writeDemoImages(folder: string): Promise<void> {
   const test = readFashion('t10k');
-  for (const c of FASHION_CLASSES) mkdirSync(join(folder, c), { recursive: true });
-  for (const i of demoSplit(test.labels).gallery) {
-    await writeFile(join(folder, FASHION_CLASSES[test.labels[i]!]!, fashionName(i)), await fashionPng(test, i));
+  const tmp = `${folder}.tmp-${process.pid}`;
+  try {
+    for (const c of FASHION_CLASSES) mkdirSync(join(tmp, c), { recursive: true });
+    for (const i of demoSplit(test.labels).gallery) {
+      await writeFile(join(tmp, FASHION_CLASSES[test.labels[i]!]!, fashionName(i)), await fashionPng(test, i));
+    }
+    renameSync(tmp, folder);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -44,20 +44,24 @@ export class JobWriter {
     return new JobWriter(queue, cfg, gallery, modelId, log, redis, bounded);
   }
 
-  private redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return this.bounded ? this.redis.call(what, fn) : fn();
+  private redisCall<T>(what: string, fn: () => Promise<T>, whenLate?: string): Promise<T> {
+    return this.bounded ? this.redis.call(what, fn, { whenLate }) : fn();
   }
 
-  /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. */
+  /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. An add that Redis did
+   * not confirm in time is not withdrawn (the job may be running by then): its 503 names the job, which may still
+   * store the image; adding the same content again is the same job. */
   enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<string> {
+    const jobId = encodeJobId(this.modelId, prepared.sha256);
+    const whenLate = `the image may still be stored, as job ${jobId} (GET /api/jobs/${jobId} tells); ` +
+      'sending it again is safe: the same content is the same job';
     return this.redisCall('adding an image', async () => {
-      const jobId = encodeJobId(this.modelId, prepared.sha256);
       const existing = await this.queue.getJob(jobId);
       if (existing && (await existing.isFailed())) await existing.remove();
       this.notStored.delete(jobId);
       await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
       return jobId;
-    });
+    }, whenLate);
   }
 
   /** Stores the results of the jobs completed so far and removes them from Redis; one pass at a time. */

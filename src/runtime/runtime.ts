@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
-import { LookalikeError, UnavailableError } from '../errors.js';
+import { DiskFullError, isDiskFull, LookalikeError, UnavailableError } from '../errors.js';
 import { Gallery } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
@@ -71,7 +71,12 @@ export class Runtime {
   start(): Promise<void> {
     this.starting ??= this.load().then((ready) => {
       if (this.state.status === 'loading') this.state = { status: 'ready', ready };
-    }).catch((err: unknown) => {
+    }).catch((caught: unknown) => {
+      // a full disk is no bug, wherever the start wrote (the database, the demo's pictures, the index): say so
+      const err = isDiskFull(caught) && !(caught instanceof LookalikeError)
+        ? new DiskFullError(`the disk holding ${this.config.LOOKALIKE_DATA_DIR} is full ` +
+          `(${(caught as Error).message}); free some space and start again`)
+        : caught;
       const failure = err instanceof LookalikeError ? { code: err.code, message: err.message } : { code: 'startup_failed', message: (err as Error).message };
       this.state = { status: 'failed', failure };
       // an expected failure (bad file, mismatch, no GPU) is its message; anything else is a bug: keep the stack

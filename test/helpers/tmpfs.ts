@@ -1,7 +1,9 @@
 // A small real filesystem that can be filled up: a tmpfs, for the disk-full tests. Mounting needs root (these
 // machines run the tests as root); where it is not permitted, mountTmpfs() says why and the tests skip.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import {
+  closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync,
+} from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +11,9 @@ import { join } from 'node:path';
 export interface Tmpfs {
   dir: string;
   /** Truncates SQLite's write-ahead logs (whose space a write would reuse), then writes a filler file until the
-   * filesystem is full (ENOSPC): the next write of any size fails. */
-  fill(): void;
+   * filesystem is full (ENOSPC): the next write of any size fails. `leaveBytes`: then frees that much again (a disk
+   * nearly full, where a start gets some way before a write fails). */
+  fill(leaveBytes?: number): void;
   /** Removes the filler file. */
   free(): void;
   unmount(): void;
@@ -28,7 +31,7 @@ export function mountTmpfs(sizeMb: number): Tmpfs | { skip: string } {
   const filler = join(dir, 'filler');
   return {
     dir,
-    fill() {
+    fill(leaveBytes = 0) {
       for (const db of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.db'))) {
         const conn = new Database(join(dir, db));
         try { conn.pragma('wal_checkpoint(TRUNCATE)'); } finally { conn.close(); }
@@ -39,6 +42,7 @@ export function mountTmpfs(sizeMb: number): Tmpfs | { skip: string } {
         for (let size = chunk.length; size >= 1; size >>= 1) { // big writes, then smaller ones for the last bytes
           try { for (;;) writeSync(fd, chunk, 0, size); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err; }
         }
+        if (leaveBytes) ftruncateSync(fd, Math.max(0, fstatSync(fd).size - leaveBytes));
       } finally {
         closeSync(fd);
       }
