@@ -3,9 +3,10 @@
 // a user runs it, and a race of every changing route with a restart after it.
 import Database from 'better-sqlite3';
 import type { InjectOptions } from 'fastify';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -410,6 +411,47 @@ describe('a race of every changing route, then a restart', () => {
       expect(await state()).toEqual(before);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('the page\'s Trash view', () => {
+  it('lists the trash with thumbnails, restores one, deletes one for good, and empties the rest', async () => {
+    expect(existsSync('/usr/bin/chromium'), 'apt-get install chromium (scripts/setup.sh does)').toBe(true);
+    const t = await startTestApp({ LOOKALIKE_MMPROJ: DEMO_MMPROJ });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'] });
+    try {
+      const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const ids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await t.app.inject({ method: 'POST', url: '/api/images', ...multipart({ image: { filename: `p${i}.png`, data: await scenePng(300 + i, 96, 64) } }) });
+        ids.push(res.json().id);
+        await t.app.inject({ method: 'DELETE', url: `/api/images/${ids[i]}` });
+      }
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('dialog', (d) => void d.accept());
+      await page.goto(base);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.click('#view-trash');
+      await page.waitForFunction(() => document.querySelectorAll('#trash-list .card').length === 3);
+      expect(await page.isVisible('#drop')).toBe(false);
+      await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('#trash-list img')).every((img) => img.complete && img.naturalWidth > 0));
+      expect(await page.textContent('#trash-summary')).toMatch(/^3 in the trash, each kept 30 days$/);
+      const cardOf = (id: number) => page.locator(`#trash-list .card[data-id="${id}"]`);
+      await cardOf(ids[0]!).getByRole('button', { name: 'Restore' }).click();
+      await cardOf(ids[0]!).waitFor({ state: 'detached' });
+      expect((await t.app.inject(`/api/images/${ids[0]}`)).statusCode).toBe(200);
+      await cardOf(ids[1]!).getByRole('button', { name: 'Delete for good' }).click();
+      await cardOf(ids[1]!).waitFor({ state: 'detached' });
+      await page.click('#trash-empty');
+      await page.waitForFunction(() => document.getElementById('trash-summary')?.textContent === 'the trash is empty');
+      expect((await t.app.inject('/api/stats')).json()).toMatchObject({ images: 1, trashed: 0 });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await t.close();
     }
   });
 });
