@@ -80,7 +80,7 @@ const trash: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['gallery'], operationId: 'emptyTrash', security: [{ bearer: [] }], body: Ids,
       summary: 'Delete images in the trash for good',
-      response: { 200: z.object({ deleted: z.number().int() }), ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
+      response: { 200: z.object({ deleted: z.number().int() }), ...errorResponses(400, 401, 403, 404, 415, 503) },
     },
   }, async (req) => ({ deleted: app.runtime.ready().gallery.emptyTrash(req.body.ids) }));
 };

@@ -3005,20 +3005,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on; index_out_of_memory: an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on */
-            507: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            message: string;
-                        };
-                    };
-                };
-            };
         };
     };
 }
