@@ -140,6 +140,21 @@ describe('the gallery\'s trash', () => {
     expect(() => g.emptyTrash([ids[2]!])).toThrow(/in the trash/);
   });
 
+  it('keeps an image trashed and restored while a background rebuild runs in the index it adopts', async () => {
+    const lines: string[] = [];
+    const g = await openGallery(tempDir(), { indexKind: 'hnsw', log: (m) => lines.push(m) });
+    const vectors = clusteredVectors(100, DIM, 5, 41);
+    const ids = await fill(g, vectors);
+    for (let i = 0; i < 11; i++) await g.remove(ids[i]!); // the 11th deleted of 100 starts a compaction
+    while (!lines.some((l) => /rebuilding in the background/.test(l))) await new Promise((r) => setTimeout(r, 2));
+    await g.remove(ids[50]!); // after the rebuild read its snapshot, which holds it
+    await g.restore([ids[50]!]);
+    await g.idle();
+    expect(lines.find((l) => /background rebuild done/.test(l))).toMatch(/1 added and 0 removed meanwhile/);
+    expect((await g.search(vectors[50]!, { k: 1 }))[0]!.id).toBe(ids[50]);
+    expect((await g.indexStats()).live).toBe(89);
+  });
+
   it('retrains the linear probe without trashed images', async () => {
     const dir = tempDir();
     const g = await openGallery(dir);
