@@ -445,7 +445,9 @@ async function findSimilar(r, withDetails = false) {
 // --- Duplicates view (issue 18 part 4): groups from GET /api/duplicates; per group, pick the one to keep (the
 // server's suggestion first) and delete or relabel the others with one POST /api/duplicates/resolve.
 function showView(name) {
-  for (const view of ['search', 'duplicates', 'trash']) $(`view-${view}`).setAttribute('aria-pressed', String(view === name));
+  for (const view of ['search', 'duplicates', 'trash']) {
+    $(`view-${view}`).setAttribute('aria-pressed', String(view === name));
+  }
   $('duplicates').hidden = name !== 'duplicates';
   $('trash').hidden = name !== 'trash';
   for (const id of ['search-view', 'results-view', 'gallery-section']) $(id).hidden = name !== 'search';
@@ -537,11 +539,11 @@ async function loadTrash() {
   showMessage('');
   try {
     const out = await api('/api/trash?limit=1000');
-    $('trash-summary').textContent = out.total
-      ? `${out.total} in the trash${out.total > out.images.length ? ` (the last ${out.images.length} shown)` : ''}, each kept ${out.trashDays} days`
-      : 'the trash is empty';
+    const shown = out.total > out.images.length ? ` (the last ${out.images.length} shown)` : '';
+    $('trash-summary').textContent = out.total ? `${out.total} in the trash${shown}, each kept ${out.trashDays} days` : 'the trash is empty';
     $('trash-list').replaceChildren(...out.images.map((r) => {
-      const { li } = card(r, `#${r.id}`, 'score', `until ${new Date(r.expiresAt).toLocaleDateString()}`, r.source ?? '');
+      const until = `until ${new Date(r.expiresAt).toLocaleDateString()}`;
+      const { li } = card(r, `#${r.id}`, 'score', until, r.source ?? '');
       const buttons = document.createElement('div');
       buttons.className = 'dup-actions';
       for (const [what, text] of [['restore', 'Restore'], ['empty', 'Delete for good']]) {
@@ -563,7 +565,8 @@ async function loadTrash() {
 async function changeTrash(what, ids) {
   if (what === 'empty' && !ids && !window.confirm('Delete everything in the trash for good?')) return;
   try {
-    await api(`/api/trash/${what}`, { method: 'POST', headers: { 'content-type': 'application/json', ...keyHeaders() }, body: JSON.stringify(ids ? { ids } : {}) });
+    const headers = { 'content-type': 'application/json', ...keyHeaders() };
+    await api(`/api/trash/${what}`, { method: 'POST', headers, body: JSON.stringify(ids ? { ids } : {}) });
     await loadTrash();
   } catch (err) {
     if (err.status === 401 || err.code === 'forbidden') askForKey(err);

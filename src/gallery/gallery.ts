@@ -164,7 +164,8 @@ export class Gallery implements LabelledVectors {
    * so it changes all or nothing: an id that never was (or left the trash) is a 404, one in the trash a 409
    * `resolve_conflict` (a delete, or an overlapping resolve, came first). A bare delete of a trashed image is a 404.
    */
-  async keepOne(keep: number | null, others: number[], change: { trash: true } | { label: string | null }): Promise<void> {
+  async keepOne(keep: number | null, others: number[], change: { trash: true } | { label: string | null }):
+  Promise<void> {
     const ids = keep === null ? others : [keep, ...others];
     this.store.transaction(() => {
       const where = this.store.whereabouts(ids);
@@ -172,8 +173,8 @@ export class Gallery implements LabelledVectors {
       if (unknown !== undefined) throw new NotFoundError(`no image with id ${unknown}`);
       const gone = ids.find((id) => where.get(id) === 'trashed');
       if (gone !== undefined) {
-        throw new LookalikeError('resolve_conflict', `image ${gone} is in the trash already (deleted, or chosen to go by a resolve ` +
-          'that came first): nothing was changed; look at the duplicates again');
+        throw new LookalikeError('resolve_conflict', `image ${gone} is in the trash already (deleted, or chosen to go ` +
+          'by a resolve that came first): nothing was changed; look at the duplicates again');
       }
       if ('trash' in change) this.store.trash(others, this.clock());
       else for (const id of others) this.store.setLabel(id, change.label);
@@ -203,7 +204,7 @@ export class Gallery implements LabelledVectors {
     return restored;
   }
 
-  /** Deletes images in the trash for good (all of it without ids); an id not in the trash is a 404, and nothing changes. */
+  /** Deletes images in the trash for good (all of it without ids); an id not in the trash is a 404, nothing changed. */
   emptyTrash(ids?: number[]): number {
     return this.store.transaction(() => {
       const chosen = ids ?? this.store.trashedIds();
@@ -235,7 +236,8 @@ export class Gallery implements LabelledVectors {
     return this.store.trashedIdBySha(sha256);
   }
 
-  /** Content in the trash uploaded again: restored, with the label it came with (when one came). Undefined when not in the trash. */
+  /** Content in the trash uploaded again: restored, with the label it came with (when one came); undefined when the
+   *  content is not in the trash. */
   async restoreBySha(sha256: string, label: string | null): Promise<{ id: number; relabelled: boolean } | undefined> {
     const id = this.store.trashedIdBySha(sha256);
     if (id === undefined) return undefined;

@@ -15,7 +15,8 @@ const TrashedOut = ImageOut.extend({
   expiresAt: z.string().describe('when it leaves the trash for good (trashedAt + LOOKALIKE_TRASH_DAYS)'),
 });
 const Ids = z.object({
-  ids: z.array(z.number().int().min(1)).min(1).max(TRASH_MAX).optional().describe('these images of the trash (every one must be there, or nothing changes); none: all of it'),
+  ids: z.array(z.number().int().min(1)).min(1).max(TRASH_MAX).optional()
+    .describe('these images of the trash (every one must be there, or nothing changes); none: all of it'),
 }).strict();
 
 // a page ends at (trashed ms, id) of its last image: the cursor is those two numbers, and nothing else is taken
@@ -23,7 +24,7 @@ const cursorOut = (after: ListAfter | null) => (after ? `${after.value}_${after.
 function cursorIn(cursor: string | undefined): ListAfter | undefined {
   if (cursor === undefined) return undefined;
   const m = /^(\d{1,16})_(\d{1,16})$/.exec(cursor);
-  if (!m) throw new LookalikeError('invalid_request', 'cursor: not a cursor this server gave (use the "next" of the page before)');
+  if (!m) throw new LookalikeError('invalid_request', 'cursor: not one this server gave (use the "next" of the page before)');
   return { value: Number(m[1]), id: Number(m[2]) };
 }
 
@@ -40,8 +41,10 @@ const trash: FastifyPluginAsyncZod = async (app) => {
         cursor: z.string().max(40).optional().describe('the "next" of the page before'),
       }),
       response: {
-        200: z.object({ images: z.array(TrashedOut), total: z.number().int().describe('images in the trash'), trashDays: z.number(),
-          next: z.string().nullable().describe('the cursor of the next page, or null on the last') }),
+        200: z.object({
+          images: z.array(TrashedOut), total: z.number().int().describe('images in the trash'), trashDays: z.number(),
+          next: z.string().nullable().describe('the cursor of the next page, or null on the last'),
+        }),
         ...errorResponses(400, 503),
       },
     },
@@ -56,12 +59,14 @@ const trash: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/api/trash/:id/thumbnail', {
     schema: {
-      tags: ['gallery'], operationId: 'getTrashThumbnail', security: [], summary: 'The thumbnail of an image in the trash (WebP, at most 256 px)', params: IdParams,
+      tags: ['gallery'], operationId: 'getTrashThumbnail', security: [], params: IdParams,
+      summary: 'The thumbnail of an image in the trash (WebP, at most 256 px)',
       response: { 200: z.any().describe('image/webp bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
     const thumb = app.runtime.ready().gallery.thumbnail(req.params.id, true);
-    return reply.type('image/webp').header('cache-control', 'no-cache').send(thumb); // it leaves when restored or emptied
+    // not cached for long: it leaves the trash when restored or emptied
+    return reply.type('image/webp').header('cache-control', 'no-cache').send(thumb);
   });
 
   app.post('/api/trash/restore', {
@@ -70,7 +75,10 @@ const trash: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['gallery'], operationId: 'restoreTrash', security: [{ bearer: [] }], body: Ids,
       summary: 'Bring images back from the trash with the same id, label, metadata and vector; search finds them at once',
-      response: { 200: z.object({ restored: z.array(z.number().int()) }), ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
+      response: {
+        200: z.object({ restored: z.array(z.number().int()) }),
+        ...errorResponses(400, 401, 403, 404, 415, 503, 507),
+      },
     },
   }, async (req) => ({ restored: await app.runtime.ready().gallery.restore(req.body.ids) }));
 

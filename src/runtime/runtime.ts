@@ -184,7 +184,7 @@ export class Runtime {
     const expire = () => {
       try {
         const n = gallery.expireTrash();
-        if (n) this.log.info(`trash: ${n} image(s) older than ${this.config.LOOKALIKE_TRASH_DAYS} days deleted for good`);
+        if (n) this.log.info(`trash: ${n} image(s) kept ${this.config.LOOKALIKE_TRASH_DAYS} days deleted for good`);
       } catch (err) {
         this.log.error(`trash expiry failed (${(err as Error).message}): trying again at the next round`);
       }

@@ -54,7 +54,7 @@ export interface ImageFilter {
 export type ListSort = 'date' | 'added';
 export interface ListAfter { value: number; id: number }
 
-/** Where an image is: in the gallery, in the trash (its row, vectors and thumbnail kept until it expires), or neither. */
+/** Where an image is: in the gallery, or in the trash (its row, vectors and thumbnail kept until it expires). */
 export type Whereabouts = 'live' | 'trashed';
 /** A trashed image as the trash lists it: its record and when it was trashed (ms since 1970). */
 export type TrashedRecord = ImageRecord & { trashedMs: number };
@@ -196,9 +196,10 @@ export class Store {
     }));
   }
 
-  /** Sets or clears (null) an image's label; false when there is no such image in the gallery (the trash's are gone). */
+  /** Sets or clears (null) an image's label; false when there is no such image in the gallery (trashed ones are gone). */
   setLabel(id: number, label: string | null): boolean {
-    return this.write(() => this.db.prepare('UPDATE images SET label = ? WHERE id = ? AND trashed_ms IS NULL').run(label, id).changes > 0);
+    const stmt = this.db.prepare('UPDATE images SET label = ? WHERE id = ? AND trashed_ms IS NULL');
+    return this.write(() => stmt.run(label, id).changes > 0);
   }
 
   /** Gives stored content the label it came with again, when one came (not null) and differs: whether it changed. */
@@ -255,7 +256,8 @@ export class Store {
 
   /** The thumbnail of an image in the gallery, or (`inTrash`) of one in the trash. */
   thumbnail(id: number, inTrash = false): Buffer | undefined {
-    return this.db.prepare(`SELECT thumbnail FROM images WHERE id = ? AND trashed_ms IS ${inTrash ? 'NOT NULL' : 'NULL'}`).pluck().get(id) as Buffer | undefined;
+    const where = `id = ? AND trashed_ms IS ${inTrash ? 'NOT NULL' : 'NULL'}`;
+    return this.db.prepare(`SELECT thumbnail FROM images WHERE ${where}`).pluck().get(id) as Buffer | undefined;
   }
 
   vector(id: number): Float32Array | undefined {
@@ -287,7 +289,8 @@ export class Store {
   /** Moves images of the gallery to the trash at `nowMs`: their vectors leave `embeddings` (the index follows the log). */
   trash(ids: number[], nowMs: number): void {
     const mark = this.db.prepare('UPDATE images SET trashed_ms = ? WHERE id = ? AND trashed_ms IS NULL');
-    const keep = this.db.prepare('INSERT OR REPLACE INTO trashed_embeddings SELECT image_id, model_id, vector FROM embeddings WHERE image_id = ?');
+    const keep = this.db.prepare(`INSERT OR REPLACE INTO trashed_embeddings
+      SELECT image_id, model_id, vector FROM embeddings WHERE image_id = ?`);
     const drop = this.db.prepare('DELETE FROM embeddings WHERE image_id = ?');
     this.transaction(() => {
       for (const id of ids) if (mark.run(nowMs, id).changes) { keep.run(id); drop.run(id); }
@@ -297,7 +300,8 @@ export class Store {
   /** Brings images back from the trash: the same row, label, metadata, thumbnail and vectors (logged as adds). */
   restore(ids: number[]): void {
     const unmark = this.db.prepare('UPDATE images SET trashed_ms = NULL WHERE id = ? AND trashed_ms IS NOT NULL');
-    const back = this.db.prepare('INSERT OR REPLACE INTO embeddings SELECT image_id, model_id, vector FROM trashed_embeddings WHERE image_id = ?');
+    const back = this.db.prepare(`INSERT OR REPLACE INTO embeddings
+      SELECT image_id, model_id, vector FROM trashed_embeddings WHERE image_id = ?`);
     const drop = this.db.prepare('DELETE FROM trashed_embeddings WHERE image_id = ?');
     this.transaction(() => {
       for (const id of ids) if (unmark.run(id).changes) { back.run(id); drop.run(id); }
