@@ -445,17 +445,16 @@ async function findSimilar(r, withDetails = false) {
 // --- Duplicates view (issue 18 part 4): groups from GET /api/duplicates; per group, pick the one to keep (the
 // server's suggestion first) and delete or relabel the others with one POST /api/duplicates/resolve.
 function showView(name) {
-  const dup = name === 'duplicates';
-  $('duplicates').hidden = !dup;
-  $('search-view').hidden = dup;
-  $('results-view').hidden = dup;
-  $('gallery-section').hidden = dup;
-  $('view-search').setAttribute('aria-pressed', String(!dup));
-  $('view-duplicates').setAttribute('aria-pressed', String(dup));
+  for (const view of ['search', 'duplicates', 'trash']) {
+    $(`view-${view}`).setAttribute('aria-pressed', String(view === name));
+  }
+  $('duplicates').hidden = name !== 'duplicates';
+  $('trash').hidden = name !== 'trash';
+  for (const id of ['search-view', 'results-view', 'gallery-section']) $(id).hidden = name !== 'search';
   // one API key box (kept for the tab), in the view that is shown
-  if (dup) $('dup-find').before($('api-key'));
-  else $('add-button').before($('api-key'));
-  if (dup && !$('dup-groups').children.length) findDuplicates();
+  $({ search: 'add-button', duplicates: 'dup-find', trash: 'trash-restore-all' }[name]).before($('api-key'));
+  if (name === 'duplicates' && !$('dup-groups').children.length) findDuplicates();
+  if (name === 'trash') loadTrash();
 }
 
 async function findDuplicates() {
@@ -535,6 +534,47 @@ async function resolveGroup(li, g, action, label) {
 }
 // --- end of the Duplicates view
 
+// --- Trash view: what was deleted (GET /api/trash, with thumbnails), restored or deleted for good, one or all.
+async function loadTrash() {
+  showMessage('');
+  try {
+    const out = await api('/api/trash?limit=1000');
+    const shown = out.total > out.images.length ? ` (the last ${out.images.length} shown)` : '';
+    $('trash-summary').textContent = out.total ? `${out.total} in the trash${shown}, each kept ${out.trashDays} days` : 'the trash is empty';
+    $('trash-list').replaceChildren(...out.images.map((r) => {
+      const until = `until ${new Date(r.expiresAt).toLocaleDateString()}`;
+      const { li } = card(r, `#${r.id}`, 'score', until, r.source ?? '');
+      const buttons = document.createElement('div');
+      buttons.className = 'dup-actions';
+      for (const [what, text] of [['restore', 'Restore'], ['empty', 'Delete for good']]) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = text;
+        b.addEventListener('click', () => changeTrash(what, [r.id]));
+        buttons.append(b);
+      }
+      li.append(buttons);
+      return li;
+    }));
+  } catch (err) {
+    showMessage(...explain(err));
+  }
+}
+
+// restore or empty: these ids, or (none) the whole trash
+async function changeTrash(what, ids) {
+  if (what === 'empty' && !ids && !window.confirm('Delete everything in the trash for good?')) return;
+  try {
+    const headers = { 'content-type': 'application/json', ...keyHeaders() };
+    await api(`/api/trash/${what}`, { method: 'POST', headers, body: JSON.stringify(ids ? { ids } : {}) });
+    await loadTrash();
+  } catch (err) {
+    if (err.status === 401 || err.code === 'forbidden') askForKey(err);
+    else showMessage(...explain(err));
+  }
+}
+// --- end of the Trash view
+
 function pickImage(files) {
   const file = [...(files ?? [])].find((f) => f.type.startsWith('image/') || f.type === '');
   if (file) search(file);
@@ -561,6 +601,9 @@ function wire() {
   $('load-more').addEventListener('click', () => loadGallery(false));
   $('view-search').addEventListener('click', () => showView('search'));
   $('view-duplicates').addEventListener('click', () => showView('duplicates'));
+  $('view-trash').addEventListener('click', () => showView('trash'));
+  $('trash-restore-all').addEventListener('click', () => changeTrash('restore'));
+  $('trash-empty').addEventListener('click', () => changeTrash('empty'));
   $('dup-controls').addEventListener('submit', (e) => { e.preventDefault(); findDuplicates(); });
 }
 

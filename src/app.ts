@@ -19,6 +19,7 @@ import describeRoutes from './routes/describe.js';
 import metricsRoutes from './routes/metrics.js';
 import duplicateRoutes from './routes/duplicates.js';
 import takeAwayRoutes from './routes/take-away.js';
+import trashRoutes from './routes/trash.js';
 import { Runtime } from './runtime/runtime.js';
 
 declare module 'fastify' {
@@ -113,6 +114,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(metricsRoutes);
   await app.register(duplicateRoutes);
   await app.register(takeAwayRoutes);
+  await app.register(trashRoutes);
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -65,6 +65,7 @@ export const SETTINGS = {
   LOOKALIKE_KNN_MIN_SIMILARITY: { schema: num(-1, 1).default(0.5), doc: 'Below this best similarity the answer is `unknown`' },
   LOOKALIKE_KNN_MIN_CONFIDENCE: { schema: num(0, 1).default(0.5), doc: 'Below this vote share the answer is `unknown`' },
   LOOKALIKE_DUPLICATE_THRESHOLD: { schema: num(-1, 1).default(0.97), doc: 'Similarity at which two images are near duplicates (`npm run bench:duplicates` measures it for the configured model)' },
+  LOOKALIKE_TRASH_DAYS: { schema: num(0.000001, 36_500).default(30), doc: 'Days a deleted image stays in the trash (restorable, out of search) before it is deleted for good; fractions of a day too' },
   LOOKALIKE_API_KEY: { schema: z.string().default(''), doc: 'Bearer key for routes that change the gallery; required when HOST is not loopback' },
   LOOKALIKE_MAX_UPLOAD_MB: { schema: num(0.001, 1024).default(20), doc: 'Largest upload accepted' },
   LOOKALIKE_MAX_PIXELS: { schema: int(1, 2 ** 31 - 1).default(50_000_000), doc: 'Largest decoded image (width x height) accepted' },

@@ -29,6 +29,7 @@ export const ERRORS = {
   method_not_allowed: { status: 405, description: 'a method the route does not take' },
   no_text_model: { status: 409, description: 'describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`)' },
   text_search_unavailable: { status: 409, description: 'words without an embedding model (`LOOKALIKE_EMBED_MODEL`)' },
+  resolve_conflict: { status: 409, description: 'a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed' },
   no_job_queue: { status: 409, description: 'a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`)' },
   upload_too_large: { status: 413, description: 'an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting)' },
   image_too_large: { status: 413, description: 'an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting)' },

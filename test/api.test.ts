@@ -194,7 +194,7 @@ describe('gallery routes', () => {
     const { id } = added.json();
     const again = await post('/api/images', { image: image(png, 'mine-again.png') });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ id, label: 'mine', duplicate: true, relabelled: false });
+    expect(again.json()).toEqual({ id, label: 'mine', duplicate: true, relabelled: false, restored: false });
 
     const record = (await t.app.inject(`/api/images/${id}`)).json();
     expect(record).toMatchObject({ id, label: 'mine', source: 'mine.png', width: 320, height: 240 });
@@ -223,7 +223,7 @@ describe('gallery routes', () => {
     const png = await scenePng(4343);
     const { id } = (await post('/api/images', { image: image(png), label: 'first' })).json();
     const again = (await post('/api/images', { image: image(png), label: 'second' })).json();
-    expect(again).toEqual({ id, label: 'second', duplicate: true, relabelled: true });
+    expect(again).toEqual({ id, label: 'second', duplicate: true, relabelled: true, restored: false });
     const patch = (label: string | null) => t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label } });
     expect((await patch('third')).json()).toMatchObject({ id, label: 'third' });
     const only = (await post('/api/search', { image: image(png), k: '1', label: 'third' })).json();

@@ -39,6 +39,7 @@ beforeAll(async () => {
   apps.exposed = await startTestApp({ HOST: '0.0.0.0' });
   if (disk) {
     apps.full = await startTestApp({ LOOKALIKE_DATA_DIR: disk.dir });
+    await get(apps.full, '/api/images/3', 'DELETE'); // in the trash before the disk fills: its restore is refused
     disk.fill();
   }
   png = await scenePng(7);
@@ -71,6 +72,12 @@ const MALFORMED: [string, () => { payload: Buffer; headers: Record<string, strin
   ['a truncated body', () => { const body = multipart({ image: file(png) }); return { ...body, payload: body.payload.subarray(0, body.payload.length >> 1) }; }],
 ];
 const malformed = (t: TestApp, url: string, i = 2) => t.app.inject({ method: 'POST', url, ...MALFORMED[i]![1]() }) as Promise<Res>;
+/** The id of a new image, already moved to the trash. */
+async function trashed(seed: number): Promise<number> {
+  const added = (await upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(seed)) })).json().id as number;
+  await get(apps.ready, `/api/images/${added}`, 'DELETE');
+  return added;
+}
 const huge = () => sharp({ create: { width: 9000, height: 9000, channels: 3, background: '#888' } }).png({ compressionLevel: 1 }).toBuffer();
 
 // [route as OpenAPI names it, status, error code (for 4xx/5xx), request]
@@ -171,9 +178,30 @@ const ALL_CASES: [string, number, string | null, () => Promise<Res>][] = [
   ['post /api/duplicates/resolve', 401, 'unauthorized', () => post(apps.keyed, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' })],
   ['post /api/duplicates/resolve', 403, 'forbidden', () => post(apps.keyed, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' }, { authorization: 'Bearer wrong' })],
   ['post /api/duplicates/resolve', 404, 'not_found', () => post(apps.ready, '/api/duplicates/resolve', { keep: id, others: [999999], action: 'delete' })],
+  ['post /api/duplicates/resolve', 409, 'resolve_conflict', async () => {
+    const gone = await trashed(14);
+    return post(apps.ready, '/api/duplicates/resolve', { keep: id, others: [gone], action: 'delete' });
+  }],
   ['post /api/duplicates/resolve', 415, 'unsupported_media_type', () => apps.ready.app.inject({ method: 'POST', url: '/api/duplicates/resolve', payload: 'keep=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) as Promise<Res>],
   ['post /api/duplicates/resolve', 503, 'loading', () => post(apps.cold, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'delete' })],
   ['post /api/duplicates/resolve', 507, 'disk_full', () => post(apps.full, '/api/duplicates/resolve', { keep: 1, others: [2], action: 'relabel', label: 'x' })],
+  ['get /api/trash', 200, null, () => get(apps.ready, '/api/trash?limit=5')],
+  ['get /api/trash', 400, 'invalid_request', () => get(apps.ready, '/api/trash?cursor=x')],
+  ['get /api/trash', 503, 'loading', () => get(apps.cold, '/api/trash')],
+  ['get /api/trash/{id}/thumbnail', 200, null, async () => get(apps.ready, `/api/trash/${await trashed(15)}/thumbnail`)],
+  ['get /api/trash/{id}/thumbnail', 400, 'invalid_request', () => get(apps.ready, '/api/trash/abc/thumbnail')],
+  ['get /api/trash/{id}/thumbnail', 404, 'not_found', () => get(apps.ready, `/api/trash/${id}/thumbnail`)],
+  ['get /api/trash/{id}/thumbnail', 503, 'loading', () => get(apps.cold, '/api/trash/1/thumbnail')],
+  ...(['restore', 'empty'] as const).flatMap((what, i): typeof ALL_CASES => [
+    [`post /api/trash/${what}`, 200, null, async () => post(apps.ready, `/api/trash/${what}`, { ids: [await trashed(16 + i)] })],
+    [`post /api/trash/${what}`, 400, 'invalid_request', () => post(apps.ready, `/api/trash/${what}`, { ids: [] })],
+    [`post /api/trash/${what}`, 401, 'unauthorized', () => post(apps.keyed, `/api/trash/${what}`, { ids: [1] })],
+    [`post /api/trash/${what}`, 403, 'forbidden', () => post(apps.keyed, `/api/trash/${what}`, { ids: [1] }, { authorization: 'Bearer wrong' })],
+    [`post /api/trash/${what}`, 404, 'not_found', () => post(apps.ready, `/api/trash/${what}`, { ids: [id] })],
+    [`post /api/trash/${what}`, 415, 'unsupported_media_type', () => apps.ready.app.inject({ method: 'POST', url: `/api/trash/${what}`, payload: 'ids=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }) as Promise<Res>],
+    [`post /api/trash/${what}`, 503, 'loading', () => post(apps.cold, `/api/trash/${what}`, {})],
+  ]),
+  ['post /api/trash/restore', 507, 'disk_full', () => post(apps.full, '/api/trash/restore', { ids: [3] })],
   ['get /api/thumbnails.zip', 200, null, () => get(apps.ready, `/api/thumbnails.zip?ids=${id}`)],
   ['get /api/thumbnails.zip', 400, 'invalid_request', () => get(apps.ready, '/api/thumbnails.zip?ids=1,x')],
   ['get /api/thumbnails.zip', 404, 'not_found', () => get(apps.ready, '/api/thumbnails.zip?ids=999999')],

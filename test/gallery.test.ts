@@ -257,7 +257,7 @@ describe('gallery index files', () => {
     const v = clusteredVectors(1, DIM, 1)[0]!;
     const a = await g.add(fakeImage(1), v, { source: 'a.png', label: null });
     const b = await g.add(fakeImage(1), v, { source: 'copy-of-a.png', label: null });
-    expect(b).toEqual({ id: a.id, duplicate: true, relabelled: false });
+    expect(b).toEqual({ id: a.id, duplicate: true, relabelled: false, restored: false });
     expect(g.counts().images).toBe(1);
   });
 

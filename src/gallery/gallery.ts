@@ -27,6 +27,10 @@ export interface GalleryOptions {
   switchModel?: boolean;
   /** Read without the lock, beside the writer: the database read-only, the index loaded or rebuilt in memory, never saved. */
   readOnly?: boolean;
+  /** How long a deleted image stays in the trash (LOOKALIKE_TRASH_DAYS; fractions of a day too); 30 when not given. */
+  trashDays?: number;
+  /** The time in ms since 1970 (tests move it on to expire the trash without waiting days). */
+  clock?: () => number;
   log?: (msg: string) => void;
 }
 
@@ -52,6 +56,9 @@ export interface SearchPage { results: SearchResult[]; next: SearchCursor | null
 
 export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: number; after?: ListAfter }
 export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
+/** An image in the trash: its record, when it was trashed and when it expires (ISO 8601). */
+export type TrashedImage = ImageRecord & { trashedAt: string; expiresAt: string };
+export interface TrashPage { images: TrashedImage[]; next: ListAfter | null }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
 
@@ -64,6 +71,9 @@ export class Gallery implements LabelledVectors {
     private readonly store: Store,
     private readonly index: IndexMaintainer,
     private readonly unlock: () => void,
+    /** How long an image stays in the trash, in ms. */
+    readonly trashMs: number,
+    private readonly clock: () => number,
   ) {
     this.filtered = new FilteredSearch(store, index);
   }
@@ -93,7 +103,7 @@ export class Gallery implements LabelledVectors {
         params: opts.indexParams, threads: opts.faissThreads ?? 1, database: databasePath(opts.dataDir),
       };
       const index = await IndexMaintainer.open(store, indexConfig, had, opts.log ?? (() => {}));
-      return new Gallery(store, index, unlock);
+      return new Gallery(store, index, unlock, (opts.trashDays ?? 30) * 86_400_000, opts.clock ?? Date.now);
     } catch (err) {
       store?.close();
       unlock();
@@ -105,11 +115,12 @@ export class Gallery implements LabelledVectors {
    * Stores an image and its embedding. The same content again keeps its first row (`duplicate`); a label given with
    * it replaces the stored one (`relabelled`).
    */
-  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
+  async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean; restored: boolean }> {
     const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
-    // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
-    if (vectorChanged) await this.indexAdded(result.id, vector, !result.duplicate);
-    if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();
+    // a new image, another vector for it (--force), or one back from the trash: the index gets it; the same vector
+    // again changes nothing
+    if (vectorChanged || result.restored) await this.indexAdded(result.id, vector, !result.duplicate);
+    if (result.restored || (meta.label !== null && (!result.duplicate || result.relabelled))) this.labelsChanged();
     return result;
   }
 
@@ -133,7 +144,7 @@ export class Gallery implements LabelledVectors {
    *  the two agree (a replaced vector stays stored, and the index takes it at the next open). */
   private async indexAdded(id: number, vector: Float32Array, isNew: boolean): Promise<void> {
     try {
-      await this.index.added(id, asStored(vector));
+      await this.index.added([id], asStored(vector));
     } catch (err) {
       if ((err as { code?: string }).code !== 'out_of_memory') throw err;
       if (isNew) this.store.delete(id);
@@ -143,16 +154,107 @@ export class Gallery implements LabelledVectors {
     }
   }
 
+  /** Moves an image to the trash: out of search, listings and classification at once; restore() brings it back. */
   async remove(id: number): Promise<void> {
-    if (!this.store.delete(id)) throw new NotFoundError(`no image with id ${id}`);
-    await this.index.removed(id);
+    await this.keepOne(null, [id], { trash: true });
+  }
+
+  /**
+   * Keeps `keep` (null: none) and trashes or relabels `others`, in one transaction that checks every id inside it,
+   * so it changes all or nothing: an id that never was (or left the trash) is a 404, one in the trash a 409
+   * `resolve_conflict` (a delete, or an overlapping resolve, came first). A bare delete of a trashed image is a 404.
+   */
+  async keepOne(keep: number | null, others: number[], change: { trash: true } | { label: string | null }):
+  Promise<void> {
+    const ids = keep === null ? others : [keep, ...others];
+    this.store.transaction(() => {
+      const where = this.store.whereabouts(ids);
+      const unknown = ids.find((id) => !where.has(id) || (keep === null && where.get(id) === 'trashed'));
+      if (unknown !== undefined) throw new NotFoundError(`no image with id ${unknown}`);
+      const gone = ids.find((id) => where.get(id) === 'trashed');
+      if (gone !== undefined) {
+        throw new LookalikeError('resolve_conflict', `image ${gone} is in the trash already (deleted, or chosen to go ` +
+          'by a resolve that came first): nothing was changed; look at the duplicates again');
+      }
+      if ('trash' in change) this.store.trash(others, this.clock());
+      else for (const id of others) this.store.setLabel(id, change.label);
+    });
+    // sent right after the commit, before anything else can run: the index takes changes in SQLite's order
+    if ('trash' in change) await this.index.removed(others);
     this.labelsChanged();
   }
 
-  /** The stored WebP thumbnail (at most 256 px). */
-  thumbnail(id: number): Buffer {
-    const thumb = this.store.thumbnail(id);
-    if (!thumb) throw new NotFoundError(`no image with id ${id}`);
+  /**
+   * Brings images back from the trash (all of it without ids) with the same id, label, metadata, vector and
+   * thumbnail; search finds them at once. An id not in the trash is a 404, and nothing changes. The restored ids.
+   */
+  async restore(ids?: number[]): Promise<number[]> {
+    const restored = this.store.transaction(() => {
+      const chosen = ids ?? this.store.trashedIds();
+      const where = this.store.whereabouts(chosen);
+      const absent = chosen.find((id) => where.get(id) !== 'trashed');
+      if (absent !== undefined) throw new NotFoundError(`no image with id ${absent} in the trash`);
+      this.store.restore(chosen);
+      return [...new Set(chosen)];
+    });
+    // every batch is sent before the first await: a delete that comes meanwhile reaches the index after them
+    const sent = [...this.store.vectorBatches(2048, restored)].map((b) => this.index.added(b.ids, b.vectors));
+    await Promise.all(sent);
+    if (restored.length) this.labelsChanged();
+    return restored;
+  }
+
+  /** Deletes images in the trash for good (all of it without ids); an id not in the trash is a 404, nothing changed. */
+  emptyTrash(ids?: number[]): number {
+    return this.store.transaction(() => {
+      const chosen = ids ?? this.store.trashedIds();
+      const where = this.store.whereabouts(chosen);
+      const absent = chosen.find((id) => where.get(id) !== 'trashed');
+      if (absent !== undefined) throw new NotFoundError(`no image with id ${absent} in the trash`);
+      return this.store.purge(chosen);
+    });
+  }
+
+  /** Deletes for good what has been in the trash longer than the trash keeps it; how many. */
+  expireTrash(): number {
+    return this.store.purge(this.store.trashedIds(this.clock() - this.trashMs));
+  }
+
+  /** A page of the trash, the last trashed first, with when each expires. */
+  trashPage(limit: number, after?: ListAfter): TrashPage {
+    const rows = this.store.listTrash(limit + 1, after);
+    const page = rows.slice(0, limit);
+    const last = rows.length > limit ? page.at(-1)! : undefined;
+    const images = page.map(({ trashedMs, ...r }) => ({
+      ...r, trashedAt: new Date(trashedMs).toISOString(), expiresAt: new Date(trashedMs + this.trashMs).toISOString(),
+    }));
+    return { images, next: last ? { value: last.trashedMs, id: last.id } : null };
+  }
+
+  /** The id of this content when it is in the trash (the builder skips it). */
+  trashedIdBySha(sha256: string): number | undefined {
+    return this.store.trashedIdBySha(sha256);
+  }
+
+  /** Content in the trash uploaded again: restored, with the label it came with (when one came); undefined when the
+   *  content is not in the trash. */
+  async restoreBySha(sha256: string, label: string | null): Promise<{ id: number; relabelled: boolean } | undefined> {
+    const id = this.store.trashedIdBySha(sha256);
+    if (id === undefined) return undefined;
+    await this.restore([id]).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err; // restored or emptied meanwhile: the caller adds it as usual
+    });
+    const stored = this.store.labelBySha(sha256);
+    if (!stored || stored.trashed) return undefined;
+    const relabelled = this.store.relabelIfGiven(stored, label);
+    if (relabelled) this.labelsChanged();
+    return { id, relabelled };
+  }
+
+  /** The stored WebP thumbnail (at most 256 px) of an image in the gallery, or (`inTrash`) in the trash. */
+  thumbnail(id: number, inTrash = false): Buffer {
+    const thumb = this.store.thumbnail(id, inTrash);
+    if (!thumb) throw new NotFoundError(`no image with id ${id}${inTrash ? ' in the trash' : ''}`);
     return thumb;
   }
 
@@ -192,7 +294,7 @@ export class Gallery implements LabelledVectors {
     return { id: stored.id, relabelled };
   }
 
-  counts(): { images: number; embedded: number; labelled: number } {
+  counts(): { images: number; embedded: number; labelled: number; trashed: number } {
     return this.store.counts();
   }
 

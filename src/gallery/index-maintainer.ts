@@ -166,18 +166,22 @@ export class IndexMaintainer {
     return added;
   }
 
-  /** A vector stored in SQLite: the index gets it too. */
-  async added(id: number, vector: Float32Array): Promise<void> {
-    this.changedSinceSnapshot?.added.add(id);
-    await this.index.call.add([id], vector);
+  /**
+   * Vectors stored in SQLite (back to back in `vectors`): the index gets them too. Sent before the first await, so
+   * the index takes changes in the order SQLite committed them. An id removed and back again (a restore) counts as
+   * added: the last change of an id is the one a background rebuild applies.
+   */
+  async added(ids: number[], vectors: Float32Array): Promise<void> {
+    for (const id of ids) { this.changedSinceSnapshot?.removed.delete(id); this.changedSinceSnapshot?.added.add(id); }
+    await this.index.call.add(ids, vectors);
     this.dirty = true;
     this.maintain();
   }
 
-  /** An image removed from SQLite: its vector leaves the index. */
-  async removed(id: number): Promise<void> {
-    this.changedSinceSnapshot?.removed.add(id);
-    await this.index.call.remove([id]);
+  /** Images removed from SQLite (deleted, or moved to the trash): their vectors leave the index. */
+  async removed(ids: number[]): Promise<void> {
+    for (const id of ids) { this.changedSinceSnapshot?.added.delete(id); this.changedSinceSnapshot?.removed.add(id); }
+    await this.index.call.remove(ids);
     this.dirty = true;
     this.maintain();
   }
@@ -236,7 +240,7 @@ export class IndexMaintainer {
     this.changedSinceSnapshot = null;
     await this.index.call.adopt(dir);
     if (changed.removed.size) await this.index.call.remove([...changed.removed]);
-    const fresh = [...changed.added].filter((id) => !changed.removed.has(id));
+    const fresh = [...changed.added];
     for (const batch of this.store.vectorBatches(2048, fresh)) await this.index.call.add(batch.ids, batch.vectors);
     await this.index.call.save(this.store.changeSeq());
     this.dirty = false;

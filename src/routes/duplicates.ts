@@ -41,13 +41,13 @@ const duplicates: FastifyPluginAsyncZod = async (app) => {
     preParsing: jsonOnly,
     schema: {
       tags: ['gallery'], operationId: 'resolveDuplicates', security: [{ bearer: [] }],
-      summary: 'Keep one image of a group and delete (or relabel) the others, in one request; every id is checked before anything changes',
+      summary: 'Keep one image of a group and move the others to the trash (or relabel them), in one transaction: all or nothing',
       body: z.object({
         keep: imageId, others: z.array(imageId).min(1).max(GROUPS_MAX),
-        action: z.enum(['delete', 'relabel']).describe('delete: the others leave the gallery; relabel: they take "label" and stay'),
+        action: z.enum(['delete', 'relabel']).describe('delete: the others go to the trash; relabel: they take "label" and stay'),
         label: ClassName.nullable().optional().describe('with relabel: the others\' new label (null clears it)'),
       }).strict(),
-      response: { 200: z.object({ kept: z.number().int(), deleted: z.array(z.number().int()), relabelled: z.array(z.number().int()) }), ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
+      response: { 200: z.object({ kept: z.number().int(), deleted: z.array(z.number().int()), relabelled: z.array(z.number().int()) }), ...errorResponses(400, 401, 403, 404, 409, 415, 503, 507) },
     },
   }, async (req) => app.runtime.ready().duplicates.resolve(req.body));
 };

@@ -22,11 +22,11 @@ const images: FastifyPluginAsyncZod = async (app) => {
     config: { form: AddFields, admitted: true },
     schema: {
       tags: ['gallery'], operationId: 'addImage', consumes: ['multipart/form-data'], security: [{ bearer: [] }],
-      summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job',
+      summary: 'Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true), and content in the trash is restored (200, restored: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job',
       description: 'multipart fields: image (file, required); label (optional class name: with content already in the gallery, it relabels it)',
       response: {
-        200: Added.extend({ duplicate: z.literal(true), relabelled: z.boolean() }),
-        201: Added.extend({ duplicate: z.literal(false), relabelled: z.literal(false) }),
+        200: Added.extend({ duplicate: z.literal(true), relabelled: z.boolean(), restored: z.boolean().describe('the content was in the trash: it is back, with its id') }),
+        201: Added.extend({ duplicate: z.literal(false), relabelled: z.literal(false), restored: z.literal(false) }),
         202: z.object({ jobId: z.string(), statusUrl: z.string() }).describe('encoded by a worker: follow GET /api/jobs/{id}'),
         ...errorResponses(400, 401, 403, 413, 415, 503, 507),
       },
@@ -36,10 +36,10 @@ const images: FastifyPluginAsyncZod = async (app) => {
     const { image, filename, fields } = await readUpload(req, AddFields);
     const added = await ingest.add(image, { source: filename || null, label: fields.label ?? null });
     if (added.kind === 'queued') return reply.code(202).send({ jobId: added.jobId, statusUrl: `/api/jobs/${encodeURIComponent(added.jobId)}` });
-    const { id, label, relabelled } = added;
+    const { id, label, relabelled, restored } = added;
     return added.duplicate
-      ? reply.code(200).send({ id, label, duplicate: true as const, relabelled })
-      : reply.code(201).send({ id, label, duplicate: false as const, relabelled: false as const });
+      ? reply.code(200).send({ id, label, duplicate: true as const, relabelled, restored })
+      : reply.code(201).send({ id, label, duplicate: false as const, relabelled: false as const, restored: false as const });
   });
 
   app.get('/api/jobs/:id', {
@@ -94,7 +94,8 @@ const images: FastifyPluginAsyncZod = async (app) => {
   app.delete('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
     schema: {
-      tags: ['gallery'], operationId: 'deleteImage', summary: 'Remove an image (204)', security: [{ bearer: [] }], params: IdParams,
+      tags: ['gallery'], operationId: 'deleteImage', security: [{ bearer: [] }], params: IdParams,
+      summary: 'Move an image to the trash (204): gone from search and listings, restorable for LOOKALIKE_TRASH_DAYS (see /api/trash)',
       response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503, 507) },
     },
   }, async (req, reply) => {

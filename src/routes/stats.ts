@@ -4,7 +4,8 @@ import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 
 const StatsOut = z.object({
-  images: z.number().int(),
+  images: z.number().int().describe('images in the gallery (those in the trash are not)'),
+  trashed: z.number().int().describe('images in the trash (GET /api/trash)'),
   embedded: z.number().int(),
   labelled: z.number().int(),
   labels: z.array(z.object({ label: z.string(), count: z.number().int() })),

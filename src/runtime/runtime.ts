@@ -1,6 +1,7 @@
 // The server's runtime: started in the background so the server answers (503 "loading") while models load, it is
 // Loading, Failed, Ready or Closed. Ready holds the use cases the routes call, none of them null: a feature the
-// loaded models lack answers 409 from its use case. Start-up tasks: the demo gallery on first start, the save timer.
+// loaded models lack answers 409 from its use case. Start-up tasks: the demo gallery on first start, the save timer,
+// the trash's expiry timer.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
@@ -60,6 +61,7 @@ export class Runtime {
   private starting: Promise<void> | null = null;
   private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper } = {};
   private saveTimer: NodeJS.Timeout | null = null;
+  private trashTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger) {
     this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE, () => this.metrics.queueRejections.inc());
@@ -119,6 +121,7 @@ export class Runtime {
     if (judge) this.log.info(`re-ranking with ${models.rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
     const gallery = this.loaded.gallery = await Gallery.open({
       dataDir, identity: encoder.identity, indexKind: cfg.LOOKALIKE_INDEX_KIND, indexParams: indexParams(cfg), log: (m) => this.log.info(m),
+      trashDays: cfg.LOOKALIKE_TRASH_DAYS,
     });
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
     // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
@@ -133,6 +136,7 @@ export class Runtime {
       this.log.info(`jobs: adds are encoded by the workers of ${cfg.LOOKALIKE_REDIS_URL} (queries: ${cfg.LOOKALIKE_QUERY_ENCODER})`);
     }
     this.startSaveTimer(gallery);
+    this.startTrashTimer(gallery);
     const index = await gallery.indexStats();
     this.log.info(`gallery ready: ${gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
       `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`);
@@ -177,6 +181,25 @@ export class Runtime {
     this.saveTimer.unref();
   }
 
+  /**
+   * Start-up task: what has been in the trash longer than LOOKALIKE_TRASH_DAYS is deleted for good, at start and then
+   * every tenth of that time (at least every second, at most every hour): an image leaves at most that late.
+   */
+  private startTrashTimer(gallery: Gallery): void {
+    const expire = () => {
+      try {
+        const n = gallery.expireTrash();
+        if (n) this.log.info(`trash: ${n} image(s) kept ${this.config.LOOKALIKE_TRASH_DAYS} days deleted for good`);
+      } catch (err) {
+        this.log.error(`trash expiry failed (${(err as Error).message}): trying again at the next round`);
+      }
+    };
+    expire();
+    const every = Math.min(Math.max(gallery.trashMs / 10, 1000), 3_600_000);
+    this.trashTimer = setInterval(expire, every);
+    this.trashTimer.unref();
+  }
+
   private registerGauges(): void {
     const gallery = () => this.loaded.gallery;
     this.metrics.gauge('lookalike_admission_in_use', 'Requests waiting for or holding the encoder', () => this.admission.inUse);
@@ -195,8 +218,11 @@ export class Runtime {
     const wasLoading = this.state.status === 'loading';
     this.state = { status: 'closed' };
     if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.trashTimer) clearInterval(this.trashTimer);
     if (wasLoading) await this.starting;
-    if (this.saveTimer) clearInterval(this.saveTimer); // set by a load that finished meanwhile
+    // set by a load that finished meanwhile
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.trashTimer) clearInterval(this.trashTimer);
     const { models, gallery, jobs, probe } = this.loaded;
     await jobs?.close();
     await probe?.close();

@@ -61,4 +61,15 @@ export const MIGRATIONS: string[] = [
    CREATE TRIGGER embeddings_removed AFTER DELETE ON embeddings BEGIN
      INSERT INTO embedding_changes (model_id, image_id) VALUES (OLD.model_id, OLD.image_id);
    END;`,
+  // 4: a trash. A trashed image keeps its row and thumbnail (trashed_ms says when it went) and its vectors move to
+  // trashed_embeddings: their removal from embeddings is logged by the triggers above, so the index lets them go
+  // the way it lets a delete go, and a restore (moved back) is logged as an add. Expiry deletes the row.
+  `ALTER TABLE images ADD COLUMN trashed_ms INTEGER;
+   CREATE INDEX images_trashed ON images(trashed_ms, id) WHERE trashed_ms IS NOT NULL;
+   CREATE TABLE trashed_embeddings (
+     image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     model_id INTEGER NOT NULL REFERENCES models(id),
+     vector BLOB NOT NULL,
+     PRIMARY KEY (image_id, model_id)
+   );`,
 ];

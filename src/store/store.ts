@@ -54,6 +54,11 @@ export interface ImageFilter {
 export type ListSort = 'date' | 'added';
 export interface ListAfter { value: number; id: number }
 
+/** Where an image is: in the gallery, or in the trash (its row, vectors and thumbnail kept until it expires). */
+export type Whereabouts = 'live' | 'trashed';
+/** A trashed image as the trash lists it: its record and when it was trashed (ms since 1970). */
+export type TrashedRecord = ImageRecord & { trashedMs: number };
+
 /** An image nothing dates (no EXIF, no file): the time it is added, marked so a later index run may date it. */
 const undatedPhoto = (now: Date): PhotoMeta => ({
   takenAt: now.toISOString(), takenMs: now.getTime(), takenFrom: 'added', cameraMake: null, cameraModel: null, lens: null, latitude: null, longitude: null,
@@ -170,10 +175,13 @@ export class Store {
    * Inserts the image and its vector in one transaction. An existing sha256 keeps its row and gains the vector; a
    * label given with it replaces the stored one (`relabelled`), and no label leaves the stored one alone.
    */
-  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean } {
+  addImage(image: NewImage, vector: Float32Array): { id: number; duplicate: boolean; relabelled: boolean; vectorChanged: boolean; restored: boolean } {
     const now = new Date();
     return this.write(this.db.transaction(() => {
       const existing = this.labelBySha(image.sha256);
+      // content in the trash, added again: it comes back (its vectors first, so the one given is compared with them)
+      const restored = existing?.trashed === true;
+      if (restored) this.restore([existing.id]);
       const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail,
           taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail,
@@ -184,13 +192,14 @@ export class Store {
       const vectorChanged = !before || !before.equals(blob);
       if (vectorChanged) this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
       const relabelled = existing !== undefined && this.relabelIfGiven(existing, image.label);
-      return { id, duplicate: existing !== undefined, relabelled, vectorChanged };
+      return { id, duplicate: existing !== undefined, relabelled, vectorChanged, restored };
     }));
   }
 
-  /** Sets or clears (null) an image's label; false when there is no such image. */
+  /** Sets or clears (null) an image's label; false when there is no such image in the gallery (trashed ones are gone). */
   setLabel(id: number, label: string | null): boolean {
-    return this.write(() => this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, id).changes > 0);
+    const stmt = this.db.prepare('UPDATE images SET label = ? WHERE id = ? AND trashed_ms IS NULL');
+    return this.write(() => stmt.run(label, id).changes > 0);
   }
 
   /** Gives stored content the label it came with again, when one came (not null) and differs: whether it changed. */
@@ -212,9 +221,16 @@ export class Store {
     return this.db.prepare("SELECT 1 FROM images WHERE sha256 = ? AND taken_from = 'added'").get(sha256) !== undefined;
   }
 
-  /** The stored label of this content, when it is in the gallery. */
-  labelBySha(sha256: string): { id: number; label: string | null } | undefined {
-    return this.db.prepare('SELECT id, label FROM images WHERE sha256 = ?').get(sha256) as { id: number; label: string | null } | undefined;
+  /** The stored label of this content, when it is in the gallery or in the trash (`trashed`). */
+  labelBySha(sha256: string): { id: number; label: string | null; trashed: boolean } | undefined {
+    const row = this.db.prepare('SELECT id, label, trashed_ms IS NOT NULL AS trashed FROM images WHERE sha256 = ?').get(sha256) as
+      { id: number; label: string | null; trashed: number } | undefined;
+    return row && { ...row, trashed: row.trashed === 1 };
+  }
+
+  /** The id of this content when it is in the trash. */
+  trashedIdBySha(sha256: string): number | undefined {
+    return this.db.prepare('SELECT id FROM images WHERE sha256 = ? AND trashed_ms IS NOT NULL').pluck().get(sha256) as number | undefined;
   }
 
   /** The image id when this content is already embedded for the active model. */
@@ -223,13 +239,14 @@ export class Store {
     return row?.id;
   }
 
+  /** An image in the gallery (one in the trash is gone for everything but the trash). */
   get(id: number): ImageRecord | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ?`).get(id) as ImageRecord | undefined;
+    return this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`).get(id) as ImageRecord | undefined;
   }
 
   getMany(ids: number[]): Map<number, ImageRecord> {
     const out = new Map<number, ImageRecord>();
-    const stmt = this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ?`);
+    const stmt = this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`);
     for (const id of ids) {
       const row = stmt.get(id) as ImageRecord | undefined;
       if (row) out.set(id, row);
@@ -237,8 +254,10 @@ export class Store {
     return out;
   }
 
-  thumbnail(id: number): Buffer | undefined {
-    return (this.db.prepare('SELECT thumbnail FROM images WHERE id = ?').get(id) as { thumbnail: Buffer } | undefined)?.thumbnail;
+  /** The thumbnail of an image in the gallery, or (`inTrash`) of one in the trash. */
+  thumbnail(id: number, inTrash = false): Buffer | undefined {
+    const where = `id = ? AND trashed_ms IS ${inTrash ? 'NOT NULL' : 'NULL'}`;
+    return this.db.prepare(`SELECT thumbnail FROM images WHERE ${where}`).pluck().get(id) as Buffer | undefined;
   }
 
   vector(id: number): Float32Array | undefined {
@@ -246,8 +265,66 @@ export class Store {
     return row && blobToVector(row.vector, this.dim);
   }
 
+  /** Deletes an image for good (its vectors go with it: a live one's removal is logged for the index). */
   delete(id: number): boolean {
     return this.write(() => this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes > 0);
+  }
+
+  /** Runs `change` as one transaction: all of it or, when it throws, nothing. */
+  transaction<T>(change: () => T): T {
+    return this.write(this.db.transaction(change));
+  }
+
+  /** Where each of `ids` is; an id in neither the gallery nor the trash is left out. */
+  whereabouts(ids: number[]): Map<number, Whereabouts> {
+    const stmt = this.db.prepare('SELECT trashed_ms IS NOT NULL FROM images WHERE id = ?').pluck();
+    const out = new Map<number, Whereabouts>();
+    for (const id of ids) {
+      const trashed = stmt.get(id) as number | undefined;
+      if (trashed !== undefined) out.set(id, trashed ? 'trashed' : 'live');
+    }
+    return out;
+  }
+
+  /** Moves images of the gallery to the trash at `nowMs`: their vectors leave `embeddings` (the index follows the log). */
+  trash(ids: number[], nowMs: number): void {
+    const mark = this.db.prepare('UPDATE images SET trashed_ms = ? WHERE id = ? AND trashed_ms IS NULL');
+    const keep = this.db.prepare(`INSERT OR REPLACE INTO trashed_embeddings
+      SELECT image_id, model_id, vector FROM embeddings WHERE image_id = ?`);
+    const drop = this.db.prepare('DELETE FROM embeddings WHERE image_id = ?');
+    this.transaction(() => {
+      for (const id of ids) if (mark.run(nowMs, id).changes) { keep.run(id); drop.run(id); }
+    });
+  }
+
+  /** Brings images back from the trash: the same row, label, metadata, thumbnail and vectors (logged as adds). */
+  restore(ids: number[]): void {
+    const unmark = this.db.prepare('UPDATE images SET trashed_ms = NULL WHERE id = ? AND trashed_ms IS NOT NULL');
+    const back = this.db.prepare(`INSERT OR REPLACE INTO embeddings
+      SELECT image_id, model_id, vector FROM trashed_embeddings WHERE image_id = ?`);
+    const drop = this.db.prepare('DELETE FROM trashed_embeddings WHERE image_id = ?');
+    this.transaction(() => {
+      for (const id of ids) if (unmark.run(id).changes) { back.run(id); drop.run(id); }
+    });
+  }
+
+  /** Deletes images in the trash for good; one in the gallery is left alone. How many went. */
+  purge(ids: number[]): number {
+    const stmt = this.db.prepare('DELETE FROM images WHERE id = ? AND trashed_ms IS NOT NULL');
+    return this.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0));
+  }
+
+  /** The ids in the trash, trashed at or before `beforeMs` when given. */
+  trashedIds(beforeMs = Infinity): number[] {
+    return this.db.prepare('SELECT id FROM images WHERE trashed_ms IS NOT NULL AND trashed_ms <= ? ORDER BY id').pluck()
+      .all(Number.isFinite(beforeMs) ? beforeMs : Number.MAX_SAFE_INTEGER) as number[];
+  }
+
+  /** A page of the trash, the last trashed first, after the key (trashed ms, id) given. */
+  listTrash(limit: number, after?: ListAfter): TrashedRecord[] {
+    const page = after ? ' AND (trashed_ms < ? OR (trashed_ms = ? AND id < ?))' : '';
+    return this.db.prepare(`SELECT ${COLUMNS}, trashed_ms AS trashedMs FROM images WHERE trashed_ms IS NOT NULL${page}
+      ORDER BY trashed_ms DESC, id DESC LIMIT ?`).all(...(after ? [after.value, after.value, after.id] : []), limit) as TrashedRecord[];
   }
 
   /** Runs a change; a full disk (SQLITE_FULL, the change rolled back) becomes a DiskFullError that says so. */
@@ -315,9 +392,9 @@ export class Store {
     buf = new Float32Array(0);
   }
 
-  /** The SQL condition of a filter (an empty one keeps everything). */
+  /** The SQL condition of a filter (an empty one keeps every image in the gallery). */
   private where(f: ImageFilter): { sql: string; params: unknown[] } {
-    const terms: string[] = [];
+    const terms: string[] = ['trashed_ms IS NULL']; // the trash is out of every listing and search
     const params: unknown[] = [];
     const term = (sql: string, ...values: unknown[]) => { terms.push(sql); params.push(...values); };
     if (f.label !== undefined) term('label = ?', f.label);
@@ -329,7 +406,7 @@ export class Store {
     if (f.takenAfter !== undefined) term('taken_ms >= ?', f.takenAfter);
     if (f.takenBefore !== undefined) term('taken_ms < ?', f.takenBefore);
     if (f.camera !== undefined) term("instr(lower(coalesce(camera_make, '') || ' ' || coalesce(camera_model, '')), lower(?)) > 0", f.camera);
-    return { sql: terms.length ? terms.join(' AND ') : '1', params };
+    return { sql: terms.join(' AND '), params };
   }
 
   /** The ids the filter keeps, ascending. */
@@ -363,28 +440,30 @@ export class Store {
 
   /** Each image's date taken (ms since 1970). */
   takenMsOf(ids: number[]): Map<number, number> {
-    const stmt = this.db.prepare('SELECT taken_ms FROM images WHERE id = ?').pluck();
+    const stmt = this.db.prepare('SELECT taken_ms FROM images WHERE id = ? AND trashed_ms IS NULL').pluck();
     return new Map(ids.map((id) => [id, (stmt.get(id) as number | undefined) ?? 0]));
   }
 
   labels(): { label: string; count: number }[] {
-    return this.db.prepare('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL GROUP BY label ORDER BY label').all() as never;
+    return this.db.prepare('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL GROUP BY label ORDER BY label').all() as never;
   }
 
   labelledImages(): { id: number; label: string }[] {
-    return this.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL ORDER BY id').all() as { id: number; label: string }[];
+    return this.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL ORDER BY id').all() as { id: number; label: string }[];
   }
 
   labelsOf(ids: number[]): Map<number, string | null> {
-    const stmt = this.db.prepare('SELECT label FROM images WHERE id = ?').pluck();
+    const stmt = this.db.prepare('SELECT label FROM images WHERE id = ? AND trashed_ms IS NULL').pluck();
     return new Map(ids.map((id) => [id, (stmt.get(id) as string | null | undefined) ?? null]));
   }
 
-  counts(): { images: number; embedded: number; labelled: number } {
+  /** The gallery's images, embedded and labelled ones among them, and the images in the trash apart. */
+  counts(): { images: number; embedded: number; labelled: number; trashed: number } {
     return {
-      images: this.db.prepare('SELECT COUNT(*) FROM images').pluck().get() as number,
+      images: this.db.prepare('SELECT COUNT(*) FROM images WHERE trashed_ms IS NULL').pluck().get() as number,
       embedded: this.modelRowId ? (this.db.prepare('SELECT COUNT(*) FROM embeddings WHERE model_id = ?').pluck().get(this.modelRowId) as number) : 0,
-      labelled: this.db.prepare('SELECT COUNT(*) FROM images WHERE label IS NOT NULL').pluck().get() as number,
+      labelled: this.db.prepare('SELECT COUNT(*) FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL').pluck().get() as number,
+      trashed: this.db.prepare('SELECT COUNT(*) FROM images WHERE trashed_ms IS NOT NULL').pluck().get() as number,
     };
   }
 

@@ -32,6 +32,7 @@ export interface BuildSummary {
   added: number;
   reembedded: number; // already embedded, encoded again (--force)
   skipped: number; // already embedded for this model
+  trashed: number; // in the trash: deleted by someone, so not added again (restore it, or empty the trash, first)
   relabelled: number; // already in the gallery with another label: the label was updated
   backfilled: number; // already embedded, from before metadata: its file's metadata stored (not re-encoded)
   duplicates: { path: string; sameAs: string }[];
@@ -68,6 +69,7 @@ export function parseLabelList(text: string, base: string): Map<string, string> 
 type Job =
   | { kind: 'ready'; path: string; prepared: PreparedImage; reembed: boolean; photo: PhotoMeta }
   | { kind: 'skipped'; path: string; sha256: string; photo?: PhotoMeta }
+  | { kind: 'trashed'; path: string }
   | { kind: 'duplicate'; path: string; sameAs: string }
   | { kind: 'failed'; path: string; error: string };
 
@@ -78,7 +80,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);
-  const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, relabelled: 0, backfilled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
+  const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, trashed: 0, relabelled: 0, backfilled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
   const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
   const failed = (path: string, err: unknown) => {
     summary.failed.push({ path, error: err instanceof Error ? err.message : String(err) });
@@ -104,6 +106,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       const earlier = firstPathOf.get(hash);
       if (earlier) return { kind: 'duplicate', path, sameAs: earlier };
       firstPathOf.set(hash, path);
+      if (gallery.trashedIdBySha(hash) !== undefined) return { kind: 'trashed', path };
       const embedded = gallery.embeddedIdBySha(hash) !== undefined;
       // already embedded: its metadata is read only when its row predates metadata (the backfill)
       if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash, photo: gallery.lacksMetadata(hash) ? await photo() : undefined };
@@ -160,6 +163,9 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       }
     } else if (job.kind === 'failed') {
       failed(shown, job.error);
+    } else if (job.kind === 'trashed') {
+      summary.trashed++;
+      progress.tick('in the trash');
     } else if (job.kind === 'duplicate') {
       summary.duplicates.push({ path: shown, sameAs: relative(folder, job.sameAs) });
       progress.tick('duplicates');
@@ -198,7 +204,8 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
 export function formatSummary(s: BuildSummary): string {
   const lines = [
     `${s.stopped ? 'stopped early' : 'done'} in ${s.seconds.toFixed(1)} s: ${s.files} image files, ${s.added} added, ` +
-      `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed${s.backfilled ? ` (${s.backfilled} given their metadata)` : ''}, ${s.relabelled} relabelled, ` +
+      `${s.reembedded ? `${s.reembedded} re-embedded, ` : ''}${s.skipped} already indexed${s.backfilled ? ` (${s.backfilled} given their metadata)` : ''}, ` +
+      `${s.trashed ? `${s.trashed} in the trash (skipped), ` : ''}${s.relabelled} relabelled, ` +
       `${s.duplicates.length} exact duplicates, ${s.failed.length} failed${s.workers !== undefined ? `; encoded by ${s.workers} worker(s)` : ''}`,
   ];
   if (s.duplicates.length) lines.push('exact duplicates (stored once):', ...s.duplicates.map((d) => `  ${d.path} = ${d.sameAs}`));

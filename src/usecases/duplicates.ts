@@ -19,17 +19,15 @@ export class Duplicates {
     return { threshold, groups: await this.gallery.duplicates(threshold, this.neighbours) };
   }
 
-  /** Every id is checked (404 for an unknown one) before anything changes. */
+  /**
+   * One transaction: every id is checked inside it (404 for an unknown one, 409 resolve_conflict for one in the trash,
+   * as when an overlapping resolve came first), then the others go to the trash or take the label; all or nothing.
+   */
   async resolve(r: Resolution): Promise<{ kept: number; deleted: number[]; relabelled: number[] }> {
     if (r.others.includes(r.keep)) throw new LookalikeError('invalid_request', `image ${r.keep} is both kept and among the others`);
     if (r.action === 'relabel' && r.label === undefined) throw new LookalikeError('invalid_request', 'relabel needs "label" (a class name, or null to clear it)');
-    for (const id of [r.keep, ...r.others]) this.gallery.get(id);
     const others = [...new Set(r.others)];
-    if (r.action === 'relabel') {
-      for (const id of others) this.gallery.relabel(id, r.label ?? null);
-      return { kept: r.keep, deleted: [], relabelled: others };
-    }
-    for (const id of others) await this.gallery.remove(id);
-    return { kept: r.keep, deleted: others, relabelled: [] };
+    await this.gallery.keepOne(r.keep, others, r.action === 'relabel' ? { label: r.label ?? null } : { trash: true });
+    return r.action === 'relabel' ? { kept: r.keep, deleted: [], relabelled: others } : { kept: r.keep, deleted: others, relabelled: [] };
   }
 }

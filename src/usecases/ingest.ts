@@ -11,18 +11,21 @@ import type { QueryEncoder } from './query-encoder.js';
 
 export interface Meta { source: string | null; label: string | null; photo?: PhotoMeta }
 export type Added =
-  | { kind: 'stored'; id: number; label: string | null; duplicate: boolean; relabelled: boolean }
+  | { kind: 'stored'; id: number; label: string | null; duplicate: boolean; relabelled: boolean; restored: boolean }
   | { kind: 'queued'; jobId: string };
 
 export class Ingest {
   /** `writer`: the job writer when workers encode (LOOKALIKE_REDIS_URL), else null: this process encodes. */
   constructor(private readonly gallery: Gallery, private readonly encoder: QueryEncoder, readonly writer: JobWriter | null) {}
 
-  /** An upload: the same content again is answered at once (relabelled when its label differs); else it is
-   *  decoded and encoded (or queued) inside the admission queue. */
+  /** An upload: the same content again is answered at once (relabelled when its label differs), content in the
+   *  trash is restored; else it is decoded and encoded (or queued) inside the admission queue. */
   async add(data: Buffer, upload: Meta): Promise<Added> {
-    const kept = this.gallery.keepEmbedded(sha256(data), upload.label);
-    if (kept) return this.stored(kept.id, true, kept.relabelled);
+    const hash = sha256(data);
+    const kept = this.gallery.keepEmbedded(hash, upload.label);
+    if (kept) return this.stored(kept.id, true, kept.relabelled, false);
+    const restored = await this.gallery.restoreBySha(hash, upload.label);
+    if (restored) return this.stored(restored.id, true, restored.relabelled, true);
     const meta = { ...upload, photo: await readPhotoMeta(data, { at: new Date(), from: 'upload' }) };
     if (this.writer) {
       const writer = this.writer; // the workers encode: this process only decodes (bounded like an encode)
@@ -33,8 +36,8 @@ export class Ingest {
 
   /** Stores a prepared image and its vector (the builder encodes ahead itself). */
   async store(prepared: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: Meta): Promise<Added> {
-    const { id, duplicate, relabelled } = await this.gallery.add(prepared, vector, meta);
-    return this.stored(id, duplicate, relabelled);
+    const { id, duplicate, relabelled, restored } = await this.gallery.add(prepared, vector, meta);
+    return this.stored(id, duplicate, relabelled, restored);
   }
 
   /** An add a worker encodes: waiting, active, done or failed; 409 no_job_queue without workers, 404 unknown. */
@@ -45,8 +48,8 @@ export class Ingest {
     return state;
   }
 
-  private stored(id: number, duplicate: boolean, relabelled: boolean): Added {
-    return { kind: 'stored', id, label: this.gallery.get(id).label, duplicate, relabelled };
+  private stored(id: number, duplicate: boolean, relabelled: boolean, restored: boolean): Added {
+    return { kind: 'stored', id, label: this.gallery.get(id).label, duplicate, relabelled, restored };
   }
 }
 

@@ -84,7 +84,7 @@ export interface paths {
         get: operations["listImages"];
         put?: never;
         /**
-         * Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job
+         * Add an image to the gallery (201); the same content again returns the existing id (200, duplicate: true), and content in the trash is restored (200, restored: true); with workers (LOOKALIKE_REDIS_URL) 202 and a job
          * @description multipart fields: image (file, required); label (optional class name: with content already in the gallery, it relabels it)
          */
         post: operations["addImage"];
@@ -122,7 +122,7 @@ export interface paths {
         get: operations["getImage"];
         put?: never;
         post?: never;
-        /** Remove an image (204) */
+        /** Move an image to the trash (204): gone from search and listings, restorable for LOOKALIKE_TRASH_DAYS (see /api/trash) */
         delete: operations["deleteImage"];
         options?: never;
         head?: never;
@@ -227,7 +227,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Keep one image of a group and delete (or relabel) the others, in one request; every id is checked before anything changes */
+        /** Keep one image of a group and move the others to the trash (or relabel them), in one transaction: all or nothing */
         post: operations["resolveDuplicates"];
         delete?: never;
         options?: never;
@@ -246,6 +246,74 @@ export interface paths {
         get: operations["downloadThumbnails"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The images in the trash, the last deleted first, with their thumbnails and when each expires */
+        get: operations["listTrash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trash/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The thumbnail of an image in the trash (WebP, at most 256 px) */
+        get: operations["getTrashThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trash/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring images back from the trash with the same id, label, metadata and vector; search finds them at once */
+        post: operations["restoreTrash"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trash/empty": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete images in the trash for good */
+        post: operations["emptyTrash"];
         delete?: never;
         options?: never;
         head?: never;
@@ -580,7 +648,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -779,7 +847,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1147,6 +1215,8 @@ export interface operations {
                         /** @enum {boolean} */
                         duplicate: true;
                         relabelled: boolean;
+                        /** @description the content was in the trash: it is back, with its id */
+                        restored: boolean;
                     };
                 };
             };
@@ -1163,6 +1233,8 @@ export interface operations {
                         duplicate: false;
                         /** @enum {boolean} */
                         relabelled: false;
+                        /** @enum {boolean} */
+                        restored: false;
                     };
                 };
             };
@@ -1333,7 +1405,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1857,7 +1929,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description images in the gallery (those in the trash are not) */
                         images: number;
+                        /** @description images in the trash (GET /api/trash) */
+                        trashed: number;
                         embedded: number;
                         labelled: number;
                         labels: {
@@ -1997,7 +2072,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2255,7 +2330,7 @@ export interface operations {
                     keep: number;
                     others: number[];
                     /**
-                     * @description delete: the others leave the gallery; relabel: they take "label" and stay
+                     * @description delete: the others go to the trash; relabel: they take "label" and stay
                      * @enum {string}
                      */
                     action: "delete" | "relabel";
@@ -2322,6 +2397,20 @@ export interface operations {
             };
             /** @description not_found: no image (or job, or route) with this id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2456,6 +2545,453 @@ export interface operations {
                 };
             };
             /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (an add that waited the 3 s names its job: it may still be stored) (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listTrash: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the "next" of the page before */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        images: {
+                            id: number;
+                            label: string | null;
+                            /** @description file path relative to the indexed folder, or the uploaded file name */
+                            source: string | null;
+                            width: number;
+                            height: number;
+                            bytes: number;
+                            sha256: string;
+                            addedAt: string;
+                            /** @description when the photo was taken, ISO 8601: with its offset when EXIF gives one, else a local time without one (see takenFrom) */
+                            takenAt: string;
+                            /**
+                             * @description where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- <folder> reads its file again)
+                             * @enum {string}
+                             */
+                            takenFrom: "exif" | "file" | "upload" | "added";
+                            cameraMake: string | null;
+                            cameraModel: string | null;
+                            lens: string | null;
+                            /** @description GPS position from EXIF, degrees */
+                            latitude: number | null;
+                            longitude: number | null;
+                            thumbnailUrl: string;
+                            /** @description when it was deleted, ISO 8601 */
+                            trashedAt: string;
+                            /** @description when it leaves the trash for good (trashedAt + LOOKALIKE_TRASH_DAYS) */
+                            expiresAt: string;
+                        }[];
+                        /** @description images in the trash */
+                        total: number;
+                        trashDays: number;
+                        /** @description the cursor of the next page, or null on the last */
+                        next: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getTrashThumbnail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description image/webp bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job, or route) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    restoreTrash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description these images of the trash (every one must be there, or nothing changes); none: all of it */
+                    ids?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        restored: number[];
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job, or route) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description disk_full: a change, on a full disk: it was not made, and searches and reads go on; index_out_of_memory: an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    emptyTrash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description these images of the trash (every one must be there, or nothing changes); none: all of it */
+                    ids?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: number;
+                    };
+                };
+            };
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description unauthorized: this route needs `Authorization: Bearer <LOOKALIKE_API_KEY>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not_found: no image (or job, or route) with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description bad_image: empty, not an image, truncated; not_multipart: an upload route sent something else (a raw `image/jpeg` body included); unsupported_media_type: a JSON route sent something else */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
