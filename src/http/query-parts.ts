@@ -16,7 +16,7 @@ const QueryItem = z.object({
   text: z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty').optional().describe('words (need an embedding model)'),
   file: z.string().min(1).max(100).optional().describe('multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input'),
   id: z.number().int().min(1).optional().describe('a gallery image: its stored vector'),
-  weight: z.number({ error: 'a weight is a number, like 2 or 0.5' })
+  weight: z.number({ error: 'a weight is a finite number, like 2 or 0.5' })
     .refine((w) => w !== 0, 'a weight of 0 adds nothing: leave the item out')
     .refine((w) => Math.abs(w) >= WEIGHT_MIN && Math.abs(w) <= WEIGHT_MAX, `a weight is between ${WEIGHT_MIN} and ${WEIGHT_MAX} in size (or as much below 0)`)
     .default(1),
