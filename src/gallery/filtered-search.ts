@@ -68,7 +68,8 @@ export class FilteredSearch {
    * The first fetch is one deeper than a first page needs (the deepest hit only bounds the others): hnsw and ivf-pq
    * search a wider pool for a deeper fetch, so a first page fetched deeper could show what the page after misses.
    */
-  private async afterCursor(rank: Ranker, cursor: SearchCursor | undefined, count: number, minScore: number): Promise<SearchHit[]> {
+  private async afterCursor(rank: Ranker, cursor: SearchCursor | undefined, count: number, minScore: number,
+  ): Promise<SearchHit[]> {
     for (let depth = count + 1; ; depth *= 4) {
       const { hits, complete } = await rank(depth);
       const after = hits.filter((h) => h.score >= minScore && isAfter(h, cursor, h.score));
@@ -106,7 +107,8 @@ export class FilteredSearch {
   private rescore(query: Float32Array, hits: SearchHit[]): SearchHit[] {
     const out: SearchHit[] = [];
     for (const { ids, vectors } of this.store.vectorBatches(256, hits.map((h) => h.id))) {
-      ids.forEach((id, i) => out.push({ id, score: exactScore(query, vectors.subarray(i * query.length, (i + 1) * query.length)) }));
+      const dim = query.length;
+      ids.forEach((id, i) => out.push({ id, score: exactScore(query, vectors.subarray(i * dim, (i + 1) * dim)) }));
     }
     return out.sort(byScore);
   }
@@ -114,7 +116,9 @@ export class FilteredSearch {
   /** Cosine of every kept image's stored vector (unit vectors: the inner product), best first. */
   private exactScores(query: Float32Array, filter: ImageFilter): SearchHit[] {
     const hits: SearchHit[] = [];
-    for (const { id, vector } of this.store.filteredVectors(filter)) hits.push({ id, score: exactScore(query, vector) });
+    for (const { id, vector } of this.store.filteredVectors(filter)) {
+      hits.push({ id, score: exactScore(query, vector) });
+    }
     return hits.sort(byScore);
   }
 

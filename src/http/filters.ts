@@ -9,13 +9,15 @@ import type { ImageFilter, ListAfter, ListSort } from '../store/store.js';
 // a date, or a date and time; without an offset it is UTC (as a photo's local time without an offset is stored)
 const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/;
 const zoned = (s: string) => (s.length === 10 || /(Z|[+-]\d{2}:\d{2})$/.test(s) ? s : `${s}Z`);
-const daysIn = (year: number, month: number) => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28)
-  : [4, 6, 9, 11].includes(month) ? 30 : 31);
+const leap = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const daysIn = (year: number, month: number) =>
+  (month === 2 ? (leap(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
 /** The date in ms, or NaN when it is not a real one: Date.parse rolls 2021-02-30 over to 2 March. */
 function realDate(s: string): number {
   const m = DATE.exec(s);
   if (!m) return NaN;
-  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
+  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] =
+    m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
   const real = month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysIn(year!, month!)
     && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
   return real ? Date.parse(zoned(s)) : NaN;
@@ -58,18 +60,26 @@ const encode = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)
 function decode(cursor: string, sorts: readonly string[], sort: string, digest: string): [number, number] {
   let parts: unknown;
   try { parts = JSON.parse(Buffer.from(cursor, 'base64url').toString()); } catch { parts = null; }
-  const ok = Array.isArray(parts) && parts.length === 4 && sorts.includes(parts[0]) && typeof parts[1] === 'number' && Number.isFinite(parts[1])
+  const ok = Array.isArray(parts) && parts.length === 4 && sorts.includes(parts[0])
+    && typeof parts[1] === 'number' && Number.isFinite(parts[1])
     && Number.isSafeInteger(parts[2]) && parts[2] > 0 && typeof parts[3] === 'string';
-  if (!ok) throw new LookalikeError('invalid_request', 'the cursor is not one this server gave: pass the `next` of the page before unchanged');
+  if (!ok) {
+    throw new LookalikeError('invalid_request',
+      'the cursor is not one this server gave: pass the `next` of the page before unchanged');
+  }
   const [was, value, id, boundTo] = parts as [string, number, number, string];
-  if (was !== sort) throw new LookalikeError('invalid_request', `the cursor is of a sort=${was} page, this one is sort=${sort}`);
+  if (was !== sort) {
+    throw new LookalikeError('invalid_request', `the cursor is of a sort=${was} page, this one is sort=${sort}`);
+  }
   if (boundTo !== digest) {
-    throw new LookalikeError('invalid_request', 'the cursor is of another query or filters: pass it with the query, filters and minScore of the page that gave it (only k may change)');
+    throw new LookalikeError('invalid_request', 'the cursor is of another query or filters: pass it with the query, ' +
+      'filters and minScore of the page that gave it (only k may change)');
   }
   return [value, id];
 }
 
-export const searchCursorOut = (c: SearchCursor | null, digest: string) => (c ? encode([c.sort, c.value, c.id, digest]) : null);
+export const searchCursorOut = (c: SearchCursor | null, digest: string) =>
+  (c ? encode([c.sort, c.value, c.id, digest]) : null);
 export function searchCursorIn(cursor: string | undefined, sort: SearchSort, digest: string): SearchCursor | undefined {
   if (cursor === undefined) return undefined;
   const [value, id] = decode(cursor, SEARCH_SORTS, sort, digest);
@@ -78,7 +88,8 @@ export function searchCursorIn(cursor: string | undefined, sort: SearchSort, dig
 
 /** A listing's cursor is bound to its filters and sort. */
 type ListQuery = Filters & { sort: ListSort };
-export const listCursorOut = (q: ListQuery, after: ListAfter | null) => (after ? encode([q.sort, after.value, after.id, pagingDigest('list', q)]) : null);
+export const listCursorOut = (q: ListQuery, after: ListAfter | null) =>
+  (after ? encode([q.sort, after.value, after.id, pagingDigest('list', q)]) : null);
 export function listCursorIn(q: ListQuery): ListAfter | undefined {
   if (q.cursor === undefined) return undefined;
   const [value, id] = decode(q.cursor, LIST_SORTS, q.sort, pagingDigest('list', q));

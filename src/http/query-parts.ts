@@ -18,7 +18,8 @@ const QueryItem = z.object({
   id: z.number().int().min(1).optional().describe('a gallery image: its stored vector'),
   weight: z.number({ error: 'a weight is a finite number, like 2 or 0.5' })
     .refine((w) => w !== 0, 'a weight of 0 adds nothing: leave the item out')
-    .refine((w) => Math.abs(w) >= WEIGHT_MIN && Math.abs(w) <= WEIGHT_MAX, `a weight is between ${WEIGHT_MIN} and ${WEIGHT_MAX} in size (or as much below 0)`)
+    .refine((w) => Math.abs(w) >= WEIGHT_MIN && Math.abs(w) <= WEIGHT_MAX,
+      `a weight is between ${WEIGHT_MIN} and ${WEIGHT_MAX} in size (or as much below 0)`)
     .default(1),
 }).strict()
   .refine((i) => i.id !== undefined || i.text !== undefined || i.file !== undefined, 'an item needs words ("text"), an uploaded image ("file") or a gallery image ("id")')
@@ -31,7 +32,8 @@ export const formItems = z.preprocess((v) => {
   try { return JSON.parse(v) as unknown; } catch { return v; }
 }, QueryItems);
 export const PartsDoc = {
-  positive: 'what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised',
+  positive: 'what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to ' +
+    '-1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised',
   negative: 'what to move away from: items as in "positive", subtracted from the query vector',
 };
 

@@ -61,7 +61,8 @@ const images: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const { sort, limit } = req.query;
-    const page = app.runtime.ready().gallery.list({ filter: toFilter(req.query), sort, limit, after: listCursorIn(req.query) });
+    const after = listCursorIn(req.query);
+    const page = app.runtime.ready().gallery.list({ filter: toFilter(req.query), sort, limit, after });
     return { images: page.images.map(imageOut), next: listCursorOut(req.query, page.next) };
   });
 

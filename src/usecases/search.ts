@@ -35,7 +35,10 @@ export function combineQuery(terms: { vector: Float32Array; weight: number; nega
     parts += Math.abs(w) * Math.hypot(...t.vector);
   }
   const norm = Math.hypot(...sum);
-  if (!(norm > CANCELLED * parts)) throw new LookalikeError('invalid_request', 'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
+  if (!(norm > CANCELLED * parts)) {
+    throw new LookalikeError('invalid_request',
+      'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
+  }
   return Float32Array.from(sum, (x) => x / norm);
 }
 
