@@ -50,13 +50,16 @@ async function openCopy(kind: IndexKind): Promise<Gallery> {
 }
 
 /** Whether a hit's key (score, then id) is at or before the cursor's: within what the pages have covered. */
-const covered = (h: { id: number; score: number }, c: SearchCursor) => h.score > c.value || (h.score === c.value && h.id <= c.id);
+const covered = (h: { id: number; score: number }, c: SearchCursor) =>
+  h.score > c.value || (h.score === c.value && h.id <= c.id);
 
 /** The checks of one paging: no repeat, keys strictly in order, and no gap among the images present and matching
  *  throughout that one query of the pages' depth returns (asked before the pages and after them). */
 function expectWhole(shown: SearchResult[], last: SearchCursor, oneQueries: SearchResult[][], touched: Set<number>) {
   expect(new Set(shown.map((h) => h.id)).size).toBe(shown.length);
-  shown.slice(1).forEach((h, i) => expect(covered(shown[i]!, { sort: 'score', value: h.score, id: h.id }) && shown[i]!.id !== h.id).toBe(true));
+  shown.slice(1).forEach((h, i) => {
+    expect(covered(shown[i]!, { sort: 'score', value: h.score, id: h.id }) && shown[i]!.id !== h.id).toBe(true);
+  });
   const ids = new Set(shown.map((h) => h.id));
   const [first, ...rest] = oneQueries.map((hits) => hits.filter((h) => !touched.has(h.id) && covered(h, last)));
   const inAll = first!.filter((h) => rest.every((hits) => hits.some((o) => o.id === h.id)));
@@ -73,8 +76,10 @@ async function addAbove(g: Gallery, q: Float32Array, filter: ImageFilter): Promi
   return (await g.add(fakeImage(i), v, { source: `wide/new/${i}.jpg`, label })).id;
 }
 
-/** `PAGES` pages of k; between two pages `between` changes the gallery (the ids it touches are not checked for gaps). */
-async function walk(g: Gallery, q: Float32Array, opts: SearchOptions, between: (page: number, after: SearchCursor) => Promise<number[]>) {
+/** `PAGES` pages of k; between two pages `between` changes the gallery (the ids it touches are not checked for
+ *  gaps). */
+type Between = (page: number, after: SearchCursor) => Promise<number[]>;
+async function walk(g: Gallery, q: Float32Array, opts: SearchOptions, between: Between) {
   const shown: SearchResult[] = [];
   const touched = new Set<number>();
   const before = await g.search(q, { ...opts, k: PAGES * k });
@@ -99,7 +104,8 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
     g = await openCopy(kind);
     const stats = await g.indexStats();
     expect(stats.live).toBe(N);
-    if (kind.startsWith('ivf')) expect(stats.trainedOn).toBeGreaterThanOrEqual(MIN_TRAIN); // not the exact scan of an untrained one
+    // not the exact scan of an untrained one
+    if (kind.startsWith('ivf')) expect(stats.trainedOn).toBeGreaterThanOrEqual(MIN_TRAIN);
   });
 
   const filters: [string, ImageFilter][] = [
@@ -107,7 +113,8 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
     [`a filter that keeps 4500 (> ${EXACT_SCAN_MAX}: the index with an allow-list)`, { folder: 'wide' }],
     [`a filter that keeps 910 (<= ${EXACT_SCAN_MAX}: an exact scan)`, { label: 'rest' }],
   ];
-  it.each(filters)('adds, deletes and relabels between pages never repeat, skip or end early: %s', async (_name, filter) => {
+  const title = 'adds, deletes and relabels between pages never repeat, skip or end early: %s';
+  it.each(filters)(title, async (_, filter) => {
     const q = vectors[77]!;
     await walk(g, q, { k, filter }, async (p, after) => {
       // each kind of change alone, then all at once: one image added that ranks first; one that ranked above the
@@ -119,7 +126,9 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
       const touched: number[] = [];
       if (changes.includes('add')) touched.push(await addAbove(g, q, filter));
       if (changes.includes('join')) {
-        const joins = filter.label ? (await g.search(q, { k: 1, filter: { ...filter, label: other } }))[0]!.id : await addAbove(g, q, filter);
+        const joins = filter.label
+          ? (await g.search(q, { k: 1, filter: { ...filter, label: other } }))[0]!.id
+          : await addAbove(g, q, filter);
         g.relabel(joins, label);
         touched.push(joins);
       }
