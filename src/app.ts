@@ -71,6 +71,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.addHook('preValidation', async (req) => {
     if (req.routeOptions.config.admitted) runtime.ready().queries.assertRoom();
   });
+  // an empty query parameter (?threshold=) is one left out, as an empty form field is: its default applies
+  app.addHook('preValidation', async (req) => {
+    const query = req.query as Record<string, unknown>;
+    for (const key of Object.keys(query)) if (query[key] === '') delete query[key];
+  });
   await app.register(fastifyMultipart, {
     // the text fields' limits are set per route by readUpload (DEFAULT_FORM_LIMITS, or the route's formLimits)
     limits: { fileSize: Math.round(config.LOOKALIKE_MAX_UPLOAD_MB * 2 ** 20), files: 1 },

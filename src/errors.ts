@@ -12,7 +12,7 @@ interface ErrorSpec {
 }
 
 export const ERRORS = {
-  invalid_request: { status: 400, description: 'a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it' },
+  invalid_request: { status: 400, description: 'a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it' },
   missing_image: { status: 400, description: 'no file' },
   wrong_field: { status: 400, description: 'the file in another field than `image` (search: a file field that no `positive` or `negative` item names)' },
   invalid_multipart: { status: 400, description: 'a multipart body that does not parse: no boundary, a wrong one, garbage, cut short' },

@@ -35,9 +35,9 @@ export interface GalleryOptions {
 }
 
 export type SearchSort = 'score' | 'date';
-/** Where the page before ended: the sort key (score, or date taken in ms) and id of its last result, and how many
- *  results came before (how far to fetch from the index). */
-export interface SearchCursor { sort: SearchSort; value: number; id: number; seen: number }
+/** Where the page before ended: the sort key (score, or date taken in ms) and id of its last result; the page after
+ *  holds what comes after that key (never a position, which adds and removals between two pages would shift). */
+export interface SearchCursor { sort: SearchSort; value: number; id: number }
 
 export interface SearchOptions {
   k: number;

@@ -6,6 +6,9 @@ import { LookalikeError } from '../errors.js';
 import type { CompositeQuery } from '../usecases/search.js';
 
 const PARTS_MAX = 16;
+/** A weight's size: beyond these a weighted sum of unit vectors overflows to NaN or sinks below float32's precision. */
+export const WEIGHT_MIN = 1e-6;
+export const WEIGHT_MAX = 1e6;
 /** Characters of words in one query or item. */
 export const TEXT_MAX = 2000;
 export const FILES_MAX = 8; // uploaded images a query may name, besides "image"
@@ -13,7 +16,11 @@ const QueryItem = z.object({
   text: z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty').optional().describe('words (need an embedding model)'),
   file: z.string().min(1).max(100).optional().describe('multipart only: the name of the file field that holds an image (not "image"); with "text", image and words are one input'),
   id: z.number().int().min(1).optional().describe('a gallery image: its stored vector'),
-  weight: z.number({ error: 'a weight is a finite number, like 2 or 0.5' }).refine((w) => w !== 0, 'a weight of 0 adds nothing: leave the item out').default(1),
+  weight: z.number({ error: 'a weight is a finite number, like 2 or 0.5' })
+    .refine((w) => w !== 0, 'a weight of 0 adds nothing: leave the item out')
+    .refine((w) => Math.abs(w) >= WEIGHT_MIN && Math.abs(w) <= WEIGHT_MAX,
+      `a weight is between ${WEIGHT_MIN} and ${WEIGHT_MAX} in size (or as much below 0)`)
+    .default(1),
 }).strict()
   .refine((i) => i.id !== undefined || i.text !== undefined || i.file !== undefined, 'an item needs words ("text"), an uploaded image ("file") or a gallery image ("id")')
   .refine((i) => i.id === undefined || (i.text === undefined && i.file === undefined), 'an id goes alone (its stored vector is used): give words or an image as another item');
@@ -25,7 +32,8 @@ export const formItems = z.preprocess((v) => {
   try { return JSON.parse(v) as unknown; } catch { return v; }
 }, QueryItems);
 export const PartsDoc = {
-  positive: 'what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised',
+  positive: 'what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to ' +
+    '-1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised',
   negative: 'what to move away from: items as in "positive", subtracted from the query vector',
 };
 

@@ -118,9 +118,16 @@ export function parseFields<S extends z.ZodType>(schema: S, raw: unknown, what: 
   return parsed.data;
 }
 
-/** Form fields arrive as strings (an empty one is left out by readUpload, so defaults apply to it). */
-export const formInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-export const formNumber = (min: number, max: number) => z.coerce.number().min(min).max(max);
+// Numbers in forms and query strings: an optional minus, digits, and for a real an optional fraction. Number() would
+// also take 0x10, 0b11, 1e1, +5, " 5" and "" (as 0).
+const INTEGER = /^-?[0-9]+$/;
+const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+const numberText = (pattern: RegExp) => (v: unknown) => (typeof v === 'string' && pattern.test(v) ? Number(v) : v);
+/** Form fields and query parameters arrive as strings (an empty one is left out, so defaults apply to it). */
+export const formInt = (min: number, max: number) => z.preprocess(numberText(INTEGER),
+  z.number({ error: 'a whole number in decimal digits, like 12' }).int().min(min).max(max));
+export const formNumber = (min: number, max: number) => z.preprocess(numberText(DECIMAL),
+  z.number({ error: 'a number in decimal digits, like 0.25 or -1' }).min(min).max(max));
 export const formBool = z.enum(['true', 'false', '1', '0', 'on']).transform((v) => v === 'true' || v === '1' || v === 'on');
 export const formText = (max: number) => z.string().max(max);
 

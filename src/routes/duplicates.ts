@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { ClassName, ImageOut, imageOut } from '../http/schemas.js';
-import { jsonOnly } from '../http/upload.js';
+import { formInt, formNumber, jsonOnly } from '../http/upload.js';
 
 const GROUPS_MAX = 1000;
 const MemberOut = ImageOut.extend({
@@ -24,8 +24,10 @@ const duplicates: FastifyPluginAsyncZod = async (app) => {
       tags: ['gallery'], operationId: 'findDuplicates', security: [],
       summary: 'Groups of duplicate images: exact copies, and near duplicates at the threshold or above, merged transitively',
       querystring: z.object({
-        threshold: z.coerce.number().min(-1).max(1).optional().describe('cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD)'),
-        limit: z.coerce.number().int().min(1).max(GROUPS_MAX).default(100).describe('at most this many groups (exact first, then the tightest)'),
+        threshold: formNumber(-1, 1).optional()
+          .describe('cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD)'),
+        limit: formInt(1, GROUPS_MAX).default(100)
+          .describe('at most this many groups (exact first, then the tightest)'),
       }),
       response: { 200: z.object({ threshold: z.number(), total: z.number().int().describe('groups found, before the limit'), groups: z.array(GroupOut), tookMs: z.number() }), ...errorResponses(400, 503) },
     },

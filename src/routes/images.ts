@@ -5,12 +5,12 @@ import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { FilterFields, LIST_SORTS, listCursorIn, listCursorOut, toFilter } from '../http/filters.js';
 import { ClassName, IdParams, ImageOut, imageOut } from '../http/schemas.js';
-import { formText, jsonOnly, readUpload } from '../http/upload.js';
+import { formInt, formText, jsonOnly, readUpload } from '../http/upload.js';
 
 const AddFields = z.object({ label: formText(200).pipe(ClassName).optional().describe('class name; given again with the same content, it replaces the stored one') });
 const ListQuery = FilterFields.extend({
   sort: z.enum(LIST_SORTS).default('date').describe('date: newest taken first; added: newest added first'),
-  limit: z.coerce.number().int().min(1).max(100).default(24),
+  limit: formInt(1, 100).default(24),
 });
 const Added = z.object({ id: z.number().int(), label: z.string().nullable() });
 
@@ -60,9 +60,10 @@ const images: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.object({ images: z.array(ImageOut), next: z.string().nullable().describe('the cursor of the next page, or null on the last') }), ...errorResponses(400, 503) },
     },
   }, async (req) => {
-    const { sort, limit, cursor } = req.query;
-    const page = app.runtime.ready().gallery.list({ filter: toFilter(req.query), sort, limit, after: listCursorIn(cursor, sort) });
-    return { images: page.images.map(imageOut), next: listCursorOut(sort, page.next) };
+    const { sort, limit } = req.query;
+    const after = listCursorIn(req.query);
+    const page = app.runtime.ready().gallery.list({ filter: toFilter(req.query), sort, limit, after });
+    return { images: page.images.map(imageOut), next: listCursorOut(req.query, page.next) };
   });
 
   app.get('/api/images/:id', {

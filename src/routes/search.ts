@@ -1,4 +1,5 @@
 // Search by upload or by words, "find similar" by id, and classification (KNN, and zero-shot with a text embedder).
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -7,12 +8,14 @@ import { LookalikeError } from '../errors.js';
 import { clientGone } from '../http/client.js';
 import { FewShotFields, FewShotOut } from '../http/vlm-fields.js';
 import { errorResponses } from '../http/errors.js';
-import { FilterFields, SEARCH_SORTS, searchCursorIn, searchCursorOut, toFilter } from '../http/filters.js';
+import { FilterFields, pagingDigest, SEARCH_SORTS, searchCursorIn, searchCursorOut, toFilter,
+} from '../http/filters.js';
 import { compositeQuery, FILES_MAX, formItems, PartsDoc, QueryItems, TEXT_MAX } from '../http/query-parts.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
+import type { CompositeQuery, QueryPart } from '../usecases/search.js';
 
 const K_MAX = 100;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
@@ -34,10 +37,21 @@ const SearchJson = FilterFields.extend({
   sort, rerank: z.boolean().default(false), classify: z.boolean().default(false),
 }).strict();
 const SimilarQuery = FilterFields.extend({
-  k: z.coerce.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.coerce.number().min(-1).max(1).optional(), sort,
+  k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K), minScore: formNumber(-1, 1).optional(), sort,
 });
-/** The use case's options from the fields the three forms share. */
-const searchOptions = (f: z.output<typeof SimilarQuery>) => ({ k: f.k, minScore: f.minScore, sort: f.sort, filter: toFilter(f), after: searchCursorIn(f.cursor) });
+/** The use case's options from the fields the three forms share, and the digest of the query its cursors are bound
+ *  to. */
+function searchOptions(f: z.output<typeof SimilarQuery>, query: unknown) {
+  const digest = pagingDigest(query, f);
+  const after = searchCursorIn(f.cursor, f.sort, digest);
+  return { k: f.k, minScore: f.minScore, sort: f.sort, filter: toFilter(f), after, digest };
+}
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** A query's parts as its cursor is bound to them: an image by its content. */
+const partInputs = (p: QueryPart) =>
+  ({ text: p.text?.trim(), image: p.image && sha256(p.image), id: p.id, weight: p.weight });
+const partsInputs = (c: CompositeQuery) =>
+  ({ positive: c.positive.map(partInputs), negative: c.negative.map(partInputs) });
 const MAX_LABELS = 1000;
 // duplicates merged; one label is refused: a softmax over one label is always that label, with probability 1
 const Labels = listOf(ClassName, MAX_LABELS).transform((labels) => [...new Set(labels)])
@@ -80,15 +94,19 @@ const search: FastifyPluginAsyncZod = async (app) => {
       const body = parseFields(SearchJson, req.body, 'JSON body');
       const parts = compositeQuery(body, new Map(), body.text !== undefined);
       if (!parts && body.text === undefined) throw new LookalikeError('invalid_request', 'invalid JSON body: give "text", or a "positive" list');
-      return { image: undefined, ...body, ...searchOptions(body), parts };
+      const inputs = parts ? partsInputs(parts) : { text: body.text!.trim() };
+      return { image: undefined, ...body, ...searchOptions(body, inputs), parts };
     }
     const { image, files, fields } = await readUpload(req, SearchFields, { imageOptional: true, namedFiles: true });
     const parts = compositeQuery(fields, files, image !== undefined || fields.text !== undefined);
-    if (parts) return { ...fields, ...searchOptions(fields), image: undefined, text: undefined, parts };
+    if (parts) {
+      return { ...fields, ...searchOptions(fields, partsInputs(parts)), image: undefined, text: undefined, parts };
+    }
     if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
     if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
-    return { image, ...fields, ...searchOptions(fields) };
+    const inputs = image ? { image: sha256(image) } : { text: fields.text!.trim() };
+    return { image, ...fields, ...searchOptions(fields, inputs) };
   }
 
   app.post('/api/search', {
@@ -107,9 +125,12 @@ const search: FastifyPluginAsyncZod = async (app) => {
   }, async (req) => {
     const started = performance.now();
     const { search } = app.runtime.ready();
-    const answer = await search.run(await readSearch(req));
+    const request = await readSearch(req);
+    const answer = await search.run(request);
     const classification = answer.classification && knnOut(answer.classification);
-    return { results: answer.results.map(imageOut), next: searchCursorOut(answer.next), tookMs: performance.now() - started, classification, rerank: answer.rerank };
+    const next = searchCursorOut(answer.next, request.digest);
+    const tookMs = performance.now() - started;
+    return { results: answer.results.map(imageOut), next, tookMs, classification, rerank: answer.rerank };
   });
 
   app.post('/api/classify', {
@@ -152,8 +173,10 @@ const search: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const started = performance.now();
-    const page = await app.runtime.ready().search.similar(req.params.id, searchOptions(req.query));
-    return { results: page.results.map(imageOut), next: searchCursorOut(page.next), tookMs: performance.now() - started };
+    const { digest, ...opts } = searchOptions(req.query, { similar: req.params.id });
+    const page = await app.runtime.ready().search.similar(req.params.id, opts);
+    const next = searchCursorOut(page.next, digest);
+    return { results: page.results.map(imageOut), next, tookMs: performance.now() - started };
   });
 };
 export default search;

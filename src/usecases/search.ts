@@ -12,7 +12,7 @@ export interface QueryPart {
   text?: string;
   image?: Buffer;
   id?: number;
-  /** Finite, not 0; default 1. */
+  /** Not 0; default 1 (the API takes sizes 1e-6 to 1e6). */
   weight: number;
 }
 
@@ -22,16 +22,24 @@ export interface CompositeQuery {
   negative: QueryPart[];
 }
 
+/** A weighted sum this much shorter than its parts put end to end is what rounding leaves of parts that cancel. */
+const CANCELLED = 1e-6;
+
 /** The query vector of a composite query: sum(w * v) over the positives minus over the negatives, to unit length. */
 export function combineQuery(terms: { vector: Float32Array; weight: number; negative: boolean }[]): Float32Array {
-  const sum = new Float32Array(terms[0]!.vector.length);
+  const sum = new Float64Array(terms[0]!.vector.length);
+  let parts = 0; // the length of the parts end to end: what the sum would be if none took from another
   for (const t of terms) {
     const w = t.negative ? -t.weight : t.weight;
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + w * t.vector[i]!;
+    parts += Math.abs(w) * Math.hypot(...t.vector);
   }
   const norm = Math.hypot(...sum);
-  if (!(norm > 1e-6)) throw new LookalikeError('invalid_request', 'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
-  return sum.map((x) => x / norm);
+  if (!(norm > CANCELLED * parts)) {
+    throw new LookalikeError('invalid_request',
+      'the query\'s parts cancel out (their weighted sum is zero): change a weight, or leave a part out');
+  }
+  return Float32Array.from(sum, (x) => x / norm);
 }
 
 export interface SearchRequest {

@@ -462,10 +462,7 @@ export interface operations {
                     cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /**
-                     * @description results per page
-                     * @default 12
-                     */
+                    /** @description results per page */
                     k?: number;
                     minScore?: number;
                     /**
@@ -478,7 +475,7 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
-                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
                         /** @description words (need an embedding model) */
                         text?: string;
@@ -521,10 +518,7 @@ export interface operations {
                     cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /**
-                     * @description results per page
-                     * @default 12
-                     */
+                    /** @description results per page */
                     k?: number;
                     minScore?: number;
                     /**
@@ -537,7 +531,7 @@ export interface operations {
                     rerank?: "0" | "1" | "true" | "false" | "on";
                     /** @enum {string} */
                     classify?: "0" | "1" | "true" | "false" | "on";
-                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: a finite number, default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
+                    /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
                         /** @description words (need an embedding model) */
                         text?: string;
@@ -634,7 +628,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -746,10 +740,7 @@ export interface operations {
                     method?: "knn" | "fewshot";
                     /** @description few-shot candidate classes (gallery labels), repeated or a JSON array, at most LOOKALIKE_FEWSHOT_MAX_CLASSES; default: the first of the KNN vote */
                     classes?: string[];
-                    /**
-                     * @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES
-                     * @default 3
-                     */
+                    /** @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES */
                     examples?: number;
                 };
             };
@@ -833,7 +824,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1018,7 +1009,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1138,7 +1129,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1250,7 +1241,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,7 +1484,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1571,7 +1562,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1721,7 +1712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1855,7 +1846,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2035,9 +2026,7 @@ export interface operations {
                     image: string;
                     /** @default Describe this image. */
                     prompt?: string;
-                    /** @default 256 */
                     maxTokens?: number;
-                    /** @default 0 */
                     temperature?: number;
                     seed?: number;
                     history?: {
@@ -2058,7 +2047,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2273,7 +2262,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2353,7 +2342,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2502,7 +2491,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
