@@ -185,10 +185,14 @@ function renderDetails(r) {
 }
 
 // The gallery: pages of GET /api/images, appended by "Load more" (the cursor makes each page follow the last).
+// A cursor belongs to its filters: "Load more" after a filter changed starts again from the first page.
 let galleryNext = null;
+let galleryQuery = '';
 async function loadGallery(reset) {
   const q = new URLSearchParams({ limit: '24', sort: $('f-sort').value, ...filterFields() });
   if ($('f-label').value) q.set('label', $('f-label').value);
+  if (q.toString() !== galleryQuery) reset = true;
+  galleryQuery = q.toString();
   if (!reset && galleryNext) q.set('cursor', galleryNext);
   $('load-more').disabled = true;
   try {
