@@ -4,7 +4,7 @@
 import { LookalikeError } from '../errors.js';
 import type { SearchHit } from '../index/protocol.js';
 import type { ImageFilter, Store } from '../store/store.js';
-import { dot } from '../util/vectors.js';
+import { cosineScore, dot } from '../util/vectors.js';
 import type { SearchCursor, SearchOptions } from './gallery.js';
 
 /** The index as far as search goes: the k nearest of each query vector, among `allow` when given. */
@@ -75,7 +75,7 @@ export class FilteredSearch {
   private exactScores(query: Float32Array, filter: ImageFilter): SearchHit[] {
     const hits: SearchHit[] = [];
     for (const { id, vector } of this.store.filteredVectors(filter)) {
-      hits.push({ id, score: Math.fround(dot(query, vector)) }); // float32, as the index answers
+      hits.push({ id, score: Math.fround(cosineScore(dot(query, vector))) }); // float32, as the index answers
     }
     return hits.sort(byScore);
   }
