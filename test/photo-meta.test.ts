@@ -54,7 +54,7 @@ function tiff(tags: TiffTags, shade = 128): Buffer {
     return b;
   };
   const header = Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
-  const parts = [header, ifd(ifd0), ...(exif.length ? [ifd(exif)] : []), Buffer.alloc(64, shade)];
+  const parts: Buffer[] = [header, ifd(ifd0), ...(exif.length ? [ifd(exif)] : []), Buffer.alloc(64, shade)];
   for (const blob of blobs) parts.push(blob, Buffer.alloc(blob.length & 1));
   return Buffer.concat(parts);
 }
