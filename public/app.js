@@ -61,7 +61,8 @@ async function loadLabels() {
   }
 }
 
-// The answer to go by (`answer`: the trusted method's, unknown far from every labelled picture), and which method gave it.
+// The answer to go by (`answer`: the trusted method's, unknown far from every labelled picture), and which method
+// gave it.
 const METHOD_NAMES = { knn: 'nearest neighbours', probe: 'linear probe', 'zero-shot': 'zero-shot' };
 function renderPrediction(c) {
   const box = $('prediction');

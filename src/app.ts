@@ -64,7 +64,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   }).withTypeProvider<ZodTypeProvider>();
   // every method Node parses reaches the router (Fastify knows nine), so one no route takes is a 405 or 404 of ours;
   // CONNECT never does (Node hands it to the server's 'connect' event)
-  for (const method of METHODS) if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
@@ -136,7 +138,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   return app;
 }
 
-/** This server's URL for the OpenAPI document: a wildcard address is reached on loopback; an IPv6 one goes in brackets. */
+/** This server's URL for the OpenAPI document: a wildcard address is reached on loopback; IPv6 goes in brackets. */
 export function serverUrl(host: string, port: number): string {
   const reached = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `http://${isIPv6(reached) ? `[${reached}]` : reached}:${port}`;

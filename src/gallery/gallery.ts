@@ -109,7 +109,10 @@ export class Gallery implements LabelledVectors {
    * it replaces the stored one (`relabelled`).
    */
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean }> {
-    const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: cleanText(meta.source, SOURCE_MAX), label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
+    const { vectorChanged, ...result } = this.store.addImage({
+      sha256: image.sha256, source: cleanText(meta.source, SOURCE_MAX), label: meta.label,
+      width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo,
+    }, vector);
     // a new image, or another vector for it (--force): the index gets it; the same vector again changes nothing
     if (vectorChanged) await this.indexAdded(result.id, vector, !result.duplicate);
     if (meta.label !== null && (!result.duplicate || result.relabelled)) this.labelsChanged();

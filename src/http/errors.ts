@@ -62,7 +62,8 @@ export function registerErrorHandling(app: FastifyInstance, maxUploadMb: number)
     const allowed = routes.allowed(req.url.split('?')[0]!);
     if (!allowed.length) return send(reply, 'not_found', `no route ${req.method} ${shortPath(req.url)}`);
     reply.header('allow', allowed.join(', '));
-    return send(reply, 'method_not_allowed', `${shortPath(req.url)} does not take ${req.method}: it takes ${allowed.join(', ')}`);
+    const message = `${shortPath(req.url)} does not take ${req.method}: it takes ${allowed.join(', ')}`;
+    return send(reply, 'method_not_allowed', message);
   });
 }
 
@@ -78,7 +79,9 @@ class RouteMethods {
 
   allowed(path: string): string[] {
     const methods = new Set<string>();
-    for (const { pattern, methods: ms } of this.paths.values()) if (pattern.test(path)) ms.forEach((m) => methods.add(m));
+    for (const { pattern, methods: ms } of this.paths.values()) {
+      if (pattern.test(path)) ms.forEach((m) => methods.add(m));
+    }
     return [...methods].sort();
   }
 }
@@ -109,7 +112,7 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
 export function clientError(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return; // the client has gone: nobody to answer
   const [code, message]: [ErrorCode, string] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? ['headers_too_large', `the URL and headers are larger than ${maxHeaderSize / 1024} KB together`]
+    err.code === 'HPE_HEADER_OVERFLOW' ? ['headers_too_large', `the URL and headers pass ${maxHeaderSize >> 10} KB`]
     : err.code === 'HPE_INVALID_METHOD' ? ['unknown_method', 'the request\'s method is not an HTTP method']
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request_timeout', 'the request did not arrive in time']
     : ['invalid_request', `the request is not valid HTTP (${err.code ?? err.message})`];

@@ -97,7 +97,9 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     }
     const code = (err as { code?: unknown }).code;
     if (code === 'FST_FILES_LIMIT') throw tooManyFiles(limits.files ?? 1, opts.namedFiles === true);
-    if (code === 'FST_FIELDS_LIMIT') throw new LookalikeError('too_many_fields', `the form has more than ${limits.fields} text fields`);
+    if (code === 'FST_FIELDS_LIMIT') {
+      throw new LookalikeError('too_many_fields', `the form has more than ${limits.fields} text fields`);
+    }
     throw err;
   }
   if (!image && !opts.imageOptional) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image"');
@@ -107,7 +109,7 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
 /** 413 too_many_files, naming the limit: one image, or (a query of several parts) the image and `files - 1` named. */
 function tooManyFiles(files: number, named: boolean): LookalikeError {
   return new LookalikeError('too_many_files', named
-    ? `at most ${files - 1} files named by the query's items, besides the one in "image": send the others in another query`
+    ? `at most ${files - 1} files named by the query's items, besides the one in "image": send the others in another`
     : 'send one image per request, in the field "image"');
 }
 
@@ -120,19 +122,25 @@ export function mediaType(req: FastifyRequest): string {
  * JSON bodies, in the place of Fastify's parser: JSON.parse, refusing by name the keys that reach an object's prototype
  * when a body is merged into one (`__proto__`, `constructor.prototype`); JSON.parse itself only makes them own keys.
  */
-export function parseJsonBody(_req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void): void {
-  if (body.length === 0) return done(new LookalikeError('empty_body', 'the content type is application/json and the body is empty: send a JSON object'));
+type Done = (err: Error | null, value?: unknown) => void;
+export function parseJsonBody(_req: FastifyRequest, body: string, done: Done): void {
+  if (body.length === 0) {
+    return done(new LookalikeError('empty_body', 'the content type is JSON, and the body is empty'));
+  }
   try {
     done(null, JSON.parse(body, refusePrototypeKeys));
   } catch (err) {
-    done(err instanceof LookalikeError ? err : new LookalikeError('invalid_json', `the JSON body does not parse: ${(err as Error).message}`));
+    const message = `the JSON body does not parse: ${(err as Error).message}`;
+    done(err instanceof LookalikeError ? err : new LookalikeError('invalid_json', message));
   }
 }
 
 function refusePrototypeKeys(key: string, value: unknown): unknown {
-  const proto = key === '__proto__' ? key
-    : key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype') ? 'constructor.prototype' : null;
-  if (proto) throw new LookalikeError('invalid_request', `invalid JSON body: the key "${proto}" is not taken (it would reach an object's prototype)`);
+  const prototype = key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value;
+  const proto = key === '__proto__' ? key : prototype ? 'constructor.prototype' : null;
+  if (proto) {
+    throw new LookalikeError('invalid_request', `invalid JSON body: the key "${proto}" is refused (a prototype's)`);
+  }
   return value;
 }
 

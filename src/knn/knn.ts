@@ -33,7 +33,8 @@ export interface KnnResult {
 
 /** Open-set rejection: why an image is unknown when its best labelled neighbour is too far; null when one is near. */
 export function outOfSet(bestSimilarity: number | null, minSimilarity: number): string | null {
-  return bestSimilarity !== null && bestSimilarity < minSimilarity ? `best similarity ${bestSimilarity.toFixed(3)} is below ${minSimilarity}` : null;
+  const far = bestSimilarity !== null && bestSimilarity < minSimilarity;
+  return far ? `best similarity ${bestSimilarity.toFixed(3)} is below ${minSimilarity}` : null;
 }
 
 export function classify(neighbours: Neighbour[], opts: KnnOptions): KnnResult {
@@ -54,8 +55,9 @@ export function classify(neighbours: Neighbour[], opts: KnnOptions): KnnResult {
   const best = votes[0];
   const confidence = best?.share ?? 0;
   const bestSimilarity = voters.length ? top : null;
-  const reason = !best ? 'no labelled neighbours'
-    : outOfSet(bestSimilarity, opts.minSimilarity) ?? (confidence < opts.minConfidence ? `confidence ${confidence.toFixed(3)} is below ${opts.minConfidence}` : null);
+  const split = confidence < opts.minConfidence
+    ? `confidence ${confidence.toFixed(3)} is below ${opts.minConfidence}` : null;
+  const reason = !best ? 'no labelled neighbours' : outOfSet(bestSimilarity, opts.minSimilarity) ?? split;
   return {
     label: reason ? null : best!.label, candidate: best?.label ?? null, confidence, unknown: reason !== null, reason,
     bestSimilarity, votes, neighbours: voters,

@@ -69,16 +69,22 @@ export interface TrustedResult {
  * has (a white square came out "ankle boot" at 0.49), as zero-shot's is under its own. Zero-shot over labels given
  * with the request is not judged by the gallery's pictures.
  */
-export function trustedResult(trusted: ReturnType<typeof trustedAnswer>, knn: KnnResult, zs: ZeroShotResult | null, probe: ProbeAnswer | null,
-  opts: { minSimilarity: number; minConfidence: number; galleryLabels: boolean }): TrustedResult | null {
+export function trustedResult(
+  trusted: ReturnType<typeof trustedAnswer>, knn: KnnResult, zs: ZeroShotResult | null, probe: ProbeAnswer | null,
+  opts: { minSimilarity: number; minConfidence: number; galleryLabels: boolean },
+): TrustedResult | null {
   const far = outOfSet(knn.bestSimilarity, opts.minSimilarity);
-  const result = (from: TrustedResult['from'], candidate: string | null, confidence: number, reason: string | null): TrustedResult =>
+  type From = TrustedResult['from'];
+  const result = (from: From, candidate: string | null, confidence: number, reason: string | null): TrustedResult =>
     ({ from, label: reason ? null : candidate, candidate, confidence, unknown: reason !== null, reason });
   if (trusted === 'probe' && probe) {
-    const unsure = probe.probability < opts.minConfidence ? `probe probability ${probe.probability.toFixed(3)} is below ${opts.minConfidence}` : null;
+    const unsure = probe.probability < opts.minConfidence
+      ? `probe probability ${probe.probability.toFixed(3)} is below ${opts.minConfidence}` : null;
     return result('probe', probe.label, probe.probability, far ?? unsure);
   }
-  if (trusted === 'zero-shot' && zs) return result('zero-shot', zs.candidate, zs.probability, zs.reason ?? (opts.galleryLabels ? far : null));
+  if (trusted === 'zero-shot' && zs) {
+    return result('zero-shot', zs.candidate, zs.probability, zs.reason ?? (opts.galleryLabels ? far : null));
+  }
   if (trusted === 'knn') return result('knn', knn.candidate, knn.confidence, knn.reason);
   return null;
 }

@@ -13,7 +13,7 @@ import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnai
 import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
-import type { ClassifyAnswer } from '../usecases/classify.js';
+import type { Classification } from '../usecases/classify.js';
 
 const K_MAX = 100;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
@@ -60,8 +60,10 @@ const AnswerOut = z.object({
   candidate: z.string().nullable().describe('the trusted method\'s top class, even when rejected'),
   confidence: z.number().describe('KNN\'s vote share, or the probe\'s or zero-shot\'s probability'),
   unknown: z.boolean(), reason: z.string().nullable(),
-}).nullable().describe('the trusted method\'s answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than ' +
-  'LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold); null with no answer at all');
+}).nullable().describe('the trusted method\'s answer; unknown, whichever method is trusted, when the best labelled ' +
+  'neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request ' +
+  'answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; ' +
+  'null with no answer at all');
 const ClassificationOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
   probe: ProbeOut.nullable(),
@@ -77,7 +79,8 @@ const SearchOut = z.object({
   results: z.array(SearchHitOut),
   next: z.string().nullable().describe('the cursor of the next page (pass it as `cursor` with the same query), or null on the last page'),
   tookMs: z.number(),
-  classification: ClassificationOut.optional().describe('with classify=true: what /api/classify answers (without few-shot), from the same encode'),
+  classification: ClassificationOut.optional()
+    .describe('with classify=true: what /api/classify answers (without few-shot), from the same encode'),
   rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
 });
 
@@ -85,7 +88,7 @@ export function knnOut(r: KnnResult) {
   return { ...r, neighbours: r.neighbours.map((n) => ({ ...n, thumbnailUrl: thumbnailUrl(n.id) })) };
 }
 
-const classificationOut = (c: Omit<ClassifyAnswer, 'fewShot'>) =>
+const classificationOut = (c: Classification) =>
   ({ ...knnOut(c.knn), zeroShot: c.zeroShot, probe: c.probe, trusted: c.trusted, answer: c.answer });
 
 const search: FastifyPluginAsyncZod = async (app) => {

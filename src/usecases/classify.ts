@@ -6,7 +6,8 @@ import type { Gallery } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { ProbeAnswer } from '../knn/probe.js';
 import type { ProbeKeeper } from '../knn/probe-keeper.js';
-import { LabelVectors, trustedAnswer, trustedResult, zeroShot, type TrustedResult, type ZeroShotResult } from '../knn/zero-shot.js';
+import { LabelVectors, trustedAnswer, trustedResult, zeroShot } from '../knn/zero-shot.js';
+import type { TrustedResult, ZeroShotResult } from '../knn/zero-shot.js';
 import type { FewShot, FewShotAnswer, FewShotRequest } from './few-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
 
@@ -33,6 +34,10 @@ export interface ClassifyAnswer {
   /** Labels embedded for this request (each a text encode). */
   embeddedLabels: number;
 }
+
+type ClassifyOptions = Pick<ClassifyRequest, 'k' | 'labels' | 'signal'>;
+/** What classify answers without few-shot: what search's `classify` adds. */
+export type Classification = Omit<ClassifyAnswer, 'fewShot'>;
 
 export interface ZeroShotSettings { template: string; temperature: number; minProbability: number; maxNewLabels: number }
 
@@ -63,12 +68,14 @@ export class Classify {
     const { vector, prepared } = await this.encoder.image(req.image);
     const answer = await this.ofVector(vector, req);
     const fewShotRequest = req.fewShot;
-    const fewShot = fewShotRequest && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, { image: req.image, sha256: prepared.sha256, vector }, answer.knn));
+    const image = { image: req.image, sha256: prepared.sha256, vector };
+    const fewShot = fewShotRequest
+      && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, image, answer.knn));
     return { ...answer, fewShot };
   }
 
   /** KNN, zero-shot and the probe on an encoded image, and the answer to go by (search's `classify` asks this too). */
-  async ofVector(vector: Float32Array, req: Pick<ClassifyRequest, 'k' | 'labels' | 'signal'> = {}): Promise<Omit<ClassifyAnswer, 'fewShot'>> {
+  async ofVector(vector: Float32Array, req: ClassifyOptions = {}): Promise<Classification> {
     const labelVectors = req.labels ? this.requireLabelVectors() : this.labelVectors;
     const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
     const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);

@@ -14,11 +14,12 @@ const OFFSET = /^[+-](\d{2}):(\d{2})$/;
 function exifDate(raw: unknown, offset: unknown): { takenAt: string; takenMs: number } | null {
   const m = typeof raw === 'string' ? EXIF_DATE.exec(raw.trim()) : null;
   if (!m) return null; // absent, or "0000:00:00 00:00:00" and other placeholders cameras write
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  type Fields = [year: number, month: number, day: number, hour: number, minute: number, second: number];
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as Fields;
   // Date.parse rolls 2021-02-30 over to 2 March and hour 24 to the next day: such a date is no date
   const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const real = year > 0 && utc.getUTCFullYear() === year && utc.getUTCMonth() === month - 1 && utc.getUTCDate() === day &&
-    hour < 24 && minute < 60 && second < 60;
+  const sameDay = utc.getUTCFullYear() === year && utc.getUTCMonth() === month - 1 && utc.getUTCDate() === day;
+  const real = year > 0 && sameDay && hour < 24 && minute < 60 && second < 60;
   if (!real) return null;
   const o = typeof offset === 'string' ? OFFSET.exec(offset.trim()) : null;
   const zone = o && Number(o[1]) <= 14 && Number(o[2]) < 60 ? o[0] : null; // real offsets run from -12:00 to +14:00

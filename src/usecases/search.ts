@@ -5,7 +5,7 @@ import { LookalikeError } from '../errors.js';
 import type { Gallery, SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../gallery/gallery.js';
 import type { ImageFilter } from '../store/store.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
-import type { ClassifyAnswer, Classify } from './classify.js';
+import type { Classification, Classify } from './classify.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 /** One part of a query built from several: words, an uploaded image, both (one input), or a stored image's id. */
@@ -54,7 +54,7 @@ export interface SearchAnswer {
   /** the next page's cursor (re-ranking reorders within a page, never across pages) */
   next: SearchCursor | null;
   /** With `classify`: what /api/classify answers, from the same encode (no few-shot). */
-  classification?: Omit<ClassifyAnswer, 'fewShot'>;
+  classification?: Classification;
   rerank?: RerankSummary;
 }
 

@@ -588,7 +588,7 @@ export interface operations {
                              * @enum {string|null}
                              */
                             trusted: "knn" | "probe" | "zero-shot" | null;
-                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold); null with no answer at all */
+                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
                             answer: {
                                 /** @enum {string} */
                                 from: "knn" | "probe" | "zero-shot";
@@ -792,7 +792,7 @@ export interface operations {
                          * @enum {string|null}
                          */
                         trusted: "knn" | "probe" | "zero-shot" | null;
-                        /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold); null with no answer at all */
+                        /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
                         answer: {
                             /** @enum {string} */
                             from: "knn" | "probe" | "zero-shot";
@@ -1031,7 +1031,7 @@ export interface operations {
                              * @enum {string|null}
                              */
                             trusted: "knn" | "probe" | "zero-shot" | null;
-                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold); null with no answer at all */
+                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
                             answer: {
                                 /** @enum {string} */
                                 from: "knn" | "probe" | "zero-shot";
