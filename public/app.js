@@ -61,20 +61,26 @@ async function loadLabels() {
   }
 }
 
+// The answer to go by (`answer`: the trusted method's, unknown far from every labelled picture), and which method
+// gave it.
+const METHOD_NAMES = { knn: 'nearest neighbours', probe: 'linear probe', 'zero-shot': 'zero-shot' };
 function renderPrediction(c) {
   const box = $('prediction');
-  if (!c) { box.hidden = true; return; }
+  const a = c?.answer;
+  if (!a) { box.hidden = true; return; }
   box.hidden = false;
-  box.className = `prediction${c.unknown ? ' unknown' : ''}`;
+  box.className = `prediction${a.unknown ? ' unknown' : ''}`;
   box.replaceChildren();
   const label = document.createElement('div');
   label.className = 'label';
   label.dataset.testid = 'predicted-label';
-  label.textContent = c.unknown ? 'unknown' : c.label;
+  label.textContent = a.unknown ? 'unknown' : a.label;
   const detail = document.createElement('div');
-  detail.textContent = c.unknown
-    ? `closest class ${c.candidate ?? '–'} (${c.reason})`
-    : `confidence ${(100 * c.confidence).toFixed(0)}% from ${c.neighbours.length} neighbours`;
+  detail.dataset.testid = 'predicted-detail';
+  const support = a.from === 'knn' ? ` from ${c.neighbours.length} neighbours` : '';
+  detail.textContent = a.unknown
+    ? `closest class ${a.candidate ?? '–'} (${a.reason})`
+    : `${METHOD_NAMES[a.from]}: ${(100 * a.confidence).toFixed(0)}%${support}`;
   box.append(label, detail);
 }
 

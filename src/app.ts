@@ -7,10 +7,12 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { METHODS } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { frameworkErrors, registerErrorHandling } from './http/errors.js';
-import { formBodySchema } from './http/upload.js';
+import { clientError, frameworkErrors, registerErrorHandling } from './http/errors.js';
+import { formBodySchema, parseJsonBody } from './http/upload.js';
 import healthRoutes from './routes/health.js';
 import imageRoutes from './routes/images.js';
 import searchRoutes from './routes/search.js';
@@ -59,9 +61,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     bodyLimit: 1 << 20, // JSON bodies are small; uploads go through multipart with their own limit
     forceCloseConnections: 'idle', // on close: wait for requests in flight, drop idle keep-alive sockets
     frameworkErrors, // a malformed path (%ZZ) in the one error shape too
+    clientErrorHandler: clientError, // and what Node's parser refuses: headers too large, a method that is not HTTP's
   }).withTypeProvider<ZodTypeProvider>();
+  // every method Node parses reaches the router (Fastify knows nine), so one no route takes is a 405 or 404 of ours;
+  // CONNECT never does (Node hands it to the server's 'connect' event)
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   registerErrorHandling(app, config.LOOKALIKE_MAX_UPLOAD_MB);
 
   const runtime = new Runtime(config, { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (e, m) => app.log.error(e, m) });
@@ -90,7 +99,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
         // a private package (package.json); the URL says what npm means by UNLICENSED
         version: '0.1.0', license: { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' },
       },
-      servers: [{ url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`, description: 'this server (HOST, PORT)' }],
+      servers: [{ url: serverUrl(config.HOST, config.PORT), description: 'this server (HOST, PORT)' }],
       tags: [
         { name: 'search', description: 'Search by image or words, find similar, classify' },
         { name: 'gallery', description: 'The gallery\'s images, and adds encoded by workers' },
@@ -134,4 +143,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.addHook('onClose', async () => runtime.close());
   if (opts.startRuntime !== false) app.addHook('onReady', async () => { void runtime.start(); });
   return app;
+}
+
+/** This server's URL for the OpenAPI document: a wildcard address is reached on loopback; IPv6 goes in brackets. */
+export function serverUrl(host: string, port: number): string {
+  const reached = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${isIPv6(reached) ? `[${reached}]` : reached}:${port}`;
 }

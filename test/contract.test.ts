@@ -1,7 +1,12 @@
 // The error contract, route by route: every status a route documents in OpenAPI is produced here by a real request,
 // with the one error shape; every status produced is documented; the README's API table says the same; and the
 // upload routes document their multipart bodies.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { ERRORS, errorsTable, type ErrorCode } from '../src/errors.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +17,7 @@ import { mountTmpfs } from './helpers/tmpfs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any; body: string };
-interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; limited: TestApp; queued: TestApp; full: TestApp; embed: TestApp }
+interface Apps { ready: TestApp; vlm: TestApp; cold: TestApp; keyed: TestApp; queued: TestApp; full: TestApp; embed: TestApp }
 // Redis unreachable (nothing listens on its port), and a server beyond loopback without a key
 interface MoreApps { redisDown: TestApp; exposed: TestApp }
 
@@ -30,8 +35,8 @@ let redis: TestRedis;
 beforeAll(async () => {
   redis = await startRedis();
   apps.queued = await startTestApp({ LOOKALIKE_REDIS_URL: redis.url }); // adds become jobs (no worker needed to enqueue)
-  [apps.ready, apps.vlm, apps.keyed, apps.limited, apps.embed] = await Promise.all([
-    startTestApp(), startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' }), startTestApp({ LOOKALIKE_API_KEY: 'sesame' }), startTestApp({ LOOKALIKE_RATE_LIMIT: '1' }),
+  [apps.ready, apps.vlm, apps.keyed, apps.embed] = await Promise.all([
+    startTestApp(), startTestApp({ LOOKALIKE_TEXT_MODEL: 'demo' }), startTestApp({ LOOKALIKE_API_KEY: 'sesame' }),
     startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' }), // words and zero-shot labels
   ]);
   apps.cold = await startTestApp({}, { start: false });
@@ -45,7 +50,6 @@ beforeAll(async () => {
   png = await scenePng(7);
   id = (await upload(apps.ready, 'POST', '/api/images', { image: file(await scenePng(8)) })).json().id;
   spec = (await apps.ready.app.inject('/docs/json')).json();
-  await apps.limited.app.inject('/api/health'); // its one request a minute: everything after it is 429
 });
 afterAll(async () => {
   disk?.free();
@@ -250,12 +254,19 @@ describe('the error contract', () => {
   });
 
   it('answers 429 on every route once the rate limit is reached, in the same shape', async () => {
-    for (const route of ROUTES) {
-      const [method, path] = route.split(' ') as [string, string];
-      const res = await apps.limited.app.inject({ method: method.toUpperCase() as 'GET', url: path.replace('{id}', '1') });
-      expect(res.statusCode, route).toBe(429);
-      expect(res.json().error.code).toBe('rate_limited');
-      expect(Object.keys(spec.paths[path]![method]!.responses)).toContain('429');
+    // its own app, made here: the limit's window is a minute from its first request, whatever ran before
+    const limited = await startTestApp({ LOOKALIKE_RATE_LIMIT: '1' }, { start: false }); // the limit comes before loading
+    try {
+      await limited.app.inject('/api/health'); // its one request a minute: everything after it is 429
+      for (const route of ROUTES) {
+        const [method, path] = route.split(' ') as [string, string];
+        const res = await limited.app.inject({ method: method.toUpperCase() as 'GET', url: path.replace('{id}', '1') });
+        expect(res.statusCode, route).toBe(429);
+        expect(res.json().error.code).toBe('rate_limited');
+        expect(Object.keys(spec.paths[path]![method]!.responses)).toContain('429');
+      }
+    } finally {
+      await limited.close();
     }
   });
 
@@ -301,6 +312,94 @@ describe('the error contract', () => {
       expect(schema.properties.image).toMatchObject({ type: 'string', format: 'binary' });
     }
     expect(Object.keys(spec.paths['/api/search']!.post!.requestBody!.content)).toContain('application/json');
+  });
+
+  it('answers a known path asked with another method 405 method_not_allowed with Allow (once a 404 "no route"), any method Node parses', async () => {
+    for (const [method, url, allow] of [['PUT', '/api/health', 'GET, HEAD'], ['POST', `/api/images/${id}`, 'DELETE, GET, HEAD, PATCH'],
+      ['GET', '/api/search', 'POST'], ['DELETE', '/api/images/3/thumbnail?x=1', 'GET, HEAD'], ['PURGE', '/api/stats', 'GET, HEAD'],
+      ['OPTIONS', '/api/duplicates/resolve', 'POST']] as const) {
+      const res = await apps.ready.app.inject({ method: method as 'GET', url });
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(405);
+      expect(res.headers.allow, `${method} ${url}`).toBe(allow);
+      expect(res.json().error).toEqual({ code: 'method_not_allowed', message: expect.stringContaining(allow) });
+    }
+    for (const method of ['GET', 'PURGE'] as const) {
+      const res = await apps.ready.app.inject({ method: method as 'GET', url: '/api/nothing-here' });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('not_found');
+    }
+  });
+
+  it('answers what Node\'s parser refuses in the one shape too: a URL or headers over 16 KB (431), a method that is not HTTP\'s (501), a timeout (408)', async () => {
+    const base = await apps.ready.app.listen({ port: 0, host: '127.0.0.1' });
+    const raw = (request: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(base).port), '127.0.0.1');
+      let out = '';
+      socket.on('data', (d) => { out += d; });
+      socket.on('close', () => resolve(out));
+      socket.on('error', reject);
+      socket.write(request);
+    });
+    const cases: [string, number, string][] = [
+      [`GET /api/health?q=${'a'.repeat(17_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large'],
+      [`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`, 431, 'headers_too_large'],
+      ['FOO /api/health HTTP/1.1\r\nHost: x\r\n\r\n', 501, 'unknown_method'],
+      ['GET /api/health HTTP/1.1\r\nHost x\r\n\r\n', 400, 'invalid_request'],
+    ];
+    cases.push(['GET /api/health HTTP/1.1\r\nHost: x\r\n', 408, 'request_timeout']);
+    for (const [request, status, code] of cases) {
+      if (status === 408) {
+        // a request that never arrives whole: Node raises this after headersTimeout (60 s), here at once on a real socket
+        const timeout = Object.assign(new Error('request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+        apps.ready.app.server.once('connection', (socket) => setImmediate(() => apps.ready.app.server.emit('clientError', timeout, socket)));
+      }
+      const answer = await raw(request);
+      const [head, body] = answer.split('\r\n\r\n') as [string, string];
+      expect(head, request.slice(0, 40)).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(head.toLowerCase()).toContain('content-type: application/json');
+      expect(JSON.parse(body)).toEqual({ error: { code, message: expect.any(String) } });
+      expect(ERRORS[code as ErrorCode].status).toBe(status);
+    }
+  });
+
+  it('names a __proto__ or constructor.prototype key of a JSON body as the problem: 400 invalid_request (once invalid_json)', async () => {
+    for (const [payload, key] of [['{"keep":1,"others":[2],"action":"delete","__proto__":{"admin":true}}', '__proto__'],
+      ['{"keep":1,"others":[2],"action":"delete","x":{"constructor":{"prototype":{"admin":true}}}}', 'constructor.prototype']] as const) {
+      const res = await post(apps.ready, '/api/duplicates/resolve', payload);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toEqual({ code: 'invalid_request', message: expect.stringContaining(`"${key}"`) });
+    }
+    expect((await post(apps.ready, '/api/search', '{"text":"x","__proto__":1}')).json().error.code).toBe('invalid_request');
+    // an ordinary key named constructor is data
+    expect((await patch(apps.ready, `/api/images/${id}`, '{"label":"constructor"}')).statusCode).toBe(200);
+  });
+
+  it('takes the image and 8 named files on search: a 9th named file is 413 too_many_files naming the limit (once accepted)', async () => {
+    const named = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, file(png)]));
+    const positive = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ file: `f${i}` })));
+    expect((await upload(apps.ready, 'POST', '/api/search', { positive: positive(8), ...named(8) })).statusCode).toBe(200);
+    for (const fields of [{ positive: positive(9), ...named(9) }, { image: file(png), positive: positive(9), ...named(9) }]) {
+      const res = await upload(apps.ready, 'POST', '/api/search', fields);
+      expect(res.statusCode, res.body).toBe(413);
+      expect(res.json().error).toEqual({ code: 'too_many_files', message: expect.stringMatching(/at most 8 files/) });
+    }
+    const two = await upload(apps.ready, 'POST', '/api/images', { image: file(png), other: file(png) });
+    expect(two.json().error).toEqual({ code: 'too_many_files', message: expect.stringMatching(/one image/) });
+  });
+
+  it('gives an IPv6 HOST in brackets in the OpenAPI document\'s server URL (once a 500 Invalid URL)', async () => {
+    for (const [host, url] of [['::1', 'http://[::1]:7860'], ['::', 'http://[::1]:7860'], ['0.0.0.0', 'http://127.0.0.1:7860'], ['localhost', 'http://localhost:7860']]) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-ipv6-'));
+      const app = await buildApp(loadConfig({ LOOKALIKE_DATA_DIR: dataDir, HOST: host, PORT: '7860' }), { logger: false, startRuntime: false });
+      try {
+        const res = await app.inject('/docs/json');
+        expect(res.statusCode, `${host}: ${res.body.slice(0, 200)}`).toBe(200);
+        expect(res.json().servers[0].url).toBe(url);
+      } finally {
+        await app.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
   });
 
   it('health while loading says why in the error shape, with Retry-After', async () => {

@@ -11,6 +11,8 @@ import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
 import { Store } from '../src/store/store.js';
 import { ROOT, runScript, startScript, watchOutput } from './helpers/cli.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+import { asStored } from '../src/util/vector-format.js';
+import { dot } from '../src/util/vectors.js';
 
 const DIM = 32;
 const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
@@ -271,6 +273,25 @@ describe('gallery index files', () => {
     const strict = await g.search(vectors[0]!, { k: 40, minScore: 0.9 });
     expect(strict.every((h) => h.score >= 0.9)).toBe(true);
     expect(strict.length).toBeLessThan(40);
+  });
+});
+
+describe('scores', () => {
+  it('are at most 1: a picture found by its own vector scores 1, not the 1.00005 of its float16 copy, by every search path', async () => {
+    // vectors whose stored (float16) copy has an inner product over 1 with them: what a self-match used to answer
+    const over = clusteredVectors(400, DIM, 4, 7).filter((v) => dot(v, asStored(v)) > 1 + 1e-5);
+    expect(over.length).toBeGreaterThan(3);
+    for (const kind of ['flat', 'ivf-pq'] as const) {
+      const g = await openGallery(tempDir(), kind);
+      const ids = await fill(g, [...over, ...clusteredVectors(kind === 'ivf-pq' ? MIN_TRAIN : 0, DIM, 4, 8)]); // ivf-pq: trained
+      const hits = await g.search(over[0]!, { k: 3 }); // the index (ivf-pq: its candidates re-scored from SQLite)
+      const scanned = await g.search(over[0]!, { k: 3, filter: { label: 'c0' } }); // the exact scan of a narrow filter
+      for (const [path, top] of [['index', hits[0]!], ['exact scan', scanned[0]!]] as const) {
+        expect(top.id, `${kind}, ${path}`).toBe(ids[0]);
+        expect(top.score, `${kind}, ${path}`).toBe(1);
+      }
+      await closeGallery(g);
+    }
   });
 });
 

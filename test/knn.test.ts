@@ -10,7 +10,7 @@ import { classify, summarize, type KnnResult } from '../src/knn/knn.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { sha256 } from '../src/image/prepare.js';
-import { fitTemperature, MIN_KNN_SUPPORT, PROBE_MIN_PER_CLASS, trustedAnswer, zeroShot, type ZeroShotResult } from '../src/knn/zero-shot.js';
+import { fitTemperature, MIN_KNN_SUPPORT, PROBE_MIN_PER_CLASS, trustedAnswer, trustedResult, zeroShot, type ZeroShotResult } from '../src/knn/zero-shot.js';
 import type { ProbeAnswer } from '../src/knn/probe.js';
 import { scenePng, variant, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -126,6 +126,29 @@ describe('zero-shot', () => {
     expect(trustedAnswer(knn, null, probe(49))).toBe('knn'); // too few per class: the rule without the probe
     expect(trustedAnswer(null, null, probe(49))).toBeNull();
     expect(trustedAnswer(knn, null, null)).toBe('knn');
+  });
+
+  it('answers unknown far from every labelled picture whichever method is trusted (not zero-shot over the request\'s labels), or when the probe is unsure', () => {
+    const opts = { minSimilarity: 0.5, minConfidence: 0.5, galleryLabels: true };
+    const knn = (bestSimilarity: number): KnnResult => classify([{ id: 1, score: bestSimilarity, label: 'a' }, { id: 2, score: bestSimilarity, label: 'a' }],
+      { k: 20, temperature: 0.07, minSimilarity: 0.5, minConfidence: 0.3 });
+    const probe: ProbeAnswer = { label: 'b', probability: 0.8, scores: [{ label: 'b', probability: 0.8 }, { label: 'a', probability: 0.2 }], trainedOn: 100, fewestPerClass: 50 };
+    const zs = zeroShot(Float32Array.from([1, 0]), ['a', 'b'], [Float32Array.from([1, 0]), Float32Array.from([0, 1])], { temperature: 0.1, minProbability: 0.5 });
+    // near: the trusted method's answer
+    expect(trustedResult('probe', knn(0.9), zs, probe, opts)).toEqual({ from: 'probe', label: 'b', candidate: 'b', confidence: 0.8, unknown: false, reason: null });
+    expect(trustedResult('zero-shot', knn(0.9), zs, null, opts)).toMatchObject({ from: 'zero-shot', label: 'a', unknown: false });
+    expect(trustedResult('knn', knn(0.9), zs, null, opts)).toMatchObject({ from: 'knn', label: 'a', unknown: false });
+    // far (best similarity 0.3 < 0.5): unknown, the candidate kept, and the reason is KNN's
+    const far = knn(0.3);
+    expect(trustedResult('probe', far, zs, probe, opts)).toEqual({ from: 'probe', label: null, candidate: 'b', confidence: 0.8, unknown: true, reason: 'best similarity 0.300 is below 0.5' });
+    expect(trustedResult('zero-shot', far, zs, null, opts)).toMatchObject({ label: null, candidate: 'a', unknown: true, reason: far.reason });
+    expect(trustedResult('knn', far, zs, null, opts)).toMatchObject({ label: null, unknown: true, reason: far.reason });
+    // zero-shot over labels of the request's own is not judged by the gallery's pictures
+    expect(trustedResult('zero-shot', far, zs, null, { ...opts, galleryLabels: false })).toMatchObject({ label: 'a', unknown: false });
+    expect(trustedResult(null, far, null, null, opts)).toBeNull();
+    // near, and the probe unsure: under KNN's confidence cut its answer is unknown too
+    expect(trustedResult('probe', knn(0.9), zs, { ...probe, probability: 0.49 }, opts))
+      .toMatchObject({ label: null, candidate: 'b', unknown: true, reason: 'probe probability 0.490 is below 0.5' });
   });
 
   it('fits the temperature that makes its probabilities honest', () => {

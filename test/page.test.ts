@@ -74,6 +74,7 @@ describe('the search page', () => {
   it('finds pictures of the same kind for a held-out picture, and names its class (the trained demo)', async () => {
     const test = readFashion('t10k');
     const i = demoSplit(test.labels).queries.find((q) => FASHION_CLASSES[test.labels[q]!] === 'sneaker')!; // never in the gallery
+    await t.app.runtime.ready().classify.probe.settled(); // trained: with 100 labelled pictures a class, the probe is trusted
     const page = await browser.newPage();
     await page.goto(base);
     await page.waitForSelector('body[data-ready="true"]');
@@ -84,6 +85,8 @@ describe('the search page', () => {
     expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(9);
     expect(Number(await page.locator('#results .card .score').first().textContent())).toBeLessThan(0.999); // not itself
     expect(await page.textContent('[data-testid="predicted-label"]')).toBe('sneaker');
+    // the answer to go by names the method that gave it (once KNN's vote share, whichever was trusted)
+    expect(await page.textContent('[data-testid="predicted-detail"]')).toMatch(/^linear probe: \d+%$/);
     await page.close();
   });
 

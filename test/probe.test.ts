@@ -3,6 +3,7 @@
 // reloaded, one of another model or label set is not used, and a relabel retrains it. Waits are on the keeper's
 // progress (settled(): no training due or running), never on a fixed time.
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
@@ -16,16 +17,20 @@ const test = readFashion('t10k');
 const { queries } = demoSplit(test.labels);
 
 interface ProbeOut { label: string; probability: number; scores: { label: string; probability: number }[]; trainedOn: number; fewestPerClass: number }
-interface ClassifyOut { candidate: string | null; probe: ProbeOut | null; trusted: string | null }
+interface ClassifyOut {
+  candidate: string | null; unknown: boolean; reason: string | null; bestSimilarity: number; probe: ProbeOut | null; trusted: string | null;
+  answer: { from: string; label: string | null; candidate: string | null; confidence: number; unknown: boolean; reason: string | null } | null;
+}
 
 describe('the linear probe on the trained demo', () => {
   let t: TestApp, base: string, keeper: ProbeKeeper;
-  const classify = async (i: number): Promise<ClassifyOut> => {
-    const body = multipart({ image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' } });
+  const classifyFile = async (data: Buffer, filename = 'x.png'): Promise<ClassifyOut> => {
+    const body = multipart({ image: { filename, data, contentType: 'image/png' } });
     const res = await fetch(`${base}/api/classify`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
     expect(res.status).toBe(200);
     return await res.json() as ClassifyOut;
   };
+  const classify = async (i: number) => classifyFile(await fashionPng(test, i), fashionName(i));
   const vectorOf = async (i: number) => (await t.app.runtime.ready().models.encoder.embed(await fashionPng(test, i))).vector;
 
   beforeAll(async () => {
@@ -85,6 +90,26 @@ describe('the linear probe on the trained demo', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('answers unknown, though the probe is trusted, far from every labelled picture or when the probe is unsure (once "ankle boot" for a white square)', async () => {
+    const white = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer();
+    const wallpaper = (name: string) => sharp(readFileSync(`/usr/share/backgrounds/gnome/${name}`)).resize(256).png().toBuffer();
+    // [what, picture, why]: the white square is near enough (0.67) but the probe says 0.49; these wallpapers are far (under 0.4)
+    for (const [what, data, why] of [['a white square', white, /^probe probability 0\.4\d+ is below 0\.5$/], ['symbolic-d.webp', await wallpaper('symbolic-d.webp'), /^best similarity 0\.3\d+ is below 0\.5$/],
+      ['vnc-l.webp', await wallpaper('vnc-l.webp'), /^best similarity 0\.3\d+ is below 0\.5$/]] as const) {
+      const out = await classifyFile(data);
+      console.log(`${what}: KNN best similarity ${out.bestSimilarity.toFixed(3)}, KNN ${out.candidate} (${out.reason ?? 'answered'}), probe ${out.probe!.label} ${out.probe!.probability.toFixed(3)}`);
+      expect(out.trusted, what).toBe('probe');
+      expect(out.answer, what).toEqual({ from: 'probe', label: null, candidate: out.probe!.label, confidence: out.probe!.probability, unknown: true, reason: expect.stringMatching(why) });
+      // the page's search asks the same with classify=true, from the same encode
+      const body = multipart({ image: { filename: 'x.png', data, contentType: 'image/png' }, classify: 'true' });
+      const search = await (await fetch(`${base}/api/search`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers })).json() as { classification: ClassifyOut };
+      expect(search.classification.answer, what).toEqual(out.answer);
+    }
+    // near a labelled picture, and sure: the probe's answer
+    const near = await classify(queries[0]!);
+    expect(near.answer).toMatchObject({ from: 'probe', label: near.probe!.label, unknown: false, reason: null });
   });
 
   it('a relabel retrains it (debounced, in the background): the new class appears, and with few pictures of it KNN is trusted again', async () => {

@@ -4,7 +4,7 @@
 import { LookalikeError } from '../errors.js';
 import type { SearchHit } from '../index/protocol.js';
 import type { ImageFilter, Store } from '../store/store.js';
-import { dot } from '../util/vectors.js';
+import { cosineScore, dot } from '../util/vectors.js';
 import type { SearchCursor, SearchOptions } from './gallery.js';
 
 /** The index as far as search goes: the k nearest of each query vector, among `allow` when given. */
@@ -25,7 +25,7 @@ const byScore = (a: SearchHit, b: SearchHit) => b.score - a.score || a.id - b.id
 /** The score every page compares: the float32 cosine with the stored vector, whichever way the hit was found (an
  *  exact scan, or any index kind, ivf-sq8's approximate scores included), so a cursor's key means the same on the
  *  page after even when the filter's method or the index changed in between. */
-const exactScore = (query: Float32Array, stored: Float32Array) => Math.fround(dot(query, stored));
+const exactScore = (query: Float32Array, stored: Float32Array) => Math.fround(cosineScore(dot(query, stored)));
 
 /** Whether a hit comes after the cursor in its order (value descending, then id ascending for score, descending for date). */
 function isAfter(h: { id: number }, cursor: SearchCursor | undefined, value: number, idOrder: 1 | -1 = 1): boolean {

@@ -16,6 +16,7 @@ import { FilteredSearch } from './filtered-search.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
 import { lockDataDir } from './lock.js';
 import { asStored } from '../util/vector-format.js';
+import { cleanText } from '../util/text.js';
 
 export interface GalleryOptions {
   dataDir: string;
@@ -61,6 +62,8 @@ export type TrashedImage = ImageRecord & { trashedAt: string; expiresAt: string 
 export interface TrashPage { images: TrashedImage[]; next: ListAfter | null }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
+/** A stored source path (an upload's file name, a path under the indexed folder) is kept to this many characters. */
+export const SOURCE_MAX = 1024;
 
 export class Gallery implements LabelledVectors {
   private readonly labelListeners: (() => void)[] = [];
@@ -116,7 +119,10 @@ export class Gallery implements LabelledVectors {
    * it replaces the stored one (`relabelled`).
    */
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean; restored: boolean }> {
-    const { vectorChanged, ...result } = this.store.addImage({ sha256: image.sha256, source: meta.source, label: meta.label, width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo }, vector);
+    const { vectorChanged, ...result } = this.store.addImage({
+      sha256: image.sha256, source: cleanText(meta.source, SOURCE_MAX), label: meta.label,
+      width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo,
+    }, vector);
     // a new image, another vector for it (--force), or one back from the trash: the index gets it; the same vector
     // again changes nothing
     if (vectorChanged || result.restored) await this.indexAdded(result.id, vector, !result.duplicate);

@@ -61,6 +61,11 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     for await (const part of req.parts({ limits: { fields: limits.fields, parts: limits.fields + maxFiles + 4, fieldSize: limits.bytes, files: maxFiles } })) {
       if (part.type === 'file') {
         if (opts.namedFiles && part.fieldname !== 'image') {
+          // the multipart limit counts the image too: without one, a file more than the query's items may name
+          if (files.size === maxFiles - 1) {
+            await part.toBuffer().catch(() => undefined); // drain it
+            throw tooManyFiles(maxFiles, true);
+          }
           if (files.has(part.fieldname)) throw new LookalikeError('invalid_request', `two files in the field "${part.fieldname}": give each file its own field name`);
           files.set(part.fieldname, await part.toBuffer());
           continue;
@@ -90,15 +95,53 @@ export async function readUpload<S extends z.ZodType>(req: FastifyRequest, field
     if (err instanceof Error && !('code' in err)) {
       throw new LookalikeError('invalid_multipart', `the multipart body is malformed (${err.message}): send multipart/form-data with its boundary, the image in the field "image"`);
     }
+    const code = (err as { code?: unknown }).code;
+    if (code === 'FST_FILES_LIMIT') throw tooManyFiles(limits.files ?? 1, opts.namedFiles === true);
+    if (code === 'FST_FIELDS_LIMIT') {
+      throw new LookalikeError('too_many_fields', `the form has more than ${limits.fields} text fields`);
+    }
     throw err;
   }
   if (!image && !opts.imageOptional) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image"');
   return { image, filename, files, fields: parseFields(fieldsSchema, raw, 'form fields') };
 }
 
+/** 413 too_many_files, naming the limit: one image, or (a query of several parts) the image and `files - 1` named. */
+function tooManyFiles(files: number, named: boolean): LookalikeError {
+  return new LookalikeError('too_many_files', named
+    ? `at most ${files - 1} files named by the query's items, besides the one in "image": send the others in another`
+    : 'send one image per request, in the field "image"');
+}
+
 /** The media type of a request, without parameters, in lower case (media types are case-insensitive). */
 export function mediaType(req: FastifyRequest): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * JSON bodies, in the place of Fastify's parser: JSON.parse, refusing by name the keys that reach an object's prototype
+ * when a body is merged into one (`__proto__`, `constructor.prototype`); JSON.parse itself only makes them own keys.
+ */
+type Done = (err: Error | null, value?: unknown) => void;
+export function parseJsonBody(_req: FastifyRequest, body: string, done: Done): void {
+  if (body.length === 0) {
+    return done(new LookalikeError('empty_body', 'the content type is JSON, and the body is empty'));
+  }
+  try {
+    done(null, JSON.parse(body, refusePrototypeKeys));
+  } catch (err) {
+    const message = `the JSON body does not parse: ${(err as Error).message}`;
+    done(err instanceof LookalikeError ? err : new LookalikeError('invalid_json', message));
+  }
+}
+
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  const prototype = key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value;
+  const proto = key === '__proto__' ? key : prototype ? 'constructor.prototype' : null;
+  if (proto) {
+    throw new LookalikeError('invalid_request', `invalid JSON body: the key "${proto}" is refused (a prototype's)`);
+  }
+  return value;
 }
 
 /** A route that takes a JSON body: anything else is a 415 before the body is read (as preParsing, after the key check). */

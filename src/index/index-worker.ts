@@ -16,7 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type * as FaissNode from 'faiss-node';
 import { storedDot } from '../util/vector-format.js';
-import { dot } from '../util/vectors.js';
+import { cosineScore, dot } from '../util/vectors.js';
 import { settingDefault } from '../config.js';
 import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
 import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, SearchHit } from './protocol.js';
@@ -321,7 +321,9 @@ const ops: IndexOps = {
       }
       if (spec().exact) fromFaiss = fromFaiss.map((hits, q) => rescore(queries.subarray(q * d, (q + 1) * d), hits.slice(0, candidates)));
     }
-    return exact.map((hits, q) => [...hits, ...fromFaiss[q]!].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
+    // every score the index answers is made here: kept to [-1, 1] before it is ordered
+    return exact.map((hits, q) => [...hits, ...fromFaiss[q]!].map((h) => ({ id: h.id, score: cosineScore(h.score) }))
+      .sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
   },
 
   save(seq) {

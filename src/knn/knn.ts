@@ -31,6 +31,12 @@ export interface KnnResult {
   neighbours: Neighbour[];
 }
 
+/** Open-set rejection: why an image is unknown when its best labelled neighbour is too far; null when one is near. */
+export function outOfSet(bestSimilarity: number | null, minSimilarity: number): string | null {
+  const far = bestSimilarity !== null && bestSimilarity < minSimilarity;
+  return far ? `best similarity ${bestSimilarity.toFixed(3)} is below ${minSimilarity}` : null;
+}
+
 export function classify(neighbours: Neighbour[], opts: KnnOptions): KnnResult {
   const voters = neighbours.filter((n) => n.label !== null).slice(0, opts.k);
   const table = new Map<string, { count: number; weight: number }>();
@@ -49,10 +55,9 @@ export function classify(neighbours: Neighbour[], opts: KnnOptions): KnnResult {
   const best = votes[0];
   const confidence = best?.share ?? 0;
   const bestSimilarity = voters.length ? top : null;
-  let reason: string | null = null;
-  if (!best) reason = 'no labelled neighbours';
-  else if (bestSimilarity! < opts.minSimilarity) reason = `best similarity ${bestSimilarity!.toFixed(3)} is below ${opts.minSimilarity}`;
-  else if (confidence < opts.minConfidence) reason = `confidence ${confidence.toFixed(3)} is below ${opts.minConfidence}`;
+  const split = confidence < opts.minConfidence
+    ? `confidence ${confidence.toFixed(3)} is below ${opts.minConfidence}` : null;
+  const reason = !best ? 'no labelled neighbours' : outOfSet(bestSimilarity, opts.minSimilarity) ?? split;
   return {
     label: reason ? null : best!.label, candidate: best?.label ?? null, confidence, unknown: reason !== null, reason,
     bestSimilarity, votes, neighbours: voters,

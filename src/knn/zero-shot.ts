@@ -1,7 +1,7 @@
 // Zero-shot classification: with an embedder that puts words and images in one space, each class name becomes a
 // text ("a photo of {label}"), and an image's class probabilities are a softmax of its cosine to each text over a
 // temperature. No labelled examples needed, which is also its weakness next to KNN: see trustedAnswer().
-import type { KnnResult } from './knn.js';
+import { outOfSet, type KnnResult } from './knn.js';
 import type { ProbeAnswer } from './probe.js';
 
 export interface ZeroShotOptions { template: string; temperature: number; minProbability: number }
@@ -50,6 +50,43 @@ export function trustedAnswer(knn: KnnResult | null, zs: ZeroShotResult | null, 
   if (knn && !knn.unknown && (knn.votes[0]?.count ?? 0) >= MIN_KNN_SUPPORT) return 'knn';
   if (zs) return 'zero-shot';
   return knn ? 'knn' : null;
+}
+
+/** The answer to go by: the trusted method's, with the open-set rejection KNN makes applied to it too. */
+export interface TrustedResult {
+  from: 'knn' | 'probe' | 'zero-shot';
+  label: string | null; // null when unknown
+  candidate: string | null; // the method's top label, even when rejected
+  confidence: number; // KNN's vote share, the probe's or zero-shot's probability
+  unknown: boolean;
+  reason: string | null;
+}
+
+/**
+ * The trusted method's answer, with open-set rejection whichever method it is. A picture far from every labelled one
+ * (KNN's best similarity under its threshold) is unknown: the probe and zero-shot over the gallery's labels always
+ * pick one of those labels. The probe's answer is also unknown when its probability is under the cut KNN's vote share
+ * has (a white square came out "ankle boot" at 0.49), as zero-shot's is under its own. Zero-shot over labels given
+ * with the request is not judged by the gallery's pictures.
+ */
+export function trustedResult(
+  trusted: ReturnType<typeof trustedAnswer>, knn: KnnResult, zs: ZeroShotResult | null, probe: ProbeAnswer | null,
+  opts: { minSimilarity: number; minConfidence: number; galleryLabels: boolean },
+): TrustedResult | null {
+  const far = outOfSet(knn.bestSimilarity, opts.minSimilarity);
+  type From = TrustedResult['from'];
+  const result = (from: From, candidate: string | null, confidence: number, reason: string | null): TrustedResult =>
+    ({ from, label: reason ? null : candidate, candidate, confidence, unknown: reason !== null, reason });
+  if (trusted === 'probe' && probe) {
+    const unsure = probe.probability < opts.minConfidence
+      ? `probe probability ${probe.probability.toFixed(3)} is below ${opts.minConfidence}` : null;
+    return result('probe', probe.label, probe.probability, far ?? unsure);
+  }
+  if (trusted === 'zero-shot' && zs) {
+    return result('zero-shot', zs.candidate, zs.probability, zs.reason ?? (opts.galleryLabels ? far : null));
+  }
+  if (trusted === 'knn') return result('knn', knn.candidate, knn.confidence, knn.reason);
+  return null;
 }
 
 /** What zero-shot needs of an embedder: words into the images' space, and the model's id for the cache. */

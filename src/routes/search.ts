@@ -16,6 +16,7 @@ import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, m
 import type { KnnResult } from '../knn/knn.js';
 import { LabelsStoppedError } from '../knn/zero-shot.js';
 import type { CompositeQuery, QueryPart } from '../usecases/search.js';
+import type { Classification } from '../usecases/classify.js';
 
 const K_MAX = 100;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
@@ -67,25 +68,42 @@ const ZeroShotOut = z.object({
   label: z.string().nullable(), candidate: z.string().nullable(), probability: z.number(), unknown: z.boolean(), reason: z.string().nullable(),
   scores: z.array(z.object({ label: z.string(), cosine: z.number(), probability: z.number() })),
 }).describe('zero-shot: a softmax of the image\'s cosine to each label\'s text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE');
-const ClassifyOut = KnnOut.extend({
+const AnswerOut = z.object({
+  from: z.enum(['knn', 'probe', 'zero-shot']),
+  label: z.string().nullable().describe('the class to go by, or null when unknown'),
+  candidate: z.string().nullable().describe('the trusted method\'s top class, even when rejected'),
+  confidence: z.number().describe('KNN\'s vote share, or the probe\'s or zero-shot\'s probability'),
+  unknown: z.boolean(), reason: z.string().nullable(),
+}).nullable().describe('the trusted method\'s answer; unknown, whichever method is trusted, when the best labelled ' +
+  'neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request ' +
+  'answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; ' +
+  'null with no answer at all');
+const ClassificationOut = KnnOut.extend({
   zeroShot: ZeroShotOut.optional(),
   probe: ProbeOut.nullable(),
-  fewShot: FewShotOut.optional(),
   trusted: z.enum(['knn', 'probe', 'zero-shot']).nullable()
     .describe('which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot'),
+  answer: AnswerOut,
+});
+const ClassifyOut = ClassificationOut.extend({
+  fewShot: FewShotOut.optional(),
   tookMs: z.number(),
 });
 const SearchOut = z.object({
   results: z.array(SearchHitOut),
   next: z.string().nullable().describe('the cursor of the next page (pass it as `cursor` with the same query), or null on the last page'),
   tookMs: z.number(),
-  classification: KnnOut.optional(),
+  classification: ClassificationOut.optional()
+    .describe('with classify=true: what /api/classify answers (without few-shot), from the same encode'),
   rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
 });
 
 export function knnOut(r: KnnResult) {
   return { ...r, neighbours: r.neighbours.map((n) => ({ ...n, thumbnailUrl: thumbnailUrl(n.id) })) };
 }
+
+const classificationOut = (c: Classification) =>
+  ({ ...knnOut(c.knn), zeroShot: c.zeroShot, probe: c.probe, trusted: c.trusted, answer: c.answer });
 
 const search: FastifyPluginAsyncZod = async (app) => {
   /** The search request, multipart (an image, or `text`) or JSON ({ text, ... }). */
@@ -127,7 +145,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     const { search } = app.runtime.ready();
     const request = await readSearch(req);
     const answer = await search.run(request);
-    const classification = answer.classification && knnOut(answer.classification);
+    const classification = answer.classification && classificationOut(answer.classification);
     const next = searchCursorOut(answer.next, request.digest);
     const tookMs = performance.now() - started;
     return { results: answer.results.map(imageOut), next, tookMs, classification, rerank: answer.rerank };
@@ -160,8 +178,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     if (answer.embeddedLabels) req.log.info(`classify: ${answer.embeddedLabels} new zero-shot labels embedded`);
-    const { zeroShot, probe, fewShot, trusted } = answer;
-    return { ...knnOut(answer.knn), zeroShot, probe, fewShot, trusted, tookMs: performance.now() - started };
+    return { ...classificationOut(answer), fewShot: answer.fewShot, tookMs: performance.now() - started };
   });
 
   app.get('/api/images/:id/similar', {

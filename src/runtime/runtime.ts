@@ -148,16 +148,16 @@ export class Runtime {
     const knn = knnOptions(cfg);
     const queries = new QueryEncoder(models.encoder, this.admission, this.metrics);
     const reranker = models.judge && new Reranker(models.judge.judge, models.judge.key, cfg.LOOKALIKE_RERANK_TOP_N, cfg.LOOKALIKE_RERANK_BUDGET_MS);
-    const search = new Search(gallery, queries, reranker, knn);
+    const classify = new Classify(gallery, queries, probe, new FewShot(models.vlm, gallery, {
+      maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES, maxExamples: cfg.LOOKALIKE_FEWSHOT_MAX_EXAMPLES,
+    }, cfg.LOOKALIKE_TEXT_MODEL === 'demo'), knn, {
+      template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
+      minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
+    });
+    const search = new Search(gallery, queries, reranker, classify);
     return {
-      models, gallery, queries, search,
+      models, gallery, queries, search, classify,
       ingest: new Ingest(gallery, queries, jobs),
-      classify: new Classify(gallery, queries, probe, new FewShot(models.vlm, gallery, {
-        maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES, maxExamples: cfg.LOOKALIKE_FEWSHOT_MAX_EXAMPLES,
-      }, cfg.LOOKALIKE_TEXT_MODEL === 'demo'), knn, {
-        template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
-        minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
-      }),
       describe: new Describe(models.vlm, this.admission),
       duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
       takeAway: new TakeAway(gallery),

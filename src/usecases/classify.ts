@@ -6,7 +6,8 @@ import type { Gallery } from '../gallery/gallery.js';
 import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { ProbeAnswer } from '../knn/probe.js';
 import type { ProbeKeeper } from '../knn/probe-keeper.js';
-import { LabelVectors, trustedAnswer, zeroShot, type ZeroShotResult } from '../knn/zero-shot.js';
+import { LabelVectors, trustedAnswer, trustedResult, zeroShot } from '../knn/zero-shot.js';
+import type { TrustedResult, ZeroShotResult } from '../knn/zero-shot.js';
 import type { FewShot, FewShotAnswer, FewShotRequest } from './few-shot.js';
 import type { QueryEncoder } from './query-encoder.js';
 
@@ -28,9 +29,15 @@ export interface ClassifyAnswer {
   probe: ProbeAnswer | null;
   fewShot?: FewShotAnswer;
   trusted: 'knn' | 'probe' | 'zero-shot' | null;
+  /** The trusted method's answer, unknown when the image is far from every labelled one; null with no answer. */
+  answer: TrustedResult | null;
   /** Labels embedded for this request (each a text encode). */
   embeddedLabels: number;
 }
+
+type ClassifyOptions = Pick<ClassifyRequest, 'k' | 'labels' | 'signal'>;
+/** What classify answers without few-shot: what search's `classify` adds. */
+export type Classification = Omit<ClassifyAnswer, 'fewShot'>;
 
 export interface ZeroShotSettings { template: string; temperature: number; minProbability: number; maxNewLabels: number }
 
@@ -59,6 +66,17 @@ export class Classify {
         '(LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS): send them in smaller requests first; embedded labels are kept, and then all of them fit in one');
     }
     const { vector, prepared } = await this.encoder.image(req.image);
+    const answer = await this.ofVector(vector, req);
+    const fewShotRequest = req.fewShot;
+    const image = { image: req.image, sha256: prepared.sha256, vector };
+    const fewShot = fewShotRequest
+      && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, image, answer.knn));
+    return { ...answer, fewShot };
+  }
+
+  /** KNN, zero-shot and the probe on an encoded image, and the answer to go by (search's `classify` asks this too). */
+  async ofVector(vector: Float32Array, req: ClassifyOptions = {}): Promise<Classification> {
+    const labelVectors = req.labels ? this.requireLabelVectors() : this.labelVectors;
     const knn = await this.gallery.classify(vector, { ...this.knn, k: req.k ?? this.knn.k });
     const labels = req.labels ?? (labelVectors ? this.gallery.labels().map((l) => l.label) : []);
     let zs: ZeroShotResult | undefined;
@@ -70,9 +88,9 @@ export class Classify {
     }
     const labelled = this.gallery.counts().labelled > 0;
     const probe = this.probe.predict(vector);
-    const fewShotRequest = req.fewShot;
-    const fewShot = fewShotRequest && await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, { image: req.image, sha256: prepared.sha256, vector }, knn));
-    return { knn, zeroShot: zs, probe, fewShot, trusted: trustedAnswer(labelled ? knn : null, zs ?? null, probe), embeddedLabels };
+    const trusted = trustedAnswer(labelled ? knn : null, zs ?? null, probe);
+    const answer = trustedResult(trusted, knn, zs ?? null, probe, { ...this.knn, galleryLabels: !req.labels });
+    return { knn, zeroShot: zs, probe, trusted, answer, embeddedLabels };
   }
 
   private requireLabelVectors(): LabelVectors {

@@ -1,10 +1,11 @@
 // Search the gallery by an uploaded image or by words, with the optional re-rank (the VL model or a reranker looks at
-// the top) and the optional KNN classification from the same encode; and "find similar" from a stored vector.
+// the top) and the optional classification (what Classify answers) from the same encode; and "find similar" from a
+// stored vector.
 import { LookalikeError } from '../errors.js';
 import type { Gallery, SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../gallery/gallery.js';
 import type { ImageFilter } from '../store/store.js';
-import type { KnnOptions, KnnResult } from '../knn/knn.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
+import type { Classification, Classify } from './classify.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 /** One part of a query built from several: words, an uploaded image, both (one input), or a stored image's id. */
@@ -60,7 +61,8 @@ export interface SearchAnswer {
   results: (SearchResult | Reranked<SearchResult>)[];
   /** the next page's cursor (re-ranking reorders within a page, never across pages) */
   next: SearchCursor | null;
-  classification?: KnnResult;
+  /** With `classify`: what /api/classify answers, from the same encode (no few-shot). */
+  classification?: Classification;
   rerank?: RerankSummary;
 }
 
@@ -69,7 +71,7 @@ export class Search {
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
     private readonly reranker: Reranker | null,
-    private readonly knn: KnnOptions,
+    private readonly classifier: Pick<Classify, 'ofVector'>,
   ) {}
 
   async run(q: SearchRequest): Promise<SearchAnswer> {
@@ -77,7 +79,7 @@ export class Search {
     if (reranker && q.parts) throw new LookalikeError('invalid_request', 're-ranking judges one image or one text: a query of several parts cannot be re-ranked');
     const { vector, query } = await this.encode(q);
     const { results, next } = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
-    const classification = q.classify ? await this.gallery.classify(vector, this.knn) : undefined;
+    const classification = q.classify ? await this.classifier.ofVector(vector) : undefined;
     if (!reranker || !query) return { results, next, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding

@@ -596,6 +596,7 @@ export interface operations {
                         /** @description the cursor of the next page (pass it as `cursor` with the same query), or null on the last page */
                         next: string | null;
                         tookMs: number;
+                        /** @description with classify=true: what /api/classify answers (without few-shot), from the same encode */
                         classification?: {
                             /** @description predicted class, or null when unknown */
                             label: string | null;
@@ -617,6 +618,51 @@ export interface operations {
                                 label: string | null;
                                 thumbnailUrl: string;
                             }[];
+                            /** @description zero-shot: a softmax of the image's cosine to each label's text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE */
+                            zeroShot?: {
+                                label: string | null;
+                                candidate: string | null;
+                                probability: number;
+                                unknown: boolean;
+                                reason: string | null;
+                                scores: {
+                                    label: string;
+                                    cosine: number;
+                                    probability: number;
+                                }[];
+                            };
+                            /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                            probe: {
+                                label: string;
+                                probability: number;
+                                /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                                scores: {
+                                    label: string;
+                                    probability: number;
+                                }[];
+                                /** @description labelled vectors it was trained on */
+                                trainedOn: number;
+                                /** @description the fewest labelled vectors any of its classes had */
+                                fewestPerClass: number;
+                            } | null;
+                            /**
+                             * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
+                             * @enum {string|null}
+                             */
+                            trusted: "knn" | "probe" | "zero-shot" | null;
+                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
+                            answer: {
+                                /** @enum {string} */
+                                from: "knn" | "probe" | "zero-shot";
+                                /** @description the class to go by, or null when unknown */
+                                label: string | null;
+                                /** @description the trusted method's top class, even when rejected */
+                                candidate: string | null;
+                                /** @description KNN's vote share, or the probe's or zero-shot's probability */
+                                confidence: number;
+                                unknown: boolean;
+                                reason: string | null;
+                            } | null;
                         };
                         rerank?: {
                             reranked: number;
@@ -628,7 +674,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -656,7 +702,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than `image` and 8 named by a query's items; the message names the limit); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -800,6 +846,24 @@ export interface operations {
                             /** @description the fewest labelled vectors any of its classes had */
                             fewestPerClass: number;
                         } | null;
+                        /**
+                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
+                         * @enum {string|null}
+                         */
+                        trusted: "knn" | "probe" | "zero-shot" | null;
+                        /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
+                        answer: {
+                            /** @enum {string} */
+                            from: "knn" | "probe" | "zero-shot";
+                            /** @description the class to go by, or null when unknown */
+                            label: string | null;
+                            /** @description the trusted method's top class, even when rejected */
+                            candidate: string | null;
+                            /** @description KNN's vote share, or the probe's or zero-shot's probability */
+                            confidence: number;
+                            unknown: boolean;
+                            reason: string | null;
+                        } | null;
                         /** @description few-shot: the VL model shown each class's nearest labelled images, then this one; probabilities of the class names' tokens, summing to 1 */
                         fewShot?: {
                             label: string;
@@ -815,16 +879,11 @@ export interface operations {
                             tookMs: number;
                             note?: string;
                         };
-                        /**
-                         * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
-                         * @enum {string|null}
-                         */
-                        trusted: "knn" | "probe" | "zero-shot" | null;
                         tookMs: number;
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -852,7 +911,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than `image` and 8 named by a query's items; the message names the limit); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -977,6 +1036,7 @@ export interface operations {
                         /** @description the cursor of the next page (pass it as `cursor` with the same query), or null on the last page */
                         next: string | null;
                         tookMs: number;
+                        /** @description with classify=true: what /api/classify answers (without few-shot), from the same encode */
                         classification?: {
                             /** @description predicted class, or null when unknown */
                             label: string | null;
@@ -998,6 +1058,51 @@ export interface operations {
                                 label: string | null;
                                 thumbnailUrl: string;
                             }[];
+                            /** @description zero-shot: a softmax of the image's cosine to each label's text ("a photo of {label}") over LOOKALIKE_ZEROSHOT_TEMPERATURE */
+                            zeroShot?: {
+                                label: string | null;
+                                candidate: string | null;
+                                probability: number;
+                                unknown: boolean;
+                                reason: string | null;
+                                scores: {
+                                    label: string;
+                                    cosine: number;
+                                    probability: number;
+                                }[];
+                            };
+                            /** @description the linear probe: a softmax (multinomial logistic) regression trained on the gallery's labelled vectors in the background; null until one is trained (at least 2 labelled classes), and after a label change it answers from the previous training until the next lands */
+                            probe: {
+                                label: string;
+                                probability: number;
+                                /** @description every class the probe knows, most probable first; the probabilities sum to 1 */
+                                scores: {
+                                    label: string;
+                                    probability: number;
+                                }[];
+                                /** @description labelled vectors it was trained on */
+                                trainedOn: number;
+                                /** @description the fewest labelled vectors any of its classes had */
+                                fewestPerClass: number;
+                            } | null;
+                            /**
+                             * @description which answer to go by: the probe when each of its classes had at least 50 labelled pictures; else KNN when it answered with at least 3 neighbours of its class; else zero-shot
+                             * @enum {string|null}
+                             */
+                            trusted: "knn" | "probe" | "zero-shot" | null;
+                            /** @description the trusted method's answer; unknown, whichever method is trusted, when the best labelled neighbour is less similar than LOOKALIKE_KNN_MIN_SIMILARITY (zero-shot over labels given with the request answers by its own threshold) and, for the probe, when its probability is below LOOKALIKE_KNN_MIN_CONFIDENCE; null with no answer at all */
+                            answer: {
+                                /** @enum {string} */
+                                from: "knn" | "probe" | "zero-shot";
+                                /** @description the class to go by, or null when unknown */
+                                label: string | null;
+                                /** @description the trusted method's top class, even when rejected */
+                                candidate: string | null;
+                                /** @description KNN's vote share, or the probe's or zero-shot's probability */
+                                confidence: number;
+                                unknown: boolean;
+                                reason: string | null;
+                            } | null;
                         };
                         rerank?: {
                             reranked: number;
@@ -1009,7 +1114,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1129,7 +1234,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1241,7 +1346,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1283,7 +1388,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than `image` and 8 named by a query's items; the message names the limit); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1484,7 +1589,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1562,7 +1667,7 @@ export interface operations {
                     "application/json": null;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1712,7 +1817,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1846,7 +1951,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2047,7 +2152,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2075,7 +2180,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than 9, `image` and 8 named by a query's items); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
+            /** @description upload_too_large: an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting); image_too_large: an image over `LOOKALIKE_MAX_PIXELS`, checked from its header before decoding (the message names the limit and the setting); too_many_files: more than one file (search: more than `image` and 8 named by a query's items; the message names the limit); too_many_fields: over 20 form fields (1010 for classify); fields_too_large: a form's text fields over their bytes: 4 KB, about 800 KB for classify's labels; too_many_new_labels: over `LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS` zero-shot labels not embedded yet; body_too_large: a JSON body over 1 MB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2262,7 +2367,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2342,7 +2447,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2491,7 +2596,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2606,7 +2711,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2670,7 +2775,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2755,7 +2860,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2896,7 +3001,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
+            /** @description invalid_request: a bad field or parameter; a malformed id (an image id is decimal digits, nothing else); a path that is not valid URL encoding; a page cursor this server did not give, or of another sort, or of another query or filters; `sort=date` without `minScore`, or with over 10000 results above it; a JSON key `__proto__` (or `constructor.prototype`); a request line or header that is not valid HTTP; missing_image: no file; wrong_field: the file in another field than `image` (search: a file field that no `positive` or `negative` item names); invalid_multipart: a multipart body that does not parse: no boundary, a wrong one, garbage, cut short; invalid_json: a JSON body, or a form part sent as `application/json`, that does not parse; empty_body: a JSON content type with no body; prompt_too_long: the prompt (images included; a describe's kept history too) does not fit the text model's context; too_many_classes: few-shot `classes` over `LOOKALIKE_FEWSHOT_MAX_CLASSES`; too_many_examples: few-shot `examples` over `LOOKALIKE_FEWSHOT_MAX_EXAMPLES` per class */
             400: {
                 headers: {
                     [name: string]: unknown;
