@@ -44,7 +44,7 @@ export const ERRORS = {
   internal_error: { status: 500, description: 'a bug: logged with the request' },
   loading: { status: 503, retryAfter: true, description: 'the model and gallery are still loading' },
   startup_failed: { status: 503, retryAfter: true, description: 'the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead)' },
-  busy: { status: 503, retryAfter: true, description: 'the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue\'s length times the recent time per request' },
+  busy: { status: 503, retryAfter: true, description: 'the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue\'s length times the recent time per request. Duplicates: a scan at another threshold is under way; Retry-After is the last scan\'s time left' },
   workers_busy: { status: 503, retryAfter: true, description: 'with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS`' },
   worker_model_mismatch: { status: 503, description: 'with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it)' },
   queue_unavailable: { status: 503, retryAfter: true, description: 'Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers' },
