@@ -176,6 +176,23 @@ describe('duplicates of a gallery of made vectors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('finds every group of a gallery over one read batch: 210 tight clusters of 10, each one group', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookalike-dups-'));
+    const g = await Gallery.open({ dataDir: dir, identity: identity(16), indexKind: 'flat', indexParams: params });
+    try {
+      const vectors = clusteredVectors(2100, 16, 210, 3, 0.02); // member i of cluster i % 210
+      for (let i = 0; i < vectors.length; i++) await g.add(fakeImage(i + 1), vectors[i]!, { source: null, label: null });
+      const groups = await g.duplicates(0.99, 10);
+      expect(groups).toHaveLength(210);
+      for (const gr of groups) {
+        expect(gr.members).toHaveLength(10);
+        expect(new Set(gr.members.map((m) => (m.id - 1) % 210)).size).toBe(1);
+      }
+    } finally {
+      await g.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('a scan beside writes, on more than 1024 images', () => {

@@ -57,6 +57,9 @@ export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
 /** About how long one slice of a duplicates scan holds the index: a search that comes meanwhile waits this at most. */
 const SCAN_SLICE_MS = 2;
+/** The index's scores differ from the stored vectors' in the last digits (FAISS sums in another order for another
+ *  number of queries): a neighbour this far under the threshold is kept as a candidate, and the stored vectors decide. */
+const SCORE_SLACK = 1e-4;
 /** A turn of the event loop: requests that came meanwhile are served before a long task goes on. */
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -260,15 +263,16 @@ export class Gallery implements LabelledVectors {
         const key = createHash('sha256').update(vectors.subarray(i * dim, (i + 1) * dim)).digest('base64');
         sameVector.set(key, [...sameVector.get(key) ?? [], id]);
       });
-      for (let from = 0; from < ids.length; from += slice) {
+      for (let from = 0; from < ids.length;) {
         const part = ids.slice(from, from + slice);
         const started = performance.now();
         const hits = await this.index.search(vectors.subarray(from * dim, (from + part.length) * dim), neighbours + 1);
         const took = Math.max(performance.now() - started, 0.1);
         slice = Math.min(1024, Math.max(8, Math.round((part.length * SCAN_SLICE_MS) / took)));
         hits.forEach((row, i) => row.forEach((h) => {
-          if (h.id !== part[i] && h.score >= threshold) link(part[i]!, h.id);
+          if (h.id !== part[i] && h.score >= threshold - SCORE_SLACK) link(part[i]!, h.id);
         }));
+        from += part.length;
       }
     }
     const twins = new Map<number, number[]>();
