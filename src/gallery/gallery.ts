@@ -261,7 +261,9 @@ export class Gallery implements LabelledVectors {
       const dim = vectors.length / ids.length;
       ids.forEach((id, i) => {
         const key = createHash('sha256').update(vectors.subarray(i * dim, (i + 1) * dim)).digest('base64');
-        sameVector.set(key, [...sameVector.get(key) ?? [], id]);
+        const same = sameVector.get(key);
+        if (same) same.push(id);
+        else sameVector.set(key, [id]);
       });
       for (let from = 0; from < ids.length;) {
         const part = ids.slice(from, from + slice);
