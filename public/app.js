@@ -452,8 +452,9 @@ async function findSimilar(r, withDetails = false) {
   }
 }
 
-// --- Duplicates view (issue 18 part 4): groups from GET /api/duplicates; per group, pick the one to keep (the
-// server's suggestion first) and delete or relabel the others with one POST /api/duplicates/resolve.
+// --- Duplicates view: groups from GET /api/duplicates; per group, pick the one to keep (the server's suggestion
+// first) and keep them all (the default), or delete (after a confirm that says how many) or relabel the others that
+// are alike to the keeper with one POST /api/duplicates/resolve.
 function showView(name) {
   for (const view of ['search', 'duplicates', 'trash']) {
     $(`view-${view}`).setAttribute('aria-pressed', String(view === name));
@@ -471,30 +472,54 @@ async function findDuplicates() {
   showMessage('');
   const threshold = $('dup-threshold').value;
   $('dup-summary').textContent = 'looking…';
+  $('dup-find').disabled = true; // the server runs one scan at a time
   try {
     const out = await api(`/api/duplicates?${new URLSearchParams({ ...(threshold ? { threshold } : {}), limit: '200' })}`);
-    $('dup-threshold').value = String(out.threshold);
+    if ($('dup-threshold').value === threshold) $('dup-threshold').value = String(out.threshold); // unless typed meanwhile
     $('dup-summary').textContent = out.total ? `${out.total} groups${out.total > out.groups.length ? ` (the first ${out.groups.length} shown)` : ''}` : 'no duplicates at this similarity';
-    $('dup-groups').replaceChildren(...out.groups.map(renderGroup));
+    $('dup-groups').replaceChildren(...out.groups.map((g, n) => renderGroup(g, n, out.threshold)));
   } catch (err) {
     $('dup-summary').textContent = '';
     showMessage(...explain(err));
+  } finally {
+    $('dup-find').disabled = false;
   }
 }
 
-function renderGroup(g, n) {
+function renderGroup(g, n, threshold) {
   const li = document.createElement('li');
   li.className = 'dup-group';
   const h = document.createElement('h3');
   h.textContent = `${g.kind === 'exact' ? 'Exact copies' : 'Near duplicates'}: ${g.members.length} images`;
   const cards = document.createElement('ol');
   cards.className = 'results';
+  const badges = new Map();
+  // the scores against the picked keeper, from the group's similarities: a member under the threshold stays whatever
+  // Apply does (identical vectors may sum to a hair under 1, hence the tolerance)
   const pick = (id) => {
     li.dataset.keep = id;
-    for (const c of cards.children) c.classList.toggle('keep', c.dataset.id === String(id));
+    const k = g.members.findIndex((m) => m.id === id);
+    g.members.forEach((m, j) => {
+      const c = cards.children[j];
+      const score = g.similarities[k][j];
+      const alike = j === k || score >= threshold - 1e-6;
+      c.classList.toggle('keep', j === k);
+      c.classList.toggle('below', !alike);
+      c.dataset.alike = String(alike && j !== k);
+      const badge = badges.get(m.id);
+      badge.textContent = j === k ? 'keep' : id === g.keep && m.exact ? 'exact' : score.toFixed(3);
+      badge.title = alike ? '' : `under ${threshold} to the image to keep: it stays`;
+      c.querySelector('.stays').hidden = alike;
+    });
+    updateApply();
   };
   cards.append(...g.members.map((m) => {
-    const { li: member } = card(m, m.exact ? 'exact' : m.score.toFixed(3), 'score', `${m.width}x${m.height}${m.label ? ` · ${m.label}` : ''}`, m.source ?? '');
+    const { li: member, meta } = card(m, '', 'score', `${m.width}x${m.height}${m.label ? ` · ${m.label}` : ''}`, m.source ?? '');
+    badges.set(m.id, meta.querySelector('.score'));
+    const stays = document.createElement('span');
+    stays.className = 'stays';
+    stays.textContent = 'not alike to this keeper: stays';
+    stays.hidden = true;
     const keep = document.createElement('label');
     const radio = document.createElement('input');
     radio.type = 'radio';
@@ -503,32 +528,45 @@ function renderGroup(g, n) {
     radio.checked = m.id === g.keep;
     radio.addEventListener('change', () => pick(m.id));
     keep.append(radio, ' keep this one');
-    member.append(keep);
+    member.append(stays, keep);
     return member;
   }));
   const actions = document.createElement('form');
   actions.className = 'dup-actions';
+  actions.autocomplete = 'off'; // a choice is made for this group, now: never restored from an earlier visit
   const action = document.createElement('select');
   action.setAttribute('aria-label', 'what to do with the others');
-  action.append(new Option('delete the others', 'delete'), new Option('relabel the others', 'relabel'));
+  action.append(new Option('keep them all', 'keep', true, true), new Option('delete the others', 'delete'),
+    new Option('relabel the others', 'relabel'));
   const label = document.createElement('input');
   label.placeholder = 'new label (empty: none)';
   label.setAttribute('aria-label', 'new label');
   label.hidden = true;
-  action.addEventListener('change', () => { label.hidden = action.value !== 'relabel'; });
   const apply = document.createElement('button');
   apply.type = 'submit';
   apply.textContent = 'Apply';
+  function updateApply() {
+    const others = [...cards.children].filter((c) => c.dataset.alike === 'true').length;
+    apply.disabled = action.value === 'keep' || others === 0;
+  }
+  action.addEventListener('change', () => { label.hidden = action.value !== 'relabel'; updateApply(); });
   actions.append(action, label, apply);
-  actions.addEventListener('submit', (e) => { e.preventDefault(); resolveGroup(li, g, action.value, label.value.trim()); });
+  actions.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const others = [...cards.children].filter((c) => c.dataset.alike === 'true').map((c) => Number(c.dataset.id));
+    resolveGroup(li, others, action.value, label.value.trim());
+  });
   li.append(h, cards, actions);
   pick(g.keep);
   return li;
 }
 
-async function resolveGroup(li, g, action, label) {
+async function resolveGroup(li, others, action, label) {
+  if (action === 'keep' || !others.length) return;
   const keep = Number(li.dataset.keep);
-  const body = { keep, others: g.members.map((m) => m.id).filter((id) => id !== keep), action };
+  if (action === 'delete' && !window.confirm(`Delete ${others.length} ${others.length === 1 ? 'picture' : 'pictures'} (` +
+    `${others.map((id) => `#${id}`).join(', ')}) and keep #${keep}?`)) return;
+  const body = { keep, others, action };
   if (action === 'relabel') body.label = label || null;
   showMessage('');
   try {

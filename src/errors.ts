@@ -48,7 +48,7 @@ export const ERRORS = {
   unknown_method: { status: 501, description: 'a method that is not HTTP\'s (`FOO`): no route takes it' },
   loading: { status: 503, retryAfter: true, description: 'the model and gallery are still loading' },
   startup_failed: { status: 503, retryAfter: true, description: 'the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead)' },
-  busy: { status: 503, retryAfter: true, description: 'the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue\'s length times the recent time per request' },
+  busy: { status: 503, retryAfter: true, description: 'the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue\'s length times the recent time per request. Duplicates: a scan at another threshold is under way; Retry-After is the last scan\'s time left' },
   workers_busy: { status: 503, retryAfter: true, description: 'with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS`' },
   worker_model_mismatch: { status: 503, description: 'with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it)' },
   queue_unavailable: {

@@ -10,6 +10,9 @@ import { ROOT, startScript, watchOutput } from './helpers/cli.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
 import sharp from 'sharp';
 import { multipart } from './helpers/app.js';
+import { fakeImage } from './helpers/vectors.js';
+import { l2Normalize } from '../src/encoder/vision-encoder.js';
+import { DEMO_MMPROJ } from '../src/models/resolve.js';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -338,6 +341,7 @@ describe('the Duplicates view', () => {
     expect(await page.isVisible('#drop')).toBe(false);
     await page.fill('#dup-threshold', '0.999'); // the demo's Fashion-MNIST pictures have no pair this close
     await page.click('#dup-find');
+    await page.waitForFunction(() => !(document.getElementById('dup-find') as HTMLButtonElement).disabled); // answered
     const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${ids.original}"]`) });
     await group.waitFor();
     const members = await group.locator('.card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
@@ -345,6 +349,8 @@ describe('the Duplicates view', () => {
     expect(await group.getAttribute('data-keep')).toBe(String(ids.original)); // the suggestion: most pixels, then oldest
     await group.locator(`.card[data-id="${ids.copy}"] input[type="radio"]`).check();
     expect(await group.locator('.card.keep').getAttribute('data-id')).toBe(String(ids.copy));
+    await group.getByLabel('what to do with the others').selectOption('delete');
+    page.once('dialog', (d) => { void d.accept(); });
     await group.getByRole('button', { name: 'Apply' }).click();
     await group.waitFor({ state: 'detached' });
     expect(await page.textContent('#dup-summary')).toBe(`kept #${ids.copy}; deleted ${[ids.original, ids.small].map((i) => `#${i}`).join(', ')}`);
@@ -358,6 +364,63 @@ describe('the Duplicates view', () => {
     expect(found).not.toContain(ids.small);
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe('the Duplicates view\'s choices', () => {
+  it('keeps everything by default, asks before a delete, and leaves alone a member not alike to another keeper', async () => {
+    const made = await startTestApp({ LOOKALIKE_MMPROJ: DEMO_MMPROJ });
+    const page = await browser.newPage();
+    try {
+      // a keeper with two members at 0.98 to it that are 0.92 to each other
+      const step = Math.acos(0.98);
+      const at = (angle: number) => l2Normalize(Float32Array.from({ length: 64 }, (_, i) => (i === 0 ? Math.cos(angle) : i === 1 ? Math.sin(angle) : 0)));
+      const g = made.app.runtime.ready().gallery;
+      const add = async (i: number, angle: number, width: number) => (await g.add({ ...fakeImage(i), width }, at(angle), { source: null, label: null })).id;
+      const [a, b, c] = [await add(1, 0, 128), await add(2, step, 64), await add(3, -step, 64)];
+      const url = await made.app.listen({ port: 0, host: '127.0.0.1' });
+      const open = async () => {
+        await page.goto(url);
+        await page.waitForSelector('body[data-ready="true"]');
+        await page.click('#view-duplicates');
+        const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${a}"]`) });
+        await group.waitFor();
+        return group;
+      };
+      let group = await open();
+      const choice = group.getByLabel('what to do with the others');
+      const apply = group.getByRole('button', { name: 'Apply' });
+      expect(await choice.inputValue()).toBe('keep');
+      expect(await apply.isDisabled()).toBe(true);
+      await choice.selectOption('delete');
+      expect(await apply.isDisabled()).toBe(false);
+
+      group = await open(); // a choice is not remembered
+      expect(await group.getByLabel('what to do with the others').inputValue()).toBe('keep');
+
+      // another keeper: the scores are against it, and c (0.92 to b) stays
+      await group.locator(`.card[data-id="${b}"] input[type="radio"]`).check();
+      expect(await group.locator(`.card[data-id="${a}"] .score`).textContent()).toBe('0.980');
+      expect(await group.locator(`.card[data-id="${c}"] .score`).textContent()).toBe('0.921');
+      expect(await group.locator(`.card[data-id="${c}"]`).getAttribute('class')).toMatch(/\bbelow\b/);
+      expect(await group.locator(`.card[data-id="${c}"] .stays`).isVisible()).toBe(true);
+      await group.getByLabel('what to do with the others').selectOption('delete');
+      const asked: string[] = [];
+      page.once('dialog', (d) => { asked.push(d.message()); void d.dismiss(); });
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await expect.poll(() => asked.length).toBe(1);
+      expect(asked[0]).toBe(`Delete 1 picture (#${a}) and keep #${b}?`);
+      expect((await made.app.inject(`/api/images/${a}`)).statusCode).toBe(200); // dismissed: nothing changed
+      page.once('dialog', (d) => { void d.accept(); });
+      await group.getByRole('button', { name: 'Apply' }).click();
+      await group.waitFor({ state: 'detached' });
+      expect((await made.app.inject(`/api/images/${a}`)).statusCode).toBe(404);
+      expect((await made.app.inject(`/api/images/${c}`)).statusCode).toBe(200);
+      expect((await made.app.inject(`/api/images/${b}`)).statusCode).toBe(200);
+    } finally {
+      await page.close();
+      await made.close();
+    }
   });
 });
 
@@ -379,7 +442,10 @@ describe('the Duplicates view with an API key (LOOKALIKE_API_KEY)', () => {
       await page.click('#view-duplicates');
       await page.fill('#dup-threshold', '0.999');
       await page.click('#dup-find');
+      await page.waitForFunction(() => !(document.getElementById('dup-find') as HTMLButtonElement).disabled);
       const group = page.locator('.dup-group', { has: page.locator(`.card[data-id="${a}"]`) });
+      await group.getByLabel('what to do with the others').selectOption('delete');
+      page.on('dialog', (d) => { void d.accept(); });
       await group.getByRole('button', { name: 'Apply' }).click();
       await page.waitForSelector('#duplicates #api-key:not([hidden])');
       expect(await page.textContent('#message')).toMatch(/needs its API key to change the gallery/);

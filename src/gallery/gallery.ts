@@ -9,7 +9,7 @@ import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
-import { describeGroup, sortGroups, UnionFind, type DuplicateGroup } from './duplicates.js';
+import { describeGroup, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup } from './duplicates.js';
 import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
@@ -17,6 +17,7 @@ import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maint
 import { lockDataDir } from './lock.js';
 import { asStored } from '../util/vector-format.js';
 import { cleanText } from '../util/text.js';
+import { dot } from '../util/vectors.js';
 
 export interface GalleryOptions {
   dataDir: string;
@@ -64,6 +65,13 @@ export interface TrashPage { images: TrashedImage[]; next: ListAfter | null }
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
 /** A stored source path (an upload's file name, a path under the indexed folder) is kept to this many characters. */
 export const SOURCE_MAX = 1024;
+/** About how long one slice of a duplicates scan holds the index: a search that comes meanwhile waits this at most. */
+const SCAN_SLICE_MS = 2;
+/** The index's scores differ from the stored vectors' in the last digits (FAISS sums in another order for another
+ *  number of queries): a neighbour this far under the threshold is kept as a candidate, and the stored vectors decide. */
+const SCORE_SLACK = 1e-4;
+/** A turn of the event loop: requests that came meanwhile are served before a long task goes on. */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Gallery implements LabelledVectors {
   private readonly labelListeners: (() => void)[] = [];
@@ -345,27 +353,61 @@ export class Gallery implements LabelledVectors {
   }
 
   /**
-   * Duplicate groups: identical vectors (exact), and each image's `neighbours` nearest from the index at `threshold`
-   * or above (near), merged transitively, so a group can be larger than `neighbours`.
+   * Duplicate groups around keepers (see groupAroundKeepers). An image's neighbours: those of its `neighbours` nearest
+   * in the index at `threshold` or above, found from either side, and every image with the same vector (whatever the
+   * threshold). The index is searched a slice at a time, each sized to take about SCAN_SLICE_MS, so a search that
+   * comes meanwhile waits little; no database read stays open across a slice, so writes go on.
    */
   async duplicates(threshold: number, neighbours = 10): Promise<DuplicateGroup[]> {
-    const sets = new UnionFind();
-    const firstWithVector = new Map<string, number>();
+    const near = new Map<number, Set<number>>();
+    const link = (a: number, b: number) => {
+      for (const [x, y] of [[a, b], [b, a]] as const) near.set(x, (near.get(x) ?? new Set()).add(y));
+    };
+    const sameVector = new Map<string, number[]>();
+    let slice = 64;
     for (const { ids, vectors } of this.store.vectorBatches(1024)) {
       const dim = vectors.length / ids.length;
       ids.forEach((id, i) => {
         const key = createHash('sha256').update(vectors.subarray(i * dim, (i + 1) * dim)).digest('base64');
-        const first = firstWithVector.get(key);
-        if (first === undefined) firstWithVector.set(key, id);
-        else sets.union(first, id);
+        const same = sameVector.get(key);
+        if (same) same.push(id);
+        else sameVector.set(key, [id]);
       });
-      const hits = await this.index.search(vectors, neighbours + 1); // +1: an image finds itself first
-      hits.forEach((row, i) => row.forEach((h) => { if (h.id !== ids[i] && h.score >= threshold) sets.union(ids[i]!, h.id); }));
+      for (let from = 0; from < ids.length;) {
+        const part = ids.slice(from, from + slice);
+        const started = performance.now();
+        const hits = await this.index.search(vectors.subarray(from * dim, (from + part.length) * dim), neighbours + 1);
+        const took = Math.max(performance.now() - started, 0.1);
+        slice = Math.min(1024, Math.max(8, Math.round((part.length * SCAN_SLICE_MS) / took)));
+        hits.forEach((row, i) => row.forEach((h) => {
+          if (h.id !== part[i] && h.score >= threshold - SCORE_SLACK) link(part[i]!, h.id);
+        }));
+        from += part.length;
+      }
     }
-    const groups = sets.groups();
-    const records = this.store.getMany(groups.flat());
-    const present = groups.map((ids) => ids.flatMap((id) => records.get(id) ?? [])).filter((g) => g.length > 1); // one deleted meanwhile is left out
-    return sortGroups(present.map((g) => describeGroup(g, (id) => this.store.vector(id)!)));
+    const twins = new Map<number, number[]>();
+    for (const same of sameVector.values()) if (same.length > 1) for (const id of same) twins.set(id, same);
+    // the candidates' vectors and records, a batch at a time with a turn of the event loop between (requests go on);
+    // one deleted meanwhile is left out
+    const vectors = new Map<number, Float32Array>();
+    const records = new Map<number, ImageRecord>();
+    for (const batch of this.store.vectorBatches(256, [...new Set([...near.keys(), ...twins.keys()])])) {
+      const dim = batch.vectors.length / batch.ids.length;
+      batch.ids.forEach((id, i) => vectors.set(id, batch.vectors.subarray(i * dim, (i + 1) * dim)));
+      for (const [id, r] of this.store.getMany(batch.ids)) records.set(id, r);
+      await breathe();
+    }
+    const vectorOf = (id: number) => vectors.get(id)!;
+    const groups = groupAroundKeepers(
+      inKeeperOrder([...records.values()]).map((r) => r.id),
+      (id) => [...new Set([...twins.get(id) ?? [], ...near.get(id) ?? []])].filter((m) => records.has(m)),
+      (keeper, id) => twins.get(keeper)?.includes(id) || dot(vectorOf(keeper), vectorOf(id)) >= threshold);
+    const described: DuplicateGroup[] = [];
+    for (const [i, g] of groups.entries()) {
+      described.push(describeGroup(g.map((id) => records.get(id)!), vectorOf));
+      if (i % 64 === 63) await breathe();
+    }
+    return sortGroups(described);
   }
 
   /** Weighted KNN over the labelled gallery. */

@@ -1,4 +1,4 @@
-// Duplicate groups (exact and near, merged transitively) and their review: keep one, delete or relabel the others.
+// Duplicate groups (exact and near, around keepers) and their review: keep one, delete or relabel the others.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { writeAccess } from '../http/auth.js';
@@ -9,12 +9,14 @@ import { formInt, formNumber, jsonOnly } from '../http/upload.js';
 const GROUPS_MAX = 1000;
 const MemberOut = ImageOut.extend({
   score: z.number().describe('cosine similarity to the image to keep (1 for itself)'),
-  exact: z.boolean().describe('the encoder saw the same pixels as in the image to keep (identical vectors)'),
+  exact: z.boolean().describe('the same pixels as the image to keep: the same vector at the same width and height'),
 });
 const GroupOut = z.object({
   kind: z.enum(['exact', 'near']).describe('exact: every member is an exact copy of the kept one'),
   keep: z.number().int().describe('the suggested image to keep: the most pixels, then the most metadata, then the oldest'),
   members: z.array(MemberOut).describe('the image to keep first, then the others by falling score'),
+  similarities: z.array(z.array(z.number()))
+    .describe('cosine similarity of every member to every other, in the members\' order (the scores against another keeper)'),
 });
 const imageId = z.number().int().min(1);
 
@@ -22,7 +24,8 @@ const duplicates: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/duplicates', {
     schema: {
       tags: ['gallery'], operationId: 'findDuplicates', security: [],
-      summary: 'Groups of duplicate images: exact copies, and near duplicates at the threshold or above, merged transitively',
+      summary: 'Groups of duplicate images around the image to keep: its exact copies, and its near duplicates at the ' +
+        'threshold or above; one scan at a time',
       querystring: z.object({
         threshold: formNumber(-1, 1).optional()
           .describe('cosine similarity at which two images are near duplicates (default LOOKALIKE_DUPLICATE_THRESHOLD)'),

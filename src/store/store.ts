@@ -367,29 +367,34 @@ export class Store {
     return (this.db.prepare('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id').pluck().all(this.model) as number[]);
   }
 
-  /** Vectors for the active model in id order, in batches, so a large gallery never sits in memory twice. */
+  /**
+   * Vectors for the active model in id order, in batches, so a large gallery never sits in memory twice. Each batch is
+   * read whole before it is yielded: a caller may await between batches while writes go on (an open better-sqlite3
+   * iterator would hold the connection, and every write meanwhile would fail with "connection is busy").
+   */
   *vectorBatches(batchSize = 2048, ids?: number[]): Generator<{ ids: number[]; vectors: Float32Array }> {
     const dim = this.dim;
-    let ids_: number[] = [];
-    let buf = new Float32Array(batchSize * dim);
-    const flush = () => {
-      const out = { ids: ids_, vectors: buf.slice(0, ids_.length * dim) };
-      ids_ = [];
-      return out;
+    const toBatch = (rows: { image_id: number; vector: Buffer }[]) => {
+      const vectors = new Float32Array(rows.length * dim);
+      rows.forEach((r, i) => vectors.set(blobToVector(r.vector, dim), i * dim));
+      return { ids: rows.map((r) => r.image_id), vectors };
     };
-    const rows = ids
-      ? (function* (db: Database.Database, model: number) {
-          const stmt = db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id = ?');
-          for (const id of ids) { const r = stmt.get(model, id); if (r) yield r; }
-        })(this.db, this.model)
-      : this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? ORDER BY image_id').iterate(this.model);
-    for (const row of rows as Iterable<{ image_id: number; vector: Buffer }>) {
-      buf.set(blobToVector(row.vector, dim), ids_.length * dim);
-      ids_.push(row.image_id);
-      if (ids_.length === batchSize) yield flush();
+    if (ids) {
+      const stmt = this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id = ?');
+      for (let i = 0; i < ids.length; i += batchSize) {
+        const rows = ids.slice(i, i + batchSize).flatMap((id) => stmt.get(this.model, id) ?? []);
+        if (rows.length) yield toBatch(rows as { image_id: number; vector: Buffer }[]);
+      }
+      return;
     }
-    if (ids_.length) yield flush();
-    buf = new Float32Array(0);
+    const page = this.db.prepare(
+      'SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id > ? ORDER BY image_id LIMIT ?');
+    for (let after = 0; ;) {
+      const rows = page.all(this.model, after, batchSize) as { image_id: number; vector: Buffer }[];
+      if (rows.length) yield toBatch(rows);
+      if (rows.length < batchSize) return;
+      after = rows.at(-1)!.image_id;
+    }
   }
 
   /** The SQL condition of a filter (an empty one keeps every image in the gallery). */

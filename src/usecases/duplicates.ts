@@ -1,6 +1,6 @@
-// Duplicate groups and their review: find them (exact and near, merged transitively), then keep one image of a group
+// Duplicate groups and their review: find them (exact and near, around keepers), then keep one image of a group
 // and delete or relabel the others in one request.
-import { LookalikeError } from '../errors.js';
+import { BusyError, LookalikeError } from '../errors.js';
 import type { DuplicateGroup } from '../gallery/duplicates.js';
 import type { Gallery } from '../gallery/gallery.js';
 
@@ -12,11 +12,31 @@ export interface Resolution {
   label?: string | null;
 }
 
+interface Found { threshold: number; groups: DuplicateGroup[] }
+
 export class Duplicates {
+  /** The scan under way: a scan reads every vector and searches the index with each, so one runs at a time. */
+  private running: { threshold: number; started: number; result: Promise<Found> } | null = null;
+  private lastScanMs = 1000;
+
   constructor(private readonly gallery: Gallery, readonly defaultThreshold: number, private readonly neighbours = 10) {}
 
-  async find(threshold = this.defaultThreshold): Promise<{ threshold: number; groups: DuplicateGroup[] }> {
-    return { threshold, groups: await this.gallery.duplicates(threshold, this.neighbours) };
+  /** A caller who asks for the threshold of the scan under way shares its result; another threshold is busy (503). */
+  find(threshold = this.defaultThreshold): Promise<Found> {
+    if (this.running?.threshold === threshold) return this.running.result;
+    if (this.running) {
+      const left = Math.max(this.lastScanMs - (performance.now() - this.running.started), 1000);
+      throw new BusyError(`a duplicates scan at threshold ${this.running.threshold} is under way; ask again when it ends, ` +
+        'or at that threshold to share its result', Math.ceil(left / 1000));
+    }
+    const started = performance.now();
+    const result = this.gallery.duplicates(threshold, this.neighbours).then((groups) => ({ threshold, groups }))
+      .finally(() => {
+        this.running = null;
+        this.lastScanMs = performance.now() - started;
+      });
+    this.running = { threshold, started, result };
+    return result;
   }
 
   /**
