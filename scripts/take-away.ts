@@ -83,14 +83,15 @@ export function takeAway(results: Original[], opts: { to: string; from: string; 
   const count = { copied: 0, renamed: 0, identical: 0, notTaken: 0 };
   for (const r of results) {
     const path = r.source === null ? null : resolve(from, r.source);
-    let why = whyNot(r, from, path);
-    if (!why) {
-      try {
+    let why: string | null;
+    try {
+      why = whyNot(r, from, path); // its stat can fail too (no access, not a folder): that one is not taken, the rest go on
+      if (!why) {
         count[takeOne(path!, r.sha256, opts.to, opts.link)]++;
         continue;
-      } catch (err) {
-        why = (err as Error).message;
       }
+    } catch (err) {
+      why = (err as Error).message;
     }
     process.stderr.write(`#${r.id}: not taken: ${why}\n`);
     count.notTaken++;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chooseKeeper, groupAroundKeepers } from '../src/gallery/duplicates.js';
+import { groupAroundKeepers, inKeeperOrder } from '../src/gallery/duplicates.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
@@ -137,10 +137,10 @@ describe('the grouping rules', () => {
       id, sha256: String(id), source: null, label, width, height: 100, bytes: 1, addedAt: '', takenAt: '', takenFrom: 'upload',
       cameraMake, cameraModel: null, lens: null, latitude: null, longitude: null,
     });
-    expect(chooseKeeper([r(1, 100, 'x'), r(2, 200, null)]).id).toBe(2);
-    expect(chooseKeeper([r(1, 100, null), r(2, 100, 'x')]).id).toBe(2);
-    expect(chooseKeeper([r(1, 100, 'x'), r(2, 100, 'x', 'Canon')]).id).toBe(2); // the camera is metadata too
-    expect(chooseKeeper([r(3, 100, 'x'), r(2, 100, 'x')]).id).toBe(2);
+    expect(inKeeperOrder([r(1, 100, 'x'), r(2, 200, null)])[0]!.id).toBe(2);
+    expect(inKeeperOrder([r(1, 100, null), r(2, 100, 'x')])[0]!.id).toBe(2);
+    expect(inKeeperOrder([r(1, 100, 'x'), r(2, 100, 'x', 'Canon')])[0]!.id).toBe(2); // the camera is metadata too
+    expect(inKeeperOrder([r(3, 100, 'x'), r(2, 100, 'x')])[0]!.id).toBe(2);
   });
 });
 

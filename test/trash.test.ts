@@ -304,6 +304,9 @@ describe('the trash through the API', () => {
       cursor = page.next;
     } while (cursor);
     expect(seen.sort()).toEqual([...ids].sort());
+    for (const limit of ['0x10', '1e2', '+5', '5.0']) {
+      expect((await t.app.inject(`/api/trash?limit=${limit}`)).statusCode, limit).toBe(400); // numbers as everywhere
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // b is like c) that would put a and c together. Pure: the gallery feeds it neighbours from its index, the benchmark
 // from all pairs of a made set.
 import type { ImageRecord } from '../store/store.js';
-import { dot } from '../util/vectors.js';
+import { cosineScore, dot } from '../util/vectors.js';
 
 export interface DuplicateMember extends ImageRecord {
   /** Cosine similarity to the image to keep (1 for itself). */
@@ -31,11 +31,6 @@ export function inKeeperOrder(records: ImageRecord[]): ImageRecord[] {
   const filled = new Map(records.map((r) => [r.id, metadataCount(r)]));
   return [...records].sort((a, b) =>
     b.width * b.height - a.width * a.height || filled.get(b.id)! - filled.get(a.id)! || a.id - b.id);
-}
-
-/** The image to keep among a group's records. */
-export function chooseKeeper(records: ImageRecord[]): ImageRecord {
-  return inKeeperOrder(records)[0]!;
 }
 
 /**
@@ -67,10 +62,10 @@ export function describeGroup(records: ImageRecord[], vectorOf: (id: number) => 
   const members = records.map((r) => {
     const v = vectorOf(r.id);
     const exact = r.id === keeper.id || (r.width === keeper.width && r.height === keeper.height && sameVector(v, kv));
-    return { ...r, score: r.id === keeper.id ? 1 : dot(kv, v), exact };
+    return { ...r, score: r.id === keeper.id ? 1 : cosineScore(dot(kv, v)), exact };
   }).sort((a, b) => Number(b.id === keeper.id) - Number(a.id === keeper.id) || b.score - a.score || a.id - b.id);
   const vectors = members.map((m) => vectorOf(m.id));
-  const similarities = vectors.map((a, i) => vectors.map((b, j) => (i === j ? 1 : dot(a, b))));
+  const similarities = vectors.map((a, i) => vectors.map((b, j) => (i === j ? 1 : cosineScore(dot(a, b)))));
   return { kind: members.every((m) => m.exact) ? 'exact' : 'near', keep: keeper.id, members, similarities };
 }
 

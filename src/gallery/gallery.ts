@@ -213,8 +213,12 @@ export class Gallery implements LabelledVectors {
     });
     // every batch is sent before the first await: a delete that comes meanwhile reaches the index after them
     const sent = [...this.store.vectorBatches(2048, restored)].map((b) => this.index.added(b.ids, b.vectors));
-    await Promise.all(sent);
     if (restored.length) this.labelsChanged();
+    await Promise.all(sent).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
+      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
+        `${restored.length} images are back in the gallery, and the index takes them at the next open`);
+    });
     return restored;
   }
 
@@ -259,7 +263,8 @@ export class Gallery implements LabelledVectors {
       if (!(err instanceof NotFoundError)) throw err; // restored or emptied meanwhile: the caller adds it as usual
     });
     const stored = this.store.labelBySha(sha256);
-    if (!stored || stored.trashed) return undefined;
+    // gone meanwhile, or trashed under another model: the caller adds (and encodes) it as usual
+    if (!stored || stored.trashed || this.store.embeddedIdBySha(sha256) === undefined) return undefined;
     const relabelled = this.store.relabelIfGiven(stored, label);
     if (relabelled) this.labelsChanged();
     return { id, relabelled };
@@ -385,8 +390,8 @@ export class Gallery implements LabelledVectors {
         from += part.length;
       }
     }
-    const twins = new Map<number, number[]>();
-    for (const same of sameVector.values()) if (same.length > 1) for (const id of same) twins.set(id, same);
+    const twins = new Map<number, Set<number>>();
+    for (const same of sameVector.values()) if (same.length > 1) for (const id of same) twins.set(id, new Set(same));
     // the candidates' vectors and records, a batch at a time with a turn of the event loop between (requests go on);
     // one deleted meanwhile is left out
     const vectors = new Map<number, Float32Array>();
@@ -401,7 +406,7 @@ export class Gallery implements LabelledVectors {
     const groups = groupAroundKeepers(
       inKeeperOrder([...records.values()]).map((r) => r.id),
       (id) => [...new Set([...twins.get(id) ?? [], ...near.get(id) ?? []])].filter((m) => records.has(m)),
-      (keeper, id) => twins.get(keeper)?.includes(id) || dot(vectorOf(keeper), vectorOf(id)) >= threshold);
+      (keeper, id) => twins.get(keeper)?.has(id) || dot(vectorOf(keeper), vectorOf(id)) >= threshold);
     const described: DuplicateGroup[] = [];
     for (const [i, g] of groups.entries()) {
       described.push(describeGroup(g.map((id) => records.get(id)!), vectorOf));

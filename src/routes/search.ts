@@ -1,5 +1,5 @@
 // Search by upload or by words, "find similar" by id, and classification (KNN, and zero-shot with a text embedder).
-import { createHash } from 'node:crypto';
+import { sha256 } from '../image/prepare.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -47,7 +47,6 @@ function searchOptions(f: z.output<typeof SimilarQuery>, query: unknown) {
   const after = searchCursorIn(f.cursor, f.sort, digest);
   return { k: f.k, minScore: f.minScore, sort: f.sort, filter: toFilter(f), after, digest };
 }
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 /** A query's parts as its cursor is bound to them: an image by its content. */
 const partInputs = (p: QueryPart) =>
   ({ text: p.text?.trim(), image: p.image && sha256(p.image), id: p.id, weight: p.weight });

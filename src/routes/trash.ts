@@ -6,7 +6,7 @@ import { LookalikeError } from '../errors.js';
 import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut } from '../http/schemas.js';
-import { jsonOnly } from '../http/upload.js';
+import { formInt, jsonOnly } from '../http/upload.js';
 import type { ListAfter } from '../store/store.js';
 
 const TRASH_MAX = 1000;
@@ -37,7 +37,7 @@ const trash: FastifyPluginAsyncZod = async (app) => {
       tags: ['gallery'], operationId: 'listTrash', security: [],
       summary: 'The images in the trash, the last deleted first, with their thumbnails and when each expires',
       querystring: z.object({
-        limit: z.coerce.number().int().min(1).max(TRASH_MAX).default(100),
+        limit: formInt(1, TRASH_MAX).default(100),
         cursor: z.string().max(40).optional().describe('the "next" of the page before'),
       }),
       response: {
