@@ -16,6 +16,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: 200 whenever the process serves HTTP, loading included (restart it only when this fails) */
+        get: operations["getLivez"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: 200 once models, index and (in queue mode) Redis are there; else 503 naming what is missing */
+        get: operations["getReadyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -365,6 +399,99 @@ export interface operations {
             };
         };
     };
+    getLivez: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "alive";
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getReadyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ready";
+                    };
+                };
+            };
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description not ready: `missing` names what; Retry-After says when to ask again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "not_ready";
+                        /** @description models: loading; index: the database and vector index opening; startup: a start-up task (the demo gallery's build), or a start that failed; redis: unreachable, with LOOKALIKE_QUERY_ENCODER=queue; shutdown: closing */
+                        missing: ("models" | "index" | "startup" | "redis" | "shutdown")[];
+                        error: {
+                            /** @enum {string} */
+                            code: "not_ready";
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
     searchImages: {
         parameters: {
             query?: never;
@@ -636,7 +763,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -835,7 +962,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -992,7 +1119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1098,7 +1225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1262,7 +1389,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1361,7 +1488,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1463,7 +1590,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1569,7 +1696,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1733,7 +1860,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1825,7 +1952,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1927,7 +2054,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2053,7 +2180,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2226,7 +2353,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2362,7 +2489,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2455,7 +2582,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After) */
+            /** @description loading: the model and gallery are still loading (with Retry-After); startup_failed: the service failed to start (an app built with `buildApp()`: `npm start` exits with code 1 instead) (with Retry-After); busy: the encoder queue is full (`LOOKALIKE_QUEUE_SIZE`); Retry-After is the queue's length times the recent time per request (with Retry-After); workers_busy: with `LOOKALIKE_QUERY_ENCODER=queue`: no worker answered within `LOOKALIKE_QUERY_TIMEOUT_MS` (with Retry-After); worker_model_mismatch: with `queue`: a worker of another model answered (no Retry-After: waiting does not mend it); queue_unavailable: Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to workers (with Retry-After); not_ready: `/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown` (with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
