@@ -255,6 +255,7 @@ export interface RestoreOptions { backupDir: string; dataDir: string; force?: bo
 export async function restore(opts: RestoreOptions): Promise<BackupManifest> {
   const say = opts.say ?? ((m: string) => process.stderr.write(`${m}\n`));
   const backupDir = resolve(opts.backupDir), dataDir = resolve(opts.dataDir);
+  const started = performance.now();
   const manifest = await checkBackup(backupDir);
   say(`restore: ${backupDir} is whole: ${manifest.snapshot.embedded} images, taken ${manifest.createdAt}`);
   mkdirSync(dataDir, { recursive: true });
@@ -285,7 +286,7 @@ export async function restore(opts: RestoreOptions): Promise<BackupManifest> {
   } finally {
     unlock();
   }
-  say(`restore: ${dataDir} holds the backup's gallery (${manifest.snapshot.embedded} images of model ${manifest.model?.fileName ?? '?'}); ` +
+  say(`restore: done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${dataDir} holds the backup's gallery (${manifest.snapshot.embedded} images of model ${manifest.model?.fileName ?? '?'}); ` +
     'start the server on it: it brings the index up to date from the database at open');
   return manifest;
 }
