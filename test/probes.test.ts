@@ -23,6 +23,7 @@ async function readyzUntil(base: string, status: number) {
   for (;;) {
     const r = await probe(base, '/readyz');
     if (r.status === status) return r;
+    if (r.status !== 200 && r.status !== 503) throw new Error(`/readyz answered ${r.status}: ${JSON.stringify(r.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
