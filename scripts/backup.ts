@@ -7,16 +7,24 @@ import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run backup -- <backup folder> [--data <data folder>]';
 const OPTIONS = {
-  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'the embedding model the data folder was built with (demo: the demo\'s)' },
+  'embed-model': {
+    type: 'string', env: 'LOOKALIKE_EMBED_MODEL',
+    help: 'the embedding model the data folder was built with (demo: the demo\'s)',
+  },
 } as const;
 
 runCli(USAGE, async () => {
   const { positionals, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'give the folder to write the backup into');
+  if (positionals.length !== 1) {
+    const why = positionals.length ? `unexpected argument "${positionals[1]}"` : 'give the backup folder to write';
+    throw new UsageError(why);
+  }
   requireGallery(config);
   try {
     const m = await backup({ dataDir: galleryDir(config), target: positionals[0]!, config });
-    process.stdout.write(`${JSON.stringify({ snapshot: m.snapshot, files: m.files.length, bytes: m.files.reduce((n, f) => n + f.bytes, 0), digest: m.digest })}\n`);
+    const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+    const summary = { snapshot: m.snapshot, files: m.files.length, bytes, digest: m.digest };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
   } catch (err) {
     if (err instanceof BackupError) throw new UsageError(err.message);
     throw err;

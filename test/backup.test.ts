@@ -36,19 +36,23 @@ async function startServer(dataDir: string): Promise<Server> {
 
 async function add(base: string, data: Buffer): Promise<number> {
   const body = multipart({ image: { filename: 'x.png', data, contentType: 'image/png' } });
-  const res = await fetch(`${base}/api/images`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
+  const res = await fetch(`${base}/api/images`, {
+    method: 'POST', body: new Uint8Array(body.payload), headers: body.headers,
+  });
   if (res.status !== 201) throw new Error(`add answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { id: number }).id;
 }
 
-const thumbnail = async (base: string, id: number) => Buffer.from(await (await fetch(`${base}/api/images/${id}/thumbnail`)).arrayBuffer());
+const thumbnail = async (base: string, id: number) =>
+  Buffer.from(await (await fetch(`${base}/api/images/${id}/thumbnail`)).arrayBuffer());
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function allIds(base: string): Promise<number[]> {
   const ids: number[] = [];
   let cursor: string | null = null;
   do {
-    const res = await fetch(`${base}/api/images?sort=added&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const res = await fetch(`${base}/api/images?sort=added&limit=100${after}`);
     const page = (await res.json()) as { images: { id: number }[]; next: string | null };
     ids.push(...page.images.map((i) => i.id));
     cursor = page.next;
@@ -59,7 +63,7 @@ async function allIds(base: string): Promise<number[]> {
 interface Op { kind: 'add' | 'delete'; id: number; sentAt: number; ackAt: number }
 
 describe('backup and restore', () => {
-  it('a backup taken under a stream of adds and deletes restores the gallery of one moment: counts, contents, index', async () => {
+  it('a backup under a stream of adds and deletes restores one moment of it: counts, contents, index', async () => {
     const dataDir = join(root, 'data');
     const images = new Map<number, { sha256: string; thumbnail: Buffer; png: Buffer }>();
     let seed = 1;
@@ -126,7 +130,11 @@ describe('backup and restore', () => {
     expect(backupOut.text).toMatch(/backup: index flat as last saved/);
     expect(manifest.files.map((f: { path: string }) => f.path).sort())
       .toEqual([expect.stringMatching(/^index\/flat\.\d+\.faiss$/), 'index/flat.json', 'lookalike.db']);
-    expect(manifest.models).toEqual([expect.objectContaining({ setting: 'LOOKALIKE_MMPROJ', path: TINY_MMPROJ, sha256: sha(readFileSync(TINY_MMPROJ)) })]);
+    expect(manifest.models).toEqual([
+      expect.objectContaining({
+        setting: 'LOOKALIKE_MMPROJ', path: TINY_MMPROJ, sha256: sha(readFileSync(TINY_MMPROJ)),
+      }),
+    ]);
     expect(manifest.digest).toMatch(/^[0-9a-f]{64}$/);
 
     // refused: a restore over the folder the server has open
@@ -153,15 +161,18 @@ describe('backup and restore', () => {
     const again = await runScript('scripts/restore.ts', [target, '--data-dir', restored], baseEnv(restored));
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a gallery .*--force/);
-    const forced = await runScript('scripts/restore.ts', [target, '--data-dir', restored, '--force'], baseEnv(restored));
+    const forced = await runScript('scripts/restore.ts', [target, '--data-dir', restored, '--force'],
+      baseEnv(restored));
     expect(forced.code, forced.stderr).toBe(0);
 
     const copy = await startServer(restored);
     try {
       // the index was saved before the stream: the server caught it up from the database's change log
-      expect(copy.output.text).toMatch(/index: the index file is behind the database: \d+ to add, \d+ removed; syncing/);
+      expect(copy.output.text)
+        .toMatch(/index: the index file is behind the database: \d+ to add, \d+ removed; syncing/);
       const ids = await allIds(copy.base);
-      // the gallery after some k changes of the stream: at least all answered before the backup started, none sent after
+      // the gallery after some k changes of the stream: at least all answered before the backup started, none sent
+      // after its snapshot
       const states: number[][] = [];
       const state = new Set(seeded);
       states.push([...state].sort((a, b) => a - b));
@@ -179,9 +190,11 @@ describe('backup and restore', () => {
       const during = ops.filter((o) => o.ackAt > spawnedAt && o.ackAt < backupEndedAt).length;
       expect(during).toBeGreaterThan(0);
       console.log(`backup under load: ${ops.length} changes, ${during} answered while the backup ran; ` +
-        `restored: the gallery after change ${k} (answered before the backup started: ${ackedBefore}, sent before its snapshot: ${sentBeforeSnapshot})`);
+        `restored: the gallery after change ${k} (answered before the backup started: ${ackedBefore}, ` +
+        `sent before its snapshot: ${sentBeforeSnapshot})`);
 
-      const stats = (await (await fetch(`${copy.base}/api/stats`)).json()) as { images: number; embedded: number; index: { live: number } };
+      type Stats = { images: number; embedded: number; index: { live: number } };
+      const stats = (await (await fetch(`${copy.base}/api/stats`)).json()) as Stats;
       expect(stats).toMatchObject({ images: ids.length, embedded: ids.length, index: { live: ids.length } });
       expect(manifest.snapshot).toMatchObject({ images: ids.length, embedded: ids.length });
       for (const id of ids) {
@@ -191,8 +204,12 @@ describe('backup and restore', () => {
       }
       // images added after the index's save are found by search: the index holds them
       for (const id of ids.filter((i) => !seeded.includes(i)).slice(-4)) {
-        const q = multipart({ image: { filename: 'q.png', data: images.get(id)!.png, contentType: 'image/png' }, k: '1' });
-        const found = await (await fetch(`${copy.base}/api/search`, { method: 'POST', body: new Uint8Array(q.payload), headers: q.headers })).json();
+        const png = images.get(id)!.png;
+        const q = multipart({ image: { filename: 'q.png', data: png, contentType: 'image/png' }, k: '1' });
+        const asked = await fetch(`${copy.base}/api/search`, {
+          method: 'POST', body: new Uint8Array(q.payload), headers: q.headers,
+        });
+        const found = await asked.json();
         expect((found as { results: { id: number }[] }).results[0]!.id).toBe(id);
       }
     } finally {

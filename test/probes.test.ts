@@ -15,7 +15,8 @@ async function listen(app: FastifyInstance): Promise<string> {
 
 async function probe(base: string, path: '/livez' | '/readyz') {
   const res = await fetch(`${base}${path}`);
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as Record<string, unknown> };
+  const body = await res.json() as Record<string, unknown>;
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body };
 }
 
 /** Asks /readyz until it answers `status`: progress is the server's own state changing, however long that takes. */
@@ -23,7 +24,9 @@ async function readyzUntil(base: string, status: number) {
   for (;;) {
     const r = await probe(base, '/readyz');
     if (r.status === status) return r;
-    if (r.status !== 200 && r.status !== 503) throw new Error(`/readyz answered ${r.status}: ${JSON.stringify(r.body)}`);
+    if (r.status !== 200 && r.status !== 503) {
+      throw new Error(`/readyz answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -44,7 +47,8 @@ describe('/livez and /readyz', () => {
     const loading = await probe(base, '/readyz');
     expect(loading.status).toBe(503);
     expect(loading.retryAfter).toBe('5');
-    expect(loading.body).toMatchObject({ status: 'not_ready', missing: ['models', 'index'], error: { code: 'not_ready' } });
+    expect(loading.body)
+      .toMatchObject({ status: 'not_ready', missing: ['models', 'index'], error: { code: 'not_ready' } });
     expect((loading.body.error as { message: string }).message).toMatch(/models are loading.*vector index are opening/);
 
     await t.app.runtime.start();
@@ -65,7 +69,8 @@ describe('/livez and /readyz', () => {
     expect(await probe(base, '/livez')).toMatchObject({ status: 200 });
     const failed = await probe(base, '/readyz');
     expect(failed).toMatchObject({ status: 503, retryAfter: '60', body: { missing: ['startup'] } });
-    expect((failed.body.error as { message: string }).message).toMatch(/the start failed: the data folder .* is in use/);
+    expect((failed.body.error as { message: string }).message)
+      .toMatch(/the start failed: the data folder .* is in use/);
   });
 
   it('in queue mode: not ready while Redis is down, naming it, and ready again once it is back', async () => {
@@ -85,7 +90,10 @@ describe('/livez and /readyz', () => {
     expect((down.body.error as { message: string }).message).toMatch(/Redis unreachable at redis:\/\/127\.0\.0\.1:\d+/);
     expect(await probe(base, '/livez')).toMatchObject({ status: 200 });
     // a server with its own encoder still answers searches without Redis (only adds wait): ready, and health degraded
-    await new Promise<void>((resolve) => { const check = () => (local.app.runtime.redis!.reachable ? setTimeout(check, 20) : resolve()); check(); });
+    await new Promise<void>((resolve) => {
+      const check = () => (local.app.runtime.redis!.reachable ? setTimeout(check, 20) : resolve());
+      check();
+    });
     expect(await probe(localBase, '/readyz')).toMatchObject({ status: 200 });
     expect((await (await fetch(`${localBase}/api/health`)).json()).status).toBe('degraded');
 

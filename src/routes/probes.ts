@@ -14,8 +14,9 @@ const Alive = z.object({ status: z.literal('alive') });
 const Ready = z.object({ status: z.literal('ready') });
 const NotReady = z.object({
   status: z.literal('not_ready'),
-  missing: z.array(PART).describe('models: loading; index: the database and vector index opening; startup: a start-up task ' +
-    '(the demo gallery\'s build), or a start that failed; redis: unreachable, with LOOKALIKE_QUERY_ENCODER=queue; shutdown: closing'),
+  missing: z.array(PART).describe('models: loading; index: the database and vector index opening; ' +
+    'startup: a start-up task (the demo gallery\'s build), or a start that failed; ' +
+    'redis: unreachable, with LOOKALIKE_QUERY_ENCODER=queue; shutdown: closing'),
   error: z.object({ code: z.literal('not_ready'), message: z.string() }),
 }).describe('not ready: `missing` names what; Retry-After says when to ask again');
 
@@ -27,7 +28,9 @@ export function missingParts(runtime: Runtime): { part: Part; why: string }[] {
     const loaded = runtime.loadedParts;
     if (!loaded.models) missing.push({ part: 'models', why: 'the models are loading' });
     if (!loaded.gallery) missing.push({ part: 'index', why: 'the database and the vector index are opening' });
-    if (loaded.models && loaded.gallery) missing.push({ part: 'startup', why: 'a start-up task runs (the demo gallery is built)' });
+    if (loaded.models && loaded.gallery) {
+      missing.push({ part: 'startup', why: 'a start-up task runs (the demo gallery is built)' });
+    }
   } else if (s.status === 'failed') {
     missing.push({ part: 'startup', why: `the start failed: ${s.failure.message}` });
   } else if (s.status === 'closed') {

@@ -11,7 +11,8 @@
 // the database's change log (its manifest keeps the last change it holds), as after any crash.
 // The models are not copied (GBs, and they can be fetched again); they are listed with their sha256.
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,7 +21,9 @@ import { lockDataDir } from '../gallery/lock.js';
 import { folderIndexKind } from '../gallery/index-maintainer.js';
 import { fileFingerprint } from '../encoder/fingerprint.js';
 import { PROBE_FILE } from '../knn/probe.js';
-import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_NAME, DEMO_TEXT_NAME } from '../models/resolve.js';
+import {
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_NAME, DEMO_TEXT_NAME,
+} from '../models/resolve.js';
 import { copyHashed, hashFile, manifestIntact, sealManifest, type FileEntry } from '../util/manifest.js';
 import { Progress, type ProgressSink } from '../util/progress.js';
 
@@ -29,6 +32,7 @@ const DATABASE = 'lookalike.db';
 const FORMAT = 1;
 /** Database pages copied per step of the online backup (4 MB of 4 KB pages): progress between steps. */
 const PAGES_PER_STEP = 1024;
+const MIB = 2 ** 20;
 
 export interface SnapshotCounts { images: number; embedded: number; labelled: number }
 
@@ -64,7 +68,9 @@ function fsyncPath(path: string): void {
 }
 
 /** The index manifest and the file it names, copied as one save left them (a save meanwhile: read again). */
-async function copyIndex(dataDir: string, target: string, say: (m: string) => void): Promise<{ entries: FileEntry[]; index: BackupManifest['index'] }> {
+async function copyIndex(
+  dataDir: string, target: string, sink: ProgressSink, say: (m: string) => void,
+): Promise<{ entries: FileEntry[]; index: BackupManifest['index'] }> {
   const kind = folderIndexKind(dataDir);
   if (!kind) return { entries: [], index: null };
   const dir = join(dataDir, 'index');
@@ -77,15 +83,26 @@ async function copyIndex(dataDir: string, target: string, say: (m: string) => vo
       try {
         fd = openSync(join(dir, m.file), 'r');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // a newer save replaced it between the two reads
+        // a newer save replaced it between the two reads: read the manifest again
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
     }
     const entries: FileEntry[] = [];
     try {
       if (fd !== null && m.file) {
-        const copied = await copyHashed({ fd }, join(target, 'index', m.file));
-        if (copied.bytes !== m.fileBytes) throw new Error(`index/${m.file} is ${copied.bytes} bytes, its manifest says ${m.fileBytes}`);
+        const mib = Math.ceil(m.fileBytes / MIB);
+        const progress = new Progress('backup: index file MiB', mib, sink);
+        let bytes = 0;
+        const copied = await copyHashed({ fd }, join(target, 'index', m.file), (n) => {
+          bytes += n;
+          progress.advance(Math.floor(bytes / MIB) - progress.done);
+        });
+        progress.advance(mib - progress.done);
+        progress.draw(true);
+        if (copied.bytes !== m.fileBytes) {
+          throw new Error(`index/${m.file} is ${copied.bytes} bytes, its manifest says ${m.fileBytes}`);
+        }
         entries.push({ path: `index/${m.file}`, ...copied });
       }
     } finally {
@@ -93,7 +110,8 @@ async function copyIndex(dataDir: string, target: string, say: (m: string) => vo
     }
     writeFileSync(join(target, 'index', `${kind}.json`), text, { flag: 'w' });
     entries.push({ path: `index/${kind}.json`, ...await hashFile(join(target, 'index', `${kind}.json`)) });
-    say(`backup: index ${kind} as last saved (database change ${m.syncedSeq ?? 'unknown'}): ${entries.map((e) => `${e.path} ${e.bytes} bytes`).join(', ')}`);
+    const listed = entries.map((e) => `${e.path} ${e.bytes} bytes`).join(', ');
+    say(`backup: index ${kind} as last saved (database change ${m.syncedSeq ?? 'unknown'}): ${listed}`);
     return { entries, index: { kind, syncedSeq: m.syncedSeq ?? null } };
   }
   throw new Error(`the index in ${dir} was saved again and again while it was read: try the backup again`);
@@ -106,8 +124,12 @@ export function configuredModelFiles(cfg: Config): { setting: string; path: stri
     LOOKALIKE_EMBED_MODEL: DEMO_EMBED_MODEL, LOOKALIKE_TEXT_MODEL: join(cfg.modelsDir, DEMO_TEXT_NAME),
     LOOKALIKE_RERANK_MODEL: join(cfg.modelsDir, DEMO_RERANK_NAME),
   };
-  if (cfg.LOOKALIKE_MMPROJ === '') out.push({ setting: 'LOOKALIKE_MMPROJ', path: cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ });
-  const settings = ['LOOKALIKE_MMPROJ', 'LOOKALIKE_EMBED_MODEL', 'LOOKALIKE_TEXT_MODEL', 'LOOKALIKE_LORA', 'LOOKALIKE_RERANK_MODEL', 'LOOKALIKE_RERANK_MMPROJ'] as const;
+  if (cfg.LOOKALIKE_MMPROJ === '') {
+    const path = cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ;
+    out.push({ setting: 'LOOKALIKE_MMPROJ', path });
+  }
+  const settings = ['LOOKALIKE_MMPROJ', 'LOOKALIKE_EMBED_MODEL', 'LOOKALIKE_TEXT_MODEL', 'LOOKALIKE_LORA',
+    'LOOKALIKE_RERANK_MODEL', 'LOOKALIKE_RERANK_MMPROJ'] as const;
   let downloaded = false;
   for (const setting of settings) {
     const spec = cfg[setting];
@@ -118,7 +140,9 @@ export function configuredModelFiles(cfg: Config): { setting: string; path: stri
   }
   // an hf: URI is a file node-llama-cpp downloaded into the models folder, under a name of its choosing: list them all
   if (downloaded && existsSync(cfg.modelsDir)) {
-    for (const f of readdirSync(cfg.modelsDir)) if (f.endsWith('.gguf')) out.push({ setting: 'LOOKALIKE_MODELS_DIR', path: join(cfg.modelsDir, f) });
+    for (const f of readdirSync(cfg.modelsDir)) {
+      if (f.endsWith('.gguf')) out.push({ setting: 'LOOKALIKE_MODELS_DIR', path: join(cfg.modelsDir, f) });
+    }
   }
   return out.filter((m, i) => out.findIndex((o) => o.path === m.path) === i && existsSync(m.path));
 }
@@ -139,13 +163,19 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
   const sink = opts.progress ?? process.stderr;
   const say = (m: string) => (typeof sink === 'function' ? sink(m) : sink.write(`${m}\n`));
   if (!existsSync(join(dataDir, DATABASE))) throw new BackupError(`there is no gallery in ${dataDir} (no ${DATABASE})`);
-  if (inside(dataDir, target)) throw new BackupError(`the backup folder ${target} is inside the data folder ${dataDir}: choose one outside it`);
-  if (inside(target, dataDir)) throw new BackupError(`the data folder ${dataDir} is inside the backup folder ${target}: choose another`);
-  if (existsSync(target) && readdirSync(target).length) throw new BackupError(`${target} is not empty: give a new or empty folder`);
+  if (inside(dataDir, target)) {
+    throw new BackupError(`the backup folder ${target} is inside the data folder ${dataDir}: choose one outside it`);
+  }
+  if (inside(target, dataDir)) {
+    throw new BackupError(`the data folder ${dataDir} is inside the backup folder ${target}: choose another`);
+  }
+  if (existsSync(target) && readdirSync(target).length) {
+    throw new BackupError(`${target} is not empty: give a new or empty folder`);
+  }
   mkdirSync(target, { recursive: true });
   const started = performance.now();
 
-  const { entries: files, index } = await copyIndex(dataDir, target, say);
+  const { entries: files, index } = await copyIndex(dataDir, target, sink, say);
   if (existsSync(join(dataDir, PROBE_FILE))) {
     files.push({ path: PROBE_FILE, ...await copyHashed(join(dataDir, PROBE_FILE), join(target, PROBE_FILE)) });
   }
@@ -159,7 +189,9 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
     // and under a steady stream of adds it never ends)
     db.exec('BEGIN');
     const one = <T>(sql: string) => db.prepare(sql).pluck().get() as T;
-    model = (db.prepare(`SELECT model_id AS modelId, file_name AS fileName, fingerprint, dim FROM models WHERE active = 1`).get() as BackupManifest['model']) ?? null;
+    const active = db.prepare('SELECT model_id AS modelId, file_name AS fileName, fingerprint, dim FROM models ' +
+      'WHERE active = 1');
+    model = (active.get() as BackupManifest['model']) ?? null;
     snapshot = {
       images: one<number>('SELECT COUNT(*) FROM images'),
       embedded: one<number>('SELECT COUNT(*) FROM embeddings e JOIN models m ON m.id = e.model_id AND m.active = 1'),
@@ -167,7 +199,8 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
       changeSeq: one<number>('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes'),
       schemaVersion: db.pragma('user_version', { simple: true }) as number,
     };
-    say(`backup: snapshot of the database at change ${snapshot.changeSeq}: ${snapshot.images} images, ${snapshot.embedded} embedded, ${snapshot.labelled} labelled`);
+    say(`backup: snapshot of the database at change ${snapshot.changeSeq}: ${snapshot.images} images, ` +
+      `${snapshot.embedded} embedded, ${snapshot.labelled} labelled`);
     opts.onSnapshot?.(snapshot);
     const pages = db.pragma('page_count', { simple: true }) as number;
     const progress = new Progress('backup: database pages', pages, sink);
@@ -191,7 +224,9 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
     const check = copy.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`the database copy does not pass SQLite's quick_check: ${String(check)}`);
     const images = copy.prepare('SELECT COUNT(*) FROM images').pluck().get() as number;
-    if (images !== snapshot.images) throw new Error(`the database copy holds ${images} images, the snapshot ${snapshot.images}`);
+    if (images !== snapshot.images) {
+      throw new Error(`the database copy holds ${images} images, the snapshot ${snapshot.images}`);
+    }
   } finally {
     copy.close();
   }
@@ -215,35 +250,45 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
   for (const f of files) fsyncPath(join(target, f.path));
   fsyncPath(target);
   const bytes = files.reduce((n, f) => n + f.bytes, 0);
-  say(`backup: done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${snapshot.embedded} images, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${target}`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  say(`backup: done in ${seconds} s: ${snapshot.embedded} images, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${target}`);
   return manifest;
 }
 
 /** Reads a backup's manifest and checks it is whole: its digest, and every file's size and sha256. */
 export async function checkBackup(dir: string): Promise<BackupManifest> {
   const path = join(dir, BACKUP_MANIFEST);
-  if (!existsSync(path)) throw new BackupError(`${dir} holds no ${BACKUP_MANIFEST}: not a backup, or one that did not finish`);
+  if (!existsSync(path)) {
+    throw new BackupError(`${dir} holds no ${BACKUP_MANIFEST}: not a backup, or one that did not finish`);
+  }
   let manifest: BackupManifest;
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8')) as BackupManifest;
   } catch (err) {
     throw new BackupError(`${path} does not parse: ${(err as Error).message}`);
   }
-  if (manifest.kind !== 'lookalike-backup' || manifest.format !== FORMAT) throw new BackupError(`${path} is not a lookalike backup of format ${FORMAT}`);
-  if (!manifestIntact(manifest)) throw new BackupError(`${path} does not match its digest: it was changed or cut short`);
+  if (manifest.kind !== 'lookalike-backup' || manifest.format !== FORMAT) {
+    throw new BackupError(`${path} is not a lookalike backup of format ${FORMAT}`);
+  }
+  if (!manifestIntact(manifest)) {
+    throw new BackupError(`${path} does not match its digest: it was changed or cut short`);
+  }
   for (const f of manifest.files) {
     const file = join(dir, f.path);
     if (!inside(dir, file)) throw new BackupError(`${path} names a file outside the backup: ${f.path}`);
     if (!existsSync(file)) throw new BackupError(`the backup lacks ${f.path}`);
     const got = await hashFile(file);
-    if (got.bytes !== f.bytes || got.sha256 !== f.sha256) throw new BackupError(`${f.path} in the backup is damaged: its sha256 or size differs from the manifest's`);
+    if (got.bytes !== f.bytes || got.sha256 !== f.sha256) {
+      throw new BackupError(`${f.path} in the backup is damaged: its sha256 or size differs from the manifest's`);
+    }
   }
   return manifest;
 }
 
 /** What a data folder holds that a restore would replace. */
 function heldData(dataDir: string): string[] {
-  return [DATABASE, `${DATABASE}-wal`, `${DATABASE}-shm`, 'index', PROBE_FILE].filter((f) => existsSync(join(dataDir, f)));
+  const parts = [DATABASE, `${DATABASE}-wal`, `${DATABASE}-shm`, 'index', PROBE_FILE];
+  return parts.filter((f) => existsSync(join(dataDir, f)));
 }
 
 export interface RestoreOptions { backupDir: string; dataDir: string; force?: boolean; say?: (m: string) => void }
@@ -263,7 +308,8 @@ export async function restore(opts: RestoreOptions): Promise<BackupManifest> {
   try {
     const held = heldData(dataDir);
     if (held.length && !opts.force) {
-      throw new BackupError(`${dataDir} already holds a gallery (${held.join(', ')}): restore into a new folder, or give --force to replace it`);
+      throw new BackupError(`${dataDir} already holds a gallery (${held.join(', ')}): ` +
+        'restore into a new folder, or give --force to replace it');
     }
     // everything into a staging folder first; the database moves in last, so a cut restore leaves no database
     const staging = join(dataDir, `.restore-${process.pid}`);
@@ -275,7 +321,8 @@ export async function restore(opts: RestoreOptions): Promise<BackupManifest> {
       fsyncPath(join(staging, f.path));
     }
     for (const f of held) rmSync(join(dataDir, f), { recursive: true, force: true });
-    const order = [...manifest.files.filter((f) => f.path !== DATABASE), ...manifest.files.filter((f) => f.path === DATABASE)];
+    const last = (f: FileEntry) => Number(f.path === DATABASE);
+    const order = [...manifest.files].sort((a, b) => last(a) - last(b));
     for (const f of order) {
       mkdirSync(dirname(join(dataDir, f.path)), { recursive: true });
       renameSync(join(staging, f.path), join(dataDir, f.path));
@@ -286,7 +333,9 @@ export async function restore(opts: RestoreOptions): Promise<BackupManifest> {
   } finally {
     unlock();
   }
-  say(`restore: done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${dataDir} holds the backup's gallery (${manifest.snapshot.embedded} images of model ${manifest.model?.fileName ?? '?'}); ` +
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  say(`restore: done in ${seconds} s: ${dataDir} holds the backup's gallery ` +
+    `(${manifest.snapshot.embedded} images of model ${manifest.model?.fileName ?? '?'}); ` +
     'start the server on it: it brings the index up to date from the database at open');
   return manifest;
 }

@@ -23,7 +23,9 @@ export function manifestIntact(manifest: { digest?: unknown }): boolean {
 }
 
 /** Copies a file (or an open file's contents, by `fd`) and hashes it on the way: one read for both. */
-export async function copyHashed(from: string | { fd: number }, to: string, onBytes?: (n: number) => void): Promise<Omit<FileEntry, 'path'>> {
+export async function copyHashed(
+  from: string | { fd: number }, to: string, onBytes?: (n: number) => void,
+): Promise<Omit<FileEntry, 'path'>> {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
