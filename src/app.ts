@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { clientError, frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { formBodySchema, parseJsonBody } from './http/upload.js';
 import healthRoutes from './routes/health.js';
+import probeRoutes from './routes/probes.js';
 import imageRoutes from './routes/images.js';
 import searchRoutes from './routes/search.js';
 import statsRoutes from './routes/stats.js';
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/', index: 'index.html', wildcard: false });
 
   await app.register(healthRoutes);
+  await app.register(probeRoutes);
   await app.register(searchRoutes);
   await app.register(imageRoutes);
   await app.register(statsRoutes);

@@ -56,6 +56,7 @@ export const ERRORS = {
     description: 'Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to ' +
       'workers (an add that waited the 3 s names its job: it may still be stored)',
   },
+  not_ready: { status: 503, retryAfter: true, description: '`/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown`' },
   disk_full: { status: 507, description: 'a change, on a full disk: it was not made, and searches and reads go on' },
   index_out_of_memory: { status: 507, description: 'an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on' },
   bad_model_file: { status: 400, startup: true, description: 'a model file that is missing, of another kind, or damaged' },

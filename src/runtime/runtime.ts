@@ -96,6 +96,11 @@ export class Runtime {
     throw new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
   }
 
+  /** Which parts of the start have finished: the models, and the gallery (database and index open). */
+  get loadedParts(): { models: boolean; gallery: boolean } {
+    return { models: this.loaded.models !== undefined, gallery: this.loaded.gallery !== undefined };
+  }
+
   /** What the models compute on, for /api/health and /api/stats. */
   device(models: ModelSet) {
     const a = models.acceleration; // null: no model in this process (LOOKALIKE_QUERY_ENCODER=queue)
