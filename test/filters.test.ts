@@ -122,10 +122,10 @@ function passes(r: Row, f: ImageFilter): boolean {
     && (f.camera === undefined || `${r.make} ${r.model}`.toLowerCase().includes(f.camera.toLowerCase()));
 }
 
-/** Brute force: every row's cosine, the filter applied in JS, best first. */
+/** Brute force: every row's cosine (kept to [-1, 1], as served scores are), the filter applied in JS, best first. */
 function bruteForce(rows: Row[], q: Float32Array, f: ImageFilter, exclude?: number): { id: number; score: number }[] {
   return rows.filter((r) => r.id !== exclude && passes(r, f))
-    .map((r) => ({ id: r.id, score: r.vector.reduce((s, v, j) => s + v * q[j]!, 0) }))
+    .map((r) => ({ id: r.id, score: Math.min(1, Math.max(-1, r.vector.reduce((s, v, j) => s + v * q[j]!, 0))) }))
     .sort((a, b) => b.score - a.score || a.id - b.id);
 }
 

@@ -51,7 +51,7 @@ describe('batched re-ranking', () => {
 
   // The tiny random reranker does not reach 1e-4 from 5 candidates on (it differs by up to about 2e-3): the difference
   // follows the batch's shape only, not where a sequence sits in the KV cache (copies of one candidate score alike in
-  // every sequence), so it is rounding in ggml's kernels for a larger batch, which this untrained model amplifies.
+  // every sequence, to 1e-5), so it is rounding in ggml's kernels for a larger batch, which this untrained model amplifies.
   // Below 5 the scores are bit-identical here; the bound above 4 is the measured one with some room, not 1e-4, and it
   // is weaker than it looks: leaving the query out of the candidates' sequences moved the Instruct judge by only 8.5e-4.
   it('the Qwen3-VL-Reranker judge: image and text queries, batch equals one prompt at a time (1e-4 up to N = 4; see above)', async () => {
@@ -66,8 +66,10 @@ describe('batched re-ranking', () => {
         const batched = await judge(q, candidates.slice(0, n));
         expect(maxDiff(batched, sequential), `${q.key}, N = ${n}`).toBeLessThanOrEqual(n <= 4 ? TOLERANCE : 2.5e-3);
       }
+      // copies of one candidate in 8 sequences: equal, or within a rounding far under the batch's own bound (on an
+      // AMD EPYC without AVX-512 one copy of the text query's 8 differed by 8e-6; elsewhere they were bit-identical)
       const copies = await judge(q, Array(8).fill(candidates[0]!));
-      expect(new Set(copies).size, 'one candidate in 8 sequences').toBe(1);
+      expect(Math.max(...copies) - Math.min(...copies), 'one candidate in 8 sequences').toBeLessThanOrEqual(1e-5);
     }
   });
 

@@ -34,7 +34,8 @@ const FORMAT = 1;
 const PAGES_PER_STEP = 1024;
 const MIB = 2 ** 20;
 
-export interface SnapshotCounts { images: number; embedded: number; labelled: number }
+/** images and labelled: in the gallery; trashed: in the trash (kept with its rows, vectors and thumbnails). */
+export interface SnapshotCounts { images: number; embedded: number; labelled: number; trashed: number }
 
 export interface BackupManifest {
   format: number;
@@ -192,15 +193,19 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
     const active = db.prepare('SELECT model_id AS modelId, file_name AS fileName, fingerprint, dim FROM models ' +
       'WHERE active = 1');
     model = (active.get() as BackupManifest['model']) ?? null;
+    // a folder a server of this version opened has the trash's column; an older one has no trash
+    const trash = one<number>("SELECT COUNT(*) FROM pragma_table_info('images') WHERE name = 'trashed_ms'") > 0;
+    const live = trash ? 'trashed_ms IS NULL' : '1';
     snapshot = {
-      images: one<number>('SELECT COUNT(*) FROM images'),
+      images: one<number>(`SELECT COUNT(*) FROM images WHERE ${live}`),
       embedded: one<number>('SELECT COUNT(*) FROM embeddings e JOIN models m ON m.id = e.model_id AND m.active = 1'),
-      labelled: one<number>('SELECT COUNT(*) FROM images WHERE label IS NOT NULL'),
+      labelled: one<number>(`SELECT COUNT(*) FROM images WHERE label IS NOT NULL AND ${live}`),
+      trashed: trash ? one<number>('SELECT COUNT(*) FROM images WHERE trashed_ms IS NOT NULL') : 0,
       changeSeq: one<number>('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes'),
       schemaVersion: db.pragma('user_version', { simple: true }) as number,
     };
     say(`backup: snapshot of the database at change ${snapshot.changeSeq}: ${snapshot.images} images, ` +
-      `${snapshot.embedded} embedded, ${snapshot.labelled} labelled`);
+      `${snapshot.embedded} embedded, ${snapshot.labelled} labelled, ${snapshot.trashed} in the trash`);
     opts.onSnapshot?.(snapshot);
     const pages = db.pragma('page_count', { simple: true }) as number;
     const progress = new Progress('backup: database pages', pages, sink);
@@ -224,8 +229,8 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
     const check = copy.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`the database copy does not pass SQLite's quick_check: ${String(check)}`);
     const images = copy.prepare('SELECT COUNT(*) FROM images').pluck().get() as number;
-    if (images !== snapshot.images) {
-      throw new Error(`the database copy holds ${images} images, the snapshot ${snapshot.images}`);
+    if (images !== snapshot.images + snapshot.trashed) {
+      throw new Error(`the database copy holds ${images} images, the snapshot ${snapshot.images + snapshot.trashed}`);
     }
   } finally {
     copy.close();
