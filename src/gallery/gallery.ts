@@ -204,10 +204,7 @@ export class Gallery implements LabelledVectors {
    */
   async restore(ids?: number[]): Promise<number[]> {
     const restored = this.store.transaction(() => {
-      const chosen = ids ?? this.store.trashedIds();
-      const where = this.store.whereabouts(chosen);
-      const absent = chosen.find((id) => where.get(id) !== 'trashed');
-      if (absent !== undefined) throw new NotFoundError(`no image with id ${absent} in the trash`);
+      const chosen = this.inTrash(ids);
       this.store.restore(chosen);
       return [...new Set(chosen)];
     });
@@ -222,13 +219,19 @@ export class Gallery implements LabelledVectors {
     return restored;
   }
 
+  /** The ids asked for (all of the trash without ids), every one in the trash, or a 404 naming one that is not. */
+  private inTrash(ids?: number[]): number[] {
+    const chosen = ids ?? this.store.trashedIds();
+    const where = this.store.whereabouts(chosen);
+    const absent = chosen.find((id) => where.get(id) !== 'trashed');
+    if (absent !== undefined) throw new NotFoundError(`no image with id ${absent} in the trash`);
+    return chosen;
+  }
+
   /** Deletes images in the trash for good (all of it without ids); an id not in the trash is a 404, nothing changed. */
   emptyTrash(ids?: number[]): number {
     return this.store.transaction(() => {
-      const chosen = ids ?? this.store.trashedIds();
-      const where = this.store.whereabouts(chosen);
-      const absent = chosen.find((id) => where.get(id) !== 'trashed');
-      if (absent !== undefined) throw new NotFoundError(`no image with id ${absent} in the trash`);
+      const chosen = this.inTrash(ids);
       return this.store.purge(chosen);
     });
   }
