@@ -183,3 +183,21 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
     });
   });
 });
+
+describe('pages over approximate scores (ivf-sq8, scores denser than its quantisation error)', () => {
+  it('no page skips an image whose exact score ranks it inside the page but whose approximate one did not', async () => {
+    // one tight cluster: the best scores lie about 1e-4 apart, well within SQ8's error, so an image the index
+    // ranks just below the deepest one fetched can score above it exactly
+    const dir = tempDir();
+    const dense = clusteredVectors(2000, DIM, 1, 5, 0.15);
+    const g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'ivf-sq8',
+      indexParams: { ...params, nprobe: 64 } });
+    open.push(g);
+    for (let i = 0; i < dense.length; i++) await g.add(fakeImage(i), dense[i]!, { source: `d/${i}.jpg` });
+    await g.idle();
+    expect((await g.indexStats()).trainedOn).toBeGreaterThanOrEqual(MIN_TRAIN);
+    for (const q of [dense[3]!, dense[500]!, dense[1500]!]) {
+      await walk(g, q, { k }, async () => []);
+    }
+  }, 300_000);
+});

@@ -97,8 +97,11 @@ export class FilteredSearch {
       const complete = found!.length < fetch; // the index has no more: its widening covered all it holds
       const rescored = this.rescore(vector, hits);
       if (complete || hits.length === 0) return { hits: rescored, complete };
-      // an image the index did not reach scores at most about the deepest one fetched: keep only what beats it
-      const floor = hits.at(-1)!.score + SCORE_TOLERANCE;
+      // an image the index did not reach scores at most about the deepest one fetched, give or take the index's own
+      // error (ivf-sq8's quantisation: measured on the hits fetched, with a margin): keep only what beats that
+      const approx = new Map(hits.map((h) => [h.id, h.score]));
+      const error = Math.max(0, ...rescored.map((h) => Math.abs(h.score - approx.get(h.id)!)));
+      const floor = hits.at(-1)!.score + Math.max(SCORE_TOLERANCE, 2 * error);
       return { hits: rescored.filter((h) => h.score > floor), complete };
     };
   }
