@@ -42,7 +42,7 @@ export const ERRORS = {
   bad_image: { status: 415, description: 'empty, not an image, truncated' },
   not_multipart: { status: 415, description: 'an upload route sent something else (a raw `image/jpeg` body included)' },
   unsupported_media_type: { status: 415, description: 'a JSON route sent something else' },
-  rate_limited: { status: 429, description: 'over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set)' },
+  rate_limited: { status: 429, description: 'over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set)' },
   headers_too_large: { status: 431, description: 'a URL and headers over 16 KB together (Node\'s `--max-http-header-size`)' },
   internal_error: { status: 500, description: 'a bug: logged with the request' },
   unknown_method: { status: 501, description: 'a method that is not HTTP\'s (`FOO`): no route takes it' },

@@ -193,7 +193,7 @@ describe('pages over approximate scores (ivf-sq8, scores denser than its quantis
     const g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'ivf-sq8',
       indexParams: { ...params, nprobe: 64 } });
     open.push(g);
-    for (let i = 0; i < dense.length; i++) await g.add(fakeImage(i), dense[i]!, { source: `d/${i}.jpg` });
+    for (let i = 0; i < dense.length; i++) await g.add(fakeImage(i), dense[i]!, { source: `d/${i}.jpg`, label: null });
     await g.idle();
     expect((await g.indexStats()).trainedOn).toBeGreaterThanOrEqual(MIN_TRAIN);
     for (const q of [dense[3]!, dense[500]!, dense[1500]!]) {

@@ -56,6 +56,20 @@ describe('/livez and /readyz', () => {
     expect(await probe(base, '/livez')).toMatchObject({ status: 200, body: { status: 'alive' } });
   });
 
+  it('are never refused by the rate limit, which still refuses the API', async () => {
+    const t = await startTestApp({ ...env, LOOKALIKE_RATE_LIMIT: '3' });
+    opened.push(t);
+    const base = await listen(t.app);
+    for (let i = 0; i < 6; i++) {
+      expect((await probe(base, '/livez')).status).toBe(200);
+      expect((await probe(base, '/readyz')).status).toBe(200);
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    }
+    const stats = [];
+    for (let i = 0; i < 4; i++) stats.push((await fetch(`${base}/api/stats`)).status);
+    expect(stats).toEqual([200, 200, 200, 429]);
+  });
+
   it('after a failed start: alive, and not ready, saying why', async () => {
     const t = await startTestApp(env, { start: false });
     opened.push(t);

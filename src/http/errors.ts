@@ -11,7 +11,12 @@ export const ErrorBody = z.object({ error: z.object({ code: z.string(), message:
 
 /** The error responses of a route for its schema; 429 applies to every route when rate limiting is on. */
 export function errorResponses(...statuses: number[]) {
-  return Object.fromEntries([...statuses, 429].map((s) => [s, ErrorBody.describe(codesOf(s))])) as Record<number, typeof ErrorBody>;
+  return unlimitedErrorResponses(...statuses, 429);
+}
+
+/** The same for a route the rate limit never refuses (`config: { rateLimit: false }`: the probes, /metrics). */
+export function unlimitedErrorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody.describe(codesOf(s))])) as Record<number, typeof ErrorBody>;
 }
 
 // Fastify's and its plugins' own client errors, by their code: ours (its status is the registry's)

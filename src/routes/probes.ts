@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RETRY_SECONDS } from '../config.js';
-import { errorResponses } from '../http/errors.js';
+import { unlimitedErrorResponses } from '../http/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 const PART = z.enum(['models', 'index', 'startup', 'redis', 'shutdown']);
@@ -45,20 +45,25 @@ export function missingParts(runtime: Runtime): { part: Part; why: string }[] {
   return missing;
 }
 
+// a supervisor asks every few seconds: its probes must never be refused as over the clients' rate limit
+const notRateLimited = { rateLimit: false } as const;
+
 const probes: FastifyPluginAsyncZod = async (app) => {
   app.get('/livez', {
+    config: notRateLimited,
     schema: {
       tags: ['service'], operationId: 'getLivez', security: [],
       summary: 'Liveness: 200 whenever the process serves HTTP, loading included (restart it only when this fails)',
-      response: { 200: Alive, ...errorResponses() },
+      response: { 200: Alive, ...unlimitedErrorResponses() },
     },
   }, async () => ({ status: 'alive' as const }));
 
   app.get('/readyz', {
+    config: notRateLimited,
     schema: {
       tags: ['service'], operationId: 'getReadyz', security: [],
       summary: 'Readiness: 200 once models, index and (in queue mode) Redis are there; else 503 naming what is missing',
-      response: { 200: Ready, ...errorResponses(), 503: NotReady },
+      response: { 200: Ready, ...unlimitedErrorResponses(), 503: NotReady },
     },
   }, async (_req, reply) => {
     const missing = missingParts(app.runtime);

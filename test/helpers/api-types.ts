@@ -435,7 +435,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -488,20 +488,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            message: string;
-                        };
-                    };
-                };
-            };
         };
     };
     getReadyz: {
@@ -522,20 +508,6 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "ready";
-                    };
-                };
-            };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            message: string;
-                        };
                     };
                 };
             };
@@ -857,7 +829,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1066,7 +1038,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1269,7 +1241,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1375,7 +1347,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1543,7 +1515,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1642,7 +1614,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1744,7 +1716,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1850,7 +1822,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2014,7 +1986,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2106,7 +2078,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2211,7 +2183,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2335,7 +2307,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2399,20 +2371,6 @@ export interface operations {
             };
             /** @description forbidden: a wrong key; writes_disabled: a change, on a server listening beyond loopback without `LOOKALIKE_API_KEY`; metrics_disabled: `/metrics` on a server listening beyond loopback without a key */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": {
-                        error: {
-                            code: string;
-                            message: string;
-                        };
-                    };
-                };
-            };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2510,7 +2468,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2660,7 +2618,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2753,7 +2711,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2854,7 +2812,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2932,7 +2890,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3059,7 +3017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3200,7 +3158,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route, when set) */
+            /** @description rate_limited: over `LOOKALIKE_RATE_LIMIT` requests a minute (every route but /livez, /readyz and /metrics, when set) */
             429: {
                 headers: {
                     [name: string]: unknown;
