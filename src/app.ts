@@ -12,7 +12,7 @@ import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { clientError, frameworkErrors, registerErrorHandling } from './http/errors.js';
-import { formBodySchema, parseJsonBody } from './http/upload.js';
+import { formBodySchema, parseJsonBody, restoreDefaults } from './http/upload.js';
 import healthRoutes from './routes/health.js';
 import probeRoutes from './routes/probes.js';
 import imageRoutes from './routes/images.js';
@@ -113,6 +113,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     // upload routes parse their multipart body themselves: their form is documented here, not validated by Fastify
     transform: (input) => {
       const out = jsonSchemaTransform(input);
+      restoreDefaults(input.schema?.querystring, out.schema.querystring);
+      restoreDefaults(input.schema?.body, out.schema.body);
       const form = input.route.config?.form;
       return form ? { ...out, schema: { ...out.schema, body: formBodySchema(form, input.route.config?.imageOptional) } } : out;
     },

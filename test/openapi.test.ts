@@ -31,6 +31,17 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('says the defaults of the fields parsed strictly (query strings and forms)', () => {
+    type Op = { parameters?: { name: string; schema: { default?: unknown } }[];
+      requestBody?: { content: Record<string, { schema: { properties: Record<string, { default?: unknown }> } }> } };
+    const op = (method: string, path: string) => (document.paths as Record<string, Record<string, Op>>)[path]![method]!;
+    const param = (o: Op, name: string) => o.parameters!.find((p) => p.name === name)!.schema.default;
+    expect(param(op('get', '/api/duplicates'), 'limit')).toBe(100);
+    const form = op('post', '/api/search').requestBody!.content['multipart/form-data']!.schema.properties;
+    expect(form.rerank!.default).toBe('false'); // on the wire a yes/no field is text
+    expect(form.k!.default).toBeTypeOf('number');
+  });
+
   it('generates the committed client types (else: npm run openapi:types)', async () => {
     expect(await apiTypes(document)).toBe(readFileSync(join(ROOT, 'test', 'helpers', 'api-types.ts'), 'utf8'));
   });

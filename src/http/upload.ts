@@ -24,6 +24,7 @@ export const DEFAULT_FORM_LIMITS: FormLimits = { fields: 20, bytes: 4096 };
 /** The OpenAPI request body of an upload route: the image file and the route's form fields. */
 export function formBodySchema(form: z.ZodObject, imageOptional = false): Record<string, unknown> {
   const fields = z.toJSONSchema(form, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown>; required?: string[] };
+  restoreDefaults(form, fields);
   return {
     type: 'object',
     required: [...(imageOptional ? [] : ['image']), ...(fields.required ?? [])],
@@ -32,6 +33,22 @@ export function formBodySchema(form: z.ZodObject, imageOptional = false): Record
       ...fields.properties,
     },
   };
+}
+
+/**
+ * Puts the defaults of an object's fields back into its JSON Schema: zod leaves out the default of a field parsed
+ * through a preprocess (formInt, formNumber) when it describes the input, so the document would not say it.
+ */
+export function restoreDefaults(schema: unknown, json: unknown): void {
+  const props = (json as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties;
+  if (!(schema instanceof z.ZodObject) || !props) return;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const prop = props[key];
+    if (!(field instanceof z.ZodDefault) || !prop || 'default' in prop) continue;
+    const value: unknown = field.def.defaultValue;
+    // a form's yes/no field is text on the wire (formBool): its default as the text that means it
+    prop.default = Array.isArray(prop.enum) && !prop.enum.includes(value) ? String(value) : value;
+  }
 }
 
 export interface Upload<T> {

@@ -561,7 +561,10 @@ export interface operations {
                     cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /** @description results per page */
+                    /**
+                     * @description results per page
+                     * @default 12
+                     */
                     k?: number;
                     minScore?: number;
                     /**
@@ -570,9 +573,15 @@ export interface operations {
                      * @enum {string}
                      */
                     sort?: "score" | "date";
-                    /** @enum {string} */
+                    /**
+                     * @default false
+                     * @enum {string}
+                     */
                     rerank?: "0" | "1" | "true" | "false" | "on";
-                    /** @enum {string} */
+                    /**
+                     * @default false
+                     * @enum {string}
+                     */
                     classify?: "0" | "1" | "true" | "false" | "on";
                     /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
@@ -617,7 +626,10 @@ export interface operations {
                     cursor?: string;
                     /** @description words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL) */
                     text?: string;
-                    /** @description results per page */
+                    /**
+                     * @description results per page
+                     * @default 12
+                     */
                     k?: number;
                     minScore?: number;
                     /**
@@ -626,9 +638,15 @@ export interface operations {
                      * @enum {string}
                      */
                     sort?: "score" | "date";
-                    /** @enum {string} */
+                    /**
+                     * @default false
+                     * @enum {string}
+                     */
                     rerank?: "0" | "1" | "true" | "false" | "on";
-                    /** @enum {string} */
+                    /**
+                     * @default false
+                     * @enum {string}
+                     */
                     classify?: "0" | "1" | "true" | "false" | "on";
                     /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
@@ -885,7 +903,10 @@ export interface operations {
                     method?: "knn" | "fewshot";
                     /** @description few-shot candidate classes (gallery labels), repeated or a JSON array, at most LOOKALIKE_FEWSHOT_MAX_CLASSES; default: the first of the KNN vote */
                     classes?: string[];
-                    /** @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES */
+                    /**
+                     * @description few-shot example images per class, at most LOOKALIKE_FEWSHOT_MAX_EXAMPLES
+                     * @default 3
+                     */
                     examples?: number;
                 };
             };
@@ -2230,7 +2251,9 @@ export interface operations {
                     image: string;
                     /** @default Describe this image. */
                     prompt?: string;
+                    /** @default 256 */
                     maxTokens?: number;
+                    /** @default 0 */
                     temperature?: number;
                     seed?: number;
                     history?: {
