@@ -140,6 +140,25 @@ describe('the gallery\'s trash', () => {
     expect(() => g.emptyTrash([ids[2]!])).toThrow(/in the trash/);
   });
 
+  it('content trashed under another model and added again is encoded by the current one, and found', async () => {
+    const dir = tempDir();
+    const g = await openGallery(dir);
+    const ids = await fill(g, clusteredVectors(4, DIM, 2, 9));
+    await g.remove(ids[1]!);
+    await closeGallery(g);
+    // the gallery moves to another model: the trashed image has no vector of it
+    const h = await openGallery(dir, { identity: identity(DIM * 2, 'b'), switchModel: true });
+    const v = clusteredVectors(4, DIM * 2, 2, 10)[1]!;
+    // an upload asks first whether the trash gives it back whole (then nothing is encoded): not without a vector
+    expect(await h.restoreBySha(fakeImage(1).sha256, null)).toBeUndefined();
+    const again = await h.add(fakeImage(1), v, { source: 'again.png', label: null });
+    expect(again.id).toBe(ids[1]);
+    expect(h.counts()).toMatchObject({ trashed: 0 });
+    expect(await topId(h, v)).toBe(ids[1]);
+    const stored = h.storedVector(ids[1]!)!; // kept as F16
+    expect(stored.reduce((sum, x, i) => sum + x * v[i]!, 0)).toBeCloseTo(1, 3);
+  });
+
   it('keeps an image trashed and restored while a background rebuild runs in the index it adopts', async () => {
     const lines: string[] = [];
     const g = await openGallery(tempDir(), { indexKind: 'hnsw', log: (m) => lines.push(m) });
