@@ -14,14 +14,16 @@ import { blobToVector } from '../src/util/vector-format.js';
 import { multipart } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
-import { MODELS_DIR, TINY_MMPROJ, WIDE_MMPROJ } from './helpers/models.js';
+import { MODELS_DIR, TINY_EMBED_MODEL, TINY_MMPROJ, WIDE_MMPROJ } from './helpers/models.js';
 
 /** Debian's python3 with python3-numpy (scripts/setup.sh installs it), not whatever python3 comes first on PATH. */
 const PYTHON = '/usr/bin/python3';
 
 const root = mkdtempSync(join(tmpdir(), 'lookalike-export-'));
-const env = (dataDir: string, mmproj = TINY_MMPROJ) => ({
-  LOOKALIKE_MMPROJ: mmproj, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1', LOOKALIKE_DATA_DIR: dataDir,
+/** The tiny embedding model (image and words in one space: a query by words too), or another model. */
+const env = (dataDir: string, mmproj = TINY_MMPROJ, embedModel = TINY_EMBED_MODEL) => ({
+  LOOKALIKE_MMPROJ: mmproj, LOOKALIKE_EMBED_MODEL: embedModel, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1',
+  LOOKALIKE_DATA_DIR: dataDir,
 });
 
 async function openServer(dataDir: string) {
@@ -37,11 +39,14 @@ type App = Awaited<ReturnType<typeof openServer>>;
 function galleryRows(dataDir: string) {
   const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
   try {
-    const dim = db.prepare('SELECT dim FROM models WHERE active = 1').pluck().get() as number;
+    const model = db.prepare(`SELECT model_id AS modelId, fingerprint, file_name AS fileName, projector_type AS
+      projectorType, dim, pooling, min_tokens AS minTokens, max_tokens AS maxTokens FROM models WHERE active = 1`)
+      .get() as { dim: number };
+    const dim = model.dim;
     const rows = db.prepare(`SELECT i.id, i.label, i.trashed_ms AS trashedMs, COALESCE(e.vector, t.vector) AS vector
       FROM images i LEFT JOIN embeddings e ON e.image_id = i.id LEFT JOIN trashed_embeddings t ON t.image_id = i.id
       ORDER BY i.id`).all() as { id: number; label: string | null; trashedMs: number | null; vector: Buffer }[];
-    return { dim, rows: rows.map((r) => ({ ...r, vector: Array.from(blobToVector(r.vector, dim)) })) };
+    return { model, dim, rows: rows.map((r) => ({ ...r, vector: Array.from(blobToVector(r.vector, dim)) })) };
   } finally {
     db.close();
   }
@@ -72,10 +77,12 @@ print(json.dumps({'ids': ids.tolist(), 'idsDtype': str(ids.dtype), 'shape': list
 const exportArgs = (dataDir: string, out: string, ...flags: string[]) =>
   runScript('scripts/export.ts', ['--out', out, '--data-dir', dataDir, ...flags], env(dataDir));
 
-/** The answers a user compares: an image upload, similar-to-id for every image, the trash, the labels. */
+/** The answers a user compares: an image upload, words, similar-to-id for every image, the trash, the records. */
 async function answers(app: App, query: Buffer, ids: number[]) {
   const body = multipart({ image: { filename: 'q.png', data: query, contentType: 'image/png' }, k: '8' });
   const search = (await app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers }))
+    .json() as { results: { id: number; score: number }[] };
+  const words = (await app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a red square', k: 8 } }))
     .json() as { results: { id: number; score: number }[] };
   const similar: { id: number; score: number }[][] = [];
   for (const id of ids) {
@@ -85,7 +92,7 @@ async function answers(app: App, query: Buffer, ids: number[]) {
   const trash = (await app.inject({ method: 'GET', url: '/api/trash' })).json() as { images: { id: number }[] };
   const images = (await app.inject({ method: 'GET', url: '/api/images?sort=added&limit=100' }))
     .json() as { images: { id: number; label: string | null; sha256: string; takenAt: string }[] };
-  return { search: search.results, similar, trash: trash.images.map((i) => i.id), images: images.images };
+  return { search: search.results, words: words.results, similar, trash: trash.images.map((i) => i.id), images: images.images };
 }
 
 function expectSameAnswers(got: Awaited<ReturnType<typeof answers>>, want: typeof got, tolerance: number) {
@@ -93,6 +100,9 @@ function expectSameAnswers(got: Awaited<ReturnType<typeof answers>>, want: typeo
   expect(want.search.length).toBeGreaterThan(3);
   expect(ids(got.search)).toEqual(ids(want.search));
   got.search.forEach((r, i) => expect(Math.abs(r.score - want.search[i]!.score)).toBeLessThanOrEqual(tolerance));
+  expect(want.words.length).toBeGreaterThan(3);
+  expect(ids(got.words)).toEqual(ids(want.words));
+  got.words.forEach((r, i) => expect(Math.abs(r.score - want.words[i]!.score)).toBeLessThanOrEqual(tolerance));
   expect(got.similar.map(ids)).toEqual(want.similar.map(ids));
   got.similar.forEach((list, j) => list.forEach((r, i) =>
     expect(Math.abs(r.score - want.similar[j]![i]!.score)).toBeLessThanOrEqual(tolerance)));
@@ -133,7 +143,7 @@ describe('export and import', () => {
   });
 
   it('exports beside the running server, and numpy reads back the gallery\'s ids, shapes, dtypes and values', async () => {
-    const { dim, rows } = galleryRows(source);
+    const { model, dim, rows } = galleryRows(source);
     const liveRows = rows.filter((r) => r.trashedMs === null);
     const cases = [
       { name: 'npy-f32', flags: ['--format', 'npy'], dtype: 'float32', want: liveRows },
@@ -154,7 +164,8 @@ describe('export and import', () => {
       expect(got.vectors).toEqual(c.want.map((r) => r.vector));
       expect(got.labels).toEqual(c.want.map((r) => r.label));
       const manifest = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8'));
-      expect(manifest.model).toMatchObject({ dim, fileName: 'tiny-qwen3vl-mmproj.gguf', pooling: 'mean' });
+      expect(manifest.model).toEqual(model);
+      expect(manifest.model.pooling).toBe('last-token');
       expect(manifest.digest).toMatch(/^[0-9a-f]{64}$/);
       if (c.flags.includes('--thumbnails')) {
         expect(readdirSync(join(out, 'thumbnails')).sort()).toEqual(c.want.map((r) => `${r.id}.webp`).sort());
@@ -188,9 +199,10 @@ describe('export and import', () => {
 
   it('refuses an export of another model, a folder that holds a gallery, an export without thumbnails, a damaged one', async () => {
     const wide = join(root, 'wide');
-    const other = await runScript('scripts/import.ts', [join(root, 'npy-f16'), '--data-dir', wide], env(wide, WIDE_MMPROJ));
+    const other = await runScript('scripts/import.ts', [join(root, 'npy-f16'), '--data-dir', wide], env(wide, WIDE_MMPROJ, ''));
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/this export holds vectors of model .*tiny-qwen3vl-mmproj\.gguf, \d+ dims.*but the configured encoder is .*wide-qwen3vl-mmproj\.gguf/);
+    expect(other.stderr).toMatch(new RegExp('this export holds vectors of model .*tiny-qwen3vl-embedding\\.gguf, 64 dims, ' +
+      'last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims'));
     expect(readdirSync(root)).not.toContain('wide');
 
     const full = join(root, 'imported-npy-f16');
