@@ -18,7 +18,9 @@ import { identity } from '../test/helpers/vectors.js';
 import { DIM, makeSource } from './synthetic.js';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '5000' }, 'thumb-kb': { type: 'string', default: '10' }, dir: { type: 'string' } },
+  options: {
+    n: { type: 'string', default: '5000' }, 'thumb-kb': { type: 'string', default: '10' }, dir: { type: 'string' },
+  },
 });
 const n = Number(values.n), thumbBytes = Number(values['thumb-kb']) * 1024;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -32,8 +34,10 @@ function folderBytes(dir: string): number {
 
 /** Runs the export script; its own "done in" seconds and its peak resident memory. */
 function runExport(args: string[]): Promise<{ seconds: number; peakMiB: number }> {
-  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb %M', process.execPath, '--import', 'tsx', 'scripts/export.ts',
-    ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = [process.execPath, '--import', 'tsx', 'scripts/export.ts', ...args];
+  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb %M', ...command], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; process.stderr.write(d); });
   return new Promise((resolve, reject) => child.on('close', (code) => {
@@ -53,7 +57,9 @@ try {
   if (!existsSync(join(dataDir, 'lookalike.db'))) {
     const src = makeSource(n, 42);
     const v = new Float32Array(DIM);
-    const gallery = await Gallery.open({ dataDir, identity: model, indexKind: 'flat', indexParams: params, log: () => {} });
+    const gallery = await Gallery.open({
+      dataDir, identity: model, indexKind: 'flat', indexParams: params, log: () => {},
+    });
     for (let i = 0; i < n; i++) {
       src.point(v, i % src.clusters);
       const image = { sha256: i.toString(16).padStart(64, '0'), bytes: 100_000, width: 1024, height: 768,
@@ -63,7 +69,8 @@ try {
     await gallery.close();
   }
   const day = new Date().toISOString().slice(0, 10);
-  const lines = [`${n} images x ${DIM} dims, thumbnails ${values['thumb-kb']} KB; data folder ${mib(folderBytes(dataDir))}; ${day}`];
+  const lines = [`${n} images x ${DIM} dims, thumbnails ${values['thumb-kb']} KB; ` +
+    `data folder ${mib(folderBytes(dataDir))}; ${day}`];
   for (const [name, flags] of [['npy-f32', ['--format', 'npy']], ['npy-f16', ['--format', 'npy', '--f16']],
     ['jsonl-f32', ['--format', 'jsonl']]] as const) {
     const out = join(dir, name);
@@ -78,7 +85,8 @@ try {
     rmSync(target, { recursive: true, force: true });
     const started = performance.now();
     await importExport({
-      exportDir: join(dir, name), dataDir: target, identity: model, indexKind: 'flat', indexParams: params, progress: () => {},
+      exportDir: join(dir, name), dataDir: target, identity: model, indexKind: 'flat', indexParams: params,
+      progress: () => {},
     });
     lines.push(`import ${name}: ${f((performance.now() - started) / 1000)} s (checks every sha256, inserts, builds ` +
       `and saves the flat index); data folder ${mib(folderBytes(target))}`);

@@ -8,14 +8,18 @@ import { parseCli, runCli, UsageError } from './cli-common.js';
 const USAGE = 'Usage: npm run export -- --format jsonl|npy --out <folder> [--f16] [--thumbnails] [--include-trash] ' +
   '[--data-dir <gallery folder>]';
 const OPTIONS = {
-  format: { type: 'string', help: 'jsonl: images.jsonl, one object per image with a "vector" array; npy: vectors.npy, ' +
-    'ids.npy and metadata.jsonl' },
+  format: {
+    type: 'string',
+    help: 'jsonl: images.jsonl, one object per image with a "vector" array; ' +
+      'npy: vectors.npy, ids.npy and metadata.jsonl',
+  },
   out: { type: 'string', help: 'the folder to write (new or empty), with the manifest export.json' },
   f16: { type: 'boolean', help: 'vectors as float16, as the gallery stores them (default: float32)' },
   thumbnails: { type: 'boolean', help: 'the thumbnails too, as thumbnails/<id>.webp (npm run import needs them)' },
   'include-trash': { type: 'boolean', help: 'the images in the trash too (their "trashedAt" is set)' },
   'data-dir': {
-    type: 'string', help: 'the gallery folder to export (default: the one the settings name: --data, LOOKALIKE_DATA_DIR)',
+    type: 'string',
+    help: 'the gallery folder to export (default: the one the settings name: --data, LOOKALIKE_DATA_DIR)',
   },
   'embed-model': {
     type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'the embedding model (demo: the demo\'s folder)',

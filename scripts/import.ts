@@ -8,8 +8,9 @@ import { parseCli, runCli, UsageError } from './cli-common.js';
 const USAGE = 'Usage: npm run import -- <export folder> [--data-dir <gallery folder>]';
 const OPTIONS = {
   'data-dir': {
-    type: 'string', help: 'the folder to build the gallery in (default: the gallery folder the settings name: --data, ' +
-      'LOOKALIKE_DATA_DIR)',
+    type: 'string',
+    help: 'the folder to build the gallery in ' +
+      '(default: the gallery folder the settings name: --data, LOOKALIKE_DATA_DIR)',
   },
   'embed-model': {
     type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'the embedding model (demo: the demo\'s folder)',

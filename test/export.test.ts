@@ -74,13 +74,17 @@ print(json.dumps({'ids': ids.tolist(), 'idsDtype': str(ids.dtype), 'shape': list
   return JSON.parse(execFileSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' }));
 }
 
+/** A multipart body as inject() takes it. */
+const upload = (body: { payload: Buffer; headers: Record<string, string> }) =>
+  ({ payload: body.payload, headers: body.headers });
+
 const exportArgs = (dataDir: string, out: string, ...flags: string[]) =>
   runScript('scripts/export.ts', ['--out', out, '--data-dir', dataDir, ...flags], env(dataDir));
 
 /** The answers a user compares: an image upload, words, similar-to-id for every image, the trash, the records. */
 async function answers(app: App, query: Buffer, ids: number[]) {
   const body = multipart({ image: { filename: 'q.png', data: query, contentType: 'image/png' }, k: '8' });
-  const search = (await app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers }))
+  const search = (await app.inject({ method: 'POST', url: '/api/search', ...upload(body) }))
     .json() as { results: { id: number; score: number }[] };
   const words = (await app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a red square', k: 8 } }))
     .json() as { results: { id: number; score: number }[] };
@@ -92,7 +96,8 @@ async function answers(app: App, query: Buffer, ids: number[]) {
   const trash = (await app.inject({ method: 'GET', url: '/api/trash' })).json() as { images: { id: number }[] };
   const images = (await app.inject({ method: 'GET', url: '/api/images?sort=added&limit=100' }))
     .json() as { images: { id: number; label: string | null; sha256: string; takenAt: string }[] };
-  return { search: search.results, words: words.results, similar, trash: trash.images.map((i) => i.id), images: images.images };
+  const trashIds = trash.images.map((i) => i.id);
+  return { search: search.results, words: words.results, similar, trash: trashIds, images: images.images };
 }
 
 function expectSameAnswers(got: Awaited<ReturnType<typeof answers>>, want: typeof got, tolerance: number) {
@@ -123,12 +128,14 @@ describe('export and import', () => {
     for (let seed = 1; seed <= 14; seed++) {
       const label: Record<string, string> = seed % 3 === 0 ? { label: `class-${seed % 2}` } : {};
       const body = multipart({ image: { filename: `s${seed}.png`, data: await scenePng(seed) }, ...label });
-      const res = await app.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: body.headers });
+      const res = await app.inject({ method: 'POST', url: '/api/images', ...upload(body) });
       expect(res.statusCode).toBe(201);
       ids.push((res.json() as { id: number }).id);
     }
     trashed = [ids[2]!, ids[7]!];
-    for (const id of trashed) expect((await app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
+    for (const id of trashed) {
+      expect((await app.inject({ method: 'DELETE', url: `/api/images/${id}` })).statusCode).toBe(204);
+    }
     // the last id given is then deleted for good: an import must not give it again
     const last = ids[ids.length - 1]!;
     expect((await app.inject({ method: 'DELETE', url: `/api/images/${last}` })).statusCode).toBe(204);
@@ -142,13 +149,14 @@ describe('export and import', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('exports beside the running server, and numpy reads back the gallery\'s ids, shapes, dtypes and values', async () => {
+  it('exports beside the running server; numpy reads back the gallery\'s ids, shapes, dtypes and values', async () => {
     const { model, dim, rows } = galleryRows(source);
     const liveRows = rows.filter((r) => r.trashedMs === null);
+    const all = ['--thumbnails', '--include-trash'];
     const cases = [
       { name: 'npy-f32', flags: ['--format', 'npy'], dtype: 'float32', want: liveRows },
-      { name: 'npy-f16', flags: ['--format', 'npy', '--f16', '--thumbnails', '--include-trash'], dtype: 'float16', want: rows },
-      { name: 'jsonl-f32', flags: ['--format', 'jsonl', '--thumbnails', '--include-trash'], dtype: 'float32', want: rows },
+      { name: 'npy-f16', flags: ['--format', 'npy', '--f16', ...all], dtype: 'float16', want: rows },
+      { name: 'jsonl-f32', flags: ['--format', 'jsonl', ...all], dtype: 'float32', want: rows },
     ];
     for (const c of cases) {
       const out = join(root, c.name);
@@ -176,7 +184,7 @@ describe('export and import', () => {
     expect(live.length + trashed.length).toBe(rows.length);
   });
 
-  it('imports an export into a new folder: the same queries give the same ids, in the same order, the same scores', async () => {
+  it('imports an export into a new folder: the same queries give the same ids in order, same scores', async () => {
     const query = await scenePng(1000);
     const want = await answers(app, query, live);
     for (const [name, tolerance] of [['npy-f16', 1e-3], ['jsonl-f32', 1e-6]] as const) {
@@ -189,7 +197,7 @@ describe('export and import', () => {
         expectSameAnswers(await answers(imported, query, live), want, tolerance);
         // a new image gets an id above every id the source gave, the deleted ones too
         const body = multipart({ image: { filename: 'new.png', data: await scenePng(2000) } });
-        const res = await imported.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: body.headers });
+        const res = await imported.inject({ method: 'POST', url: '/api/images', ...upload(body) });
         expect((res.json() as { id: number }).id).toBe(lastGiven + 1);
       } finally {
         await imported.close();
@@ -197,12 +205,13 @@ describe('export and import', () => {
     }
   });
 
-  it('refuses an export of another model, a folder that holds a gallery, an export without thumbnails, a damaged one', async () => {
+  it('refuses another model\'s export, a folder with a gallery, an export lacking thumbnails, damage', async () => {
     const wide = join(root, 'wide');
-    const other = await runScript('scripts/import.ts', [join(root, 'npy-f16'), '--data-dir', wide], env(wide, WIDE_MMPROJ, ''));
+    const otherEnv = env(wide, WIDE_MMPROJ, '');
+    const other = await runScript('scripts/import.ts', [join(root, 'npy-f16'), '--data-dir', wide], otherEnv);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(new RegExp('this export holds vectors of model .*tiny-qwen3vl-embedding\\.gguf, 64 dims, ' +
-      'last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims'));
+    expect(other.stderr).toMatch(new RegExp('this export holds vectors of model .*tiny-qwen3vl-embedding\\.gguf, ' +
+      '64 dims, last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims'));
     expect(readdirSync(root)).not.toContain('wide');
 
     const full = join(root, 'imported-npy-f16');

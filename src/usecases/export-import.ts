@@ -36,7 +36,9 @@ const describeModel = (m: { modelId: string; fileName: string; dim: number; pool
   `${m.modelId} (${m.fileName}, ${m.dim} dims, ${m.pooling} pooling)`;
 
 /** The export's images in its order, each with its vector, read as a stream. */
-async function* exportedRows(dir: string, m: ExportManifest): AsyncGenerator<{ image: ExportedImage; vector: Float32Array }> {
+async function* exportedRows(
+  dir: string, m: ExportManifest,
+): AsyncGenerator<{ image: ExportedImage; vector: Float32Array }> {
   const lines = (file: string) => createInterface({ input: createReadStream(join(dir, file)), crlfDelay: Infinity });
   const dim = m.model.dim;
   if (m.layout === 'jsonl') {
@@ -53,7 +55,8 @@ async function* exportedRows(dir: string, m: ExportManifest): AsyncGenerator<{ i
   const vectors = readNpyHeader(join(dir, 'vectors.npy')), ids = readNpyHeader(join(dir, 'ids.npy'));
   const dtype = m.dtype === 'float32' ? '<f4' : '<f2';
   const n = m.counts.images;
-  if (vectors.dtype !== dtype || vectors.shape.join() !== `${n},${dim}` || ids.dtype !== '<i8' || ids.shape.join() !== `${n}`) {
+  const shapes = `${vectors.dtype} ${vectors.shape.join()} ${ids.dtype} ${ids.shape.join()}`;
+  if (shapes !== `${dtype} ${n},${dim} <i8 ${n}`) {
     throw new ExportError(`vectors.npy (${vectors.dtype} ${vectors.shape}) and ids.npy (${ids.dtype} ${ids.shape}) ` +
       `are not the ${dtype} (${n}, ${dim}) and <i8 (${n}) the manifest says`);
   }
@@ -92,8 +95,8 @@ export async function importExport(opts: ImportOptions): Promise<ExportManifest>
   const manifest = await checkExport(exportDir);
   if (manifest.model.modelId !== opts.identity.modelId) {
     throw new ExportError(`this export holds vectors of model ${describeModel(manifest.model)}, but the configured ` +
-      `encoder is ${describeModel(opts.identity)}. Vectors of two models are never mixed: point LOOKALIKE_MMPROJ (and ` +
-      'the token and pooling settings) at the export\'s model, or index the images again with this one');
+      `encoder is ${describeModel(opts.identity)}. Vectors of two models are never mixed: point LOOKALIKE_MMPROJ ` +
+      '(and the token and pooling settings) at the export\'s model, or index the images again with this one');
   }
   if (!manifest.thumbnails) {
     throw new ExportError(`${exportDir} was exported without thumbnails, and a gallery serves one for every image: ` +
@@ -134,7 +137,9 @@ export async function importExport(opts: ImportOptions): Promise<ExportManifest>
   return manifest;
 }
 
-async function insertRows(store: Store, exportDir: string, manifest: ExportManifest, sink: ProgressSink): Promise<void> {
+async function insertRows(
+  store: Store, exportDir: string, manifest: ExportManifest, sink: ProgressSink,
+): Promise<void> {
   const db = store.db;
   const modelRow = db.prepare('SELECT id FROM models WHERE model_id = ?').pluck().get(manifest.model.modelId) as number;
   const insertImage = db.prepare(`INSERT INTO images (id, sha256, source, label, width, height, bytes, added_at,

@@ -115,12 +115,15 @@ type Row = Omit<ExportedImage, 'trashedAt'> & { trashedMs: number | null; vector
 /** Writes an export of the gallery in `dataDir` into the folder `out`; returns its manifest. */
 export async function exportGallery(opts: ExportOptions): Promise<ExportManifest> {
   const dataDir = resolve(opts.dataDir), out = resolve(opts.out);
-  const dtype = opts.dtype ?? 'float32', thumbnails = opts.thumbnails ?? false, includeTrash = opts.includeTrash ?? false;
+  const dtype = opts.dtype ?? 'float32';
+  const thumbnails = opts.thumbnails ?? false, includeTrash = opts.includeTrash ?? false;
   const sink = opts.progress ?? process.stderr;
   const say = (m: string) => (typeof sink === 'function' ? sink(m) : sink.write(`${m}\n`));
   if (!existsSync(join(dataDir, DATABASE))) throw new ExportError(`there is no gallery in ${dataDir} (no ${DATABASE})`);
   if (isInside(dataDir, out)) throw new ExportError(`the export folder ${out} is inside the data folder ${dataDir}`);
-  if (existsSync(out) && readdirSync(out).length) throw new ExportError(`${out} is not empty: give a new or empty folder`);
+  if (existsSync(out) && readdirSync(out).length) {
+    throw new ExportError(`${out} is not empty: give a new or empty folder`);
+  }
   const started = performance.now();
 
   const db = new Database(join(dataDir, DATABASE), { readonly: true, fileMustExist: true });
@@ -128,8 +131,8 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     db.pragma('busy_timeout = 5000');
     const schemaVersion = db.pragma('user_version', { simple: true }) as number;
     if (schemaVersion !== MIGRATIONS.length) {
-      throw new ExportError(`${dataDir} has schema version ${schemaVersion}, this lookalike reads ${MIGRATIONS.length}: ` +
-        'open it once with the server of this version');
+      throw new ExportError(`${dataDir} has schema version ${schemaVersion}, this lookalike reads ` +
+        `${MIGRATIONS.length}: open it once with the server of this version`);
     }
     // one read transaction: the counts, the npy headers and every row are of one moment while the server writes on
     db.exec('BEGIN');
@@ -149,8 +152,9 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     const counts = {
       images: n, trashed, leftOut: allImages - n,
       labelled: one(`SELECT COUNT(*) FROM images i WHERE i.label IS NOT NULL AND (EXISTS (SELECT 1 FROM embeddings e
-        WHERE e.image_id = i.id AND e.model_id = @model AND i.trashed_ms IS NULL) ${includeTrash ? `OR EXISTS (SELECT 1
-        FROM trashed_embeddings e WHERE e.image_id = i.id AND e.model_id = @model AND i.trashed_ms IS NOT NULL)` : ''})`),
+        WHERE e.image_id = i.id AND e.model_id = @model AND i.trashed_ms IS NULL) ${includeTrash ? `OR EXISTS
+        (SELECT 1 FROM trashed_embeddings e WHERE e.image_id = i.id AND e.model_id = @model
+        AND i.trashed_ms IS NOT NULL)` : ''})`),
     };
     const snapshot = {
       schemaVersion,
@@ -186,7 +190,8 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
       if (!rows.length) break;
       for (const row of rows) {
         const { vector, trashedMs, thumbnailBlob, ...meta } = row;
-        const image: ExportedImage = { ...meta, trashedAt: trashedMs === null ? null : new Date(trashedMs).toISOString() };
+        const trashedAt = trashedMs === null ? null : new Date(trashedMs).toISOString();
+        const image: ExportedImage = { ...meta, trashedAt };
         if (thumbnailBlob) {
           image.thumbnail = `${THUMBNAILS}/${row.id}.webp`;
           image.thumbnailSha256 = createHash('sha256').update(thumbnailBlob).digest('hex');
@@ -213,7 +218,9 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     if (written !== n) throw new Error(`the export read ${written} images, the counts said ${n}`);
 
     const files: FileEntry[] = [];
-    for (const w of jsonl ? [jsonl] : Object.values(npy!)) files.push({ path: w.path.slice(out.length + 1), ...await w.close() });
+    for (const w of jsonl ? [jsonl] : Object.values(npy!)) {
+      files.push({ path: w.path.slice(out.length + 1), ...await w.close() });
+    }
     const manifest = sealManifest({
       format: FORMAT, kind: 'lookalike-export' as const, createdAt: new Date().toISOString(), source: dataDir,
       layout: opts.layout, dtype, thumbnails, includesTrash: includeTrash, model: identity, counts, snapshot, files,
@@ -249,6 +256,6 @@ function vectorBytes(blob: Buffer, dim: number, dtype: ExportDtype): Buffer {
 
 /** Reads an export's manifest and checks it is whole: its digest, and every file's size and sha256. */
 export function checkExport(dir: string): Promise<ExportManifest> {
-  return readManifest<ExportManifest>(dir, EXPORT_MANIFEST, { kind: 'lookalike-export', format: FORMAT, what: 'export' },
-    (m) => new ExportError(m));
+  const expected = { kind: 'lookalike-export', format: FORMAT, what: 'export' } as const;
+  return readManifest<ExportManifest>(dir, EXPORT_MANIFEST, expected, (m) => new ExportError(m));
 }

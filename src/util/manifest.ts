@@ -85,10 +85,13 @@ export function writeManifest(dir: string, name: string, manifest: { files: File
  * file's size and sha256. `fail` makes the error a caller throws for a copy that is not.
  */
 export async function readManifest<T extends { kind: string; format: number; files: FileEntry[]; digest: string }>(
-  dir: string, name: string, expected: { kind: T['kind']; format: number; /** backup, export */ what: string }, fail: (m: string) => Error,
+  dir: string, name: string, expected: { kind: T['kind']; format: number; /** backup, export */ what: string },
+  fail: (m: string) => Error,
 ): Promise<T> {
   const path = join(dir, name);
-  if (!existsSync(path)) throw fail(`${dir} holds no ${name}: not a lookalike ${expected.what}, or one that did not finish`);
+  if (!existsSync(path)) {
+    throw fail(`${dir} holds no ${name}: not a lookalike ${expected.what}, or one that did not finish`);
+  }
   let manifest: T;
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8')) as T;

@@ -39,8 +39,10 @@ export function readNpyHeader(path: string): NpyInfo {
     const dict = text.toString('latin1');
     const dtype = /'descr':\s*'([^']+)'/.exec(dict)?.[1];
     const shape = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
-    if (!dtype || !['<f4', '<f2', '<i8'].includes(dtype) || shape === undefined || !/'fortran_order':\s*False/.test(dict)) {
-      throw new Error(`${path} holds an array this reader does not take (${dict.trim()}): little-endian f4, f2 or i8 in C order`);
+    const cOrder = /'fortran_order':\s*False/.test(dict);
+    if (!dtype || !['<f4', '<f2', '<i8'].includes(dtype) || shape === undefined || !cOrder) {
+      throw new Error(`${path} holds an array this reader does not take (${dict.trim()}): ` +
+        'little-endian f4, f2 or i8 in C order');
     }
     return {
       dtype: dtype as NpyDtype,
