@@ -214,6 +214,11 @@ describe('export and import', () => {
       '64 dims, last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims'));
     expect(readdirSync(root)).not.toContain('wide');
 
+    // the running server's folder: its lock refuses the import before anything is read into it
+    const busy = await runScript('scripts/import.ts', [join(root, 'jsonl-f32'), '--data-dir', source], env(source));
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/is in use by process/);
+
     const full = join(root, 'imported-npy-f16');
     const held = await runScript('scripts/import.ts', [join(root, 'jsonl-f32'), '--data-dir', full], env(full));
     expect(held.code).toBe(1);
