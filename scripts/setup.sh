@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # redis-server: the job queue's tests start their own (the service runs without Redis unless LOOKALIKE_REDIS_URL is set)
 # dataset-fashion-mnist: the demo gallery's pictures and the quality-floor test's queries (the demo models were trained on it)
 # gnome-backgrounds: the pictures npm run bench:duplicates makes its near duplicates from (light/dark pairs are its hard negatives)
-APT_PACKAGES=(libfaiss-dev libopenblas-dev patchelf cmake g++ make python3 git chromium mesa-vulkan-drivers libvulkan1 redis-server dataset-fashion-mnist gnome-backgrounds)
+# python3-numpy: the export test reads an export back with numpy, as a user's notebook would
+APT_PACKAGES=(libfaiss-dev libopenblas-dev patchelf cmake g++ make python3 python3-numpy git chromium mesa-vulkan-drivers libvulkan1 redis-server dataset-fashion-mnist gnome-backgrounds)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

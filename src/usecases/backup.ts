@@ -11,10 +11,9 @@
 // the database's change log (its manifest keeps the last change it holds), as after any crash.
 // The models are not copied (GBs, and they can be fetched again); they are listed with their sha256.
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
-  writeFileSync,
+  closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Config } from '../config.js';
 import { lockDataDir } from '../gallery/lock.js';
@@ -24,7 +23,9 @@ import { PROBE_FILE } from '../knn/probe.js';
 import {
   DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_NAME, DEMO_TEXT_NAME,
 } from '../models/resolve.js';
-import { copyHashed, hashFile, manifestIntact, sealManifest, type FileEntry } from '../util/manifest.js';
+import {
+  copyHashed, fsyncPath, hashFile, isInside, readManifest, sealManifest, writeManifest, type FileEntry,
+} from '../util/manifest.js';
 import { Progress, type ProgressSink } from '../util/progress.js';
 
 export const BACKUP_MANIFEST = 'backup.json';
@@ -57,16 +58,6 @@ export interface BackupManifest {
 
 /** A backup or restore refused before it changed anything (a target inside the data folder, a damaged backup). */
 export class BackupError extends Error {}
-
-const inside = (parent: string, child: string) => {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-};
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
-}
 
 /** The index manifest and the file it names, copied as one save left them (a save meanwhile: read again). */
 async function copyIndex(
@@ -164,10 +155,10 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
   const sink = opts.progress ?? process.stderr;
   const say = (m: string) => (typeof sink === 'function' ? sink(m) : sink.write(`${m}\n`));
   if (!existsSync(join(dataDir, DATABASE))) throw new BackupError(`there is no gallery in ${dataDir} (no ${DATABASE})`);
-  if (inside(dataDir, target)) {
+  if (isInside(dataDir, target)) {
     throw new BackupError(`the backup folder ${target} is inside the data folder ${dataDir}: choose one outside it`);
   }
-  if (inside(target, dataDir)) {
+  if (isInside(target, dataDir)) {
     throw new BackupError(`the data folder ${dataDir} is inside the backup folder ${target}: choose another`);
   }
   if (existsSync(target) && readdirSync(target).length) {
@@ -247,13 +238,7 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
     format: FORMAT, kind: 'lookalike-backup' as const, createdAt: new Date().toISOString(), source: dataDir,
     snapshot, model, index, files, models,
   });
-  // the manifest last, through a rename: a backup folder without it is one that did not finish
-  const tmp = join(target, `${BACKUP_MANIFEST}.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(manifest, null, 1)}\n`);
-  fsyncPath(tmp);
-  renameSync(tmp, join(target, BACKUP_MANIFEST));
-  for (const f of files) fsyncPath(join(target, f.path));
-  fsyncPath(target);
+  writeManifest(target, BACKUP_MANIFEST, manifest);
   const bytes = files.reduce((n, f) => n + f.bytes, 0);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   say(`backup: done in ${seconds} s: ${snapshot.embedded} images, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${target}`);
@@ -261,33 +246,9 @@ export async function backup(opts: BackupOptions): Promise<BackupManifest> {
 }
 
 /** Reads a backup's manifest and checks it is whole: its digest, and every file's size and sha256. */
-export async function checkBackup(dir: string): Promise<BackupManifest> {
-  const path = join(dir, BACKUP_MANIFEST);
-  if (!existsSync(path)) {
-    throw new BackupError(`${dir} holds no ${BACKUP_MANIFEST}: not a backup, or one that did not finish`);
-  }
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as BackupManifest;
-  } catch (err) {
-    throw new BackupError(`${path} does not parse: ${(err as Error).message}`);
-  }
-  if (manifest.kind !== 'lookalike-backup' || manifest.format !== FORMAT) {
-    throw new BackupError(`${path} is not a lookalike backup of format ${FORMAT}`);
-  }
-  if (!manifestIntact(manifest)) {
-    throw new BackupError(`${path} does not match its digest: it was changed or cut short`);
-  }
-  for (const f of manifest.files) {
-    const file = join(dir, f.path);
-    if (!inside(dir, file)) throw new BackupError(`${path} names a file outside the backup: ${f.path}`);
-    if (!existsSync(file)) throw new BackupError(`the backup lacks ${f.path}`);
-    const got = await hashFile(file);
-    if (got.bytes !== f.bytes || got.sha256 !== f.sha256) {
-      throw new BackupError(`${f.path} in the backup is damaged: its sha256 or size differs from the manifest's`);
-    }
-  }
-  return manifest;
+export function checkBackup(dir: string): Promise<BackupManifest> {
+  return readManifest<BackupManifest>(dir, BACKUP_MANIFEST, { kind: 'lookalike-backup', format: FORMAT, what: 'backup' },
+    (m) => new BackupError(m));
 }
 
 /** What a data folder holds that a restore would replace. */
