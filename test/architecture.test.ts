@@ -9,6 +9,7 @@ const SRC = resolve(import.meta.dirname, '../src');
 /** Bottom up; units in one layer do not import each other. */
 export const LAYERS: string[][] = [
   ['errors.ts', 'identity.ts'],
+  ['domain'],
   ['util'],
   ['config.ts'],
   ['native', 'image', 'store', 'index', 'demo'],

@@ -10,7 +10,7 @@ import { groupAroundKeepers, inKeeperOrder } from '../src/gallery/duplicates.js'
 import { Gallery } from '../src/gallery/gallery.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
-import type { ImageRecord } from '../src/store/store.js';
+import type { ImageRecord } from '../src/domain/records.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
+import { PROBE_WORKER } from '../src/gallery/gallery.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
 import { predictProbe, toProbeData, trainProbe } from '../src/knn/probe.js';
 import { PROBE_MIN_PER_CLASS } from '../src/knn/zero-shot.js';
@@ -64,7 +65,7 @@ describe('the linear probe on the trained demo', () => {
 
   it('is persisted, and a keeper opened on the same data folder answers the same without retraining', async () => {
     const trained = keeper.current!;
-    const reopened = ProbeKeeper.open({ dataDir: keeper.dataDir, identity: t.app.runtime.ready().models.encoder.identity, currentLabels: () => [...FASHION_CLASSES] });
+    const reopened = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: keeper.dataDir, identity: t.app.runtime.ready().models.encoder.identity, currentLabels: () => [...FASHION_CLASSES] });
     try {
       expect(reopened.current?.stamp).toBe(trained.stamp);
       await reopened.settled(); // its check at open finds the labels unchanged
@@ -83,7 +84,7 @@ describe('the linear probe on the trained demo', () => {
     ['another model id', { modelId: 'another-model' }, [...FASHION_CLASSES]],
     ['another label set', {}, [...FASHION_CLASSES.slice(0, 9), 'hat']],
   ])('a persisted probe of %s is not used', async (_what, identityChange, labels) => {
-    const reopened = ProbeKeeper.open({ dataDir: keeper.dataDir, identity: { ...t.app.runtime.ready().models.encoder.identity, ...identityChange }, currentLabels: () => labels });
+    const reopened = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: keeper.dataDir, identity: { ...t.app.runtime.ready().models.encoder.identity, ...identityChange }, currentLabels: () => labels });
     try {
       expect(reopened.current).toBeNull();
       expect(reopened.predict(await vectorOf(queries[0]!))).toBeNull();

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { Gallery } from '../src/gallery/gallery.js';
+import { Gallery, PROBE_WORKER } from '../src/gallery/gallery.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
@@ -159,7 +159,7 @@ describe('the gallery\'s trash', () => {
     const dir = tempDir();
     const g = await openGallery(dir);
     const ids = await fill(g, clusteredVectors(10, DIM, 2, 4));
-    const probe = ProbeKeeper.open({ dataDir: dir, identity: identity(DIM), currentLabels: () => g.labels().map((l) => l.label), debounceMs: 10 });
+    const probe = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: dir, identity: identity(DIM), currentLabels: () => g.labels().map((l) => l.label), debounceMs: 10 });
     try {
       g.onLabelsChanged(() => probe.labelsChanged());
       await probe.settled();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { DESCRIBE_TOKEN_LIMIT } from '../src/config.js';
 import { ModelFileError } from '../src/errors.js';
-import type { SearchResult } from '../src/gallery/gallery.js';
+import type { SearchResult } from '../src/domain/search.js';
 import type { NativeVlModel } from '../src/native/binding.js';
 import { instructJudge, Reranker } from '../src/vlm/rerank.js';
 import { ContextOverflowError, VisionLanguageModel } from '../src/vlm/vision-language-model.js';

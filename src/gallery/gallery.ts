@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
+import type { SearchOptions, SearchPage, SearchResult } from '../domain/search.js';
 import type { EncoderIdentity } from '../identity.js';
 import { LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
@@ -10,7 +12,7 @@ import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
 import { describeGroup, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup } from './duplicates.js';
-import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
+import { Store } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
@@ -36,26 +38,6 @@ export interface GalleryOptions {
   log?: (msg: string) => void;
 }
 
-export type SearchSort = 'score' | 'date';
-/** Where the page before ended: the sort key (score, or date taken in ms) and id of its last result; the page after
- *  holds what comes after that key (never a position, which adds and removals between two pages would shift). */
-export interface SearchCursor { sort: SearchSort; value: number; id: number }
-
-export interface SearchOptions {
-  k: number;
-  minScore?: number;
-  filter?: ImageFilter;
-  excludeId?: number;
-  /** score: best first. date: newest first among all that reach minScore (required then). */
-  sort?: SearchSort;
-  after?: SearchCursor;
-}
-
-export interface SearchResult extends ImageRecord {
-  score: number;
-}
-export interface SearchPage { results: SearchResult[]; next: SearchCursor | null }
-
 export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: number; after?: ListAfter }
 export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
 /** An image in the trash: its record, when it was trashed and when it expires (ISO 8601). */
@@ -63,6 +45,8 @@ export type TrashedImage = ImageRecord & { trashedAt: string; expiresAt: string 
 export interface TrashPage { images: TrashedImage[]; next: ListAfter | null }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
+/** The probe's training thread, which reads this gallery's database (ProbeKeeper's `worker`). */
+export const PROBE_WORKER = new URL('./probe-worker.ts', import.meta.url);
 /** A stored source path (an upload's file name, a path under the indexed folder) is kept to this many characters. */
 export const SOURCE_MAX = 1024;
 /** About how long one slice of a duplicates scan holds the index: a search that comes meanwhile waits this at most. */

@@ -10,7 +10,7 @@ import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../image/prepare.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 

@@ -7,7 +7,7 @@ import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut } from '../http/schemas.js';
 import { formInt, jsonOnly } from '../http/upload.js';
-import type { ListAfter } from '../store/store.js';
+import type { ListAfter } from '../domain/records.js';
 
 const TRASH_MAX = 1000;
 const TrashedOut = ImageOut.extend({

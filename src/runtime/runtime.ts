@@ -8,7 +8,7 @@ import { describeDevice, gpuMemory } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
 import { DiskFullError, isDiskFull, LookalikeError, UnavailableError } from '../errors.js';
-import { Gallery } from '../gallery/gallery.js';
+import { Gallery, PROBE_WORKER } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
@@ -131,7 +131,7 @@ export class Runtime {
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
     // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
     const probe = this.loaded.probe = ProbeKeeper.open({
-      dataDir, identity: encoder.identity, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
+      dataDir, identity: encoder.identity, worker: PROBE_WORKER, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
     });
     gallery.onLabelsChanged(() => probe.labelsChanged());
     let jobs: JobWriter | null = null;

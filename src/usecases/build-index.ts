@@ -8,7 +8,7 @@ import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobWriter } from '../jobs/writer.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import { Progress } from '../util/progress.js';
 import { readPhotoMeta } from './photo-meta.js';
 

@@ -5,7 +5,7 @@ import { LookalikeError, NotFoundError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobState, JobWriter } from '../jobs/writer.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import { readPhotoMeta } from './photo-meta.js';
 import type { QueryEncoder } from './query-encoder.js';
 
