@@ -38,6 +38,9 @@ export interface GalleryOptions {
   log?: (msg: string) => void;
 }
 
+/** Content as the gallery holds it (see content()). */
+export interface StoredContent { id: number; label: string | null; trashed: boolean; embedded: boolean }
+
 export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: number; after?: ListAfter }
 export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
 /** An image in the trash: its record, when it was trashed and when it expires (ISO 8601). */
@@ -132,10 +135,9 @@ export class Gallery implements LabelledVectors {
   }
 
   /** Sets or clears (null) an image's label; search filters and KNN see it at once (labels are read from SQLite). */
-  relabel(id: number, label: string | null): ImageRecord {
+  relabel(id: number, label: string | null): void {
     if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
     this.labelsChanged();
-    return this.get(id);
   }
 
   /** Gives the index a stored vector. One it has no memory for is refused whole: a new image leaves SQLite again, so
@@ -236,25 +238,11 @@ export class Gallery implements LabelledVectors {
     return { images, next: last ? { value: last.trashedMs, id: last.id } : null };
   }
 
-  /** The id of this content when it is in the trash (the builder skips it). */
-  trashedIdBySha(sha256: string): number | undefined {
-    return this.store.trashedIdBySha(sha256);
-  }
-
-  /** Content in the trash uploaded again: restored, with the label it came with (when one came); undefined when the
-   *  content is not in the trash. */
-  async restoreBySha(sha256: string, label: string | null): Promise<{ id: number; relabelled: boolean } | undefined> {
-    const id = this.store.trashedIdBySha(sha256);
-    if (id === undefined) return undefined;
-    await this.restore([id]).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err; // restored or emptied meanwhile: the caller adds it as usual
-    });
-    const stored = this.store.labelBySha(sha256);
-    // gone meanwhile, or trashed under another model: the caller adds (and encodes) it as usual
-    if (!stored || stored.trashed || this.store.embeddedIdBySha(sha256) === undefined) return undefined;
-    const relabelled = this.store.relabelIfGiven(stored, label);
-    if (relabelled) this.labelsChanged();
-    return { id, relabelled };
+  /** What the gallery holds of this content: its row (in the gallery or in the trash), its label, and whether it is
+   *  embedded for the gallery's model; undefined when the content was never added (or was emptied from the trash). */
+  content(sha256: string): StoredContent | undefined {
+    const row = this.store.labelBySha(sha256);
+    return row && { ...row, embedded: this.store.embeddedIdBySha(sha256) !== undefined };
   }
 
   /** The stored WebP thumbnail (at most 256 px) of an image in the gallery, or (`inTrash`) in the trash. */
@@ -270,9 +258,8 @@ export class Gallery implements LabelledVectors {
   }
 
   /** Gives a row from before metadata what its file says; false when it had metadata already. */
-  fillMetadata(sha256: string, photo: PhotoMeta): boolean {
-    const stored = this.store.labelBySha(sha256);
-    return stored !== undefined && this.store.fillMetadata(stored.id, photo);
+  fillMetadata(id: number, photo: PhotoMeta): boolean {
+    return this.store.fillMetadata(id, photo);
   }
 
   /** A page of the images the filter keeps, newest first (by date taken, or by when added). */
@@ -286,18 +273,6 @@ export class Gallery implements LabelledVectors {
   /** The id of this content when it is already embedded for the gallery's model. */
   embeddedIdBySha(sha256: string): number | undefined {
     return this.store.embeddedIdBySha(sha256);
-  }
-
-  /**
-   * Content already embedded for the gallery's model: its id, after it took the label it came with again (when one
-   * came and differs: `relabelled`), as add() does for a duplicate. Undefined when the content is not embedded.
-   */
-  keepEmbedded(sha256: string, label: string | null): { id: number; relabelled: boolean } | undefined {
-    const stored = this.store.embeddedIdBySha(sha256) === undefined ? undefined : this.store.labelBySha(sha256);
-    if (!stored) return undefined;
-    const relabelled = this.store.relabelIfGiven(stored, label);
-    if (relabelled) this.labelsChanged();
-    return { id: stored.id, relabelled };
   }
 
   counts(): { images: number; embedded: number; labelled: number; trashed: number } {
