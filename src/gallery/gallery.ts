@@ -1,5 +1,6 @@
 // The gallery: the SQLite store (truth) and the vector index (derived; kept by the IndexMaintainer), bound to one
-// encoder identity. Add, remove, relabel, read, search and similar; the API and the index builder both work through it.
+// encoder identity. Add, remove, relabel, read, search and similar; images are added through the Ingest use case
+// alone (the one write path), and read and changed through the use cases.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 // The writing side of the job queue: the server or the index builder, the only process that writes SQLite and FAISS.
 // It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and hands
-// results to the one write path (a ResultSink: the Ingest use case) as they complete, polling Redis for completed jobs: that survives a Redis restart, and a writer that
-// restarts collects the results that completed while it was down. A result from another model is refused, logged
+// results to the one write path (a ResultSink: the Ingest use case) as they complete, polling Redis for completed
+// jobs: that survives a Redis restart, and a writer that restarts collects the results that completed while it was
+// down. A result from another model is refused, logged
 // and listed, never stored; one that throws when stored is logged and listed as failed, and the next ones go on. The
 // server answers requests within a bounded time while Redis is down (`bounded`, 503 queue_unavailable); the builder
 // waits for it to come back.
@@ -44,7 +45,8 @@ export class JobWriter {
   ) {}
 
   /** Does not wait for Redis: a server starts and serves without it (its adds answer 503 until Redis is back). */
-  static open(cfg: Config, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}): JobWriter {
+  static open(cfg: Config, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}):
+  JobWriter {
     const queue = encodeQueue(cfg, modelId);
     queue.on('error', redis.onError);
     return new JobWriter(queue, cfg, modelId, log, redis, bounded);
@@ -92,8 +94,10 @@ export class JobWriter {
         } else {
           try {
             const { sha256, meta } = data;
-            const image = { sha256, bytes: meta.bytes, width: meta.width, height: meta.height, thumbnail: Buffer.from(meta.thumbnail, 'base64') };
-            const { id } = await sink.store(image, vectorFromBase64(result.vector), { source: meta.source, label: meta.label, photo: meta.photo });
+            const thumbnail = Buffer.from(meta.thumbnail, 'base64');
+            const image = { sha256, bytes: meta.bytes, width: meta.width, height: meta.height, thumbnail };
+            const { source, label, photo } = meta;
+            const { id } = await sink.store(image, vectorFromBase64(result.vector), { source, label, photo });
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
             if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis

@@ -28,7 +28,8 @@ const health: FastifyPluginAsyncZod = async (app) => {
   }, async (_req, reply) => {
     const health = app.runtime.status.health();
     if (!health.ready) {
-      return reply.code(503).header('retry-after', String(health.retryAfter)).send({ status: health.status, error: health.error });
+      const { status, error, retryAfter } = health;
+      return reply.code(503).header('retry-after', String(retryAfter)).send({ status, error });
     }
     const { ready: _, ...answer } = health;
     return answer;

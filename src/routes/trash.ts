@@ -49,8 +49,9 @@ const trash: FastifyPluginAsyncZod = async (app) => {
       },
     },
   }, async (req) => {
-    const { images, total, trashDays, next } = app.runtime.ready().images.trash(req.query.limit, cursorIn(req.query.cursor));
-    return { images: images.map((r) => ({ ...r, thumbnailUrl: trashThumbnail(r.id) })), total, trashDays, next: cursorOut(next) };
+    const page = app.runtime.ready().images.trash(req.query.limit, cursorIn(req.query.cursor));
+    const images = page.images.map((r) => ({ ...r, thumbnailUrl: trashThumbnail(r.id) }));
+    return { images, total: page.total, trashDays: page.trashDays, next: cursorOut(page.next) };
   });
 
   app.get('/api/trash/:id/thumbnail', {

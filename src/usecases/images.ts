@@ -46,7 +46,8 @@ export class Images {
 
   /** A page of the trash, the last trashed first, with how many it holds and how many days it keeps an image. */
   trash(limit: number, after?: ListAfter): TrashPage & { total: number; trashDays: number } {
-    return { ...this.gallery.trashPage(limit, after), total: this.gallery.counts().trashed, trashDays: this.gallery.trashMs / DAY_MS };
+    const page = this.gallery.trashPage(limit, after);
+    return { ...page, total: this.gallery.counts().trashed, trashDays: this.gallery.trashMs / DAY_MS };
   }
 
   /** Brings images back from the trash (all of it without ids); the restored ids. */

@@ -12,7 +12,9 @@ import { readPhotoMeta } from './photo-meta.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 export interface Meta { source: string | null; label: string | null; photo?: PhotoMeta }
-export interface Stored { kind: 'stored'; id: number; label: string | null; duplicate: boolean; relabelled: boolean; restored: boolean }
+export interface Stored {
+  kind: 'stored'; id: number; label: string | null; duplicate: boolean; relabelled: boolean; restored: boolean;
+}
 export type Added = Stored | { kind: 'queued'; jobId: string };
 /** Content embedded already, after its label (and metadata) were brought up to date. */
 export interface Kept { id: number; label: string | null; relabelled: boolean; backfilled: boolean }
@@ -44,7 +46,10 @@ export class Ingest implements ResultSink {
     }
     const meta = { ...upload, photo: await readPhotoMeta(data, { at: new Date(), from: 'upload' }) };
     if (writer) { // the workers encode: this process only decodes (bounded like an encode)
-      return encoder.admission.run(async () => ({ kind: 'queued', jobId: await writer.enqueue(await prepareImage(encoder.embedder, data, hash), meta) }));
+      return encoder.admission.run(async () => {
+        const prepared = await prepareImage(encoder.embedder, data, hash);
+        return { kind: 'queued', jobId: await writer.enqueue(prepared, meta) };
+      });
     }
     const { vector, prepared } = await encoder.image(data, hash);
     return this.store(prepared, vector, meta);
@@ -87,7 +92,10 @@ export class Ingest implements ResultSink {
   /** An add a worker encodes: waiting, active, done or failed; 409 no_job_queue without workers, 404 unknown. */
   async jobState(jobId: string): Promise<JobState> {
     const writer = this.writer;
-    if (!writer) throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): there are no jobs');
+    if (!writer) {
+      throw new LookalikeError('no_job_queue', 'this server encodes adds itself (no LOOKALIKE_REDIS_URL): ' +
+        'there are no jobs');
+    }
     const state = await writer.state(jobId, this);
     if (!state) throw new NotFoundError(`no job ${jobId}`);
     return state;

@@ -12,7 +12,9 @@ import type { QueryEncoder } from './query-encoder.js';
 import type { Search } from './search.js';
 
 /** What a ready runtime serves with: the parts Status reads its figures from. */
-export interface Serving { models: ModelSet; gallery: Gallery; search: Search; describe: Describe; queries: QueryEncoder }
+export interface Serving {
+  models: ModelSet; gallery: Gallery; search: Search; describe: Describe; queries: QueryEncoder;
+}
 
 /** The runtime's phase as Status sees it. */
 export type Phase =
@@ -24,10 +26,16 @@ export type Phase =
 /** What readiness may lack: models loading, the index opening, a start-up task or failed start, Redis, a shutdown. */
 export type MissingPart = 'models' | 'index' | 'startup' | 'redis' | 'shutdown';
 
-interface NotReady { status: 'loading' | 'error' | 'closed'; error: { code: string; message: string }; retryAfter: number }
+interface NotReady {
+  status: 'loading' | 'error' | 'closed'; error: { code: string; message: string }; retryAfter: number;
+}
 
 export class Status {
-  constructor(private readonly phase: () => Phase, private readonly redis: RedisLink | null, private readonly config: Config) {}
+  constructor(
+    private readonly phase: () => Phase,
+    private readonly redis: RedisLink | null,
+    private readonly config: Config,
+  ) {}
 
   /** Ready (or degraded while Redis, with LOOKALIKE_REDIS_URL, cannot be reached), or why not and when to ask again. */
   health() {
@@ -38,7 +46,8 @@ export class Status {
     // Redis down: searches and reads still work (with a local encoder), adds and job states answer 503
     const redis = this.redis;
     const degraded = redis && !redis.reachable
-      ? { status: 'degraded' as const, error: { code: 'queue_unavailable', message: `${redis.problem}: adds and job states answer 503 until it is back` } }
+      ? { status: 'degraded' as const, error: { code: 'queue_unavailable',
+        message: `${redis.problem}: adds and job states answer 503 until it is back` } }
       : { status: 'ready' as const };
     return {
       ready: true as const, ...degraded, demo: models.demo, model: models.encoder.identity,
@@ -52,7 +61,8 @@ export class Status {
   async stats() {
     const { models, gallery, queries } = this.serving();
     return {
-      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), model: models.encoder.identity, demo: models.demo,
+      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(),
+      model: models.encoder.identity, demo: models.demo,
       queue: { inUse: queries.admission.inUse, capacity: queries.admission.capacity }, device: this.device(models),
     };
   }
@@ -86,15 +96,20 @@ export class Status {
     const redis = this.redis;
     const error = p.status === 'closed'
       ? { code: 'closed', message: 'the service is shutting down' }
-      : { code: 'loading', message: `the model and gallery are still loading${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
+      : { code: 'loading', message: 'the model and gallery are still loading' +
+        `${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
     return { status: p.status, error, retryAfter: RETRY_SECONDS.loading };
   }
 
   private serving(): Serving {
     const p = this.phase();
     if (p.status === 'ready') return p.serving;
-    if (p.status === 'failed') throw new UnavailableError('startup_failed', `the service failed to start: ${p.failure.message}`, RETRY_SECONDS.startupFailed);
-    throw new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
+    if (p.status === 'failed') {
+      const message = `the service failed to start: ${p.failure.message}`;
+      throw new UnavailableError('startup_failed', message, RETRY_SECONDS.startupFailed);
+    }
+    throw new UnavailableError('loading', 'the model and gallery are still loading; retry shortly',
+      RETRY_SECONDS.loading);
   }
 
   /** What the models compute on. */
