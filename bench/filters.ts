@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gallery } from '../src/gallery/gallery.js';
-import type { ImageFilter } from '../src/store/store.js';
+import type { ImageFilter } from '../src/domain/records.js';
 import { clusteredVectors, fakeImage, identity } from '../test/helpers/vectors.js';
 
 const N = Number(process.env.LOOKALIKE_BENCH_N ?? 20_000);

@@ -69,7 +69,7 @@ async function build(name: string, workers: number): Promise<{ name: string; sec
     await Promise.all(children.map(() => client.embed({ modelId: description.identity.modelId, image: imagePayload(decoded) })));
     await client.close();
     const gallery = await Gallery.open({ dataDir, identity: description.identity, indexKind: 'flat', indexParams: { hnswM: 32, efSearch: 128, nprobe: 16 } });
-    const writer = JobWriter.open(cfg, gallery, description.identity.modelId, () => {}, redisLink, { bounded: false });
+    const writer = JobWriter.open(cfg, description.identity.modelId, () => {}, redisLink, { bounded: false });
     const [summary, ms] = await timed(() => buildIndex(gallery, description, { folder, progressStream: quiet, writer }));
     if (summary.added !== N) throw new Error(`${name}: ${summary.added} added of ${N}`);
     await writer.close();

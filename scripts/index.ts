@@ -97,7 +97,7 @@ runCli(USAGE, async () => {
     throw new Error(`${redis.problem} for ${REDIS_START_WAIT_MS / 1000} s: is it running, and is LOOKALIKE_REDIS_URL (--redis) right?`);
   }
   // once running, the builder waits for a Redis that restarts (the probe logs when it goes and comes back)
-  const writer = redis ? JobWriter.open(config, gallery, identity.modelId, log, redis, { bounded: false }) : undefined;
+  const writer = redis ? JobWriter.open(config, identity.modelId, log, redis, { bounded: false }) : undefined;
 
   let stop = false;
   const onSignal = () => {

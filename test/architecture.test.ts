@@ -9,6 +9,7 @@ const SRC = resolve(import.meta.dirname, '../src');
 /** Bottom up; units in one layer do not import each other. */
 export const LAYERS: string[][] = [
   ['errors.ts', 'identity.ts'],
+  ['domain'],
   ['util'],
   ['config.ts'],
   ['native', 'image', 'store', 'index', 'demo'],
@@ -88,6 +89,27 @@ describe('the layers of src/', () => {
       return seen;
     };
     expect([...reach('config.ts')].filter((u) => ['native', 'accel', 'encoder', 'vlm'].includes(u))).toEqual([]);
+  });
+
+  it('keeps routes on the use cases: they import no gallery, knn, store or models, nor reach the loaded parts', () => {
+    const below = ['gallery', 'knn', 'store', 'models', 'index'];
+    const bypass = edges.filter(([from, to]) => from === 'routes' && below.includes(to));
+    expect(bypass.map(([, , file, spec]) => `${file} imports ${spec}`)).toEqual([]);
+    const reaching = sourceFiles(join(SRC, 'routes')).filter((file) =>
+      /runtime\.parts\(|ready\(\)\.(gallery|models)\b|runtime\.config\.LOOKALIKE_(?!API_KEY|METRICS)/.test(readFileSync(file, 'utf8')));
+    expect(reaching.map((f) => relative(SRC, f))).toEqual([]);
+  });
+
+  it('keeps persistence behind the gallery: only gallery/ imports store/', () => {
+    const persistence = edges.filter(([from, to]) => to === 'store' && from !== 'store' && from !== 'gallery');
+    expect(persistence.map(([, , file, spec]) => `${file} imports ${spec}`)).toEqual([]);
+  });
+
+  it('writes an image row in one place: Gallery.add, called from Ingest alone', () => {
+    const calls = (pattern: RegExp) => [...sourceFiles(SRC), ...sourceFiles(resolve(SRC, '../scripts'))]
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(pattern)].map(() => relative(SRC, file)));
+    expect(calls(/\.addImage\(/g)).toEqual([join('gallery', 'gallery.ts')]);
+    expect(calls(/gallery\.add\(/gi)).toEqual([join('usecases', 'ingest.ts')]);
   });
 
   it('keeps route handlers short: each parses, calls one use case and maps the answer, in under 40 lines, through app.runtime', () => {

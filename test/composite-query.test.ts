@@ -28,7 +28,7 @@ const unit = (v: Float32Array) => { const n = Math.hypot(...v); return v.map((x)
 
 describe('a query of several parts', () => {
   it('is the weighted sum of its parts, normalised: the scores are the cosines to that vector', async () => {
-    const { gallery } = emb.app.runtime.ready();
+    const { gallery } = emb.app.runtime.parts();
     const [a, b] = [3, 400];
     const res = await json(emb, { positive: [{ id: a, weight: 2 }, { id: b }], k: 5 });
     expect(res.statusCode, res.body).toBe(200);
@@ -73,7 +73,7 @@ describe('a query of several parts', () => {
     expect(withWords).not.toEqual(wordsOnly);
     // its top score is the cosine to the one vector of image and words
     const top = ((await form(emb, { positive: JSON.stringify([{ file: 'pic', text: 'sneaker' }]), pic: { filename: 'p.png', data: picture }, k: '1' })).json().results as Hit[])[0]!;
-    expect(top.score).toBeCloseTo(dot(both, emb.app.runtime.ready().gallery.storedVector(top.id)!), 4);
+    expect(top.score).toBeCloseTo(dot(both, emb.app.runtime.parts().gallery.storedVector(top.id)!), 4);
   });
 
   it('answers every bad combination with 400 and a message that says what is wrong', async () => {

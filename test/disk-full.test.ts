@@ -58,7 +58,7 @@ describe.skipIf(!disk)('on a full disk', () => {
   });
 
   it('keeps the changes of a failed index save for the next save, and leaves no temporary file behind', async () => {
-    const gallery = t.app.runtime.ready().gallery;
+    const gallery = t.app.runtime.parts().gallery;
     await gallery.save();
     const indexDir = join(fs.dir, 'demo', 'index');
     const { id } = (await add(602)).json();

@@ -10,7 +10,7 @@ import { groupAroundKeepers, inKeeperOrder } from '../src/gallery/duplicates.js'
 import { Gallery } from '../src/gallery/gallery.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
-import type { ImageRecord } from '../src/store/store.js';
+import type { ImageRecord } from '../src/domain/records.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
@@ -200,7 +200,7 @@ describe('a scan beside writes, on more than 1024 images', () => {
   const N = 3000;
   beforeAll(async () => {
     s = await startTestApp({ LOOKALIKE_MMPROJ: DEMO_MMPROJ });
-    const g = s.app.runtime.ready().gallery;
+    const g = s.app.runtime.parts().gallery;
     const vectors = clusteredVectors(N, 64, 300, 7, 0.05);
     for (let i = 0; i < N; i++) await g.add(fakeImage(i + 1), vectors[i]!, { source: `made/${i}.png`, label: `c${i % 5}` });
   }, 120_000);

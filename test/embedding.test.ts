@@ -192,7 +192,7 @@ describe('search by words and zero-shot classes over the API', () => {
     // results are that prompt's
     const embedder = t.app.runtime.ready().queries.words() as VlEmbedder;
     expect((await embedder.textPrompt(attack)).filter((p) => p.text.includes('<__media__>'))).toEqual([{ text: attack, special: false }]);
-    const want = await t.app.runtime.ready().gallery.search(await embedder.embedText(attack), { k: 5 });
+    const want = await t.app.runtime.parts().gallery.search(await embedder.embedText(attack), { k: 5 });
     expect(res.json().results.map((h: { id: number; score: number }) => [h.id, h.score])).toEqual(want.map((h) => [h.id, h.score]));
   });
 

@@ -375,7 +375,7 @@ describe('the Duplicates view\'s choices', () => {
       // a keeper with two members at 0.98 to it that are 0.92 to each other
       const step = Math.acos(0.98);
       const at = (angle: number) => l2Normalize(Float32Array.from({ length: 64 }, (_, i) => (i === 0 ? Math.cos(angle) : i === 1 ? Math.sin(angle) : 0)));
-      const g = made.app.runtime.ready().gallery;
+      const g = made.app.runtime.parts().gallery;
       const add = async (i: number, angle: number, width: number) => (await g.add({ ...fakeImage(i), width }, at(angle), { source: null, label: null })).id;
       const [a, b, c] = [await add(1, 0, 128), await add(2, step, 64), await add(3, -step, 64)];
       const url = await made.app.listen({ port: 0, host: '127.0.0.1' });

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXACT_SCAN_MAX } from '../src/gallery/filtered-search.js';
-import { Gallery, type SearchCursor, type SearchOptions, type SearchResult } from '../src/gallery/gallery.js';
+import type { SearchCursor, SearchOptions, SearchResult } from '../src/domain/search.js';
+import { Gallery } from '../src/gallery/gallery.js';
 import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
-import type { ImageFilter } from '../src/store/store.js';
+import type { ImageFilter } from '../src/domain/records.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
+import { PROBE_WORKER } from '../src/gallery/gallery.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
 import { predictProbe, toProbeData, trainProbe } from '../src/knn/probe.js';
 import { PROBE_MIN_PER_CLASS } from '../src/knn/zero-shot.js';
@@ -31,7 +32,7 @@ describe('the linear probe on the trained demo', () => {
     return await res.json() as ClassifyOut;
   };
   const classify = async (i: number) => classifyFile(await fashionPng(test, i), fashionName(i));
-  const vectorOf = async (i: number) => (await t.app.runtime.ready().models.encoder.embed(await fashionPng(test, i))).vector;
+  const vectorOf = async (i: number) => (await t.app.runtime.parts().models.encoder.embed(await fashionPng(test, i))).vector;
 
   beforeAll(async () => {
     t = await startTestApp(); // demo mode: builds the 1000-picture gallery, then the probe trains on it
@@ -64,7 +65,7 @@ describe('the linear probe on the trained demo', () => {
 
   it('is persisted, and a keeper opened on the same data folder answers the same without retraining', async () => {
     const trained = keeper.current!;
-    const reopened = ProbeKeeper.open({ dataDir: keeper.dataDir, identity: t.app.runtime.ready().models.encoder.identity, currentLabels: () => [...FASHION_CLASSES] });
+    const reopened = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: keeper.dataDir, identity: t.app.runtime.parts().models.encoder.identity, currentLabels: () => [...FASHION_CLASSES] });
     try {
       expect(reopened.current?.stamp).toBe(trained.stamp);
       await reopened.settled(); // its check at open finds the labels unchanged
@@ -83,7 +84,7 @@ describe('the linear probe on the trained demo', () => {
     ['another model id', { modelId: 'another-model' }, [...FASHION_CLASSES]],
     ['another label set', {}, [...FASHION_CLASSES.slice(0, 9), 'hat']],
   ])('a persisted probe of %s is not used', async (_what, identityChange, labels) => {
-    const reopened = ProbeKeeper.open({ dataDir: keeper.dataDir, identity: { ...t.app.runtime.ready().models.encoder.identity, ...identityChange }, currentLabels: () => labels });
+    const reopened = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: keeper.dataDir, identity: { ...t.app.runtime.parts().models.encoder.identity, ...identityChange }, currentLabels: () => labels });
     try {
       expect(reopened.current).toBeNull();
       expect(reopened.predict(await vectorOf(queries[0]!))).toBeNull();
@@ -114,7 +115,7 @@ describe('the linear probe on the trained demo', () => {
 
   it('a relabel retrains it (debounced, in the background): the new class appears, and with few pictures of it KNN is trusted again', async () => {
     const before = keeper.runs;
-    const ids = (await t.app.runtime.ready().gallery.search(await vectorOf(queries[0]!), { k: 3 })).map((r) => r.id);
+    const ids = (await t.app.runtime.parts().gallery.search(await vectorOf(queries[0]!), { k: 3 })).map((r) => r.id);
     for (const id of ids) {
       const res = await fetch(`${base}/api/images/${id}`, { method: 'PATCH', body: JSON.stringify({ label: 'relabelled' }), headers: { 'content-type': 'application/json' } });
       expect(res.status).toBe(200);

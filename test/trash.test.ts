@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { Gallery } from '../src/gallery/gallery.js';
+import { Gallery, PROBE_WORKER } from '../src/gallery/gallery.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
@@ -149,8 +149,8 @@ describe('the gallery\'s trash', () => {
     // the gallery moves to another model: the trashed image has no vector of it
     const h = await openGallery(dir, { identity: identity(DIM * 2, 'b'), switchModel: true });
     const v = clusteredVectors(4, DIM * 2, 2, 10)[1]!;
-    // an upload asks first whether the trash gives it back whole (then nothing is encoded): not without a vector
-    expect(await h.restoreBySha(fakeImage(1).sha256, null)).toBeUndefined();
+    // an upload asks first whether the gallery holds this content embedded (then nothing is encoded): not this one
+    expect(h.content(fakeImage(1).sha256)).toMatchObject({ id: ids[1], trashed: true, embedded: false });
     const again = await h.add(fakeImage(1), v, { source: 'again.png', label: null });
     expect(again.id).toBe(ids[1]);
     expect(h.counts()).toMatchObject({ trashed: 0 });
@@ -178,7 +178,7 @@ describe('the gallery\'s trash', () => {
     const dir = tempDir();
     const g = await openGallery(dir);
     const ids = await fill(g, clusteredVectors(10, DIM, 2, 4));
-    const probe = ProbeKeeper.open({ dataDir: dir, identity: identity(DIM), currentLabels: () => g.labels().map((l) => l.label), debounceMs: 10 });
+    const probe = ProbeKeeper.open({ worker: PROBE_WORKER, dataDir: dir, identity: identity(DIM), currentLabels: () => g.labels().map((l) => l.label), debounceMs: 10 });
     try {
       g.onLabelsChanged(() => probe.labelsChanged());
       await probe.settled();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { DESCRIBE_TOKEN_LIMIT } from '../src/config.js';
 import { ModelFileError } from '../src/errors.js';
-import type { SearchResult } from '../src/gallery/gallery.js';
+import type { SearchResult } from '../src/domain/search.js';
 import type { NativeVlModel } from '../src/native/binding.js';
 import { instructJudge, Reranker } from '../src/vlm/rerank.js';
 import { ContextOverflowError, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
@@ -190,10 +190,10 @@ describe('re-ranking and describe over the API', () => {
 
   it('answers within its time budget though a model call is still running, and keeps that call\'s score', async () => {
     const vlm = t.app.runtime.ready().describe.model();
-    const { gallery } = t.app.runtime.ready();
+    const { gallery } = t.app.runtime.parts();
     const reranker = new Reranker(instructJudge(vlm), 'budget-test', 10, 50);
     const q = await vlm.decode(query);
-    const hits = await gallery.search((await t.app.runtime.ready().models.encoder.embed(query)).vector, { k: 10 });
+    const hits = await gallery.search((await t.app.runtime.parts().models.encoder.embed(query)).vector, { k: 10 });
     const candidate = (r: SearchResult) => vlm.decode(gallery.thumbnail(r.id));
     // a long answer holds the model: the first candidate's call waits behind it, far past the budget
     const stop = new AbortController();
@@ -219,9 +219,9 @@ describe('re-ranking and describe over the API', () => {
 
   it('skips a candidate deleted while the results were re-ranked, instead of failing the search', async () => {
     const vlm = t.app.runtime.ready().describe.model();
-    const { gallery } = t.app.runtime.ready();
+    const { gallery } = t.app.runtime.parts();
     const reranker = new Reranker(instructJudge(vlm), 'delete-test', 5, 60_000);
-    const hits = await gallery.search((await t.app.runtime.ready().models.encoder.embed(query)).vector, { k: 8 });
+    const hits = await gallery.search((await t.app.runtime.parts().models.encoder.embed(query)).vector, { k: 8 });
     const gone = hits[2]!;
     await gallery.remove(gone.id); // between the search and the re-rank, as a concurrent DELETE would
     const { results, summary } = await reranker.rerank({ image: await vlm.decode(query), key: 'sha-delete' }, hits, (r) => vlm.decode(gallery.thumbnail(r.id)));

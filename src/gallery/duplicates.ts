@@ -1,7 +1,7 @@
 // Duplicate groups around keepers: the image to keep first, then the images alike to it, never a chain (a is like b,
 // b is like c) that would put a and c together. Pure: the gallery feeds it neighbours from its index, the benchmark
 // from all pairs of a made set.
-import type { ImageRecord } from '../store/store.js';
+import type { ImageRecord } from '../domain/records.js';
 import { cosineScore, dot } from '../util/vectors.js';
 
 export interface DuplicateMember extends ImageRecord {

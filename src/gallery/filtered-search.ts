@@ -1,11 +1,12 @@
 // Search with filters and pages: exactly the k best images a filter keeps, by the method its selectivity calls for
 // (an exact scan of the kept vectors from SQLite, or the index with an allow-list), after a cursor's key,
 // by score or by date (README "Metadata, filters and pages").
+import type { ImageFilter } from '../domain/records.js';
+import type { SearchCursor, SearchOptions } from '../domain/search.js';
 import { LookalikeError } from '../errors.js';
 import type { SearchHit } from '../index/protocol.js';
-import type { ImageFilter, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { cosineScore, dot } from '../util/vectors.js';
-import type { SearchCursor, SearchOptions } from './gallery.js';
 
 /** The index as far as search goes: the k nearest of each query vector, among `allow` when given. */
 interface Searchable { search(vectors: Float32Array, k: number, allow?: number[]): Promise<SearchHit[][]> }

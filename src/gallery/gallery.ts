@@ -1,8 +1,11 @@
 // The gallery: the SQLite store (truth) and the vector index (derived; kept by the IndexMaintainer), bound to one
-// encoder identity. Add, remove, relabel, read, search and similar; the API and the index builder both work through it.
+// encoder identity. Add, remove, relabel, read, search and similar; images are added through the Ingest use case
+// alone (the one write path), and read and changed through the use cases.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
+import type { SearchOptions, SearchPage, SearchResult } from '../domain/search.js';
 import type { EncoderIdentity } from '../identity.js';
 import { LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
@@ -10,7 +13,7 @@ import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
 import { describeGroup, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup } from './duplicates.js';
-import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
+import { Store } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
 import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maintainer.js';
@@ -36,25 +39,8 @@ export interface GalleryOptions {
   log?: (msg: string) => void;
 }
 
-export type SearchSort = 'score' | 'date';
-/** Where the page before ended: the sort key (score, or date taken in ms) and id of its last result; the page after
- *  holds what comes after that key (never a position, which adds and removals between two pages would shift). */
-export interface SearchCursor { sort: SearchSort; value: number; id: number }
-
-export interface SearchOptions {
-  k: number;
-  minScore?: number;
-  filter?: ImageFilter;
-  excludeId?: number;
-  /** score: best first. date: newest first among all that reach minScore (required then). */
-  sort?: SearchSort;
-  after?: SearchCursor;
-}
-
-export interface SearchResult extends ImageRecord {
-  score: number;
-}
-export interface SearchPage { results: SearchResult[]; next: SearchCursor | null }
+/** Content as the gallery holds it (see content()). */
+export interface StoredContent { id: number; label: string | null; trashed: boolean; embedded: boolean }
 
 export interface ListOptions { filter: ImageFilter; sort: ListSort; limit: number; after?: ListAfter }
 export interface ListPage { images: ImageRecord[]; next: ListAfter | null }
@@ -63,6 +49,8 @@ export type TrashedImage = ImageRecord & { trashedAt: string; expiresAt: string 
 export interface TrashPage { images: TrashedImage[]; next: ListAfter | null }
 
 const databasePath = (dataDir: string) => join(dataDir, 'lookalike.db');
+/** The probe's training thread, which reads this gallery's database (ProbeKeeper's `worker`). */
+export const PROBE_WORKER = new URL('./probe-worker.ts', import.meta.url);
 /** A stored source path (an upload's file name, a path under the indexed folder) is kept to this many characters. */
 export const SOURCE_MAX = 1024;
 /** About how long one slice of a duplicates scan holds the index: a search that comes meanwhile waits this at most. */
@@ -148,10 +136,9 @@ export class Gallery implements LabelledVectors {
   }
 
   /** Sets or clears (null) an image's label; search filters and KNN see it at once (labels are read from SQLite). */
-  relabel(id: number, label: string | null): ImageRecord {
+  relabel(id: number, label: string | null): void {
     if (!this.store.setLabel(id, label)) throw new NotFoundError(`no image with id ${id}`);
     this.labelsChanged();
-    return this.get(id);
   }
 
   /** Gives the index a stored vector. One it has no memory for is refused whole: a new image leaves SQLite again, so
@@ -252,25 +239,11 @@ export class Gallery implements LabelledVectors {
     return { images, next: last ? { value: last.trashedMs, id: last.id } : null };
   }
 
-  /** The id of this content when it is in the trash (the builder skips it). */
-  trashedIdBySha(sha256: string): number | undefined {
-    return this.store.trashedIdBySha(sha256);
-  }
-
-  /** Content in the trash uploaded again: restored, with the label it came with (when one came); undefined when the
-   *  content is not in the trash. */
-  async restoreBySha(sha256: string, label: string | null): Promise<{ id: number; relabelled: boolean } | undefined> {
-    const id = this.store.trashedIdBySha(sha256);
-    if (id === undefined) return undefined;
-    await this.restore([id]).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err; // restored or emptied meanwhile: the caller adds it as usual
-    });
-    const stored = this.store.labelBySha(sha256);
-    // gone meanwhile, or trashed under another model: the caller adds (and encodes) it as usual
-    if (!stored || stored.trashed || this.store.embeddedIdBySha(sha256) === undefined) return undefined;
-    const relabelled = this.store.relabelIfGiven(stored, label);
-    if (relabelled) this.labelsChanged();
-    return { id, relabelled };
+  /** What the gallery holds of this content: its row (in the gallery or in the trash), its label, and whether it is
+   *  embedded for the gallery's model; undefined when the content was never added (or was emptied from the trash). */
+  content(sha256: string): StoredContent | undefined {
+    const row = this.store.labelBySha(sha256);
+    return row && { ...row, embedded: this.store.embeddedIdBySha(sha256) !== undefined };
   }
 
   /** The stored WebP thumbnail (at most 256 px) of an image in the gallery, or (`inTrash`) in the trash. */
@@ -286,9 +259,8 @@ export class Gallery implements LabelledVectors {
   }
 
   /** Gives a row from before metadata what its file says; false when it had metadata already. */
-  fillMetadata(sha256: string, photo: PhotoMeta): boolean {
-    const stored = this.store.labelBySha(sha256);
-    return stored !== undefined && this.store.fillMetadata(stored.id, photo);
+  fillMetadata(id: number, photo: PhotoMeta): boolean {
+    return this.store.fillMetadata(id, photo);
   }
 
   /** A page of the images the filter keeps, newest first (by date taken, or by when added). */
@@ -302,18 +274,6 @@ export class Gallery implements LabelledVectors {
   /** The id of this content when it is already embedded for the gallery's model. */
   embeddedIdBySha(sha256: string): number | undefined {
     return this.store.embeddedIdBySha(sha256);
-  }
-
-  /**
-   * Content already embedded for the gallery's model: its id, after it took the label it came with again (when one
-   * came and differs: `relabelled`), as add() does for a duplicate. Undefined when the content is not embedded.
-   */
-  keepEmbedded(sha256: string, label: string | null): { id: number; relabelled: boolean } | undefined {
-    const stored = this.store.embeddedIdBySha(sha256) === undefined ? undefined : this.store.labelBySha(sha256);
-    if (!stored) return undefined;
-    const relabelled = this.store.relabelIfGiven(stored, label);
-    if (relabelled) this.labelsChanged();
-    return { id: stored.id, relabelled };
   }
 
   counts(): { images: number; embedded: number; labelled: number; trashed: number } {

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LookalikeError } from '../errors.js';
-import type { SearchCursor, SearchSort } from '../gallery/gallery.js';
-import type { ImageFilter, ListAfter, ListSort } from '../store/store.js';
+import type { SearchCursor, SearchSort } from '../domain/search.js';
+import type { ImageFilter, ListAfter, ListSort } from '../domain/records.js';
 
 // a date, or a date and time; without an offset it is UTC (as a photo's local time without an offset is stored)
 const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/;

@@ -18,11 +18,12 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError. */
 /** Whatever decodes for the encoder (an embedder, or a model's description when workers encode). */
 export interface Decoder { decode(image: Buffer): Promise<DecodedImage> }
 
-export async function prepareImage(encoder: Decoder, data: Buffer): Promise<PreparedImage> {
+/** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError.
+ *  `hash`: the content's sha256 when the caller has it already. */
+export async function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
   const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
   // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
   const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));
@@ -33,5 +34,5 @@ export async function prepareImage(encoder: Decoder, data: Buffer): Promise<Prep
     .resize(Math.max(1, Math.round(decoded.sourceWidth * scale)), Math.max(1, Math.round(decoded.sourceHeight * scale)), { fit: 'fill' })
     .webp({ quality: 75 })
     .toBuffer();
-  return { sha256: sha256(data), bytes: data.length, width: decoded.sourceWidth, height: decoded.sourceHeight, thumbnail, decoded };
+  return { sha256: hash, bytes: data.length, width: decoded.sourceWidth, height: decoded.sourceHeight, thumbnail, decoded };
 }

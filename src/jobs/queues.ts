@@ -7,7 +7,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { DecodedImage } from '../image/decode.js';
 import type { PreparedImage } from '../image/prepare.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 
 export interface ImagePayload {
   rgb: string; // base64 of width x height x 3 bytes

@@ -1,16 +1,16 @@
 // The writing side of the job queue: the server or the index builder, the only process that writes SQLite and FAISS.
-// It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and stores
-// results as they complete, polling Redis for completed jobs: that survives a Redis restart, and a writer that
-// restarts collects the results that completed while it was down. A result from another model is refused, logged
+// It enqueues gallery images (one job per content and model: a retried or duplicated job stores one row) and hands
+// results to the one write path (a ResultSink: the Ingest use case) as they complete, polling Redis for completed
+// jobs: that survives a Redis restart, and a writer that restarts collects the results that completed while it was
+// down. A result from another model is refused, logged
 // and listed, never stored; one that throws when stored is logged and listed as failed, and the next ones go on. The
 // server answers requests within a bounded time while Redis is down (`bounded`, 503 queue_unavailable); the builder
 // waits for it to come back.
 import type { Queue } from 'bullmq';
 import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
-import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../image/prepare.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
@@ -18,6 +18,14 @@ export type JobState =
   | { state: 'waiting' | 'active' }
   | { state: 'done'; imageId: number }
   | { state: 'failed'; error: string };
+
+/** Where results are stored: the one write path (the Ingest use case), so that jobs/ knows no gallery. */
+export interface ResultSink {
+  store(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: JobMeta): Promise<{ id: number }>;
+  /** The image id of content embedded for the gallery's model: a job's result once stored. */
+  embeddedId(sha256: string): number | undefined;
+}
+export interface JobMeta { source: string | null; label: string | null; photo?: PhotoMeta }
 
 export interface StoredResult { jobId: string; imageId: number; source: string | null; worker: string }
 
@@ -30,7 +38,6 @@ export class JobWriter {
   private constructor(
     private readonly queue: Queue<EncodeJobData, JobResult>,
     private readonly cfg: Config,
-    private readonly gallery: Gallery,
     private readonly modelId: string,
     private readonly log: (msg: string) => void,
     readonly redis: RedisLink,
@@ -38,10 +45,11 @@ export class JobWriter {
   ) {}
 
   /** Does not wait for Redis: a server starts and serves without it (its adds answer 503 until Redis is back). */
-  static open(cfg: Config, gallery: Gallery, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}): JobWriter {
+  static open(cfg: Config, modelId: string, log: (msg: string) => void, redis: RedisLink, { bounded = true } = {}):
+  JobWriter {
     const queue = encodeQueue(cfg, modelId);
     queue.on('error', redis.onError);
-    return new JobWriter(queue, cfg, gallery, modelId, log, redis, bounded);
+    return new JobWriter(queue, cfg, modelId, log, redis, bounded);
   }
 
   private redisCall<T>(what: string, fn: () => Promise<T>, whenLate?: string): Promise<T> {
@@ -51,7 +59,7 @@ export class JobWriter {
   /** Adds a gallery image as a job and returns its id; a job that failed before is tried again. An add that Redis did
    * not confirm in time is not withdrawn (the job may be running by then): its 503 names the job, which may still
    * store the image; adding the same content again is the same job. */
-  enqueue(prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<string> {
+  enqueue(prepared: PreparedImage, meta: JobMeta): Promise<string> {
     const jobId = encodeJobId(this.modelId, prepared.sha256);
     const whenLate = `the image may still be stored, as job ${jobId} (GET /api/jobs/${jobId} tells); ` +
       'sending it again is safe: the same content is the same job';
@@ -64,13 +72,13 @@ export class JobWriter {
     }, whenLate);
   }
 
-  /** Stores the results of the jobs completed so far and removes them from Redis; one pass at a time. */
-  collect(): Promise<StoredResult[]> {
-    this.collecting ??= this.collectOnce().finally(() => { this.collecting = null; });
+  /** Hands the results of the jobs completed so far to `sink` and removes them from Redis; one pass at a time. */
+  collect(sink: ResultSink): Promise<StoredResult[]> {
+    this.collecting ??= this.collectOnce(sink).finally(() => { this.collecting = null; });
     return this.collecting;
   }
 
-  private async collectOnce(): Promise<StoredResult[]> {
+  private async collectOnce(sink: ResultSink): Promise<StoredResult[]> {
     const stored: StoredResult[] = [];
     for (;;) {
       const jobs = (await this.queue.getJobs(['completed'], 0, 99)).filter(Boolean);
@@ -85,8 +93,11 @@ export class JobWriter {
           this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
         } else {
           try {
-            const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
-              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label, photo: data.meta.photo });
+            const { sha256, meta } = data;
+            const thumbnail = Buffer.from(meta.thumbnail, 'base64');
+            const image = { sha256, bytes: meta.bytes, width: meta.width, height: meta.height, thumbnail };
+            const { source, label, photo } = meta;
+            const { id } = await sink.store(image, vectorFromBase64(result.vector), { source, label, photo });
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
             if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis
@@ -100,10 +111,10 @@ export class JobWriter {
     }
   }
 
-  /** Collects every `intervalMs` until stop(), while Redis is reachable. */
-  start(intervalMs = 250): void {
+  /** Collects into `sink` every `intervalMs` until close(), while Redis is reachable. */
+  start(sink: ResultSink, intervalMs = 250): void {
     const tick = () => {
-      (this.redis.reachable ? this.collect() : Promise.resolve())
+      (this.redis.reachable ? this.collect(sink) : Promise.resolve())
         .catch((err: Error) => this.log(`jobs: collecting results failed (${err.message}); trying again`))
         .finally(() => { if (this.timer) this.timer = setTimeout(tick, intervalMs); });
     };
@@ -121,8 +132,8 @@ export class JobWriter {
     return this.redisCall('counting jobs', () => this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed') as Promise<Record<string, number>>);
   }
 
-  /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from SQLite). */
-  async state(jobId: string): Promise<JobState | null> {
+  /** The state of an add: in Redis while waiting, running or failed; once stored, its image id (from `sink`). */
+  async state(jobId: string, sink: ResultSink): Promise<JobState | null> {
     if (!isEncodeJobId(jobId)) return null;
     const notStored = this.notStored.get(jobId);
     if (notStored) return { state: 'failed', error: notStored };
@@ -136,7 +147,7 @@ export class JobWriter {
     if (inRedis) return inRedis;
     const sha256 = jobId.slice(jobId.indexOf('.') + 1);
     if (encodeJobId(this.modelId, sha256) !== jobId) return null; // another model's, or no job id of ours
-    const imageId = this.gallery.embeddedIdBySha(sha256);
+    const imageId = sink.embeddedId(sha256);
     return imageId === undefined ? null : { state: 'done', imageId };
   }
 

@@ -4,14 +4,16 @@
 // a training.
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { EncoderIdentity } from '../identity.js';
-import { loadProbe, predictProbe, type Probe, type ProbeAnswer } from './probe.js';
-import type { ProbeJob, ProbeOutcome } from './probe-worker.js';
+import { loadProbe, predictProbe, type Probe, type ProbeAnswer, type ProbeJob, type ProbeOutcome } from './probe.js';
 
 export const PROBE_DEBOUNCE_MS = 2000;
 
 export interface ProbeKeeperOptions {
   dataDir: string;
   identity: EncoderIdentity;
+  /** The module a training thread runs: it reads the labelled vectors from the gallery's database itself
+   *  (PROBE_WORKER, beside the gallery that owns that database). */
+  worker: URL;
   /** The gallery's label names now: a persisted probe of another set is not used. */
   currentLabels: () => string[];
   debounceMs?: number;
@@ -105,7 +107,7 @@ export class ProbeKeeper {
   private train(): Promise<ProbeOutcome> {
     const job: ProbeJob = { dataDir: this.opts.dataDir, identity: this.opts.identity, knownStamp: this.probe?.stamp ?? null };
     const worker = new Worker(new URL('../util/ts-worker.mjs', import.meta.url), {
-      workerData: { entry: new URL('./probe-worker.ts', import.meta.url).href, job }, env: SHARE_ENV,
+      workerData: { entry: this.opts.worker.href, job }, env: SHARE_ENV,
     });
     this.worker = worker;
     return new Promise<ProbeOutcome>((resolve, reject) => {

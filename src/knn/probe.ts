@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EncoderIdentity } from '../identity.js';
 import { expectedCalibrationError } from './knn.js';
 
 /** Labelled vectors: row i of `x` (n x dim) has class `y[i]`, an index into `labels`. */
@@ -28,6 +29,10 @@ export interface Probe {
   crossValidation: CrossValidation;
   trainedAt: string;
 }
+
+/** What a training thread is given, and what it posts back. */
+export interface ProbeJob { dataDir: string; identity: EncoderIdentity; knownStamp: string | null }
+export type ProbeOutcome = { kind: 'trained'; probe: Probe } | { kind: 'unchanged' } | { kind: 'too-few'; classes: number };
 
 export interface CrossValidation {
   folds: number;

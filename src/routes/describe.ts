@@ -16,7 +16,7 @@ export const DEMO_NOTE = 'the demo text model has random weights: this text is n
 const describe: FastifyPluginAsyncZod = async (app) => {
   const Fields = z.object({
     prompt: formText(4000).default(DEFAULT_DESCRIBE_PROMPT),
-    maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).default(app.runtime.config.LOOKALIKE_DESCRIBE_MAX_TOKENS),
+    maxTokens: formInt(1, DESCRIBE_TOKEN_LIMIT).optional(), // the use case's default: LOOKALIKE_DESCRIBE_MAX_TOKENS
     temperature: formNumber(0, 2).default(0),
     seed: formInt(0, MAX_SEED).optional(),
     history: History.optional(),
@@ -52,7 +52,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
       return;
     }
     // the demo's text model has random weights: its bytes are often not even valid UTF-8 (shown as U+FFFD)
-    const note = app.runtime.config.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_NOTE : undefined;
+    const note = describe.demoModel ? DEMO_NOTE : undefined;
     if (result) stream.send('done', { ...result, tookMs: performance.now() - started, note });
     stream.end();
   });

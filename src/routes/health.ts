@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RETRY_SECONDS } from '../config.js';
 import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 
@@ -27,27 +26,13 @@ const health: FastifyPluginAsyncZod = async (app) => {
       response: { 200: Ready, ...errorResponses(), 503: Loading },
     },
   }, async (_req, reply) => {
-    const { runtime } = app;
-    const s = runtime.state;
-    if (s.status !== 'ready') {
-      const redis = runtime.redis;
-      const status = s.status === 'failed' ? 'error' as const : s.status;
-      const error = s.status === 'failed' ? s.failure : s.status === 'closed'
-        ? { code: 'closed', message: 'the service is shutting down' }
-        : { code: 'loading', message: `the model and gallery are still loading${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
-      return reply.code(503).header('retry-after', String(status === 'error' ? RETRY_SECONDS.startupFailed : RETRY_SECONDS.loading)).send({ status, error });
+    const health = app.runtime.status.health();
+    if (!health.ready) {
+      const { status, error, retryAfter } = health;
+      return reply.code(503).header('retry-after', String(retryAfter)).send({ status, error });
     }
-    const { models, gallery, search, describe } = s.ready;
-    const counts = gallery.counts();
-    // Redis down: searches and reads still work (with a local encoder), adds and job states answer 503
-    const redis = runtime.redis;
-    const degraded = redis && !redis.reachable
-      ? { status: 'degraded' as const, error: { code: 'queue_unavailable', message: `${redis.problem}: adds and job states answer 503 until it is back` } }
-      : { status: 'ready' as const };
-    return {
-      ...degraded, demo: models.demo, model: models.encoder.identity, gallery: { images: counts.embedded, labelled: counts.labelled },
-      features: { rerank: search.reranks, describe: describe.available, textSearch: models.encoder.textSearch }, device: runtime.device(models),
-    };
+    const { ready: _, ...answer } = health;
+    return answer;
   });
 };
 export default health;

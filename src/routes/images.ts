@@ -62,13 +62,13 @@ const images: FastifyPluginAsyncZod = async (app) => {
   }, async (req) => {
     const { sort, limit } = req.query;
     const after = listCursorIn(req.query);
-    const page = app.runtime.ready().gallery.list({ filter: toFilter(req.query), sort, limit, after });
+    const page = app.runtime.ready().images.list({ filter: toFilter(req.query), sort, limit, after });
     return { images: page.images.map(imageOut), next: listCursorOut(req.query, page.next) };
   });
 
   app.get('/api/images/:id', {
     schema: { tags: ['gallery'], operationId: 'getImage', security: [], summary: 'One image record', params: IdParams, response: { 200: ImageOut, ...errorResponses(400, 404, 503) } },
-  }, async (req) => imageOut(app.runtime.ready().gallery.get(req.params.id)));
+  }, async (req) => imageOut(app.runtime.ready().images.get(req.params.id)));
 
   app.patch('/api/images/:id', {
     onRequest: canWrite, // before the body is read: a request without the key uploads nothing
@@ -79,7 +79,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       body: z.object({ label: ClassName.nullable() }).strict(),
       response: { 200: ImageOut, ...errorResponses(400, 401, 403, 404, 415, 503, 507) },
     },
-  }, async (req) => imageOut(app.runtime.ready().gallery.relabel(req.params.id, req.body.label)));
+  }, async (req) => imageOut(app.runtime.ready().images.relabel(req.params.id, req.body.label)));
 
   app.get('/api/images/:id/thumbnail', {
     schema: {
@@ -87,7 +87,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.any().describe('image/webp bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
-    const thumb = app.runtime.ready().gallery.thumbnail(req.params.id);
+    const thumb = app.runtime.ready().images.thumbnail(req.params.id);
     // ids are never reused, so a thumbnail never changes
     return reply.type('image/webp').header('cache-control', 'public, max-age=604800, immutable').send(thumb);
   });
@@ -100,7 +100,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
       response: { 204: z.null(), ...errorResponses(400, 401, 403, 404, 503, 507) },
     },
   }, async (req, reply) => {
-    await app.runtime.ready().gallery.remove(req.params.id);
+    await app.runtime.ready().images.remove(req.params.id);
     return reply.code(204).send(null);
   });
 };

@@ -13,10 +13,8 @@ import { FilterFields, pagingDigest, SEARCH_SORTS, searchCursorIn, searchCursorO
 import { compositeQuery, FILES_MAX, formItems, PartsDoc, QueryItems, TEXT_MAX } from '../http/query-parts.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
-import type { KnnResult } from '../knn/knn.js';
-import { LabelsStoppedError } from '../knn/zero-shot.js';
 import type { CompositeQuery, QueryPart } from '../usecases/search.js';
-import type { Classification } from '../usecases/classify.js';
+import { LabelsStoppedError, type Classification } from '../usecases/classify.js';
 
 const K_MAX = 100;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
@@ -97,7 +95,7 @@ const SearchOut = z.object({
   rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
 });
 
-export function knnOut(r: KnnResult) {
+export function knnOut(r: Classification['knn']) {
   return { ...r, neighbours: r.neighbours.map((n) => ({ ...n, thumbnailUrl: thumbnailUrl(n.id) })) };
 }
 

@@ -21,12 +21,6 @@ const StatsOut = z.object({
 const stats: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/stats', {
     schema: { tags: ['service'], operationId: 'getStats', security: [], summary: 'Counts, labels, index kind, model', response: { 200: StatsOut, ...errorResponses(503) } },
-  }, async () => {
-    const { gallery, models, queries } = app.runtime.ready();
-    return {
-      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), model: models.encoder.identity, demo: models.demo,
-      queue: { inUse: queries.admission.inUse, capacity: queries.admission.capacity }, device: app.runtime.device(models),
-    };
-  });
+  }, async () => app.runtime.status.stats());
 };
 export default stats;

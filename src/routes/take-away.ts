@@ -19,7 +19,7 @@ const takeAway: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.any().describe('application/zip bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
-    const zip = app.runtime.ready().takeAway.thumbnailsZip(req.query.ids);
+    const zip = app.runtime.ready().images.thumbnailsZip(req.query.ids);
     return reply.type('application/zip').header('content-disposition', 'attachment; filename="lookalike-thumbnails.zip"').send(zip);
   });
 };

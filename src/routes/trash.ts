@@ -7,7 +7,7 @@ import { writeAccess } from '../http/auth.js';
 import { errorResponses } from '../http/errors.js';
 import { IdParams, ImageOut } from '../http/schemas.js';
 import { formInt, jsonOnly } from '../http/upload.js';
-import type { ListAfter } from '../store/store.js';
+import type { ListAfter } from '../domain/records.js';
 
 const TRASH_MAX = 1000;
 const TrashedOut = ImageOut.extend({
@@ -49,12 +49,9 @@ const trash: FastifyPluginAsyncZod = async (app) => {
       },
     },
   }, async (req) => {
-    const { gallery } = app.runtime.ready();
-    const page = gallery.trashPage(req.query.limit, cursorIn(req.query.cursor));
-    return {
-      images: page.images.map((r) => ({ ...r, thumbnailUrl: trashThumbnail(r.id) })), total: gallery.counts().trashed,
-      trashDays: gallery.trashMs / 86_400_000, next: cursorOut(page.next),
-    };
+    const page = app.runtime.ready().images.trash(req.query.limit, cursorIn(req.query.cursor));
+    const images = page.images.map((r) => ({ ...r, thumbnailUrl: trashThumbnail(r.id) }));
+    return { images, total: page.total, trashDays: page.trashDays, next: cursorOut(page.next) };
   });
 
   app.get('/api/trash/:id/thumbnail', {
@@ -64,7 +61,7 @@ const trash: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.any().describe('image/webp bytes'), ...errorResponses(400, 404, 503) },
     },
   }, async (req, reply) => {
-    const thumb = app.runtime.ready().gallery.thumbnail(req.params.id, true);
+    const thumb = app.runtime.ready().images.thumbnail(req.params.id, true);
     // not cached for long: it leaves the trash when restored or emptied
     return reply.type('image/webp').header('cache-control', 'no-cache').send(thumb);
   });
@@ -80,7 +77,7 @@ const trash: FastifyPluginAsyncZod = async (app) => {
         ...errorResponses(400, 401, 403, 404, 415, 503, 507),
       },
     },
-  }, async (req) => ({ restored: await app.runtime.ready().gallery.restore(req.body.ids) }));
+  }, async (req) => ({ restored: await app.runtime.ready().images.restore(req.body.ids) }));
 
   app.post('/api/trash/empty', {
     onRequest: canWrite,
@@ -90,6 +87,6 @@ const trash: FastifyPluginAsyncZod = async (app) => {
       summary: 'Delete images in the trash for good',
       response: { 200: z.object({ deleted: z.number().int() }), ...errorResponses(400, 401, 403, 404, 415, 503) },
     },
-  }, async (req) => ({ deleted: app.runtime.ready().gallery.emptyTrash(req.body.ids) }));
+  }, async (req) => ({ deleted: app.runtime.ready().images.emptyTrash(req.body.ids) }));
 };
 export default trash;

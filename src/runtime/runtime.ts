@@ -4,11 +4,11 @@
 // the trash's expiry timer.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeDevice, gpuMemory } from '../accel/acceleration.js';
+import { describeDevice } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
 import { DiskFullError, isDiskFull, LookalikeError, UnavailableError } from '../errors.js';
-import { Gallery } from '../gallery/gallery.js';
+import { Gallery, PROBE_WORKER } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
@@ -18,10 +18,11 @@ import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
 import { Duplicates } from '../usecases/duplicates.js';
 import { FewShot } from '../usecases/few-shot.js';
+import { Images } from '../usecases/images.js';
 import { Ingest } from '../usecases/ingest.js';
 import { QueryEncoder } from '../usecases/query-encoder.js';
 import { Search } from '../usecases/search.js';
-import { TakeAway } from '../usecases/take-away.js';
+import { Status, type Phase } from '../usecases/status.js';
 import { Admission } from '../util/admission.js';
 import { Metrics } from '../util/metrics.js';
 import { Reranker } from '../vlm/rerank.js';
@@ -33,15 +34,13 @@ export interface Logger {
 }
 
 export interface Ready {
-  readonly models: ModelSet;
-  readonly gallery: Gallery;
   readonly queries: QueryEncoder;
   readonly ingest: Ingest;
+  readonly images: Images;
   readonly search: Search;
   readonly classify: Classify;
   readonly describe: Describe;
   readonly duplicates: Duplicates;
-  readonly takeAway: TakeAway;
 }
 
 export type RuntimeState =
@@ -54,6 +53,8 @@ export class Runtime {
   state: RuntimeState = { status: 'loading' };
   readonly admission: Admission;
   readonly metrics = new Metrics();
+  /** Health, stats and readiness, in every phase (loading included). */
+  readonly status: Status;
   /** With LOOKALIKE_REDIS_URL: whether Redis can be reached (health says so, adds and jobs answer 503 while not). */
   readonly redis: RedisLink | null;
   /** False once a close failed to save the index (the server's last line says so). */
@@ -66,6 +67,7 @@ export class Runtime {
   constructor(readonly config: Config, private readonly log: Logger) {
     this.admission = new Admission(config.LOOKALIKE_QUEUE_SIZE, () => this.metrics.queueRejections.inc());
     this.redis = config.LOOKALIKE_REDIS_URL ? new RedisLink(config.LOOKALIKE_REDIS_URL, (m) => log.warn(m)) : null;
+    this.status = new Status(() => this.phase(), this.redis, config);
     this.registerGauges();
   }
 
@@ -96,22 +98,20 @@ export class Runtime {
     throw new UnavailableError('loading', 'the model and gallery are still loading; retry shortly', RETRY_SECONDS.loading);
   }
 
-  /** Which parts of the start have finished: the models, and the gallery (database and index open). */
-  get loadedParts(): { models: boolean; gallery: boolean } {
-    return { models: this.loaded.models !== undefined, gallery: this.loaded.gallery !== undefined };
+  /** The loaded gallery and models, for start-up tasks and tests (routes go through the use cases of ready()); 503
+   *  as ready() while not ready. */
+  parts(): { gallery: Gallery; models: ModelSet } {
+    this.ready();
+    return { gallery: this.loaded.gallery!, models: this.loaded.models! };
   }
 
-  /** What the models compute on, for /api/health and /api/stats. */
-  device(models: ModelSet) {
-    const a = models.acceleration; // null: no model in this process (LOOKALIKE_QUERY_ENCODER=queue)
-    const memory = a?.gpu ? gpuMemory(a.gpu) : null;
-    return {
-      kind: a?.gpu ? 'gpu' as const : 'cpu' as const, name: a?.gpu?.name ?? 'CPU',
-      description: a ? describeDevice(a, this.config.threads) : 'no model in this process: the workers encode',
-      backend: a?.gpu?.backend ?? 'CPU', memoryFree: memory?.free ?? null, memoryTotal: memory?.total ?? null,
-      threads: this.config.threads, cpuVariant: a?.cpuVariant ?? null, visionTower: models.encoder.device,
-      textLayersOnGpu: models.vlm ? models.vlm.layersOnGpu : null,
-    };
+  /** The phase as Status reads it: which parts of a start have finished, or what a ready runtime serves with. */
+  private phase(): Phase {
+    const s = this.state;
+    const { models, gallery } = this.loaded;
+    if (s.status === 'loading') return { status: 'loading', parts: { models: models !== undefined, gallery: gallery !== undefined } };
+    if (s.status !== 'ready') return s;
+    return { status: 'ready', serving: { ...s.ready, models: models!, gallery: gallery! } };
   }
 
   private async load(): Promise<Ready> {
@@ -131,13 +131,12 @@ export class Runtime {
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
     // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
     const probe = this.loaded.probe = ProbeKeeper.open({
-      dataDir, identity: encoder.identity, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
+      dataDir, identity: encoder.identity, worker: PROBE_WORKER, currentLabels: () => gallery.labels().map((l) => l.label), log: (m) => this.log.info(m),
     });
     gallery.onLabelsChanged(() => probe.labelsChanged());
     let jobs: JobWriter | null = null;
     if (this.redis) {
-      jobs = this.loaded.jobs = JobWriter.open(cfg, gallery, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
-      jobs.start(); // stores results as they complete, those that completed while this process was down first
+      jobs = this.loaded.jobs = JobWriter.open(cfg, encoder.identity.modelId, (m) => this.log.info(m), this.redis);
       this.log.info(`jobs: adds are encoded by the workers of ${cfg.LOOKALIKE_REDIS_URL} (queries: ${cfg.LOOKALIKE_QUERY_ENCODER})`);
     }
     this.startSaveTimer(gallery);
@@ -145,7 +144,9 @@ export class Runtime {
     const index = await gallery.indexStats();
     this.log.info(`gallery ready: ${gallery.counts().embedded} images in ${dataDir}, index ${index.kind}; model ${encoder.identity.fileName} ` +
       `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`);
-    return this.useCases(models, gallery, jobs, probe);
+    const ready = this.useCases(models, gallery, jobs, probe);
+    jobs?.start(ready.ingest); // stores results as they complete, those that completed while this process was down first
+    return ready;
   }
 
   private useCases(models: ModelSet, gallery: Gallery, jobs: JobWriter | null, probe: ProbeKeeper): Ready {
@@ -160,12 +161,12 @@ export class Runtime {
       minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
     });
     const search = new Search(gallery, queries, reranker, classify);
+    const ingest = new Ingest(gallery, { encoder: queries, writer: jobs });
     return {
-      models, gallery, queries, search, classify,
-      ingest: new Ingest(gallery, queries, jobs),
-      describe: new Describe(models.vlm, this.admission),
+      queries, search, classify, ingest,
+      images: new Images(gallery, ingest),
+      describe: new Describe(models.vlm, this.admission, cfg.LOOKALIKE_DESCRIBE_MAX_TOKENS, cfg.LOOKALIKE_TEXT_MODEL === 'demo'),
       duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
-      takeAway: new TakeAway(gallery),
     };
   }
 

@@ -3,56 +3,13 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../identity.js';
 import { blobToVector, vectorToBlob } from '../util/vector-format.js';
 import { MIGRATIONS } from './migrations.js';
 
-/** Where the date taken came from: EXIF DateTimeOriginal, the file's mtime (builder), the time of upload, or when a
- *  row from before metadata was added (until `npm run index -- <folder>` backfills it). */
-export type TakenFrom = 'exif' | 'file' | 'upload' | 'added';
-
-export interface PhotoMeta {
-  /** ISO 8601; with EXIF's offset (OffsetTimeOriginal) when the camera wrote one, else a local time without one. */
-  takenAt: string;
-  /** takenAt as milliseconds since 1970 (a local time without offset is read as UTC): what filters and sorting use. */
-  takenMs: number;
-  takenFrom: TakenFrom;
-  cameraMake: string | null;
-  cameraModel: string | null;
-  lens: string | null;
-  latitude: number | null;
-  longitude: number | null;
-}
-
-/** A stored image as the API shows it: its record and its photo metadata (the date as text, not as ms). */
-export interface ImageRecord extends Omit<PhotoMeta, 'takenMs'> {
-  id: number;
-  sha256: string;
-  source: string | null;
-  label: string | null;
-  width: number;
-  height: number;
-  bytes: number;
-  addedAt: string;
-}
-
 export type NewImage = Pick<ImageRecord, 'sha256' | 'source' | 'label' | 'width' | 'height' | 'bytes'> & { thumbnail: Buffer; photo?: PhotoMeta };
-
-/** What a listing or a search may keep: every given field must hold (dates in ms since 1970; after inclusive, before exclusive). */
-export interface ImageFilter {
-  label?: string;
-  /** a path prefix of `source`, whole folder names only: "trips/2021" keeps "trips/2021/a.jpg", not "trips/2021b/a.jpg" */
-  folder?: string;
-  takenAfter?: number;
-  takenBefore?: number;
-  /** part of "make model", any case */
-  camera?: string;
-}
-
-/** A listing's order, newest first, and the key (value, id) of the last item of the page before. */
-export type ListSort = 'date' | 'added';
-export interface ListAfter { value: number; id: number }
 
 /** Where an image is: in the gallery, or in the trash (its row, vectors and thumbnail kept until it expires). */
 export type Whereabouts = 'live' | 'trashed';

@@ -1,6 +1,7 @@
-// The offline index builder: walks a folder, embeds every image not yet embedded for the current model and stores
-// it. Decoding runs ahead of encoding so the encoder never waits on I/O. Each image is committed on its own, so a
-// killed run loses nothing committed and the next run picks up where it stopped.
+// The offline index builder: walks a folder, embeds every image not yet embedded for the current model and hands it
+// to Ingest, the one write path (which also relabels and backfills what is embedded already). Decoding runs ahead of
+// encoding so the encoder never waits on I/O. Each image is committed on its own, so a killed run loses nothing
+// committed and the next run picks up where it stopped.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Embedder } from '../encoder/embedder.js';
@@ -8,8 +9,9 @@ import { LookalikeError } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobWriter } from '../jobs/writer.js';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import { Progress } from '../util/progress.js';
+import { Ingest } from './ingest.js';
 import { readPhotoMeta } from './photo-meta.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.jp2', '.svg']);
@@ -77,6 +79,7 @@ type Job =
 export type BuildEncoder = Pick<Embedder, 'decode'> & Partial<Pick<Embedder, 'encode'>>;
 
 export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: BuildOptions): Promise<BuildSummary> {
+  const ingest = new Ingest(gallery);
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
   const progress = new Progress('indexing', files.length, opts.progressStream);
@@ -106,11 +109,12 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       const earlier = firstPathOf.get(hash);
       if (earlier) return { kind: 'duplicate', path, sameAs: earlier };
       firstPathOf.set(hash, path);
-      if (gallery.trashedIdBySha(hash) !== undefined) return { kind: 'trashed', path };
-      const embedded = gallery.embeddedIdBySha(hash) !== undefined;
+      const known = ingest.content(hash);
+      if (known?.trashed) return { kind: 'trashed', path };
+      const embedded = known?.embedded === true;
       // already embedded: its metadata is read only when its row predates metadata (the backfill)
-      if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash, photo: gallery.lacksMetadata(hash) ? await photo() : undefined };
-      return { kind: 'ready', path, prepared: await prepareImage(encoder, data), reembed: embedded, photo: await photo() };
+      if (embedded && !opts.force) return { kind: 'skipped', path, sha256: hash, photo: ingest.lacksMetadata(hash) ? await photo() : undefined };
+      return { kind: 'ready', path, prepared: await prepareImage(encoder, data, hash), reembed: embedded, photo: await photo() };
     } catch (err) {
       return { kind: 'failed', path, error: err instanceof Error ? err.message : String(err) };
     }
@@ -121,7 +125,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   let lastCollect = performance.now();
   const collectQueued = async (writer: JobWriter) => {
     lastCollect = performance.now();
-    for (const r of await writer.collect()) {
+    for (const r of await writer.collect(ingest)) {
       const mine = outstanding.get(r.jobId);
       if (!mine) continue;
       outstanding.delete(r.jobId);
@@ -154,7 +158,7 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
     } else if (job.kind === 'ready') {
       try {
         const { vector } = await encoder.encode!(job.prepared.decoded);
-        const { relabelled } = await gallery.add(job.prepared, vector, { source: shown, label: labelOf(job.path), photo: job.photo });
+        const { relabelled } = await ingest.store(job.prepared, vector, { source: shown, label: labelOf(job.path), photo: job.photo });
         if (relabelled) summary.relabelled++;
         stored(job.reembed);
         if (++sinceSave >= (opts.saveEvery ?? 500)) { await gallery.save(); sinceSave = 0; }
@@ -171,9 +175,11 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
       progress.tick('duplicates');
     } else {
       summary.skipped++;
-      // already embedded: only its label may have changed (a folder renamed, a new labels file)
-      if (gallery.keepEmbedded(job.sha256, labelOf(job.path))?.relabelled) summary.relabelled++;
-      if (job.photo && gallery.fillMetadata(job.sha256, job.photo)) summary.backfilled++;
+      // already embedded: only its label may have changed (a folder renamed, a new labels file), and a row from
+      // before metadata takes its file's
+      const kept = ingest.keepEmbedded(job.sha256, labelOf(job.path), job.photo);
+      if (kept?.relabelled) summary.relabelled++;
+      if (kept?.backfilled) summary.backfilled++;
       progress.tick('skipped');
     }
     if (opts.shouldStop?.()) {

@@ -39,6 +39,9 @@ type ClassifyOptions = Pick<ClassifyRequest, 'k' | 'labels' | 'signal'>;
 /** What classify answers without few-shot: what search's `classify` adds. */
 export type Classification = Omit<ClassifyAnswer, 'fewShot'>;
 
+/** Thrown when the request's signal stops the embedding of new zero-shot labels (the client went away). */
+export { LabelsStoppedError } from '../knn/zero-shot.js';
+
 export interface ZeroShotSettings { template: string; temperature: number; minProbability: number; maxNewLabels: number }
 
 export class Classify {

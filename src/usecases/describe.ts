@@ -11,7 +11,8 @@ export interface DescribeRequest {
   prompt: string;
   /** The earlier turns about this image (follow-up questions); the newest are kept. */
   history?: HistoryMessage[];
-  maxTokens: number;
+  /** Left out: the server's default (LOOKALIKE_DESCRIBE_MAX_TOKENS). */
+  maxTokens?: number;
   temperature: number;
   seed?: number;
   signal: AbortSignal;
@@ -19,8 +20,14 @@ export interface DescribeRequest {
 }
 
 export class Describe {
-  /** `vlm`: the Instruct VL model, or null when none is loaded (every call answers 409 no_text_model). */
-  constructor(private readonly vlm: VisionLanguageModel | null, private readonly admission: Admission) {}
+  /** `vlm`: the Instruct VL model, or null when none is loaded (every call answers 409 no_text_model). `demoModel`: it
+   *  is the demo's (LOOKALIKE_TEXT_MODEL=demo), whose answers the route marks as such. */
+  constructor(
+    private readonly vlm: VisionLanguageModel | null,
+    private readonly admission: Admission,
+    private readonly defaultMaxTokens: number,
+    readonly demoModel = false,
+  ) {}
 
   get available(): boolean { return this.vlm !== null; }
 
@@ -34,7 +41,7 @@ export class Describe {
     const vlm = this.model();
     const decoded = await vlm.decode(req.image);
     return this.admission.run(() => answerFollowUp(vlm, decoded, req.history ?? [], req.prompt, {
-      maxTokens: req.maxTokens, temperature: req.temperature, seed: req.seed, signal: req.signal, onText: req.onText,
+      maxTokens: req.maxTokens ?? this.defaultMaxTokens, temperature: req.temperature, seed: req.seed, signal: req.signal, onText: req.onText,
     }));
   }
 }

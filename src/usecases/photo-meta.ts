@@ -1,7 +1,7 @@
 // What a photo says about itself (EXIF, read by exifr: never parsed by hand) and, failing that, when its file was
 // last changed: the metadata the gallery filters and sorts by.
 import exifr from 'exifr';
-import type { PhotoMeta } from '../store/store.js';
+import type { PhotoMeta } from '../domain/records.js';
 import { cleanText } from '../util/text.js';
 
 /** EXIF text fields (make, model, lens) are kept to this many characters; a file can hold megabytes in one. */

@@ -14,10 +14,10 @@ export class QueryEncoder {
     this.admission.assertRoom();
   }
 
-  /** Decodes, thumbnails and encodes an upload. */
-  image(data: Buffer): Promise<{ vector: Float32Array; prepared: PreparedImage }> {
+  /** Decodes, thumbnails and encodes an upload (`hash`: its sha256, when known already). */
+  image(data: Buffer, hash?: string): Promise<{ vector: Float32Array; prepared: PreparedImage }> {
     return this.admission.run(async () => {
-      const prepared = await prepareImage(this.embedder, data);
+      const prepared = await prepareImage(this.embedder, data, hash);
       const { vector } = await this.timed('image', () => this.embedder.encode(prepared.decoded));
       return { vector, prepared };
     });

@@ -2,8 +2,9 @@
 // the top) and the optional classification (what Classify answers) from the same encode; and "find similar" from a
 // stored vector.
 import { LookalikeError } from '../errors.js';
-import type { Gallery, SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../gallery/gallery.js';
-import type { ImageFilter } from '../store/store.js';
+import type { SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../domain/search.js';
+import type { Gallery } from '../gallery/gallery.js';
+import type { ImageFilter } from '../domain/records.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { Classification, Classify } from './classify.js';
 import type { QueryEncoder } from './query-encoder.js';

@@ -1,15 +1,11 @@
-// The probe's training thread: reads the labelled vectors from SQLite itself (a read-only connection beside the
-// server's), trains when they changed since the probe it was given, persists the result, posts it back and exits.
-// One run per thread, so the API's event loop never waits on a fit.
+// The probe's training thread (the ProbeKeeper starts it): reads the labelled vectors from SQLite itself (a read-only
+// connection beside the server's), trains when they changed since the probe it was given, persists the result, posts
+// it back and exits. One run per thread, so the API's event loop never waits on a fit.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EncoderIdentity } from '../identity.js';
 import { Store } from '../store/store.js';
-import { PROBE_FILE, labelStamp, saveProbe, toProbeData, trainProbe, type Probe } from './probe.js';
-
-export interface ProbeJob { dataDir: string; identity: EncoderIdentity; knownStamp: string | null }
-export type ProbeOutcome = { kind: 'trained'; probe: Probe } | { kind: 'unchanged' } | { kind: 'too-few'; classes: number };
+import { PROBE_FILE, labelStamp, saveProbe, toProbeData, trainProbe, type ProbeJob, type ProbeOutcome } from '../knn/probe.js';
 
 const job = workerData.job as ProbeJob;
 const store = new Store(join(job.dataDir, 'lookalike.db'), true);
