@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncoderIdentity } from '../identity.js';
-import { LookalikeError, NotFoundError } from '../errors.js';
+import { IndexOutOfMemoryError, LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
@@ -160,9 +160,9 @@ export class Gallery implements LabelledVectors {
     try {
       await this.index.added([id], asStored(vector));
     } catch (err) {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
       if (isNew) this.store.delete(id);
-      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
+      throw new IndexOutOfMemoryError(`the vector index cannot grow in this machine's memory: ` +
         `${isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open'}. ` +
         'An ivf-pq index holds 264 bytes a vector (README "Which kind at which size")');
     }
@@ -212,8 +212,8 @@ export class Gallery implements LabelledVectors {
     const sent = [...this.store.vectorBatches(2048, restored)].map((b) => this.index.added(b.ids, b.vectors));
     if (restored.length) this.labelsChanged();
     await Promise.all(sent).catch((err: unknown) => {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
-      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
+      throw new IndexOutOfMemoryError(`the vector index cannot grow in this machine's memory: ` +
         `${restored.length} images are back in the gallery, and the index takes them at the next open`);
     });
     return restored;

@@ -3,7 +3,7 @@
 // when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LookalikeError } from '../errors.js';
+import { IndexOutOfMemoryError } from '../errors.js';
 import { KINDS, MIN_TRAIN, rebuildReason, trainingSize, type IndexKind } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
@@ -157,8 +157,8 @@ export class IndexMaintainer {
         progress.advance(batch.ids.length);
       }
     } catch (err) {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
-      throw new LookalikeError('index_out_of_memory', `${what}: the ${this.indexConfig.kind} index cannot take ${total} more vectors in ` +
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
+      throw new IndexOutOfMemoryError(`${what}: the ${this.indexConfig.kind} index cannot take ${total} more vectors in ` +
         `this machine's memory (refused after ${added}: its array doubles as it grows); an ivf-pq index holds 264 bytes a vector ` +
         '(LOOKALIKE_INDEX_KIND=ivf-pq, README "Which kind at which size")');
     }

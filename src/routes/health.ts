@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RETRY_SECONDS } from '../config.js';
+import type { ErrorCode } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
 import { DeviceOut } from '../http/schemas.js';
 
@@ -33,7 +34,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
       const redis = runtime.redis;
       const status = s.status === 'failed' ? 'error' as const : s.status;
       const error = s.status === 'failed' ? s.failure : s.status === 'closed'
-        ? { code: 'closed', message: 'the service is shutting down' }
+        ? { code: 'closed' satisfies ErrorCode, message: 'the service is shutting down' }
         : { code: 'loading', message: `the model and gallery are still loading${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
       return reply.code(503).header('retry-after', String(status === 'error' ? RETRY_SECONDS.startupFailed : RETRY_SECONDS.loading)).send({ status, error });
     }
