@@ -23,7 +23,8 @@ runCli(USAGE, async () => {
   requireGallery(config);
   const models = await localEmbedder(config);
   const { encoder } = models;
-  const gallery = await openGallery(config, models, { readOnly: true }).catch(async (err) => { await models.dispose(); throw err; });
+  const gallery = await openGallery(config, models, { readOnly: true })
+    .catch(async (err) => { await models.dispose(); throw err; });
   try {
     const evaluation = await leaveOneOut(gallery, knnOptions(config));
     if (values['zero-shot'] && !isTextEmbedder(encoder)) throw new UsageError('--zero-shot needs an embedding model that embeds words: set LOOKALIKE_EMBED_MODEL (or --embed-model)');

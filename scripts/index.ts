@@ -83,7 +83,8 @@ runCli(USAGE, async () => {
     if (advice) log(`note: ${advice}`);
   }
   log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
-  const gallery = await openGallery(config, models, { switchModel: Boolean(values['switch-model']), log }).catch(async (err) => { await dispose(); throw err; });
+  const gallery = await openGallery(config, models, { switchModel: Boolean(values['switch-model']), log })
+    .catch(async (err) => { await dispose(); throw err; });
   log(`index ${(await gallery.indexStats()).kind}`);
   const redis = queued ? new RedisLink(config.LOOKALIKE_REDIS_URL, log) : undefined;
   // a Redis that cannot be reached at the start is more likely a wrong URL than an outage: say so and stop

@@ -62,7 +62,10 @@ export const ERRORS = {
   not_ready: { status: 503, retryAfter: true, description: '`/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown`' },
   disk_full: { status: 507, description: 'a change, on a full disk: it was not made, and searches and reads go on' },
   index_out_of_memory: { status: 507, description: 'an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on' },
-  generation_failed: { status: 500, stream: true, description: 'describe: the generation failed after text was streamed (the `error` event; the message says why)' },
+  generation_failed: {
+    status: 500, stream: true,
+    description: 'describe: the generation failed after text was streamed (the `error` event; the message says why)',
+  },
   bad_model_file: { status: 400, startup: true, description: 'a model file that is missing, of another kind, or damaged' },
   bad_setting: { status: 400, startup: true, description: 'a setting the model cannot take (`LOOKALIKE_EMBED_DIM` over its width)' },
   gpu_unavailable: { status: 400, startup: true, description: '`LOOKALIKE_GPU` names a GPU backend that cannot be used here' },
@@ -146,7 +149,8 @@ export function codesOf(status: number): string {
 
 /** The README's table of error codes. */
 export function errorsTable(): string {
-  const rows = Object.entries(ERRORS).map(([code, e]) =>
-    `| ${e.status} | \`${code}\` | ${'startup' in e ? 'start-up or scripts' : 'stream' in e ? 'an event of a stream' : 'retryAfter' in e ? 'yes' : ''} | ${e.description} |`);
+  const when = (e: ErrorSpec) =>
+    ('startup' in e ? 'start-up or scripts' : 'stream' in e ? 'an event of a stream' : 'retryAfter' in e ? 'yes' : '');
+  const rows = Object.entries(ERRORS).map(([code, e]) => `| ${e.status} | \`${code}\` | ${when(e)} | ${e.description} |`);
   return ['| status | code | Retry-After | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -9,7 +9,9 @@ import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
-import { describeGroup, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup } from './duplicates.js';
+import {
+  describeGroup, DUPLICATE_NEIGHBOURS, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup,
+} from './duplicates.js';
 import { Store, type ImageFilter, type ImageRecord, type ListAfter, type ListSort, type PhotoMeta } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
@@ -366,7 +368,7 @@ export class Gallery implements LabelledVectors {
    * threshold). The index is searched a slice at a time, each sized to take about SCAN_SLICE_MS, so a search that
    * comes meanwhile waits little; no database read stays open across a slice, so writes go on.
    */
-  async duplicates(threshold: number, neighbours = 10): Promise<DuplicateGroup[]> {
+  async duplicates(threshold: number, neighbours = DUPLICATE_NEIGHBOURS): Promise<DuplicateGroup[]> {
     const near = new Map<number, Set<number>>();
     const link = (a: number, b: number) => {
       for (const [x, y] of [[a, b], [b, a]] as const) near.set(x, (near.get(x) ?? new Set()).add(y));

@@ -12,7 +12,8 @@ import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, typ
 /** The job queue as a RemoteEmbedder's transport: each query is a job for the workers of one model. */
 export class QueryClient implements QueryTransport {
   private constructor(
-    private readonly modelId: string, private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number,
+    private readonly modelId: string,
+    private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number,
     private readonly redis: RedisLink, private readonly ownsRedis: boolean,
   ) {}
 

@@ -44,7 +44,8 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     const stream = eventStream(reply);
     const result = await describe.run({ image, ...fields, signal, onText: (text) => stream.send('token', { text }) }).catch((err: unknown) => {
       if (!stream.started) throw err; // nothing streamed yet: the usual JSON error
-      stream.send('error', { code: 'generation_failed' satisfies ErrorCode, message: err instanceof Error ? err.message : String(err) });
+      const message = err instanceof Error ? err.message : String(err);
+      stream.send('error', { code: 'generation_failed' satisfies ErrorCode, message });
       return null;
     });
     if (signal.aborted) {

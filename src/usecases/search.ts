@@ -139,7 +139,7 @@ export class Search {
   }
 
   private requireClassifier(): Pick<Classify, 'ofVector'> {
-    if (!this.classifier) throw new LookalikeError('invalid_request', 'this search classifies nothing: leave classify out');
+    if (!this.classifier) throw new LookalikeError('invalid_request', 'this search classifies nothing: leave out classify');
     return this.classifier;
   }
 
