@@ -224,7 +224,7 @@ describe('search by words and zero-shot classes over the API', () => {
     expect(trained).toMatchObject({ trusted: 'probe', probe: { label: 'sneaker', trainedOn: 1000, fewestPerClass: 100 } });
   });
 
-  it('answers requests of every kind at once, each with its 2xx (once a 500: a native call outside the model\'s queue)', async () => {
+  it('answers requests of every kind at once, each with its 2xx (every native call waits in the model\'s queue)', async () => {
     const image = (seed: number) => ({ image: { filename: 'a.png', data: pngs[seed]!, contentType: 'image/png' } });
     const pngs = Object.fromEntries(await Promise.all([7, 8, 20, 21].map(async (s) => [s, await scenePng(s)] as const)));
     const kinds: [string, () => Promise<{ statusCode: number; body: string }>, number][] = [0, 1].flatMap((i) => [
