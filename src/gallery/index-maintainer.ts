@@ -243,7 +243,9 @@ export class IndexMaintainer {
     await this.index.call.adopt(dir);
     if (changed.removed.size) await this.index.call.remove([...changed.removed]);
     const fresh = [...changed.added];
-    for (const batch of this.store.vectorBatches(INDEX_BATCH, fresh)) await this.index.call.add(batch.ids, batch.vectors);
+    for (const batch of this.store.vectorBatches(INDEX_BATCH, fresh)) {
+      await this.index.call.add(batch.ids, batch.vectors);
+    }
     await this.index.call.save(this.store.changeSeq());
     this.dirty = false;
     const s = await this.index.call.stats();

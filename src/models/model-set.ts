@@ -166,7 +166,8 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
     let freed: Promise<void> | null = null;
     const dispose = () => (freed ??= disposeAll(loaded));
     return {
-      description: encoder, encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings, dispose,
+      description: encoder, encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings,
+      dispose,
     };
   } catch (err) {
     await disposeAll(loaded);

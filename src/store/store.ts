@@ -92,7 +92,7 @@ export class Store {
   private modelRowId = 0;
   /** The active model's vector width, kept with its row id: every vector read needs it. */
   private modelDim = 0;
-  /** Prepared statements by their SQL (with `p` for plucked ones): better-sqlite3 compiles each once when it is kept. */
+  /** Prepared statements by their SQL (`p` before a plucked one's): better-sqlite3 compiles each once, kept. */
   private readonly statements = new Map<string, Database.Statement>();
 
   /** `readonly`: for readers beside the writer (npm run evaluate while the server runs): nothing is created or changed. */

@@ -20,7 +20,9 @@ export class Duplicates {
   private lastScanMs = 1000;
 
   constructor(
-    private readonly gallery: Gallery, readonly defaultThreshold: number, private readonly neighbours = DUPLICATE_NEIGHBOURS,
+    private readonly gallery: Gallery,
+    readonly defaultThreshold: number,
+    private readonly neighbours = DUPLICATE_NEIGHBOURS,
   ) {}
 
   /** A caller who asks for the threshold of the scan under way shares its result; another threshold is busy (503). */

@@ -139,7 +139,9 @@ export class Search {
   }
 
   private requireClassifier(): Pick<Classify, 'ofVector'> {
-    if (!this.classifier) throw new LookalikeError('invalid_request', 'this search classifies nothing: leave out classify');
+    if (!this.classifier) {
+      throw new LookalikeError('invalid_request', 'this search classifies nothing: leave out classify');
+    }
     return this.classifier;
   }
 
