@@ -161,7 +161,7 @@ describe('VisionEncoder with bad input', () => {
   });
 
   it('refuses an mmproj whose tensors do not match its header', async () => {
-    const { writeRandomMmproj, TINY_VISION } = await import('../src/models/random-models.js');
+    const { writeRandomMmproj, TINY_VISION } = await import('./helpers/random-models.js');
     const p = join(dir, 'bad-shape.gguf');
     writeRandomMmproj(p, { ...TINY_VISION, deepstack: [0] }, 2);
     // a consistent file loads; now break the header's claim about the projection width
