@@ -18,7 +18,7 @@ import { physicalCores } from '../src/util/cpu.js';
 import type { GpuMode } from '../src/config.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { GgmlType } from '../src/gguf/format.js';
-import { QWEN3VL_8B_VISION, writeRandomMmproj, type VisionSpec } from '../src/models/random-models.js';
+import { QWEN3VL_8B_VISION, writeRandomMmproj, type VisionSpec } from '../test/helpers/random-models.js';
 import { loadNative, type FlashAttention } from '../src/native/binding.js';
 import { scenePng } from '../test/helpers/images.js';
 import { median, mib, table, timed } from './common.js';

@@ -15,7 +15,8 @@ import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { truncate, VlEmbedder } from '../src/encoder/vl-embedder.js';
 import { VectorIndex } from '../src/index/vector-index.js';
 import type { IndexKind } from '../src/index/kinds.js';
-import { QWEN3VL_2B_VISION, QWEN3VL_8B_VISION, seededRandom, writeRandomMmproj, writeRandomTextModel, type TextSpec, type VisionSpec } from '../src/models/random-models.js';
+import { seededRandom, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
+import { QWEN3VL_2B_VISION, QWEN3VL_8B_VISION, writeRandomMmproj, type VisionSpec } from '../test/helpers/random-models.js';
 import { scenePng } from '../test/helpers/images.js';
 import { median, mib, table, timed } from './common.js';
 

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VisionEncoder, meanPool } from '../src/encoder/vision-encoder.js';
-import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../src/models/random-models.js';
+import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../test/helpers/random-models.js';
 import { scenePng } from '../test/helpers/images.js';
 import { median, mib, peakRssMiB, table, timed } from './common.js';
 

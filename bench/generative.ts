@@ -6,7 +6,8 @@
 //   npm run bench:generative        (LOOKALIKE_BENCH_8B=0 skips the 8B-width part)
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { QWEN3VL_8B_VISION, TINY_TEXT, TINY_VISION, ensureRandomMmproj, writeRandomMmproj, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
+import { TINY_TEXT, writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
+import { QWEN3VL_8B_VISION, TINY_VISION, ensureRandomMmproj, writeRandomMmproj } from '../test/helpers/random-models.js';
 import { physicalCores } from '../src/util/cpu.js';
 import { RERANK_QUESTION } from '../src/vlm/rerank.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';

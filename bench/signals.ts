@@ -3,7 +3,7 @@
 // line, the "closed" line, the request in flight answered, exit 0, nothing left running).
 import { startRedis } from '../test/helpers/redis.js';
 import { stopOnce, TARGETS } from '../test/helpers/signals.js';
-import { ensureRandomMmproj, TINY_VISION } from '../src/models/random-models.js';
+import { ensureRandomMmproj, TINY_VISION } from '../test/helpers/random-models.js';
 import { TINY_MMPROJ } from '../test/helpers/models.js';
 
 const runs = Number(process.argv[2] ?? 10);

@@ -16,7 +16,7 @@ import { QueryClient } from '../src/jobs/remote.js';
 import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { imagePayload } from '../src/jobs/queues.js';
-import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../src/models/random-models.js';
+import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../test/helpers/random-models.js';
 import { scenePng, writeImageFolder } from '../test/helpers/images.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { clusteredVectors, fakeImage, identity } from '../test/helpers/vectors.js';
@@ -91,7 +91,7 @@ console.log(`\n1 worker / in-process: ${(local.seconds / one.seconds).toFixed(3)
 // the query round trip through a worker, against encoding in the process: the tiny model makes the difference visible
 {
   const tiny = join(tmp, 'models', 'tiny.gguf');
-  const { writeRandomMmproj: write, TINY_VISION } = await import('../src/models/random-models.js');
+  const { writeRandomMmproj: write, TINY_VISION } = await import('../test/helpers/random-models.js');
   write(tiny, TINY_VISION, 1);
   const redis = await startRedis();
   const worker = spawn(process.execPath, ['--import', 'tsx', 'scripts/worker.ts'], { cwd: root, env: { ...process.env, ...env, LOOKALIKE_MMPROJ: tiny, LOOKALIKE_MIN_TOKENS: '64', LOOKALIKE_MAX_TOKENS: '64', LOOKALIKE_REDIS_URL: redis.url, LOOKALIKE_JOB_QUEUE: 'tiny' }, stdio: 'ignore' });

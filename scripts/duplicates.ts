@@ -1,7 +1,7 @@
 // npm run duplicates -- [--threshold 0.97] [--json]: the duplicate groups of a data folder, as GET /api/duplicates
 // answers them, without the server (read-only, so it runs beside one). No model is loaded: the stored vectors suffice.
-import { Gallery } from '../src/gallery/gallery.js';
-import { describeEmbedder, indexParams } from '../src/models/model-set.js';
+import { describeEmbedder } from '../src/models/model-set.js';
+import { openGallery } from '../src/runtime/compose.js';
 import { Duplicates } from '../src/usecases/duplicates.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
@@ -17,8 +17,7 @@ runCli(USAGE, async () => {
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   requireGallery(config);
   // the model's identity from its files, no weights loaded: the folder refuses another model's vectors
-  const { description, dataDir } = await describeEmbedder(config);
-  const gallery = await Gallery.open({ dataDir, identity: description.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
+  const gallery = await openGallery(config, await describeEmbedder(config), { readOnly: true });
   try {
     const { threshold, groups } = await new Duplicates(gallery, config.LOOKALIKE_DUPLICATE_THRESHOLD).find();
     if (values.json) {

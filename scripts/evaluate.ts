@@ -3,10 +3,10 @@
 // linear probe (k-fold cross-validated) and zero-shot (with an embedding model) side by side, held-out accuracy and
 // calibration (ECE) for each. Read-only: it runs beside the server, which keeps writing.
 import { isTextEmbedder } from '../src/encoder/embedder.js';
-import { Gallery } from '../src/gallery/gallery.js';
 import { calibrateZeroShot, compareClassifiers, leaveOneOut } from '../src/knn/evaluate.js';
-import { indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { knnOptions, localEmbedder } from '../src/models/model-set.js';
 import { formatClassifiers, formatEvaluation } from '../src/knn/report.js';
+import { openGallery } from '../src/runtime/compose.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run evaluate -- [options]';
@@ -22,8 +22,8 @@ runCli(USAGE, async () => {
   const { values, config } = parseCli(process.argv.slice(2), OPTIONS, USAGE);
   requireGallery(config);
   const models = await localEmbedder(config);
-  const { encoder, dataDir } = models;
-  const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true })
+  const { encoder } = models;
+  const gallery = await openGallery(config, models, { readOnly: true })
     .catch(async (err) => { await models.dispose(); throw err; });
   try {
     const evaluation = await leaveOneOut(gallery, knnOptions(config));

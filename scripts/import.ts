@@ -1,7 +1,8 @@
 // npm run import -- <export folder> [--data-dir <folder>]: builds a gallery from an export made with --thumbnails
 // (npm run export): the same ids, vectors, labels, metadata and trash, and its index. The export must be of the
 // configured model, and the folder must hold no gallery and be in use by no process.
-import { describeEmbedder, galleryDir, indexParams } from '../src/models/model-set.js';
+import { describeEmbedder, galleryDir } from '../src/models/model-set.js';
+import { indexParams } from '../src/runtime/compose.js';
 import { importExport } from '../src/usecases/export-import.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 

@@ -5,8 +5,8 @@ import { buildIndex, formatSummary, parseLabelList, type BuildEncoder } from '..
 import { JobWriter } from '../src/jobs/writer.js';
 import { RedisLink } from '../src/jobs/redis-link.js';
 import { describeDevice, weightTypeAdvice } from '../src/accel/acceleration.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { describeEmbedder, galleryDir, indexParams, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { describeEmbedder, galleryDir, knnOptions, localEmbedder } from '../src/models/model-set.js';
+import { openGallery } from '../src/runtime/compose.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { formatEvaluation } from '../src/knn/report.js';
 import type { Config } from '../src/config.js';
@@ -73,20 +73,18 @@ runCli(USAGE, async () => {
   if (queued && !config.LOOKALIKE_REDIS_URL) throw new UsageError('--queue sends the images to workers through Redis: set LOOKALIKE_REDIS_URL (or --redis)');
   // with --queue the workers encode: here only the model's identity and how it decodes, no weights
   const models = queued ? await describeEmbedder(config, log) : await localEmbedder(config, log);
-  const identity = 'description' in models ? models.description.identity : models.encoder.identity;
-  const encoder: BuildEncoder = 'description' in models ? models.description : models.encoder;
-  const dispose = async () => { if ('dispose' in models) await models.dispose(); };
+  const { identity } = models.description;
+  const encoder: BuildEncoder = models.encoder ?? models.description;
+  const dispose = () => models.dispose();
   if (config.LOOKALIKE_MMPROJ === '') log('the demo model (tiny, trained on Fashion-MNIST only), in its own folder');
-  if ('acceleration' in models && models.acceleration) {
+  if (models.acceleration) {
     log(`device: ${describeDevice(models.acceleration, config.threads)}`);
     const advice = models.acceleration.gpu || models.demo ? null : weightTypeAdvice(models.mmprojPath, config.threads);
     if (advice) log(`note: ${advice}`);
   }
   log(`encoder ${identity.modelId} (${identity.dim} dims); data folder ${models.dataDir}${queued ? `; encoding on the workers of ${config.LOOKALIKE_REDIS_URL}` : ''}`);
-  const gallery = await Gallery.open({
-    dataDir: models.dataDir, identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config),
-    switchModel: Boolean(values['switch-model']), log,
-  }).catch(async (err) => { await dispose(); throw err; });
+  const gallery = await openGallery(config, models, { switchModel: Boolean(values['switch-model']), log })
+    .catch(async (err) => { await dispose(); throw err; });
   log(`index ${(await gallery.indexStats()).kind}`);
   const redis = queued ? new RedisLink(config.LOOKALIKE_REDIS_URL, log) : undefined;
   // a Redis that cannot be reached at the start is more likely a wrong URL than an outage: say so and stop

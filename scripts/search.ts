@@ -1,14 +1,17 @@
 // npm run search -- "words" | photo.jpg [+ | - more terms] [options]: the top results from a data folder, without the
 // server (read-only, so it runs beside one). A term naming a file is an image, #12 is a gallery image, anything else is
 // words (they need an embedding model); "2:words" weighs a term twice. Terms after + add to the query, after - move
-// away from it (rclip's form): the query vector is the weighted sum, normalised, as POST /api/search's lists make it.
+// away from it (rclip's form): the terms go to the Search use case as POST /api/search's lists do, one rule for both.
 // --copy-to / --link put the matching originals in a folder.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isTextEmbedder, type Embedder } from '../src/encoder/embedder.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { indexParams, localEmbedder } from '../src/models/model-set.js';
 import { DEFAULT_SEARCH_K } from '../src/config.js';
-import { combineQuery } from '../src/usecases/search.js';
+import { LookalikeError } from '../src/errors.js';
+import { localEmbedder } from '../src/models/model-set.js';
+import { openGallery } from '../src/runtime/compose.js';
+import { QueryEncoder } from '../src/usecases/query-encoder.js';
+import { Search, type CompositeQuery, type QueryPart } from '../src/usecases/search.js';
+import { Admission } from '../src/util/admission.js';
+import { Metrics } from '../src/util/metrics.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 import { takeAway } from './take-away.js';
 
@@ -51,15 +54,15 @@ export function parseTerms(args: string[]): Term[] {
   return terms;
 }
 
-async function termVector(t: Term, encoder: Embedder, gallery: Gallery): Promise<Float32Array> {
-  if (t.kind === 'id') {
-    const v = gallery.storedVector(Number(t.value));
-    if (!v) throw new UsageError(`#${t.value}: there is no image with this id in the gallery`);
-    return v;
-  }
-  if (t.kind === 'file') return (await encoder.embed(readFileSync(t.value))).vector;
-  if (!isTextEmbedder(encoder)) throw wordsNeedEmbedModel(t.value);
-  return encoder.embedText(t.value.trim());
+/** The terms as the Search use case takes them: a file's bytes, an id, words; each named as typed, for its errors. */
+function compositeQuery(terms: Term[]): CompositeQuery {
+  const part = (t: Term): QueryPart => {
+    const name = t.kind === 'id' ? `#${t.value}` : `"${t.value}"`;
+    if (t.kind === 'id') return { id: Number(t.value), weight: t.weight, name };
+    if (t.kind === 'file') return { image: readFileSync(t.value), weight: t.weight, name };
+    return { text: t.value, weight: t.weight, name };
+  };
+  return { positive: terms.filter((t) => !t.negative).map(part), negative: terms.filter((t) => t.negative).map(part) };
 }
 
 runCli(USAGE, async () => {
@@ -73,14 +76,19 @@ runCli(USAGE, async () => {
   if (words && !config.LOOKALIKE_EMBED_MODEL) throw wordsNeedEmbedModel(words.value);
   requireGallery(config);
   const models = await localEmbedder(config);
-  const { encoder, dataDir } = models;
   try {
-    if (words && !isTextEmbedder(encoder)) throw wordsNeedEmbedModel(words.value);
-    const gallery = await Gallery.open({ dataDir, identity: encoder.identity, indexKind: config.LOOKALIKE_INDEX_KIND, indexParams: indexParams(config), readOnly: true });
+    const gallery = await openGallery(config, models, { readOnly: true });
     try {
-      const vectors = [];
-      for (const t of terms) vectors.push({ vector: await termVector(t, encoder, gallery), weight: t.weight, negative: t.negative });
-      const results = await gallery.search(combineQuery(vectors), { k, filter: { label: typeof values.label === 'string' ? values.label : undefined } });
+      // one query at a time, with no re-ranking and no classifier: what the API's search does with its parts
+      const queries = new QueryEncoder(models.encoder, new Admission(1), new Metrics(false));
+      const search = new Search(gallery, queries, null, null);
+      const label = typeof values.label === 'string' ? values.label : undefined;
+      const { results } = await search.run({
+        parts: compositeQuery(terms), k, filter: { label }, rerank: false, classify: false,
+      }).catch((err: unknown) => {
+        // a term the gallery cannot take (no such id, parts that cancel) is the user's to fix: bad usage
+        throw err instanceof LookalikeError && err.code === 'invalid_request' ? new UsageError(err.message) : err;
+      });
       if (values.json) {
         process.stdout.write(`${JSON.stringify(results.map(({ id, score, label, source }) => ({ id, score, label, source })), null, 2)}\n`);
       } else {

@@ -24,6 +24,7 @@ import duplicateRoutes from './routes/duplicates.js';
 import takeAwayRoutes from './routes/take-away.js';
 import trashRoutes from './routes/trash.js';
 import { Runtime } from './runtime/runtime.js';
+import { VERSION } from './util/version.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -98,7 +99,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       info: {
         title: 'lookalike', description: 'Visual similarity search over Qwen3-VL embeddings: search by image or words, classify, add, describe',
         // a private package (package.json); the URL says what npm means by UNLICENSED
-        version: '0.1.0', license: { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' },
+        version: VERSION, license: { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' },
       },
       servers: [{ url: serverUrl(config.HOST, config.PORT), description: 'this server (HOST, PORT)' }],
       tags: [

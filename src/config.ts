@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { VISION_POOLINGS } from './identity.js';
 import { physicalCores } from './util/cpu.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -13,6 +14,8 @@ const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
   z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
 
 export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+/** The FAISS index kinds (src/index/kinds.ts says what each is); LOOKALIKE_INDEX_KIND takes these and `auto`. */
+export const INDEX_KINDS = ['flat', 'hnsw', 'ivf-sq8', 'ivf-pq'] as const;
 export type GpuMode = (typeof GPU_MODES)[number];
 
 /** Image tokens per encode when neither the settings nor the mmproj say (the published Qwen3-VL files do not). */
@@ -54,8 +57,8 @@ export const SETTINGS = {
   LOOKALIKE_GPU_LAYERS: { schema: wordOrInt('all', 0, 10_000), doc: 'Text-model layers offloaded to the GPU (with their KV cache) when a GPU is used; `all` or a number' },
   LOOKALIKE_MIN_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Minimum image tokens per encode (one token per 32x32 px); \`auto\`: what the mmproj says it was trained at (llama.cpp's \`clip.vision.image_min_pixels\` key, as the demo's files have), else ${DEFAULT_TOKEN_LIMITS.min}` },
   LOOKALIKE_MAX_TOKENS: { schema: wordOrInt('auto', 1, 16384), doc: `Maximum image tokens per encode: larger images are scaled down to fit; \`auto\`: the mmproj's own (\`clip.vision.image_max_pixels\`), else ${DEFAULT_TOKEN_LIMITS.max}` },
-  LOOKALIKE_POOLING: { schema: z.enum(['mean', 'mean-deepstack']).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
-  LOOKALIKE_INDEX_KIND: { schema: z.enum(['auto', 'flat', 'hnsw', 'ivf-sq8', 'ivf-pq'], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('auto'), doc: 'FAISS index kind (see "Index kinds"); `auto`: the kind the data folder already has, `flat` for a new one. Another kind than the folder\'s replaces its index' },
+  LOOKALIKE_POOLING: { schema: z.enum(VISION_POOLINGS).default('mean'), doc: '`mean`: mean of the main projector slice; `mean-deepstack`: the full width with the deepstack slices' },
+  LOOKALIKE_INDEX_KIND: { schema: z.enum(['auto', ...INDEX_KINDS], { error: (i) => (i.input === 'sq8' ? 'sq8 was dropped (slower than flat here): use ivf-sq8 (as small, faster) or flat' : undefined) }).default('auto'), doc: 'FAISS index kind (see "Index kinds"); `auto`: the kind the data folder already has, `flat` for a new one. Another kind than the folder\'s replaces its index' },
   LOOKALIKE_HNSW_M: { schema: int(4, 128).default(32), doc: 'HNSW graph degree' },
   LOOKALIKE_EF_SEARCH: { schema: int(1, 4096).default(128), doc: 'HNSW search breadth' },
   LOOKALIKE_NPROBE: { schema: int(1, 65536).default(16), doc: 'IVF lists visited per query' },

@@ -9,6 +9,8 @@ interface ErrorSpec {
   retryAfter?: true;
   /** Raised at start-up or by a command-line script, not answered by a route (the health route shows a start-up failure). */
   startup?: true;
+  /** Sent as the `error` event of a stream already under way (its 200 was sent), never as a response of its own. */
+  stream?: true;
 }
 
 export const ERRORS = {
@@ -56,9 +58,14 @@ export const ERRORS = {
     description: 'Redis, the job queue, is down or did not answer within 3 s: adds, job states and queries sent to ' +
       'workers (an add that waited the 3 s names its job: it may still be stored)',
   },
+  closed: { status: 503, retryAfter: true, description: '`/api/health` while the service shuts down' },
   not_ready: { status: 503, retryAfter: true, description: '`/readyz`: not ready for traffic; `missing` names what: `models`, `index`, `startup` (a start-up task, or a failed start), `redis` (queue mode), `shutdown`' },
   disk_full: { status: 507, description: 'a change, on a full disk: it was not made, and searches and reads go on' },
   index_out_of_memory: { status: 507, description: 'an add the index cannot take in this memory (a `flat` or `hnsw` array doubles as it grows): the image was not stored; searches go on' },
+  generation_failed: {
+    status: 500, stream: true,
+    description: 'describe: the generation failed after text was streamed (the `error` event; the message says why)',
+  },
   bad_model_file: { status: 400, startup: true, description: 'a model file that is missing, of another kind, or damaged' },
   bad_setting: { status: 400, startup: true, description: 'a setting the model cannot take (`LOOKALIKE_EMBED_DIM` over its width)' },
   gpu_unavailable: { status: 400, startup: true, description: '`LOOKALIKE_GPU` names a GPU backend that cannot be used here' },
@@ -101,6 +108,10 @@ export class TextSearchUnavailableError extends LookalikeError {
       'Qwen3-VL-Embedding (set LOOKALIKE_EMBED_MODEL with its mmproj as LOOKALIKE_MMPROJ, see README)');
   }
 }
+/** An add the vector index cannot take in this memory (faiss could not allocate): 507; searches go on. */
+export class IndexOutOfMemoryError extends LookalikeError {
+  constructor(message: string) { super('index_out_of_memory', message); }
+}
 /** A change refused because the disk is full (SQLITE_FULL): 507 Insufficient Storage; reads go on. */
 export class DiskFullError extends LookalikeError {
   constructor(message: string) { super('disk_full', message); }
@@ -132,13 +143,14 @@ export class FewShotLimitError extends LookalikeError {
 
 /** The API's codes of one status, each with what it means (OpenAPI descriptions). */
 export function codesOf(status: number): string {
-  return Object.entries(ERRORS).filter(([, e]) => e.status === status && !('startup' in e))
+  return Object.entries(ERRORS).filter(([, e]) => e.status === status && !('startup' in e) && !('stream' in e))
     .map(([code, e]) => `${code}: ${e.description}${'retryAfter' in e ? ' (with Retry-After)' : ''}`).join('; ');
 }
 
 /** The README's table of error codes. */
 export function errorsTable(): string {
-  const rows = Object.entries(ERRORS).map(([code, e]) =>
-    `| ${e.status} | \`${code}\` | ${'startup' in e ? 'start-up or scripts' : 'retryAfter' in e ? 'yes' : ''} | ${e.description} |`);
+  const when = (e: ErrorSpec) =>
+    ('startup' in e ? 'start-up or scripts' : 'stream' in e ? 'an event of a stream' : 'retryAfter' in e ? 'yes' : '');
+  const rows = Object.entries(ERRORS).map(([code, e]) => `| ${e.status} | \`${code}\` | ${when(e)} | ${e.description} |`);
   return ['| status | code | Retry-After | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -3,9 +3,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { FASHION_CLASSES } from '../src/demo/fashion-mnist.js';
+import { ERRORS } from '../src/errors.js';
 
 let t: TestApp;
 let demoImage: Buffer;
@@ -19,10 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const post = (url: string, fields: Parameters<typeof multipart>[0], headers: Record<string, string> = {}) => {
-  const body = multipart(fields);
-  return t.app.inject({ method: 'POST', url, payload: body.payload, headers: { ...body.headers, ...headers } });
-};
+const post = (url: string, fields: Parameters<typeof multipart>[0], headers: Record<string, string> = {}) =>
+  postForm(t, url, fields, headers);
 const image = (data: Buffer, filename = 'photo.jpg') => ({ filename, data, contentType: 'image/jpeg' });
 
 function expectError(res: { statusCode: number; json(): unknown }, status: number, code: string | RegExp) {
@@ -49,6 +48,18 @@ describe('service routes', () => {
       expectError(await cold.app.inject('/api/stats'), 503, 'loading');
     } finally {
       await cold.close();
+    }
+  });
+
+  it('GET /api/health: 503 closed while the service shuts down, with a code of the registry', async () => {
+    const closing = await startTestApp({}, { start: false });
+    try {
+      await closing.app.runtime.close();
+      const res = await closing.app.inject('/api/health');
+      expect(res.json()).toMatchObject({ status: 'closed', error: { code: 'closed' } });
+      expect(res.statusCode).toBe(ERRORS.closed.status);
+    } finally {
+      await closing.close();
     }
   });
 
@@ -255,7 +266,7 @@ describe('gallery routes', () => {
     expectError(await t.app.inject('/api/images/1/similar?k=0'), 400, 'invalid_request');
   });
 
-  it('takes image ids in decimal digits only (once 0x20 deleted image 32): anything else is a 400 on every id route', async () => {
+  it('takes image ids in decimal digits only (a lenient parse reads 0x20 as image 32): anything else is a 400 on every id route', async () => {
     for (const id of ['0x20', '1e0', '%201%20', '+33', '33.0', '1.', '0b1', '%D9%A1']) {
       for (const [method, path] of [['GET', ''], ['GET', '/similar'], ['GET', '/thumbnail'], ['PATCH', ''], ['DELETE', '']] as const) {
         const res = await t.app.inject({ method, url: `/api/images/${id}${path}`, ...(method === 'PATCH' ? { payload: { label: 'x' } } : {}) });

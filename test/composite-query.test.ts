@@ -1,4 +1,4 @@
-// Queries built from several parts (issue 18 part 5): positive and negative items (words, an uploaded image, both in
+// Queries built from several parts (rclip's a + b - c, through the API): positive and negative items (words, an uploaded image, both in
 // one input, a gallery id) with weights, through the API, with the demo embedding model (images and words in one space).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dot } from '../src/util/vectors.js';

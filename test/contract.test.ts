@@ -233,7 +233,7 @@ describe('the error contract', () => {
     if (status === 503) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers every malformed multipart body on every upload route with 400 invalid_multipart (once a 500), and keeps serving', async () => {
+  it('answers every malformed multipart body on every upload route with 400 invalid_multipart, and keeps serving', async () => {
     for (const [t, url] of [[apps.ready, '/api/search'], [apps.ready, '/api/classify'], [apps.ready, '/api/images'], [apps.vlm, '/api/describe']] as const) {
       for (const [i, [what]] of MALFORMED.entries()) {
         const res = await malformed(t, url, i);
@@ -244,7 +244,7 @@ describe('the error contract', () => {
     }
   });
 
-  it('looks up only job ids of the form it issues: BullMQ\'s own keys and long ids are a 404 in the error shape (once 200 and 500)', async () => {
+  it('looks up only job ids of the form it issues: BullMQ\'s own keys and long ids are a 404 in the error shape', async () => {
     for (const jobId of ['meta', 'id', 'events', 'stalled-check', 'wait', 'completed', '1', 'x'.repeat(77), 'x'.repeat(101), 'x'.repeat(300), 'x'.repeat(10_000)]) {
       const res = await get(apps.queued, `/api/jobs/${jobId}`);
       expect(res.statusCode, `${jobId.slice(0, 20)} (${jobId.length}): ${res.body.slice(0, 200)}`).toBe(404);
@@ -319,7 +319,7 @@ describe('the error contract', () => {
     expect(Object.keys(spec.paths['/api/search']!.post!.requestBody!.content)).toContain('application/json');
   });
 
-  it('answers a known path asked with another method 405 method_not_allowed with Allow (once a 404 "no route"), any method Node parses', async () => {
+  it('answers a known path asked with another method 405 method_not_allowed with Allow, not a 404, any method Node parses', async () => {
     for (const [method, url, allow] of [['PUT', '/api/health', 'GET, HEAD'], ['POST', `/api/images/${id}`, 'DELETE, GET, HEAD, PATCH'],
       ['GET', '/api/search', 'POST'], ['DELETE', '/api/images/3/thumbnail?x=1', 'GET, HEAD'], ['PURGE', '/api/stats', 'GET, HEAD'],
       ['OPTIONS', '/api/duplicates/resolve', 'POST']] as const) {
@@ -367,7 +367,7 @@ describe('the error contract', () => {
     }
   });
 
-  it('names a __proto__ or constructor.prototype key of a JSON body as the problem: 400 invalid_request (once invalid_json)', async () => {
+  it('names a __proto__ or constructor.prototype key of a JSON body as the problem: 400 invalid_request (the JSON parses; the key is refused)', async () => {
     for (const [payload, key] of [['{"keep":1,"others":[2],"action":"delete","__proto__":{"admin":true}}', '__proto__'],
       ['{"keep":1,"others":[2],"action":"delete","x":{"constructor":{"prototype":{"admin":true}}}}', 'constructor.prototype']] as const) {
       const res = await post(apps.ready, '/api/duplicates/resolve', payload);
@@ -379,7 +379,7 @@ describe('the error contract', () => {
     expect((await patch(apps.ready, `/api/images/${id}`, '{"label":"constructor"}')).statusCode).toBe(200);
   });
 
-  it('takes the image and 8 named files on search: a 9th named file is 413 too_many_files naming the limit (once accepted)', async () => {
+  it('takes the image and 8 named files on search: a 9th named file is 413 too_many_files naming the limit', async () => {
     const named = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, file(png)]));
     const positive = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ file: `f${i}` })));
     expect((await upload(apps.ready, 'POST', '/api/search', { positive: positive(8), ...named(8) })).statusCode).toBe(200);
@@ -392,7 +392,7 @@ describe('the error contract', () => {
     expect(two.json().error).toEqual({ code: 'too_many_files', message: expect.stringMatching(/one image/) });
   });
 
-  it('gives an IPv6 HOST in brackets in the OpenAPI document\'s server URL (once a 500 Invalid URL)', async () => {
+  it('gives an IPv6 HOST in brackets in the OpenAPI document\'s server URL (without them it is no URL)', async () => {
     for (const [host, url] of [['::1', 'http://[::1]:7860'], ['::', 'http://[::1]:7860'], ['0.0.0.0', 'http://127.0.0.1:7860'], ['localhost', 'http://localhost:7860']]) {
       const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-ipv6-'));
       const app = await buildApp(loadConfig({ LOOKALIKE_DATA_DIR: dataDir, HOST: host, PORT: '7860' }), { logger: false, startRuntime: false });

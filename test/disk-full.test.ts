@@ -36,7 +36,7 @@ describe.skipIf(!disk)('on a full disk', () => {
     expect(res.json().error).toEqual({ code: 'disk_full', message: expect.stringMatching(/the disk holding .* is full: the change was not made/) });
   };
 
-  it('answers add, PATCH and DELETE with 507 disk_full (once 500), serves reads meanwhile, and takes changes again once there is room', async () => {
+  it('answers add, PATCH and DELETE with 507 disk_full, serves reads meanwhile, and takes changes again once there is room', async () => {
     const before = await add(600);
     expect(before.statusCode).toBe(201);
     fs.fill();
@@ -70,7 +70,7 @@ describe.skipIf(!disk)('on a full disk', () => {
     expect(JSON.parse(readFileSync(join(indexDir, 'flat.json'), 'utf8')).ids).toContain(id);
   });
 
-  it('refuses to open a data folder on a full disk with a message that says so (once a raw ENOSPC stack), leaving no lock', () => {
+  it('refuses to open a data folder on a full disk with a message that says so, not a raw ENOSPC stack, leaving no lock', () => {
     const fresh = join(fs.dir, 'fresh');
     mkdirSync(fresh);
     fs.fill();
@@ -80,7 +80,7 @@ describe.skipIf(!disk)('on a full disk', () => {
     lockDataDir(fresh)(); // and with room again it locks (and releases)
   });
 
-  it('a demo start on a nearly full disk says so (once a raw ENOSPC stack), and with room starts whole', async () => {
+  it('a demo start on a nearly full disk says so, not a raw ENOSPC stack, and with room starts whole', async () => {
     const dataDir = join(fs.dir, 'demo-start');
     const start = async () => {
       const child = startScript('src/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir });

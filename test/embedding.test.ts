@@ -5,12 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dot } from '../src/util/vectors.js';
 import { VlEmbedder } from '../src/encoder/vl-embedder.js';
 import { ModelFileError, ModelMismatchError } from '../src/errors.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { qwenRerankerJudge, Reranker } from '../src/vlm/rerank.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
-import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
 import { demoSplit, FASHION_CLASSES, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
@@ -18,7 +19,6 @@ import { MIN_KNN_SUPPORT, trustedAnswer } from '../src/knn/zero-shot.js';
 import { llamaEmbedding } from './helpers/llama-embedding.js';
 import { MODELS_DIR, TINY_EMBED_MODEL, TINY_MMPROJ, TINY_RERANK_MODEL, TINY_TEXT_MODEL, WIDE_MMPROJ } from './helpers/models.js';
 
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
 const options = { minTokens: 16, maxTokens: 64, threads: 2 };
 
@@ -152,10 +152,7 @@ describe('search by words and zero-shot classes over the API', () => {
   // a queue long enough for the concurrency test below: every request is admitted, so each must answer 2xx
   beforeAll(async () => { t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_RERANK_MODEL: 'demo', LOOKALIKE_QUEUE_SIZE: '32' }); });
   afterAll(async () => t?.close());
-  const post = (url: string, fields: Parameters<typeof multipart>[0]) => {
-    const body = multipart(fields);
-    return t.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
-  };
+  const post = (url: string, fields: Parameters<typeof multipart>[0]) => postForm(t, url, fields);
   const json = (url: string, payload: unknown) => t.app.inject({ method: 'POST', url, payload: payload as object });
 
   it('says it can search by words, on its own demo data folder', async () => {
@@ -227,7 +224,7 @@ describe('search by words and zero-shot classes over the API', () => {
     expect(trained).toMatchObject({ trusted: 'probe', probe: { label: 'sneaker', trainedOn: 1000, fewestPerClass: 100 } });
   });
 
-  it('answers requests of every kind at once, each with its 2xx (once a 500: a native call outside the model\'s queue)', async () => {
+  it('answers requests of every kind at once, each with its 2xx (every native call waits in the model\'s queue)', async () => {
     const image = (seed: number) => ({ image: { filename: 'a.png', data: pngs[seed]!, contentType: 'image/png' } });
     const pngs = Object.fromEntries(await Promise.all([7, 8, 20, 21].map(async (s) => [s, await scenePng(s)] as const)));
     const kinds: [string, () => Promise<{ statusCode: number; body: string }>, number][] = [0, 1].flatMap((i) => [

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dot } from '../src/util/vectors.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
 import { targetSize } from '../src/image/decode.js';
 import { sizeLimits } from '../src/gguf/mmproj.js';
@@ -11,7 +12,6 @@ import { BadImageError, ImageTooLargeError, ModelFileError } from '../src/errors
 import { recompressedCopy, scenePng } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
 
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 let encoder: VisionEncoder;
@@ -161,7 +161,7 @@ describe('VisionEncoder with bad input', () => {
   });
 
   it('refuses an mmproj whose tensors do not match its header', async () => {
-    const { writeRandomMmproj, TINY_VISION } = await import('../src/models/random-models.js');
+    const { writeRandomMmproj, TINY_VISION } = await import('./helpers/random-models.js');
     const p = join(dir, 'bad-shape.gguf');
     writeRandomMmproj(p, { ...TINY_VISION, deepstack: [0] }, 2);
     // a consistent file loads; now break the header's claim about the projection width

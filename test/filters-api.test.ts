@@ -3,7 +3,7 @@
 // (1000 Fashion-MNIST pictures, the demo's embedding model for words), SQLite and FAISS.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 
 let t: TestApp;
@@ -12,10 +12,7 @@ afterAll(async () => t?.close());
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-const post = async (url: string, fields: Parameters<typeof multipart>[0]) => {
-  const body = multipart(fields);
-  return t.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
-};
+const post = (url: string, fields: Parameters<typeof multipart>[0]) => postForm(t, url, fields);
 const json = (url: string, body: unknown) => t.app.inject({ method: 'POST', url, payload: body as string, headers: { 'content-type': 'application/json' } });
 const get = async (url: string) => t.app.inject(url);
 const jpeg = (data: Buffer, filename: string) => ({ filename, data, contentType: 'image/jpeg' });

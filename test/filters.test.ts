@@ -2,8 +2,6 @@
 // k best images that pass them (checked against brute force over SQLite), and pages without a repeat or a gap.
 // Real SQLite, real FAISS in its worker thread; vectors made by the test.
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -17,21 +15,14 @@ import { blobToVector } from '../src/util/vector-format.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { readPhotoMeta } from '../src/usecases/photo-meta.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+import { TestGalleries } from './helpers/galleries.js';
 
 const DIM = 32;
 const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
-const dirs: string[] = [];
-const open: Gallery[] = [];
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'lookalike-filters-')); dirs.push(d); return d; };
-async function openGallery(dataDir: string, kind: IndexKind = 'flat'): Promise<Gallery> {
-  const g = await Gallery.open({ dataDir, identity: identity(DIM), indexKind: kind, indexParams: params });
-  open.push(g);
-  return g;
-}
-afterAll(async () => {
-  for (const g of open.splice(0)) await g.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const galleries = new TestGalleries('filters', { identity: identity(DIM), indexParams: params });
+const tempDir = () => galleries.tempDir();
+const openGallery = (dataDir: string, kind: IndexKind = 'flat') => galleries.open(dataDir, { indexKind: kind });
+afterAll(() => galleries.cleanUp());
 
 /** A JPEG with the EXIF given (sharp writes it; exifr reads it back in the code under test). */
 function jpegWithExif(exif: Record<string, Record<string, string>>): Promise<Buffer> {
@@ -248,7 +239,7 @@ describe.each(['flat', 'hnsw'] as IndexKind[])('filters with a %s index (10000 i
 });
 
 describe('a filter that keeps nothing, and a cursor of another sort', () => {
-  afterEach(async () => { for (const g of open.splice(0)) await g.close(); });
+  afterEach(() => galleries.cleanUp());
   it('answers no results; refuses a score cursor on a date search and sort=date without minScore', async () => {
     const g = await openGallery(tempDir());
     const vectors = clusteredVectors(20, DIM, 2);

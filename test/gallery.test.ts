@@ -1,7 +1,6 @@
 // The gallery's storage: real SQLite, real FAISS in its worker thread, vectors made by the test.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelMismatchError } from '../src/errors.js';
@@ -11,32 +10,18 @@ import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
 import { Store } from '../src/store/store.js';
 import { ROOT, runScript, startScript, watchOutput } from './helpers/cli.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+import { TestGalleries } from './helpers/galleries.js';
 import { asStored } from '../src/util/vector-format.js';
 import { dot } from '../src/util/vectors.js';
 
 const DIM = 32;
 const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
-const dirs: string[] = [];
-const open: Gallery[] = [];
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'lookalike-gallery-'));
-  dirs.push(d);
-  return d;
-}
-async function openGallery(dataDir: string, kind: IndexKind = 'flat', id = identity(DIM), log?: (m: string) => void): Promise<Gallery> {
-  const g = await Gallery.open({ dataDir, identity: id, indexKind: kind, indexParams: params, log });
-  open.push(g);
-  return g;
-}
-async function closeGallery(g: Gallery): Promise<void> {
-  open.splice(open.indexOf(g), 1);
-  await g.close();
-}
-afterEach(async () => {
-  for (const g of open.splice(0)) await g.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const galleries = new TestGalleries('gallery', { identity: identity(DIM), indexParams: params });
+const tempDir = () => galleries.tempDir();
+const openGallery = (dataDir: string, kind: IndexKind = 'flat', id = identity(DIM), log?: (m: string) => void) =>
+  galleries.open(dataDir, { indexKind: kind, identity: id, log });
+const closeGallery = (g: Gallery) => galleries.close(g);
+afterEach(() => galleries.cleanUp());
 
 async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
   const ids: number[] = [];
@@ -154,16 +139,14 @@ describe('gallery index files', () => {
     const ids = await fill(g, vectors);
     await closeGallery(g);
     const logged: string[] = [];
-    g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 }, log: (m) => logged.push(m) });
-    open.push(g);
+    g = await galleries.open(dir, { indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 }, log: (m) => logged.push(m) });
     expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
     expect(g.syncReport!.reason).toMatch(/built with LOOKALIKE_HNSW_M=16, the setting is now 8/);
     expect(logged[0]).toMatch(/index: rebuilding from SQLite/);
     expect((await g.indexStats()).bytesPerVector).toBe(4 * DIM + 12 * 8);
     expect((await g.search(vectors[5]!, { k: 1 }))[0]!.id).toBe(ids[5]);
     await closeGallery(g);
-    g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 } });
-    open.push(g);
+    g = await galleries.open(dir, { indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 } });
     expect(g.syncReport!.action).toBe('loaded'); // the rebuilt file remembers its M
   });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dot } from '../src/util/vectors.js';
 import { selectAcceleration, type Acceleration } from '../src/accel/acceleration.js';
 import { physicalCores } from '../src/util/cpu.js';
 import { VisionEncoder } from '../src/encoder/vision-encoder.js';
@@ -16,7 +17,6 @@ import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
 import { TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
 /** Ids of the 5 nearest other vectors to vectors[q]. */
 function ranked(vectors: Float32Array[], q: number): { i: number; s: number }[] {

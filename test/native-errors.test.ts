@@ -9,7 +9,7 @@ import type * as FaissNode from 'faiss-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../src/native/binding.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
-import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 
@@ -166,10 +166,7 @@ describe('describe with an onText that throws, on the running app', () => {
       signal: new AbortController().signal, onText: () => { throw new Error('write after end'); },
     });
     await expect(run).rejects.toMatchObject({ code: 'callback_failed' });
-    const post = (url: string, fields: Parameters<typeof multipart>[0]) => {
-      const body = multipart(fields);
-      return t.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
-    };
+    const post = (url: string, fields: Parameters<typeof multipart>[0]) => postForm(t, url, fields);
     const image = { filename: 'q.jpg', data: query, contentType: 'image/jpeg' };
     const described = await post('/api/describe', { image, maxTokens: '3' });
     expect(described.statusCode).toBe(200);

@@ -88,7 +88,7 @@ describe('the search page', () => {
     expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(9);
     expect(Number(await page.locator('#results .card .score').first().textContent())).toBeLessThan(0.999); // not itself
     expect(await page.textContent('[data-testid="predicted-label"]')).toBe('sneaker');
-    // the answer to go by names the method that gave it (once KNN's vote share, whichever was trusted)
+    // the answer to go by names the method that gave it (not KNN's vote share when another method was trusted)
     expect(await page.textContent('[data-testid="predicted-detail"]')).toMatch(/^linear probe: \d+%$/);
     await page.close();
   });

@@ -93,7 +93,7 @@ describe('the linear probe on the trained demo', () => {
     }
   });
 
-  it('answers unknown, though the probe is trusted, far from every labelled picture or when the probe is unsure (once "ankle boot" for a white square)', async () => {
+  it('answers unknown, though the probe is trusted, far from every labelled picture or when the probe is unsure (a white square is no "ankle boot")', async () => {
     const white = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer();
     const wallpaper = (name: string) => sharp(readFileSync(`/usr/share/backgrounds/gnome/${name}`)).resize(256).png().toBuffer();
     // [what, picture, why]: the white square is near enough (0.67) but the probe says 0.49; these wallpapers are far (under 0.4)

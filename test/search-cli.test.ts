@@ -136,7 +136,7 @@ describe('npm run search -- a + b - c (rclip\'s form)', () => {
       [['#1', '+', '-', '#2'], /where a term should be/],
       [['0:#1'], /a weight is a finite number other than 0/],
       [['#1', '-', 'fruit'], /"fruit" is not a file, and words need an embedding model/],
-      [['#999999'], /#999999: there is no image with this id/],
+      [['#999999'], /#999999: there is no image with id 999999 in the gallery/],
       [['#1', '--link'], /--link goes with --copy-to/],
     ];
     for (const [args, message] of cases) {

@@ -3,14 +3,13 @@
 // a user runs it, and a race of every changing route with a restart after it.
 import Database from 'better-sqlite3';
 import type { InjectOptions } from 'fastify';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { Gallery, PROBE_WORKER } from '../src/gallery/gallery.js';
+import { Gallery, PROBE_WORKER, type GalleryOptions } from '../src/gallery/gallery.js';
 import { leaveOneOut } from '../src/knn/evaluate.js';
 import { ProbeKeeper } from '../src/knn/probe-keeper.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
@@ -20,26 +19,15 @@ import { runScript } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
+import { TestGalleries } from './helpers/galleries.js';
 
 const DIM = 32;
 const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
-const dirs: string[] = [];
-const opened: Gallery[] = [];
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'lookalike-trash-')); dirs.push(d); return d; };
-
-async function openGallery(dataDir: string, more: Partial<Parameters<typeof Gallery.open>[0]> = {}): Promise<Gallery> {
-  const g = await Gallery.open({ dataDir, identity: identity(DIM), indexKind: 'flat', indexParams: params, ...more });
-  opened.push(g);
-  return g;
-}
-async function closeGallery(g: Gallery): Promise<void> {
-  opened.splice(opened.indexOf(g), 1);
-  await g.close();
-}
-afterEach(async () => {
-  for (const g of opened.splice(0)) await g.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const galleries = new TestGalleries('trash', { identity: identity(DIM), indexParams: params });
+const tempDir = () => galleries.tempDir();
+const openGallery = (dataDir: string, more: Partial<GalleryOptions> = {}) => galleries.open(dataDir, more);
+const closeGallery = (g: Gallery) => galleries.close(g);
+afterEach(() => galleries.cleanUp());
 
 async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
   const ids: number[] = [];

@@ -8,7 +8,7 @@ import { FewShotLimitError } from '../src/errors.js';
 import { answerFollowUp, conversationChat, keepRecent, type HistoryMessage } from '../src/vlm/conversation.js';
 import { checkFewShotRequest, classifyFewShot, FEWSHOT_INTRO, FEWSHOT_QUESTION, fewShotChat, fewShotImages, type FewShotClass } from '../src/vlm/few-shot.js';
 import { ContextOverflowError, joinParts, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
-import { multipart, startTestApp, type TestApp } from './helpers/app.js';
+import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 
@@ -159,10 +159,7 @@ describe('few-shot and follow-ups over the API (demo models)', () => {
     query = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
   });
   afterAll(async () => t?.close());
-  const post = (url: string, fields: Parameters<typeof multipart>[0], app = t) => {
-    const body = multipart(fields);
-    return app.app.inject({ method: 'POST', url, payload: body.payload, headers: body.headers });
-  };
+  const post = (url: string, fields: Parameters<typeof multipart>[0], app = t) => postForm(app, url, fields);
   const image = () => ({ filename: 'q.jpg', data: query, contentType: 'image/jpeg' });
   const events = (body: string) => body.trim().split('\n\n').map((block) => ({ event: /^event: (.*)$/m.exec(block)![1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
 

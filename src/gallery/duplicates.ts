@@ -4,6 +4,9 @@
 import type { ImageRecord } from '../domain/records.js';
 import { cosineScore, dot } from '../util/vectors.js';
 
+/** Neighbours of each image looked at for its duplicates, unless told otherwise. */
+export const DUPLICATE_NEIGHBOURS = 10;
+
 export interface DuplicateMember extends ImageRecord {
   /** Cosine similarity to the image to keep (1 for itself). */
   score: number;

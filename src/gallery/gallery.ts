@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
 import type { SearchOptions, SearchPage, SearchResult } from '../domain/search.js';
 import type { EncoderIdentity } from '../identity.js';
-import { LookalikeError, NotFoundError } from '../errors.js';
+import { IndexOutOfMemoryError, LookalikeError, NotFoundError } from '../errors.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import type { LabelledVectors } from '../knn/evaluate.js';
 import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
-import { describeGroup, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup } from './duplicates.js';
+import {
+  describeGroup, DUPLICATE_NEIGHBOURS, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup,
+} from './duplicates.js';
 import { Store } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
@@ -147,9 +149,9 @@ export class Gallery implements LabelledVectors {
     try {
       await this.index.added([id], asStored(vector));
     } catch (err) {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
       if (isNew) this.store.delete(id);
-      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
+      throw new IndexOutOfMemoryError(`the vector index cannot grow in this machine's memory: ` +
         `${isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open'}. ` +
         'An ivf-pq index holds 264 bytes a vector (README "Which kind at which size")');
     }
@@ -199,8 +201,8 @@ export class Gallery implements LabelledVectors {
     const sent = [...this.store.vectorBatches(2048, restored)].map((b) => this.index.added(b.ids, b.vectors));
     if (restored.length) this.labelsChanged();
     await Promise.all(sent).catch((err: unknown) => {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
-      throw new LookalikeError('index_out_of_memory', `the vector index cannot grow in this machine's memory: ` +
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
+      throw new IndexOutOfMemoryError(`the vector index cannot grow in this machine's memory: ` +
         `${restored.length} images are back in the gallery, and the index takes them at the next open`);
     });
     return restored;
@@ -326,7 +328,7 @@ export class Gallery implements LabelledVectors {
    * threshold). The index is searched a slice at a time, each sized to take about SCAN_SLICE_MS, so a search that
    * comes meanwhile waits little; no database read stays open across a slice, so writes go on.
    */
-  async duplicates(threshold: number, neighbours = 10): Promise<DuplicateGroup[]> {
+  async duplicates(threshold: number, neighbours = DUPLICATE_NEIGHBOURS): Promise<DuplicateGroup[]> {
     const near = new Map<number, Set<number>>();
     const link = (a: number, b: number) => {
       for (const [x, y] of [[a, b], [b, a]] as const) near.set(x, (near.get(x) ?? new Set()).add(y));

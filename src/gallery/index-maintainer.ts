@@ -3,7 +3,7 @@
 // when it changed (by the owner's timer and at close). The gallery tells it every add and remove.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LookalikeError } from '../errors.js';
+import { IndexOutOfMemoryError } from '../errors.js';
 import { KINDS, MIN_TRAIN, rebuildReason, trainingSize, type IndexKind } from '../index/kinds.js';
 import type { IndexConfig, IndexStats, SearchHit } from '../index/protocol.js';
 import { VectorIndex } from '../index/vector-index.js';
@@ -12,6 +12,8 @@ import { Progress } from '../util/progress.js';
 
 /** An open slower than this says how long loading the index took. */
 const SLOW_OPEN_S = 3;
+/** Stored vectors read and sent to the index at a time: 8 MB at 1024 dimensions, few messages to the worker. */
+const INDEX_BATCH = 2048;
 
 export interface SyncReport {
   action: 'loaded' | 'synced' | 'rebuilt';
@@ -97,7 +99,7 @@ export class IndexMaintainer {
     let removed = extra.length ? await this.index.call.remove(extra) : 0;
     if (missing.length || removed) {
       this.log(`index: the index file is behind the database: ${missing.length} to add, ${removed} removed; syncing`);
-      await this.addToIndex('index sync', missing.length, this.store.vectorBatches(2048, missing));
+      await this.addToIndex('index sync', missing.length, this.store.vectorBatches(INDEX_BATCH, missing));
     }
     // the log is the fast path, the counts its check: a database restored beside a newer index, say
     const live = (await this.index.call.stats()).live;
@@ -105,7 +107,7 @@ export class IndexMaintainer {
       const full = this.compareAllIds(await this.index.call.liveIds());
       this.log(`index: ${live} vectors after the sync, the database has ${this.store.counts().embedded}: comparing every id`);
       if (full.extra.length) removed += await this.index.call.remove(full.extra);
-      await this.addToIndex('index sync', full.missing.length, this.store.vectorBatches(2048, full.missing));
+      await this.addToIndex('index sync', full.missing.length, this.store.vectorBatches(INDEX_BATCH, full.missing));
       missing = [...missing, ...full.missing];
     }
     const changed = missing.length + removed > 0;
@@ -141,7 +143,7 @@ export class IndexMaintainer {
     const dim = this.indexConfig.dim;
     const sample = new Float32Array(n * dim);
     let row = 0;
-    for (const batch of this.store.vectorBatches(2048, sampleIds)) { sample.set(batch.vectors, row * dim); row += batch.ids.length; }
+    for (const batch of this.store.vectorBatches(INDEX_BATCH, sampleIds)) { sample.set(batch.vectors, row * dim); row += batch.ids.length; }
     const started = performance.now();
     await index.call.train(ids.length, sample.subarray(0, row * dim));
     this.log(`index: ${this.indexConfig.kind} trained on ${row} of ${ids.length} vectors in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -157,8 +159,8 @@ export class IndexMaintainer {
         progress.advance(batch.ids.length);
       }
     } catch (err) {
-      if ((err as { code?: string }).code !== 'out_of_memory') throw err;
-      throw new LookalikeError('index_out_of_memory', `${what}: the ${this.indexConfig.kind} index cannot take ${total} more vectors in ` +
+      if (!(err instanceof IndexOutOfMemoryError)) throw err;
+      throw new IndexOutOfMemoryError(`${what}: the ${this.indexConfig.kind} index cannot take ${total} more vectors in ` +
         `this machine's memory (refused after ${added}: its array doubles as it grows); an ivf-pq index holds 264 bytes a vector ` +
         '(LOOKALIKE_INDEX_KIND=ivf-pq, README "Which kind at which size")');
     }
@@ -223,7 +225,7 @@ export class IndexMaintainer {
       await builder.call.beginBuild();
       await this.train(builder, snapshot);
       const progress = new Progress('index background rebuild', snapshot.length, this.log);
-      for (const batch of this.store.vectorBatches(2048, snapshot)) {
+      for (const batch of this.store.vectorBatches(INDEX_BATCH, snapshot)) {
         if (this.closing) return;
         await builder.call.add(batch.ids, batch.vectors);
         progress.advance(batch.ids.length);
@@ -241,7 +243,9 @@ export class IndexMaintainer {
     await this.index.call.adopt(dir);
     if (changed.removed.size) await this.index.call.remove([...changed.removed]);
     const fresh = [...changed.added];
-    for (const batch of this.store.vectorBatches(2048, fresh)) await this.index.call.add(batch.ids, batch.vectors);
+    for (const batch of this.store.vectorBatches(INDEX_BATCH, fresh)) {
+      await this.index.call.add(batch.ids, batch.vectors);
+    }
     await this.index.call.save(this.store.changeSeq());
     this.dirty = false;
     const s = await this.index.call.stats();

@@ -2,7 +2,9 @@
 // (approximate for ivf-sq8; ivf-pq re-scores its candidates with the stored vectors, so its scores are exact).
 // (`sq8`, exhaustive SQ8, was dropped: Debian's libfaiss decodes SQ8 with scalar code, which made it 4x slower than
 // flat, and ivf-sq8 has the same memory per vector and is faster than both.)
-export type IndexKind = 'flat' | 'hnsw' | 'ivf-sq8' | 'ivf-pq';
+import type { INDEX_KINDS } from '../config.js';
+
+export type IndexKind = typeof INDEX_KINDS[number];
 
 export interface IndexParams {
   hnswM: number;

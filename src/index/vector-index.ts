@@ -1,7 +1,15 @@
 // VectorIndex: the main thread's handle on the index worker. Every call is a message; searches never block the
 // HTTP event loop.
 import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { IndexOutOfMemoryError } from '../errors.js';
 import type { IndexConfig, IndexOps, Request, Response } from './protocol.js';
+
+/** A failure the index worker sent back, as an error here: faiss's failed allocation is the coded one callers catch. */
+function failure(msg: { error: string; code?: string }): Error {
+  const message = `index: ${msg.error}`;
+  if (msg.code === 'out_of_memory') return new IndexOutOfMemoryError(message);
+  return Object.assign(new Error(message), msg.code ? { code: msg.code } : {});
+}
 
 type Async<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
 
@@ -21,7 +29,7 @@ export class VectorIndex {
       const w = this.waiting.get(msg.seq);
       this.waiting.delete(msg.seq);
       if (msg.ok) w?.resolve(msg.result);
-      else w?.reject(Object.assign(new Error(`index: ${msg.error}`), msg.code ? { code: msg.code } : {}));
+      else w?.reject(failure(msg));
     });
     const fail = (err: Error) => {
       this.failure = err;

@@ -1,17 +1,18 @@
-// Queries encoded by the workers: a server with LOOKALIKE_QUERY_ENCODER=queue loads no model. It knows the model from
-// its files' headers (identity, how to decode), decodes the upload itself, and sends the decoded image (or the words)
+// Queries encoded by the workers: a server with LOOKALIKE_QUERY_ENCODER=queue loads no model. Its RemoteEmbedder
+// (src/encoder/remote-embedder.ts) decodes the upload itself; this transport sends the decoded image (or the words)
 // as a query job, waiting for the answer with a timeout.
 import { QueueEvents, type Queue } from 'bullmq';
 import { RETRY_SECONDS, type Config } from '../config.js';
-import { embeddingOf, type Embedding, type ModelDescription, type TextEmbedder } from '../encoder/embedder.js';
-import type { EncoderIdentity } from '../identity.js';
+import type { QueryTransport } from '../encoder/remote-embedder.js';
 import type { DecodedImage } from '../image/decode.js';
 import { LookalikeError, UnavailableError } from '../errors.js';
 import { RedisLink } from './redis-link.js';
 import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';
 
-export class QueryClient {
+/** The job queue as a RemoteEmbedder's transport: each query is a job for the workers of one model. */
+export class QueryClient implements QueryTransport {
   private constructor(
+    private readonly modelId: string,
     private readonly queue: Queue<QueryJobData, JobResult>, private readonly events: QueueEvents, private readonly timeoutMs: number,
     private readonly redis: RedisLink, private readonly ownsRedis: boolean,
   ) {}
@@ -25,7 +26,7 @@ export class QueryClient {
     events.setMaxListeners(1000); // one listener per query waiting
     query.on('error', redis.onError);
     events.on('error', redis.onError);
-    return new QueryClient(query, events, cfg.LOOKALIKE_QUERY_TIMEOUT_MS, redis, !shared);
+    return new QueryClient(modelId, query, events, cfg.LOOKALIKE_QUERY_TIMEOUT_MS, redis, !shared);
   }
 
   /** Sends a query and waits for a worker's vector; refuses one from another model. */
@@ -51,43 +52,18 @@ export class QueryClient {
     return vectorFromBase64(result.vector);
   }
 
+  embedImage(image: DecodedImage): Promise<Float32Array> {
+    return this.embed({ modelId: this.modelId, image: imagePayload(image) });
+  }
+
+  embedText(text: string): Promise<Float32Array> {
+    return this.embed({ modelId: this.modelId, text });
+  }
+
   async close(): Promise<void> {
     // QueueEvents.close() waits for Redis (BullMQ 6.7): while it is down, its connection is closed at once instead
     await (this.redis.reachable ? this.events.close() : this.events.getBackend().close(true));
     await this.queue.close();
     if (this.ownsRedis) await this.redis.close();
-  }
-}
-
-/** The Embedder the server uses when the workers encode: identity and decoding here, the model there. */
-export class RemoteEmbedder implements TextEmbedder {
-  readonly device = 'workers (LOOKALIKE_QUERY_ENCODER=queue)';
-  readonly textSearch: true;
-
-  constructor(private readonly description: ModelDescription, private readonly client: QueryClient) {
-    this.textSearch = description.textSearch as true; // the routes check isTextEmbedder() before calling embedText
-  }
-
-  get identity(): EncoderIdentity { return this.description.identity; }
-  get dim(): number { return this.identity.dim; }
-
-  decode(image: Buffer): Promise<DecodedImage> {
-    return this.description.decode(image);
-  }
-
-  async encode(image: DecodedImage): Promise<Embedding> {
-    return embeddingOf(await this.client.embed({ modelId: this.identity.modelId, image: imagePayload(image) }), image);
-  }
-
-  async embed(image: Buffer): Promise<Embedding> {
-    return this.encode(await this.decode(image));
-  }
-
-  embedText(text: string): Promise<Float32Array> {
-    return this.client.embed({ modelId: this.identity.modelId, text });
-  }
-
-  dispose(): Promise<void> {
-    return this.client.close();
   }
 }

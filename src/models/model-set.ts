@@ -12,7 +12,8 @@ import { statSync } from 'node:fs';
 import { selectAcceleration, type Acceleration } from '../accel/acceleration.js';
 import { tokenSetting, type Config } from '../config.js';
 import type { Embedder, ModelDescription } from '../encoder/embedder.js';
-import { QueryClient, RemoteEmbedder } from '../jobs/remote.js';
+import { QueryClient } from '../jobs/remote.js';
+import { RemoteEmbedder } from '../encoder/remote-embedder.js';
 import type { RedisLink } from '../jobs/redis-link.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
 import { VlEmbedder } from '../encoder/vl-embedder.js';
@@ -21,7 +22,24 @@ import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
 import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
 
-export interface ModelSet {
+/** What both embedder recipes give, the model loaded or not: one shape, so no caller asks which recipe ran. */
+export interface EmbedderSet {
+  /** The embedder's identity and how it decodes: what the gallery and a builder whose workers encode need. */
+  description: ModelDescription;
+  /** The loaded embedder; null when its weights stay on the workers (describeEmbedder). */
+  encoder: Embedder | null;
+  demo: boolean;
+  dataDir: string;
+  mmprojPath: string;
+  /** null where no model is loaded here (the workers encode), so no GPU is probed. */
+  acceleration: Acceleration | null;
+  /** Things about the model files worth a line in the log. */
+  warnings: string[];
+  /** Frees every model of the set (once; later calls do nothing). */
+  dispose(): Promise<void>;
+}
+
+export interface ModelSet extends EmbedderSet {
   encoder: Embedder;
   /** The Instruct VL model, for describe (and re-ranking when no reranker model is loaded). */
   vlm: VisionLanguageModel | null;
@@ -29,15 +47,6 @@ export interface ModelSet {
   judge: { judge: Judge; key: string } | null;
   /** The Qwen3-VL-Reranker model, when one is loaded. */
   rerankModel: VisionLanguageModel | null;
-  demo: boolean;
-  dataDir: string;
-  mmprojPath: string;
-  /** null with LOOKALIKE_QUERY_ENCODER=queue: no model here, so no GPU is probed. */
-  acceleration: Acceleration | null;
-  /** Things about the model files worth a line in the log. */
-  warnings: string[];
-  /** Frees every model of the set (once; later calls do nothing). */
-  dispose(): Promise<void>;
 }
 
 /** A model setting to a local file: `demo` to the demo's own, a path as it is, an `hf:` URI downloaded. */
@@ -62,15 +71,21 @@ const fingerprintCache = (cfg: Config) => join(cfg.modelsDir, 'fingerprints.json
  * The configured embedder as far as identity and decoding go, without loading its weights: for a writer whose workers
  * encode (the index builder with --queue, a server with LOOKALIKE_QUERY_ENCODER=queue).
  */
-export async function describeEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<{ description: ModelDescription; dataDir: string; mmprojPath: string }> {
+export async function describeEmbedder(cfg: Config, log: (msg: string) => void = () => {}): Promise<EmbedderSet> {
   const mmprojPath = await mmprojFile(cfg, log);
-  const common = { minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS), maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: fingerprintCache(cfg) };
+  const common = {
+    minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS),
+    maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, fingerprintCache: fingerprintCache(cfg),
+  };
   const description = cfg.LOOKALIKE_EMBED_MODEL
     ? await VlEmbedder.describe(await modelFile(cfg, 'LOOKALIKE_EMBED_MODEL', cfg.LOOKALIKE_EMBED_MODEL, () => DEMO_EMBED_MODEL, log), mmprojPath, {
       ...common, dim: cfg.LOOKALIKE_EMBED_DIM, itemInstruction: cfg.LOOKALIKE_EMBED_ITEM_INSTRUCTION,
     })
     : await VisionEncoder.describe(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
-  return { description, dataDir: galleryDir(cfg), mmprojPath };
+  return {
+    description, encoder: null, demo: cfg.LOOKALIKE_MMPROJ === '', dataDir: galleryDir(cfg), mmprojPath,
+    acceleration: null, warnings: [], dispose: async () => {},
+  };
 }
 
 /** Everything the configuration asks for. `redis`: the process's link to Redis, for a server whose queries go to the
@@ -150,7 +165,10 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
     }
     let freed: Promise<void> | null = null;
     const dispose = () => (freed ??= disposeAll(loaded));
-    return { encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings, dispose };
+    return {
+      description: encoder, encoder, vlm, judge, rerankModel, demo, dataDir, mmprojPath, acceleration, warnings,
+      dispose,
+    };
   } catch (err) {
     await disposeAll(loaded);
     throw err;
@@ -166,10 +184,6 @@ async function disposeAll(models: { dispose(): Promise<void> }[]): Promise<void>
 export function galleryDir(cfg: Config): string {
   if (cfg.LOOKALIKE_MMPROJ !== '') return cfg.dataDir;
   return join(cfg.dataDir, cfg.LOOKALIKE_EMBED_MODEL ? 'demo-embedding' : 'demo');
-}
-
-export function indexParams(cfg: Config) {
-  return { hnswM: cfg.LOOKALIKE_HNSW_M, efSearch: cfg.LOOKALIKE_EF_SEARCH, nprobe: cfg.LOOKALIKE_NPROBE, exactCandidates: cfg.LOOKALIKE_EXACT_CANDIDATES };
 }
 
 export function knnOptions(cfg: Config) {

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DESCRIBE_TOKEN_LIMIT } from '../config.js';
 import { clientGone, eventStream } from '../http/client.js';
+import type { ErrorCode } from '../errors.js';
 import { errorResponses } from '../http/errors.js';
 import { History, HISTORY_FORM_LIMITS } from '../http/vlm-fields.js';
 import { formInt, formNumber, formText, readUpload } from '../http/upload.js';
@@ -43,7 +44,8 @@ const describe: FastifyPluginAsyncZod = async (app) => {
     const stream = eventStream(reply);
     const result = await describe.run({ image, ...fields, signal, onText: (text) => stream.send('token', { text }) }).catch((err: unknown) => {
       if (!stream.started) throw err; // nothing streamed yet: the usual JSON error
-      stream.send('error', { code: 'generation_failed', message: err instanceof Error ? err.message : String(err) });
+      const message = err instanceof Error ? err.message : String(err);
+      stream.send('error', { code: 'generation_failed' satisfies ErrorCode, message });
       return null;
     });
     if (signal.aborted) {

@@ -8,11 +8,11 @@ import { describeDevice } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
 import { DiskFullError, isDiskFull, LookalikeError, UnavailableError } from '../errors.js';
-import { Gallery, PROBE_WORKER } from '../gallery/gallery.js';
+import { PROBE_WORKER, type Gallery } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
-import { indexParams, knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
+import { knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
@@ -26,6 +26,7 @@ import { Status, type Phase } from '../usecases/status.js';
 import { Admission } from '../util/admission.js';
 import { Metrics } from '../util/metrics.js';
 import { Reranker } from '../vlm/rerank.js';
+import { openGallery } from './compose.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -124,10 +125,7 @@ export class Runtime {
     this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: tiny models trained on Fashion-MNIST, src/demo/models]' : ''}`);
     if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
     if (judge) this.log.info(`re-ranking with ${models.rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
-    const gallery = this.loaded.gallery = await Gallery.open({
-      dataDir, identity: encoder.identity, indexKind: cfg.LOOKALIKE_INDEX_KIND, indexParams: indexParams(cfg), log: (m) => this.log.info(m),
-      trashDays: cfg.LOOKALIKE_TRASH_DAYS,
-    });
+    const gallery = this.loaded.gallery = await openGallery(cfg, models, { log: (m) => this.log.info(m) });
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
     // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
     const probe = this.loaded.probe = ProbeKeeper.open({

@@ -32,8 +32,9 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (image_id, model_id)
    );
    CREATE INDEX embeddings_model ON embeddings(model_id, image_id);`,
-  // 2: photo metadata (issue 18). Rows from before get the time they were added as their date, marked 'added', until
-  // `npm run index -- <folder>` reads their files again (nothing re-encoded). taken_ms orders and filters by date.
+  // 2: photo metadata, for filters and sorting by date. Rows from before get the time they were added as their date,
+  // marked 'added', until `npm run index -- <folder>` reads their files again (nothing re-encoded). taken_ms orders and
+  // filters by date.
   `ALTER TABLE images ADD COLUMN taken_at TEXT;
    ALTER TABLE images ADD COLUMN taken_ms INTEGER;
    ALTER TABLE images ADD COLUMN taken_from TEXT NOT NULL DEFAULT 'added';
@@ -46,7 +47,8 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX images_taken ON images(taken_ms, id);
    CREATE INDEX images_source ON images(source);`,
   // 3: a log of vector changes, so the index's sync at open reads what changed since its save (its manifest keeps the
-  // last seq), not every id (issue 19). Triggers, so no write path can forget it; a deleted image's cascade counts.
+  // last seq), not every id: O(changes) at open. Triggers, so no write path can forget it; a deleted image's cascade
+  // counts.
   `CREATE TABLE embedding_changes (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      model_id INTEGER NOT NULL,

@@ -47,6 +47,10 @@ function readOnlyFolderError(path: string, err: unknown): Error | null {
 export class Store {
   db!: Database.Database;
   private modelRowId = 0;
+  /** The active model's vector width, kept with its row id: every vector read needs it. */
+  private modelDim = 0;
+  /** Prepared statements by their SQL (`p` before a plucked one's): better-sqlite3 compiles each once, kept. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** `readonly`: for readers beside the writer (npm run evaluate while the server runs): nothing is created or changed. */
   constructor(readonly path: string, readonly readonly = false) {
@@ -97,7 +101,7 @@ export class Store {
    * models are never mixed. `switchModel` makes the new model the active one (re-indexing starts from zero for it).
    */
   useModel(identity: EncoderIdentity, { switchModel = false } = {}): void {
-    const active = this.db.prepare('SELECT * FROM models WHERE active = 1').get() as { id: number; model_id: string; file_name: string; dim: number } | undefined;
+    const active = this.sql('SELECT * FROM models WHERE active = 1').get() as { id: number; model_id: string; file_name: string; dim: number } | undefined;
     if (active && active.model_id !== identity.modelId && !switchModel) {
       throw new ModelMismatchError(
         `this data folder (${dirname(this.path)}) holds vectors of model ${active.model_id} (${active.file_name}, ${active.dim} dims), ` +
@@ -108,19 +112,34 @@ export class Store {
     if (this.readonly) {
       if (!active) throw new ModelMismatchError(`this data folder (${dirname(this.path)}) has no vectors yet: index some images first`);
       this.modelRowId = active.id;
+      this.modelDim = active.dim;
       return;
     }
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
+      this.sql(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
         VALUES (@modelId, @fingerprint, @fileName, @projectorType, @dim, @pooling, @minTokens, @maxTokens, @now, 0)
         ON CONFLICT(model_id) DO NOTHING`).run({ ...identity, now: new Date().toISOString() });
-      this.db.prepare('UPDATE models SET active = (model_id = ?)').run(identity.modelId);
+      this.sql('UPDATE models SET active = (model_id = ?)').run(identity.modelId);
     })();
-    this.modelRowId = (this.db.prepare('SELECT id FROM models WHERE model_id = ?').get(identity.modelId) as { id: number }).id;
+    const row = this.sql('SELECT id, dim FROM models WHERE model_id = ?').get(identity.modelId) as { id: number; dim: number };
+    this.modelRowId = row.id;
+    this.modelDim = row.dim;
+  }
+
+  /** The statement of `text`, prepared on its first use; a `pluck` one returns each row's first column. */
+  private sql(text: string, pluck = false): Database.Statement {
+    const key = `${pluck ? 'p' : 'r'}${text}`;
+    let stmt = this.statements.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      if (pluck) stmt.pluck();
+      this.statements.set(key, stmt);
+    }
+    return stmt;
   }
 
   activeModel(): { modelId: string; fileName: string; dim: number; projectorType: string; pooling: string } | undefined {
-    return this.db.prepare('SELECT model_id AS modelId, file_name AS fileName, dim, projector_type AS projectorType, pooling FROM models WHERE active = 1').get() as never;
+    return this.sql('SELECT model_id AS modelId, file_name AS fileName, dim, projector_type AS projectorType, pooling FROM models WHERE active = 1').get() as never;
   }
 
   private get model(): number {
@@ -139,15 +158,15 @@ export class Store {
       // content in the trash, added again: it comes back (its vectors first, so the one given is compared with them)
       const restored = existing?.trashed === true;
       if (restored) this.restore([existing.id]);
-      const id = existing?.id ?? Number(this.db.prepare(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail,
+      const id = existing?.id ?? Number(this.sql(`INSERT INTO images (sha256, source, label, width, height, bytes, added_at, thumbnail,
           taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude)
         VALUES (@sha256, @source, @label, @width, @height, @bytes, @addedAt, @thumbnail,
           @takenAt, @takenMs, @takenFrom, @cameraMake, @cameraModel, @lens, @latitude, @longitude)`).run({ ...image, ...(image.photo ?? undatedPhoto(now)), addedAt: now.toISOString() }).lastInsertRowid);
       if (existing && image.photo) this.fillMetadata(id, image.photo);
       const blob = vectorToBlob(vector);
-      const before = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(id, this.model) as Buffer | undefined;
+      const before = this.sql('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?', true).get(id, this.model) as Buffer | undefined;
       const vectorChanged = !before || !before.equals(blob);
-      if (vectorChanged) this.db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
+      if (vectorChanged) this.sql('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)').run(id, this.model, blob);
       const relabelled = existing !== undefined && this.relabelIfGiven(existing, image.label);
       return { id, duplicate: existing !== undefined, relabelled, vectorChanged, restored };
     }));
@@ -155,7 +174,7 @@ export class Store {
 
   /** Sets or clears (null) an image's label; false when there is no such image in the gallery (trashed ones are gone). */
   setLabel(id: number, label: string | null): boolean {
-    const stmt = this.db.prepare('UPDATE images SET label = ? WHERE id = ? AND trashed_ms IS NULL');
+    const stmt = this.sql('UPDATE images SET label = ? WHERE id = ? AND trashed_ms IS NULL');
     return this.write(() => stmt.run(label, id).changes > 0);
   }
 
@@ -169,41 +188,41 @@ export class Store {
   /** Gives a row from before metadata (taken_from 'added') what its file says; a row that has metadata keeps it. */
   fillMetadata(id: number, photo: PhotoMeta): boolean {
     if (photo.takenFrom === 'added') return false;
-    return this.write(() => this.db.prepare(`UPDATE images SET taken_at = @takenAt, taken_ms = @takenMs, taken_from = @takenFrom, camera_make = @cameraMake,
+    return this.write(() => this.sql(`UPDATE images SET taken_at = @takenAt, taken_ms = @takenMs, taken_from = @takenFrom, camera_make = @cameraMake,
       camera_model = @cameraModel, lens = @lens, latitude = @latitude, longitude = @longitude WHERE id = @id AND taken_from = 'added'`).run({ ...photo, id }).changes > 0);
   }
 
   /** Whether this content's row still waits for its metadata (it predates it). */
   lacksMetadata(sha256: string): boolean {
-    return this.db.prepare("SELECT 1 FROM images WHERE sha256 = ? AND taken_from = 'added'").get(sha256) !== undefined;
+    return this.sql("SELECT 1 FROM images WHERE sha256 = ? AND taken_from = 'added'").get(sha256) !== undefined;
   }
 
   /** The stored label of this content, when it is in the gallery or in the trash (`trashed`). */
   labelBySha(sha256: string): { id: number; label: string | null; trashed: boolean } | undefined {
-    const row = this.db.prepare('SELECT id, label, trashed_ms IS NOT NULL AS trashed FROM images WHERE sha256 = ?').get(sha256) as
+    const row = this.sql('SELECT id, label, trashed_ms IS NOT NULL AS trashed FROM images WHERE sha256 = ?').get(sha256) as
       { id: number; label: string | null; trashed: number } | undefined;
     return row && { ...row, trashed: row.trashed === 1 };
   }
 
   /** The id of this content when it is in the trash. */
   trashedIdBySha(sha256: string): number | undefined {
-    return this.db.prepare('SELECT id FROM images WHERE sha256 = ? AND trashed_ms IS NOT NULL').pluck().get(sha256) as number | undefined;
+    return this.sql('SELECT id FROM images WHERE sha256 = ? AND trashed_ms IS NOT NULL', true).get(sha256) as number | undefined;
   }
 
   /** The image id when this content is already embedded for the active model. */
   embeddedIdBySha(sha256: string): number | undefined {
-    const row = this.db.prepare('SELECT i.id FROM images i JOIN embeddings e ON e.image_id = i.id AND e.model_id = ? WHERE i.sha256 = ?').get(this.model, sha256) as { id: number } | undefined;
+    const row = this.sql('SELECT i.id FROM images i JOIN embeddings e ON e.image_id = i.id AND e.model_id = ? WHERE i.sha256 = ?').get(this.model, sha256) as { id: number } | undefined;
     return row?.id;
   }
 
   /** An image in the gallery (one in the trash is gone for everything but the trash). */
   get(id: number): ImageRecord | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`).get(id) as ImageRecord | undefined;
+    return this.sql(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`).get(id) as ImageRecord | undefined;
   }
 
   getMany(ids: number[]): Map<number, ImageRecord> {
     const out = new Map<number, ImageRecord>();
-    const stmt = this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`);
+    const stmt = this.sql(`SELECT ${COLUMNS} FROM images WHERE id = ? AND trashed_ms IS NULL`);
     for (const id of ids) {
       const row = stmt.get(id) as ImageRecord | undefined;
       if (row) out.set(id, row);
@@ -214,17 +233,17 @@ export class Store {
   /** The thumbnail of an image in the gallery, or (`inTrash`) of one in the trash. */
   thumbnail(id: number, inTrash = false): Buffer | undefined {
     const where = `id = ? AND trashed_ms IS ${inTrash ? 'NOT NULL' : 'NULL'}`;
-    return this.db.prepare(`SELECT thumbnail FROM images WHERE ${where}`).pluck().get(id) as Buffer | undefined;
+    return this.sql(`SELECT thumbnail FROM images WHERE ${where}`, true).get(id) as Buffer | undefined;
   }
 
   vector(id: number): Float32Array | undefined {
-    const row = this.db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
+    const row = this.sql('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').get(id, this.model) as { vector: Buffer } | undefined;
     return row && blobToVector(row.vector, this.dim);
   }
 
   /** Deletes an image for good (its vectors go with it: a live one's removal is logged for the index). */
   delete(id: number): boolean {
-    return this.write(() => this.db.prepare('DELETE FROM images WHERE id = ?').run(id).changes > 0);
+    return this.write(() => this.sql('DELETE FROM images WHERE id = ?').run(id).changes > 0);
   }
 
   /** Runs `change` as one transaction: all of it or, when it throws, nothing. */
@@ -234,7 +253,7 @@ export class Store {
 
   /** Where each of `ids` is; an id in neither the gallery nor the trash is left out. */
   whereabouts(ids: number[]): Map<number, Whereabouts> {
-    const stmt = this.db.prepare('SELECT trashed_ms IS NOT NULL FROM images WHERE id = ?').pluck();
+    const stmt = this.sql('SELECT trashed_ms IS NOT NULL FROM images WHERE id = ?', true);
     const out = new Map<number, Whereabouts>();
     for (const id of ids) {
       const trashed = stmt.get(id) as number | undefined;
@@ -245,10 +264,10 @@ export class Store {
 
   /** Moves images of the gallery to the trash at `nowMs`: their vectors leave `embeddings` (the index follows the log). */
   trash(ids: number[], nowMs: number): void {
-    const mark = this.db.prepare('UPDATE images SET trashed_ms = ? WHERE id = ? AND trashed_ms IS NULL');
-    const keep = this.db.prepare(`INSERT OR REPLACE INTO trashed_embeddings
+    const mark = this.sql('UPDATE images SET trashed_ms = ? WHERE id = ? AND trashed_ms IS NULL');
+    const keep = this.sql(`INSERT OR REPLACE INTO trashed_embeddings
       SELECT image_id, model_id, vector FROM embeddings WHERE image_id = ?`);
-    const drop = this.db.prepare('DELETE FROM embeddings WHERE image_id = ?');
+    const drop = this.sql('DELETE FROM embeddings WHERE image_id = ?');
     this.transaction(() => {
       for (const id of ids) if (mark.run(nowMs, id).changes) { keep.run(id); drop.run(id); }
     });
@@ -256,10 +275,10 @@ export class Store {
 
   /** Brings images back from the trash: the same row, label, metadata, thumbnail and vectors (logged as adds). */
   restore(ids: number[]): void {
-    const unmark = this.db.prepare('UPDATE images SET trashed_ms = NULL WHERE id = ? AND trashed_ms IS NOT NULL');
-    const back = this.db.prepare(`INSERT OR REPLACE INTO embeddings
+    const unmark = this.sql('UPDATE images SET trashed_ms = NULL WHERE id = ? AND trashed_ms IS NOT NULL');
+    const back = this.sql(`INSERT OR REPLACE INTO embeddings
       SELECT image_id, model_id, vector FROM trashed_embeddings WHERE image_id = ?`);
-    const drop = this.db.prepare('DELETE FROM trashed_embeddings WHERE image_id = ?');
+    const drop = this.sql('DELETE FROM trashed_embeddings WHERE image_id = ?');
     this.transaction(() => {
       for (const id of ids) if (unmark.run(id).changes) { back.run(id); drop.run(id); }
     });
@@ -267,20 +286,20 @@ export class Store {
 
   /** Deletes images in the trash for good; one in the gallery is left alone. How many went. */
   purge(ids: number[]): number {
-    const stmt = this.db.prepare('DELETE FROM images WHERE id = ? AND trashed_ms IS NOT NULL');
+    const stmt = this.sql('DELETE FROM images WHERE id = ? AND trashed_ms IS NOT NULL');
     return this.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0));
   }
 
   /** The ids in the trash, trashed at or before `beforeMs` when given. */
   trashedIds(beforeMs = Infinity): number[] {
-    return this.db.prepare('SELECT id FROM images WHERE trashed_ms IS NOT NULL AND trashed_ms <= ? ORDER BY id').pluck()
+    return this.sql('SELECT id FROM images WHERE trashed_ms IS NOT NULL AND trashed_ms <= ? ORDER BY id', true)
       .all(Number.isFinite(beforeMs) ? beforeMs : Number.MAX_SAFE_INTEGER) as number[];
   }
 
   /** A page of the trash, the last trashed first, after the key (trashed ms, id) given. */
   listTrash(limit: number, after?: ListAfter): TrashedRecord[] {
     const page = after ? ' AND (trashed_ms < ? OR (trashed_ms = ? AND id < ?))' : '';
-    return this.db.prepare(`SELECT ${COLUMNS}, trashed_ms AS trashedMs FROM images WHERE trashed_ms IS NOT NULL${page}
+    return this.sql(`SELECT ${COLUMNS}, trashed_ms AS trashedMs FROM images WHERE trashed_ms IS NOT NULL${page}
       ORDER BY trashed_ms DESC, id DESC LIMIT ?`).all(...(after ? [after.value, after.value, after.id] : []), limit) as TrashedRecord[];
   }
 
@@ -295,22 +314,23 @@ export class Store {
   }
 
   private get dim(): number {
-    return this.activeModel()!.dim;
+    if (!this.modelDim) throw new Error('Store.useModel() must be called first');
+    return this.modelDim;
   }
 
   /** The last change to any stored vector (the embedding_changes log, written by triggers): the index saves it. */
   changeSeq(): number {
-    return this.db.prepare('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes').pluck().get() as number;
+    return this.sql('SELECT COALESCE(MAX(seq), 0) FROM embedding_changes', true).get() as number;
   }
 
   /** Ids whose vector for the active model was added, replaced or removed after change `seq`: O(changes). */
   changedSince(seq: number): number[] {
-    return this.db.prepare('SELECT DISTINCT image_id FROM embedding_changes WHERE seq > ? AND model_id = ? ORDER BY image_id').pluck().all(seq, this.model) as number[];
+    return this.sql('SELECT DISTINCT image_id FROM embedding_changes WHERE seq > ? AND model_id = ? ORDER BY image_id', true).all(seq, this.model) as number[];
   }
 
   /** Those of `ids` that have a vector for the active model. */
   embeddedAmong(ids: number[]): Set<number> {
-    const stmt = this.db.prepare('SELECT 1 FROM embeddings WHERE image_id = ? AND model_id = ?').pluck();
+    const stmt = this.sql('SELECT 1 FROM embeddings WHERE image_id = ? AND model_id = ?', true);
     return new Set(ids.filter((id) => stmt.get(id, this.model) !== undefined));
   }
 
@@ -321,7 +341,7 @@ export class Store {
 
   /** Ids with a vector for the active model, ascending. */
   embeddedIds(): number[] {
-    return (this.db.prepare('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id').pluck().all(this.model) as number[]);
+    return (this.sql('SELECT image_id FROM embeddings WHERE model_id = ? ORDER BY image_id', true).all(this.model) as number[]);
   }
 
   /**
@@ -337,14 +357,14 @@ export class Store {
       return { ids: rows.map((r) => r.image_id), vectors };
     };
     if (ids) {
-      const stmt = this.db.prepare('SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id = ?');
+      const stmt = this.sql('SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id = ?');
       for (let i = 0; i < ids.length; i += batchSize) {
         const rows = ids.slice(i, i + batchSize).flatMap((id) => stmt.get(this.model, id) ?? []);
         if (rows.length) yield toBatch(rows as { image_id: number; vector: Buffer }[]);
       }
       return;
     }
-    const page = this.db.prepare(
+    const page = this.sql(
       'SELECT image_id, vector FROM embeddings WHERE model_id = ? AND image_id > ? ORDER BY image_id LIMIT ?');
     for (let after = 0; ;) {
       const rows = page.all(this.model, after, batchSize) as { image_id: number; vector: Buffer }[];
@@ -374,19 +394,19 @@ export class Store {
   /** The ids the filter keeps, ascending. */
   filteredIds(f: ImageFilter): number[] {
     const { sql, params } = this.where(f);
-    return this.db.prepare(`SELECT id FROM images WHERE ${sql} ORDER BY id`).pluck().all(...params) as number[];
+    return this.sql(`SELECT id FROM images WHERE ${sql} ORDER BY id`, true).all(...params) as number[];
   }
 
   /** How many images the filter keeps. */
   countFiltered(f: ImageFilter): number {
     const { sql, params } = this.where(f);
-    return this.db.prepare(`SELECT COUNT(*) FROM images WHERE ${sql}`).pluck().get(...params) as number;
+    return this.sql(`SELECT COUNT(*) FROM images WHERE ${sql}`, true).get(...params) as number;
   }
 
   /** The active model's vectors of the images the filter keeps, in one statement (an exact scan of a narrow filter). */
   *filteredVectors(f: ImageFilter): Generator<{ id: number; vector: Float32Array }> {
     const { sql, params } = this.where(f);
-    const rows = this.db.prepare(`SELECT e.image_id AS id, e.vector FROM images JOIN embeddings e ON e.image_id = images.id AND e.model_id = ? WHERE ${sql}`)
+    const rows = this.sql(`SELECT e.image_id AS id, e.vector FROM images JOIN embeddings e ON e.image_id = images.id AND e.model_id = ? WHERE ${sql}`)
       .iterate(this.model, ...params) as Iterable<{ id: number; vector: Buffer }>;
     for (const row of rows) yield { id: row.id, vector: blobToVector(row.vector, this.dim) };
   }
@@ -396,36 +416,36 @@ export class Store {
     const { sql, params } = this.where(f);
     const key = sort === 'date' ? 'taken_ms' : 'id'; // ids grow as images are added
     const page = after ? ` AND (${key} < ? OR (${key} = ? AND id < ?))` : '';
-    return this.db.prepare(`SELECT ${COLUMNS}, ${key} AS sortValue FROM images WHERE ${sql}${page} ORDER BY ${key} DESC, id DESC LIMIT ?`)
+    return this.sql(`SELECT ${COLUMNS}, ${key} AS sortValue FROM images WHERE ${sql}${page} ORDER BY ${key} DESC, id DESC LIMIT ?`)
       .all(...params, ...(after ? [after.value, after.value, after.id] : []), limit) as never;
   }
 
   /** Each image's date taken (ms since 1970). */
   takenMsOf(ids: number[]): Map<number, number> {
-    const stmt = this.db.prepare('SELECT taken_ms FROM images WHERE id = ? AND trashed_ms IS NULL').pluck();
+    const stmt = this.sql('SELECT taken_ms FROM images WHERE id = ? AND trashed_ms IS NULL', true);
     return new Map(ids.map((id) => [id, (stmt.get(id) as number | undefined) ?? 0]));
   }
 
   labels(): { label: string; count: number }[] {
-    return this.db.prepare('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL GROUP BY label ORDER BY label').all() as never;
+    return this.sql('SELECT label, COUNT(*) AS count FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL GROUP BY label ORDER BY label').all() as never;
   }
 
   labelledImages(): { id: number; label: string }[] {
-    return this.db.prepare('SELECT id, label FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL ORDER BY id').all() as { id: number; label: string }[];
+    return this.sql('SELECT id, label FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL ORDER BY id').all() as { id: number; label: string }[];
   }
 
   labelsOf(ids: number[]): Map<number, string | null> {
-    const stmt = this.db.prepare('SELECT label FROM images WHERE id = ? AND trashed_ms IS NULL').pluck();
+    const stmt = this.sql('SELECT label FROM images WHERE id = ? AND trashed_ms IS NULL', true);
     return new Map(ids.map((id) => [id, (stmt.get(id) as string | null | undefined) ?? null]));
   }
 
   /** The gallery's images, embedded and labelled ones among them, and the images in the trash apart. */
   counts(): { images: number; embedded: number; labelled: number; trashed: number } {
     return {
-      images: this.db.prepare('SELECT COUNT(*) FROM images WHERE trashed_ms IS NULL').pluck().get() as number,
-      embedded: this.modelRowId ? (this.db.prepare('SELECT COUNT(*) FROM embeddings WHERE model_id = ?').pluck().get(this.modelRowId) as number) : 0,
-      labelled: this.db.prepare('SELECT COUNT(*) FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL').pluck().get() as number,
-      trashed: this.db.prepare('SELECT COUNT(*) FROM images WHERE trashed_ms IS NOT NULL').pluck().get() as number,
+      images: this.sql('SELECT COUNT(*) FROM images WHERE trashed_ms IS NULL', true).get() as number,
+      embedded: this.modelRowId ? (this.sql('SELECT COUNT(*) FROM embeddings WHERE model_id = ?', true).get(this.modelRowId) as number) : 0,
+      labelled: this.sql('SELECT COUNT(*) FROM images WHERE label IS NOT NULL AND trashed_ms IS NULL', true).get() as number,
+      trashed: this.sql('SELECT COUNT(*) FROM images WHERE trashed_ms IS NOT NULL', true).get() as number,
     };
   }
 

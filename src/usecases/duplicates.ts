@@ -1,7 +1,7 @@
 // Duplicate groups and their review: find them (exact and near, around keepers), then keep one image of a group
 // and delete or relabel the others in one request.
 import { BusyError, LookalikeError } from '../errors.js';
-import type { DuplicateGroup } from '../gallery/duplicates.js';
+import { DUPLICATE_NEIGHBOURS, type DuplicateGroup } from '../gallery/duplicates.js';
 import type { Gallery } from '../gallery/gallery.js';
 
 export interface Resolution {
@@ -19,7 +19,11 @@ export class Duplicates {
   private running: { threshold: number; started: number; result: Promise<Found> } | null = null;
   private lastScanMs = 1000;
 
-  constructor(private readonly gallery: Gallery, readonly defaultThreshold: number, private readonly neighbours = 10) {}
+  constructor(
+    private readonly gallery: Gallery,
+    readonly defaultThreshold: number,
+    private readonly neighbours = DUPLICATE_NEIGHBOURS,
+  ) {}
 
   /** A caller who asks for the threshold of the scan under way shares its result; another threshold is busy (503). */
   find(threshold = this.defaultThreshold): Promise<Found> {

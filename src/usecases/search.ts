@@ -16,6 +16,8 @@ export interface QueryPart {
   id?: number;
   /** Not 0; default 1 (the API takes sizes 1e-6 to 1e6). */
   weight: number;
+  /** How an error names this part, as the caller's user wrote it; default its place ("positive[0]"). */
+  name?: string;
 }
 
 /** A query built from several parts: the weighted sum of the positives minus that of the negatives, normalised. */
@@ -72,7 +74,8 @@ export class Search {
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
     private readonly reranker: Reranker | null,
-    private readonly classifier: Pick<Classify, 'ofVector'>,
+    /** null where nothing classifies (the command line): `classify` is then refused. */
+    private readonly classifier: Pick<Classify, 'ofVector'> | null,
   ) {}
 
   async run(q: SearchRequest): Promise<SearchAnswer> {
@@ -80,7 +83,7 @@ export class Search {
     if (reranker && q.parts) throw new LookalikeError('invalid_request', 're-ranking judges one image or one text: a query of several parts cannot be re-ranked');
     const { vector, query } = await this.encode(q);
     const { results, next } = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
-    const classification = q.classify ? await this.classifier.ofVector(vector) : undefined;
+    const classification = q.classify ? await this.requireClassifier().ofVector(vector) : undefined;
     if (!reranker || !query) return { results, next, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
@@ -99,7 +102,10 @@ export class Search {
    * A negative subtracts from the query vector (one search, exact k, filters apply as to any query).
    */
   private async composite(c: CompositeQuery): Promise<Float32Array> {
-    const all = [...c.positive.map((p, i) => ({ p, where: `positive[${i}]`, negative: false })), ...c.negative.map((p, i) => ({ p, where: `negative[${i}]`, negative: true }))];
+    const all = [
+      ...c.positive.map((p, i) => ({ p, where: p.name ?? `positive[${i}]`, negative: false })),
+      ...c.negative.map((p, i) => ({ p, where: p.name ?? `negative[${i}]`, negative: true })),
+    ];
     const stored = new Map<number, Float32Array>();
     for (const { p, where } of all) {
       if (p.text !== undefined && !this.encoder.embedder.textSearch) {
@@ -131,6 +137,13 @@ export class Search {
       throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)');
     }
     return this.reranker;
+  }
+
+  private requireClassifier(): Pick<Classify, 'ofVector'> {
+    if (!this.classifier) {
+      throw new LookalikeError('invalid_request', 'this search classifies nothing: leave out classify');
+    }
+    return this.classifier;
   }
 
   private async encode(q: SearchRequest): Promise<{ vector: Float32Array; query: Query | null }> {

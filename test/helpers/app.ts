@@ -51,3 +51,9 @@ export function multipart(fields: Record<string, string | string[] | FilePart | 
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
+
+/** POSTs a multipart form to the app through inject(). */
+export function postForm(t: TestApp, url: string, fields: Parameters<typeof multipart>[0], headers: Record<string, string> = {}) {
+  const body = multipart(fields);
+  return t.app.inject({ method: 'POST', url, payload: body.payload, headers: { ...body.headers, ...headers } });
+}

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { ensureRandomMmproj, TINY_TEXT, TINY_VISION, writeRandomLora, writeRandomTextModel } from '../../src/models/random-models.js';
+import { TINY_TEXT, writeRandomTextModel } from '../../src/models/random-models.js';
+import { ensureRandomMmproj, TINY_VISION, writeRandomLora } from './random-models.js';
 import { ensureLlamaEmbedding } from './llama-embedding.js';
 import { OTHER_LORA, TINY_EMBED_MODEL, TINY_LORA, TINY_MMPROJ, TINY_RERANK_MODEL, TINY_TEXT_MODEL, WIDE_MMPROJ } from './models.js';
 

@@ -11,14 +11,14 @@ const vectors = clusteredVectors(64, 4096, 8, 5);
 await gallery.add(fakeImage(0), vectors[0]!, { source: null, label: null }); // the index worker's first allocations
 process.stdout.write(`ready ${vsz()}\n`);
 await new Promise((resolve) => process.stdin.once('data', resolve));
-let added = 1, error: { code?: string; statusCode?: number; message: string } | null = null;
+let added = 1, error: { code?: string; statusCode?: number; message: string; kind: string } | null = null;
 for (let i = 1; i < 1_000_000 && !error; i++) {
   try {
     await gallery.add(fakeImage(i), vectors[i % 64]!, { source: null, label: null });
     added++;
   } catch (err) {
     const e = err as { code?: string; statusCode?: number; message: string };
-    error = { code: e.code, statusCode: e.statusCode, message: e.message };
+    error = { code: e.code, statusCode: e.statusCode, message: e.message, kind: (err as Error).constructor.name };
   }
 }
 const hits = await gallery.search(vectors[0]!, { k: 3 });
