@@ -1,6 +1,7 @@
 // Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { span } from '../util/tracing.js';
 import type { DecodedImage } from './decode.js';
 
 export const THUMBNAIL_SIZE = 256;
@@ -22,7 +23,11 @@ export function sha256(data: Buffer): string {
 /** Whatever decodes for the encoder (an embedder, or a model's description when workers encode). */
 export interface Decoder { decode(image: Buffer): Promise<DecodedImage> }
 
-export async function prepareImage(encoder: Decoder, data: Buffer): Promise<PreparedImage> {
+export function prepareImage(encoder: Decoder, data: Buffer): Promise<PreparedImage> {
+  return span('decode', () => decodeAndThumbnail(encoder, data), { 'lookalike.bytes': data.length });
+}
+
+async function decodeAndThumbnail(encoder: Decoder, data: Buffer): Promise<PreparedImage> {
   const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
   // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
   const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));

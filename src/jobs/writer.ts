@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { PreparedImage } from '../image/prepare.js';
 import type { PhotoMeta } from '../store/store.js';
+import { inTrace, span, traceCarrier } from '../util/tracing.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
@@ -55,13 +56,13 @@ export class JobWriter {
     const jobId = encodeJobId(this.modelId, prepared.sha256);
     const whenLate = `the image may still be stored, as job ${jobId} (GET /api/jobs/${jobId} tells); ` +
       'sending it again is safe: the same content is the same job';
-    return this.redisCall('adding an image', async () => {
+    return span('jobs.enqueue', () => this.redisCall('adding an image', async () => {
       const existing = await this.queue.getJob(jobId);
       if (existing && (await existing.isFailed())) await existing.remove();
       this.notStored.delete(jobId);
-      await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
+      await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta, traceCarrier()), { ...encodeJobOptions(this.cfg), jobId });
       return jobId;
-    }, whenLate);
+    }, whenLate), { 'lookalike.job_id': jobId });
   }
 
   /** Stores the results of the jobs completed so far and removes them from Redis; one pass at a time. */
@@ -85,8 +86,11 @@ export class JobWriter {
           this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
         } else {
           try {
-            const { id } = await this.gallery.add({ sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
-              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label, photo: data.meta.photo });
+            // in the request's trace, after the worker's encode
+            const { id } = await inTrace(result.trace ?? data.trace, () => span('jobs.store', () => this.gallery.add(
+              { sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
+              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label, photo: data.meta.photo },
+            ), { 'lookalike.job_id': job.id!, 'lookalike.worker': result.worker }));
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
             if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis

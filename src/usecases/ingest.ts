@@ -7,6 +7,7 @@ import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobState, JobWriter } from '../jobs/writer.js';
 import type { PhotoMeta } from '../store/store.js';
 import { readPhotoMeta } from './photo-meta.js';
+import { span } from '../util/tracing.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 export interface Meta { source: string | null; label: string | null; photo?: PhotoMeta }
@@ -22,7 +23,7 @@ export class Ingest {
    *  trash is restored; else it is decoded and encoded (or queued) inside the admission queue. */
   async add(data: Buffer, upload: Meta): Promise<Added> {
     const hash = sha256(data);
-    const kept = this.gallery.keepEmbedded(hash, upload.label);
+    const kept = span('db.lookup', () => this.gallery.keepEmbedded(hash, upload.label));
     if (kept) return this.stored(kept.id, true, kept.relabelled, false);
     const restored = await this.gallery.restoreBySha(hash, upload.label);
     if (restored) return this.stored(restored.id, true, restored.relabelled, true);
