@@ -38,7 +38,7 @@ const base = {
 const exportSoon = { OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
 
 interface ReceivedSpan {
-  service: string; traceId: string; spanId: string; parentSpanId: string; name: string; ms: number;
+  service: string; traceId: string; spanId: string; parentSpanId: string; name: string; start: bigint; ms: number;
   attributes: Record<string, unknown>;
 }
 
@@ -66,7 +66,9 @@ async function otlpReceiver() {
         for (const s of rs.scopeSpans.flatMap((ss) => ss.spans)) {
           spans.push({
             service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name,
-            ms: Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6, attributes: attributesOf(s.attributes),
+            start: BigInt(s.startTimeUnixNano),
+            ms: Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6,
+            attributes: attributesOf(s.attributes),
           });
         }
       }
@@ -121,13 +123,16 @@ async function post(url: string, fields: Parameters<typeof multipart>[0]) {
   return { status: res.status, json: await res.json() as Record<string, unknown> };
 }
 
-/** The span tree of one trace, indented, with each span's service (where it differs from its parent's) and duration. */
+/** The span tree of one trace, indented, children in the order they started, with each span's duration, the ms from
+ *  the root's start to its own, and its service where it differs from its parent's. */
 function formatTree(spans: ReceivedSpan[], rootSpan: ReceivedSpan): string {
   const lines: string[] = [];
   const walk = (s: ReceivedSpan, depth: number, parentService: string) => {
     const where = s.service === parentService ? '' : `  [${s.service}]`;
-    lines.push(`${'  '.repeat(depth)}${s.name}  ${s.ms.toFixed(1)} ms${where}`);
-    for (const c of spans.filter((x) => x.parentSpanId === s.spanId)) walk(c, depth + 1, s.service);
+    const at = Number(s.start - rootSpan.start) / 1e6;
+    lines.push(`${'  '.repeat(depth)}${s.name}  ${s.ms.toFixed(1)} ms (at ${at.toFixed(1)} ms)${where}`);
+    const children = spans.filter((x) => x.parentSpanId === s.spanId).sort((a, b) => (a.start < b.start ? -1 : 1));
+    for (const c of children) walk(c, depth + 1, s.service);
   };
   walk(rootSpan, 0, '');
   return lines.join('\n');

@@ -94,7 +94,8 @@ export class FilteredSearch {
       // exactly as deep as needed (the index widens its own search until the allow-list fills it): hnsw and ivf-pq
       // search a wider pool when asked for more, and a page must search the pool a query of its depth would
       const fetch = depth + extra;
-      const [found] = await span('index.search', () => this.index.search(vector, fetch, allow), { 'lookalike.k': fetch });
+      const [found] = await span('index.search', () => this.index.search(vector, fetch, allow),
+        { 'lookalike.k': fetch });
       const hits = drop(found!).sort(byScore).slice(0, depth);
       const complete = found!.length < fetch; // the index has no more: its widening covered all it holds
       const rescored = span('rescore', () => this.rescore(vector, hits), { 'lookalike.candidates': hits.length });

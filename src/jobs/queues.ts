@@ -88,7 +88,10 @@ export function decodedImage(p: ImagePayload): DecodedImage {
   return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), width: p.width, height: p.height, sourceWidth: p.sourceWidth, sourceHeight: p.sourceHeight, content: p.content };
 }
 
-export function encodeJobData(modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }, trace?: TraceCarrier): EncodeJobData {
+export function encodeJobData(
+  modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta },
+  trace?: TraceCarrier,
+): EncodeJobData {
   return {
     modelId, sha256: prepared.sha256, image: imagePayload(prepared.decoded),
     meta: { ...meta, width: prepared.width, height: prepared.height, bytes: prepared.bytes, thumbnail: prepared.thumbnail.toString('base64') },

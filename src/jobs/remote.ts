@@ -31,7 +31,8 @@ export class QueryClient {
 
   /** Sends a query and waits for a worker's vector; refuses one from another model. */
   embed(data: QueryJobData): Promise<Float32Array> {
-    return span('jobs.query', () => this.sendAndWait({ ...data, trace: traceCarrier() }), { 'lookalike.input': data.image ? 'image' : 'text' });
+    const input = data.image ? 'image' : 'text';
+    return span('jobs.query', () => this.sendAndWait({ ...data, trace: traceCarrier() }), { 'lookalike.input': input });
   }
 
   private async sendAndWait(data: QueryJobData): Promise<Float32Array> {

@@ -32,7 +32,10 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
   const redis = new RedisLink(cfg.LOOKALIKE_REDIS_URL, (m) => log(`worker ${id}: ${m}`));
 
   // in the trace of the request that queued the job, when it carries one
-  const embed = (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => inTrace(job.data.trace, () => span('encode', async () => {
+  const embed = (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => inTrace(job.data.trace, () => span('encode',
+    () => encode(job),
+    { 'lookalike.input': job.data.image ? 'image' : 'text', 'lookalike.worker': id, 'lookalike.job_id': job.id ?? '' }));
+  const encode = async (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => {
     const started = performance.now();
     const data = job.data;
     let vector: Float32Array;
@@ -42,8 +45,12 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
       if (!isTextEmbedder(encoder)) throw new Error(`worker ${id} runs ${encoder.identity.modelId}, which cannot embed words`);
       vector = await metrics.time(metrics.encodeDuration, 'text', () => encoder.embedText((data as QueryJobData).text ?? ''));
     }
-    return { modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id, encodeMs: performance.now() - started, trace: traceCarrier() };
-  }, { 'lookalike.input': job.data.image ? 'image' : 'text', 'lookalike.worker': id, 'lookalike.job_id': job.id ?? '' }));
+    return {
+      modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id,
+      encodeMs: performance.now() - started,
+      trace: traceCarrier(), // the writer's store of this result follows this encode
+    };
+  };
   const names = queueNames(cfg, encoder.identity.modelId);
   const options = { connection: connection(cfg), concurrency: 1, lockDuration: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000, stalledInterval: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000 };
   // one encoder, two queues: the model serialises the calls; queries wait behind at most one gallery image

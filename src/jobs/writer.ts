@@ -60,7 +60,8 @@ export class JobWriter {
       const existing = await this.queue.getJob(jobId);
       if (existing && (await existing.isFailed())) await existing.remove();
       this.notStored.delete(jobId);
-      await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta, traceCarrier()), { ...encodeJobOptions(this.cfg), jobId });
+      const data = encodeJobData(this.modelId, prepared, meta, traceCarrier());
+      await this.queue.add('encode', data, { ...encodeJobOptions(this.cfg), jobId });
       return jobId;
     }, whenLate), { 'lookalike.job_id': jobId });
   }
@@ -87,9 +88,11 @@ export class JobWriter {
         } else {
           try {
             // in the request's trace, after the worker's encode
+            const { meta } = data;
             const { id } = await inTrace(result.trace ?? data.trace, () => span('jobs.store', () => this.gallery.add(
-              { sha256: data.sha256, bytes: data.meta.bytes, width: data.meta.width, height: data.meta.height, thumbnail: Buffer.from(data.meta.thumbnail, 'base64') },
-              vectorFromBase64(result.vector), { source: data.meta.source, label: data.meta.label, photo: data.meta.photo },
+              { sha256: data.sha256, bytes: meta.bytes, width: meta.width, height: meta.height,
+                thumbnail: Buffer.from(meta.thumbnail, 'base64') },
+              vectorFromBase64(result.vector), { source: meta.source, label: meta.label, photo: meta.photo },
             ), { 'lookalike.job_id': job.id!, 'lookalike.worker': result.worker }));
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass

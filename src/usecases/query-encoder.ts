@@ -48,6 +48,7 @@ export class QueryEncoder {
   }
 
   private timed<T>(input: 'image' | 'text', encode: () => Promise<T>): Promise<T> {
-    return span('encode', () => this.metrics.time(this.metrics.encodeDuration, input, encode), { 'lookalike.input': input });
+    return span('encode', () => this.metrics.time(this.metrics.encodeDuration, input, encode),
+      { 'lookalike.input': input });
   }
 }

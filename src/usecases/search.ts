@@ -85,7 +85,9 @@ export class Search {
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
     const decode = (r: SearchResult) => this.encoder.embedder.decode(this.gallery.thumbnail(r.id));
-    const { results: reranked, summary } = await this.encoder.admission.run(() => span('rerank', () => reranker.rerank(query, results, decode)));
+    const rerank = () => span('rerank', () => reranker.rerank(query, results, decode),
+      { 'lookalike.candidates': results.length });
+    const { results: reranked, summary } = await this.encoder.admission.run(rerank);
     return { results: reranked, next, classification, rerank: summary };
   }
 

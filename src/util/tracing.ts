@@ -32,24 +32,28 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
  */
 export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   if (tracing || !tracingRequested(env)) return null;
-  const [api, { NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, { FastifyOtelInstrumentation }] =
+  const [api, { NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, fastifyOtel] =
     await Promise.all([
-      import('@opentelemetry/api'), import('@opentelemetry/sdk-trace-node'), import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'), import('@fastify/otel'),
+      import('@opentelemetry/api'), import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/resources'), import('@fastify/otel'),
     ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over the default name
   const resource = resources.resourceFromAttributes({ 'service.name': serviceName })
-    .merge(resources.detectResources({ detectors: [resources.envDetector, resources.hostDetector, resources.processDetector] }));
+    .merge(resources.detectResources({
+      detectors: [resources.envDetector, resources.hostDetector, resources.processDetector],
+    }));
   // the exporter reads the endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables itself
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
+  const exporter = new OTLPTraceExporter();
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
   provider.register(); // the global provider, the async-hooks context manager and the W3C propagator
-  const otel = new FastifyOtelInstrumentation({ ignorePaths: ({ url }) => UNTRACED_PATHS.has(url) });
+  const otel = new fastifyOtel.FastifyOtelInstrumentation({ ignorePaths: ({ url }) => UNTRACED_PATHS.has(url) });
   otel.setTracerProvider(provider);
   tracing = {
     api, tracer: api.trace.getTracer('lookalike'), fastifyPlugin: otel.plugin() as FastifyPluginCallback,
     shutdown: () => provider.shutdown(),
   };
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${env.OTEL_EXPORTER_OTLP_ENDPOINT!.replace(/\/$/, '')}/v1/traces`;
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    || `${env.OTEL_EXPORTER_OTLP_ENDPOINT!.replace(/\/$/, '')}/v1/traces`;
   return `tracing: spans of ${resource.attributes['service.name']} go to ${endpoint} (OTLP/HTTP JSON)`;
 }
 
