@@ -1,7 +1,7 @@
 // OpenTelemetry tracing through real processes: an OTLP/HTTP receiver of the test's own (a plain HTTP server that
 // decodes the JSON the exporters send), a real Redis, a real worker and a real server. An upload in queue mode is one
-// trace across both processes, its worker's encode inside it; a search shows the index, the re-scoring and the
-// database. With the variables unset (or OTEL_SDK_DISABLED=true), the server loads no OpenTelemetry module (beyond the
+// trace across both processes, its worker's encode inside it; a search shows the index, the re-scoring, the database
+// and the re-ranking. With the variables unset (or OTEL_SDK_DISABLED=true), the server loads no OpenTelemetry module (beyond the
 // no-op API that prom-client requires anyway).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { multipart } from './helpers/app.js';
 import { ROOT, startScript, watchOutput } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
-import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
+import { MODELS_DIR, TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 
 /** A start, an encode or an export that shows no progress for this long is stuck (a backstop, not a budget). */
@@ -143,7 +143,11 @@ describe('tracing', () => {
     const receiver = await otlpReceiver();
     const redis = await startRedis();
     redises.push(redis);
-    const tracing = { ...exportSoon, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOOKALIKE_REDIS_URL: redis.url };
+    // with the tiny VL model: searches can be re-ranked
+    const tracing = {
+      ...exportSoon, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOOKALIKE_REDIS_URL: redis.url,
+      LOOKALIKE_TEXT_MODEL: TINY_TEXT_MODEL,
+    };
     const worker = startScript('scripts/worker.ts', [], { ...base, ...tracing });
     children.push(worker);
     await watchOutput(worker).waitFor(/waiting for jobs/, STALL_MS);
@@ -159,7 +163,7 @@ describe('tracing', () => {
       if (state.state === 'done' || state.state === 'failed') break;
     }
     expect(state).toMatchObject({ state: 'done', imageId: expect.any(Number) });
-    const found = await post(`${server.url}/api/search`, { image, k: '1' });
+    const found = await post(`${server.url}/api/search`, { image, k: '1', rerank: 'true' });
     expect(found.status).toBe(200);
 
     const spans = receiver.spans;
@@ -172,7 +176,7 @@ describe('tracing', () => {
     });
     const search = await receiver.waitFor(() => {
       const r = request('/api/search');
-      return r && inTrace(r.traceId, 'db.read') ? r : undefined;
+      return r && inTrace(r.traceId, 'rerank') ? r : undefined;
     });
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const ancestors = (s: ReceivedSpan) => {
@@ -202,8 +206,8 @@ describe('tracing', () => {
     expect(store).toMatchObject({ service: 'lookalike', parentSpanId: encode.spanId });
     expect(names(ancestors(one('db.add')))).toEqual(['jobs.store', 'encode', 'jobs.enqueue', ...names(ancestors(enqueue))]);
     expect(one('index.add').parentSpanId).toBe(store.spanId);
-    // the search: encode here (this server has the model), the index, the re-scoring, the records
-    for (const name of ['encode', 'index.search', 'rescore', 'db.read']) {
+    // the search: encode here (this server has the model), the index, the re-scoring, the records, the re-ranking
+    for (const name of ['encode', 'index.search', 'rescore', 'db.read', 'rerank']) {
       expect(ancestors(one(name, search.traceId)).at(-1), name).toBe(search);
       expect(one(name, search.traceId).service).toBe('lookalike');
     }
