@@ -236,9 +236,14 @@ describe('tracing', () => {
     const noOtel = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, '']));
     expect(await loaded('unset', noOtel)).toEqual([]);
     expect(await loaded('disabled', { ...noOtel, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' })).toEqual([]);
-    // the same check sees them when tracing is on
-    const on = await loaded('on', { ...noOtel, ...exportSoon, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    // the same check sees them when tracing is on (here by the traces' own endpoint, under a service name of its own)
+    const on = await loaded('on', {
+      ...noOtel, ...exportSoon, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_SERVICE_NAME: 'gallery-1',
+    });
     expect(on.some((m) => m.includes('@opentelemetry/sdk-trace-node'))).toBe(true);
     expect(on.some((m) => m.includes('@fastify/otel'))).toBe(true);
+    const named = await receiver.waitFor(() => receiver.spans.find((s) => s.name === 'request'));
+    expect(named.service).toBe('gallery-1');
+    expect(receiver.spans.map((s) => s.service).filter((name) => name !== 'gallery-1')).toEqual([]);
   }, BACKSTOP_MS);
 });

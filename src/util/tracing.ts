@@ -30,7 +30,8 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
  * Starts tracing for this process when the environment asks for it; a description of where spans go, or null (off).
  * `serviceName` applies unless OTEL_SERVICE_NAME is set.
  */
-export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+export async function startTracing(serviceName: string): Promise<string | null> {
+  const env = process.env; // the SDK reads its variables from there too
   if (tracing || !tracingRequested(env)) return null;
   const [api, { NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, fastifyOtel] =
     await Promise.all([
