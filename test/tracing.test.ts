@@ -165,6 +165,9 @@ describe('tracing', () => {
     expect(state).toMatchObject({ state: 'done', imageId: expect.any(Number) });
     const found = await post(`${server.url}/api/search`, { image, k: '1', rerank: 'true' });
     expect(found.status).toBe(200);
+    // a narrow filter: its few images are scored exactly, without the index
+    const filtered = await post(`${server.url}/api/search`, { image, k: '1', label: 'scene' });
+    expect(filtered.status).toBe(200);
 
     const spans = receiver.spans;
     const request = (route: string) => spans.find((s) => s.name === 'request' && s.attributes['http.route'] === route);
@@ -178,6 +181,7 @@ describe('tracing', () => {
       const r = request('/api/search');
       return r && inTrace(r.traceId, 'rerank') ? r : undefined;
     });
+    const exact = await receiver.waitFor(() => spans.find((s) => s.name === 'search.exact'));
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const ancestors = (s: ReceivedSpan) => {
       const out: ReceivedSpan[] = [];
@@ -192,7 +196,8 @@ describe('tracing', () => {
       expect(matching, name).toHaveLength(1);
       return matching[0]!;
     };
-    // in the server: decode and the enqueue inside the request
+    // in the server: the duplicate check, decode and the enqueue inside the request
+    expect(ancestors(one('db.lookup')).at(-1)).toBe(upload);
     expect(ancestors(one('decode')).at(-1)).toBe(upload);
     const enqueue = one('jobs.enqueue');
     expect(ancestors(enqueue).at(-1)).toBe(upload);
@@ -211,6 +216,9 @@ describe('tracing', () => {
       expect(ancestors(one(name, search.traceId)).at(-1), name).toBe(search);
       expect(one(name, search.traceId).service).toBe('lookalike');
     }
+    const filteredRequest = ancestors(exact).at(-1)!;
+    expect(filteredRequest).toMatchObject({ name: 'request', attributes: { 'http.route': '/api/search' } });
+    expect(spans.filter((s) => s.traceId === filteredRequest.traceId && s.name === 'index.search')).toEqual([]);
     // probes are not traced
     await fetch(`${server.url}/livez`);
     await server.stop();
