@@ -1,8 +1,8 @@
 // OpenTelemetry tracing through real processes: an OTLP/HTTP receiver of the test's own (a plain HTTP server that
 // decodes the JSON the exporters send), a real Redis, a real worker and a real server. An upload in queue mode is one
 // trace across both processes, its worker's encode inside it; a search shows the index, the re-scoring, the database
-// and the re-ranking. With the variables unset (or OTEL_SDK_DISABLED=true), the server loads no OpenTelemetry module (beyond the
-// no-op API that prom-client requires anyway).
+// and the re-ranking; a query sent to the worker holds its encode. With the variables unset (or OTEL_SDK_DISABLED=true),
+// the server loads no OpenTelemetry module (beyond the no-op API that prom-client requires anyway).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -182,10 +182,10 @@ describe('tracing', () => {
       return r && inTrace(r.traceId, 'rerank') ? r : undefined;
     });
     const exact = await receiver.waitFor(() => spans.find((s) => s.name === 'search.exact'));
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const byId = (id: string) => spans.find((s) => s.spanId === id);
     const ancestors = (s: ReceivedSpan) => {
       const out: ReceivedSpan[] = [];
-      for (let p = byId.get(s.parentSpanId); p; p = byId.get(p.parentSpanId)) out.push(p);
+      for (let p = byId(s.parentSpanId); p; p = byId(p.parentSpanId)) out.push(p);
       return out;
     };
     const names = (list: ReceivedSpan[]) => list.map((s) => s.name);
@@ -223,6 +223,15 @@ describe('tracing', () => {
     await fetch(`${server.url}/livez`);
     await server.stop();
     expect(spans.filter((s) => s.attributes['url.path'] === '/livez')).toEqual([]);
+
+    // a server that loads no model: its query goes to the worker, whose encode is a span of the query's trace
+    const remote = await startServer({ ...tracing, LOOKALIKE_TEXT_MODEL: '', LOOKALIKE_QUERY_ENCODER: 'queue' });
+    expect((await post(`${remote.url}/api/search`, { image, k: '1' })).status).toBe(200);
+    await remote.stop();
+    const query = await receiver.waitFor(() => spans.find((s) => s.name === 'jobs.query'));
+    const queryEncode = spans.find((s) => s.parentSpanId === query.spanId);
+    expect(queryEncode).toMatchObject({ name: 'encode', service: 'lookalike-worker', attributes: { 'lookalike.input': 'image' } });
+    expect(ancestors(query).at(-1)).toMatchObject({ name: 'request', attributes: { 'http.route': '/api/search' } });
     console.log(`an upload through a worker (queue mode), as the receiver got it:\n${formatTree(spans, upload)}\n\n` +
       `a search:\n${formatTree(spans, search)}`);
   }, BACKSTOP_MS);
