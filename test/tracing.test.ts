@@ -1,8 +1,8 @@
 // OpenTelemetry tracing through real processes: an OTLP/HTTP receiver of the test's own (a plain HTTP server that
 // decodes the JSON the exporters send), a real Redis, a real worker and a real server. An upload in queue mode is one
 // trace across both processes, its worker's encode inside it; a search shows the index, the re-scoring, the database
-// and the re-ranking; a query sent to the worker holds its encode. With the variables unset (or OTEL_SDK_DISABLED=true),
-// the server loads no OpenTelemetry module (beyond the no-op API that prom-client requires anyway).
+// and the re-ranking; a query sent to the worker holds its encode. With the variables unset (or
+// OTEL_SDK_DISABLED=true), the server loads no OpenTelemetry module (beyond the no-op API that prom-client requires).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -230,7 +230,9 @@ describe('tracing', () => {
     await remote.stop();
     const query = await receiver.waitFor(() => spans.find((s) => s.name === 'jobs.query'));
     const queryEncode = spans.find((s) => s.parentSpanId === query.spanId);
-    expect(queryEncode).toMatchObject({ name: 'encode', service: 'lookalike-worker', attributes: { 'lookalike.input': 'image' } });
+    expect(queryEncode).toMatchObject({
+      name: 'encode', service: 'lookalike-worker', attributes: { 'lookalike.input': 'image' },
+    });
     expect(ancestors(query).at(-1)).toMatchObject({ name: 'request', attributes: { 'http.route': '/api/search' } });
     console.log(`an upload through a worker (queue mode), as the receiver got it:\n${formatTree(spans, upload)}\n\n` +
       `a search:\n${formatTree(spans, search)}`);
