@@ -43,8 +43,10 @@ interface ReceivedSpan {
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const valueOf = (v: AnyValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue);
-const attributesOf = (list: { key: string; value: AnyValue }[] = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+const valueOf = (v: AnyValue) =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue);
+const attributesOf = (list: { key: string; value: AnyValue }[] = []) =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
 /** An OTLP/HTTP receiver: decodes the JSON export requests sent to /v1/traces and keeps their spans. */
 async function otlpReceiver() {
@@ -88,7 +90,10 @@ async function otlpReceiver() {
         let timer: NodeJS.Timeout;
         const arm = () => {
           clearTimeout(timer);
-          timer = setTimeout(() => { changed.delete(check); reject(new Error(`no awaited span after ${spans.length} spans`)); }, STALL_MS);
+          timer = setTimeout(() => {
+            changed.delete(check);
+            reject(new Error(`no awaited span after ${spans.length} spans`));
+          }, STALL_MS);
         };
         const check = () => {
           const value = found();
@@ -105,8 +110,10 @@ async function otlpReceiver() {
 }
 
 async function startServer(env: Record<string, string>, preload: string[] = []) {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((p) => ['--import', p]), 'src/server.ts'], {
-    cwd: ROOT, env: { ...process.env, ...base, PORT: '0', LOOKALIKE_DATA_DIR: mkdtempSync(join(root, 'data-')), ...env },
+  const args = ['--import', 'tsx', ...preload.flatMap((p) => ['--import', p]), 'src/server.ts'];
+  const dataDir = mkdtempSync(join(root, 'data-'));
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT, env: { ...process.env, ...base, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -139,7 +146,8 @@ function formatTree(spans: ReceivedSpan[], rootSpan: ReceivedSpan): string {
 }
 
 describe('tracing', () => {
-  it('follows an upload in queue mode through the worker in one trace, and a search through index and database', async () => {
+  it('follows an upload in queue mode through the worker in one trace, and searches through index and database',
+    async () => {
     const receiver = await otlpReceiver();
     const redis = await startRedis();
     redises.push(redis);
@@ -157,7 +165,8 @@ describe('tracing', () => {
     const added = await post(`${server.url}/api/images`, { image, label: 'scene' });
     expect(added.status).toBe(202);
     let state: Record<string, unknown> = {};
-    for (let changedAt = Date.now(), last = ''; Date.now() - changedAt < STALL_MS; await new Promise((r) => setTimeout(r, 50))) {
+    const pause = () => new Promise((r) => setTimeout(r, 50));
+    for (let changedAt = Date.now(), last = ''; Date.now() - changedAt < STALL_MS; await pause()) {
       state = await (await fetch(`${server.url}${String(added.json.statusUrl)}`)).json() as Record<string, unknown>;
       if (state.state !== last) { last = String(state.state); changedAt = Date.now(); }
       if (state.state === 'done' || state.state === 'failed') break;
@@ -190,7 +199,9 @@ describe('tracing', () => {
     };
     const names = (list: ReceivedSpan[]) => list.map((s) => s.name);
 
-    expect(upload).toMatchObject({ service: 'lookalike', parentSpanId: '', attributes: { 'http.request.method': 'POST' } });
+    expect(upload).toMatchObject({
+      service: 'lookalike', parentSpanId: '', attributes: { 'http.request.method': 'POST' },
+    });
     const one = (name: string, traceId = upload.traceId) => {
       const matching = spans.filter((s) => s.traceId === traceId && s.name === name);
       expect(matching, name).toHaveLength(1);
@@ -209,7 +220,8 @@ describe('tracing', () => {
     // back in the server: the store of its result follows the worker's encode; the database and the index inside it
     const store = one('jobs.store');
     expect(store).toMatchObject({ service: 'lookalike', parentSpanId: encode.spanId });
-    expect(names(ancestors(one('db.add')))).toEqual(['jobs.store', 'encode', 'jobs.enqueue', ...names(ancestors(enqueue))]);
+    expect(names(ancestors(one('db.add'))))
+      .toEqual(['jobs.store', 'encode', 'jobs.enqueue', ...names(ancestors(enqueue))]);
     expect(one('index.add').parentSpanId).toBe(store.spanId);
     // the search: encode here (this server has the model), the index, the re-scoring, the records, the re-ranking
     for (const name of ['encode', 'index.search', 'rescore', 'db.read', 'rerank']) {
@@ -238,7 +250,8 @@ describe('tracing', () => {
       `a search:\n${formatTree(spans, search)}`);
   }, BACKSTOP_MS);
 
-  it('loads no OpenTelemetry module when the variables are unset or OTEL_SDK_DISABLED=true, and loads it when set', async () => {
+  it('loads no OpenTelemetry module when the variables are unset or OTEL_SDK_DISABLED=true, and loads it when set',
+    async () => {
     const receiver = await otlpReceiver();
     const loaded = async (name: string, env: Record<string, string>) => {
       const log = join(root, `${name}.modules`);
@@ -249,15 +262,18 @@ describe('tracing', () => {
       await server.stop();
       const modules = readFileSync(log, 'utf8').split('\n');
       expect(modules.some((m) => m.includes('/src/server.ts'))).toBe(true); // the log saw the server's own modules
-      // prom-client (the metrics) requires @opentelemetry/api itself, tracing or not: the API alone, which records nothing
+      // prom-client (the metrics) requires @opentelemetry/api itself, tracing or not: the API alone, recording nothing
       return modules.filter((m) => /@opentelemetry\/(?!api\/)|@fastify\/otel/.test(m));
     };
-    const noOtel = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, '']));
+    const noOtel = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_'))
+      .map((k) => [k, '']));
     expect(await loaded('unset', noOtel)).toEqual([]);
-    expect(await loaded('disabled', { ...noOtel, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' })).toEqual([]);
+    const disabled = { ...noOtel, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' };
+    expect(await loaded('disabled', disabled)).toEqual([]);
     // the same check sees them when tracing is on (here by the traces' own endpoint, under a service name of its own)
     const on = await loaded('on', {
-      ...noOtel, ...exportSoon, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_SERVICE_NAME: 'gallery-1',
+      ...noOtel, ...exportSoon, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      OTEL_SERVICE_NAME: 'gallery-1',
     });
     expect(on.some((m) => m.includes('@opentelemetry/sdk-trace-node'))).toBe(true);
     expect(on.some((m) => m.includes('@fastify/otel'))).toBe(true);
