@@ -24,7 +24,8 @@ const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.p
 try {
   for (let i = 0; ; i++) {
     if (await fetch(`${base}/api/health`).then((r) => r.status === 200, () => false)) break;
-    if (i > 600) throw new Error('the server did not become ready');
+    // the first start builds the demo gallery (1000 pictures): over a minute on a busy 2-core machine
+    if (i > 6000) throw new Error('the server did not become ready within 10 minutes');
     await new Promise((r) => setTimeout(r, 100));
   }
   const dir = join(dataDir, 'demo', 'images', 'sneaker');

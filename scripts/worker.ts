@@ -3,6 +3,7 @@
 // npm script execs node, so no shell or tsx process stands between them).
 import { startWorker } from '../src/runtime/worker.js';
 import { closeOnSignal } from '../src/util/shutdown.js';
+import { startTracing, stopTracing } from '../src/util/tracing.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: LOOKALIKE_REDIS_URL=redis://host:6379 npm run worker -- [options]';
@@ -17,12 +18,15 @@ runCli(USAGE, async () => {
   if (!config.LOOKALIKE_REDIS_URL) throw new UsageError('LOOKALIKE_REDIS_URL (or --redis) is not set: a worker takes its jobs from Redis');
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
   const name = `worker ${process.pid}`;
+  const tracing = await startTracing('lookalike-worker');
+  if (tracing) log(`${name}: ${tracing}`);
   const starting = startWorker(config, log);
   // armed before the model loads: a signal at any moment closes it once (after the load, if it comes during it)
   closeOnSignal({ info: (m) => log(`${name}: ${m}`), error: (err, m) => log(`${name}: ${m}: ${err instanceof Error ? err.stack : String(err)}`) }, async () => {
     const worker = await starting;
     log(`${name}: stopping after the job in hand`);
     await worker.close();
+    await stopTracing(); // the last encodes' spans are sent
     log(`${name}: closed`);
   });
   await starting;

@@ -25,6 +25,7 @@ import takeAwayRoutes from './routes/take-away.js';
 import trashRoutes from './routes/trash.js';
 import { Runtime } from './runtime/runtime.js';
 import { VERSION } from './util/version.js';
+import { tracingPlugin } from './util/tracing.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,6 +66,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     frameworkErrors, // a malformed path (%ZZ) in the one error shape too
     clientErrorHandler: clientError, // and what Node's parser refuses: headers too large, a method that is not HTTP's
   }).withTypeProvider<ZodTypeProvider>();
+  // first, so every route and hook registered after it is traced (when tracing is on)
+  const tracing = tracingPlugin();
+  if (tracing) await app.register(tracing);
   // every method Node parses reaches the router (Fastify knows nine), so one no route takes is a 405 or 404 of ours;
   // CONNECT never does (Node hands it to the server's 'connect' event)
   for (const method of METHODS) {

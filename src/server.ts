@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { exposed } from './util/access.js';
 import { closeOnSignal } from './util/shutdown.js';
+import { startTracing, stopTracing } from './util/tracing.js';
 
 let config;
 try {
@@ -13,9 +14,12 @@ try {
   process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(2);
 }
+const tracing = await startTracing('lookalike'); // before the app: its requests are traced from the first
 const app = await buildApp(config);
+if (tracing) app.log.info(tracing);
 closeOnSignal({ info: (m) => app.log.info(m), error: (err, m) => app.log.error({ err }, m) }, async () => {
   await app.close();
+  await stopTracing(); // the last spans (the close's) are sent
   app.log.info(`closed: requests finished, ${app.runtime.indexSaved ? 'index saved' : 'index NOT saved (see above)'}, database and models closed`);
 });
 try {

@@ -6,6 +6,7 @@ import type { SearchCursor, SearchOptions } from '../domain/search.js';
 import { LookalikeError } from '../errors.js';
 import type { SearchHit } from '../index/protocol.js';
 import type { Store } from '../store/store.js';
+import { span } from '../util/tracing.js';
 import { cosineScore, dot } from '../util/vectors.js';
 
 /** The index as far as search goes: the k nearest of each query vector, among `allow` when given. */
@@ -84,7 +85,8 @@ export class FilteredSearch {
     const filter = opts.filter && Object.values(opts.filter).some((v) => v !== undefined) ? opts.filter : undefined;
     const drop = (hits: SearchHit[]) => hits.filter((h) => h.id !== opts.excludeId);
     if (filter && this.store.countFiltered(filter) <= EXACT_SCAN_MAX) {
-      const scored = drop(this.exactScores(vector, filter)); // once: every depth is all of it
+      // once: every depth is all of it
+      const scored = drop(span('search.exact', () => this.exactScores(vector, filter)));
       return async () => ({ hits: scored, complete: true });
     }
     const allow = filter ? this.store.filteredIds(filter).filter((id) => id !== opts.excludeId) : undefined;
@@ -93,10 +95,11 @@ export class FilteredSearch {
       // exactly as deep as needed (the index widens its own search until the allow-list fills it): hnsw and ivf-pq
       // search a wider pool when asked for more, and a page must search the pool a query of its depth would
       const fetch = depth + extra;
-      const [found] = await this.index.search(vector, fetch, allow);
+      const [found] = await span('index.search', () => this.index.search(vector, fetch, allow),
+        { 'lookalike.k': fetch });
       const hits = drop(found!).sort(byScore).slice(0, depth);
       const complete = found!.length < fetch; // the index has no more: its widening covered all it holds
-      const rescored = this.rescore(vector, hits);
+      const rescored = span('rescore', () => this.rescore(vector, hits), { 'lookalike.candidates': hits.length });
       if (complete || hits.length === 0) return { hits: rescored, complete };
       // an image the index did not reach scores at most about the deepest one fetched, give or take the index's own
       // error (ivf-sq8's quantisation: measured on the hits fetched, with a margin): keep only what beats that

@@ -22,6 +22,7 @@ import { folderIndexKind, IndexMaintainer, type SyncReport } from './index-maint
 import { lockDataDir } from './lock.js';
 import { asStored } from '../util/vector-format.js';
 import { cleanText } from '../util/text.js';
+import { span } from '../util/tracing.js';
 import { dot } from '../util/vectors.js';
 
 export interface GalleryOptions {
@@ -117,10 +118,10 @@ export class Gallery implements LabelledVectors {
    * it replaces the stored one (`relabelled`).
    */
   async add(image: Omit<PreparedImage, 'decoded'>, vector: Float32Array, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): Promise<{ id: number; duplicate: boolean; relabelled: boolean; restored: boolean }> {
-    const { vectorChanged, ...result } = this.store.addImage({
+    const { vectorChanged, ...result } = span('db.add', () => this.store.addImage({
       sha256: image.sha256, source: cleanText(meta.source, SOURCE_MAX), label: meta.label,
       width: image.width, height: image.height, bytes: image.bytes, thumbnail: image.thumbnail, photo: meta.photo,
-    }, vector);
+    }, vector));
     // a new image, another vector for it (--force), or one back from the trash: the index gets it; the same vector
     // again changes nothing
     if (vectorChanged || result.restored) await this.indexAdded(result.id, vector, !result.duplicate);
@@ -147,7 +148,7 @@ export class Gallery implements LabelledVectors {
    *  the two agree (a replaced vector stays stored, and the index takes it at the next open). */
   private async indexAdded(id: number, vector: Float32Array, isNew: boolean): Promise<void> {
     try {
-      await this.index.added([id], asStored(vector));
+      await span('index.add', () => this.index.added([id], asStored(vector)));
     } catch (err) {
       if (!(err instanceof IndexOutOfMemoryError)) throw err;
       if (isNew) this.store.delete(id);
@@ -403,7 +404,7 @@ export class Gallery implements LabelledVectors {
   }
 
   private toResults(hits: SearchHit[]): SearchResult[] {
-    const records = this.store.getMany(hits.map((h) => h.id));
+    const records = span('db.read', () => this.store.getMany(hits.map((h) => h.id)), { 'lookalike.ids': hits.length });
     return hits.flatMap((h) => {
       const r = records.get(h.id);
       return r ? [{ ...r, score: h.score }] : [];

@@ -1,6 +1,7 @@
 // Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { span } from '../util/tracing.js';
 import type { DecodedImage } from './decode.js';
 
 export const THUMBNAIL_SIZE = 256;
@@ -23,7 +24,11 @@ export interface Decoder { decode(image: Buffer): Promise<DecodedImage> }
 
 /** Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError / ImageTooLargeError.
  *  `hash`: the content's sha256 when the caller has it already. */
-export async function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
+export function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
+  return span('decode', () => decodeAndThumbnail(encoder, data, hash), { 'lookalike.bytes': data.length });
+}
+
+async function decodeAndThumbnail(encoder: Decoder, data: Buffer, hash: string): Promise<PreparedImage> {
   const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
   // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
   const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));

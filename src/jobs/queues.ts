@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { DecodedImage } from '../image/decode.js';
 import type { PreparedImage } from '../image/prepare.js';
 import type { PhotoMeta } from '../domain/records.js';
+import type { TraceCarrier } from '../util/tracing.js';
 
 export interface ImagePayload {
   rgb: string; // base64 of width x height x 3 bytes
@@ -24,6 +25,8 @@ export interface EncodeJobData {
   sha256: string;
   image: ImagePayload;
   meta: { source: string | null; label: string | null; photo?: PhotoMeta; width: number; height: number; bytes: number; thumbnail: string };
+  /** With tracing on: the trace of the request that queued it (the worker's encode is a span of it). */
+  trace?: TraceCarrier;
 }
 
 /** A query to embed and send back at once (search and classify on a server without a local encoder). */
@@ -31,6 +34,7 @@ export interface QueryJobData {
   modelId: string;
   image?: ImagePayload;
   text?: string;
+  trace?: TraceCarrier;
 }
 
 export interface JobResult {
@@ -38,6 +42,8 @@ export interface JobResult {
   vector: string; // base64 of float32
   worker: string; // host:pid
   encodeMs: number;
+  /** With tracing on: the worker's encode span, which the writer's store of this result follows. */
+  trace?: TraceCarrier;
 }
 
 /** One pair of queues per model: a worker sees only the jobs of the model it runs, and the writer collects only its
@@ -82,10 +88,14 @@ export function decodedImage(p: ImagePayload): DecodedImage {
   return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength), width: p.width, height: p.height, sourceWidth: p.sourceWidth, sourceHeight: p.sourceHeight, content: p.content };
 }
 
-export function encodeJobData(modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta }): EncodeJobData {
+export function encodeJobData(
+  modelId: string, prepared: PreparedImage, meta: { source: string | null; label: string | null; photo?: PhotoMeta },
+  trace?: TraceCarrier,
+): EncodeJobData {
   return {
     modelId, sha256: prepared.sha256, image: imagePayload(prepared.decoded),
     meta: { ...meta, width: prepared.width, height: prepared.height, bytes: prepared.bytes, thumbnail: prepared.thumbnail.toString('base64') },
+    trace,
   };
 }
 

@@ -6,6 +6,7 @@ import { RETRY_SECONDS, type Config } from '../config.js';
 import type { QueryTransport } from '../encoder/remote-embedder.js';
 import type { DecodedImage } from '../image/decode.js';
 import { LookalikeError, UnavailableError } from '../errors.js';
+import { span, traceCarrier } from '../util/tracing.js';
 import { RedisLink } from './redis-link.js';
 import { connection, imagePayload, queryQueue, queueNames, vectorFromBase64, type JobResult, type QueryJobData } from './queues.js';
 
@@ -30,7 +31,12 @@ export class QueryClient implements QueryTransport {
   }
 
   /** Sends a query and waits for a worker's vector; refuses one from another model. */
-  async embed(data: QueryJobData): Promise<Float32Array> {
+  embed(data: QueryJobData): Promise<Float32Array> {
+    const input = data.image ? 'image' : 'text';
+    return span('jobs.query', () => this.sendAndWait({ ...data, trace: traceCarrier() }), { 'lookalike.input': input });
+  }
+
+  private async sendAndWait(data: QueryJobData): Promise<Float32Array> {
     // kept a minute once finished: removed at once, a job a fast worker finished before waitUntilFinished() looked was
     // gone, its completion event already passed, and the query waited for the timeout (seen with the tiny model)
     const job = await this.redis.call('a query', () => this.queue.add('query', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }));

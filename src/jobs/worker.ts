@@ -11,6 +11,7 @@ import { LookalikeError } from '../errors.js';
 import { checkMetricsAccess } from '../util/access.js';
 import { isTextEmbedder, type Embedder } from '../encoder/embedder.js';
 import { Metrics } from '../util/metrics.js';
+import { inTrace, span, traceCarrier } from '../util/tracing.js';
 import { RedisLink } from './redis-link.js';
 import { connection, decodedImage, queueNames, vectorToBase64, type EncodeJobData, type JobResult, type QueryJobData } from './queues.js';
 
@@ -30,7 +31,11 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
   log(`worker ${id}: model ${encoder.identity.modelId} (${encoder.dim} dims) on ${encoder.device}${acceleration?.gpu ? '' : `, ${cfg.threads} threads`}`);
   const redis = new RedisLink(cfg.LOOKALIKE_REDIS_URL, (m) => log(`worker ${id}: ${m}`));
 
-  const embed = async (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => {
+  // in the trace of the request that queued the job, when it carries one
+  const embed = (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => inTrace(job.data.trace, () => span('encode',
+    () => encode(job),
+    { 'lookalike.input': job.data.image ? 'image' : 'text', 'lookalike.worker': id, 'lookalike.job_id': job.id ?? '' }));
+  const encode = async (job: Job<EncodeJobData | QueryJobData>): Promise<JobResult> => {
     const started = performance.now();
     const data = job.data;
     let vector: Float32Array;
@@ -40,7 +45,11 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
       if (!isTextEmbedder(encoder)) throw new Error(`worker ${id} runs ${encoder.identity.modelId}, which cannot embed words`);
       vector = await metrics.time(metrics.encodeDuration, 'text', () => encoder.embedText((data as QueryJobData).text ?? ''));
     }
-    return { modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id, encodeMs: performance.now() - started };
+    return {
+      modelId: encoder.identity.modelId, vector: vectorToBase64(vector), worker: id,
+      encodeMs: performance.now() - started,
+      trace: traceCarrier(), // the writer's store of this result follows this encode
+    };
   };
   const names = queueNames(cfg, encoder.identity.modelId);
   const options = { connection: connection(cfg), concurrency: 1, lockDuration: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000, stalledInterval: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000 };

@@ -11,6 +11,7 @@ import { DiskFullError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { PreparedImage } from '../image/prepare.js';
 import type { PhotoMeta } from '../domain/records.js';
+import { inTrace, span, traceCarrier } from '../util/tracing.js';
 import type { RedisLink } from './redis-link.js';
 import { encodeJobData, encodeJobId, encodeJobOptions, encodeQueue, isEncodeJobId, vectorFromBase64, type EncodeJobData, type JobResult } from './queues.js';
 
@@ -63,13 +64,14 @@ export class JobWriter {
     const jobId = encodeJobId(this.modelId, prepared.sha256);
     const whenLate = `the image may still be stored, as job ${jobId} (GET /api/jobs/${jobId} tells); ` +
       'sending it again is safe: the same content is the same job';
-    return this.redisCall('adding an image', async () => {
+    return span('jobs.enqueue', () => this.redisCall('adding an image', async () => {
       const existing = await this.queue.getJob(jobId);
       if (existing && (await existing.isFailed())) await existing.remove();
       this.notStored.delete(jobId);
-      await this.queue.add('encode', encodeJobData(this.modelId, prepared, meta), { ...encodeJobOptions(this.cfg), jobId });
+      const data = encodeJobData(this.modelId, prepared, meta, traceCarrier());
+      await this.queue.add('encode', data, { ...encodeJobOptions(this.cfg), jobId });
       return jobId;
-    }, whenLate);
+    }, whenLate), { 'lookalike.job_id': jobId });
   }
 
   /** Hands the results of the jobs completed so far to `sink` and removes them from Redis; one pass at a time. */
@@ -93,11 +95,14 @@ export class JobWriter {
           this.log(`jobs: ${data.meta.source ?? job.id}: ${why}`);
         } else {
           try {
+            // in the request's trace, after the worker's encode
             const { sha256, meta } = data;
             const thumbnail = Buffer.from(meta.thumbnail, 'base64');
             const image = { sha256, bytes: meta.bytes, width: meta.width, height: meta.height, thumbnail };
             const { source, label, photo } = meta;
-            const { id } = await sink.store(image, vectorFromBase64(result.vector), { source, label, photo });
+            const { id } = await inTrace(result.trace ?? data.trace, () => span('jobs.store',
+              () => sink.store(image, vectorFromBase64(result.vector), { source, label, photo }),
+              { 'lookalike.job_id': job.id!, 'lookalike.worker': result.worker }));
             stored.push({ jobId: job.id!, imageId: id, source: data.meta.source, worker: result.worker });
           } catch (err) { // this result only: the next ones are stored, and this one is not tried again at every pass
             if (err instanceof DiskFullError) throw err; // not this result's fault: all of them wait for room, in Redis

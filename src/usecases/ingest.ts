@@ -9,6 +9,7 @@ import type { Gallery, StoredContent } from '../gallery/gallery.js';
 import { prepareImage, sha256, type PreparedImage } from '../image/prepare.js';
 import type { JobState, JobWriter, ResultSink } from '../jobs/writer.js';
 import { readPhotoMeta } from './photo-meta.js';
+import { span } from '../util/tracing.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 export interface Meta { source: string | null; label: string | null; photo?: PhotoMeta }
@@ -37,7 +38,7 @@ export class Ingest implements ResultSink {
     if (!this.uploads) throw new Error('Ingest.add needs an encoder (uploads)');
     const { encoder, writer } = this.uploads;
     const hash = sha256(data);
-    let known = this.gallery.content(hash);
+    let known = span('db.lookup', () => this.gallery.content(hash));
     const fromTrash = known?.trashed === true;
     if (known?.trashed) known = await this.restore(hash, known.id);
     if (known?.embedded) {

@@ -5,6 +5,7 @@ import { LookalikeError, TextSearchUnavailableError } from '../errors.js';
 import { prepareImage, type PreparedImage } from '../image/prepare.js';
 import type { Admission } from '../util/admission.js';
 import type { Metrics } from '../util/metrics.js';
+import { span } from '../util/tracing.js';
 
 export class QueryEncoder {
   constructor(readonly embedder: Embedder, readonly admission: Admission, private readonly metrics: Metrics) {}
@@ -47,6 +48,7 @@ export class QueryEncoder {
   }
 
   private timed<T>(input: 'image' | 'text', encode: () => Promise<T>): Promise<T> {
-    return this.metrics.time(this.metrics.encodeDuration, input, encode);
+    return span('encode', () => this.metrics.time(this.metrics.encodeDuration, input, encode),
+      { 'lookalike.input': input });
   }
 }

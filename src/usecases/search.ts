@@ -7,6 +7,7 @@ import type { Gallery } from '../gallery/gallery.js';
 import type { ImageFilter } from '../domain/records.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { Classification, Classify } from './classify.js';
+import { span } from '../util/tracing.js';
 import type { QueryEncoder } from './query-encoder.js';
 
 /** One part of a query built from several: words, an uploaded image, both (one input), or a stored image's id. */
@@ -88,7 +89,9 @@ export class Search {
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
     const decode = (r: SearchResult) => this.encoder.embedder.decode(this.gallery.thumbnail(r.id));
-    const { results: reranked, summary } = await this.encoder.admission.run(() => reranker.rerank(query, results, decode));
+    const rerank = () => span('rerank', () => reranker.rerank(query, results, decode),
+      { 'lookalike.candidates': results.length });
+    const { results: reranked, summary } = await this.encoder.admission.run(rerank);
     return { results: reranked, next, classification, rerank: summary };
   }
 
