@@ -2251,7 +2251,6 @@ export interface operations {
                     image: string;
                     /** @default Describe this image. */
                     prompt?: string;
-                    /** @default 256 */
                     maxTokens?: number;
                     /** @default 0 */
                     temperature?: number;
