@@ -195,7 +195,7 @@ if (values.serve) {
     const json: BenchRow[] = [];
     const jsonRow = (r: Served, extra: Record<string, unknown>): BenchRow => ({
       system: 'lookalike', kind: r.kind, index: r.index, vectors, n: r.n, recall10: r.recall, p50ms: r.p50, p99ms: r.p99,
-      qps1: r.qps1, qps8: r.qps8, qps32: r.qps32, nprobe: params.nprobe, exactCandidates: KINDS[r.kind as IndexKind].exact ? params.exactCandidates : null,
+      qps1: r.qps1, qps8: r.qps8, qps32: r.qps32, nprobe: KINDS[r.kind as IndexKind].trained ? params.nprobe : null, exactCandidates: KINDS[r.kind as IndexKind].exact ? params.exactCandidates : null,
       ...extra,
     });
     for (const kind of kinds) {
