@@ -1,7 +1,8 @@
 // bench/ivfpq-scan: the IVF-PQ index search alone (faiss-node called directly: no worker, no re-scoring), lookalike's
 // 4-bit scan (patches/faiss-node/ivfpq4_search.cc) against faiss' own on the same queries, one after the other, with
 // the share of labels they agree on. The index is built from bench/synthetic's vectors and kept in the temporary
-// folder for the next run (a 1M build takes a few minutes). Another factory string compares other layouts: faiss'
+// folder for the next run (a 1M build takes a few minutes), keyed by the vectors, n, the factory and the training
+// size. Another factory string compares other layouts: faiss'
 // fast-scan codes (`IVF1000,PQ512x4fs`, which lookalike's scan does not cover: both columns are faiss') or an HNSW
 // coarse quantizer (`IVF1000_HNSW32,PQ512x4np`).
 //   npx tsx bench/ivfpq-scan.ts [--n 1000000] [--factory IVF1000,PQ512x4np] [--nprobes 4,8,16,32] [--queries 100]
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type * as FaissNode from 'faiss-node';
 import { ivfLists, pqSubvectors } from '../src/index/kinds.js';
 import { percentile, table } from './common.js';
-import { DIM, makeSource } from './synthetic.js';
+import { DIM, describeSynthetic, makeSource } from './synthetic.js';
 
 const { values } = parseArgs({
   options: { n: { type: 'string', default: '1000000' }, factory: { type: 'string' }, nprobes: { type: 'string', default: '4,8,16,32' }, queries: { type: 'string', default: '100' } },
@@ -23,14 +24,17 @@ const factory = values.factory ?? `IVF${ivfLists(n)},PQ${pqSubvectors(DIM)}x4np`
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 faiss.Index.setThreads(1);
 const src = makeSource(n, 42);
-const file = join(tmpdir(), `lookalike-ivfpq-scan-${factory.replace(/[^A-Za-z0-9]/g, '_')}-${n}.faiss`);
+const trainN = Math.min(n, 64_000);
+// keyed by everything that changes the index: the vectors (generator, spread, seed), n, the layout and the training
+const key = `${describeSynthetic(42)}-${factory}-${n}-train${trainN}`;
+const file = join(tmpdir(), `lookalike-ivfpq-scan-${key.replace(/[^A-Za-z0-9.]+/g, '_')}.faiss`);
 let index: FaissNode.Index;
 if (existsSync(file)) {
   index = faiss.Index.read(file);
 } else {
   const started = performance.now();
   index = faiss.Index.fromFactory(DIM, factory, 0);
-  const trainN = Math.min(n, 64_000), sample = new Float32Array(trainN * DIM);
+  const sample = new Float32Array(trainN * DIM);
   for (let i = 0; i < trainN; i++) src.point(sample.subarray(i * DIM, (i + 1) * DIM), Math.floor((i * n) / trainN) % src.clusters);
   index.train(sample);
   const CHUNK = 8192, chunk = new Float32Array(CHUNK * DIM);
@@ -42,7 +46,8 @@ if (existsSync(file)) {
   }
   index.write(file);
 }
-const queries = Array.from({ length: nq }, () => { const q = new Float32Array(DIM); src.point(q, Math.floor(src.random() * src.clusters)); return q; });
+const all = src.queries(nq); // their own stream: the same queries whether the index was just built or loaded
+const queries = Array.from({ length: nq }, (_, q) => all.slice(q * DIM, (q + 1) * DIM));
 const rows: (string | number)[][] = [];
 for (const nprobe of values.nprobes!.split(',').map(Number)) {
   index.setParameter('nprobe', nprobe);

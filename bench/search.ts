@@ -1,11 +1,14 @@
-// bench/search: each index kind on synthetic clustered unit vectors of the real width (4096), two ways:
+// bench/search: each index kind on bench/synthetic's clustered unit vectors of the real width (4096), or with
+// --vectors fashion on the demo embedding model's encodes of Fashion-MNIST (bench/fashion-vectors.ts), two ways:
 //  - bulk: all vectors at once through the project's index layer (VectorIndex: worker thread, id mapping), and the
 //    same saved file queried through faiss-node directly, in the same run;
 //  - incremental: what users actually do, one image at a time through the gallery (SQLite, then the index), with
 //    the background rebuilds that keep an IVF index sized for the gallery (trained anew each time it grows 4x).
-// Prints build time, memory per vector, p50/p99 of one query, the layer/direct ratio and recall@10 against exact
-// search.   npm run bench:search   (LOOKALIKE_BENCH_N=100000, LOOKALIKE_BENCH_HNSW_N=n, LOOKALIKE_BENCH_QUERIES=60,
-// LOOKALIKE_BENCH_INCREMENTAL=0 to skip the incremental path)
+// Prints the index measured (faiss factory: lists, codes), build time, memory per vector, p50/p99 of one query after a
+// full warm-up pass, queries per second at 1, 8 and 32 in flight (distinct queries), the layer/direct ratio and
+// recall@10 against exact search.   npm run bench:search [-- --json rows.json] [-- --vectors fashion]
+// (LOOKALIKE_BENCH_N=100000, LOOKALIKE_BENCH_HNSW_N=n, LOOKALIKE_BENCH_QUERIES=256, LOOKALIKE_BENCH_INCREMENTAL=0 to
+// skip the incremental path)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,56 +17,42 @@ import { fileURLToPath } from 'node:url';
 import { Gallery } from '../src/gallery/gallery.js';
 import { KINDS, type IndexKind, type IndexParams } from '../src/index/kinds.js';
 import { VectorIndex } from '../src/index/vector-index.js';
-import { seededRandom } from '../src/models/random-models.js';
+import { parseArgs } from 'node:util';
 import { fakeImage, identity } from '../test/helpers/vectors.js';
-import { percentile, table, timed } from './common.js';
+import { table, timed } from './common.js';
+import { loadFashionVectors } from './fashion-vectors.js';
+import { measure, writeRows } from './load.js';
+import { DIM as SYNTHETIC_DIM, describeSynthetic, makeSource } from './synthetic.js';
 
-const DIM = 4096, K = 10;
+const K = 10;
+const { values } = parseArgs({ options: { json: { type: 'string' }, vectors: { type: 'string', default: 'synthetic' } } });
 const N = Number(process.env.LOOKALIKE_BENCH_N ?? 100_000);
-const HNSW_N = Number(process.env.LOOKALIKE_BENCH_HNSW_N ?? N);
-const NQ = Number(process.env.LOOKALIKE_BENCH_QUERIES ?? 60);
+const HNSW_ENV = Number(process.env.LOOKALIKE_BENCH_HNSW_N ?? N);
+const NQ = Number(process.env.LOOKALIKE_BENCH_QUERIES ?? 256);
 const INCREMENTAL = process.env.LOOKALIKE_BENCH_INCREMENTAL !== '0';
-const CLUSTERS = Math.max(10, Math.round(N / 50)), SUBSPACE = 256, NOISE = 0.75;
 const params: IndexParams = { hnswM: 32, efSearch: 128, nprobe: 16 };
 
-// Real embeddings are clustered and low-rank: cluster centres live in a 256-d subspace of the 4096-d space, and
-// each vector is its centre plus isotropic noise (cosine to its centre about 0.8, to a cluster mate about 0.64).
-function makeData(n: number, seed: number): { base: Float32Array; queries: Float32Array } {
-  const rand = seededRandom(seed);
-  const basis = new Float32Array(SUBSPACE * DIM).map(() => rand() * 2 - 1);
-  const centres = new Float32Array(CLUSTERS * DIM);
-  for (let c = 0; c < CLUSTERS; c++) {
-    const row = centres.subarray(c * DIM, (c + 1) * DIM);
-    for (let b = 0; b < SUBSPACE; b++) {
-      const w = rand() * 2 - 1;
-      const v = basis.subarray(b * DIM, (b + 1) * DIM);
-      for (let i = 0; i < DIM; i++) row[i]! += w * v[i]!;
-    }
-    normalize(row, 1);
+/** bench/synthetic's vectors (4096 dims), or the demo model's encodes of Fashion-MNIST (64 dims): the last NQ
+ *  pictures of the test set are the queries, the first n of the rest the gallery. */
+async function makeData(): Promise<{ base: Float32Array; queries: Float32Array; dim: number; n: number; vectors: string }> {
+  if (values.vectors === 'fashion') {
+    const f = await loadFashionVectors();
+    const n = Math.min(N, f.count - NQ);
+    return { base: f.vectors.subarray(0, n * f.dim), queries: f.vectors.slice((f.count - NQ) * f.dim), dim: f.dim, n, vectors: 'fashion-mnist-demo-embedding' };
   }
-  const noiseScale = NOISE * Math.sqrt(3 / DIM); // uniform noise with norm ~NOISE
-  const point = (out: Float32Array, c: number) => {
-    const centre = centres.subarray(c * DIM, (c + 1) * DIM);
-    for (let i = 0; i < DIM; i++) out[i] = centre[i]! + (rand() * 2 - 1) * noiseScale;
-    normalize(out, 1);
-  };
-  const base = new Float32Array(n * DIM);
-  for (let i = 0; i < n; i++) point(base.subarray(i * DIM, (i + 1) * DIM), i % CLUSTERS);
-  const queries = new Float32Array(NQ * DIM);
-  for (let q = 0; q < NQ; q++) point(queries.subarray(q * DIM, (q + 1) * DIM), Math.floor(rand() * CLUSTERS));
-  return { base, queries };
-}
-function normalize(v: Float32Array, to: number) {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const f = to / Math.sqrt(s);
-  for (let i = 0; i < v.length; i++) v[i]! *= f;
+  if (values.vectors !== 'synthetic') throw new Error(`--vectors ${values.vectors}: synthetic or fashion`);
+  const src = makeSource(N, 42), DIM = SYNTHETIC_DIM;
+  const base = new Float32Array(N * DIM);
+  for (let i = 0; i < N; i++) src.point(base.subarray(i * DIM, (i + 1) * DIM), i % src.clusters);
+  return { base, queries: src.queries(NQ), dim: DIM, n: N, vectors: describeSynthetic(42) };
 }
 
 interface Row {
-  kind: string; path: 'bulk' | 'incremental'; n: number; buildS: number; bytes: number; p50: number; p99: number;
+  kind: string; index: string; path: 'bulk' | 'incremental'; n: number; buildS: number; bytes: number; p50: number; p99: number;
+  qps1: number | null; qps8: number | null; qps32: number | null;
   dp50: number | null; dp99: number | null; recall: number; same: boolean | null; note: string;
 }
+let DIM = 4096;
 
 const recallOf = (ids: number[][], truth: number[][]) => ids.reduce((s, got, q) => s + got.filter((id) => truth[q]!.includes(id)).length / K, 0) / NQ;
 
@@ -78,14 +67,9 @@ async function runKind(kind: IndexKind, base: Float32Array, n: number, queries: 
     await index.call.finishBuild();
   });
   await index.call.save(0);
-  const times: number[] = [];
-  const ids: number[][] = [];
-  for (let q = 0; q < NQ; q++) {
-    const x = queries.slice(q * DIM, (q + 1) * DIM);
-    const [hits, ms] = await timed(() => index.call.search(x, K));
-    times.push(ms);
-    ids.push(hits[0]!.map((h) => h.id));
-  }
+  const stats = await index.call.stats();
+  const m = await measure(async (q) => (await index.call.search(queries.slice(q * DIM, (q + 1) * DIM), K))[0]!.map((h) => h.id), NQ);
+  const ids = m.hits;
   await index.close();
   const sidecar = JSON.parse(readFileSync(join(dir, kind, `${kind}.json`), 'utf8')) as { ids: number[]; file: string };
   const file = join(dir, kind, sidecar.file);
@@ -94,7 +78,8 @@ async function runKind(kind: IndexKind, base: Float32Array, n: number, queries: 
   const same = direct.labels.every((l, q) => l.map((pos) => sidecar.ids[pos]).join() === ids[q]!.join());
   return {
     row: {
-      kind, path: 'bulk', n, buildS: buildMs / 1000, bytes: statSync(file).size / n, p50: percentile(times, 50), p99: percentile(times, 99),
+      kind, index: KINDS[kind].factory(stats.builtFor, params, DIM), path: 'bulk', n, buildS: buildMs / 1000, bytes: statSync(file).size / n,
+      p50: m.p50ms, p99: m.p99ms, qps1: m.qps1, qps8: m.qps8, qps32: m.qps32,
       dp50: direct.p50, dp99: direct.p99, recall: recallOf(ids, truth ?? ids), same, note: '',
     },
     ids,
@@ -110,17 +95,13 @@ async function runIncremental(kind: IndexKind, base: Float32Array, n: number, qu
       for (let i = 0; i < n; i++) await gallery.add(fakeImage(i), base.subarray(i * DIM, (i + 1) * DIM), { source: null, label: null });
       await gallery.idle(); // the last background rebuild, if one runs
     });
-    const times: number[] = [];
-    const ids: number[][] = [];
-    for (let q = 0; q < NQ; q++) {
-      const [hits, ms] = await timed(() => gallery.search(queries.slice(q * DIM, (q + 1) * DIM), { k: K }));
-      times.push(ms);
-      ids.push(hits.map((h) => h.id));
-    }
+    const m = await measure(async (q) => (await gallery.search(queries.slice(q * DIM, (q + 1) * DIM), { k: K })).map((h) => h.id), NQ);
+    const ids = m.hits;
     const stats = await gallery.indexStats();
     const rebuilds = log.filter((l) => /background rebuild done/.test(l)).length;
     return {
-      kind, path: 'incremental', n, buildS: buildMs / 1000, bytes: NaN, p50: percentile(times, 50), p99: percentile(times, 99), dp50: null, dp99: null,
+      kind, index: KINDS[kind].factory(stats.builtFor, params, DIM), path: 'incremental', n, buildS: buildMs / 1000, bytes: NaN,
+      p50: m.p50ms, p99: m.p99ms, qps1: m.qps1, qps8: m.qps8, qps32: m.qps32, dp50: null, dp99: null,
       recall: recallOf(ids, truth), same: null, note: rebuilds ? `${rebuilds} background rebuild(s), trained for ${stats.builtFor}` : '',
     };
   } finally {
@@ -130,9 +111,12 @@ async function runIncremental(kind: IndexKind, base: Float32Array, n: number, qu
 
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-bench-search-'));
 try {
-  const [{ base, queries }, genMs] = await timed(async () => makeData(N, 42));
-  writeFileSync(join(dir, 'queries.f32'), Buffer.from(queries.buffer));
-  console.log(`${N} vectors x ${DIM} dims in ${CLUSTERS} clusters, ${NQ} queries, made in ${(genMs / 1000).toFixed(1)} s`);
+  const [data, genMs] = await timed(makeData);
+  const { base, queries, n: N } = data;
+  DIM = data.dim;
+  const HNSW_N = Math.min(HNSW_ENV, N);
+  writeFileSync(join(dir, 'queries.f32'), Buffer.from(queries.buffer, queries.byteOffset, queries.byteLength));
+  console.log(`${N} vectors x ${DIM} dims (${data.vectors}), ${NQ} queries, made in ${(genMs / 1000).toFixed(1)} s`);
   const rows: Row[] = [];
   const exact = await runKind('flat', base, N, queries, null, dir);
   rows.push(exact.row);
@@ -162,9 +146,15 @@ try {
   console.log(`\nparams: HNSW M=${params.hnswM} efSearch=${params.efSearch}; IVF nprobe=${params.nprobe}; 1 faiss thread; k=${K}\n`);
   const f = (x: number | null, digits = 2) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(digits));
   console.log(table(
-    ['kind', 'path', 'n', 'build (s)', 'build rate (vec/s)', 'bytes/vector (file)', 'bytes/vector (model)', 'p50 (ms)', 'p99 (ms)', 'p50 direct (ms)', 'p99 direct (ms)', 'p50 ratio', 'recall@10', 'same ids', 'note'],
-    rows.map((r) => [r.kind, r.path, r.n, r.buildS.toFixed(1), (r.n / r.buildS).toFixed(0), f(r.bytes, 0), KINDS[r.kind as IndexKind].bytesPerVector(DIM, params), f(r.p50), f(r.p99),
+    ['kind', 'index', 'path', 'n', 'build (s)', 'build rate (vec/s)', 'bytes/vector (file)', 'bytes/vector (model)', 'p50 (ms)', 'p99 (ms)', 'qps x1', 'qps x8', 'qps x32', 'p50 direct (ms)', 'p99 direct (ms)', 'p50 ratio', 'recall@10', 'same ids', 'note'],
+    rows.map((r) => [r.kind, r.index, r.path, r.n, r.buildS.toFixed(1), (r.n / r.buildS).toFixed(0), f(r.bytes, 0), KINDS[r.kind as IndexKind].bytesPerVector(DIM, params), f(r.p50), f(r.p99),
+      f(r.qps1, 0), f(r.qps8, 0), f(r.qps32, 0),
       f(r.dp50), f(r.dp99), r.dp50 === null ? '-' : (r.p50 / r.dp50).toFixed(3), r.recall.toFixed(3), r.same === null ? '-' : r.same ? 'yes' : 'NO', r.note])));
+  writeRows(values.json, rows.map((r) => ({
+    system: 'lookalike', kind: r.kind, index: r.index, vectors: data.vectors, n: r.n, recall10: r.recall, p50ms: r.p50, p99ms: r.p99,
+    qps1: r.qps1, qps8: r.qps8, qps32: r.qps32, path: r.path, buildS: r.buildS, bytesPerVector: Number.isNaN(r.bytes) ? null : r.bytes,
+    directP50ms: r.dp50, sameIds: r.same,
+  })));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
