@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Gallery } from '../src/gallery/gallery.js';
-import { importExport } from '../src/usecases/export-import.js';
+import { importExport } from '../src/gallery/export-import.js';
 import { identity } from '../test/helpers/vectors.js';
 import { DIM, makeSource } from './synthetic.js';
 

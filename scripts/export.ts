@@ -2,7 +2,7 @@
 // with --thumbnails) for another tool or a notebook, or for npm run import. Read-only, so it runs beside the server.
 // Progress on stderr; a summary (counts, files, digest) on stdout.
 import { galleryDir } from '../src/models/model-set.js';
-import { exportGallery, ExportError, type ExportLayout } from '../src/usecases/export.js';
+import { exportGallery, ExportError, type ExportLayout } from '../src/gallery/export.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run export -- --format jsonl|npy --out <folder> [--f16] [--thumbnails] [--include-trash] ' +

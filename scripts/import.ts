@@ -3,7 +3,7 @@
 // configured model, and the folder must hold no gallery and be in use by no process.
 import { describeEmbedder, galleryDir } from '../src/models/model-set.js';
 import { indexParams } from '../src/runtime/compose.js';
-import { importExport } from '../src/usecases/export-import.js';
+import { importExport } from '../src/gallery/export-import.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run import -- <export folder> [--data-dir <gallery folder>]';

@@ -1,4 +1,4 @@
-// Builds a gallery from an export (src/usecases/export.ts): the same ids, vectors, labels, metadata, thumbnails and
+// Builds a gallery from an export (src/gallery/export.ts): the same ids, vectors, labels, metadata, thumbnails and
 // trash, so the same queries answer the same ids in the same order. The export must be of the configured model (an
 // export of another model is refused, as an index of another model is: its vectors mean nothing to this encoder),
 // carry thumbnails (the gallery serves one per image), and go into a folder that no process uses and that holds none.
@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Gallery } from '../gallery/gallery.js';
-import { lockDataDir } from '../gallery/lock.js';
+import { Gallery } from './gallery.js';
+import { lockDataDir } from './lock.js';
 import type { EncoderIdentity } from '../identity.js';
 import type { IndexKind, IndexParams } from '../index/kinds.js';
 import { PROBE_FILE } from '../knn/probe.js';
