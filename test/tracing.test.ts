@@ -181,10 +181,12 @@ describe('tracing', () => {
     const spans = receiver.spans;
     const request = (route: string) => spans.find((s) => s.name === 'request' && s.attributes['http.route'] === route);
     const inTrace = (traceId: string, name: string) => spans.find((s) => s.traceId === traceId && s.name === name);
-    // the upload's trace is complete once the writer's store of the worker's result and its inner spans arrived
+    // the upload's trace is complete once the worker's encode (which the worker exports itself, in its own batches)
+    // and the writer's store of its result, with its inner spans, arrived
     const upload = await receiver.waitFor(() => {
       const r = request('/api/images');
-      return r && inTrace(r.traceId, 'db.add') && inTrace(r.traceId, 'index.add') ? r : undefined;
+      const complete = ['encode', 'jobs.store', 'db.add', 'index.add'].every((name) => inTrace(r?.traceId ?? '', name));
+      return r && complete ? r : undefined;
     });
     const search = await receiver.waitFor(() => {
       const r = request('/api/search');
@@ -241,7 +243,8 @@ describe('tracing', () => {
     expect((await post(`${remote.url}/api/search`, { image, k: '1' })).status).toBe(200);
     await remote.stop();
     const query = await receiver.waitFor(() => spans.find((s) => s.name === 'jobs.query'));
-    const queryEncode = spans.find((s) => s.parentSpanId === query.spanId);
+    // the worker exports its spans itself, in its own batches: they may arrive after the server's
+    const queryEncode = await receiver.waitFor(() => spans.find((s) => s.parentSpanId === query.spanId));
     expect(queryEncode).toMatchObject({
       name: 'encode', service: 'lookalike-worker', attributes: { 'lookalike.input': 'image' },
     });
