@@ -3,7 +3,7 @@
 // every phase of the runtime, loading included.
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
-import { UnavailableError } from '../errors.js';
+import { UnavailableError, type ErrorCode } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { RedisLink } from '../jobs/redis-link.js';
 import type { ModelSet } from '../models/model-set.js';
@@ -95,8 +95,8 @@ export class Status {
     if (p.status === 'failed') return { status: 'error', error: p.failure, retryAfter: RETRY_SECONDS.startupFailed };
     const redis = this.redis;
     const error = p.status === 'closed'
-      ? { code: 'closed', message: 'the service is shutting down' }
-      : { code: 'loading', message: 'the model and gallery are still loading' +
+      ? { code: 'closed' satisfies ErrorCode, message: 'the service is shutting down' }
+      : { code: 'loading' satisfies ErrorCode, message: 'the model and gallery are still loading' +
         `${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
     return { status: p.status, error, retryAfter: RETRY_SECONDS.loading };
   }
