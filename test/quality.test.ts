@@ -3,6 +3,7 @@
 // and mAP@10 that PyTorch computed for the same model on the same split (src/demo/models/training.json), within 0.01.
 // Random weights could not catch a regression in preprocessing, pooling or indexing; a trained model does.
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { DEMO_MODELS_DIR } from '../src/models/resolve.js';
@@ -11,12 +12,16 @@ import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 const training = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/training.json`, 'utf8'));
 const test = readFashion('t10k');
 const { queries } = demoSplit(test.labels);
+const shoes = queries.filter((i) => ['sandal', 'sneaker', 'ankle boot'].includes(FASHION_CLASSES[test.labels[i]!]!));
+const mirrored = async (i: number) => sharp(await fashionPng(test, i)).flop().png().toBuffer();
 
-async function measure(base: string, zeroShot = false): Promise<{ knnAccuracy: number; mapAt10: number; zeroShot: number }> {
+async function measure(base: string, zeroShot = false, picks = queries, picture = (i: number) => fashionPng(test, i)):
+  Promise<{ knnAccuracy: number; mapAt10: number; zeroShot: number }> {
   let right = 0, apSum = 0, zeroShotRight = 0;
-  for (const i of queries) {
+  for (const i of picks) {
     const truth = FASHION_CLASSES[test.labels[i]!]!;
-    const body = multipart({ image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '10', classify: 'true' });
+    const image = { filename: fashionName(i), data: await picture(i), contentType: 'image/png' };
+    const body = multipart({ image, k: '10', classify: 'true' });
     const res = await fetch(`${base}/api/search`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
     expect(res.status).toBe(200);
     const out = await res.json() as { results: { label: string }[]; classification: { candidate: string } };
@@ -30,7 +35,17 @@ async function measure(base: string, zeroShot = false): Promise<{ knnAccuracy: n
     out.results.slice(0, 10).forEach((r, k) => { if (r.label === truth) { hits++; ap += hits / (k + 1); } });
     apSum += ap / 10; // every class has 100 pictures in the gallery
   }
-  return { knnAccuracy: right / queries.length, mapAt10: apSum / queries.length, zeroShot: zeroShotRight / queries.length };
+  return { knnAccuracy: right / picks.length, mapAt10: apSum / picks.length, zeroShot: zeroShotRight / picks.length };
+}
+
+/** Held-out shoes mirrored left-right are classed within 3 points of the plain ones, and as well as in PyTorch. */
+async function expectMirrorProof(base: string, model: 'vision' | 'embedding'): Promise<void> {
+  const plain = await measure(base, false, shoes);
+  const flopped = await measure(base, false, shoes, mirrored);
+  console.log(`${model}: held-out shoes kNN ${plain.knnAccuracy.toFixed(3)}, mirrored ${flopped.knnAccuracy.toFixed(3)}`);
+  expect(flopped.knnAccuracy).toBeGreaterThanOrEqual(plain.knnAccuracy - 0.03);
+  const want = training[model].trained.augmented['shoes mirrored'];
+  expect(flopped.knnAccuracy).toBeGreaterThanOrEqual(want.knnAccuracy - 0.01);
 }
 
 describe('quality floor on the trained demo', () => {
@@ -51,6 +66,10 @@ describe('quality floor on the trained demo', () => {
     expect(got.mapAt10).toBeGreaterThanOrEqual(want['mAP@10'] - 0.01);
     expect(got.knnAccuracy).toBeGreaterThan(training.vision.untrained.knnAccuracy + 0.1); // the training is what it measures
   });
+
+  it('is not fooled by a mirror: mirrored held-out shoes are classed within 3 points of plain ones', async () => {
+    await expectMirrorProof(base, 'vision');
+  });
 });
 
 describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MODEL=demo)', () => {
@@ -69,6 +88,10 @@ describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MOD
     expect(got.knnAccuracy).toBeGreaterThanOrEqual(want.knnAccuracy - 0.01);
     expect(got.mapAt10).toBeGreaterThanOrEqual(want['mAP@10'] - 0.01);
     expect(got.zeroShot).toBeGreaterThanOrEqual(want.zeroShot_en - 0.01);
+  });
+
+  it('is not fooled by a mirror: mirrored held-out shoes are classed within 3 points of plain ones', async () => {
+    await expectMirrorProof(base, 'embedding');
   });
 
   const topLabels = async (text: string) => {
