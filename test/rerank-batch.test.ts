@@ -21,7 +21,7 @@ describe('batched re-ranking', () => {
   let instruct: VisionLanguageModel;
   let reranker: VisionLanguageModel;
   beforeAll(async () => {
-    instruct = await VisionLanguageModel.load(demoTextModel(MODELS_DIR), DEMO_MMPROJ, options);
+    instruct = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, options);
     reranker = await VisionLanguageModel.load(demoRerankModel(MODELS_DIR), DEMO_MMPROJ, { ...options, role: 'rank' });
     query = await instruct.decode(await scenePng(1));
     candidates = await Promise.all(Array.from({ length: 16 }, async (_, i) => instruct.decode(await scenePng(100 + i))));
@@ -77,7 +77,7 @@ describe('batched re-ranking', () => {
     const { nPromptTokens } = await instruct.generate(RERANK_QUESTION, [query, candidates[0]!], { maxTokens: 1 });
     // a context of 256 tokens holds the query's prompt and only a few candidates beside it
     expect(nPromptTokens * 4).toBeGreaterThan(256);
-    const small = await VisionLanguageModel.load(demoTextModel(MODELS_DIR), DEMO_MMPROJ, { ...options, nCtx: 256 });
+    const small = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, { ...options, nCtx: 256 });
     try {
       const sequential: number[] = [];
       for (const c of candidates) sequential.push(await instruct.probabilityYes(RERANK_QUESTION, [query, c]));
