@@ -3,6 +3,8 @@
 // left out of the labelled set: AUROC, and accuracy at the configured thresholds) and the time per image. A second
 // table puts the classifiers side by side on the held-out queries: KNN, the linear probe (trained on the gallery's
 // vectors) and zero-shot, each with its accuracy and calibration (ECE), and the `trusted` answer of trustedAnswer().
+// With a text model (LOOKALIKE_TEXT_MODEL), a third: describe accuracy, re-rank mAP@10 and few-shot accuracy
+// (bench/instruct-quality.ts).
 //   npm run bench:quality                          (the configured model, LOOKALIKE_* as for npm start; the demo by default)
 //   npm run bench:quality -- --folder <dir>        (a labelled folder, one sub-folder per class, instead of Fashion-MNIST)
 //   npm run bench:quality -- --json                (one JSON object instead of the table)
@@ -19,6 +21,7 @@ import { MIN_KNN_SUPPORT, trustedAnswer, zeroShot as zeroShotOf, type ZeroShotRe
 import { serverModels } from '../src/models/model-set.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';
+import { measureInstruct, type InstructFigures, type Picture } from './instruct-quality.js';
 
 const USAGE = 'usage: npm run bench:quality -- [--folder <dir>] [--gallery-per-class N] [--queries-per-class N] [--json]';
 interface Item { label: string; load: () => Promise<Buffer> }
@@ -149,7 +152,21 @@ runCli(USAGE, async () => {
     const truths = data.queries.map((q) => q.label);
     const side = sideBySide(truths, knnResults, probeAnswers, zeroShotAnswers);
     Object.assign(figures, { probeAccuracy: side.probe.accuracy, probeEce: side.probe.ece, probeLambda: probe.lambda, probeTrainSeconds: probeSeconds, probeCvAccuracy: probe.crossValidation.accuracy });
-    if (values.json) { console.log(JSON.stringify({ ...figures, classifiers: side })); return; }
+    let instruct: InstructFigures | null = null;
+    if (models.vlm) {
+      const vlm = models.vlm;
+      const pictures = async (items: Item[], vectors: Float32Array[]) => {
+        const out: Picture[] = [];
+        for (const [i, it] of items.entries()) out.push({ label: it.label, image: await vlm.decode(await it.load()), vector: vectors[i]! });
+        return out;
+      };
+      const classes = values.folder ? labels : [...FASHION_CLASSES];
+      instruct = await measureInstruct(vlm, await pictures(data.gallery, gallery), await pictures(data.queries, queries), {
+        classes, classesZh: classes.map((c) => data.names[c] ?? c), knn: knnOpts, topN: config.LOOKALIKE_RERANK_TOP_N,
+        maxClasses: config.LOOKALIKE_FEWSHOT_MAX_CLASSES, progress: (m) => process.stderr.write(`${m}\n`),
+      });
+    }
+    if (values.json) { console.log(JSON.stringify({ ...figures, classifiers: side, instruct })); return; }
     const pct = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : 'n/a');
     console.log(table(['model', 'gallery', 'queries', 'kNN accuracy', 'mAP@10', 'zero-shot top-1 (en)', 'zero-shot top-1 (zh)', `open set: AUROC (${figures.openSetLeftOut} left out)`, 'open set: accuracy at the thresholds', 'ms per image'],
       [[String(figures.model), gallery.length, queries.length, pct(figures.knnAccuracy), pct(figures.mapAt10), pct(figures.zeroShotEn), pct(figures.zeroShotZh), pct(figures.openSetAuroc), pct(figures.openSetAccuracy), msPerImage.toFixed(1)]]));
@@ -157,6 +174,16 @@ runCli(USAGE, async () => {
       `trained in ${probeSeconds.toFixed(1)} s; "where KNN is trusted": not unknown, at least ${MIN_KNN_SUPPORT} neighbours of its class, ${side.knnTrusted} queries):`);
     console.log(table(['classifier', 'accuracy', 'ECE', 'accuracy where KNN is trusted', 'accuracy elsewhere'],
       side.rows.map((r) => [r.name, pct(r.accuracy), pct(r.ece), pct(r.whereKnnTrusted), pct(r.elsewhere)])));
+    if (instruct) {
+      const { describe, rerank, fewShot } = instruct;
+      console.log(`\nthe text model on the ${queries.length} held-out queries (describe: greedy, the answer names the right class and no other; ` +
+        `re-rank: the Instruct judge on image search's top ${rerank.topN}; few-shot: method=fewshot's prompt, ${config.LOOKALIKE_FEWSHOT_MAX_CLASSES} classes from the KNN vote):`);
+      console.log(table(['describe (en)', 'describe (zh)', 'mAP@10 before re-rank', 'mAP@10 after', 'ms per re-ranked query'],
+        [[pct(describe.en), pct(describe.zh), pct(rerank.mapAt10Before), pct(rerank.mapAt10After), rerank.msPerQuery.toFixed(0)]]));
+      console.log(table(['few-shot examples per class', 'few-shot accuracy', 'KNN accuracy', 'ms per query'],
+        Object.entries(fewShot.accuracy).map(([n, acc]) => [n, pct(acc), pct(fewShot.knnAccuracy), fewShot.msPerQuery[n]!.toFixed(0)])));
+      console.log(`describe, for example: ${[...describe.examples.en, ...describe.examples.zh].map((t) => JSON.stringify(t)).join(', ')}`);
+    }
   } finally {
     await models.dispose();
   }

@@ -51,7 +51,7 @@ async function measure(name: string, vlm: VisionLanguageModel, sequential: Seque
   }
 }
 
-const demoText = await VisionLanguageModel.load(demoTextModel(dir), DEMO_MMPROJ, tokens);
+const demoText = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, tokens);
 try {
   await measure('demo, Instruct judge (LOOKALIKE_TEXT_MODEL=demo)', demoText, (q, c) => demoText.probabilityYes(RERANK_QUESTION, [q, c]), instructJudge(demoText), 5);
 } finally { await demoText.dispose(); }

@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
-import { DEMO_MODELS_DIR } from '../src/models/resolve.js';
+import { loadConfig } from '../src/config.js';
+import { serverModels, type ModelSet } from '../src/models/model-set.js';
+import { DEMO_MMPROJ, DEMO_MODELS_DIR, demoTextModel } from '../src/models/resolve.js';
+import { answerFollowUp } from '../src/vlm/conversation.js';
+import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
+import { FEWSHOT_EXAMPLES, measureInstruct, type InstructFigures, type Picture } from '../bench/instruct-quality.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 
 const training = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/training.json`, 'utf8'));
@@ -110,5 +115,68 @@ describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MOD
   it.each([['sneaker'], ['运动鞋']])('typing "%s" finds sneakers', async (text) => {
     const labels = await topLabels(text);
     expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(8);
+  });
+});
+
+// The demo's Instruct model (LOOKALIKE_TEXT_MODEL=demo) on the held-out queries, through lookalike's own prompts and
+// readings, against PyTorch's figures on the same pictures (src/demo/models/instruct.json), within 0.01.
+describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL=demo)', () => {
+  const want = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/instruct.json`, 'utf8'));
+  let models: ModelSet;
+  let got: InstructFigures;
+  beforeAll(async () => {
+    models = await serverModels(loadConfig({ LOOKALIKE_TEXT_MODEL: 'demo' }));
+    const vlm = models.vlm!;
+    const { gallery } = demoSplit(test.labels);
+    const pictures = async (ids: number[]) => {
+      const out: Picture[] = [];
+      for (const i of ids) {
+        const png = await fashionPng(test, i);
+        out.push({ label: FASHION_CLASSES[test.labels[i]!]!, image: await vlm.decode(png), vector: (await models.encoder.embed(png)).vector });
+      }
+      return out;
+    };
+    const cfg = loadConfig({});
+    got = await measureInstruct(vlm, await pictures(gallery), await pictures(queries), {
+      classes: FASHION_CLASSES, classesZh: FASHION_CLASSES_ZH, topN: cfg.LOOKALIKE_RERANK_TOP_N, maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES,
+      knn: { k: cfg.LOOKALIKE_KNN_K, temperature: cfg.LOOKALIKE_KNN_TEMPERATURE, minSimilarity: cfg.LOOKALIKE_KNN_MIN_SIMILARITY, minConfidence: cfg.LOOKALIKE_KNN_MIN_CONFIDENCE },
+      progress: (m) => console.log(m),
+    });
+    console.log('lookalike:', JSON.stringify(got), '\nPyTorch:', JSON.stringify(want));
+  }, 1_800_000);
+  afterAll(async () => models?.dispose());
+
+  it('describes in English and in Chinese, naming the right class as often as in PyTorch', () => {
+    expect(got.describe.en).toBeGreaterThanOrEqual(want.describe_en - 0.01);
+    expect(got.describe.zh).toBeGreaterThanOrEqual(want.describe_zh - 0.01);
+  });
+
+  it('re-ranks image search as in PyTorch: the same mAP@10 before and after', () => {
+    expect(got.rerank.mapAt10Before).toBeGreaterThanOrEqual(want.rerank['mAP@10_before'] - 0.01);
+    expect(got.rerank.mapAt10After).toBeGreaterThanOrEqual(want.rerank['mAP@10_after'] - 0.01);
+  });
+
+  it('classifies few-shot at 1, 3 and 5 examples as in PyTorch', () => {
+    for (const n of FEWSHOT_EXAMPLES) expect(got.fewShot.accuracy[n], `${n} examples`).toBeGreaterThanOrEqual(want.fewshot[`accuracy@${n}`] - 0.01);
+  });
+});
+
+// Fidelity: lookalike's greedy describe is transformers' own, token for token, on a fixed set of held-out pictures
+// (test/fixtures/instruct-describe.json, written by train_instruct.py with the committed model).
+describe('greedy describe equals transformers\' on the demo Instruct model', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/instruct-describe.json', import.meta.url), 'utf8')) as
+    { pictures: number[]; prompts: Record<'en' | 'zh', string>; maxTokens: number } & Record<'en' | 'zh', { tokens: number[]; text: string }[]>;
+  let vlm: VisionLanguageModel;
+  beforeAll(async () => { vlm = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, { threads: 1 }); });
+  afterAll(async () => vlm?.dispose());
+
+  it.each(['en', 'zh'] as const)('%s: the same tokens for each picture', async (lang) => {
+    for (const [k, i] of fixture.pictures.entries()) {
+      const want = fixture[lang][k]!;
+      const out = await answerFollowUp(vlm, await vlm.decode(await fashionPng(test, i)), [], fixture.prompts[lang], { maxTokens: fixture.maxTokens });
+      expect(out.text, `picture ${i}`).toBe(want.text);
+      expect(out, `picture ${i}`).toMatchObject({ nTokens: want.tokens.length, stop: 'eos' }); // both ended the turn
+      expect(Array.from(await vlm.tokenize(out.text, false)), `picture ${i}`).toEqual(want.tokens);
+    }
   });
 });

@@ -143,7 +143,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       if (embedder.warning) warnings.push(embedder.warning);
       encoder = embedder;
     } else if (cfg.LOOKALIKE_TEXT_MODEL) {
-      const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, () => demoTextModel(cfg.modelsDir), log);
+      const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
       vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
       loaded.push(vlm);

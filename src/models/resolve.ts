@@ -1,7 +1,7 @@
 // Turns a model setting into a local file: a path as it is, or an `hf:` URI resolved and downloaded (with
 // progress) by node-llama-cpp's model downloader into the models folder. With no model configured, the demo's
-// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models, and tiny random ones (the text model
-// and the reranker, which nothing trained) written on the spot.
+// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models, and a tiny random reranker (which
+// nothing trained) written on the spot.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ export const DEMO_MODELS_DIR = fileURLToPath(new URL('../demo/models/', import.m
 export const DEMO_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-vision-mmproj.gguf');
 export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gguf');
 export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
-export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
+/** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), for DEMO_MMPROJ. */
+export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
 export const DEMO_RERANK_NAME = 'demo-tiny-qwen3vl-reranker.gguf';
 
 export class ModelDownloadError extends ModelFileError {}
@@ -57,11 +58,9 @@ export async function resolveModelFile(spec: string, modelsDir: string, log: (ms
 }
 
 
-/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): a tiny random qwen3vl model that matches the demo mmproj. */
-export function demoTextModel(modelsDir: string): string {
-  const path = join(modelsDir, DEMO_TEXT_NAME);
-  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 2);
-  return path;
+/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): the trained tiny Instruct model that goes with DEMO_MMPROJ. */
+export function demoTextModel(): string {
+  return DEMO_TEXT_MODEL;
 }
 
 
