@@ -22,7 +22,7 @@ describe('batched re-ranking', () => {
   let reranker: VisionLanguageModel;
   beforeAll(async () => {
     instruct = await VisionLanguageModel.load(demoTextModel(MODELS_DIR), DEMO_MMPROJ, options);
-    reranker = await VisionLanguageModel.load(demoRerankModel(MODELS_DIR), DEMO_MMPROJ, { ...options, role: 'rank' });
+    reranker = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...options, role: 'rank' });
     query = await instruct.decode(await scenePng(1));
     candidates = await Promise.all(Array.from({ length: 16 }, async (_, i) => instruct.decode(await scenePng(100 + i))));
   });
