@@ -240,7 +240,7 @@ runCli(USAGE, async () => {
     console.log(table(['classifier', 'accuracy', 'ECE', 'accuracy where KNN is trusted', 'accuracy elsewhere'],
       side.rows.map((r) => [r.name, pct(r.accuracy), pct(r.ece), pct(r.whereKnnTrusted), pct(r.elsewhere)])));
     if (rerank.length) {
-      console.log(`\nre-ranking with ${config.LOOKALIKE_RERANK_MODEL === 'demo' ? 'the demo reranker' : basename(config.LOOKALIKE_RERANK_MODEL)}: mAP@10 in the embedding's order and after the reranker ` +
+      console.log(`\nre-ranking with ${config.LOOKALIKE_RERANK_MODEL === 'demo' ? 'the demo reranker' : basename(config.LOOKALIKE_RERANK_MODEL)}: mAP@10 in the search's order and after the reranker ` +
         `re-scored its top N (PyTorch: the same model and split in transformers${pytorch ? '' : ': only for the demo reranker on the demo split'}):`);
       const py = (row: string, key: string) => pct(pytorch?.[row]?.[key]);
       console.log(table(['queries', 'count', 'mAP@10 before', 'PyTorch', ...depths.flatMap((d) => [`after, N = ${d}`, 'PyTorch']), `ms per query (N = ${Math.max(...depths)})`],
