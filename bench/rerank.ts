@@ -56,7 +56,7 @@ try {
   await measure('demo, Instruct judge (LOOKALIKE_TEXT_MODEL=demo)', demoText, (q, c) => demoText.probabilityYes(RERANK_QUESTION, [q, c]), instructJudge(demoText), 5);
 } finally { await demoText.dispose(); }
 
-const demoRank = await VisionLanguageModel.load(demoRerankModel(dir), DEMO_MMPROJ, { ...tokens, role: 'rank' });
+const demoRank = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...tokens, role: 'rank' });
 try {
   const yes = yesOutput(demoRank);
   const prompt = (q: DecodedImage) => qwenRerankerPrompt(demoRank.info.marker, INSTRUCTION, { image: q, key: 'q' });

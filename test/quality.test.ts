@@ -180,3 +180,51 @@ describe('greedy describe equals transformers\' on the demo Instruct model', () 
     }
   });
 });
+
+describe('quality floor on the trained demo reranker (LOOKALIKE_RERANK_MODEL=demo)', () => {
+  // PyTorch's mAP@10 on the same split (scripts/reference/train_reranker.py): the vision demo's order ("before") and
+  // after the reranker re-scored its top 10 (LOOKALIKE_RERANK_TOP_N's default, and the page of 10 asked for here)
+  const pytorch = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/reranker.json`, 'utf8')).trained;
+  let t: TestApp, base: string;
+  beforeAll(async () => {
+    t = await startTestApp({ LOOKALIKE_RERANK_MODEL: 'demo' });
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => t?.close());
+
+  type Ask = (rerank: boolean) => Promise<{ body: BodyInit; headers: Record<string, string> }>;
+  /** mAP@10 of each query's first page of 10, in the embedding's order and re-ranked, through /api/search. */
+  async function mapAt10(queries: { ask: Ask; truth: string }[]): Promise<{ before: number; after: number }> {
+    const sums = { before: 0, after: 0 };
+    for (const q of queries) {
+      for (const rerank of [false, true]) {
+        const res = await fetch(`${base}/api/search`, { method: 'POST', ...await q.ask(rerank) });
+        expect(res.status).toBe(200);
+        const out = await res.json() as { results: { label: string }[]; rerank?: { complete: boolean; reranked: number } };
+        if (rerank) expect(out.rerank).toMatchObject({ complete: true, reranked: 10 });
+        let hits = 0, ap = 0;
+        out.results.slice(0, 10).forEach((r, k) => { if (r.label === q.truth) { hits++; ap += hits / (k + 1); } });
+        sums[rerank ? 'after' : 'before'] += ap / 10; // every class has 100 pictures in the gallery
+      }
+    }
+    return { before: sums.before / queries.length, after: sums.after / queries.length };
+  }
+
+  const expectPytorch = (got: { before: number; after: number }, want: Record<string, number>, what: string) => {
+    console.log(`${what}: lookalike mAP@10 ${got.before.toFixed(4)} -> ${got.after.toFixed(4)} re-ranked; ` +
+      `PyTorch ${want.before!.toFixed(4)} -> ${want['after@10']!.toFixed(4)}`);
+    expect(Math.abs(got.before - want.before!), `${what}: the vision demo's order`).toBeLessThanOrEqual(0.01);
+    expect(got.after, `${what}: re-ranked`).toBeGreaterThanOrEqual(want['after@10']! - 0.01);
+  };
+
+  it('re-ranks image queries to PyTorch\'s mAP@10, within 0.01', async () => {
+    const got = await mapAt10(queries.map((i) => ({
+      truth: FASHION_CLASSES[test.labels[i]!]!,
+      ask: async (rerank) => {
+        const form = multipart({ image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: '10', rerank: String(rerank) });
+        return { body: new Uint8Array(form.payload), headers: form.headers };
+      },
+    })));
+    expectPytorch(got, pytorch.image, 'image queries');
+  });
+});

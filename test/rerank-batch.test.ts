@@ -6,7 +6,6 @@ import { DEMO_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resol
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Query } from '../src/vlm/rerank.js';
 import { splitAtLastImage, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { scenePng } from './helpers/images.js';
-import { MODELS_DIR } from './helpers/models.js';
 
 const SIZES = [1, 4, 8, 16];
 const TOLERANCE = 1e-4;
@@ -22,7 +21,7 @@ describe('batched re-ranking', () => {
   let reranker: VisionLanguageModel;
   beforeAll(async () => {
     instruct = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, options);
-    reranker = await VisionLanguageModel.load(demoRerankModel(MODELS_DIR), DEMO_MMPROJ, { ...options, role: 'rank' });
+    reranker = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...options, role: 'rank' });
     query = await instruct.decode(await scenePng(1));
     candidates = await Promise.all(Array.from({ length: 16 }, async (_, i) => instruct.decode(await scenePng(100 + i))));
   });

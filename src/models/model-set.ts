@@ -156,9 +156,10 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       loaded.push(encoder);
     }
     if (cfg.LOOKALIKE_RERANK_MODEL) {
-      const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, () => demoRerankModel(cfg.modelsDir), log);
+      const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, demoRerankModel, log);
       if (!cfg.LOOKALIKE_RERANK_MMPROJ && cfg.LOOKALIKE_RERANK_MODEL !== 'demo') throw new ModelFileError('LOOKALIKE_RERANK_MODEL needs LOOKALIKE_RERANK_MMPROJ, the reranker\'s own mmproj');
-      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : mmprojPath;
+      // the demo reranker reads pictures through the tower it was trained with, whichever demo encodes the gallery
+      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : DEMO_MMPROJ;
       rerankModel = await VisionLanguageModel.load(path, rerankMmproj, { ...common, role: 'rank' });
       loaded.push(rerankModel);
       judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };

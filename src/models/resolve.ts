@@ -1,12 +1,10 @@
 // Turns a model setting into a local file: a path as it is, or an `hf:` URI resolved and downloaded (with
 // progress) by node-llama-cpp's model downloader into the models folder. With no model configured, the demo's
-// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models, and a tiny random reranker (which
-// nothing trained) written on the spot.
+// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../errors.js';
-import { TINY_TEXT, writeRandomTextModel } from './random-models.js';
 
 /** The trained demo models (scripts/reference/train.py made them; training.json says how). */
 export const DEMO_MODELS_DIR = fileURLToPath(new URL('../demo/models/', import.meta.url));
@@ -15,7 +13,9 @@ export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gg
 export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
 /** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), for DEMO_MMPROJ. */
 export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
-export const DEMO_RERANK_NAME = 'demo-tiny-qwen3vl-reranker.gguf';
+/** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how): it reads pictures through the
+ *  vision demo's tower, DEMO_MMPROJ, which it was trained with, frozen. */
+export const DEMO_RERANK_MODEL = join(DEMO_MODELS_DIR, 'fashion-reranker.gguf');
 
 export class ModelDownloadError extends ModelFileError {}
 
@@ -64,9 +64,7 @@ export function demoTextModel(): string {
 }
 
 
-/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): a tiny random qwen3vl model with a yes/no classifier head. */
-export function demoRerankModel(modelsDir: string): string {
-  const path = join(modelsDir, DEMO_RERANK_NAME);
-  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 6, 'rank');
-  return path;
+/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): trained on Fashion-MNIST, read with DEMO_MMPROJ. */
+export function demoRerankModel(): string {
+  return DEMO_RERANK_MODEL;
 }
