@@ -1,10 +1,14 @@
 // What the Instruct VL model does on a labelled split, in the figures scripts/reference/train_instruct.py measures in
 // PyTorch (src/demo/models/instruct.json): describe accuracy in English and Chinese (the share of queries whose greedy
 // answer names the right class and no other), the re-rank judge's mAP@10 before and after re-ranking image search's
-// top N and its time, and few-shot accuracy at 1, 3 and 5 examples against KNN on the same queries. Every picture is
-// judged as decoded from its original file (the pixels PyTorch saw), through lookalike's own prompts and readings:
-// answerFollowUp (describe), Reranker with instructJudge, pickExamples and classifyFewShot (method=fewshot).
+// top N and its time, few-shot accuracy at 1, 3 and 5 examples against KNN on the same queries, and reading accuracy
+// (exact words) on renders of the queries with words on a price tag and without. Every picture is judged as decoded
+// from its file (the pixels PyTorch saw), through lookalike's own prompts and readings: answerFollowUp (describe and
+// reading), Reranker with instructJudge, pickExamples and classifyFewShot (method=fewshot).
+import sharp from 'sharp';
+import type { FashionSet } from '../src/demo/fashion-mnist.js';
 import type { DecodedImage } from '../src/image/decode.js';
+import { resizeBicubic } from '../src/image/resample.js';
 import { classify, type KnnOptions } from '../src/knn/knn.js';
 import { answerFollowUp } from '../src/vlm/conversation.js';
 import { classifyFewShot, pickExamples } from '../src/vlm/few-shot.js';
@@ -16,6 +20,54 @@ export interface Picture { label: string; image: DecodedImage; vector: Float32Ar
 
 export const DESCRIBE_PROMPTS = { en: 'Describe this image.', zh: '请用中文描述这张图片' } as const;
 export const FEWSHOT_EXAMPLES = [1, 3, 5] as const;
+/** The reading prompt the demo model was trained on (the captions' reading prompt, word for word). */
+export const READ_PROMPT = 'Read the words written in this image. Answer with the words only, or "none".';
+
+/** How train_instruct.py draws words on pictures (instruct.json's `reading`): a white tag in a corner, one word a
+ *  line, in a 5x7 pixel font (7 rows of 5, '#' ink) with each font pixel `scale` x `scale`, on the picture enlarged to
+ *  `side` x `side`. Sizes are in font pixels. */
+export interface TagStyle {
+  tag: { side: number; scale: number; margin: number; padding: number; advance: number; lineHeight: number };
+  font: Record<string, string>;
+}
+/** A held-out render: a test picture, the words on its tag (none: the enlarged picture alone) and the tag's corner
+ *  (0-3: top left, top right, bottom left, bottom right). */
+export interface Render { picture: number; words: string[]; corner: number }
+
+/** `words` drawn on a grey picture of the tag's side (in place), as train_instruct.py's draw_tag, pixel for pixel. */
+export function drawTag(grey: Uint8Array, words: string[], corner: number, style: TagStyle): Uint8Array {
+  const { side, scale: s, margin, padding, advance, lineHeight } = style.tag;
+  const w = (2 * padding + Math.max(...words.map((word) => word.length)) * advance - 1) * s;
+  const h = (2 * padding + words.length * lineHeight - 1) * s;
+  const x0 = corner % 2 === 0 ? margin * s : side - margin * s - w, y0 = corner < 2 ? margin * s : side - margin * s - h;
+  const fill = (x: number, y: number, width: number, height: number, v: number) => {
+    for (let yy = y; yy < y + height; yy++) grey.fill(v, yy * side + x, yy * side + x + width);
+  };
+  fill(x0, y0, w, h, 255);
+  words.forEach((word, line) => [...word].forEach((ch, k) => {
+    const glyph = style.font[ch];
+    if (!glyph) throw new Error(`the tag font has no "${ch}"`);
+    glyph.split(' ').forEach((row, r) => [...row].forEach((px, c) => {
+      if (px === '#') fill(x0 + (padding + k * advance + c) * s, y0 + (padding + line * lineHeight + r) * s, s, s, 0);
+    }));
+  }));
+  return grey;
+}
+
+/** A render as a PNG: the test picture enlarged as transformers' processor and lookalike do (Pillow's bicubic), then
+ *  its tag. It is a size the model takes as it is (its mmproj's token range holds it), so nothing resizes it again. */
+export async function renderPng(set: FashionSet, render: Render, style: TagStyle): Promise<Buffer> {
+  const n = set.side * set.side, side = style.tag.side;
+  const rgb = new Uint8Array(n * 3);
+  set.images.subarray(render.picture * n, (render.picture + 1) * n).forEach((v, i) => rgb.fill(v, 3 * i, 3 * i + 3));
+  const big = resizeBicubic(rgb, set.side, set.side, side, side);
+  const grey = Uint8Array.from({ length: side * side }, (_, i) => big[3 * i]!);
+  if (render.words.length) drawTag(grey, render.words, render.corner, style);
+  return sharp(Buffer.from(grey), { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
+}
+
+/** A picture to read and the answer it should get: its words one space apart, or "none". */
+export interface ReadItem { image: DecodedImage; answer: string }
 
 /** The classes a text names: in English as whole words ("shirt" is not inside "t-shirt"; a plural s counts). */
 export function namesIn(text: string, names: readonly string[], lang: 'en' | 'zh'): number[] {
@@ -37,6 +89,8 @@ export interface InstructFigures {
   describe: { en: number; zh: number; examples: { en: string[]; zh: string[] } };
   rerank: { topN: number; mapAt10Before: number; mapAt10After: number; msPerQuery: number };
   fewShot: { accuracy: Record<string, number>; knnAccuracy: number; msPerQuery: Record<string, number> };
+  /** Exact-match reading accuracy on the renders with words and on those without (answer "none"); null: none given. */
+  reading: { withWords: number; without: number; examples: string[] } | null;
 }
 
 export async function measureInstruct(vlm: VisionLanguageModel, gallery: Picture[], queries: Picture[],
@@ -92,7 +146,22 @@ export async function measureInstruct(vlm: VisionLanguageModel, gallery: Picture
     fewShot.accuracy[examples] = right / queries.length;
     fewShot.msPerQuery[examples] = (performance.now() - started) / queries.length;
   }
+  let reading: InstructFigures['reading'] = null;
+  if (opts.reads?.length) {
+    const right = { words: 0, wordsTotal: 0, none: 0, noneTotal: 0 };
+    const examples: string[] = [];
+    for (const [i, r] of opts.reads.entries()) {
+      const { text } = await answerFollowUp(vlm, r.image, [], READ_PROMPT, { maxTokens: 8 });
+      const none = r.answer === 'none';
+      right[none ? 'noneTotal' : 'wordsTotal']++;
+      if (text.trim() === r.answer) right[none ? 'none' : 'words']++;
+      if (examples.length < 3 && !none) examples.push(`${r.answer} -> ${text}`);
+      if ((i + 1) % 50 === 0) say(`reading: ${i + 1}/${opts.reads.length}`);
+    }
+    reading = { withWords: right.words / right.wordsTotal, without: right.none / right.noneTotal, examples };
+  }
   return {
+    reading,
     describe,
     rerank: { topN: opts.topN, mapAt10Before: before / queries.length, mapAt10After: after / queries.length, msPerQuery: rerankMs / queries.length },
     fewShot,

@@ -26,7 +26,7 @@ import { Reranker, type Query } from '../src/vlm/rerank.js';
 import type { Config } from '../src/config.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';
-import { measureInstruct, type InstructFigures, type Picture } from './instruct-quality.js';
+import { measureInstruct, renderPng, type InstructFigures, type Picture, type ReadItem, type Render } from './instruct-quality.js';
 
 const USAGE = 'usage: npm run bench:quality -- [--folder <dir>] [--gallery-per-class N] [--queries-per-class N] [--rerank-depths 10,20] [--json]';
 interface Item { label: string; load: () => Promise<Buffer> }
@@ -48,6 +48,17 @@ function folderItems(folder: string): { gallery: Item[]; queries: Item[]; names:
   }
   if (!gallery.length || !queries.length) throw new UsageError(`${folder} needs sub-folders of pictures, one per class, with at least 2 pictures each`);
   return { gallery, queries, names: {} };
+}
+
+/** What the demo Instruct model reads: instruct.json's held-out renders (the demo queries with words on a tag), and
+ *  the plain queries (answer "none"). */
+async function demoReads(decode: (png: Buffer) => Promise<Picture['image']>, queries: Item[]): Promise<ReadItem[]> {
+  const style = JSON.parse(readFileSync(join(DEMO_MODELS_DIR, 'instruct.json'), 'utf8')).reading;
+  const test = readFashion('t10k');
+  const reads: ReadItem[] = [];
+  for (const r of style.renders as Render[]) reads.push({ image: await decode(await renderPng(test, r, style)), answer: r.words.join(' ') });
+  for (const q of queries) reads.push({ image: await decode(await q.load()), answer: 'none' });
+  return reads;
 }
 
 const dot = (a: Float32Array, b: Float32Array) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; };
@@ -243,6 +254,7 @@ runCli(USAGE, async () => {
       instruct = await measureInstruct(vlm, await pictures(data.gallery, gallery), await pictures(data.queries, queries), {
         classes, classesZh: classes.map((c) => data.names[c] ?? c), knn: knnOpts, topN: config.LOOKALIKE_RERANK_TOP_N,
         maxClasses: config.LOOKALIKE_FEWSHOT_MAX_CLASSES, progress: (m) => process.stderr.write(`${m}\n`),
+        reads: config.LOOKALIKE_TEXT_MODEL === 'demo' && !values.folder ? await demoReads((png) => vlm.decode(png), data.queries) : undefined,
       });
     }
     const rerank = await rerankSection(models, config, data, gallery, queries, depths);
@@ -265,6 +277,10 @@ runCli(USAGE, async () => {
       console.log(table(['few-shot examples per class', 'few-shot accuracy', 'KNN accuracy', 'ms per query'],
         Object.entries(fewShot.accuracy).map(([n, acc]) => [n, pct(acc), pct(fewShot.knnAccuracy), fewShot.msPerQuery[n]!.toFixed(0)])));
       console.log(`describe, for example: ${[...describe.examples.en, ...describe.examples.zh].map((t) => JSON.stringify(t)).join(', ')}`);
+      if (instruct.reading) {
+        console.log(table(['reading: renders with words, exact', 'plain pictures, "none"', 'for example'],
+          [[pct(instruct.reading.withWords), pct(instruct.reading.without), instruct.reading.examples.join('; ')]]));
+      }
     }
     if (rerank.length) {
       console.log(`\nre-ranking with ${config.LOOKALIKE_RERANK_MODEL === 'demo' ? 'the demo reranker' : basename(config.LOOKALIKE_RERANK_MODEL)}: mAP@10 in the search's order and after the reranker ` +

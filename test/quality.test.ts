@@ -8,10 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { loadConfig } from '../src/config.js';
 import { serverModels, type ModelSet } from '../src/models/model-set.js';
-import { DEMO_MMPROJ, DEMO_MODELS_DIR, demoTextModel } from '../src/models/resolve.js';
+import { DEMO_MODELS_DIR, DEMO_TEXT_MMPROJ, demoTextModel } from '../src/models/resolve.js';
 import { answerFollowUp } from '../src/vlm/conversation.js';
 import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
-import { FEWSHOT_EXAMPLES, measureInstruct, type InstructFigures, type Picture } from '../bench/instruct-quality.js';
+import {
+  FEWSHOT_EXAMPLES, measureInstruct, renderPng, type InstructFigures, type Picture, type ReadItem, type Render,
+} from '../bench/instruct-quality.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 
 const training = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/training.json`, 'utf8'));
@@ -137,7 +139,14 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
       return out;
     };
     const cfg = loadConfig({});
+    // the held-out renders PyTorch read (each query with words on a tag), and each plain query ("none")
+    const reads: ReadItem[] = [];
+    for (const r of want.reading.renders as Render[]) {
+      reads.push({ image: await vlm.decode(await renderPng(test, r, want.reading)), answer: r.words.join(' ') });
+    }
+    for (const i of queries) reads.push({ image: await vlm.decode(await fashionPng(test, i)), answer: 'none' });
     got = await measureInstruct(vlm, await pictures(gallery), await pictures(queries), {
+      reads,
       classes: FASHION_CLASSES, classesZh: FASHION_CLASSES_ZH, topN: cfg.LOOKALIKE_RERANK_TOP_N, maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES,
       knn: { k: cfg.LOOKALIKE_KNN_K, temperature: cfg.LOOKALIKE_KNN_TEMPERATURE, minSimilarity: cfg.LOOKALIKE_KNN_MIN_SIMILARITY, minConfidence: cfg.LOOKALIKE_KNN_MIN_CONFIDENCE },
       progress: (m) => console.log(m),
@@ -159,6 +168,11 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
   it('classifies few-shot at 1, 3 and 5 examples as in PyTorch', () => {
     for (const n of FEWSHOT_EXAMPLES) expect(got.fewShot.accuracy[n], `${n} examples`).toBeGreaterThanOrEqual(want.fewshot[`accuracy@${n}`] - 0.01);
   });
+
+  it('reads the words on held-out renders, and says "none" where there are none, as in PyTorch', () => {
+    expect(got.reading!.withWords).toBeGreaterThanOrEqual(want.reading.accuracyWithWords - 0.01);
+    expect(got.reading!.without).toBeGreaterThanOrEqual(want.reading.accuracyWithout - 0.01);
+  });
 });
 
 // Fidelity: lookalike's greedy describe is transformers' own, token for token, on a fixed set of held-out pictures
@@ -167,7 +181,7 @@ describe('greedy describe equals transformers\' on the demo Instruct model', () 
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/instruct-describe.json', import.meta.url), 'utf8')) as
     { pictures: number[]; prompts: Record<'en' | 'zh', string>; maxTokens: number } & Record<'en' | 'zh', { tokens: number[]; text: string }[]>;
   let vlm: VisionLanguageModel;
-  beforeAll(async () => { vlm = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, { threads: 1 }); });
+  beforeAll(async () => { vlm = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, { threads: 1 }); });
   afterAll(async () => vlm?.dispose());
 
   it.each(['en', 'zh'] as const)('%s: the same tokens for each picture', async (lang) => {
@@ -177,6 +191,20 @@ describe('greedy describe equals transformers\' on the demo Instruct model', () 
       expect(out.text, `picture ${i}`).toBe(want.text);
       expect(out, `picture ${i}`).toMatchObject({ nTokens: want.tokens.length, stop: 'eos' }); // both ended the turn
       expect(Array.from(await vlm.tokenize(out.text, false)), `picture ${i}`).toEqual(want.tokens);
+    }
+  });
+
+  // test/fixtures/instruct-read.json: transformers' greedy reading of held-out renders (words on a tag, and plain)
+  it('reading: the same tokens for each render', async () => {
+    const reading = JSON.parse(readFileSync(new URL('./fixtures/instruct-read.json', import.meta.url), 'utf8')) as
+      { prompt: string; maxTokens: number; renders: Render[]; answers: { tokens: number[]; text: string }[] };
+    const style = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/instruct.json`, 'utf8')).reading;
+    for (const [k, r] of reading.renders.entries()) {
+      const want = reading.answers[k]!;
+      const image = await vlm.decode(await renderPng(test, r, style));
+      const out = await answerFollowUp(vlm, image, [], reading.prompt, { maxTokens: reading.maxTokens });
+      expect(out.text, `picture ${r.picture}, ${r.words.join(' ') || 'no words'}`).toBe(want.text);
+      expect(Array.from(await vlm.tokenize(out.text, false)), `picture ${r.picture}`).toEqual(want.tokens);
     }
   });
 });
