@@ -39,7 +39,8 @@ export function drawTag(grey: Uint8Array, words: string[], corner: number, style
   const { side, scale: s, margin, padding, advance, lineHeight } = style.tag;
   const w = (2 * padding + Math.max(...words.map((word) => word.length)) * advance - 1) * s;
   const h = (2 * padding + words.length * lineHeight - 1) * s;
-  const x0 = corner % 2 === 0 ? margin * s : side - margin * s - w, y0 = corner < 2 ? margin * s : side - margin * s - h;
+  const x0 = corner % 2 === 0 ? margin * s : side - margin * s - w;
+  const y0 = corner < 2 ? margin * s : side - margin * s - h;
   const fill = (x: number, y: number, width: number, height: number, v: number) => {
     for (let yy = y; yy < y + height; yy++) grey.fill(v, yy * side + x, yy * side + x + width);
   };
@@ -95,7 +96,7 @@ export interface InstructFigures {
 
 export async function measureInstruct(vlm: VisionLanguageModel, gallery: Picture[], queries: Picture[],
   opts: { classes: readonly string[]; classesZh: readonly string[]; knn: KnnOptions; topN: number; maxClasses: number;
-    progress?: (msg: string) => void }): Promise<InstructFigures> {
+    reads?: ReadItem[]; progress?: (msg: string) => void }): Promise<InstructFigures> {
   const say = opts.progress ?? (() => {});
   const ranked = (q: Picture, label?: string) => gallery.map((g, id) => ({ id, score: dot(q.vector, g.vector), label: g.label }))
     .filter((n) => label === undefined || n.label === label).sort((a, b) => b.score - a.score);

@@ -26,7 +26,9 @@ import { Reranker, type Query } from '../src/vlm/rerank.js';
 import type { Config } from '../src/config.js';
 import { parseCli, runCli, UsageError } from '../scripts/cli-common.js';
 import { table } from './common.js';
-import { measureInstruct, renderPng, type InstructFigures, type Picture, type ReadItem, type Render } from './instruct-quality.js';
+import {
+  measureInstruct, renderPng, type InstructFigures, type Picture, type ReadItem, type Render,
+} from './instruct-quality.js';
 
 const USAGE = 'usage: npm run bench:quality -- [--folder <dir>] [--gallery-per-class N] [--queries-per-class N] [--rerank-depths 10,20] [--json]';
 interface Item { label: string; load: () => Promise<Buffer> }
@@ -56,7 +58,9 @@ async function demoReads(decode: (png: Buffer) => Promise<Picture['image']>, que
   const style = JSON.parse(readFileSync(join(DEMO_MODELS_DIR, 'instruct.json'), 'utf8')).reading;
   const test = readFashion('t10k');
   const reads: ReadItem[] = [];
-  for (const r of style.renders as Render[]) reads.push({ image: await decode(await renderPng(test, r, style)), answer: r.words.join(' ') });
+  for (const r of style.renders as Render[]) {
+    reads.push({ image: await decode(await renderPng(test, r, style)), answer: r.words.join(' ') });
+  }
   for (const q of queries) reads.push({ image: await decode(await q.load()), answer: 'none' });
   return reads;
 }
@@ -254,7 +258,8 @@ runCli(USAGE, async () => {
       instruct = await measureInstruct(vlm, await pictures(data.gallery, gallery), await pictures(data.queries, queries), {
         classes, classesZh: classes.map((c) => data.names[c] ?? c), knn: knnOpts, topN: config.LOOKALIKE_RERANK_TOP_N,
         maxClasses: config.LOOKALIKE_FEWSHOT_MAX_CLASSES, progress: (m) => process.stderr.write(`${m}\n`),
-        reads: config.LOOKALIKE_TEXT_MODEL === 'demo' && !values.folder ? await demoReads((png) => vlm.decode(png), data.queries) : undefined,
+        reads: config.LOOKALIKE_TEXT_MODEL === 'demo' && !values.folder
+          ? await demoReads((png) => vlm.decode(png), data.queries) : undefined,
       });
     }
     const rerank = await rerankSection(models, config, data, gallery, queries, depths);

@@ -161,7 +161,8 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
   });
 
   it('re-ranks image search as in PyTorch: the same mAP@10 before and after', () => {
-    expect(got.rerank.mapAt10Before).toBeGreaterThanOrEqual(want.rerank['mAP@10_before'] - 0.01);
+    // before: the vision demo's own order (its tower, not the text model's), as PyTorch ranked
+    expect(Math.abs(got.rerank.mapAt10Before - want.rerank['mAP@10_before'])).toBeLessThanOrEqual(0.01);
     expect(got.rerank.mapAt10After).toBeGreaterThanOrEqual(want.rerank['mAP@10_after'] - 0.01);
   });
 

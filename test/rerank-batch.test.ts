@@ -36,10 +36,11 @@ describe('batched re-ranking', () => {
     expect(() => splitAtLastImage([{ text: m, special: false }], m)).toThrow(/no image marker/);
   });
 
-  // The trained demo judge differs by up to about 1.6e-4 at N = 8 (measured): ggml's rounding in a larger batch, as
-  // for the reranker below. Its scores depend on the query far more than that (checked here), so a batch that lost the
-  // query from its candidates' sequences would still fail the bound above 4.
-  it('the Instruct judge: P(yes) of a batch equals one prompt at a time (1e-4 up to N = 4, 1e-3 at 8 and 16)', async () => {
+  // The trained demo judge (on its own tower, fashion-instruct-mmproj.gguf) differs by about 9.4e-4 at N = 4 and
+  // 1.1e-3 at 8 and 16, and not at all at N = 1 (measured): ggml's rounding in a larger batch, as for the reranker
+  // below. Its scores depend on the query far more than that (another query moved them by 7.7e-2, checked here above
+  // 1e-2), so a batch that lost the query from its candidates' sequences would still fail the bound.
+  it('the Instruct judge: P(yes) of a batch equals one prompt at a time (1e-4 at N = 1, 2e-3 above)', async () => {
     const sequential: number[] = [];
     for (const c of candidates) sequential.push(await instruct.probabilityYes(RERANK_QUESTION, [query, c]));
     expect(new Set(sequential).size).toBe(16); // the candidates differ: equal scores are no accident
@@ -47,7 +48,7 @@ describe('batched re-ranking', () => {
     for (const n of SIZES) {
       const batched = await judge({ image: query, key: 'q' }, candidates.slice(0, n));
       expect(batched).toHaveLength(n);
-      expect(maxDiff(batched, sequential), `N = ${n}`).toBeLessThanOrEqual(n <= 4 ? TOLERANCE : 1e-3);
+      expect(maxDiff(batched, sequential), `N = ${n}`).toBeLessThanOrEqual(n === 1 ? TOLERANCE : 2e-3);
     }
     const other = await judge({ image: candidates[15]!, key: 'other' }, candidates);
     expect(maxDiff(other, sequential), 'another query').toBeGreaterThan(1e-2);
@@ -81,7 +82,7 @@ describe('batched re-ranking', () => {
     const { nPromptTokens } = await instruct.generate(RERANK_QUESTION, [query, candidates[0]!], { maxTokens: 1 });
     // a context of 256 tokens holds the query's prompt and only a few candidates beside it
     expect(nPromptTokens * 4).toBeGreaterThan(256);
-    const small = await VisionLanguageModel.load(demoTextModel(), DEMO_MMPROJ, { ...options, nCtx: 256 });
+    const small = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, { ...options, nCtx: 256 });
     try {
       const sequential: number[] = [];
       for (const c of candidates) sequential.push(await instruct.probabilityYes(RERANK_QUESTION, [query, c]));

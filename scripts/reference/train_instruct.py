@@ -1,6 +1,6 @@
 """Trains the demo's tiny Qwen3-VL Instruct model (LOOKALIKE_TEXT_MODEL=demo) on Fashion-MNIST, then converts it.
 
-  OMP_NUM_THREADS=1 python scripts/reference/train_instruct.py --vision HF_DIR [--steps 1500] [--seed 0] [--threads 1]
+  OMP_NUM_THREADS=1 python scripts/reference/train_instruct.py --vision HF_DIR [--steps 2400] [--seed 0] [--threads 1]
 
 The model has a vision tower of its own (src/demo/models/fashion-instruct-mmproj.gguf): it starts as the trained demo
 tower (HF_DIR: the `vision` folder train.py writes) and is fine-tuned with the text side, so that it learns to read
@@ -42,7 +42,7 @@ from fashion import SIDE, TOKENS, demo_split, knn_and_map, load, resized
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--vision', required=True, help="the trained tower's Hugging Face folder (train.py's HF/vision)")
-ap.add_argument('--steps', type=int, default=1500)
+ap.add_argument('--steps', type=int, default=2400)
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=1)
 ap.add_argument('--layers', type=int, default=4)

@@ -21,7 +21,9 @@ import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
 import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
-import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
+import {
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile,
+} from './resolve.js';
 
 /** What both embedder recipes give, the model loaded or not: one shape, so no caller asks which recipe ran. */
 export interface EmbedderSet {
@@ -148,7 +150,9 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
       // the demo text model reads pictures through its own tower; the gallery stays the vision demo's
       const textMmproj = cfg.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_TEXT_MMPROJ : mmprojPath;
-      vlm = await VisionLanguageModel.load(textPath, textMmproj, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
+      vlm = await VisionLanguageModel.load(textPath, textMmproj, {
+        ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE,
+      });
       loaded.push(vlm);
       encoder = textMmproj === mmprojPath
         ? await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING })

@@ -11,7 +11,8 @@ export const DEMO_MODELS_DIR = fileURLToPath(new URL('../demo/models/', import.m
 export const DEMO_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-vision-mmproj.gguf');
 export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gguf');
 export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
-/** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), for DEMO_TEXT_MMPROJ. */
+/** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), read with
+ *  DEMO_TEXT_MMPROJ. */
 export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
 /** The demo Instruct model's own vision tower: the vision demo's, fine-tuned with it so that it reads words. */
 export const DEMO_TEXT_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-instruct-mmproj.gguf');
@@ -60,7 +61,7 @@ export async function resolveModelFile(spec: string, modelsDir: string, log: (ms
 }
 
 
-/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): the trained tiny Instruct model that goes with DEMO_TEXT_MMPROJ. */
+/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): the trained tiny Instruct model; it goes with DEMO_TEXT_MMPROJ. */
 export function demoTextModel(): string {
   return DEMO_TEXT_MODEL;
 }
