@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, settingsTable } from '../src/config.js';
 import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
 import { ModelFileError } from '../src/errors.js';
 import { serverModels } from '../src/models/model-set.js';
-import { DEMO_RERANK_NAME, resolveModelFile } from '../src/models/resolve.js';
+import { resolveModelFile } from '../src/models/resolve.js';
 import { ROOT } from './helpers/cli.js';
 import { apiDocument } from './helpers/openapi.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -129,6 +129,5 @@ describe('model sets', () => {
     }, (err: Error) => err);
     expect(outcome).toBeInstanceOf(ModelFileError);
     expect((outcome as Error).message).toMatch(/queue loads no model here, but re-ranking \(LOOKALIKE_RERANK_MODEL\)/);
-    expect(existsSync(join(dir, DEMO_RERANK_NAME))).toBe(false); // refused before the demo reranker was even written
   });
 });

@@ -2,11 +2,10 @@
 // side by side in one llama.cpp batch, after the query evaluated once, score as they do one prompt at a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecodedImage } from '../src/image/decode.js';
-import { DEMO_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
+import { DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Query } from '../src/vlm/rerank.js';
 import { splitAtLastImage, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { scenePng } from './helpers/images.js';
-import { MODELS_DIR } from './helpers/models.js';
 
 const SIZES = [1, 4, 8, 16];
 const TOLERANCE = 1e-4;
@@ -21,8 +20,8 @@ describe('batched re-ranking', () => {
   let instruct: VisionLanguageModel;
   let reranker: VisionLanguageModel;
   beforeAll(async () => {
-    instruct = await VisionLanguageModel.load(demoTextModel(MODELS_DIR), DEMO_MMPROJ, options);
-    reranker = await VisionLanguageModel.load(demoRerankModel(MODELS_DIR), DEMO_MMPROJ, { ...options, role: 'rank' });
+    instruct = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, options);
+    reranker = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...options, role: 'rank' });
     query = await instruct.decode(await scenePng(1));
     candidates = await Promise.all(Array.from({ length: 16 }, async (_, i) => instruct.decode(await scenePng(100 + i))));
   });
@@ -37,7 +36,11 @@ describe('batched re-ranking', () => {
     expect(() => splitAtLastImage([{ text: m, special: false }], m)).toThrow(/no image marker/);
   });
 
-  it('the Instruct judge: P(yes) of a batch equals one prompt at a time within 1e-4, at N = 1, 4, 8, 16', async () => {
+  // The trained demo judge (on its own tower, fashion-instruct-mmproj.gguf) differs by about 9.4e-4 at N = 4 and
+  // 1.1e-3 at 8 and 16, and not at all at N = 1 (measured): ggml's rounding in a larger batch, as for the reranker
+  // below. Its scores depend on the query far more than that (another query moved them by 7.7e-2, checked here above
+  // 1e-2), so a batch that lost the query from its candidates' sequences would still fail the bound.
+  it('the Instruct judge: P(yes) of a batch equals one prompt at a time (1e-4 at N = 1, 2e-3 above)', async () => {
     const sequential: number[] = [];
     for (const c of candidates) sequential.push(await instruct.probabilityYes(RERANK_QUESTION, [query, c]));
     expect(new Set(sequential).size).toBe(16); // the candidates differ: equal scores are no accident
@@ -45,8 +48,10 @@ describe('batched re-ranking', () => {
     for (const n of SIZES) {
       const batched = await judge({ image: query, key: 'q' }, candidates.slice(0, n));
       expect(batched).toHaveLength(n);
-      expect(maxDiff(batched, sequential), `N = ${n}`).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxDiff(batched, sequential), `N = ${n}`).toBeLessThanOrEqual(n === 1 ? TOLERANCE : 2e-3);
     }
+    const other = await judge({ image: candidates[15]!, key: 'other' }, candidates);
+    expect(maxDiff(other, sequential), 'another query').toBeGreaterThan(1e-2);
   });
 
   // The tiny random reranker does not reach 1e-4 from 5 candidates on (it differs by up to about 2e-3): the difference
@@ -77,7 +82,7 @@ describe('batched re-ranking', () => {
     const { nPromptTokens } = await instruct.generate(RERANK_QUESTION, [query, candidates[0]!], { maxTokens: 1 });
     // a context of 256 tokens holds the query's prompt and only a few candidates beside it
     expect(nPromptTokens * 4).toBeGreaterThan(256);
-    const small = await VisionLanguageModel.load(demoTextModel(MODELS_DIR), DEMO_MMPROJ, { ...options, nCtx: 256 });
+    const small = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, { ...options, nCtx: 256 });
     try {
       const sequential: number[] = [];
       for (const c of candidates) sequential.push(await instruct.probabilityYes(RERANK_QUESTION, [query, c]));

@@ -1,6 +1,6 @@
 """Trains the demo's tiny Qwen3-VL models on Fashion-MNIST (Debian's dataset-fashion-mnist), then converts them.
 
-  python scripts/reference/train.py [--vision-steps 1200] [--embedding-steps 1200] [--seed 0] [--out src/demo/models]
+  python scripts/reference/train.py [--vision-steps 4000] [--embedding-steps 1200] [--instance-weight 0.1] [--seed 0] [--out src/demo/models]
 
 1. The vision tower (transformers' Qwen3VLForConditionalGeneration, tiny; only its mmproj is used): cross-entropy
    through a cosine classifier on the L2-normalised mean of the main merger tokens, which is lookalike's `mean`
@@ -8,6 +8,10 @@
 2. A Qwen3-VL-Embedding-style model, its vision tower started from step 1: images (with the item instruction) and
    class descriptions in English and Chinese (with the query instruction) embedded as Qwen's code does (last token,
    L2-normalised), trained contrastively so that words find pictures and pictures cluster by class.
+Both see two augmented views of each picture (fashion.AUGMENT: mirror, small shifts and scale changes, drawn afresh
+each step) and add an instance term (SimCLR's NT-Xent between the two views) to the class loss, so that a mirror or a
+reframing does not change what a picture is, and distinct pictures of one class do not collapse onto one vector
+(which made every trouser a duplicate of every other).
 Images are served and trained at 64x64 (4 tokens): 28x28 resized with Pillow's bicubic, as lookalike does; the
 mmproj files carry that resolution as llama.cpp's own clip.vision.image_min_pixels / image_max_pixels keys.
 Only the 60,000 training images are used for training; src/demo/models/training.json records the seed, the time
@@ -26,17 +30,21 @@ import torch
 import torch.nn.functional as F
 
 import tiny
-from fashion import (GALLERY_PER_CLASS, QUERIES_PER_CLASS, SIDE, TOKENS, demo_split, grid, knn_and_map, load, patchify,
-                     resized, vision_vectors)
+from fashion import (AUGMENT, GALLERY_PER_CLASS, QUERIES_PER_CLASS, SHOES, SIDE, TOKENS, VARIANTS, augment, demo_split,
+                     grid, instance_loss, knn_and_map, load, patchify, resized, variant, vision_vectors)
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--vision-steps', type=int, default=1200)
+ap.add_argument('--vision-steps', type=int, default=4000)
 ap.add_argument('--embedding-steps', type=int, default=1200)
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
 ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
 ap.add_argument('--hf', default='/tmp/lookalike-hf-trained')
+ap.add_argument('--vision-from', help='a vision tower this script saved (HF/vision): train only the embedding model '
+                                      'on it')
+ap.add_argument('--instance-weight', type=float, default=0.1)
+ap.add_argument('--instance-temperature', type=float, default=0.2)
 args = ap.parse_args()
 OUT, HF = Path(args.out), Path(args.hf)
 OUT.mkdir(parents=True, exist_ok=True)
@@ -56,7 +64,13 @@ print(f'resized {len(train_r) + len(test_r)} images in {time.time() - t0:.0f} s'
 gallery_idx, query_idx = demo_split(test_y)
 report = {'seed': args.seed, 'threads': args.threads, 'data': 'Fashion-MNIST (Debian dataset-fashion-mnist)',
           'resolution': f'{SIDE}x{SIDE} ({TOKENS} tokens)', 'classes': tiny.FASHION_CLASSES, 'classesZh': tiny.FASHION_CLASSES_ZH,
-          'split': {'gallery': f'the first {GALLERY_PER_CLASS} test images of each class', 'queries': f'the next {QUERIES_PER_CLASS} of each'}}
+          'split': {'gallery': f'the first {GALLERY_PER_CLASS} test images of each class',
+                    'queries': f'the next {QUERIES_PER_CLASS} of each'},
+          'augmentation': {**AUGMENT, 'views': 2, 'shift_unit': f'pixels of the {SIDE}x{SIDE} picture', 'fill': 'black'},
+          'loss': {'instance': "SimCLR's NT-Xent between two augmented views of each picture, over the batch's views",
+                   'instanceWeight': args.instance_weight, 'instanceTemperature': args.instance_temperature},
+          'variants': {k: v | {'shift': list(v['shift'])} for k, v in VARIANTS.items()}}
+AUG = torch.Generator().manual_seed(args.seed)  # the augmentations' own stream: the same views on every run
 
 
 def step_(opt, sched, loss, name: str, step: int, total: int, t0: float) -> None:
@@ -70,9 +84,33 @@ def step_(opt, sched, loss, name: str, step: int, total: int, t0: float) -> None
         print(f'{name} step {step + 1}/{total} loss {loss.item():.3f} {el:.0f} s, {(step + 1) / el:.1f} steps/s, ETA {el / (step + 1) * (total - step - 1):.0f} s', flush=True)
 
 
+def robustness(vectors) -> dict:
+    """kNN accuracy and mAP@10 of the demo queries, plain and as each fixed variant, against the plain gallery; the
+    shoes alone (plain and mirrored); and how near copies and distinct pictures score at the duplicates threshold."""
+    g, gl, ql = vectors(test_r[gallery_idx]), test_y[gallery_idx], test_y[query_idx]
+    out = {}
+    for name, v in VARIANTS.items():
+        q = vectors(variant(test_r[query_idx], **v))
+        out[name] = knn_and_map(g, gl, q, ql)
+        if name in ('plain', 'mirrored'):
+            shoes = np.isin(ql, SHOES)
+            out[f'shoes {name}'] = knn_and_map(g, gl, q[torch.from_numpy(shoes)], ql[shoes])
+    sims = g @ g.T
+    distinct = sims[torch.triu(torch.ones_like(sims, dtype=torch.bool), diagonal=1)]
+    copies = {'shifted 2 px': dict(mirror=False, scale=1.0, shift=(2, 2)),
+              'scaled 0.95': dict(mirror=False, scale=0.95, shift=(0, 0))}
+    out['duplicates'] = {'distinctPairsAt0.97': int((distinct >= 0.97).sum()), 'distinctMax': float(distinct.max()),
+                         'distinctP99': float(distinct.quantile(0.99))}
+    for name, v in copies.items():
+        c = (vectors(variant(test_r[gallery_idx], **v)) * g).sum(1)
+        out['duplicates'][f'copy {name}'] = {'min': float(c.min()), 'median': float(c.median()),
+                                              'shareAt0.97': float((c >= 0.97).float().mean())}
+    return out
+
+
 def evaluate_vision(visual) -> dict:
-    g, q = vision_vectors(visual, test_r[gallery_idx]), vision_vectors(visual, test_r[query_idx])
-    return knn_and_map(g, test_y[gallery_idx], q, test_y[query_idx])
+    figures = robustness(lambda images: vision_vectors(visual, images))
+    return {**figures.pop('plain'), 'augmented': figures}
 
 
 # 1. The vision tower ------------------------------------------------------------------------------------------------
@@ -86,34 +124,46 @@ cfg = Qwen3VLConfig(vision_config=tiny.vision_config(), text_config=tiny.text_co
                     vision_end_token_id=ids['vision_end'], tie_word_embeddings=False)
 instruct = Qwen3VLForConditionalGeneration(cfg)  # transformers' own init
 visual = instruct.model.visual
-report['vision'] = {'untrained': evaluate_vision(visual.eval())}
-print('vision untrained', report['vision']['untrained'])
+if args.vision_from:  # the same stage 1, done before: its weights and its figures (stage 2 has its own seeds)
+    visual.load_state_dict(Qwen3VLForConditionalGeneration.from_pretrained(args.vision_from).model.visual.state_dict())
+    report['vision'] = json.loads((Path(args.vision_from) / 'training-vision.json').read_text())
+else:
+    report['vision'] = {'untrained': evaluate_vision(visual.eval())}
+    print('vision untrained', report['vision']['untrained'])
 head = torch.nn.Parameter(torch.randn(10, 64) * 0.1)
 opt = torch.optim.AdamW(list(visual.parameters()) + [head], lr=2e-3, weight_decay=0.01)
 sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.vision_steps, pct_start=0.1)
 visual.train()
 t0 = time.time()
 order = np.random.permutation(len(train_r))
-BATCH = 128
-for step in range(args.vision_steps):
+BATCH = 64  # pictures a step, each seen as two views: 128 through the tower, as many as before augmentation
+for step in range(0 if args.vision_from else args.vision_steps):
     b = order[(step * BATCH) % len(order):][:BATCH]
     if len(b) < BATCH:
         order = np.random.permutation(len(train_r))
         b = order[:BATCH]
-    main = visual(patchify(train_r[b]), grid_thw=grid(BATCH)).pooler_output
-    feats = F.normalize(main.view(BATCH, TOKENS, -1).mean(1), dim=-1)
+    views = np.concatenate([augment(train_r[b], AUG), augment(train_r[b], AUG)])
+    main = visual(patchify(views), grid_thw=grid(2 * BATCH)).pooler_output
+    feats = F.normalize(main.view(2 * BATCH, TOKENS, -1).mean(1), dim=-1)
     logits = 16 * feats @ F.normalize(head, dim=-1).T  # a cosine classifier: classes as directions on the sphere
-    step_(opt, sched, F.cross_entropy(logits, torch.from_numpy(train_y[b].astype(np.int64))), 'vision', step, args.vision_steps, t0)
+    y = torch.from_numpy(train_y[b].astype(np.int64)).repeat(2)
+    instance = instance_loss(feats[:BATCH], feats[BATCH:], args.instance_temperature)
+    loss = F.cross_entropy(logits, y) + args.instance_weight * instance
+    step_(opt, sched, loss, 'vision', step, args.vision_steps, t0)
 visual.eval()
-report['vision'].update({'steps': args.vision_steps, 'batch': BATCH, 'epochs': round(args.vision_steps * BATCH / len(train_r), 2),
-                         'seconds': round(time.time() - t0), 'trained': evaluate_vision(visual)})
-print('vision trained', report['vision']['trained'])
-shutil.rmtree(HF / 'vision', ignore_errors=True)
-tiny.save_hf(instruct, tokenizer, HF / 'vision', 'instruct', TOKENS, TOKENS)
-tiny.convert(HF / 'vision', OUT / 'fashion-vision-mmproj.gguf', mmproj=True, outtype='f16', tokens=(TOKENS, TOKENS))
+if not args.vision_from:
+    report['vision'].update({'steps': args.vision_steps, 'batch': f'{BATCH} pictures x 2 views',
+                             'epochs': round(args.vision_steps * BATCH / len(train_r), 2),
+                             'seconds': round(time.time() - t0), 'trained': evaluate_vision(visual)})
+    print('vision trained', report['vision']['trained'])
+    shutil.rmtree(HF / 'vision', ignore_errors=True)
+    tiny.save_hf(instruct, tokenizer, HF / 'vision', 'instruct', TOKENS, TOKENS)
+    (HF / 'vision' / 'training-vision.json').write_text(json.dumps(report['vision'], indent=1) + '\n')
+    tiny.convert(HF / 'vision', OUT / 'fashion-vision-mmproj.gguf', mmproj=True, outtype='f16', tokens=(TOKENS, TOKENS))
 
 # 2. The embedding model ---------------------------------------------------------------------------------------------
 seed_all(args.seed + 1)
+AUG.manual_seed(args.seed + 1)
 ITEM, QUERY = "Represent the user's input.", "Retrieve images or text relevant to the user's query."
 TEMPLATES_EN = ['{}', 'a photo of {}', 'a photo of a {}', 'a picture of a {}', 'a {}']
 TEMPLATES_ZH = ['{}', '一张{}的照片', '{}的图片']
@@ -158,17 +208,22 @@ def class_texts(rng: random.Random) -> list[str]:
     return out
 
 
-def evaluate_embedding() -> dict:
+def embed_all(images: np.ndarray) -> torch.Tensor:
     with torch.no_grad():
-        g = torch.cat([embed_images(test_r[gallery_idx][i:i + 250]) for i in range(0, len(gallery_idx), 250)])
-        q = torch.cat([embed_images(test_r[query_idx][i:i + 250]) for i in range(0, len(query_idx), 250)])
-        figures = knn_and_map(g, test_y[gallery_idx], q, test_y[query_idx])
+        return torch.cat([embed_images(images[i:i + 250]) for i in range(0, len(images), 250)])
+
+
+def evaluate_embedding() -> dict:
+    augmented = robustness(embed_all)
+    figures = augmented.pop('plain')
+    with torch.no_grad():
+        g, q = embed_all(test_r[gallery_idx]), embed_all(test_r[query_idx])
         for lang, names in (('en', [f'a photo of {c}' for c in tiny.FASHION_CLASSES]), ('zh', tiny.FASHION_CLASSES_ZH)):
             t = embed_texts(names)
             figures[f'zeroShot_{lang}'] = float(((q @ t.T).argmax(1).numpy() == test_y[query_idx]).mean())
             top10 = (t @ g.T).topk(10, dim=1).indices  # words find pictures: precision@10 of each class name
             figures[f'textP@10_{lang}'] = float(np.mean([(test_y[gallery_idx][top10[c]] == c).mean() for c in range(10)]))
-    return figures
+    return figures | {'augmented': augmented}
 
 
 report['embedding'] = {'untrained': evaluate_embedding()}
@@ -178,21 +233,25 @@ sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.e
 rng = random.Random(args.seed)
 embedder.train()
 t0 = time.time()
-BATCH_E = 64
+BATCH_E = 32  # pictures a step, each seen as two views
 for step in range(args.embedding_steps):
     b = np.random.randint(0, len(train_r), BATCH_E)
-    y = torch.from_numpy(train_y[b].astype(np.int64))
-    img = embed_images(train_r[b])
+    y = torch.from_numpy(train_y[b].astype(np.int64)).repeat(2)
+    img = embed_images(np.concatenate([augment(train_r[b], AUG), augment(train_r[b], AUG)]))
     txt = embed_texts(class_texts(rng))
     logits = img @ txt.T / 0.05
     # images to their class's words, and images to the images of their class (supervised contrastive), so
-    # both search by words and search by image work in the one space
-    same = (y[:, None] == y[None]).float() - torch.eye(BATCH_E)
-    sims = (img @ img.T / 0.1) - torch.eye(BATCH_E) * 1e4
+    # both search by words and search by image work in the one space; the instance term keeps pictures apart
+    n = 2 * BATCH_E
+    same = (y[:, None] == y[None]).float() - torch.eye(n)
+    sims = (img @ img.T / 0.1) - torch.eye(n) * 1e4
     supcon = -(same * F.log_softmax(sims, dim=1)).sum(1) / same.sum(1).clamp(min=1)
-    step_(opt, sched, F.cross_entropy(logits, y) + supcon.mean(), 'embedding', step, args.embedding_steps, t0)
+    instance = instance_loss(img[:BATCH_E], img[BATCH_E:], args.instance_temperature)
+    step_(opt, sched, F.cross_entropy(logits, y) + supcon.mean() + args.instance_weight * instance, 'embedding', step,
+          args.embedding_steps, t0)
 embedder.eval()
-report['embedding'].update({'steps': args.embedding_steps, 'batch': BATCH_E, 'seconds': round(time.time() - t0),
+report['embedding'].update({'steps': args.embedding_steps, 'batch': f'{BATCH_E} pictures x 2 views',
+                            'seconds': round(time.time() - t0),
                             'trained': evaluate_embedding()})
 print('embedding trained', report['embedding']['trained'])
 shutil.rmtree(HF / 'embedding', ignore_errors=True)

@@ -3,7 +3,8 @@
 // - The embedder: the Instruct model's mmproj alone (VisionEncoder, images only), or Qwen3-VL-Embedding
 //   (LOOKALIKE_EMBED_MODEL with LOOKALIKE_MMPROJ: images and words in one space).
 // - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL) for describe and re-ranking; the encoder then runs on
-//   its mtmd context, so the mmproj is in memory once.
+//   its mtmd context, so the mmproj is in memory once (the demo text model has a tower of its own, DEMO_TEXT_MMPROJ:
+//   the encoder then loads the vision demo's beside it).
 // - Optionally a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL with LOOKALIKE_RERANK_MMPROJ), which then re-ranks.
 // With no LOOKALIKE_MMPROJ it is the demo: tiny models (src/demo/models, trained), with their own data folder (<data dir>/demo, or
 // demo-embedding for the demo embedding model) so a real gallery is never bound to a demo model.
@@ -20,7 +21,9 @@ import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
 import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
-import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile } from './resolve.js';
+import {
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile,
+} from './resolve.js';
 
 /** What both embedder recipes give, the model loaded or not: one shape, so no caller asks which recipe ran. */
 export interface EmbedderSet {
@@ -143,11 +146,17 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       if (embedder.warning) warnings.push(embedder.warning);
       encoder = embedder;
     } else if (cfg.LOOKALIKE_TEXT_MODEL) {
-      const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, () => demoTextModel(cfg.modelsDir), log);
+      const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
-      vlm = await VisionLanguageModel.load(textPath, mmprojPath, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
+      // the demo text model reads pictures through its own tower; the gallery stays the vision demo's
+      const textMmproj = cfg.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_TEXT_MMPROJ : mmprojPath;
+      vlm = await VisionLanguageModel.load(textPath, textMmproj, {
+        ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE,
+      });
       loaded.push(vlm);
-      encoder = await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
+      encoder = textMmproj === mmprojPath
+        ? await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING })
+        : await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
       loaded.push(encoder);
       const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
       judge = { judge: instructJudge(vlm), key };
@@ -156,9 +165,10 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       loaded.push(encoder);
     }
     if (cfg.LOOKALIKE_RERANK_MODEL) {
-      const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, () => demoRerankModel(cfg.modelsDir), log);
+      const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, demoRerankModel, log);
       if (!cfg.LOOKALIKE_RERANK_MMPROJ && cfg.LOOKALIKE_RERANK_MODEL !== 'demo') throw new ModelFileError('LOOKALIKE_RERANK_MODEL needs LOOKALIKE_RERANK_MMPROJ, the reranker\'s own mmproj');
-      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : mmprojPath;
+      // the demo reranker reads pictures through the tower it was trained with, whichever demo encodes the gallery
+      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : DEMO_MMPROJ;
       rerankModel = await VisionLanguageModel.load(path, rerankMmproj, { ...common, role: 'rank' });
       loaded.push(rerankModel);
       judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };

@@ -1,20 +1,24 @@
 // Turns a model setting into a local file: a path as it is, or an `hf:` URI resolved and downloaded (with
 // progress) by node-llama-cpp's model downloader into the models folder. With no model configured, the demo's
-// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models, and tiny random ones (the text model
-// and the reranker, which nothing trained) written on the spot.
+// models: the tiny ones trained on Fashion-MNIST that ship in src/demo/models.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../errors.js';
-import { TINY_TEXT, writeRandomTextModel } from './random-models.js';
 
 /** The trained demo models (scripts/reference/train.py made them; training.json says how). */
 export const DEMO_MODELS_DIR = fileURLToPath(new URL('../demo/models/', import.meta.url));
 export const DEMO_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-vision-mmproj.gguf');
 export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gguf');
 export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
-export const DEMO_TEXT_NAME = 'demo-tiny-qwen3vl-text.gguf';
-export const DEMO_RERANK_NAME = 'demo-tiny-qwen3vl-reranker.gguf';
+/** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), read with
+ *  DEMO_TEXT_MMPROJ. */
+export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
+/** The demo Instruct model's own vision tower: the vision demo's, fine-tuned with it so that it reads words. */
+export const DEMO_TEXT_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-instruct-mmproj.gguf');
+/** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how): it reads pictures through the
+ *  vision demo's tower, DEMO_MMPROJ, which it was trained with, frozen. */
+export const DEMO_RERANK_MODEL = join(DEMO_MODELS_DIR, 'fashion-reranker.gguf');
 
 export class ModelDownloadError extends ModelFileError {}
 
@@ -57,17 +61,13 @@ export async function resolveModelFile(spec: string, modelsDir: string, log: (ms
 }
 
 
-/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): a tiny random qwen3vl model that matches the demo mmproj. */
-export function demoTextModel(modelsDir: string): string {
-  const path = join(modelsDir, DEMO_TEXT_NAME);
-  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 2);
-  return path;
+/** The demo's text model (LOOKALIKE_TEXT_MODEL=demo): the trained tiny Instruct model; it goes with DEMO_TEXT_MMPROJ. */
+export function demoTextModel(): string {
+  return DEMO_TEXT_MODEL;
 }
 
 
-/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): a tiny random qwen3vl model with a yes/no classifier head. */
-export function demoRerankModel(modelsDir: string): string {
-  const path = join(modelsDir, DEMO_RERANK_NAME);
-  if (!existsSync(path)) writeRandomTextModel(path, TINY_TEXT, 6, 'rank');
-  return path;
+/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): trained on Fashion-MNIST, read with DEMO_MMPROJ. */
+export function demoRerankModel(): string {
+  return DEMO_RERANK_MODEL;
 }

@@ -12,7 +12,7 @@ import { MAX_KEPT_TURNS } from '../vlm/conversation.js';
 import { MAX_SEED } from '../vlm/vision-language-model.js';
 
 export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
-export const DEMO_NOTE = 'the demo text model has random weights: this text is noise (often not even valid characters), not a description; load a real VL model with LOOKALIKE_TEXT_MODEL';
+export const DEMO_NOTE = 'the demo text model is tiny and knows only Fashion-MNIST: it names which of its ten kinds of clothing, shoes and bags a picture shows, in English or Chinese, and nothing more; load a real VL model with LOOKALIKE_TEXT_MODEL';
 
 const describe: FastifyPluginAsyncZod = async (app) => {
   const Fields = z.object({
@@ -53,7 +53,7 @@ const describe: FastifyPluginAsyncZod = async (app) => {
       reply.raw.destroy(); // nobody is reading: do not keep the socket for keep-alive
       return;
     }
-    // the demo's text model has random weights: its bytes are often not even valid UTF-8 (shown as U+FFFD)
+    // the demo's text model knows ten classes and two sentences: the answer says so
     const note = describe.demoModel ? DEMO_NOTE : undefined;
     if (result) stream.send('done', { ...result, tookMs: performance.now() - started, note });
     stream.end();

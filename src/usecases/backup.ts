@@ -21,7 +21,7 @@ import { folderIndexKind } from '../gallery/index-maintainer.js';
 import { fileFingerprint } from '../encoder/fingerprint.js';
 import { PROBE_FILE } from '../knn/probe.js';
 import {
-  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_NAME, DEMO_TEXT_NAME,
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_MODEL, DEMO_TEXT_MODEL,
 } from '../models/resolve.js';
 import {
   copyHashed, fsyncPath, hashFile, isInside, readManifest, sealManifest, writeManifest, type FileEntry,
@@ -113,8 +113,8 @@ async function copyIndex(
 export function configuredModelFiles(cfg: Config): { setting: string; path: string }[] {
   const out: { setting: string; path: string }[] = [];
   const demoFiles: Record<string, string> = {
-    LOOKALIKE_EMBED_MODEL: DEMO_EMBED_MODEL, LOOKALIKE_TEXT_MODEL: join(cfg.modelsDir, DEMO_TEXT_NAME),
-    LOOKALIKE_RERANK_MODEL: join(cfg.modelsDir, DEMO_RERANK_NAME),
+    LOOKALIKE_EMBED_MODEL: DEMO_EMBED_MODEL, LOOKALIKE_TEXT_MODEL: DEMO_TEXT_MODEL,
+    LOOKALIKE_RERANK_MODEL: DEMO_RERANK_MODEL,
   };
   if (cfg.LOOKALIKE_MMPROJ === '') {
     const path = cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ;

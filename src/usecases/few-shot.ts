@@ -10,10 +10,10 @@ import type { VisionLanguageModel } from '../vlm/vision-language-model.js';
 export interface FewShotRequest { classes?: string[]; examples: number }
 export type FewShotAnswer = FewShotResult & { tookMs: number; note?: string };
 
-export const DEMO_FEWSHOT_NOTE = 'the demo text model has random weights: this answer is noise, not a judgement; load a real VL model with LOOKALIKE_TEXT_MODEL';
+export const DEMO_FEWSHOT_NOTE = 'the demo text model is tiny and knows only Fashion-MNIST\'s ten classes: it tells those apart, and no others; load a real VL model with LOOKALIKE_TEXT_MODEL';
 
 export class FewShot {
-  /** `vlm`: the Instruct VL model, or null (a request answers 409); `demo`: its answers are noise, and say so. */
+  /** `vlm`: the Instruct VL model, or null (a request answers 409); `demo`: the demo's, which knows ten classes only. */
   constructor(private readonly vlm: VisionLanguageModel | null, private readonly gallery: Gallery, private readonly limits: FewShotLimits, private readonly demo: boolean) {}
 
   /** Before any work: the model is there (409), the classes and examples within the limits (400). */
