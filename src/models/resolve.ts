@@ -13,6 +13,8 @@ export const DEMO_EMBED_MODEL = join(DEMO_MODELS_DIR, 'fashion-embedding-text.gg
 export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj.gguf');
 /** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), for DEMO_MMPROJ. */
 export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
+/** The demo Instruct model's own mmproj (LOOKALIKE_TEXT_MMPROJ's default with LOOKALIKE_TEXT_MODEL=demo). */
+export const DEMO_TEXT_MMPROJ = DEMO_MMPROJ;
 /** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how): it reads pictures through the
  *  vision demo's tower, DEMO_MMPROJ, which it was trained with, frozen. */
 export const DEMO_RERANK_MODEL = join(DEMO_MODELS_DIR, 'fashion-reranker.gguf');
