@@ -16,6 +16,8 @@ import { serverModels } from '../src/models/model-set.js';
 import {
   DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_TEXT_MMPROJ, DEMO_TEXT_MODEL,
 } from '../src/models/resolve.js';
+import { indexedText, keywordQuery } from '../src/store/search-text.js';
+import { fuseRankings } from '../src/usecases/ranked-pages.js';
 import { multipart } from './helpers/app.js';
 import { ROOT, runScript, watchOutput } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
@@ -60,6 +62,23 @@ async function captioned(app: FastifyInstance): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('search text', () => {
+  it('makes each Han character a token, and each typed word a quoted phrase', () => {
+    expect(indexedText('这张图片里是一双运动鞋。 A sneaker')).toBe(' 这  张  图  片  里  是  一  双  运  动  鞋 。 A sneaker');
+    expect(keywordQuery('运动鞋  t-shirt')).toBe('"运 动 鞋" OR "t shirt"');
+    // nothing of the user's text reads as FTS5 syntax
+    expect(keywordQuery('"bag" NEAR(x) OR*')).toBe('"bag" OR "NEAR x" OR "OR"');
+    expect(keywordQuery(' ?! ')).toBeNull();
+  });
+
+  it('fuses rankings by reciprocal rank (k = 60), ties by id', () => {
+    const fused = fuseRankings([[{ id: 1, score: 9 }, { id: 2, score: 8 }], [{ id: 2, score: 0.9 }, { id: 3, score: 0.8 }]]);
+    expect(fused.map((h) => h.id)).toEqual([2, 1, 3]);
+    expect(fused[0]!.score).toBeCloseTo(1 / 62 + 1 / 61, 12);
+    expect(fused[1]!.score).toBeCloseTo(1 / 61, 12);
+  });
+});
 
 describe('captions and hybrid search with the demo models', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-captions-'));
@@ -133,7 +152,10 @@ describe('captions and hybrid search with the demo models', () => {
   }
 
   it('loads the embedding model and the Instruct model together, each with its own mmproj (demo for both)', async () => {
-    const models = await serverModels(loadConfig({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_THREADS: '1' }));
+    const models = await serverModels(loadConfig({
+      LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_THREADS: '1', LOOKALIKE_DATA_DIR: dataDir,
+      LOOKALIKE_MODELS_DIR: MODELS_DIR,
+    }));
     try {
       expect(models.encoder.textSearch).toBe(true);
       expect(models.mmprojPath).toBe(DEMO_EMBED_MMPROJ);

@@ -85,25 +85,30 @@ export class Captions {
 
   private async loop(forever: boolean, onProgress: (p: CaptionProgress) => void = () => {}): Promise<void> {
     let after = 0;
+    let progressed = false; // in this pass: a pass that captioned nothing (all failed) waits before the next
     while (!this.stopped) {
-      const ids = this.gallery.uncaptioned(BATCH, after).filter((id) => !this.failed.has(id));
-      if (ids.length === 0) {
-        if (after > 0) { after = 0; continue; } // a new pass: images added below where this one was
-        if (!forever) return;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          void sleep(this.opts.idleMs ?? 1000).then(resolve);
-        });
-        this.wake = null;
+      const batch = this.gallery.uncaptioned(BATCH, after);
+      if (batch.length) {
+        for (const id of batch) {
+          if (this.stopped) return;
+          if (this.failed.has(id)) continue;
+          await this.captionOne(id);
+          progressed = true;
+          onProgress(this.progress());
+        }
+        after = batch.at(-1)!;
         continue;
       }
-      for (const id of ids) {
-        if (this.stopped) return;
-        await this.captionOne(id);
-        after = id;
-        onProgress(this.progress());
-      }
-      after = Math.max(after, ids.at(-1)!);
+      const again = after > 0 && progressed; // a new pass: images added below where this one was
+      after = 0;
+      progressed = false;
+      if (again) continue;
+      if (!forever) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        void sleep(this.opts.idleMs ?? 1000).then(resolve);
+      });
+      this.wake = null;
     }
   }
 
