@@ -1,7 +1,7 @@
 // Captions as search text, end to end with the trained demo models: the embedding model and the Instruct model loaded
 // together (each with its own mmproj), the server captioning in the background, a SIGKILL mid-captioning, the
 // command-line backfill resuming it, a restart, then keyword and hybrid search with filters, the trash, pages and
-// writes while captioning. The gallery is 20 demo-gallery pictures of each class, uploaded under names that say
+// writes while captioning. The gallery is 10 demo-gallery pictures of each class, uploaded under names that say
 // nothing of their class and without labels, so a keyword finds them by their captions alone.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { multipart } from './helpers/app.js';
 import { ROOT, runScript, watchOutput } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
 
-const PER_CLASS = 20;
+const PER_CLASS = 10;
 const PORT = 7301;
 // the demo's files named as a user names their own: no demo gallery is built, the test uploads its own
 const MODELS = {
@@ -30,7 +30,8 @@ const MODELS = {
   LOOKALIKE_TEXT_MODEL: DEMO_TEXT_MODEL, LOOKALIKE_TEXT_MMPROJ: DEMO_TEXT_MMPROJ,
   LOOKALIKE_CAPTION_LANGUAGES: 'en,zh', LOOKALIKE_THREADS: '1', LOOKALIKE_MODELS_DIR: MODELS_DIR,
 };
-const STALL_MS = 120_000;
+// a stall, not a budget: a start on a machine shared with trainings printed nothing for over 2 minutes
+const STALL_MS = 600_000;
 
 interface Running { app: FastifyInstance; close(): Promise<void> }
 async function startApp(dataDir: string, env: Record<string, string>): Promise<Running> {
@@ -110,7 +111,7 @@ describe('captions and hybrid search with the demo models', () => {
     });
     const output = watchOutput(server);
     const exited = new Promise((resolve) => server.on('close', resolve));
-    await output.waitFor(/captions: on \(en,zh\); 0 captioned, 200 to go/, STALL_MS);
+    await output.waitFor(/captions: on \(en,zh\); 0 captioned, 100 to go/, STALL_MS);
     let before = 0;
     for (;;) {
       const s = (await (await fetch(`http://127.0.0.1:${PORT}/api/stats`)).json()).captions;
@@ -128,13 +129,13 @@ describe('captions and hybrid search with the demo models', () => {
     expect(cli.code, cli.stderr).toBe(0);
     const [, done, left] = /captions: (\d+) captioned, (\d+) to go/.exec(cli.stderr)!;
     expect(Number(done)).toBeGreaterThanOrEqual(before);
-    expect(Number(done) + Number(left)).toBe(200);
+    expect(Number(done) + Number(left)).toBe(100);
     expect(Number(left)).toBeGreaterThan(0);
-    expect(cli.stderr).toMatch(/captions: 200 captioned, 0 left/);
+    expect(cli.stderr).toMatch(/captions: 100 captioned, 0 left/);
 
     // a restart: nothing is captioned again
     running = await startApp(dataDir, { LOOKALIKE_CAPTIONS: 'on' });
-    expect(await stats(running.app)).toMatchObject({ enabled: true, captioned: 200, pending: 0 });
+    expect(await stats(running.app)).toMatchObject({ enabled: true, captioned: 100, pending: 0 });
   });
 
   afterAll(async () => {
@@ -142,8 +143,8 @@ describe('captions and hybrid search with the demo models', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** The share of the first `k` results of a keyword or hybrid query that are of `cls`. */
-  async function precision(text: string, mode: string, cls: string, k = 10): Promise<number> {
+  /** The share of the first `k` results of a keyword or hybrid query that are of `cls` (10 of each in the gallery). */
+  async function precision(text: string, mode: string, cls: string, k = 5): Promise<number> {
     const res = await search(running.app, { text, mode, k });
     expect(res.statusCode, res.body).toBe(200);
     const ids = res.json().results.map((r: { id: number }) => r.id);
@@ -188,12 +189,12 @@ describe('captions and hybrid search with the demo models', () => {
 
   it('applies filters: a label keeps its images only', async () => {
     const bags = [...classOf].filter(([, c]) => c === 'bag').map(([id]) => id);
-    for (const id of bags.slice(0, 10)) {
+    for (const id of bags.slice(0, 5)) {
       expect((await running.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'mine' } })).statusCode).toBe(200);
     }
-    // every zh caption says 这张图片; only the ten labelled ones are kept
+    // every zh caption says 这张图片; only the five labelled ones are kept
     const res = await search(running.app, { text: '图片', mode: 'keyword', k: 100, label: 'mine' });
-    expect(res.json().results.map((r: { id: number }) => r.id).sort((a: number, b: number) => a - b)).toEqual(bags.slice(0, 10));
+    expect(res.json().results.map((r: { id: number }) => r.id).sort((a: number, b: number) => a - b)).toEqual(bags.slice(0, 5));
   });
 
   it('leaves a trashed picture out, and one deleted for good leaves no caption', async () => {

@@ -715,7 +715,7 @@ export interface operations {
                             latitude: number | null;
                             longitude: number | null;
                             thumbnailUrl: string;
-                            /** @description cosine similarity of the embeddings, -1..1 */
+                            /** @description cosine similarity of the embeddings, -1..1; with mode=keyword the bm25 score (higher: better), with mode=hybrid the reciprocal rank fusion score */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
@@ -1158,7 +1158,7 @@ export interface operations {
                             latitude: number | null;
                             longitude: number | null;
                             thumbnailUrl: string;
-                            /** @description cosine similarity of the embeddings, -1..1 */
+                            /** @description cosine similarity of the embeddings, -1..1; with mode=keyword the bm25 score (higher: better), with mode=hybrid the reciprocal rank fusion score */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
