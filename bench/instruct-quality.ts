@@ -5,6 +5,7 @@
 // (exact words) on renders of the queries with words on a price tag and without. Every picture is judged as decoded
 // from its file (the pixels PyTorch saw), through lookalike's own prompts and readings: answerFollowUp (describe and
 // reading), Reranker with instructJudge, pickExamples and classifyFewShot (method=fewshot).
+import { READ_PROMPT } from '../src/vlm/caption.js';
 import sharp from 'sharp';
 import type { FashionSet } from '../src/demo/fashion-mnist.js';
 import type { DecodedImage } from '../src/image/decode.js';
@@ -21,7 +22,6 @@ export interface Picture { label: string; image: DecodedImage; vector: Float32Ar
 export const DESCRIBE_PROMPTS = { en: 'Describe this image.', zh: '请用中文描述这张图片' } as const;
 export const FEWSHOT_EXAMPLES = [1, 3, 5] as const;
 /** The reading prompt the demo model was trained on (the captions' reading prompt, word for word). */
-export const READ_PROMPT = 'Read the words written in this image. Answer with the words only, or "none".';
 
 /** How train_instruct.py draws words on pictures (instruct.json's `reading`): a white tag in a corner, one word a
  *  line, in a 5x7 pixel font (7 rows of 5, '#' ink) with each font pixel `scale` x `scale`, on the picture enlarged to

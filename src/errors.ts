@@ -32,6 +32,7 @@ export const ERRORS = {
   request_timeout: { status: 408, description: 'a request that did not arrive whole in time (Node\'s `headersTimeout` and `requestTimeout`)' },
   no_text_model: { status: 409, description: 'describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`)' },
   text_search_unavailable: { status: 409, description: 'words without an embedding model (`LOOKALIKE_EMBED_MODEL`)' },
+  no_captions: { status: 409, description: '`mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`)' },
   resolve_conflict: { status: 409, description: 'a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed' },
   no_job_queue: { status: 409, description: 'a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`)' },
   upload_too_large: { status: 413, description: 'an upload over `LOOKALIKE_MAX_UPLOAD_MB` (the message names the limit and the setting)' },

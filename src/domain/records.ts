@@ -44,3 +44,7 @@ export interface ImageFilter {
 /** A listing's order, newest first, and the key (value, id) of the last item of the page before. */
 export type ListSort = 'date' | 'added';
 export interface ListAfter { value: number; id: number }
+
+/** What the Instruct model said of an image: a caption (one line per language), the words it shows ('' for none),
+ *  and which model said it. */
+export interface Caption { caption: string; words: string; model: string }

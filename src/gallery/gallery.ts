@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
+import type { Caption, ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
 import type { SearchOptions, SearchPage, SearchResult } from '../domain/search.js';
 import type { EncoderIdentity } from '../identity.js';
 import { IndexOutOfMemoryError, LookalikeError, NotFoundError } from '../errors.js';
@@ -15,6 +15,7 @@ import { classify, type KnnOptions, type KnnResult } from '../knn/knn.js';
 import {
   describeGroup, DUPLICATE_NEIGHBOURS, groupAroundKeepers, inKeeperOrder, sortGroups, type DuplicateGroup,
 } from './duplicates.js';
+import { keywordQuery } from '../store/search-text.js';
 import { Store } from '../store/store.js';
 import type { PreparedImage } from '../image/prepare.js';
 import { FilteredSearch } from './filtered-search.js';
@@ -409,6 +410,37 @@ export class Gallery implements LabelledVectors {
       const r = records.get(h.id);
       return r ? [{ ...r, score: h.score }] : [];
     });
+  }
+
+  /** Images of the gallery not captioned yet, ascending, after `afterId`. */
+  uncaptioned(limit: number, afterId = 0): number[] {
+    return this.store.uncaptioned(limit, afterId);
+  }
+
+  /** Stores an image's caption; false when it left the gallery for good meanwhile (one in the trash keeps it). */
+  setCaption(id: number, caption: Caption): boolean {
+    return this.store.setCaption(id, caption);
+  }
+
+  /** The caption of an image (in the gallery or the trash), if it has one. */
+  caption(id: number): Caption | undefined {
+    return this.store.caption(id);
+  }
+
+  captionCounts(): { captioned: number; pending: number; ever: boolean } {
+    return this.store.captionCounts();
+  }
+
+  /** The images the filter keeps whose path, label, caption or words hold the query's words, best first by bm25 (at
+   *  most `limit`); none when the words hold no letter or digit. */
+  keywordHits(text: string, filter: ImageFilter, limit: number): SearchHit[] {
+    const match = keywordQuery(text);
+    return match ? span('db.keywords', () => this.store.keywordHits(match, filter, limit)) : [];
+  }
+
+  /** The records of hits still in the gallery, in their order, with their scores. */
+  results(hits: SearchHit[]): SearchResult[] {
+    return this.toResults(hits);
   }
 
   /** The index's figures, and the database's bytes per stored vector (the whole file: thumbnails and rows too). */

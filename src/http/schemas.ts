@@ -22,7 +22,8 @@ export const ImageOut = z.object({
 });
 
 export const SearchHitOut = ImageOut.extend({
-  score: z.number().describe('cosine similarity of the embeddings, -1..1'),
+  score: z.number().describe('cosine similarity of the embeddings, -1..1; with mode=keyword the bm25 score ' +
+    '(higher: better), with mode=hybrid the reciprocal rank fusion score'),
   rerankScore: z.number().nullable().optional().describe('P(yes) from the VL model, when re-ranked'),
 });
 

@@ -2,9 +2,9 @@
 // configuration asks for), localEmbedder (the embedder alone, encoding here: workers and the command-line scripts).
 // - The embedder: the Instruct model's mmproj alone (VisionEncoder, images only), or Qwen3-VL-Embedding
 //   (LOOKALIKE_EMBED_MODEL with LOOKALIKE_MMPROJ: images and words in one space).
-// - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL) for describe and re-ranking; the encoder then runs on
-//   its mtmd context, so the mmproj is in memory once (the demo text model has a tower of its own, DEMO_TEXT_MMPROJ:
-//   the encoder then loads the vision demo's beside it).
+// - Optionally the full Instruct VL model (LOOKALIKE_TEXT_MODEL, with its own LOOKALIKE_TEXT_MMPROJ) for describe,
+//   captions and re-ranking. When its mmproj is the encoder's, the encoder runs on its mtmd context, so the mmproj is
+//   in memory once; another one (the embedding model's) is loaded beside it.
 // - Optionally a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL with LOOKALIKE_RERANK_MMPROJ), which then re-ranks.
 // With no LOOKALIKE_MMPROJ it is the demo: tiny models (src/demo/models, trained), with their own data folder (<data dir>/demo, or
 // demo-embedding for the demo embedding model) so a real gallery is never bound to a demo model.
@@ -67,6 +67,17 @@ async function mmprojFile(cfg: Config, log: (msg: string) => void): Promise<stri
   return cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ;
 }
 
+/** The Instruct model's mmproj: LOOKALIKE_TEXT_MMPROJ, the demo's own for the demo, else the encoder's (one file). */
+async function textMmprojFile(cfg: Config, encoderMmproj: string, log: (msg: string) => void): Promise<string> {
+  if (cfg.LOOKALIKE_TEXT_MMPROJ !== '') return resolveModelFile(cfg.LOOKALIKE_TEXT_MMPROJ, cfg.modelsDir, log);
+  if (cfg.LOOKALIKE_TEXT_MODEL === 'demo') return DEMO_TEXT_MMPROJ;
+  if (cfg.LOOKALIKE_EMBED_MODEL) {
+    throw new ModelFileError('LOOKALIKE_TEXT_MODEL with LOOKALIKE_EMBED_MODEL needs LOOKALIKE_TEXT_MMPROJ, the Instruct ' +
+      'model\'s own mmproj: LOOKALIKE_MMPROJ is the embedding model\'s');
+  }
+  return encoderMmproj;
+}
+
 /** Where model files' sha256 are remembered between starts (src/encoder/fingerprint.ts). */
 const fingerprintCache = (cfg: Config) => join(cfg.modelsDir, 'fingerprints.json');
 
@@ -103,15 +114,24 @@ export function localEmbedder(cfg: Config, log: (msg: string) => void = () => {}
   return loadModelSet({ ...cfg, LOOKALIKE_QUERY_ENCODER: 'local', LOOKALIKE_TEXT_MODEL: '', LOOKALIKE_RERANK_MODEL: '' }, log);
 }
 
+/** The Instruct model alone (LOOKALIKE_TEXT_MODEL with its mmproj), on the CPU: for `npm run captions`, whose gallery
+ *  is opened from describeEmbedder (no encoder loaded). */
+export async function instructModel(cfg: Config, log: (msg: string) => void = () => {}): Promise<VisionLanguageModel> {
+  if (!cfg.LOOKALIKE_TEXT_MODEL) throw new ModelFileError('captions are the Instruct model\'s: set LOOKALIKE_TEXT_MODEL');
+  const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
+  const textMmproj = await textMmprojFile(cfg, await mmprojFile(cfg, log), log);
+  const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
+  return VisionLanguageModel.load(textPath, textMmproj, {
+    threads: cfg.threads, minTokens: tokenSetting(cfg.LOOKALIKE_MIN_TOKENS), maxTokens: tokenSetting(cfg.LOOKALIKE_MAX_TOKENS),
+    maxInputPixels: cfg.LOOKALIKE_MAX_PIXELS, nCtx: cfg.LOOKALIKE_CONTEXT, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE,
+  });
+}
+
 async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: RedisLink): Promise<ModelSet> {
   const remote = cfg.LOOKALIKE_QUERY_ENCODER === 'queue';
   const acceleration = remote ? null : selectAcceleration(cfg.LOOKALIKE_GPU);
   const useGpu = acceleration?.gpu != null;
   const demo = cfg.LOOKALIKE_MMPROJ === '';
-  if (cfg.LOOKALIKE_EMBED_MODEL && cfg.LOOKALIKE_TEXT_MODEL) {
-    throw new ModelFileError('LOOKALIKE_EMBED_MODEL and LOOKALIKE_TEXT_MODEL cannot be combined: the embedding model and the Instruct model ' +
-      'come with different mmproj files, and LOOKALIKE_MMPROJ is the embedder\'s. Re-rank with LOOKALIKE_RERANK_MODEL instead.');
-  }
   const mmprojPath = await mmprojFile(cfg, log);
   const dataDir = galleryDir(cfg);
   const common = {
@@ -120,7 +140,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
   };
   const loaded: { dispose(): Promise<void> }[] = []; // freed again if a later model fails
   try {
-    let encoder: Embedder;
+    let encoder: Embedder | undefined;
     let vlm: VisionLanguageModel | null = null;
     let judge: ModelSet['judge'] = null;
     let rerankModel: VisionLanguageModel | null = null;
@@ -145,22 +165,24 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       loaded.push(embedder);
       if (embedder.warning) warnings.push(embedder.warning);
       encoder = embedder;
-    } else if (cfg.LOOKALIKE_TEXT_MODEL) {
+    }
+    if (cfg.LOOKALIKE_TEXT_MODEL) {
       const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
+      const textMmproj = await textMmprojFile(cfg, mmprojPath, log);
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;
-      // the demo text model reads pictures through its own tower; the gallery stays the vision demo's
-      const textMmproj = cfg.LOOKALIKE_TEXT_MODEL === 'demo' ? DEMO_TEXT_MMPROJ : mmprojPath;
-      vlm = await VisionLanguageModel.load(textPath, textMmproj, {
-        ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE,
-      });
+      vlm = await VisionLanguageModel.load(textPath, textMmproj, { ...common, loraPath, loraScale: cfg.LOOKALIKE_LORA_SCALE });
       loaded.push(vlm);
-      encoder = textMmproj === mmprojPath
-        ? await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING })
-        : await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
-      loaded.push(encoder);
+      if (!encoder) {
+        // one vision tower in memory when both read pictures through the same mmproj
+        encoder = textMmproj === mmprojPath
+          ? await VisionEncoder.withBackend(vlm.encoderBackend(), mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING })
+          : await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
+        loaded.push(encoder);
+      }
       const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
       judge = { judge: instructJudge(vlm), key };
-    } else {
+    }
+    if (!encoder) {
       encoder = await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
       loaded.push(encoder);
     }

@@ -14,7 +14,8 @@ export const DEMO_EMBED_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-embedding-mmproj
 /** The demo's Instruct text model (scripts/reference/train_instruct.py; instruct.json says how), read with
  *  DEMO_TEXT_MMPROJ. */
 export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf');
-/** The demo Instruct model's own vision tower: the vision demo's, fine-tuned with it so that it reads words. */
+/** The demo Instruct model's own vision tower (LOOKALIKE_TEXT_MMPROJ's default with LOOKALIKE_TEXT_MODEL=demo): the
+ *  vision demo's, fine-tuned with it so that it reads words. */
 export const DEMO_TEXT_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-instruct-mmproj.gguf');
 /** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how): it reads pictures through the
  *  vision demo's tower, DEMO_MMPROJ, which it was trained with, frozen. */

@@ -13,11 +13,16 @@ import { FilterFields, pagingDigest, SEARCH_SORTS, searchCursorIn, searchCursorO
 import { compositeQuery, FILES_MAX, formItems, PartsDoc, QueryItems, TEXT_MAX } from '../http/query-parts.js';
 import { ClassName, IdParams, KnnOut, ProbeOut, SearchHitOut, imageOut, thumbnailUrl } from '../http/schemas.js';
 import { DEFAULT_FORM_LIMITS, formBool, formInt, formNumber, formText, listOf, mediaType, parseFields, readUpload } from '../http/upload.js';
-import type { CompositeQuery, QueryPart } from '../usecases/search.js';
+import { SEARCH_MODES, type CompositeQuery, type QueryPart } from '../usecases/search.js';
 import { LabelsStoppedError, type Classification } from '../usecases/classify.js';
 
 const K_MAX = 100;
 const queryText = z.string().max(TEXT_MAX).refine((t) => t.trim().length > 0, 'the text is empty');
+const mode = z.enum(SEARCH_MODES).optional().describe('how words are matched: vector (default: the embedding model), ' +
+  'keyword (FTS5 bm25 over file paths, labels, captions and the words pictures show; score: bm25) or hybrid (both, ' +
+  'fused by reciprocal rank fusion with k = 60; score: the fused one). keyword and hybrid need captions ' +
+  '(LOOKALIKE_CAPTIONS=on, or npm run captions), take no minScore nor sort=date, and page over one ranking made on ' +
+  'the first page, 1000 deep');
 const sort = z.enum(SEARCH_SORTS).default('score').describe('score: best first; date: newest first among all results that reach minScore (needs minScore)');
 const SearchFields = FilterFields.extend({
   text: formText(TEXT_MAX).describe('words to search by, instead of an image (needs an embedding model: LOOKALIKE_EMBED_MODEL)'),
@@ -26,6 +31,7 @@ const SearchFields = FilterFields.extend({
   sort,
   rerank: formBool.default(false),
   classify: formBool.default(false),
+  mode,
   positive: formItems.optional().describe(PartsDoc.positive),
   negative: formItems.optional().describe(PartsDoc.negative),
 }).partial({ text: true });
@@ -33,7 +39,7 @@ const SearchFields = FilterFields.extend({
 const SearchJson = FilterFields.extend({
   text: queryText.optional(), positive: QueryItems.optional().describe(PartsDoc.positive), negative: QueryItems.optional().describe(PartsDoc.negative),
   k: z.number().int().min(1).max(K_MAX).default(DEFAULT_SEARCH_K), minScore: z.number().min(-1).max(1).optional(),
-  sort, rerank: z.boolean().default(false), classify: z.boolean().default(false),
+  sort, rerank: z.boolean().default(false), classify: z.boolean().default(false), mode,
 }).strict();
 const SimilarQuery = FilterFields.extend({
   k: formInt(1, K_MAX).default(DEFAULT_SEARCH_K), minScore: formNumber(-1, 1).optional(), sort,
@@ -109,7 +115,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
       const body = parseFields(SearchJson, req.body, 'JSON body');
       const parts = compositeQuery(body, new Map(), body.text !== undefined);
       if (!parts && body.text === undefined) throw new LookalikeError('invalid_request', 'invalid JSON body: give "text", or a "positive" list');
-      const inputs = parts ? partsInputs(parts) : { text: body.text!.trim() };
+      const inputs = parts ? partsInputs(parts) : { text: body.text!.trim(), mode: body.mode };
       return { image: undefined, ...body, ...searchOptions(body, inputs), parts };
     }
     const { image, files, fields } = await readUpload(req, SearchFields, { imageOptional: true, namedFiles: true });
@@ -120,7 +126,7 @@ const search: FastifyPluginAsyncZod = async (app) => {
     if (image && fields.text !== undefined) throw new LookalikeError('invalid_request', 'send an image or a text, not both');
     if (!image && fields.text === undefined) throw new LookalikeError('missing_image', 'no image: send the file in the multipart field "image", or words in the field "text"');
     if (!image) parseFields(z.object({ text: queryText }), { text: fields.text }, 'form fields');
-    const inputs = image ? { image: sha256(image) } : { text: fields.text!.trim() };
+    const inputs = image ? { image: sha256(image) } : { text: fields.text!.trim(), mode: fields.mode };
     return { image, ...fields, ...searchOptions(fields, inputs) };
   }
 
@@ -131,7 +137,8 @@ const search: FastifyPluginAsyncZod = async (app) => {
       summary: 'Most similar gallery images to an uploaded photo, or to words',
       description: 'multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); ' +
         'filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); ' +
-        'classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). ' +
+        'classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker); ' +
+        'mode (words: vector, keyword or hybrid). ' +
         'Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep. ' +
         'A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); ' +
         'an item\'s "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.',

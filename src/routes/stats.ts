@@ -12,6 +12,12 @@ const StatsOut = z.object({
   index: z.object({ kind: z.string(), dim: z.number(), live: z.number(), ntotal: z.number(), tombstones: z.number(), staged: z.number(), bytesPerVector: z.number(), trainedOn: z.number(),
     fileBytesPerVector: z.number().nullable().describe('the index file\'s bytes per vector at its last save (measured; bytesPerVector is the model)'),
     databaseBytesPerVector: z.number().nullable().describe('the SQLite file\'s bytes per embedded image (vectors, thumbnails, rows)') }),
+  captions: z.object({
+    enabled: z.boolean().describe('LOOKALIKE_CAPTIONS=on: the Instruct model captions in the background'),
+    captioned: z.number().int(), pending: z.number().int().describe('images of the gallery with no caption yet'),
+    perSecond: z.number().nullable().describe('captions a second, over the last 50'),
+    etaSeconds: z.number().nullable().describe('seconds until none is pending, at that rate'),
+  }),
   model: z.object({ modelId: z.string(), fileName: z.string(), dim: z.number(), pooling: z.string(), projectorType: z.string() }),
   demo: z.boolean(),
   queue: z.object({ inUse: z.number().int(), capacity: z.number().int() }),

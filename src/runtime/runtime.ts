@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { describeDevice } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { writeDemoImages } from '../demo/fashion-mnist.js';
-import { DiskFullError, isDiskFull, LookalikeError, UnavailableError } from '../errors.js';
+import { DiskFullError, isDiskFull, LookalikeError, ModelFileError, UnavailableError } from '../errors.js';
 import { PROBE_WORKER, type Gallery } from '../gallery/gallery.js';
 import { ProbeKeeper } from '../knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
 import { knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
+import { Captions } from '../usecases/captions.js';
 import { Classify } from '../usecases/classify.js';
 import { Describe } from '../usecases/describe.js';
 import { Duplicates } from '../usecases/duplicates.js';
@@ -25,6 +26,7 @@ import { Search } from '../usecases/search.js';
 import { Status, type Phase } from '../usecases/status.js';
 import { Admission } from '../util/admission.js';
 import { Metrics } from '../util/metrics.js';
+import type { CaptionLanguage } from '../vlm/caption.js';
 import { Reranker } from '../vlm/rerank.js';
 import { openGallery } from './compose.js';
 
@@ -42,6 +44,7 @@ export interface Ready {
   readonly classify: Classify;
   readonly describe: Describe;
   readonly duplicates: Duplicates;
+  readonly captions: Captions;
 }
 
 export type RuntimeState =
@@ -61,7 +64,7 @@ export class Runtime {
   /** False once a close failed to save the index (the server's last line says so). */
   indexSaved = true;
   private starting: Promise<void> | null = null;
-  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper } = {};
+  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper; captions?: Captions } = {};
   private saveTimer: NodeJS.Timeout | null = null;
   private trashTimer: NodeJS.Timeout | null = null;
 
@@ -117,13 +120,19 @@ export class Runtime {
 
   private async load(): Promise<Ready> {
     const cfg = this.config;
+    if (cfg.LOOKALIKE_CAPTIONS === 'on' && !cfg.LOOKALIKE_TEXT_MODEL) {
+      throw new ModelFileError('LOOKALIKE_CAPTIONS=on: the captions are the Instruct model\'s, and there is none: set LOOKALIKE_TEXT_MODEL');
+    }
     const models = this.loaded.models = await serverModels(cfg, (m) => this.log.info(m), this.redis ?? undefined);
     const { encoder, vlm, judge, demo, dataDir, mmprojPath, acceleration } = models;
     for (const s of acceleration?.skipped ?? []) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
     for (const w of models.warnings) this.log.warn(w);
     if (acceleration) this.log.info(`device: ${describeDevice(acceleration, cfg.threads)} (LOOKALIKE_GPU=${cfg.LOOKALIKE_GPU})`);
     this.log.info(`encoder ${encoder.identity.modelId} from ${mmprojPath} (${encoder.dim} dims${encoder.textSearch ? ', text search on' : ''})${demo ? ' [demo: tiny models trained on Fashion-MNIST, src/demo/models]' : ''}`);
-    if (vlm) this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; the encoder shares its mmproj`);
+    if (vlm) {
+      const shared = vlm.mmprojPath === mmprojPath ? 'the encoder shares its mmproj' : `its own mmproj ${vlm.mmprojPath}`;
+      this.log.info(`VL model loaded (${vlm.text.architecture}, ${vlm.text.layers} layers, context ${vlm.info.nCtx}): describe is on; ${shared}`);
+    }
     if (judge) this.log.info(`re-ranking with ${models.rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
     const gallery = this.loaded.gallery = await openGallery(cfg, models, { log: (m) => this.log.info(m) });
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
@@ -144,6 +153,12 @@ export class Runtime {
       `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`);
     const ready = this.useCases(models, gallery, jobs, probe);
     jobs?.start(ready.ingest); // stores results as they complete, those that completed while this process was down first
+    this.loaded.captions = ready.captions;
+    if (ready.captions.enabled) {
+      const { captioned, pending } = ready.captions.progress();
+      this.log.info(`captions: on (${cfg.LOOKALIKE_CAPTION_LANGUAGES}); ${captioned} captioned, ${pending} to go, in the background`);
+      ready.captions.start();
+    }
     return ready;
   }
 
@@ -158,13 +173,18 @@ export class Runtime {
       template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
       minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
     });
-    const search = new Search(gallery, queries, reranker, classify);
+    const captions = new Captions(gallery, cfg.LOOKALIKE_CAPTIONS === 'on' ? models.vlm : null, this.admission, {
+      languages: cfg.LOOKALIKE_CAPTION_LANGUAGES.split(',') as CaptionLanguage[], model: cfg.LOOKALIKE_TEXT_MODEL,
+      log: (m) => this.log.warn(m),
+    });
+    const search = new Search(gallery, queries, reranker, classify, captions);
     const ingest = new Ingest(gallery, { encoder: queries, writer: jobs });
     return {
       queries, search, classify, ingest,
       images: new Images(gallery, ingest),
       describe: new Describe(models.vlm, this.admission, cfg.LOOKALIKE_DESCRIBE_MAX_TOKENS, cfg.LOOKALIKE_TEXT_MODEL === 'demo'),
       duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
+      captions,
     };
   }
 
@@ -227,7 +247,8 @@ export class Runtime {
     // set by a load that finished meanwhile
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (this.trashTimer) clearInterval(this.trashTimer);
-    const { models, gallery, jobs, probe } = this.loaded;
+    const { models, gallery, jobs, probe, captions } = this.loaded;
+    await captions?.stop(); // the caption in hand is finished before its model is freed
     await jobs?.close();
     await probe?.close();
     try {

@@ -74,4 +74,39 @@ export const MIGRATIONS: string[] = [
      vector BLOB NOT NULL,
      PRIMARY KEY (image_id, model_id)
    );`,
+  // 5: search text. captions holds what the Instruct model said of an image (a caption, and the words it shows);
+  // search_text is its FTS5 index with the image's path and label, one row per image (rowid = image id), kept by
+  // triggers so that no write path can forget it. indexed_text() is Store's (src/store/search-text.ts): every Han
+  // or kana character a token of its own. A trashed image keeps its rows (search leaves the trash out); a deleted
+  // one takes them with it.
+  `CREATE TABLE captions (
+     image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+     model TEXT NOT NULL,
+     caption TEXT NOT NULL,
+     words TEXT NOT NULL,
+     captioned_at TEXT NOT NULL
+   );
+   CREATE VIRTUAL TABLE search_text USING fts5(file_path, label_name, caption, words,
+     tokenize = 'porter unicode61 remove_diacritics 2');
+   INSERT INTO search_text (rowid, file_path, label_name, caption, words)
+     SELECT id, indexed_text(source), indexed_text(label), '', '' FROM images;
+   CREATE TRIGGER images_text_added AFTER INSERT ON images BEGIN
+     INSERT INTO search_text (rowid, file_path, label_name, caption, words)
+       VALUES (NEW.id, indexed_text(NEW.source), indexed_text(NEW.label), '', '');
+   END;
+   CREATE TRIGGER images_text_changed AFTER UPDATE OF source, label ON images BEGIN
+     UPDATE search_text SET file_path = indexed_text(NEW.source), label_name = indexed_text(NEW.label)
+       WHERE rowid = NEW.id;
+   END;
+   CREATE TRIGGER images_text_removed AFTER DELETE ON images BEGIN
+     DELETE FROM search_text WHERE rowid = OLD.id;
+   END;
+   CREATE TRIGGER captions_added AFTER INSERT ON captions BEGIN
+     UPDATE search_text SET caption = indexed_text(NEW.caption), words = indexed_text(NEW.words)
+       WHERE rowid = NEW.image_id;
+   END;
+   CREATE TRIGGER captions_replaced AFTER UPDATE ON captions BEGIN
+     UPDATE search_text SET caption = indexed_text(NEW.caption), words = indexed_text(NEW.words)
+       WHERE rowid = NEW.image_id;
+   END;`,
 ];

@@ -3,11 +3,12 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
+import type { Caption, ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
 import { DiskFullError, ModelMismatchError } from '../errors.js';
 import type { EncoderIdentity } from '../identity.js';
 import { blobToVector, vectorToBlob } from '../util/vector-format.js';
 import { MIGRATIONS } from './migrations.js';
+import { indexedText } from './search-text.js';
 
 export type NewImage = Pick<ImageRecord, 'sha256' | 'source' | 'label' | 'width' | 'height' | 'bytes'> & { thumbnail: Buffer; photo?: PhotoMeta };
 
@@ -67,6 +68,7 @@ export class Store {
     if (this.readonly) {
       const db = new Database(path, { readonly: true, fileMustExist: true });
       this.db = db;
+      this.addFunctions();
       this.db.pragma('busy_timeout = 5000');
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version !== MIGRATIONS.length) throw new Error(`${path} has schema version ${version}, this lookalike reads ${MIGRATIONS.length}; open it once with the server or an index run`);
@@ -75,12 +77,18 @@ export class Store {
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     this.db = db;
+    this.addFunctions();
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, fast commits
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     return db;
+  }
+
+  /** The search text's triggers call indexed_text(): every connection that writes images must have it. */
+  private addFunctions(): void {
+    this.db.function('indexed_text', { deterministic: true }, (text: unknown) => indexedText(typeof text === 'string' ? text : null));
   }
 
   private migrate(): void {
@@ -437,6 +445,46 @@ export class Store {
   labelsOf(ids: number[]): Map<number, string | null> {
     const stmt = this.sql('SELECT label FROM images WHERE id = ? AND trashed_ms IS NULL', true);
     return new Map(ids.map((id) => [id, (stmt.get(id) as string | null | undefined) ?? null]));
+  }
+
+  /** Images of the gallery with no caption yet, ascending, after `afterId`: what the captioner does next. */
+  uncaptioned(limit: number, afterId = 0): number[] {
+    return this.sql(`SELECT id FROM images LEFT JOIN captions c ON c.image_id = images.id
+      WHERE c.image_id IS NULL AND trashed_ms IS NULL AND id > ? ORDER BY id LIMIT ?`, true).all(afterId, limit) as number[];
+  }
+
+  /** Stores an image's caption (replacing one there was); false when the image is gone meanwhile. */
+  setCaption(id: number, caption: Caption): boolean {
+    const stmt = this.sql(`INSERT INTO captions (image_id, model, caption, words, captioned_at)
+      SELECT @id, @model, @caption, @words, @now WHERE EXISTS (SELECT 1 FROM images WHERE id = @id)
+      ON CONFLICT(image_id) DO UPDATE SET model = excluded.model, caption = excluded.caption, words = excluded.words,
+        captioned_at = excluded.captioned_at`);
+    return this.write(() => stmt.run({ ...caption, id, now: new Date().toISOString() }).changes > 0);
+  }
+
+  /** The caption of an image in the gallery or in the trash. */
+  caption(id: number): Caption | undefined {
+    return this.sql('SELECT caption, words, model FROM captions WHERE image_id = ?').get(id) as Caption | undefined;
+  }
+
+  /** The gallery's images with a caption and without one (the trash apart), and whether any caption was ever made. */
+  captionCounts(): { captioned: number; pending: number; ever: boolean } {
+    const captioned = this.sql(`SELECT COUNT(*) FROM captions c JOIN images ON images.id = c.image_id
+      WHERE trashed_ms IS NULL`, true).get() as number;
+    const live = this.sql('SELECT COUNT(*) FROM images WHERE trashed_ms IS NULL', true).get() as number;
+    const ever = this.sql('SELECT EXISTS (SELECT 1 FROM captions)', true).get() === 1;
+    return { captioned, pending: live - captioned, ever };
+  }
+
+  /**
+   * The images the filter keeps whose search text (path, label, caption, words) matches an FTS5 query, best first by
+   * bm25 (its score negated: higher is better), then by id; at most `limit`.
+   */
+  keywordHits(match: string, f: ImageFilter, limit: number): { id: number; score: number }[] {
+    const { sql, params } = this.where(f);
+    return this.sql(`SELECT images.id AS id, -bm25(search_text) AS score FROM search_text
+      JOIN images ON images.id = search_text.rowid WHERE search_text MATCH ? AND ${sql}
+      ORDER BY score DESC, images.id LIMIT ?`).all(match, ...params, limit) as { id: number; score: number }[];
   }
 
   /** The gallery's images, embedded and labelled ones among them, and the images in the trash apart. */

@@ -21,7 +21,7 @@ import { folderIndexKind } from '../gallery/index-maintainer.js';
 import { fileFingerprint } from '../encoder/fingerprint.js';
 import { PROBE_FILE } from '../knn/probe.js';
 import {
-  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_MODEL, DEMO_TEXT_MODEL,
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_MODEL, DEMO_TEXT_MMPROJ, DEMO_TEXT_MODEL,
 } from '../models/resolve.js';
 import {
   copyHashed, fsyncPath, hashFile, isInside, readManifest, sealManifest, writeManifest, type FileEntry,
@@ -120,7 +120,10 @@ export function configuredModelFiles(cfg: Config): { setting: string; path: stri
     const path = cfg.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_EMBED_MMPROJ : DEMO_MMPROJ;
     out.push({ setting: 'LOOKALIKE_MMPROJ', path });
   }
-  const settings = ['LOOKALIKE_MMPROJ', 'LOOKALIKE_EMBED_MODEL', 'LOOKALIKE_TEXT_MODEL', 'LOOKALIKE_LORA',
+  if (cfg.LOOKALIKE_TEXT_MODEL === 'demo' && cfg.LOOKALIKE_TEXT_MMPROJ === '') {
+    out.push({ setting: 'LOOKALIKE_TEXT_MMPROJ', path: DEMO_TEXT_MMPROJ });
+  }
+  const settings = ['LOOKALIKE_MMPROJ', 'LOOKALIKE_EMBED_MODEL', 'LOOKALIKE_TEXT_MODEL', 'LOOKALIKE_TEXT_MMPROJ', 'LOOKALIKE_LORA',
     'LOOKALIKE_RERANK_MODEL', 'LOOKALIKE_RERANK_MMPROJ'] as const;
   let downloaded = false;
   for (const setting of settings) {

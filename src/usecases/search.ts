@@ -8,7 +8,9 @@ import type { ImageFilter } from '../domain/records.js';
 import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { Classification, Classify } from './classify.js';
 import { span } from '../util/tracing.js';
+import type { Captions } from './captions.js';
 import type { QueryEncoder } from './query-encoder.js';
+import { FUSION_DEPTH, fuseRankings, RankedPages } from './ranked-pages.js';
 
 /** One part of a query built from several: words, an uploaded image, both (one input), or a stored image's id. */
 export interface QueryPart {
@@ -47,6 +49,11 @@ export function combineQuery(terms: { vector: Float32Array; weight: number; nega
   return Float32Array.from(sum, (x) => x / norm);
 }
 
+/** How words are matched: by their vector (the embedding model), by keywords in the search text (FTS5 bm25), or both,
+ *  fused by reciprocal rank fusion. */
+export type SearchMode = 'vector' | 'keyword' | 'hybrid';
+export const SEARCH_MODES = ['vector', 'keyword', 'hybrid'] as const satisfies readonly SearchMode[];
+
 export interface SearchRequest {
   image?: Buffer;
   text?: string;
@@ -59,6 +66,10 @@ export interface SearchRequest {
   after?: SearchCursor;
   rerank: boolean;
   classify: boolean;
+  /** For words; default vector. */
+  mode?: SearchMode;
+  /** What the query's cursors are bound to: the key of its keyword and hybrid snapshots. */
+  digest?: string;
 }
 
 export interface SearchAnswer {
@@ -71,20 +82,35 @@ export interface SearchAnswer {
 }
 
 export class Search {
+  private readonly pages: RankedPages;
+
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
     private readonly reranker: Reranker | null,
     /** null where nothing classifies (the command line): `classify` is then refused. */
     private readonly classifier: Pick<Classify, 'ofVector'> | null,
-  ) {}
+    /** Whether captions were ever made here (keyword and hybrid search read them); null: never. */
+    private readonly captions: Pick<Captions, 'everRun'> | null = null,
+  ) {
+    this.pages = new RankedPages(gallery);
+  }
 
   async run(q: SearchRequest): Promise<SearchAnswer> {
     const reranker = q.rerank ? this.requireReranker() : null;
     if (reranker && q.parts) throw new LookalikeError('invalid_request', 're-ranking judges one image or one text: a query of several parts cannot be re-ranked');
-    const { vector, query } = await this.encode(q);
-    const { results, next } = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
-    const classification = q.classify ? await this.requireClassifier().ofVector(vector) : undefined;
+    const mode = q.mode ?? 'vector';
+    let vector: Float32Array | undefined;
+    let query: Query | null;
+    let page: SearchPage;
+    if (mode === 'vector') {
+      ({ vector, query } = await this.encode(q));
+      page = await this.gallery.searchPage(vector, { k: q.k, minScore: q.minScore, filter: q.filter, sort: q.sort, after: q.after });
+    } else {
+      ({ vector, query, page } = await this.byWords(q, mode));
+    }
+    const { results, next } = page;
+    const classification = q.classify ? await this.requireClassifier().ofVector(vector!) : undefined;
     if (!reranker || !query) return { results, next, classification };
     // candidates are judged from their stored thumbnails (one deleted meanwhile is skipped); the model sits behind the
     // same bounded queue as encoding
@@ -93,6 +119,42 @@ export class Search {
       { 'lookalike.candidates': results.length });
     const { results: reranked, summary } = await this.encoder.admission.run(rerank);
     return { results: reranked, next, classification, rerank: summary };
+  }
+
+  /**
+   * Words by keywords, or by keywords and their vector fused (RRF): each ranking FUSION_DEPTH deep, fused once on the
+   * first page and paged over from that snapshot. Checked before any work: words only, sorted by score, no minScore
+   * (a cosine), captions made at least once, and for hybrid an embedding model.
+   */
+  private async byWords(q: SearchRequest, mode: Exclude<SearchMode, 'vector'>):
+  Promise<{ vector?: Float32Array; query: Query; page: SearchPage }> {
+    const refuse = (why: string) => new LookalikeError('invalid_request', `mode=${mode}: ${why}`);
+    if (q.text === undefined || q.image || q.parts) throw refuse('it ranks words: send "text" alone (an image or a query of several parts is searched by its vector, mode=vector)');
+    if (q.sort === 'date') throw refuse('its results are ordered by their keyword or fused rank: leave out sort=date (it is for mode=vector)');
+    if (q.minScore !== undefined) throw refuse('minScore is a cosine, for mode=vector: leave it out');
+    if (q.classify && mode === 'keyword') throw refuse('classify needs the query\'s vector: use mode=hybrid or mode=vector');
+    if (!this.captions?.everRun) {
+      throw new LookalikeError('no_captions', `mode=${mode} searches the captions, and this gallery has none yet: ` +
+        'start the server with LOOKALIKE_CAPTIONS=on and LOOKALIKE_TEXT_MODEL (it captions in the background), ' +
+        'or run npm run captions; mode=vector needs none');
+    }
+    if (mode === 'hybrid' && !this.encoder.embedder.textSearch) {
+      throw new LookalikeError('text_search_unavailable', 'mode=hybrid also matches the words as a vector, and this ' +
+        'server embeds images only: set LOOKALIKE_EMBED_MODEL (see README), or use mode=keyword');
+    }
+    const text = q.text.trim();
+    const filter = q.filter ?? {};
+    let vector: Float32Array | undefined;
+    const rank = async () => {
+      const keywords = this.gallery.keywordHits(text, filter, FUSION_DEPTH);
+      if (mode === 'keyword') return keywords;
+      vector ??= await this.encoder.text(text);
+      const nearest = await this.gallery.searchPage(vector, { k: FUSION_DEPTH, filter });
+      return fuseRankings([keywords, nearest.results.map((r) => ({ id: r.id, score: r.score }))]);
+    };
+    const page = await this.pages.page(q.digest ?? JSON.stringify([mode, text, filter]), q.k, q.after, rank);
+    if (q.classify) vector ??= await this.encoder.text(text);
+    return { vector, query: { text, key: `text:${text}` }, page };
   }
 
   /** "Find similar to this one", from the stored vector: no encoding. */

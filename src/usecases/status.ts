@@ -7,13 +7,14 @@ import { UnavailableError, type ErrorCode } from '../errors.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { RedisLink } from '../jobs/redis-link.js';
 import type { ModelSet } from '../models/model-set.js';
+import type { Captions } from './captions.js';
 import type { Describe } from './describe.js';
 import type { QueryEncoder } from './query-encoder.js';
 import type { Search } from './search.js';
 
 /** What a ready runtime serves with: the parts Status reads its figures from. */
 export interface Serving {
-  models: ModelSet; gallery: Gallery; search: Search; describe: Describe; queries: QueryEncoder;
+  models: ModelSet; gallery: Gallery; search: Search; describe: Describe; queries: QueryEncoder; captions: Captions;
 }
 
 /** The runtime's phase as Status sees it. */
@@ -59,9 +60,9 @@ export class Status {
 
   /** Counts, labels, index, model, queue and device; 503 while not ready, as every use case. */
   async stats() {
-    const { models, gallery, queries } = this.serving();
+    const { models, gallery, queries, captions } = this.serving();
     return {
-      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(),
+      ...gallery.counts(), labels: gallery.labels(), index: await gallery.indexStats(), captions: captions.progress(),
       model: models.encoder.identity, demo: models.demo,
       queue: { inUse: queries.admission.inUse, capacity: queries.admission.capacity }, device: this.device(models),
     };

@@ -61,7 +61,7 @@ export interface paths {
         put?: never;
         /**
          * Most similar gallery images to an uploaded photo, or to words
-         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep. A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); an item's "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.
+         * @description multipart fields: image (file) or text (words; needs an embedding model); k (1-100, default 12: results per page); minScore (-1..1); filters: label, folder (path prefix), takenAfter, takenBefore, camera; sort (score, or date within minScore); cursor (the `next` of the page before); classify (true: add the KNN result, same encode); rerank (true: re-order the page with the VL model or the reranker); mode (words: vector, keyword or hybrid). Or a JSON body { "text": "...", "k": 12, ... } with the same fields. The results are exactly the k best images the filters keep. A query of several parts: "positive" and "negative" lists of items {text?, file?, id?, weight?} (a form field holding the JSON list, or arrays in a JSON body); an item's "file" names a multipart file field (up to 8, not "image"); the query vector is the weighted sum of the positives minus the negatives, normalised.
          */
         post: operations["searchImages"];
         delete?: never;
@@ -583,6 +583,11 @@ export interface operations {
                      * @enum {string}
                      */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /**
+                     * @description how words are matched: vector (default: the embedding model), keyword (FTS5 bm25 over file paths, labels, captions and the words pictures show; score: bm25) or hybrid (both, fused by reciprocal rank fusion with k = 60; score: the fused one). keyword and hybrid need captions (LOOKALIKE_CAPTIONS=on, or npm run captions), take no minScore nor sort=date, and page over one ranking made on the first page, 1000 deep
+                     * @enum {string}
+                     */
+                    mode?: "vector" | "keyword" | "hybrid";
                     /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
                         /** @description words (need an embedding model) */
@@ -648,6 +653,11 @@ export interface operations {
                      * @enum {string}
                      */
                     classify?: "0" | "1" | "true" | "false" | "on";
+                    /**
+                     * @description how words are matched: vector (default: the embedding model), keyword (FTS5 bm25 over file paths, labels, captions and the words pictures show; score: bm25) or hybrid (both, fused by reciprocal rank fusion with k = 60; score: the fused one). keyword and hybrid need captions (LOOKALIKE_CAPTIONS=on, or npm run captions), take no minScore nor sort=date, and page over one ranking made on the first page, 1000 deep
+                     * @enum {string}
+                     */
+                    mode?: "vector" | "keyword" | "hybrid";
                     /** @description what to search for: a JSON list of items {text?, file?, id?, weight?} (weight: 1e-6 to 1e6, or -1e6 to -1e-6; default 1); the query is the weighted sum of the items, minus that of "negative", normalised */
                     positive?: {
                         /** @description words (need an embedding model) */
@@ -705,7 +715,7 @@ export interface operations {
                             latitude: number | null;
                             longitude: number | null;
                             thumbnailUrl: string;
-                            /** @description cosine similarity of the embeddings, -1..1 */
+                            /** @description cosine similarity of the embeddings, -1..1; with mode=keyword the bm25 score (higher: better), with mode=hybrid the reciprocal rank fusion score */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
@@ -805,7 +815,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_captions: `mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1017,7 +1027,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_captions: `mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1148,7 +1158,7 @@ export interface operations {
                             latitude: number | null;
                             longitude: number | null;
                             thumbnailUrl: string;
-                            /** @description cosine similarity of the embeddings, -1..1 */
+                            /** @description cosine similarity of the embeddings, -1..1; with mode=keyword the bm25 score (higher: better), with mode=hybrid the reciprocal rank fusion score */
                             score: number;
                             /** @description P(yes) from the VL model, when re-ranked */
                             rerankScore?: number | null;
@@ -1621,7 +1631,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_captions: `mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2169,6 +2179,17 @@ export interface operations {
                             /** @description the SQLite file's bytes per embedded image (vectors, thumbnails, rows) */
                             databaseBytesPerVector: number | null;
                         };
+                        captions: {
+                            /** @description LOOKALIKE_CAPTIONS=on: the Instruct model captions in the background */
+                            enabled: boolean;
+                            captioned: number;
+                            /** @description images of the gallery with no caption yet */
+                            pending: number;
+                            /** @description captions a second, over the last 50 */
+                            perSecond: number | null;
+                            /** @description seconds until none is pending, at that rate */
+                            etaSeconds: number | null;
+                        };
                         model: {
                             modelId: string;
                             fileName: string;
@@ -2287,7 +2308,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_captions: `mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2612,7 +2633,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
+            /** @description no_text_model: describe or re-rank without the model for it (`LOOKALIKE_TEXT_MODEL`, `LOOKALIKE_RERANK_MODEL`); text_search_unavailable: words without an embedding model (`LOOKALIKE_EMBED_MODEL`); no_captions: `mode=keyword` or `mode=hybrid` on a gallery that was never captioned (`LOOKALIKE_CAPTIONS=on`, or `npm run captions`); resolve_conflict: a duplicates resolve naming an image in the trash: deleted, or chosen to go by an overlapping resolve that came first (the message names it); nothing was changed; no_job_queue: a job asked of a server without Redis (`LOOKALIKE_REDIS_URL`) */
             409: {
                 headers: {
                     [name: string]: unknown;
