@@ -26,6 +26,7 @@ async function filledGallery(kind: IndexKind): Promise<{ gallery: Gallery; dataD
   for (let i = 0; i < N; i++) await gallery.add(fakeImage(i), all[i]!, { source: null, label: label(i) });
   // tombstones (ivf-pq cannot remove: its search fetches deeper past them), and images in the trash
   for (let id = 3; id <= 600; id += 7) await gallery.remove(id);
+  await gallery.idle(); // a background rebuild, which would swap the index between two runs
   return { gallery, dataDir };
 }
 

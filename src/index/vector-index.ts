@@ -20,6 +20,8 @@ const workerUrl = new URL('../util/ts-worker.mjs', import.meta.url);
 export class VectorIndex {
   private readonly worker: Worker;
   private rescorers: Worker[] = [];
+  /** An index that re-scores, until its first search starts the re-scoring workers (a rebuild's index never does). */
+  private rescoring: IndexConfig | null = null;
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
@@ -51,12 +53,12 @@ export class VectorIndex {
   static async start(config: IndexConfig): Promise<VectorIndex> {
     const index = new VectorIndex();
     await index.call.configure(config);
-    if (KINDS[config.kind].exact && config.threads > 1) await index.startRescorers(config);
+    if (KINDS[config.kind].exact && config.threads > 1) index.rescoring = config;
     return index;
   }
 
   /** One re-scoring worker per FAISS thread, each with a port from the index worker and its own SQLite connection. */
-  private async startRescorers(config: IndexConfig): Promise<void> {
+  private startRescorers(config: IndexConfig): void {
     const ports: MessagePort[] = [];
     for (let i = 0; i < config.threads; i++) {
       const { port1, port2 } = new MessageChannel();
@@ -74,7 +76,8 @@ export class VectorIndex {
       this.rescorers.push(rescorer);
       ports.push(port1);
     }
-    await this.send('connectRescorers', [ports], ports);
+    // posted before the search that started them: the worker has the ports when that search's batch is answered
+    this.send('connectRescorers', [ports], ports).catch(() => {}); // a failure here fails every call anyway
   }
 
   private fail(err: Error): void {
@@ -85,6 +88,11 @@ export class VectorIndex {
 
   private send(op: keyof IndexOps, args: unknown[], ports: MessagePort[] = []): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
+    if (op === 'search' && this.rescoring) {
+      const config = this.rescoring;
+      this.rescoring = null;
+      this.startRescorers(config);
+    }
     const seq = ++this.seq;
     // Structured clone copies a typed array's whole backing buffer, even for a small view of a large one:
     // send a compact copy instead, and move it rather than copy it again.
