@@ -1,7 +1,6 @@
 // A re-scoring worker: finishes the searches of a batch the index worker hands it (through its own port), and answers
 // them to the main thread (VectorIndex) under the search's own message number (only a batch's searches come here).
-import { parentPort, workerData } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Response } from './protocol.js';
 import { type Rescoring, StoredVectors } from './rescore.js';
 
