@@ -15,12 +15,13 @@ const raw = readFileSync(queriesPath!);
 const queries = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
 const nq = queries.length / dim;
 const times: number[] = [];
-const labels: number[][] = [];
+const labels: number[][] = [], distances: number[][] = [];
 for (let q = 0; q < nq; q++) {
   const x = queries.subarray(q * dim, (q + 1) * dim);
   const t = performance.now();
   const out = index.search(x, k);
   times.push(performance.now() - t);
   labels.push([...out.labels]);
+  distances.push([...out.distances]);
 }
-process.stdout.write(JSON.stringify({ p50: percentile(times, 50), p99: percentile(times, 99), labels }));
+process.stdout.write(JSON.stringify({ p50: percentile(times, 50), p99: percentile(times, 99), labels, distances }));

@@ -9,7 +9,8 @@
 // second one by one (their tombstones stay in that kind's index, which the next run rebuilds first).
 //   npm run bench:million                       (n = 1,000,000; kinds ivf-pq, ivf-sq8)
 //   npm run bench:million -- --n 20000 --kinds flat,hnsw,ivf-sq8,ivf-pq
-//   options: --queries 256, --dir <data folder> (kept; default a temporary one, removed), --threads 1 (faiss threads),
+//   options: --queries 256, --dir <data folder> (kept; default a temporary one, removed), --threads <n> (faiss threads
+//            for a batch of searches, and ivf-pq's re-scoring workers; default every core),
 //            --candidates 25,50,100,200 (ivf-pq), --nprobes 4,8,32 (IVF kinds): the settings swept, beside the defaults,
 //            --rounds 3 (the scan comparison, alternated), --json <file> (every row, for comparing runs)
 //
@@ -22,7 +23,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,7 +40,7 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' }, kinds: { type: 'string', default: 'ivf-pq,ivf-sq8' }, queries: { type: 'string', default: '256' },
     json: { type: 'string' }, rounds: { type: 'string', default: '3' }, adds: { type: 'boolean' },
-    dir: { type: 'string' }, threads: { type: 'string', default: '1' }, candidates: { type: 'string', default: '25,50,100,200' },
+    dir: { type: 'string' }, threads: { type: 'string', default: String(availableParallelism()) }, candidates: { type: 'string', default: '25,50,100,200' },
     nprobes: { type: 'string', default: '4,8,32' },
     serve: { type: 'string' }, kind: { type: 'string' }, rebuild: { type: 'boolean' }, quick: { type: 'boolean' }, 'faiss-scan': { type: 'boolean' },
   },

@@ -3,6 +3,7 @@
 // alone (the one write path), and read and changed through the use cases.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Caption, ImageFilter, ImageRecord, ListAfter, ListSort, PhotoMeta } from '../domain/records.js';
 import type { SearchOptions, SearchPage, SearchResult } from '../domain/search.js';
@@ -32,6 +33,7 @@ export interface GalleryOptions {
   /** auto: the kind the data folder already has (flat for a new one); another kind than the folder's replaces it. */
   indexKind: IndexKind | 'auto';
   indexParams: IndexParams;
+  /** FAISS threads for a batch of searches (and as many re-scoring workers for ivf-pq); every core when not given. */
   faissThreads?: number;
   switchModel?: boolean;
   /** Read without the lock, beside the writer: the database read-only, the index loaded or rebuilt in memory, never saved. */
@@ -103,7 +105,7 @@ export class Gallery implements LabelledVectors {
       }
       const indexConfig: IndexConfig = {
         dir: join(opts.dataDir, 'index'), kind, dim: opts.identity.dim, modelId: opts.identity.modelId,
-        params: opts.indexParams, threads: opts.faissThreads ?? 1, database: databasePath(opts.dataDir),
+        params: opts.indexParams, threads: opts.faissThreads ?? availableParallelism(), database: databasePath(opts.dataDir),
       };
       const index = await IndexMaintainer.open(store, indexConfig, had, opts.log ?? (() => {}));
       return new Gallery(store, index, unlock, (opts.trashDays ?? 30) * 86_400_000, opts.clock ?? Date.now);

@@ -12,13 +12,12 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { type MessagePort, parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import type * as FaissNode from 'faiss-node';
-import { storedDot } from '../util/vector-format.js';
-import { cosineScore, dot } from '../util/vectors.js';
+import { dot } from '../util/vectors.js';
 import { settingDefault } from '../config.js';
 import { KINDS, MIN_TRAIN, trainingSize } from './kinds.js';
+import { type Rescoring, StoredVectors } from './rescore.js';
 import type { IndexConfig, IndexOps, IndexStats, LoadStatus, Request, Response, SearchHit } from './protocol.js';
 
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
@@ -47,7 +46,10 @@ let builtFor = 0; // vectors in the gallery when the index was built or trained:
 let generation = 0;
 let syncedSeq: number | null = null; // the database's last change this index holds (null: unknown, an older manifest)
 let fileBytes = 0; // the index file's size at the last save or load
-let vectorsDb: { db: Database.Database; read: Database.Statement } | null = null;
+let stored: StoredVectors;
+/** The re-scoring workers' ports: a batch's searches are finished there (rescore.ts). */
+let rescorers: MessagePort[] = [];
+let nextRescorer = 0;
 
 const manifestPath = () => join(config.dir, `${config.kind}.json`);
 const spec = () => KINDS[config.kind];
@@ -98,29 +100,6 @@ function trainFromStaged(): void {
   stagedIds.forEach((id, row) => x.set(staged.get(id)!, row * config.dim));
   staged = new Map();
   addToFaiss(stagedIds, x);
-}
-
-/** The stored vectors of these ids (those still in the database, as stored), for re-scoring. */
-function storedVectors(idList: number[]): Map<number, Uint8Array> {
-  if (!config.database) throw new Error(`${config.kind} re-scores its candidates with the stored vectors: the index needs its database`);
-  vectorsDb ??= (() => {
-    const db = new Database(config.database, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    const read = db.prepare(`SELECT e.image_id AS id, e.vector FROM embeddings e JOIN models m ON m.id = e.model_id
-      WHERE m.model_id = ? AND e.image_id IN (SELECT value FROM json_each(?))`);
-    return { db, read };
-  })();
-  const rows = vectorsDb.read.all(config.modelId, JSON.stringify(idList)) as { id: number; vector: Buffer }[];
-  return new Map(rows.map((r) => [r.id, r.vector]));
-}
-
-/** Exact cosines of the candidates; one deleted from the database meanwhile drops out. */
-function rescore(query: Float32Array, hits: SearchHit[]): SearchHit[] {
-  const vectors = storedVectors(hits.map((h) => h.id));
-  return hits.flatMap((h) => {
-    const v = vectors.get(h.id);
-    return v ? [{ id: h.id, score: storedDot(v, query) }] : [];
-  });
 }
 
 function exactScores(query: Float32Array): SearchHit[] {
@@ -237,10 +216,137 @@ function dropFromFaiss(drop: Set<number>): void {
   }
 }
 
+/** One search: `queries` back to back, the k best of each, among `allowIds` (ascending, as SQLite gives them) when given. */
+interface SearchRequest { queries: Float32Array; k: number; allowIds?: number[] }
+
+/** A search on its way through searchBatch(): how deep FAISS is asked, and what it found so far. */
+interface Searching {
+  queries: Float32Array; nq: number; k: number; keep: (pos: number) => boolean;
+  wanted: number; candidates: number; fetch: number; exact: SearchHit[][]; fromFaiss: SearchHit[][]; error?: Error;
+}
+
+/** Queries in one FAISS call at most. faiss 1.7.3 computes flat distances (an IVF's coarse quantizer's too) through
+ *  BLAS from 20 queries on, which sums in another order: below that, a query scores the same alone or batched. */
+export const MAX_BATCH = 16;
+
+/** Whether `id` is in the ascending `sorted` (a binary search: no Set of a wide filter's ids for every query). */
+function includesSorted(sorted: ArrayLike<number>, id: number): boolean {
+  let lo = 0, hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === id) return true;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+function ascending(list: number[]): number[] {
+  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return [...list].sort((a, b) => a - b);
+  return list;
+}
+
+function startSearch({ queries, k, allowIds }: SearchRequest): Searching {
+  const d = config.dim;
+  const nq = queries.length / d;
+  const allow = allowIds ? ascending(allowIds) : null;
+  const allowed = allow ? (id: number) => includesSorted(allow, id) : () => true;
+  const candidates = spec().exact ? Math.max(k, config.params.exactCandidates ?? settingDefault('LOOKALIKE_EXACT_CANDIDATES')) : k;
+  const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => allowed(h.id)));
+  return {
+    queries, nq, k, keep: (pos) => !dead.has(pos) && allowed(ids[pos]!),
+    wanted: Math.min(k, allow ? allow.length : live.size + staged.size), candidates,
+    fetch: Math.min(ids.length, candidates + dead.size), exact, fromFaiss: exact.map(() => []),
+  };
+}
+
+/** Queries FAISS for these searches, all at their common `fetch`, in one call; one whose call fails is asked alone, so
+ *  only the search that caused the failure gets it. */
+function searchFaiss(group: Searching[]): void {
+  const fetch = group[0]!.fetch;
+  try {
+    const x = group.length === 1 ? group[0]!.queries : concatenate(group.map((s) => s.queries));
+    const { distances, labels } = index!.search(x, fetch);
+    let row = 0;
+    for (const s of group) {
+      s.fromFaiss = s.exact.map(() => {
+        const hits: SearchHit[] = [];
+        for (let j = row * fetch; j < (row + 1) * fetch; j++) {
+          const pos = labels[j]!;
+          if (pos >= 0 && s.keep(pos)) hits.push({ id: ids[pos]!, score: distances[j]! });
+        }
+        row++;
+        return hits;
+      });
+    }
+  } catch (err) {
+    if (group.length === 1) group[0]!.error = err as Error;
+    else for (const s of group) searchFaiss([s]);
+  }
+}
+
+function concatenate(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** The searches that can share a FAISS call: the same depth, at most MAX_BATCH queries together, and whole vectors
+ *  only (one of another length is asked alone, and fails alone). */
+function faissCalls(searching: Searching[]): Searching[][] {
+  const calls: Searching[][] = [];
+  const open = new Map<number, { group: Searching[]; queries: number }>();
+  for (const s of searching) {
+    const whole = s.nq >= 1 && Number.isInteger(s.nq);
+    const current = whole ? open.get(s.fetch) : undefined;
+    if (current && current.queries + s.nq <= MAX_BATCH) {
+      current.group.push(s);
+      current.queries += s.nq;
+      continue;
+    }
+    const group = [s];
+    calls.push(group);
+    if (whole) open.set(s.fetch, { group, queries: s.nq });
+  }
+  return calls;
+}
+
+/**
+ * Several searches at once (those that queued while the worker was busy): FAISS answers all their queries in shared
+ * calls, which it spreads over its threads, one query per thread. Each search gets exactly what it would alone: the
+ * same depths asked, the same widening, the same re-scoring. A search that fails gets its error, the others their hits.
+ */
+function searchBatch(requests: SearchRequest[]): (Rescoring | Error)[] {
+  const searches = requests.map(startSearch);
+  // dead positions and a label filter can starve the top k: widen the search until it is full or covers everything
+  for (let open = index && ids.length ? searches : []; open.length;) {
+    const next: Searching[] = [];
+    for (const group of faissCalls(open)) {
+      searchFaiss(group);
+      for (const s of group) {
+        const short = s.fromFaiss.some((hits, q) => hits.length + s.exact[q]!.length < s.wanted);
+        if (!s.error && short && s.fetch < ids.length) {
+          s.fetch = Math.min(ids.length, s.fetch * 4);
+          next.push(s);
+        }
+      }
+    }
+    open = next;
+  }
+  const rescore = Boolean(spec().exact && index && ids.length);
+  return searches.map((s) => s.error ?? {
+    queries: s.queries, k: s.k, exact: s.exact, rescore,
+    fromFaiss: rescore ? s.fromFaiss.map((hits) => hits.slice(0, s.candidates)) : s.fromFaiss,
+  });
+}
+
 const ops: IndexOps = {
   configure(c) {
     config = c;
     faiss.Index.setThreads(c.threads);
+    stored = new StoredVectors(c.database, c.modelId, c.kind);
     clear();
     generation = 0;
   },
@@ -296,34 +402,9 @@ const ops: IndexOps = {
   },
 
   search(queries, k, allowIds) {
-    const d = config.dim;
-    const nq = queries.length / d;
-    const allow = allowIds ? new Set(allowIds) : null;
-    const keep = (pos: number) => !dead.has(pos) && (!allow || allow.has(ids[pos]!));
-    const wanted = Math.min(k, allow ? allow.size : live.size + staged.size);
-    const candidates = spec().exact ? Math.max(k, config.params.exactCandidates ?? settingDefault('LOOKALIKE_EXACT_CANDIDATES')) : k;
-    const exact = Array.from({ length: nq }, (_, q) => exactScores(queries.subarray(q * d, (q + 1) * d)).filter((h) => !allow || allow.has(h.id)));
-    let fromFaiss: SearchHit[][] = exact.map(() => []);
-    if (index && ids.length) {
-      // dead positions and a label filter can starve the top k: widen the search until it is full or covers everything
-      for (let fetch = Math.min(ids.length, candidates + dead.size); ; fetch = Math.min(ids.length, fetch * 4)) {
-        const { distances, labels } = index.search(queries, fetch);
-        fromFaiss = exact.map((_, q) => {
-          const hits: SearchHit[] = [];
-          for (let j = q * fetch; j < (q + 1) * fetch; j++) {
-            const pos = labels[j]!;
-            if (pos >= 0 && keep(pos)) hits.push({ id: ids[pos]!, score: distances[j]! });
-          }
-          return hits;
-        });
-        const short = fromFaiss.some((hits, q) => hits.length + exact[q]!.length < wanted);
-        if (!short || fetch >= ids.length) break;
-      }
-      if (spec().exact) fromFaiss = fromFaiss.map((hits, q) => rescore(queries.subarray(q * d, (q + 1) * d), hits.slice(0, candidates)));
-    }
-    // every score the index answers is made here: kept to [-1, 1] before it is ordered
-    return exact.map((hits, q) => [...hits, ...fromFaiss[q]!].map((h) => ({ id: h.id, score: cosineScore(h.score) }))
-      .sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k));
+    const [found] = searchBatch([{ queries, k, allowIds }]);
+    if (found instanceof Error) throw found;
+    return stored.finish(found!);
   },
 
   save(seq) {
@@ -345,6 +426,10 @@ const ops: IndexOps = {
     fileBytes = statSync(join(config.dir, file)).size;
     writeManifest({ file, fileBytes, ids, dead: [...dead], ntotal: index.ntotal() });
     removeOtherGenerations(file);
+  },
+
+  connectRescorers(ports) {
+    rescorers = ports;
   },
 
   liveIds() {
@@ -388,14 +473,61 @@ function readManifestGeneration(): number {
   return m && !('error' in m) ? m.generation ?? 0 : 0;
 }
 
-parentPort!.on('message', (msg: Request) => {
-  let response: Response;
+function failed(seq: number, err: unknown): Response {
+  const code = (err as { code?: unknown }).code; // faiss-node's out_of_memory
+  return { seq, ok: false, error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' ? { code } : {}) };
+}
+
+function answer(seq: number, run: () => unknown): Response {
   try {
-    const result = (ops[msg.op] as (...a: unknown[]) => unknown)(...msg.args);
-    response = { seq: msg.seq, ok: true, result };
+    return { seq, ok: true, result: run() };
   } catch (err) {
-    const code = (err as { code?: unknown }).code; // faiss-node's out_of_memory
-    response = { seq: msg.seq, ok: false, error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' ? { code } : {}) };
+    return failed(seq, err);
   }
-  parentPort!.postMessage(response);
+}
+
+type SearchMessage = Extract<Request, { op: 'search' }>;
+
+/** Answers searches that queued together in one batch (see searchBatch). */
+function answerSearches(batch: SearchMessage[]): void {
+  let found: (Rescoring | Error)[];
+  try {
+    found = searchBatch(batch.map((m) => ({ queries: m.args[0], k: m.args[1], allowIds: m.args[2] })));
+  } catch { // a search that throws before FAISS is asked: each alone, so that it fails alone
+    if (batch.length === 1) return parentPort!.postMessage(answer(batch[0]!.seq, () => ops.search(...batch[0]!.args)));
+    for (const m of batch) answerSearches([m]);
+    return;
+  }
+  const batched = batch.length > 1 ? { batched: true } as const : {};
+  batch.forEach((m, i) => {
+    const f = found[i]!;
+    if (f instanceof Error) return parentPort!.postMessage({ ...failed(m.seq, f), ...batched });
+    // the re-scoring workers answer the main thread themselves, while this one searches the next batch
+    if (f.rescore && batch.length > 1 && rescorers.length) {
+      return rescorers[nextRescorer++ % rescorers.length]!.postMessage({ seq: m.seq, ...f } satisfies Rescoring & { seq: number });
+    }
+    parentPort!.postMessage({ ...answer(m.seq, () => stored.finish(f)), ...batched });
+  });
+}
+
+// Messages are answered in the order they came. The searches that queued while the worker was busy, up to a change
+// (an add, a remove, ...), are taken off the port together and answered as one batch.
+parentPort!.on('message', (first: Request) => {
+  const next = () => receiveMessageOnPort(parentPort!)?.message as Request | undefined;
+  let msg: Request | undefined = first;
+  while (msg) {
+    if (msg.op !== 'search') {
+      const m = msg;
+      parentPort!.postMessage(answer(m.seq, () => (ops[m.op] as (...a: unknown[]) => unknown)(...m.args)));
+      msg = next();
+      continue;
+    }
+    const batch: SearchMessage[] = [msg];
+    let queries = msg.args[0].length;
+    for (msg = next(); msg?.op === 'search' && queries + msg.args[0].length <= MAX_BATCH * config.dim; msg = next()) {
+      batch.push(msg);
+      queries += msg.args[0].length;
+    }
+    answerSearches(batch);
+  }
 });

@@ -1,4 +1,5 @@
 // Messages between VectorIndex (main thread) and the index worker.
+import type { MessagePort } from 'node:worker_threads';
 import type { IndexKind, IndexParams } from './kinds.js';
 
 export interface IndexConfig {
@@ -7,6 +8,7 @@ export interface IndexConfig {
   dim: number;
   modelId: string;
   params: IndexParams;
+  /** FAISS threads for the queries of a batch, and as many re-scoring workers (ivf-pq) beside the index worker. */
   threads: number;
   /** The SQLite database holding the full vectors: a kind that re-scores (ivf-pq) reads its candidates there. */
   database?: string;
@@ -44,6 +46,8 @@ export interface IndexOps {
   search(queries: Float32Array, k: number, allowIds?: number[]): SearchHit[][];
   /** `syncedSeq`: the database's last vector change this index holds (Store.changeSeq() when the save was asked for). */
   save(syncedSeq: number): void;
+  /** Ports to the re-scoring workers, which finish the searches of a batch (rescore.ts). */
+  connectRescorers(ports: MessagePort[]): void;
   liveIds(): number[];
   /** Deletes temporary files that a save cut short left behind (a writer's, at open: the data folder's lock is held). */
   removeLeftovers(): number;
@@ -52,4 +56,6 @@ export interface IndexOps {
 }
 
 export type Request = { [Op in keyof IndexOps]: { seq: number; op: Op; args: Parameters<IndexOps[Op]> } }[keyof IndexOps];
-export type Response = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string; code?: string };
+/** `batched`: a search answered in a batch with others. */
+export type Response = ({ seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string; code?: string })
+  & { batched?: true };
