@@ -1,7 +1,7 @@
 """Trains the demo's Qwen3-VL-Reranker-style model on Fashion-MNIST, then converts it with llama.cpp's converter.
 
   OMP_NUM_THREADS=1 python scripts/reference/train_reranker.py --threads 1 \
-      --embedding <train.py's hf folder>/embedding [--steps 1500] [--seed 0] [--out src/demo/models]
+      --embedding <train.py's hf folder>/embedding [--steps 3000] [--seed 0] [--out src/demo/models]
 
 The reranker is read beside LOOKALIKE_EMBED_MODEL=demo and shares its mmproj: it starts from the trained embedding
 model (train.py's Hugging Face folder, --embedding), its vision tower FROZEN, so that fashion-embedding-mmproj.gguf
@@ -36,7 +36,7 @@ from fashion import SIDE, TOKENS, demo_split, grid, load, patchify, resized
 ap = argparse.ArgumentParser()
 ap.add_argument('--embedding', default='/tmp/lookalike-hf-trained/embedding',
                 help="train.py's embedding model folder: the start, the frozen tower and the first stage's order")
-ap.add_argument('--steps', type=int, default=1500)
+ap.add_argument('--steps', type=int, default=3000)
 ap.add_argument('--batch', type=int, default=48)
 ap.add_argument('--lr', type=float, default=1e-3)
 ap.add_argument('--per-class', type=int, default=1500, help='training pictures of each class used')
@@ -48,7 +48,7 @@ ap.add_argument('--neighbours', type=int, default=120,
                 help="how deep in the embedding's order of the pool a mined document lies (120 of 3,000 pictures is "
                      "as deep as 40 of the demo gallery's 1,000)")
 ap.add_argument('--mined', type=float, default=0.5, help='the share of each batch mined from the neighbours')
-ap.add_argument('--eval-at', default='', help='steps after which to measure too (a list): does more training help?')
+ap.add_argument('--eval-at', default='1000,2000', help='steps after which to measure too (a list): does more training help?')
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
 ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
 ap.add_argument('--hf', default='/tmp/lookalike-hf-trained/reranker')
