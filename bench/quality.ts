@@ -5,7 +5,8 @@
 // vectors) and zero-shot, each with its accuracy and calibration (ECE), and the `trusted` answer of trustedAnswer().
 // With a text model (LOOKALIKE_TEXT_MODEL), a third: describe accuracy, re-rank mAP@10 and few-shot accuracy
 // (bench/instruct-quality.ts).
-// With a reranker (LOOKALIKE_RERANK_MODEL), another table: re-ranking's mAP@10 before and after (rerankSection).
+// With a reranker (LOOKALIKE_RERANK_MODEL), another table: re-ranking's mAP@10 before and after, for image queries and
+// (with an embedding model) the class names in English and Chinese, and the time it takes (rerankSection).
 //   npm run bench:quality                          (the configured model, LOOKALIKE_* as for npm start; the demo by default)
 //   npm run bench:quality -- --folder <dir>        (a labelled folder, one sub-folder per class, instead of Fashion-MNIST)
 //   npm run bench:quality -- --json                (one JSON object instead of the table)
@@ -166,11 +167,13 @@ async function rerankSection(models: ModelSet, config: Config, data: { gallery: 
   return rows;
 }
 
-/** PyTorch's figures for the demo reranker beside the vision demo (image queries in its order), on the demo split;
- *  null for any other setup. (Word queries' order is the embedding model's, whose figures need its own weights.) */
+/** PyTorch's figures for the demo reranker beside the embedding demo (image queries and the class names in its order),
+ *  on the demo split, by the rows' names; null for any other setup. */
 function pytorchRerank(config: Config, demoSplit: boolean): Record<string, Record<string, number>> | null {
-  if (config.LOOKALIKE_RERANK_MODEL !== 'demo' || config.LOOKALIKE_EMBED_MODEL !== '' || config.LOOKALIKE_MMPROJ !== '' || !demoSplit) return null;
-  return { image: JSON.parse(readFileSync(join(DEMO_MODELS_DIR, 'reranker.json'), 'utf8')).trained.image };
+  if (config.LOOKALIKE_RERANK_MODEL !== 'demo' || config.LOOKALIKE_EMBED_MODEL !== 'demo' || config.LOOKALIKE_MMPROJ !== ''
+    || config.LOOKALIKE_RERANK_MMPROJ !== '' || !demoSplit) return null;
+  const { trained } = JSON.parse(readFileSync(join(DEMO_MODELS_DIR, 'reranker.json'), 'utf8'));
+  return { image: trained.image, 'words (en)': trained.words_en, 'words (zh)': trained.words_zh };
 }
 
 runCli(USAGE, async () => {
@@ -289,7 +292,7 @@ runCli(USAGE, async () => {
     }
     if (rerank.length) {
       console.log(`\nre-ranking with ${config.LOOKALIKE_RERANK_MODEL === 'demo' ? 'the demo reranker' : basename(config.LOOKALIKE_RERANK_MODEL)}: mAP@10 in the search's order and after the reranker ` +
-        `re-scored its top N (PyTorch: the same model and split in transformers${pytorch ? '' : ': only for the demo reranker on the demo split'}):`);
+        `re-scored its top N (PyTorch: the same model and split in transformers${pytorch ? '' : ': only for the demo reranker beside the embedding demo on the demo split'}):`);
       const py = (row: string, key: string) => pct(pytorch?.[row]?.[key]);
       console.log(table(['queries', 'count', 'mAP@10 before', 'PyTorch', ...depths.flatMap((d) => [`after, N = ${d}`, 'PyTorch']), `ms per query (N = ${Math.max(...depths)})`],
         rerank.map((r) => [r.queries, r.count, pct(r.before), py(r.queries, 'before'), ...depths.flatMap((d) => [pct(r.after[d]), py(r.queries, `after@${d}`)]), r.msPerQuery.toFixed(0)])));

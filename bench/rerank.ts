@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { physicalCores } from '../src/util/cpu.js';
 import type { DecodedImage } from '../src/image/decode.js';
-import { DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
+import { DEMO_RERANK_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
 import { writeRandomTextModel, type TextSpec } from '../src/models/random-models.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../test/helpers/random-models.js';
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Judge } from '../src/vlm/rerank.js';
@@ -56,7 +56,7 @@ try {
   await measure('demo, Instruct judge (LOOKALIKE_TEXT_MODEL=demo)', demoText, (q, c) => demoText.probabilityYes(RERANK_QUESTION, [q, c]), instructJudge(demoText), 5);
 } finally { await demoText.dispose(); }
 
-const demoRank = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...tokens, role: 'rank' });
+const demoRank = await VisionLanguageModel.load(demoRerankModel(), DEMO_RERANK_MMPROJ, { ...tokens, role: 'rank' });
 try {
   const yes = yesOutput(demoRank);
   const prompt = (q: DecodedImage) => qwenRerankerPrompt(demoRank.info.marker, INSTRUCTION, { image: q, key: 'q' });

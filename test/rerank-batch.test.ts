@@ -2,7 +2,7 @@
 // side by side in one llama.cpp batch, after the query evaluated once, score as they do one prompt at a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecodedImage } from '../src/image/decode.js';
-import { DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
+import { DEMO_RERANK_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel } from '../src/models/resolve.js';
 import { instructJudge, qwenRerankerJudge, qwenRerankerPrompt, RERANK_QUESTION, yesOutput, type Query } from '../src/vlm/rerank.js';
 import { splitAtLastImage, VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import { scenePng } from './helpers/images.js';
@@ -21,7 +21,7 @@ describe('batched re-ranking', () => {
   let reranker: VisionLanguageModel;
   beforeAll(async () => {
     instruct = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, options);
-    reranker = await VisionLanguageModel.load(demoRerankModel(), DEMO_MMPROJ, { ...options, role: 'rank' });
+    reranker = await VisionLanguageModel.load(demoRerankModel(), DEMO_RERANK_MMPROJ, { ...options, role: 'rank' });
     query = await instruct.decode(await scenePng(1));
     candidates = await Promise.all(Array.from({ length: 16 }, async (_, i) => instruct.decode(await scenePng(100 + i))));
   });

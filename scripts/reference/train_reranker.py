@@ -1,20 +1,25 @@
 """Trains the demo's Qwen3-VL-Reranker-style model on Fashion-MNIST, then converts it with llama.cpp's converter.
 
   OMP_NUM_THREADS=1 python scripts/reference/train_reranker.py --threads 1 \
-      [--embedding /tmp/lookalike-hf-trained/embedding] [--steps 1500] [--seed 0] [--out src/demo/models]
+      --embedding <train.py's hf folder>/embedding [--steps 3000] [--seed 0] [--out src/demo/models]
 
 The reranker is read beside LOOKALIKE_EMBED_MODEL=demo and shares its mmproj: it starts from the trained embedding
 model (train.py's Hugging Face folder, --embedding), its vision tower FROZEN, so that fashion-embedding-mmproj.gguf
 stays its mmproj; the text model and lm_head learn. The prompt is Qwen3-VL-Reranker's as lookalike lays it out
 (src/vlm/rerank.ts qwenRerankerPrompt: system judge prompt, <Instruct>, <Query>, <Document>), and the score is the
 one the converter's classifier head gives, sigmoid((lm_head[yes] - lm_head[no]) . h_last).
-Training pairs come from the 60,000 training pictures only: the query is class words (English and Chinese, the
-embedding demo's templates) or a picture, the document a picture; the answer is yes iff they show the same class.
-Half of the negatives are hard: a class the embedding confuses (t-shirt/shirt/pullover/coat, sneaker/sandal/boot).
-src/demo/models/reranker.json records the seed, the time and PyTorch's figures on the demo split: mAP@10 of image
-queries and of the class names (en, zh) before re-ranking (the embedding's order) and after, at several depths.
+Training pairs come from the training pictures only: the query is class words (English and Chinese, the embedding
+demo's templates) or a picture, the document a picture; the answer is yes iff they show the same class. Half of each
+batch is drawn by class (of the no's, half from a class the embedding confuses), half is mined: documents among the
+embedding's nearest neighbours of the query (a picture, or a class name), the near misses re-ranking meets.
+It then measures, on the demo split (the embedding's order re-ranked, as search with LOOKALIKE_EMBED_MODEL=demo and
+LOOKALIKE_RERANK_MODEL=demo does) for image queries and the class names (en, zh): mAP@10 before and after at each
+depth, what a perfect judge would reach at that depth, the judge's AUROC beside the embedding's, and the judge's
+logit fused with the embedding's similarity (logit + w * similarity, w chosen on validation pictures drawn from the
+training set, never on the demo split). src/demo/models/reranker.json records all of it with the seed and the time.
 """
 import argparse
+import hashlib
 import json
 import random
 import shutil
@@ -26,19 +31,24 @@ import torch
 import torch.nn.functional as F
 
 import tiny
-from fashion import SIDE, TOKENS, demo_split, grid, load, patchify, resized, vision_vectors
+from fashion import SIDE, TOKENS, demo_split, grid, load, patchify, resized
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--vision', default='/tmp/lookalike-hf-trained/vision', help="train.py's vision demo folder: the tower and the start")
-ap.add_argument('--embedding', default='', help="train.py's embedding model folder: word queries' order, measured only with it")
-ap.add_argument('--steps', type=int, default=1500)
+ap.add_argument('--embedding', default='/tmp/lookalike-hf-trained/embedding',
+                help="train.py's embedding model folder: the start, the frozen tower and the first stage's order")
+ap.add_argument('--steps', type=int, default=3000)
 ap.add_argument('--batch', type=int, default=48)
+ap.add_argument('--lr', type=float, default=1e-3)
 ap.add_argument('--per-class', type=int, default=1500, help='training pictures of each class used')
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=1)
 ap.add_argument('--depths', default='10,20,30,50')
 ap.add_argument('--pool-per-class', type=int, default=300, help="training pictures of each class mined for neighbours")
-ap.add_argument('--neighbours', type=int, default=30, help="how deep in the embedding's order a mined document lies")
+ap.add_argument('--neighbours', type=int, default=120,
+                help="how deep in the embedding's order of the pool a mined document lies (120 of 3,000 pictures is "
+                     "as deep as 40 of the demo gallery's 1,000)")
+ap.add_argument('--mined', type=float, default=0.5, help='the share of each batch mined from the neighbours')
+ap.add_argument('--eval-at', default='1000,2000', help='steps after which to measure too (a list): does more training help?')
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
 ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
 ap.add_argument('--hf', default='/tmp/lookalike-hf-trained/reranker')
@@ -62,13 +72,15 @@ TEMPLATES_ZH = ['{}', '一张{}的照片', '{}的图片']
 # classes the embedding confuses most: a negative from the same group is a hard one
 GROUPS = [['t-shirt', 'pullover', 'coat', 'shirt', 'dress'], ['sandal', 'sneaker', 'ankle boot'], ['trouser'], ['bag']]
 GROUP_OF = {tiny.FASHION_CLASSES.index(c): [tiny.FASHION_CLASSES.index(o) for o in g if o != c] for g in GROUPS for c in g}
+WORDS = {'en': tiny.FASHION_CLASSES, 'zh': tiny.FASHION_CLASSES_ZH}
+FUSION_WEIGHTS = [0, 1, 2, 5, 10, 20, 50, 100]  # w in logit + w * similarity
 
-tokenizer = PreTrainedTokenizerFast.from_pretrained(args.vision)
+tokenizer = PreTrainedTokenizerFast.from_pretrained(args.embedding)
 ids = tiny.tokenizer_ids(tokenizer)
-model = Qwen3VLForConditionalGeneration.from_pretrained(args.vision, dtype=torch.float32)
-embedder = Qwen3VLForConditionalGeneration.from_pretrained(args.embedding, dtype=torch.float32).eval() if args.embedding else None
+model = Qwen3VLForConditionalGeneration.from_pretrained(args.embedding, dtype=torch.float32)
+embedder = Qwen3VLForConditionalGeneration.from_pretrained(args.embedding, dtype=torch.float32).eval()
 visual = model.model.visual
-visual.requires_grad_(False)  # frozen: fashion-vision-mmproj.gguf stays the reranker's mmproj
+visual.requires_grad_(False)  # frozen: fashion-embedding-mmproj.gguf stays the reranker's mmproj
 frozen = {k: v.clone() for k, v in visual.state_dict().items()}
 YES, NO = tokenizer.convert_tokens_to_ids('yes'), tokenizer.convert_tokens_to_ids('no')
 IMAGE = '<|vision_start|>' + '<|image_pad|>' * TOKENS + '<|vision_end|>'
@@ -153,37 +165,7 @@ def class_words(c: int, rng: random.Random) -> str:
     return rng.choice(TEMPLATES_ZH).format(tiny.FASHION_CLASSES_ZH[c])
 
 
-train_x, train_y, test_x, test_y = load(Path(args.data))
-gallery_idx, query_idx = demo_split(test_y)
-g_labels, q_labels = test_y[gallery_idx], test_y[query_idx]
-# a seeded subset of the training pictures, so that the frozen tower's outputs fit in memory, computed once
-subset = np.sort(np.concatenate([np.random.permutation(np.flatnonzero(train_y == c))[:args.per_class] for c in range(10)]))
-t0 = time.time()
-train_r, demo_r = resized(train_x[subset]), resized(test_x[np.concatenate([gallery_idx, query_idx])])
-train_feats, demo_feats = vision_features(train_r), vision_features(demo_r)
-print(f'resized and encoded {len(train_r) + len(demo_r)} pictures with the frozen tower in {time.time() - t0:.0f} s', flush=True)
-by_class = [np.flatnonzero(train_y[subset] == c) for c in range(10)]
-GALLERY = np.arange(len(gallery_idx))  # where the demo split's pictures are in demo_r / demo_feats
-QUERIES = len(gallery_idx) + np.arange(len(query_idx))
-
-
-def pairs(rng: random.Random, n: int) -> tuple[list[int], list[int], list[float]]:
-    """Query classes, document classes and answers: half yes; of the no's, half from a confusable class."""
-    qc, dc, y = [], [], []
-    for _ in range(n):
-        c = rng.randrange(10)
-        r = rng.random()
-        if r < 0.5:
-            d = c
-        elif r < 0.75 and len(GROUP_OF[c]):
-            d = rng.choice(GROUP_OF[c])
-        else:
-            d = rng.choice([o for o in range(10) if o != c])
-        qc.append(c), dc.append(d), y.append(float(c == d))
-    return qc, dc, y
-
-
-# -- the embedding's order on the demo split, which re-ranking starts from ------------------------------------------
+# -- the embedding demo's vectors: the first stage's order, which re-ranking starts from, and the mined neighbours --
 def embed_images(images: np.ndarray) -> torch.Tensor:
     out = []
     prompt = tokenizer.apply_chat_template(
@@ -209,13 +191,28 @@ def embed_text(text: str) -> torch.Tensor:
         return F.normalize(embedder.model(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state[0, -1], dim=-1)
 
 
-# image queries in the vision demo's order (mean pooling), which a server with LOOKALIKE_RERANK_MODEL=demo searches;
-# words in the embedding model's, when one is given
-gallery_vecs, query_vecs = vision_vectors(visual, demo_r[GALLERY]), vision_vectors(visual, demo_r[QUERIES])
-word_gallery = embed_images(demo_r[GALLERY]) if embedder else None
-WORDS = {'en': tiny.FASHION_CLASSES, 'zh': tiny.FASHION_CLASSES_ZH}
-word_vecs = {lang: torch.stack([embed_text(w) for w in words]) for lang, words in WORDS.items()} if embedder else {}
-MAX_DEPTH = max(DEPTHS)
+WORD_VECS = {lang: torch.stack([embed_text(w) for w in words]) for lang, words in WORDS.items()}
+
+train_x, train_y, test_x, test_y = load(Path(args.data))
+gallery_idx, query_idx = demo_split(test_y)
+# a seeded subset of the training pictures, so that the frozen tower's outputs fit in memory, computed once; a
+# validation split (gallery and queries as the demo's, from training pictures outside the subset) chooses the fusion
+subset = np.sort(np.concatenate([np.random.permutation(np.flatnonzero(train_y == c))[:args.per_class] for c in range(10)]))
+rest = np.setdiff1d(np.arange(len(train_y)), subset)
+val_gallery = np.sort(np.concatenate([rest[train_y[rest] == c][:100] for c in range(10)]))
+val_queries = np.sort(np.concatenate([rest[train_y[rest] == c][100:110] for c in range(10)]))
+t0 = time.time()
+train_r = resized(train_x[subset])
+SPLITS = {'demo': (test_x[gallery_idx], test_y[gallery_idx], test_x[query_idx], test_y[query_idx]),
+          'validation': (train_x[val_gallery], train_y[val_gallery], train_x[val_queries], train_y[val_queries])}
+split_r = {name: (resized(g), gl, resized(q), ql) for name, (g, gl, q, ql) in SPLITS.items()}
+train_feats = vision_features(train_r)
+split_feats = {name: vision_features(np.concatenate([g, q])) for name, (g, _, q, _) in split_r.items()}
+split_vecs = {name: (embed_images(g), embed_images(q)) for name, (g, _, q, _) in split_r.items()}
+print(f'resized and encoded {len(train_r) + sum(len(g) + len(q) for g, _, q, _ in split_r.values())} pictures '
+      f'in {time.time() - t0:.0f} s', flush=True)
+subset_labels = train_y[subset]
+by_class = [np.flatnonzero(subset_labels == c) for c in range(10)]
 
 
 def average_precision(labels: list[int], truth: int) -> float:
@@ -228,46 +225,81 @@ def average_precision(labels: list[int], truth: int) -> float:
     return total / 10
 
 
-def evaluate() -> dict:
-    """mAP@10 before re-ranking and after, at each depth: the top `depth` of the embedding's order re-scored by the
-    reranker (ties keep the embedding's order, as src/vlm/rerank.ts sorts), the rest after them."""
+def map_after(run: dict, depth: int, score: np.ndarray) -> float:
+    """mAP@10 with the top `depth` ordered by `score` (ties keep the embedding's order, as src/vlm/rerank.ts sorts),
+    the rest after them."""
+    aps = []
+    for qi, labels in enumerate(run['labels']):
+        order = sorted(range(depth), key=lambda j: (-score[qi][j], j))
+        aps.append(average_precision(labels[order].tolist() + labels[depth:].tolist(), run['truths'][qi]))
+    return float(np.mean(aps))
+
+
+def auroc(score: np.ndarray, same: np.ndarray) -> float:
+    pos, neg = score[same], score[~same]
+    return float(((pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None])).mean())
+
+
+def judge_runs(split: str) -> dict:
+    """For each kind of query on a split: the embedding's top MAX_DEPTH (labels, similarities) and the judge's logits."""
+    g_r, g_labels, q_r, q_labels = split_r[split]
+    g_vecs, q_vecs = split_vecs[split]
+    feats = split_feats[split]
+    gallery = np.arange(len(g_r))  # where the split's pictures are in its features: the gallery, then the queries
+    cases = [('image', q_vecs, [None] * len(q_r), q_labels, len(g_r) + np.arange(len(q_r)))]
+    for lang, vecs in WORD_VECS.items():
+        cases.append((f'words_{lang}', vecs, list(WORDS[lang]), np.arange(10), None))
+    runs = {}
     model.eval()
-    figures = {}
-    cases = [('image', query_vecs, gallery_vecs, [None] * len(query_idx), q_labels, QUERIES)]
-    for lang in word_vecs:
-        cases.append((f'words_{lang}', word_vecs[lang], word_gallery, list(WORDS[lang]), np.arange(10), None))
     with torch.no_grad():
-        for name, vecs, gallery, texts, truths, images in cases:
-            ranked = (vecs @ gallery.T).topk(MAX_DEPTH, dim=1)
+        for name, vecs, texts, truths, images in cases:
+            ranked = (vecs @ g_vecs.T).topk(max(DEPTHS), dim=1)
             top = ranked.indices.numpy()
-            started = time.time()
-            scores = []
+            started, logits = time.time(), []
             for qi in range(len(top)):
-                docs = GALLERY[top[qi]]
+                docs = gallery[top[qi]]
                 if texts[qi] is None:
-                    s = yes_logits(None, [images[qi]] * MAX_DEPTH, docs, demo_feats)
+                    logits.append(yes_logits(None, [images[qi]] * len(docs), docs, feats).numpy())
                 else:
-                    s = yes_logits([texts[qi]] * MAX_DEPTH, None, docs, demo_feats)
-                scores.append(s.numpy())
-            ms_per_candidate = (time.time() - started) * 1000 / (len(top) * MAX_DEPTH)
-            before = np.mean([average_precision(g_labels[top[qi]].tolist(), truths[qi]) for qi in range(len(top))])
-            fig = {'queries': len(top), 'before': float(before), 'msPerCandidate': round(ms_per_candidate, 2)}
-            # which judge tells the query's class from the others better among the first 10 candidates: the
-            # reranker's score, or the embedding's similarity that ordered them
-            same = (g_labels[top[:, :10]] == np.asarray(truths)[:, None]).reshape(-1)
-            for judge, values in (('reranker', np.stack(scores)[:, :10]), ('embedding', ranked.values[:, :10].numpy())):
-                v = values.reshape(-1)
-                pos, neg = v[same], v[~same]
-                fig[f'auroc@10_{judge}'] = float(((pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None])).mean())
-            for depth in DEPTHS:
-                aps = []
-                for qi in range(len(top)):
-                    order = sorted(range(depth), key=lambda j: (-scores[qi][j], j))
-                    aps.append(average_precision(g_labels[top[qi][order]].tolist(), truths[qi]))
-                fig[f'after@{depth}'] = float(np.mean(aps))
-            figures[name] = fig
+                    logits.append(yes_logits([texts[qi]] * len(docs), None, docs, feats).numpy())
+            runs[name] = {'labels': g_labels[top], 'truths': np.asarray(truths), 'sims': ranked.values.numpy(),
+                          'logits': np.stack(logits), 'ms': (time.time() - started) * 1000 / top.size}
     model.train()
-    return figures
+    return runs
+
+
+def figures(run: dict, fusion: float | None) -> dict:
+    """mAP@10 before and after at each depth (the judge alone, a perfect judge, the judge fused with the embedding);
+    the AUROC of the judge and of the embedding's similarity among the first 10 and the first 50 candidates."""
+    labels, logits, sims = run['labels'], run['logits'], run['sims']
+    same = labels == run['truths'][:, None]
+    out = {'queries': len(labels), 'before': map_after(run, 1, sims), 'msPerCandidate': round(run['ms'], 2)}
+    for n in (10, max(DEPTHS)):
+        out[f'auroc@{n}_reranker'] = auroc(logits[:, :n], same[:, :n])
+        out[f'auroc@{n}_embedding'] = auroc(sims[:, :n], same[:, :n])
+    for d in DEPTHS:
+        out[f'after@{d}'] = map_after(run, d, logits)
+        out[f'perfect@{d}'] = map_after(run, d, same.astype(float))
+        if fusion is not None:
+            out[f'fused@{d}'] = map_after(run, d, logits + fusion * sims)
+    return out
+
+
+def evaluate() -> dict:
+    """The fusion weight that does best on the validation split (all depths and kinds of query alike), then every
+    figure on the demo split with it."""
+    val = judge_runs('validation')
+    grid_ = {w: float(np.mean([map_after(r, d, r['logits'] + w * r['sims']) for r in val.values() for d in DEPTHS]))
+             for w in FUSION_WEIGHTS}
+    fusion = max(FUSION_WEIGHTS, key=lambda w: (grid_[w], -w))
+    demo = judge_runs('demo')
+    out = {'fusion': {'weight': fusion, 'validation': {str(w): round(v, 4) for w, v in grid_.items()}}}
+    for name, run in demo.items():
+        out[name] = figures(run, fusion)
+        out[name]['fusedByWeight@20'] = {str(w): round(map_after(run, 20, run['logits'] + w * run['sims']), 4)
+                                        for w in FUSION_WEIGHTS}
+    out['validation'] = {name: figures(run, fusion) for name, run in val.items()}
+    return out
 
 
 with torch.no_grad():  # the shared prefix evaluated once changes nothing: the same scores as (almost) whole prompts
@@ -279,43 +311,66 @@ with torch.no_grad():  # the shared prefix evaluated once changes nothing: the s
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(check, whole)), (check, whole)
 
 report = {'seed': args.seed, 'threads': args.threads, 'data': 'Fashion-MNIST (Debian dataset-fashion-mnist)',
-          'resolution': f'{SIDE}x{SIDE} ({TOKENS} tokens)', 'startedFrom': 'the vision demo (train.py): its tower frozen, the text model from transformers\' init',
+          'resolution': f'{SIDE}x{SIDE} ({TOKENS} tokens)',
+          'startedFrom': "the embedding demo (train.py's embedding model): its tower frozen, its text model trained on",
           'prompt': {'system': SYSTEM, 'instruction': INSTRUCTION}, 'wordQueries': WORDS,
-          'split': 'gallery: the first 100 test images of each class; image queries: the next 20 of each; '
-                   'word queries: the class names, en and zh',
+          'split': 'demo: the gallery is the first 100 test images of each class, image queries the next 20 of each, '
+                   'word queries the class names (en, zh), in the embedding demo\'s order; validation (chooses the '
+                   'fusion weight): 100 and 10 training pictures of each class outside the ones trained on',
           }
 
-# -- pairs as re-ranking meets them: documents among the vision tower's nearest neighbours of the query -----------
+# -- mined pairs, as re-ranking meets them: documents among the embedding's nearest neighbours of the query ---------
 t0 = time.time()
-subset_labels = train_y[subset]
 pool = np.concatenate([by_class[c][:args.pool_per_class] for c in range(10)])  # indices into the subset
-pool_vecs = vision_vectors(visual, train_r[pool])
+pool_vecs = embed_images(train_r[pool])
 sims = pool_vecs @ pool_vecs.T
 sims.fill_diagonal_(-2)
 image_neighbours = sims.topk(args.neighbours, dim=1).indices.numpy()
+# the neighbours of each class name (en, zh), as word queries' candidates
+word_neighbours = {lang: (vecs @ pool_vecs.T).topk(args.neighbours, dim=1).indices.numpy() for lang, vecs in WORD_VECS.items()}
 pool_labels = subset_labels[pool]
-report['mined'] = {'pool': len(pool), 'neighbours': args.neighbours,
-                   'yesShare': float((pool_labels[image_neighbours] == pool_labels[:, None]).mean())}
-print(f'mined the vision tower\'s neighbours in {time.time() - t0:.0f} s: {report["mined"]}', flush=True)
+report['mined'] = {'pool': len(pool), 'neighbours': args.neighbours, 'share': args.mined,
+                   'yesShare': {'image': float((pool_labels[image_neighbours] == pool_labels[:, None]).mean()),
+                                **{lang: float((pool_labels[n] == np.arange(10)[:, None]).mean())
+                                   for lang, n in word_neighbours.items()}}}
+print(f'mined the embedding\'s neighbours in {time.time() - t0:.0f} s: {report["mined"]}', flush=True)
+
+
+def by_class_pairs(rng: random.Random, n: int) -> tuple[list[int], list[int]]:
+    """Query and document classes: half the same; of the others, half from a confusable class."""
+    qc, dc = [], []
+    for _ in range(n):
+        c = rng.randrange(10)
+        r = rng.random()
+        d = c if r < 0.5 else rng.choice(GROUP_OF[c]) if r < 0.75 and GROUP_OF[c] else rng.choice([o for o in range(10) if o != c])
+        qc.append(c), dc.append(d)
+    return qc, dc
 
 
 def batch(rng: random.Random, words: bool) -> tuple[list[str] | None, list[int] | None, list[int], list[float]]:
-    """Pairs by class (with confusable negatives); for pictures, half of them a query and one of its neighbours."""
-    qc, dc, y = pairs(rng, args.batch if words else args.batch // 2)
-    docs = [rng.choice(by_class[d]) for d in dc]
-    texts = [class_words(c, rng) for c in qc] if words else None
-    images = None if words else [rng.choice(by_class[c]) for c in qc]
+    """B pairs of one kind of query (words or pictures): some by class, the rest mined from the neighbours."""
+    qc, dc = by_class_pairs(rng, args.batch - round(args.batch * args.mined))
+    docs = [int(rng.choice(by_class[d])) for d in dc]
+    y = [float(c == d) for c, d in zip(qc, dc)]
+    if words:
+        texts = [class_words(c, rng) for c in qc]
+        for _ in range(args.batch - len(qc)):
+            lang, c = rng.choice(['en', 'zh']), rng.randrange(10)
+            j = pool[rng.choice(word_neighbours[lang][c])]
+            text = rng.choice(TEMPLATES_EN if lang == 'en' else TEMPLATES_ZH).format(WORDS[lang][c])
+            texts.append(text), docs.append(int(j)), y.append(float(subset_labels[j] == c))
+        return texts, None, docs, y
+    images = [int(rng.choice(by_class[c])) for c in qc]
     for _ in range(args.batch - len(qc)):
         i = rng.randrange(len(pool))
         j = pool[rng.choice(image_neighbours[i])]
-        images.append(pool[i]), y.append(float(subset_labels[j] == subset_labels[pool[i]]))
-        docs.append(j)
-    return texts, images, docs, y
+        images.append(int(pool[i])), docs.append(int(j)), y.append(float(subset_labels[j] == subset_labels[pool[i]]))
+    return None, images, docs, y
 
 
 params = [p for n, p in model.named_parameters() if p.requires_grad]
-opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
-sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.steps, pct_start=0.1)
+opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
 rng = random.Random(args.seed)
 model.train()
 t0 = time.time()
@@ -327,14 +382,22 @@ for step in range(args.steps):
     loss.backward()
     opt.step()
     sched.step()
+    if str(step + 1) in args.eval_at.split(',') and step + 1 < args.steps:
+        model.eval()
+        report.setdefault('during', {})[step + 1] = {k: v for k, v in evaluate().items() if k != 'validation'}
+        print(f'after step {step + 1}', json.dumps(report['during'][step + 1]), flush=True)
+        model.train()
     if step % 50 == 0 or step == args.steps - 1:
         el = time.time() - t0
         acc = float(((logits > 0).float() == torch.tensor(y)).float().mean())
-        print(f'reranker step {step + 1}/{args.steps} loss {loss.item():.3f} acc {acc:.2f} {el:.0f} s, '
-              f'{(step + 1) / el:.2f} steps/s, ETA {el / (step + 1) * (args.steps - step - 1):.0f} s', flush=True)
+        print(f'reranker step {step + 1}/{args.steps} ({"words" if texts else "pictures"}) loss {loss.item():.3f} '
+              f'acc {acc:.2f} {el:.0f} s, {(step + 1) / el:.2f} steps/s, ETA {el / (step + 1) * (args.steps - step - 1):.0f} s',
+              flush=True)
 model.eval()
 assert all(torch.equal(frozen[k], v) for k, v in visual.state_dict().items()), 'the vision tower moved'
-report.update({'steps': args.steps, 'batch': args.batch, 'seconds': round(time.time() - t0), 'trained': evaluate()})
+report.update({'steps': args.steps, 'batch': args.batch, 'lr': args.lr, 'seconds': round(time.time() - t0),
+               'embeddingSafetensorsSha256': hashlib.sha256((Path(args.embedding) / 'model.safetensors').read_bytes()).hexdigest()})
+report['trained'] = evaluate()
 print('trained', json.dumps(report['trained']), flush=True)
 
 shutil.rmtree(HF, ignore_errors=True)

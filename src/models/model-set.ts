@@ -22,7 +22,8 @@ import { ModelFileError } from '../errors.js';
 import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
 import {
-  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel, resolveModelFile,
+  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel,
+  resolveModelFile,
 } from './resolve.js';
 
 /** What both embedder recipes give, the model loaded or not: one shape, so no caller asks which recipe ran. */
@@ -190,7 +191,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       const path = await modelFile(cfg, 'LOOKALIKE_RERANK_MODEL', cfg.LOOKALIKE_RERANK_MODEL, demoRerankModel, log);
       if (!cfg.LOOKALIKE_RERANK_MMPROJ && cfg.LOOKALIKE_RERANK_MODEL !== 'demo') throw new ModelFileError('LOOKALIKE_RERANK_MODEL needs LOOKALIKE_RERANK_MMPROJ, the reranker\'s own mmproj');
       // the demo reranker reads pictures through the tower it was trained with, whichever demo encodes the gallery
-      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : DEMO_MMPROJ;
+      const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : DEMO_RERANK_MMPROJ;
       rerankModel = await VisionLanguageModel.load(path, rerankMmproj, { ...common, role: 'rank' });
       loaded.push(rerankModel);
       judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };

@@ -17,9 +17,10 @@ export const DEMO_TEXT_MODEL = join(DEMO_MODELS_DIR, 'fashion-instruct-text.gguf
 /** The demo Instruct model's own vision tower (LOOKALIKE_TEXT_MMPROJ's default with LOOKALIKE_TEXT_MODEL=demo): the
  *  vision demo's, fine-tuned with it so that it reads words. */
 export const DEMO_TEXT_MMPROJ = join(DEMO_MODELS_DIR, 'fashion-instruct-mmproj.gguf');
-/** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how): it reads pictures through the
- *  vision demo's tower, DEMO_MMPROJ, which it was trained with, frozen. */
+/** The demo reranker (scripts/reference/train_reranker.py; reranker.json says how), trained to re-rank the embedding
+ *  demo's search (words and pictures): it reads pictures through that demo's tower, which it was trained with, frozen. */
 export const DEMO_RERANK_MODEL = join(DEMO_MODELS_DIR, 'fashion-reranker.gguf');
+export const DEMO_RERANK_MMPROJ = DEMO_EMBED_MMPROJ;
 
 export class ModelDownloadError extends ModelFileError {}
 
@@ -68,7 +69,7 @@ export function demoTextModel(): string {
 }
 
 
-/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): trained on Fashion-MNIST, read with DEMO_MMPROJ. */
+/** The demo's reranker (LOOKALIKE_RERANK_MODEL=demo): trained on Fashion-MNIST, read with DEMO_RERANK_MMPROJ. */
 export function demoRerankModel(): string {
   return DEMO_RERANK_MODEL;
 }
