@@ -45,7 +45,7 @@ describe('the search page', () => {
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#demo-banner')).toBe(true);
       expect(await page.textContent('#status')).toMatch(/1000 images/);
-      // no text model: neither the re-rank toggle nor the describe box shows (the CSS once overrode `hidden`)
+      // no text model: neither the re-rank toggle nor the describe box shows
       expect(await page.isVisible('#rerank-label')).toBe(false);
       expect(await page.isVisible('#describe')).toBe(false);
       expect(await page.isVisible('#words')).toBe(false); // the Instruct mmproj alone cannot embed words

@@ -1,0 +1,116 @@
+// Describe: the VL model answers a prompt about the current picture, streamed; then follow-up questions about it.
+import { $, current, explain, showMessage } from './shared.js';
+
+// The conversation about the current image: {role, text} turns, sent back with each follow-up (the server keeps the
+// newest 5 question-answer turns and says how many it dropped).
+let turns = [];
+
+export function resetConversation() {
+  turns = [];
+  $('turns').replaceChildren();
+  $('turns-note').textContent = '';
+  $('followup').hidden = true;
+}
+
+// Posts to /api/describe and streams the answer (server-sent events over a POST) through onText; returns the `done`
+// data.
+async function streamDescribe(body, onText) {
+  const res = await fetch('/api/describe', { method: 'POST', body });
+  if (!res.ok) {
+    const err = await res.json().catch(() => ({}));
+    throw Object.assign(new Error(err?.error?.message ?? res.statusText), {
+      status: res.status, code: err?.error?.code, retryAfter: Number(res.headers.get('retry-after')) || null,
+    });
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  let result = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += value;
+    let end;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+      if (event === 'token') onText(data.text);
+      else if (event === 'error') showMessage(data.message);
+      else if (event === 'done') {
+        result = data;
+        if (data.note) showMessage(`Note: ${data.note}.`, 'busy');
+      }
+    }
+  }
+  return result;
+}
+
+// "Describe": a new conversation about the image, its first answer in the describe box.
+async function describe() {
+  if (!current.file) return;
+  const out = $('description');
+  out.textContent = '';
+  delete out.dataset.done;
+  resetConversation();
+  showMessage('');
+  const body = new FormData();
+  body.append('image', current.file);
+  const prompt = $('describe-prompt').value.trim();
+  if (prompt) body.append('prompt', prompt);
+  $('describe-button').disabled = true;
+  try {
+    const done = await streamDescribe(body, (text) => { out.textContent += text; });
+    if (done) {
+      out.dataset.done = done.stop;
+      turns = [{ role: 'user', text: prompt || $('describe-prompt').placeholder }, { role: 'assistant', text: done.text }];
+      $('followup').hidden = false;
+    }
+  } catch (err) {
+    showMessage(...explain(err));
+  } finally {
+    $('describe-button').disabled = false;
+  }
+}
+
+// A follow-up question about the same image: the turns so far go with it; the answer is streamed into a new turn.
+async function followUp() {
+  const question = $('followup-text').value.trim();
+  if (!current.file || !question || !turns.length) return;
+  showMessage('');
+  const item = document.createElement('li');
+  const q = document.createElement('p');
+  q.className = 'q';
+  q.textContent = question;
+  const a = document.createElement('p');
+  a.className = 'a';
+  item.append(q, a);
+  $('turns').append(item);
+  const body = new FormData();
+  body.append('image', current.file);
+  body.append('prompt', question);
+  body.append('history', JSON.stringify(turns));
+  $('followup-button').disabled = true;
+  try {
+    const done = await streamDescribe(body, (text) => { a.textContent += text; });
+    if (done) {
+      item.dataset.done = done.stop;
+      item.dataset.kept = done.keptTurns; // the earlier turns the model saw
+      turns.push({ role: 'user', text: question }, { role: 'assistant', text: done.text });
+      const dropped = done.droppedTurns;
+      $('turns-note').textContent = dropped
+        ? `The model saw the last ${done.keptTurns} turns; ${dropped} earlier ${dropped === 1 ? 'was' : 'were'} left out.` : '';
+      $('followup-text').value = '';
+    }
+  } catch (err) {
+    item.remove();
+    showMessage(...explain(err));
+  } finally {
+    $('followup-button').disabled = false;
+  }
+}
+
+export function wireDescribe() {
+  $('describe').addEventListener('submit', (e) => { e.preventDefault(); describe(); });
+  $('followup').addEventListener('submit', (e) => { e.preventDefault(); followUp(); });
+}
