@@ -4,15 +4,29 @@ import { wireDescribe } from './describe.js';
 import { findDuplicates, wireDuplicates } from './duplicates.js';
 import { loadGallery, wireGallery } from './gallery.js';
 import { wireSearch } from './search.js';
-import { $, api, explain, showMessage } from './shared.js';
+import { $, api, explain, server, showMessage } from './shared.js';
 import { loadTrash, wireTrash } from './trash.js';
+
+// What the running demo does, and the setting that turns on what it does not.
+function describeDemo(f) {
+  const can = ['search by a picture'];
+  const off = [];
+  if (f.textSearch) can.push('search by words, in English or Chinese');
+  else off.push('words (start with LOOKALIKE_EMBED_MODEL=demo)');
+  if (f.describe) can.push('describe a picture, in English or Chinese, and answer follow-ups');
+  else off.push('describe (start with LOOKALIKE_TEXT_MODEL=demo)');
+  if (f.rerank) can.push('re-rank results');
+  return `This demo can: ${can.join('; ')}.${off.length ? ` Off: ${off.join('; ')}.` : ''}`;
+}
 
 async function waitUntilReady() {
   for (;;) {
     try {
       const h = await api('/api/health');
+      server.health = h;
       $('status').textContent = `${h.gallery.images} images · model ${h.model.fileName} (${h.model.dim} dims)`;
       $('demo-banner').hidden = !h.demo;
+      $('demo-can').textContent = describeDemo(h.features);
       $('rerank-label').hidden = !h.features.rerank;
       $('describe').hidden = !h.features.describe;
       $('conversation').hidden = !h.features.describe;
@@ -21,10 +35,12 @@ async function waitUntilReady() {
     } catch (err) {
       // health answers 503 while loading, and with status "error" and the reason when the start failed
       const failed = err.code === 'startup_failed' || err.body?.status === 'error';
+      const b = err.body?.building; // the demo gallery's first build: the count the terminal shows
       $('status').textContent = failed
         ? `failed to start: ${err.message} (see the server log; fix the setting and restart)`
-        : 'loading the model and gallery…';
-      await new Promise((r) => setTimeout(r, 1500));
+        : b ? `building the demo gallery: ${b.done} of ${b.total} pictures (${Math.floor((100 * b.done) / b.total)}%)`
+          : 'loading the model and gallery…';
+      await new Promise((r) => setTimeout(r, b ? 500 : 1500));
     }
   }
 }

@@ -12,8 +12,8 @@ export function resetConversation() {
   $('followup').hidden = true;
 }
 
-// Posts to /api/describe and streams the answer (server-sent events over a POST) through onText; returns the `done`
-// data.
+// Posts to /api/describe and streams the answer (server-sent events over a POST) through onText, with the count of
+// tokens so far; returns the `done` data (its `note` is for the caller to show beside the answer).
 async function streamDescribe(body, onText) {
   const res = await fetch('/api/describe', { method: 'POST', body });
   if (!res.ok) {
@@ -25,6 +25,7 @@ async function streamDescribe(body, onText) {
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = '';
   let result = null;
+  let tokens = 0;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -35,22 +36,25 @@ async function streamDescribe(body, onText) {
       buffered = buffered.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
-      if (event === 'token') onText(data.text);
+      if (event === 'token') onText(data.text, ++tokens);
       else if (event === 'error') showMessage(data.message);
-      else if (event === 'done') {
-        result = data;
-        if (data.note) showMessage(`Note: ${data.note}.`, 'busy');
-      }
+      else if (event === 'done') result = data;
     }
   }
   return result;
 }
 
 // "Describe": a new conversation about the image, its first answer in the describe box.
+// Shown in the box while the answer streams, so a slow model is seen working; the box never moves meanwhile (the
+// progress and the note have their own lines in it).
+const STOPS = { eos: '', length: ', stopped at the token limit' };
 async function describe() {
   if (!current.file) return;
   const out = $('description');
+  const progress = $('describe-progress');
   out.textContent = '';
+  $('describe-note').textContent = '';
+  progress.textContent = 'waiting for the model…';
   delete out.dataset.done;
   resetConversation();
   showMessage('');
@@ -60,13 +64,20 @@ async function describe() {
   if (prompt) body.append('prompt', prompt);
   $('describe-button').disabled = true;
   try {
-    const done = await streamDescribe(body, (text) => { out.textContent += text; });
+    const done = await streamDescribe(body, (text, n) => {
+      out.textContent += text;
+      progress.textContent = `writing… ${n} ${n === 1 ? 'token' : 'tokens'}`;
+    });
+    progress.textContent = done
+      ? `${done.nTokens} tokens in ${(done.tookMs / 1000).toFixed(1)} s${STOPS[done.stop] ?? `, ${done.stop}`}` : '';
     if (done) {
+      $('describe-note').textContent = done.note ? `Note: ${done.note}.` : '';
       out.dataset.done = done.stop;
       turns = [{ role: 'user', text: prompt || $('describe-prompt').placeholder }, { role: 'assistant', text: done.text }];
       $('followup').hidden = false;
     }
   } catch (err) {
+    progress.textContent = '';
     showMessage(...explain(err));
   } finally {
     $('describe-button').disabled = false;

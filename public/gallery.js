@@ -3,9 +3,12 @@
 import { findSimilar } from './search.js';
 import { $, api, card, explain, filterFields, showMessage } from './shared.js';
 
-// A cursor belongs to its filters: "Load more" after a filter changed starts again from the first page.
+// A cursor belongs to its filters: "Load more" after a filter changed starts again from the first page. Only the
+// newest request's answer is shown: a page still on its way when the filters changed is dropped.
 let galleryNext = null;
 let galleryQuery = '';
+let newest = 0;
+let inFlight = 0;
 
 export async function loadGallery(reset) {
   const q = new URLSearchParams({ limit: '24', sort: $('f-sort').value, ...filterFields() });
@@ -13,9 +16,12 @@ export async function loadGallery(reset) {
   if (q.toString() !== galleryQuery) reset = true;
   galleryQuery = q.toString();
   if (!reset && galleryNext) q.set('cursor', galleryNext);
+  const mine = ++newest;
   $('load-more').disabled = true;
+  $('gallery').setAttribute('aria-busy', String(++inFlight > 0));
   try {
     const out = await api(`/api/images?${q}`);
+    if (mine !== newest) return;
     galleryNext = out.next;
     const cards = out.images.map((r) => {
       const { li } = card(r, r.takenAt.slice(0, 10), 'date', r.label ?? '', '');
@@ -32,9 +38,10 @@ export async function loadGallery(reset) {
       ? `Gallery, newest first (${order})` : 'No pictures match the filters';
     $('load-more').hidden = !galleryNext;
   } catch (err) {
-    showMessage(...explain(err));
+    if (mine === newest) showMessage(...explain(err));
   } finally {
-    $('load-more').disabled = false;
+    $('gallery').setAttribute('aria-busy', String(--inFlight > 0));
+    if (mine === newest) $('load-more').disabled = false;
   }
 }
 

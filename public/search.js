@@ -1,7 +1,7 @@
 // Search: by an uploaded picture (with its predicted class), by words, or "find similar" from a result or the
 // gallery; the results grid, taking results away as a ZIP, and adding the picture to the gallery.
 import { resetConversation } from './describe.js';
-import { $, api, askForKey, card, current, explain, filterFields, keyHeaders, showMessage } from './shared.js';
+import { $, api, askForKey, card, current, explain, filterFields, keyHeaders, server, showMessage } from './shared.js';
 
 // The answer to go by (`answer`: the trusted method's, unknown far from every labelled picture), and which method
 // gave it.
@@ -26,17 +26,32 @@ function renderPrediction(c) {
   box.append(label, detail);
 }
 
-function renderResults(results, title, details = null) {
+// The models that re-rank: the badge's word, its title, and the results title's words.
+const JUDGES = {
+  instruct: ['Instruct', 'P(yes) from the Instruct VL model (LOOKALIKE_TEXT_MODEL): do the two show the same kind of thing?',
+    'the Instruct model'],
+  reranker: ['Reranker', 'P(yes) from the reranker (LOOKALIKE_RERANK_MODEL): does this picture match the query?', 'the reranker'],
+};
+
+function rerankedTitle(rerank) {
+  if (!rerank) return '';
+  return `, ${rerank.reranked} re-ranked by ${JUDGES[rerank.judge][2]}${rerank.complete ? '' : ' (time budget reached)'}`;
+}
+
+function renderResults(results, title, { details = null, rerank = null, note = '' } = {}) {
   $('results-title').hidden = false;
   $('results-title').textContent = results.length ? title : 'No results';
+  $('results-note').textContent = note;
+  $('results-note').hidden = !note;
   renderDetails(details);
   $('results').replaceChildren(...results.map((r) => {
     const { li, meta } = card(r, r.score.toFixed(3), 'score', r.label ?? '', r.source ?? '');
-    if (r.rerankScore !== undefined && r.rerankScore !== null) {
+    if (rerank && r.rerankScore !== undefined && r.rerankScore !== null) {
+      const [word, title] = JUDGES[rerank.judge];
       const rr = document.createElement('span');
       rr.className = 'rerank';
-      rr.title = 'P(yes) from the VL model';
-      rr.textContent = `VL ${r.rerankScore.toFixed(2)}`;
+      rr.title = title;
+      rr.textContent = `${word} ${r.rerankScore.toFixed(2)}`;
       meta.append(rr);
     }
     const similar = document.createElement('button');
@@ -99,6 +114,21 @@ function renderDetails(r) {
   }));
 }
 
+// On a phone the results are below the query's controls, out of sight: bring them into view.
+function revealResults() {
+  if (window.matchMedia('(max-width: 640px)').matches) $('results-title').scrollIntoView({ block: 'start' });
+}
+
+// A words query far from everything: its best score is below the least a class name reaches on its own class
+// (measured for the demo embedding model; health's wordsFloor, null when not measured).
+function farNote(text, results) {
+  const floor = server.health?.wordsFloor ?? null;
+  const best = results[0]?.score;
+  if (floor === null || best === undefined || best >= floor) return '';
+  return `Nothing here is close to "${text}": its best score, ${best.toFixed(3)}, is below ${floor}, ` +
+    'the least a class name reaches on its own class.';
+}
+
 function showPreview(src) {
   $('preview').src = src;
   $('preview').hidden = false;
@@ -127,9 +157,9 @@ async function search(file) {
   try {
     const out = await api('/api/search', { method: 'POST', body });
     renderPrediction(out.classification);
-    const rr = out.rerank;
-    const reranked = rr ? `, ${rr.reranked} re-ranked${rr.complete ? '' : ' (time budget reached)'}` : '';
-    renderResults(out.results, `Most similar (${out.tookMs.toFixed(0)} ms${reranked})`);
+    const title = `Most similar (${out.tookMs.toFixed(0)} ms${rerankedTitle(out.rerank)})`;
+    renderResults(out.results, title, { rerank: out.rerank });
+    revealResults();
   } catch (err) {
     showMessage(...explain(err));
   } finally {
@@ -152,7 +182,9 @@ async function searchWords() {
     renderPrediction(null);
     $('preview').hidden = true;
     $('drop-text').hidden = false;
-    renderResults(out.results, `Matching "${text}" (${out.tookMs.toFixed(0)} ms)`);
+    const title = `Matching "${text}" (${out.tookMs.toFixed(0)} ms${rerankedTitle(out.rerank)})`;
+    renderResults(out.results, title, { rerank: out.rerank, note: farNote(text, out.results) });
+    revealResults();
   } catch (err) {
     showMessage(...explain(err));
   }
@@ -168,7 +200,7 @@ export async function findSimilar(r, withDetails = false) {
     const out = await api(`/api/images/${r.id}/similar?${q}`);
     renderPrediction(null);
     showPreview(r.thumbnailUrl);
-    renderResults(out.results, `Similar to ${r.source ?? `image ${r.id}`}`, withDetails ? r : null);
+    renderResults(out.results, `Similar to ${r.source ?? `image ${r.id}`}`, { details: withDetails ? r : null });
     if (withDetails) $('results-title').scrollIntoView({ block: 'start' });
   } catch (err) {
     showMessage(...explain(err));

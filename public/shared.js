@@ -5,6 +5,9 @@ export const $ = (id) => document.getElementById(id);
 /** The picture the search view is about (searched, described, added): a File, or null before the first. */
 export const current = { file: null };
 
+/** GET /api/health's answer once the server is ready: its features, and the words floor of the demo. */
+export const server = { health: null };
+
 export function showMessage(text, kind = 'error') {
   const el = $('message');
   el.textContent = text;

@@ -62,6 +62,8 @@ export class Runtime {
   indexSaved = true;
   private starting: Promise<void> | null = null;
   private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper } = {};
+  /** The demo gallery's first build, while it runs: pictures done of all. */
+  private building: { done: number; total: number } | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private trashTimer: NodeJS.Timeout | null = null;
 
@@ -110,7 +112,10 @@ export class Runtime {
   private phase(): Phase {
     const s = this.state;
     const { models, gallery } = this.loaded;
-    if (s.status === 'loading') return { status: 'loading', parts: { models: models !== undefined, gallery: gallery !== undefined } };
+    if (s.status === 'loading') {
+      const parts = { models: models !== undefined, gallery: gallery !== undefined };
+      return { status: 'loading', parts, ...(this.building ? { building: { ...this.building } } : {}) };
+    }
     if (s.status !== 'ready') return s;
     return { status: 'ready', serving: { ...s.ready, models: models!, gallery: gallery! } };
   }
@@ -158,7 +163,7 @@ export class Runtime {
       template: cfg.LOOKALIKE_ZEROSHOT_TEMPLATE, temperature: cfg.LOOKALIKE_ZEROSHOT_TEMPERATURE,
       minProbability: cfg.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY, maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
     });
-    const search = new Search(gallery, queries, reranker, classify);
+    const search = new Search(gallery, queries, reranker && { reranker, judge: models.judge!.name }, classify);
     const ingest = new Ingest(gallery, { encoder: queries, writer: jobs });
     return {
       queries, search, classify, ingest,
@@ -173,8 +178,14 @@ export class Runtime {
     const folder = join(models.dataDir, 'images');
     if (!existsSync(folder)) await writeDemoImages(folder);
     this.log.info(`building the demo gallery from ${folder}`);
-    const summary = await buildIndex(gallery, models.encoder, { folder, labelsFromFolders: true, progressStream: process.stderr });
-    this.log.info(formatSummary(summary));
+    const onProgress = (done: number, total: number) => { this.building = { done, total }; };
+    try {
+      const summary = await buildIndex(gallery, models.encoder,
+        { folder, labelsFromFolders: true, progressStream: process.stderr, onProgress });
+      this.log.info(formatSummary(summary));
+    } finally {
+      this.building = null;
+    }
   }
 
   /** Start-up task: the index is saved every minute when it changed (every change is in SQLite at once). */

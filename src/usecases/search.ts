@@ -5,7 +5,7 @@ import { LookalikeError } from '../errors.js';
 import type { SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../domain/search.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ImageFilter } from '../domain/records.js';
-import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
+import type { JudgeName, Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { Classification, Classify } from './classify.js';
 import { span } from '../util/tracing.js';
 import type { QueryEncoder } from './query-encoder.js';
@@ -67,14 +67,15 @@ export interface SearchAnswer {
   next: SearchCursor | null;
   /** With `classify`: what /api/classify answers, from the same encode (no few-shot). */
   classification?: Classification;
-  rerank?: RerankSummary;
+  rerank?: RerankSummary & { judge: JudgeName };
 }
 
 export class Search {
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
-    private readonly reranker: Reranker | null,
+    /** The re-ranker, and which model judges in it. */
+    private readonly reranking: { reranker: Reranker; judge: JudgeName } | null,
     /** null where nothing classifies (the command line): `classify` is then refused. */
     private readonly classifier: Pick<Classify, 'ofVector'> | null,
   ) {}
@@ -92,7 +93,7 @@ export class Search {
     const rerank = () => span('rerank', () => reranker.rerank(query, results, decode),
       { 'lookalike.candidates': results.length });
     const { results: reranked, summary } = await this.encoder.admission.run(rerank);
-    return { results: reranked, next, classification, rerank: summary };
+    return { results: reranked, next, classification, rerank: { ...summary, judge: this.reranking!.judge } };
   }
 
   /** "Find similar to this one", from the stored vector: no encoding. */
@@ -132,14 +133,14 @@ export class Search {
     return this.encoder.text(p.text!.trim());
   }
 
-  get reranks(): boolean { return this.reranker !== null; }
+  get reranks(): boolean { return this.reranking !== null; }
 
   /** Refuses before any work when re-ranking is asked of a server that cannot. */
   requireReranker(): Reranker {
-    if (!this.reranker) {
+    if (!this.reranking) {
       throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)');
     }
-    return this.reranker;
+    return this.reranking.reranker;
   }
 
   private requireClassifier(): Pick<Classify, 'ofVector'> {
