@@ -73,7 +73,8 @@ async function describe() {
     if (done) {
       $('describe-note').textContent = done.note ? `Note: ${done.note}.` : '';
       out.dataset.done = done.stop;
-      turns = [{ role: 'user', text: prompt || $('describe-prompt').placeholder }, { role: 'assistant', text: done.text }];
+      const asked = prompt || $('describe-prompt').placeholder;
+      turns = [{ role: 'user', text: asked }, { role: 'assistant', text: done.text }];
       $('followup').hidden = false;
     }
   } catch (err) {
@@ -110,7 +111,8 @@ async function followUp() {
       turns.push({ role: 'user', text: question }, { role: 'assistant', text: done.text });
       const dropped = done.droppedTurns;
       $('turns-note').textContent = dropped
-        ? `The model saw the last ${done.keptTurns} turns; ${dropped} earlier ${dropped === 1 ? 'was' : 'were'} left out.` : '';
+        ? `The model saw the last ${done.keptTurns} turns; ${dropped} earlier ${dropped === 1 ? 'was' : 'were'} ` +
+          'left out.' : '';
       $('followup-text').value = '';
     }
   } catch (err) {

@@ -11,7 +11,8 @@ export async function findDuplicates() {
   try {
     const q = new URLSearchParams({ ...(threshold ? { threshold } : {}), limit: '200' });
     const out = await api(`/api/duplicates?${q}`);
-    if ($('dup-threshold').value === threshold) $('dup-threshold').value = String(out.threshold); // unless typed meanwhile
+    // the server's threshold, unless another was typed meanwhile
+    if ($('dup-threshold').value === threshold) $('dup-threshold').value = String(out.threshold);
     const shown = out.total > out.groups.length ? ` (the first ${out.groups.length} shown)` : '';
     $('dup-summary').textContent = out.total ? `${out.total} groups${shown}` : 'no duplicates at this similarity';
     $('dup-groups').replaceChildren(...out.groups.map((g, n) => renderGroup(g, n, out.threshold)));

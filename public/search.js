@@ -28,14 +28,17 @@ function renderPrediction(c) {
 
 // The models that re-rank: the badge's word, its title, and the results title's words.
 const JUDGES = {
-  instruct: ['Instruct', 'P(yes) from the Instruct VL model (LOOKALIKE_TEXT_MODEL): do the two show the same kind of thing?',
+  instruct: ['Instruct',
+    'P(yes) from the Instruct VL model (LOOKALIKE_TEXT_MODEL): do the two show the same kind of thing?',
     'the Instruct model'],
-  reranker: ['Reranker', 'P(yes) from the reranker (LOOKALIKE_RERANK_MODEL): does this picture match the query?', 'the reranker'],
+  reranker: ['Reranker',
+    'P(yes) from the reranker (LOOKALIKE_RERANK_MODEL): does this picture match the query?', 'the reranker'],
 };
 
 function rerankedTitle(rerank) {
   if (!rerank) return '';
-  return `, ${rerank.reranked} re-ranked by ${JUDGES[rerank.judge][2]}${rerank.complete ? '' : ' (time budget reached)'}`;
+  const budget = rerank.complete ? '' : ' (time budget reached)';
+  return `, ${rerank.reranked} re-ranked by ${JUDGES[rerank.judge][2]}${budget}`;
 }
 
 function renderResults(results, title, { details = null, rerank = null, note = '' } = {}) {
@@ -141,7 +144,7 @@ async function search(file) {
   $('describe-button').disabled = false;
   $('add-button').disabled = false;
   $('add-state').textContent = '';
-  $('description').textContent = '';
+  for (const id of ['description', 'describe-progress', 'describe-note']) $(id).textContent = '';
   resetConversation(); // a new image: a new conversation
   showPreview(URL.createObjectURL(file));
   showMessage('');

@@ -32,7 +32,8 @@ export async function api(path, init) {
 /** An API error as a message and its kind: a busy server is told apart from a refusal. */
 export function explain(err) {
   if (err.status === 503 && err.code === 'busy') {
-    return [`The server is busy. ${err.retryAfter ? `Try again in about ${err.retryAfter} s.` : 'Try again shortly.'}`, 'busy'];
+    const when = err.retryAfter ? `Try again in about ${err.retryAfter} s.` : 'Try again shortly.';
+    return [`The server is busy. ${when}`, 'busy'];
   }
   if (err.status === 503) return [err.message, 'busy'];
   return [err.message, 'error'];
@@ -64,7 +65,9 @@ export function card(r, first, firstClass, second, secondTitle) {
 // The gallery filters (folder, camera, dates) apply to searches as well; the class comes from the search controls.
 export function filterFields() {
   const out = {};
-  const fields = [['folder', 'f-folder'], ['camera', 'f-camera'], ['takenAfter', 'f-after'], ['takenBefore', 'f-before']];
+  const fields = [
+    ['folder', 'f-folder'], ['camera', 'f-camera'], ['takenAfter', 'f-after'], ['takenBefore', 'f-before'],
+  ];
   for (const [field, id] of fields) {
     const value = $(id).value.trim();
     if (value) out[field] = value;
@@ -89,6 +92,7 @@ export function askForKey(err) {
   $('api-key').hidden = false;
   $('api-key').focus();
   showMessage(err.status === 401
-    ? 'This server needs its API key to add images: enter it, then "Add to gallery" again (kept only while this tab is open).'
+    ? 'This server needs its API key to add images: enter it, then "Add to gallery" again ' +
+      '(kept only while this tab is open).'
     : 'The API key was refused: enter it again.');
 }
