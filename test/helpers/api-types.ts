@@ -464,7 +464,7 @@ export interface operations {
                             code: string;
                             message: string;
                         };
-                        /** @description while the demo gallery is built on the first start: pictures done of all (the terminal shows the same count) */
+                        /** @description while the demo gallery is built on the first start: pictures done of all (as the terminal counts) */
                         building?: {
                             done: number;
                             total: number;
