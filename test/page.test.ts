@@ -1,7 +1,7 @@
 // The upload page in a real browser (Debian's chromium, driven by playwright-core) against the real server.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { MODELS_DIR } from './helpers/models.js';
@@ -13,10 +13,30 @@ import { multipart } from './helpers/app.js';
 import { fakeImage } from './helpers/vectors.js';
 import { l2Normalize } from '../src/encoder/vision-encoder.js';
 import { DEMO_MMPROJ } from '../src/models/resolve.js';
-import { FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
+import { DEMO_WORDS_FLOOR, FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
 import { namesIn } from '../bench/instruct-quality.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+/** The images matching `selector` (loaded) that are shown cropped or distorted: their content overflows the box they
+ *  are drawn in, or is stretched to it. */
+function misdrawn(page: Page, selector: string): Promise<string[]> {
+  return page.locator(selector).evaluateAll((imgs) => imgs.flatMap((el) => {
+    const img = el as HTMLImageElement;
+    const [bw, bh, nw, nh] = [img.clientWidth, img.clientHeight, img.naturalWidth, img.naturalHeight];
+    const fit = getComputedStyle(img).objectFit;
+    if (fit === 'fill') return Math.abs(bw / bh - nw / nh) > 0.01 ? [`${img.alt}: stretched`] : [];
+    const scale = fit === 'cover' ? Math.max(bw / nw, bh / nh) : fit === 'none' ? 1
+      : fit === 'scale-down' ? Math.min(1, bw / nw, bh / nh) : Math.min(bw / nw, bh / nh);
+    return nw * scale > bw + 0.5 || nh * scale > bh + 0.5 ? [`${img.alt}: ${nw}x${nh} cropped to ${bw}x${bh} (${fit})`] : [];
+  }));
+}
+
+/** Waits until the first `n` images matching `selector` have loaded. */
+async function loaded(page: Page, selector: string, n: number): Promise<void> {
+  await page.waitForFunction(([s, k]) => Array.from(document.querySelectorAll<HTMLImageElement>(s as string)).slice(0, k as number)
+    .every((i) => i.complete && i.naturalWidth > 0), [selector, n] as const);
+}
 let t: TestApp;
 let browser: Browser;
 let base: string;
@@ -45,10 +65,12 @@ describe('the search page', () => {
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#demo-banner')).toBe(true);
       expect(await page.textContent('#status')).toMatch(/1000 images/);
-      // no text model: neither the re-rank toggle nor the describe box shows (the CSS once overrode `hidden`)
+      // no text model: neither the re-rank toggle nor the describe box shows
       expect(await page.isVisible('#rerank-label')).toBe(false);
       expect(await page.isVisible('#describe')).toBe(false);
       expect(await page.isVisible('#words')).toBe(false); // the Instruct mmproj alone cannot embed words
+      expect(await page.textContent('#demo-can')).toBe('This demo can: search by a picture. ' +
+        'Off: words (start with LOOKALIKE_EMBED_MODEL=demo); describe (start with LOOKALIKE_TEXT_MODEL=demo).');
 
       const dir = join(t.dataDir, 'demo', 'images', 'sneaker');
       const file = join(dir, readdirSync(dir).sort()[2]!);
@@ -59,6 +81,16 @@ describe('the search page', () => {
       expect(await first.locator('.lbl').textContent()).toBe('sneaker');
       expect(await page.textContent('[data-testid="predicted-label"]')).toBe('sneaker');
       expect(await page.locator('#results .card').count()).toBe(12);
+      if (viewport.name === 'phone') { // the results are below the query's controls: brought into view
+        const top = await page.locator('#results-title').evaluate((h) => h.getBoundingClientRect().top);
+        expect(top).toBeGreaterThan(-1); // at the top, to a subpixel
+        expect(top).toBeLessThan(viewport.height / 2);
+      }
+      // the demo's square pictures are shown whole, in the results and the gallery
+      await loaded(page, '#results .card img', 2);
+      await page.locator('#gallery').scrollIntoViewIfNeeded();
+      await loaded(page, '#gallery .card img', 2);
+      expect(await misdrawn(page, '#results .card img, #gallery .card img')).toEqual([]);
 
       const shotDir = join(ROOT, 'test', '.tmp');
       mkdirSync(shotDir, { recursive: true });
@@ -201,16 +233,42 @@ describe('the page with the VL model loaded', () => {
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#rerank-label')).toBe(true);
       expect(await page.isVisible('#describe')).toBe(true);
+      expect(await page.textContent('#demo-can')).toMatch(/^This demo can: search by a picture; describe a picture, in English or Chinese.*; re-rank results\. Off: words/);
       await page.check('#rerank');
       const dir = join(vl.dataDir, 'demo', 'images', 'bag');
       await page.setInputFiles('#file', join(dir, readdirSync(dir).sort()[0]!));
       await page.waitForSelector('#results .card .rerank');
-      expect(await page.textContent('#results-title')).toMatch(/10 re-ranked/);
+      expect(await page.textContent('#results-title')).toMatch(/10 re-ranked by the Instruct model/);
+      const badges = await page.locator('#results .card .rerank').allTextContents();
+      expect(badges).toHaveLength(10);
+      for (const b of badges) expect(b).toMatch(/^Instruct [01]\.\d\d$/);
+      expect(await page.getAttribute('#results .card .rerank >> nth=0', 'title')).toMatch(/Instruct VL model \(LOOKALIKE_TEXT_MODEL\)/);
+
+      // every change while the answer streams: what the progress line says, and where the box is
+      const top = () => page.locator('#describe').evaluate((f) => f.getBoundingClientRect().top + window.scrollY);
+      const before = await top();
+      await page.evaluate(() => {
+        const seen: { progress: string; top: number; done: boolean }[] = (window as unknown as { seen: typeof seen }).seen = [];
+        const box = document.getElementById('describe')!;
+        new MutationObserver(() => seen.push({
+          progress: document.getElementById('describe-progress')!.textContent ?? '', top: box.getBoundingClientRect().top + window.scrollY,
+          done: 'done' in document.getElementById('description')!.dataset,
+        })).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      });
       await page.fill('#describe-prompt', 'What is in this picture?');
       await page.click('#describe-button');
       await page.waitForSelector('#description[data-done]');
       expect((await page.textContent('#description'))!.length).toBeGreaterThan(0);
-      expect(await page.textContent('#message')).toMatch(/knows only Fashion-MNIST/);
+      const seen = await page.evaluate(() => (window as unknown as { seen: { progress: string; top: number; done: boolean }[] }).seen);
+      const streaming = seen.filter((s) => !s.done).map((s) => s.progress);
+      expect(streaming).toContain('waiting for the model…');
+      expect(streaming.some((p) => /^writing… \d+ tokens?$/.test(p)), streaming.join(' | ')).toBe(true);
+      expect(await page.textContent('#describe-progress')).toMatch(/^\d+ tokens in \d+\.\d s/);
+      expect(new Set([before, ...seen.map((s) => s.top), await top()])).toEqual(new Set([before])); // it never moved
+      // the demo's note is under the answer it concerns, not in the page's message line
+      expect(await page.textContent('#describe-note')).toMatch(/^Note: the demo text model is tiny and knows only Fashion-MNIST/);
+      expect(await page.$eval('#describe-note', (n) => n.previousElementSibling?.id)).toBe('description');
+      expect(await page.isVisible('#message')).toBe(false);
       await page.screenshot({ path: join(ROOT, 'test', '.tmp', 'page-vlm.png'), fullPage: true });
       await page.close();
     } finally {
@@ -301,23 +359,166 @@ describe('the page with workers (Redis)', () => {
   });
 });
 
-describe('the page with an embedding model', () => {
+describe('the page with an embedding model (and the demo reranker)', () => {
+  let emb: TestApp;
+  let embBase: string;
+  beforeAll(async () => {
+    emb = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_RERANK_MODEL: 'demo' });
+    embBase = await emb.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => emb?.close());
+  const best = async (text: string, label?: string) =>
+    (await emb.app.inject({ method: 'POST', url: '/api/search', payload: { text, k: 1, ...(label ? { label } : {}) } })).json().results[0].score as number;
+  const searchWords = async (page: Page, text: string) => {
+    await page.fill('#words-text', text);
+    await page.click('#words-button');
+    await page.waitForFunction((t) => document.getElementById('results-title')?.textContent?.startsWith(`Matching "${t}"`), text);
+  };
+
   it('shows the "search by words" box and the results for the words typed', async () => {
-    const emb = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' });
+    const page = await browser.newPage();
     try {
-      const page = await browser.newPage();
-      await page.goto(await emb.app.listen({ port: 0, host: '127.0.0.1' }));
+      await page.goto(embBase);
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.isVisible('#words')).toBe(true);
-      await page.fill('#words-text', '运动鞋');
-      await page.click('#words-button');
-      await page.waitForFunction(() => document.getElementById('results-title')?.textContent?.startsWith('Matching "运动鞋"'));
+      expect(await page.textContent('#demo-can')).toBe('This demo can: search by a picture; search by words, in English or Chinese; ' +
+        're-rank results. Off: describe (start with LOOKALIKE_TEXT_MODEL=demo).');
+      await searchWords(page, '运动鞋');
       const labels = await page.locator('#results .card .lbl').allTextContents();
       expect(labels).toHaveLength(12);
       expect(labels.filter((l) => l === 'sneaker').length, labels.join(', ')).toBeGreaterThanOrEqual(8); // Chinese for "sneakers"
-      await page.close();
+      expect(await page.isVisible('#results-note')).toBe(false); // close to its class
     } finally {
-      await emb.close();
+      await page.close();
+    }
+  });
+
+  it('measures the words floor: the least a class name, English or Chinese, reaches on a picture of its own class', async () => {
+    const reached = [];
+    for (const [i, label] of FASHION_CLASSES.entries()) {
+      for (const name of [label, FASHION_CLASSES_ZH[i]!]) reached.push({ name, score: await best(name, label) });
+    }
+    const least = reached.reduce((a, b) => (b.score < a.score ? b : a));
+    console.log(`words floor: ${least.score.toFixed(4)} (${least.name}); ${reached.map((r) => `${r.name} ${r.score.toFixed(3)}`).join(', ')}`);
+    expect(least.score).toBeCloseTo(DEMO_WORDS_FLOOR, 3);
+    expect((await emb.app.inject('/api/health')).json().wordsFloor).toBe(DEMO_WORDS_FLOOR);
+    expect((await t.app.inject('/api/health')).json().wordsFloor).toBeNull(); // no embedding model: nothing measured
+  });
+
+  it('says so when the words are far from everything', async () => {
+    const far = 'ISBN 978-3-16-148410-0'; // of 50 off-topic queries tried, the one under the floor (see README)
+    expect(await best(far)).toBeLessThan(DEMO_WORDS_FLOOR);
+    const page = await browser.newPage();
+    try {
+      await page.goto(embBase);
+      await page.waitForSelector('body[data-ready="true"]');
+      await searchWords(page, far);
+      expect(await page.textContent('#results-note')).toMatch(
+        new RegExp(`^Nothing here is close to "${far}": its best score, 0\\.\\d{3}, is below ${DEMO_WORDS_FLOOR}, the least a class name`));
+      await searchWords(page, 'sneaker');
+      expect(await page.isVisible('#results-note')).toBe(false);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('re-ranks words with the reranker, and each badge names it', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(embBase);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.check('#rerank');
+      await searchWords(page, 'ankle boot');
+      expect(await page.textContent('#results-title')).toMatch(/re-ranked by the reranker\)$/);
+      const badges = await page.locator('#results .card .rerank').allTextContents();
+      expect(badges.length).toBeGreaterThan(0);
+      for (const b of badges) expect(b).toMatch(/^Reranker [01]\.\d\d$/);
+      expect(await page.getAttribute('#results .card .rerank >> nth=0', 'title')).toMatch(/the reranker \(LOOKALIKE_RERANK_MODEL\)/);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('the page while the demo gallery is built on the first start', () => {
+  it('shows the build\'s count, as the terminal does, then the gallery', async () => {
+    const fresh = await startTestApp({}, { start: false });
+    const page = await browser.newPage();
+    try {
+      const url = await fresh.app.listen({ port: 0, host: '127.0.0.1' });
+      await page.addInitScript(() => { // every text the status line shows
+        const seen: string[] = (window as unknown as { statuses: string[] }).statuses = [];
+        new MutationObserver(() => {
+          const text = document.getElementById('status')?.textContent ?? '';
+          if (text !== seen.at(-1)) seen.push(text);
+        }).observe(document, { subtree: true, childList: true, characterData: true });
+      });
+      await page.goto(url);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'loading the model and gallery…');
+      const started = fresh.app.runtime.start();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
+      await started;
+      const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+      const counts = statuses.flatMap((s) => /^building the demo gallery: (\d+) of 1000 pictures \(\d+%\)$/.exec(s)?.[1] ?? []).map(Number);
+      expect(counts.length, statuses.join(' | ')).toBeGreaterThan(0);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b)); // it only goes up
+      expect(await page.textContent('#status')).toMatch(/^1000 images/);
+    } finally {
+      await page.close();
+      await fresh.close();
+    }
+  });
+});
+
+describe('the gallery\'s "Load more" after a new search', () => {
+  it('starts again from the first page of the new filters, and never appends a page of the old ones', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(base);
+      await page.waitForSelector('body[data-ready="true"]');
+      const cards = page.locator('#gallery .card');
+      const shown = () => cards.evaluateAll((els) => els.map((c) => Number((c as HTMLElement).dataset.id)));
+      const first = async (n: number, label: string) =>
+        (await t.app.inject(`/api/images?limit=${n}&label=${encodeURIComponent(label)}`)).json().images.map((r: { id: number }) => r.id);
+      const allOf = (label: string, n: number) => page.waitForFunction(([l, k]) => {
+        const labels = Array.from(document.querySelectorAll('#gallery .card .lbl'), (e) => e.textContent);
+        return labels.length === k && labels.every((x) => x === l);
+      }, [label, n] as const);
+      await page.click('#load-more');
+      await page.waitForFunction(() => document.querySelectorAll('#gallery .card').length === 48);
+
+      // a next page of the unfiltered gallery is held on its way until the filtered first page is in
+      let release!: () => void;
+      const held = new Promise<void>((r) => { release = r; });
+      const nextPage = (url: URL) => url.pathname === '/api/images' && url.searchParams.has('cursor');
+      await page.route(nextPage, async (route) => { await held; await route.continue(); });
+      const late = page.waitForResponse((r) => nextPage(new URL(r.url())));
+      await page.click('#load-more');
+      await page.selectOption('#f-label', 'bag');
+      await page.click('#f-apply');
+      await allOf('bag', 24);
+      release();
+      await (await late).finished();
+      await page.waitForSelector('#gallery[aria-busy="false"]');
+      expect(await shown()).toEqual(await first(24, 'bag')); // the late page was dropped
+      await page.unroute(nextPage);
+
+      // the cursor is the new filters': the next page follows the first
+      await page.click('#load-more');
+      await allOf('bag', 48);
+      expect(await shown()).toEqual(await first(48, 'bag'));
+
+      // filters changed without "Apply": "Load more" starts from their first page
+      await page.selectOption('#f-label', 'coat');
+      await page.click('#load-more');
+      await allOf('coat', 24);
+      expect(await shown()).toEqual(await first(24, 'coat'));
+      expect(await page.isVisible('#message')).toBe(false);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
     }
   });
 });

@@ -19,7 +19,7 @@ import type { RedisLink } from '../jobs/redis-link.js';
 import { VisionEncoder } from '../encoder/vision-encoder.js';
 import { VlEmbedder } from '../encoder/vl-embedder.js';
 import { ModelFileError } from '../errors.js';
-import { instructJudge, qwenRerankerJudge, type Judge } from '../vlm/rerank.js';
+import { instructJudge, qwenRerankerJudge, type Judge, type JudgeName } from '../vlm/rerank.js';
 import { VisionLanguageModel } from '../vlm/vision-language-model.js';
 import {
   DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_MMPROJ, DEMO_RERANK_MMPROJ, DEMO_TEXT_MMPROJ, demoRerankModel, demoTextModel,
@@ -47,8 +47,8 @@ export interface ModelSet extends EmbedderSet {
   encoder: Embedder;
   /** The Instruct VL model, for describe (and re-ranking when no reranker model is loaded). */
   vlm: VisionLanguageModel | null;
-  /** Who re-ranks, and the key that names it in the score cache. */
-  judge: { judge: Judge; key: string } | null;
+  /** Who re-ranks, which model that is, and the key that names it in the score cache. */
+  judge: { judge: Judge; name: JudgeName; key: string } | null;
   /** The Qwen3-VL-Reranker model, when one is loaded. */
   rerankModel: VisionLanguageModel | null;
 }
@@ -181,7 +181,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
         loaded.push(encoder);
       }
       const key = [encoder.identity.modelId, basename(textPath), statSync(textPath).size, loraPath ? `${basename(loraPath)}@${cfg.LOOKALIKE_LORA_SCALE}` : ''].join('|');
-      judge = { judge: instructJudge(vlm), key };
+      judge = { judge: instructJudge(vlm), name: 'instruct', key };
     }
     if (!encoder) {
       encoder = await VisionEncoder.load(mmprojPath, { ...common, pooling: cfg.LOOKALIKE_POOLING });
@@ -194,7 +194,8 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       const rerankMmproj = cfg.LOOKALIKE_RERANK_MMPROJ ? await resolveModelFile(cfg.LOOKALIKE_RERANK_MMPROJ, cfg.modelsDir, log) : DEMO_RERANK_MMPROJ;
       rerankModel = await VisionLanguageModel.load(path, rerankMmproj, { ...common, role: 'rank' });
       loaded.push(rerankModel);
-      judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), key: ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|') };
+      const key = ['qwen3vl-reranker', basename(path), statSync(path).size, cfg.LOOKALIKE_RERANK_INSTRUCTION].join('|');
+      judge = { judge: qwenRerankerJudge(rerankModel, cfg.LOOKALIKE_RERANK_INSTRUCTION), name: 'reranker', key };
     }
     let freed: Promise<void> | null = null;
     const dispose = () => (freed ??= disposeAll(loaded));

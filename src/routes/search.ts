@@ -98,7 +98,13 @@ const SearchOut = z.object({
   tookMs: z.number(),
   classification: ClassificationOut.optional()
     .describe('with classify=true: what /api/classify answers (without few-shot), from the same encode'),
-  rerank: z.object({ reranked: z.number().int(), cached: z.number().int(), complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'), tookMs: z.number() }).optional(),
+  rerank: z.object({
+    reranked: z.number().int(), cached: z.number().int(),
+    complete: z.boolean().describe('false: the time budget ran out; the rest kept its embedding order'),
+    tookMs: z.number(),
+    judge: z.enum(['instruct', 'reranker'])
+      .describe('who scored: the Instruct VL model (LOOKALIKE_TEXT_MODEL) or the reranker (LOOKALIKE_RERANK_MODEL)'),
+  }).optional(),
 });
 
 export function knnOut(r: Classification['knn']) {

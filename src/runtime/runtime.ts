@@ -65,6 +65,8 @@ export class Runtime {
   indexSaved = true;
   private starting: Promise<void> | null = null;
   private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper; captions?: Captions } = {};
+  /** The demo gallery's first build, while it runs: pictures done of all. */
+  private building: { done: number; total: number } | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private trashTimer: NodeJS.Timeout | null = null;
 
@@ -113,7 +115,10 @@ export class Runtime {
   private phase(): Phase {
     const s = this.state;
     const { models, gallery } = this.loaded;
-    if (s.status === 'loading') return { status: 'loading', parts: { models: models !== undefined, gallery: gallery !== undefined } };
+    if (s.status === 'loading') {
+      const parts = { models: models !== undefined, gallery: gallery !== undefined };
+      return { status: 'loading', parts, ...(this.building ? { building: { ...this.building } } : {}) };
+    }
     if (s.status !== 'ready') return s;
     return { status: 'ready', serving: { ...s.ready, models: models!, gallery: gallery! } };
   }
@@ -177,7 +182,7 @@ export class Runtime {
       languages: cfg.LOOKALIKE_CAPTION_LANGUAGES.split(',') as CaptionLanguage[], model: cfg.LOOKALIKE_TEXT_MODEL,
       log: (m) => this.log.warn(m),
     });
-    const search = new Search(gallery, queries, reranker, classify, captions);
+    const search = new Search(gallery, queries, reranker && { reranker, judge: models.judge!.name }, classify, captions);
     const ingest = new Ingest(gallery, { encoder: queries, writer: jobs });
     return {
       queries, search, classify, ingest,
@@ -193,8 +198,14 @@ export class Runtime {
     const folder = join(models.dataDir, 'images');
     if (!existsSync(folder)) await writeDemoImages(folder);
     this.log.info(`building the demo gallery from ${folder}`);
-    const summary = await buildIndex(gallery, models.encoder, { folder, labelsFromFolders: true, progressStream: process.stderr });
-    this.log.info(formatSummary(summary));
+    const onProgress = (done: number, total: number) => { this.building = { done, total }; };
+    try {
+      const summary = await buildIndex(gallery, models.encoder,
+        { folder, labelsFromFolders: true, progressStream: process.stderr, onProgress });
+      this.log.info(formatSummary(summary));
+    } finally {
+      this.building = null;
+    }
   }
 
   /** Start-up task: the index is saved every minute when it changed (every change is in SQLite at once). */

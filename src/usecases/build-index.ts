@@ -24,6 +24,8 @@ export interface BuildOptions {
   prefetch?: number; // images decoded ahead of the encoder
   saveEvery?: number; // images between index saves
   progressStream?: NodeJS.WriteStream;
+  /** Told the count after each file, and once before the first (0 of all). */
+  onProgress?: (done: number, total: number) => void;
   shouldStop?: () => boolean; // SIGINT: finish the current image, save, stop
   /** Encode on the workers: images are enqueued, and stored as their results come back (npm run index -- --queue). */
   writer?: JobWriter;
@@ -82,7 +84,8 @@ export async function buildIndex(gallery: Gallery, encoder: BuildEncoder, opts: 
   const ingest = new Ingest(gallery);
   const folder = resolve(opts.folder);
   const files = await listImages(folder);
-  const progress = new Progress('indexing', files.length, opts.progressStream);
+  const progress = new Progress('indexing', files.length, opts.progressStream, undefined, opts.onProgress);
+  opts.onProgress?.(0, files.length);
   const summary: BuildSummary = { files: files.length, added: 0, reembedded: 0, skipped: 0, trashed: 0, relabelled: 0, backfilled: 0, duplicates: [], failed: [], stopped: false, seconds: 0 };
   const firstPathOf = new Map<string, string>(); // sha256 -> first file of this run with that content
   const failed = (path: string, err: unknown) => {

@@ -5,7 +5,7 @@ import { LookalikeError } from '../errors.js';
 import type { SearchCursor, SearchOptions, SearchPage, SearchResult, SearchSort } from '../domain/search.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { ImageFilter } from '../domain/records.js';
-import type { Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
+import type { JudgeName, Query, Reranked, Reranker, RerankSummary } from '../vlm/rerank.js';
 import type { Classification, Classify } from './classify.js';
 import { span } from '../util/tracing.js';
 import type { Captions } from './captions.js';
@@ -78,7 +78,7 @@ export interface SearchAnswer {
   next: SearchCursor | null;
   /** With `classify`: what /api/classify answers, from the same encode (no few-shot). */
   classification?: Classification;
-  rerank?: RerankSummary;
+  rerank?: RerankSummary & { judge: JudgeName };
 }
 
 export class Search {
@@ -87,7 +87,8 @@ export class Search {
   constructor(
     private readonly gallery: Gallery,
     private readonly encoder: QueryEncoder,
-    private readonly reranker: Reranker | null,
+    /** The re-ranker, and which model judges in it. */
+    private readonly reranking: { reranker: Reranker; judge: JudgeName } | null,
     /** null where nothing classifies (the command line): `classify` is then refused. */
     private readonly classifier: Pick<Classify, 'ofVector'> | null,
     /** Whether captions were ever made here (keyword and hybrid search read them); null: never. */
@@ -118,7 +119,7 @@ export class Search {
     const rerank = () => span('rerank', () => reranker.rerank(query, results, decode),
       { 'lookalike.candidates': results.length });
     const { results: reranked, summary } = await this.encoder.admission.run(rerank);
-    return { results: reranked, next, classification, rerank: summary };
+    return { results: reranked, next, classification, rerank: { ...summary, judge: this.reranking!.judge } };
   }
 
   /**
@@ -194,14 +195,14 @@ export class Search {
     return this.encoder.text(p.text!.trim());
   }
 
-  get reranks(): boolean { return this.reranker !== null; }
+  get reranks(): boolean { return this.reranking !== null; }
 
   /** Refuses before any work when re-ranking is asked of a server that cannot. */
   requireReranker(): Reranker {
-    if (!this.reranker) {
+    if (!this.reranking) {
       throw new LookalikeError('no_text_model', 're-ranking needs the full VL model (LOOKALIKE_TEXT_MODEL) or a reranker (LOOKALIKE_RERANK_MODEL): this server has neither (see README)');
     }
-    return this.reranker;
+    return this.reranking.reranker;
   }
 
   private requireClassifier(): Pick<Classify, 'ofVector'> {

@@ -4,6 +4,7 @@
 import { describeDevice, gpuMemory } from '../accel/acceleration.js';
 import { RETRY_SECONDS, type Config } from '../config.js';
 import { UnavailableError, type ErrorCode } from '../errors.js';
+import { DEMO_WORDS_FLOOR } from '../demo/fashion-mnist.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { RedisLink } from '../jobs/redis-link.js';
 import type { ModelSet } from '../models/model-set.js';
@@ -17,9 +18,12 @@ export interface Serving {
   models: ModelSet; gallery: Gallery; search: Search; describe: Describe; queries: QueryEncoder; captions: Captions;
 }
 
+/** The demo gallery's first build: pictures encoded (or skipped) of all. */
+export interface BuildProgress { done: number; total: number }
+
 /** The runtime's phase as Status sees it. */
 export type Phase =
-  | { status: 'loading'; parts: { models: boolean; gallery: boolean } }
+  | { status: 'loading'; parts: { models: boolean; gallery: boolean }; building?: BuildProgress }
   | { status: 'failed'; failure: { code: string; message: string } }
   | { status: 'ready'; serving: Serving }
   | { status: 'closed' };
@@ -29,6 +33,7 @@ export type MissingPart = 'models' | 'index' | 'startup' | 'redis' | 'shutdown';
 
 interface NotReady {
   status: 'loading' | 'error' | 'closed'; error: { code: string; message: string }; retryAfter: number;
+  building?: BuildProgress;
 }
 
 export class Status {
@@ -54,6 +59,7 @@ export class Status {
       ready: true as const, ...degraded, demo: models.demo, model: models.encoder.identity,
       gallery: { images: counts.embedded, labelled: counts.labelled },
       features: { rerank: search.reranks, describe: describe.available, textSearch: models.encoder.textSearch },
+      wordsFloor: models.demo && this.config.LOOKALIKE_EMBED_MODEL === 'demo' ? DEMO_WORDS_FLOOR : null,
       device: this.device(models),
     };
   }
@@ -76,7 +82,9 @@ export class Status {
       if (!p.parts.models) missing.push({ part: 'models', why: 'the models are loading' });
       if (!p.parts.gallery) missing.push({ part: 'index', why: 'the database and the vector index are opening' });
       if (p.parts.models && p.parts.gallery) {
-        missing.push({ part: 'startup', why: 'a start-up task runs (the demo gallery is built)' });
+        const b = p.building;
+        const count = b ? `: ${b.done} of ${b.total} pictures` : '';
+        missing.push({ part: 'startup', why: `a start-up task runs (the demo gallery is built${count})` });
       }
     } else if (p.status === 'failed') {
       missing.push({ part: 'startup', why: `the start failed: ${p.failure.message}` });
@@ -95,11 +103,16 @@ export class Status {
   private notReady(p: Exclude<Phase, { status: 'ready' }>): NotReady {
     if (p.status === 'failed') return { status: 'error', error: p.failure, retryAfter: RETRY_SECONDS.startupFailed };
     const redis = this.redis;
-    const error = p.status === 'closed'
-      ? { code: 'closed' satisfies ErrorCode, message: 'the service is shutting down' }
-      : { code: 'loading' satisfies ErrorCode, message: 'the model and gallery are still loading' +
-        `${redis && !redis.reachable ? ` (${redis.problem})` : ''}; retry shortly` };
-    return { status: p.status, error, retryAfter: RETRY_SECONDS.loading };
+    if (p.status === 'closed') {
+      const error = { code: 'closed' satisfies ErrorCode, message: 'the service is shutting down' };
+      return { status: p.status, error, retryAfter: RETRY_SECONDS.loading };
+    }
+    const b = p.building;
+    const what = b ? `the demo gallery is being built (${b.done} of ${b.total} pictures)`
+      : 'the model and gallery are still loading';
+    const away = redis && !redis.reachable ? ` (${redis.problem})` : '';
+    const error = { code: 'loading' satisfies ErrorCode, message: `${what}${away}; retry shortly` };
+    return { status: p.status, error, retryAfter: RETRY_SECONDS.loading, ...(b ? { building: b } : {}) };
   }
 
   private serving(): Serving {

@@ -14,6 +14,8 @@ export class Progress {
     private readonly total: number,
     private readonly sink: ProgressSink = process.stderr,
     private readonly plainEveryMs = 5000,
+    /** Told every step, for whoever shows it elsewhere (the page, while the demo gallery builds). */
+    private readonly onAdvance?: (done: number, total: number) => void,
   ) {}
 
   tick(counter?: string): void {
@@ -23,6 +25,7 @@ export class Progress {
   advance(n: number, counter?: string): void {
     this.done += n;
     if (counter) this.counters[counter] = (this.counters[counter] ?? 0) + n;
+    this.onAdvance?.(this.done, this.total);
     this.draw(false);
   }
 

@@ -15,6 +15,8 @@ export interface Query { image?: DecodedImage; text?: string; key: string }
 
 /** P(yes) for each candidate image: how well it answers the query. */
 export type Judge = (query: Query, candidates: DecodedImage[]) => Promise<number[]>;
+/** Which model judges: the Instruct VL model (LOOKALIKE_TEXT_MODEL) or a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL). */
+export type JudgeName = 'instruct' | 'reranker';
 
 /** The Instruct VL model: "do these two show the same kind of thing?". It only ever judges image queries: words need
  *  an embedding model, which cannot be loaded beside it (src/models/model-set.ts); a Qwen3-VL-Reranker judges words. */

@@ -412,6 +412,8 @@ export interface operations {
                             /** @description words can search the gallery, and classify can answer zero-shot (an embedding model is loaded) */
                             textSearch: boolean;
                         };
+                        /** @description a words query whose best score is below this is far from every picture (measured for the demo embedding model; null: not measured) */
+                        wordsFloor: number | null;
                         device: {
                             /** @enum {string} */
                             kind: "cpu" | "gpu";
@@ -461,6 +463,11 @@ export interface operations {
                         error: {
                             code: string;
                             message: string;
+                        };
+                        /** @description while the demo gallery is built on the first start: pictures done of all (as the terminal counts) */
+                        building?: {
+                            done: number;
+                            total: number;
                         };
                     };
                 };
@@ -797,6 +804,11 @@ export interface operations {
                             /** @description false: the time budget ran out; the rest kept its embedding order */
                             complete: boolean;
                             tookMs: number;
+                            /**
+                             * @description who scored: the Instruct VL model (LOOKALIKE_TEXT_MODEL) or the reranker (LOOKALIKE_RERANK_MODEL)
+                             * @enum {string}
+                             */
+                            judge: "instruct" | "reranker";
                         };
                     };
                 };
@@ -1240,6 +1252,11 @@ export interface operations {
                             /** @description false: the time budget ran out; the rest kept its embedding order */
                             complete: boolean;
                             tookMs: number;
+                            /**
+                             * @description who scored: the Instruct VL model (LOOKALIKE_TEXT_MODEL) or the reranker (LOOKALIKE_RERANK_MODEL)
+                             * @enum {string}
+                             */
+                            judge: "instruct" | "reranker";
                         };
                     };
                 };
