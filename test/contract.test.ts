@@ -305,7 +305,7 @@ describe('the error contract', () => {
 
   it('documents the multipart body of every upload route: the image (optional only for search by words) and the form fields', () => {
     const forms: Record<string, string[]> = {
-      'post /api/search': ['text', 'k', 'minScore', 'label', 'folder', 'takenAfter', 'takenBefore', 'camera', 'sort', 'cursor', 'rerank', 'classify', 'positive', 'negative'],
+      'post /api/search': ['text', 'k', 'minScore', 'label', 'folder', 'takenAfter', 'takenBefore', 'camera', 'sort', 'cursor', 'rerank', 'classify', 'positive', 'negative', 'mode'],
       'post /api/classify': ['k', 'labels', 'method', 'classes', 'examples'],
       'post /api/images': ['label'], 'post /api/describe': ['prompt', 'maxTokens', 'temperature', 'seed', 'history'],
     };
