@@ -21,8 +21,6 @@ export interface Picture { label: string; image: DecodedImage; vector: Float32Ar
 
 export const DESCRIBE_PROMPTS = { en: 'Describe this image.', zh: '请用中文描述这张图片' } as const;
 export const FEWSHOT_EXAMPLES = [1, 3, 5] as const;
-/** The reading prompt the demo model was trained on (the captions' reading prompt, word for word). */
-
 /** How train_instruct.py draws words on pictures (instruct.json's `reading`): a white tag in a corner, one word a
  *  line, in a 5x7 pixel font (7 rows of 5, '#' ink) with each font pixel `scale` x `scale`, on the picture enlarged to
  *  `side` x `side`. Sizes are in font pixels. */
