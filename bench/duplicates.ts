@@ -126,7 +126,7 @@ runCli(USAGE, async () => {
     });
     const summary = {
       model: models.encoder.identity.modelId, originals: set.filter((i) => !i.name.includes(' ')).length, images: set.length,
-      variants: VARIANTS.map(([v]) => v), encodeMsPerImage: encodeMs / set.length, best: best.threshold, configured: config.LOOKALIKE_DUPLICATE_THRESHOLD, rows, byVariant,
+      variants: VARIANTS.map(([v]) => v), encodeMsPerImage: encodeMs / set.length, best: best.threshold, configured: config.duplicateThreshold, rows, byVariant,
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

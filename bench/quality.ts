@@ -237,11 +237,12 @@ runCli(USAGE, async () => {
     const probeAnswers = queries.map((q) => predictProbe(probe, q));
     let zeroShotAnswers: ZeroShotResult[] | null = null;
     if (encoder instanceof VlEmbedder) {
-      const zeroShot = async (names: string[]) => {
-        const vectors: Float32Array[] = []; for (const n of names) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', n)));
+      // one text per label, in label order: English through the template, Chinese names as they are (as PyTorch did)
+      const zeroShot = async (texts: string[]) => {
+        const vectors: Float32Array[] = []; for (const text of texts) vectors.push(await encoder.embedText(text));
         return queries.filter((q, qi) => labels[vectors.map((v) => dot(q, v)).reduce((best, s, i, all) => (s > all[best]! ? i : best), 0)] === data.queries[qi]!.label).length / queries.length;
       };
-      figures.zeroShotEn = await zeroShot(labels);
+      figures.zeroShotEn = await zeroShot(labels.map((l) => config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
       if (Object.keys(data.names).length) figures.zeroShotZh = await zeroShot(labels.map((l) => data.names[l]!));
       const vectors: Float32Array[] = []; for (const l of labels) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
       zeroShotAnswers = queries.map((q) => zeroShotOf(q, labels, vectors, { temperature: config.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: config.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY }));

@@ -19,7 +19,7 @@ runCli(USAGE, async () => {
   // the model's identity from its files, no weights loaded: the folder refuses another model's vectors
   const gallery = await openGallery(config, await describeEmbedder(config), { readOnly: true });
   try {
-    const { threshold, groups } = await new Duplicates(gallery, config.LOOKALIKE_DUPLICATE_THRESHOLD).find();
+    const { threshold, groups } = await new Duplicates(gallery, config.duplicateThreshold).find();
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ threshold, groups }, null, 2)}\n`);
       return;

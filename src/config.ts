@@ -12,6 +12,8 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A word, or an integer in range: `auto`, `all`. */
 const wordOrInt = <W extends string>(word: W, min: number, max: number) =>
   z.union([z.literal(word), int(min, max)], { error: `expected ${word} or a whole number from ${min} to ${max}` }).default(word);
+const wordOrNum = <W extends string>(word: W, min: number, max: number) =>
+  z.union([z.literal(word), num(min, max)], { error: `expected ${word} or a number from ${min} to ${max}` }).default(word);
 
 export const GPU_MODES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
 /** The FAISS index kinds (src/index/kinds.ts says what each is); LOOKALIKE_INDEX_KIND takes these and `auto`. */
@@ -24,6 +26,10 @@ export const DEFAULT_TOKEN_LIMITS = { min: 64, max: 256 } as const;
 /** What a 503 tells clients to wait before they ask again (Retry-After): while the models load, after a failed
  *  start, while Redis (the job queue, retried every second) cannot be reached, and after no worker answered a query. */
 export const RETRY_SECONDS = { loading: 5, startupFailed: 60, queueUnavailable: 5, workersBusy: 5 } as const;
+
+/** LOOKALIKE_DUPLICATE_THRESHOLD's `auto`. The demo's models see 28x28 pictures, where two of one kind are often
+ *  nearly the same pixels: at 0.97 the demo gallery, which holds no copies, showed 56 groups, at 0.99 three. */
+export const DUPLICATE_THRESHOLDS = { model: 0.97, demo: 0.99 } as const;
 
 /** Results a search returns when it does not say (`k`): the API's and `npm run search`'s alike. */
 export const DEFAULT_SEARCH_K = 12;
@@ -70,7 +76,7 @@ export const SETTINGS = {
   LOOKALIKE_KNN_TEMPERATURE: { schema: num(0.001, 10).default(0.07), doc: 'Vote weight is exp(similarity / T)' },
   LOOKALIKE_KNN_MIN_SIMILARITY: { schema: num(-1, 1).default(0.5), doc: 'Below this best similarity the answer is `unknown`' },
   LOOKALIKE_KNN_MIN_CONFIDENCE: { schema: num(0, 1).default(0.5), doc: 'Below this vote share the answer is `unknown`' },
-  LOOKALIKE_DUPLICATE_THRESHOLD: { schema: num(-1, 1).default(0.97), doc: 'Similarity at which two images are near duplicates (`npm run bench:duplicates` measures it for the configured model)' },
+  LOOKALIKE_DUPLICATE_THRESHOLD: { schema: wordOrNum('auto', -1, 1), doc: `Similarity at which two images are near duplicates (\`npm run bench:duplicates\` measures it for the configured model); \`auto\`: ${DUPLICATE_THRESHOLDS.model}, and ${DUPLICATE_THRESHOLDS.demo} for the demo's models` },
   LOOKALIKE_TRASH_DAYS: { schema: num(0.000001, 36_500).default(30), doc: 'Days a deleted image stays in the trash (restorable, out of search) before it is deleted for good; fractions of a day too' },
   LOOKALIKE_API_KEY: { schema: z.string().default(''), doc: 'Bearer key for routes that change the gallery; required when HOST is not loopback' },
   LOOKALIKE_MAX_UPLOAD_MB: { schema: num(0.001, 1024).default(20), doc: 'Largest upload accepted' },
@@ -100,6 +106,8 @@ export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> } 
   threads: number;
   /** LOOKALIKE_GPU_LAYERS as libllama takes it: negative for all. */
   gpuLayers: number;
+  /** LOOKALIKE_DUPLICATE_THRESHOLD resolved to a number. */
+  duplicateThreshold: number;
 };
 
 export class ConfigError extends Error {
@@ -138,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // processes on both cores, 2 threads took 576 ms an image against 1.3 ms for 1 (measured on this project's machines)
   cfg.threads = cfg.LOOKALIKE_THREADS !== 'auto' ? cfg.LOOKALIKE_THREADS : cfg.LOOKALIKE_MMPROJ === '' ? 1 : physicalCores();
   cfg.gpuLayers = cfg.LOOKALIKE_GPU_LAYERS === 'all' ? -1 : cfg.LOOKALIKE_GPU_LAYERS;
+  const autoThreshold = cfg.LOOKALIKE_MMPROJ === '' ? DUPLICATE_THRESHOLDS.demo : DUPLICATE_THRESHOLDS.model;
+  cfg.duplicateThreshold = cfg.LOOKALIKE_DUPLICATE_THRESHOLD === 'auto' ? autoThreshold : cfg.LOOKALIKE_DUPLICATE_THRESHOLD;
   return cfg;
 }
 

@@ -265,3 +265,20 @@ describe('a scan beside writes, on more than 1024 images', () => {
     console.log(`similar-search p50: idle ${p50(idle).toFixed(2)} ms, during a scan of ${N} images ${p50(busy).toFixed(2)} ms (${scans} scans)`);
   });
 });
+
+describe('the demo gallery at the default threshold', () => {
+  // 1000 Fashion-MNIST test pictures, none a copy of another: what the Duplicates view shows must be a handful
+  let demo: TestApp;
+  beforeAll(async () => { demo = await startTestApp(); }, 600_000);
+  afterAll(async () => demo?.close());
+
+  it('groups at most a handful (auto is 0.99 for the demo\'s models), where 0.97 groups dozens', async () => {
+    const groupsAt = async (query: string) =>
+      (await demo.app.inject({ url: `/api/duplicates${query}` })).json() as { threshold: number; groups: unknown[] };
+    const auto = await groupsAt('');
+    console.log(`demo gallery: ${auto.groups.length} groups at ${auto.threshold}`);
+    expect(auto.threshold).toBe(0.99);
+    expect(auto.groups.length).toBeLessThanOrEqual(5);
+    expect((await groupsAt('?threshold=0.97')).groups.length).toBeGreaterThan(20);
+  });
+});

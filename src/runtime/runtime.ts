@@ -188,7 +188,7 @@ export class Runtime {
       queries, search, classify, ingest,
       images: new Images(gallery, ingest),
       describe: new Describe(models.vlm, this.admission, cfg.LOOKALIKE_DESCRIBE_MAX_TOKENS, cfg.LOOKALIKE_TEXT_MODEL === 'demo'),
-      duplicates: new Duplicates(gallery, cfg.LOOKALIKE_DUPLICATE_THRESHOLD),
+      duplicates: new Duplicates(gallery, cfg.duplicateThreshold),
       captions,
     };
   }
