@@ -302,6 +302,14 @@ describe('re-ranking and describe over the API', () => {
   });
 
   it('stops generating when the client goes away, and serves the next request', async () => {
+    // the tiny random text model, which never ends an answer (the demo's ends its sentence in a few tokens), on its
+    // own server: a long answer is what the client walks away from
+    const t = await startTestApp({ LOOKALIKE_TEXT_MODEL: TINY_TEXT_MODEL, LOOKALIKE_TEXT_MMPROJ: DEMO_MMPROJ });
+    try { await walkAway(t); } finally { await t.close(); }
+  });
+
+  const walkAway = async (t: TestApp) => {
+    const post = (url: string, fields: Parameters<typeof multipart>[0]) => postForm(t, url, fields);
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const body = multipart({ image: { ...image, data: query }, maxTokens: '2048' });
     const abort = new AbortController();
@@ -318,7 +326,7 @@ describe('re-ranking and describe over the API', () => {
     expect(drained).toBeLessThan(Math.max(500, (2048 - 20) * perToken * 0.5)); // far sooner than finishing the answer
     const next = await post('/api/describe', { image: { ...image, data: query }, maxTokens: '2' });
     expect(next.statusCode).toBe(200);
-  });
+  };
 });
 
 describe('without a text model', () => {
