@@ -207,7 +207,8 @@ describe('few-shot and follow-ups over the API (demo models)', () => {
     const res = await post('/api/describe', { image: image(), maxTokens: '3', prompt: 'And the colour?', history: JSON.stringify(turns(6)) });
     expect(res.statusCode, res.body).toBe(200);
     const done = events(res.body).at(-1)!;
-    expect(done).toMatchObject({ event: 'done', data: { keptTurns: 5, droppedTurns: 1, nTokens: 3 } });
+    expect(done).toMatchObject({ event: 'done', data: { keptTurns: 5, droppedTurns: 1 } });
+    expect(done.data.nTokens).toBeLessThanOrEqual(3); // the trained demo model may end its answer sooner
     const none = events((await post('/api/describe', { image: image(), maxTokens: '1' })).body).at(-1)!;
     expect(none.data).toMatchObject({ keptTurns: 0, droppedTurns: 0 });
     for (const history of ['[{"role":"assistant","text":"hi"}]', '[{"role":"user","text":"hi"}]', '[{"role":"system","text":"hi"}]', 'not json', '{"role":"user"}']) {
