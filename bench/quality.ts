@@ -238,13 +238,15 @@ runCli(USAGE, async () => {
     let zeroShotAnswers: ZeroShotResult[] | null = null;
     if (encoder instanceof VlEmbedder) {
       // one text per label, in label order: English through the template, Chinese names as they are (as PyTorch did)
-      const zeroShot = async (texts: string[]) => {
+      const embedAll = async (texts: string[]) => {
         const vectors: Float32Array[] = []; for (const text of texts) vectors.push(await encoder.embedText(text));
-        return queries.filter((q, qi) => labels[vectors.map((v) => dot(q, v)).reduce((best, s, i, all) => (s > all[best]! ? i : best), 0)] === data.queries[qi]!.label).length / queries.length;
+        return vectors;
       };
-      figures.zeroShotEn = await zeroShot(labels.map((l) => config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
-      if (Object.keys(data.names).length) figures.zeroShotZh = await zeroShot(labels.map((l) => data.names[l]!));
-      const vectors: Float32Array[] = []; for (const l of labels) vectors.push(await encoder.embedText(config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
+      const top1 = (vectors: Float32Array[]) =>
+        queries.filter((q, qi) => labels[vectors.map((v) => dot(q, v)).reduce((best, s, i, all) => (s > all[best]! ? i : best), 0)] === data.queries[qi]!.label).length / queries.length;
+      const vectors = await embedAll(labels.map((l) => config.LOOKALIKE_ZEROSHOT_TEMPLATE.replace('{label}', l)));
+      figures.zeroShotEn = top1(vectors);
+      if (Object.keys(data.names).length) figures.zeroShotZh = top1(await embedAll(labels.map((l) => data.names[l]!)));
       zeroShotAnswers = queries.map((q) => zeroShotOf(q, labels, vectors, { temperature: config.LOOKALIKE_ZEROSHOT_TEMPERATURE, minProbability: config.LOOKALIKE_ZEROSHOT_MIN_PROBABILITY }));
     }
     const truths = data.queries.map((q) => q.label);
