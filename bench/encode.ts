@@ -6,7 +6,7 @@
 //   npm run bench:encode            (LOOKALIKE_BENCH_REPS=2 timed runs per cell)
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { VisionEncoder, meanPool } from '../src/encoder/vision-encoder.js';
+import { VisionEncoder, meanPool } from '../src/engine/encoder/vision-encoder.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../test/helpers/random-models.js';
 import { scenePng } from '../test/helpers/images.js';
 import { median, mib, peakRssMiB, table, timed } from './common.js';
@@ -28,14 +28,22 @@ const [first, firstLoadMs] = await timed(() => VisionEncoder.load(path, options)
 const loadedRss = process.memoryUsage().rss - rss0;
 await first.dispose();
 const [encoder, restartMs] = await timed(() => VisionEncoder.load(path, options));
-console.log(`load: ${(firstLoadMs / 1000).toFixed(2)} s the first time (sha256 of the file included), ${(restartMs / 1000).toFixed(2)} s ` +
-  `on a restart (fingerprint from the cache); RSS +${mib(loadedRss)} MiB`);
+console.log(
+  `load: ${(firstLoadMs / 1000).toFixed(2)} s the first time (sha256 of the file ` +
+    `included), ${(restartMs / 1000).toFixed(2)} s ` +
+    `on a restart (fingerprint from the cache); RSS +${mib(loadedRss)} MiB`,
+);
 
 // one token per 32x32 px after the 2x2 merge: these sizes give exactly 64, 196 and 256 tokens
 const rows: (string | number)[][] = [];
-for (const s of [{ tokens: 64, px: 256 }, { tokens: 196, px: 448 }, { tokens: 256, px: 512 }]) {
+for (const s of [
+  { tokens: 64, px: 256 },
+  { tokens: 196, px: 448 },
+  { tokens: 256, px: 512 },
+]) {
   const decoded = await encoder.decode(await scenePng(s.tokens, s.px, s.px));
-  const [out, firstMs] = await timed(() => encoder.encodeTokens(decoded)); // the first encode at a size sizes its buffers
+  // the first encode at a size sizes its buffers
+  const [out, firstMs] = await timed(() => encoder.encodeTokens(decoded));
   if (out.nTokens !== s.tokens) throw new Error(`expected ${s.tokens} tokens, got ${out.nTokens}`);
   const times: number[] = [];
   for (let r = 0; r < reps; r++) times.push((await timed(() => encoder.encodeTokens(decoded)))[1]);
@@ -45,7 +53,8 @@ for (const s of [{ tokens: 64, px: 256 }, { tokens: 196, px: 448 }, { tokens: 25
 // full path vs native alone at 196 tokens, interleaved so drift hits both alike
 const png = await scenePng(196, 448, 448);
 const decoded = await encoder.decode(png);
-const full: number[] = [], native: number[] = [];
+const full: number[] = [],
+  native: number[] = [];
 for (let r = 0; r < Math.max(2, reps); r++) {
   full.push((await timed(() => encoder.embed(png)))[1]);
   native.push((await timed(() => encoder.encodeTokens(decoded)))[1]);
@@ -53,11 +62,23 @@ for (let r = 0; r < Math.max(2, reps); r++) {
 // what the full path adds, timed on its own (the ratio above carries the noise of two long encodes)
 const decodeMs = median(await Promise.all([0, 1, 2].map(async () => (await timed(() => encoder.decode(png)))[1])));
 const tokens = await encoder.encodeTokens(decoded);
-const poolMs = median([0, 1, 2].map(() => { const t = performance.now(); meanPool(tokens.data, tokens.nTokens, tokens.data.length / tokens.nTokens, encoder.dim); return performance.now() - t; }));
+const poolMs = median(
+  [0, 1, 2].map(() => {
+    const t = performance.now();
+    meanPool(tokens.data, tokens.nTokens, tokens.data.length / tokens.nTokens, encoder.dim);
+    return performance.now() - t;
+  }),
+);
 await encoder.dispose();
 
-console.log(`\nencode time per image, random Qwen3-VL-8B-sized mmproj (F16), default settings, peak RSS ${peakRssMiB()} MiB\n`);
+console.log(
+  `\nencode time per image, random Qwen3-VL-8B-sized mmproj (F16), default settings, peak RSS ${peakRssMiB()} MiB\n`,
+);
 console.log(table(['tokens', 'image', 'first encode (s)', `encode (s, median of ${reps})`], rows));
-console.log(`\nfull embed path / native encode at 196 tokens: ${(median(full) / 1000).toFixed(3)} s / ${(median(native) / 1000).toFixed(3)} s = ` +
-  `${(median(full) / median(native)).toFixed(3)} (target <= 1.05); the path's own work: decode+resize ${decodeMs.toFixed(1)} ms, ` +
-  `pooling ${poolMs.toFixed(2)} ms, i.e. ${(1 + (decodeMs + poolMs) / median(native)).toFixed(4)} of the encode`);
+console.log(
+  `\nfull embed path / native encode at 196 tokens: ${(median(full) / 1000).toFixed(3)} s ` +
+    `/ ${(median(native) / 1000).toFixed(3)} s = ` +
+    `${(median(full) / median(native)).toFixed(3)} (target <= 1.05); the path's own work: ` +
+    `decode+resize ${decodeMs.toFixed(1)} ms, ` +
+    `pooling ${poolMs.toFixed(2)} ms, i.e. ${(1 + (decodeMs + poolMs) / median(native)).toFixed(4)} of the encode`,
+);

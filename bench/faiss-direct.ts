@@ -10,12 +10,14 @@ const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 faiss.Index.setThreads(1);
 const index = faiss.Index.read(indexPath!);
 if (param) index.setParameter(param, Number(value));
-const dim = Number(dimArg), k = Number(kArg);
+const dim = Number(dimArg),
+  k = Number(kArg);
 const raw = readFileSync(queriesPath!);
 const queries = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
 const nq = queries.length / dim;
 const times: number[] = [];
-const labels: number[][] = [], distances: number[][] = [];
+const labels: number[][] = [],
+  distances: number[][] = [];
 for (let q = 0; q < nq; q++) {
   const x = queries.subarray(q * dim, (q + 1) * dim);
   const t = performance.now();

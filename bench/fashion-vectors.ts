@@ -1,22 +1,36 @@
-// bench/fashion-vectors: a real vector set for the index benches. The demo embedding model (src/demo/models,
+// bench/fashion-vectors: a real vector set for the index benches. The demo embedding model (src/engine/demo/models,
 // fashion-embedding-*.gguf, 64 dims) encodes all 70,000 Fashion-MNIST pictures (60,000 training, then 10,000 test)
 // once into a cache file; bench:search reads it with `--vectors fashion`. The cache records the sha256 of both model
 // files and is refused (start again with --restart) when the model has changed: vectors of two models never mix.
 // It resumes where a stopped run left off, and prints progress with a rate and an ETA.
 //   npx tsx bench/fashion-vectors.ts [--out /tmp/lookalike-fashion-vectors] [--threads 1] [--restart]
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
-import { sha256File } from '../src/encoder/fingerprint.js';
-import { VlEmbedder } from '../src/encoder/vl-embedder.js';
-import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL } from '../src/models/resolve.js';
+import { fashionPng, readFashion } from '../src/engine/demo/fashion-mnist.js';
+import { sha256File } from '../src/engine/encoder/fingerprint.js';
+import { VlEmbedder } from '../src/engine/encoder/vl-embedder.js';
+import { DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL } from '../src/application/models/resolve.js';
 
 export const FASHION_VECTORS_DIR = process.env.LOOKALIKE_FASHION_VECTORS_DIR || '/tmp/lookalike-fashion-vectors';
 const SETS = ['train', 't10k'] as const;
 
-interface Header { textSha256: string; mmprojSha256: string; dim: number; total: number }
+interface Header {
+  textSha256: string;
+  mmprojSha256: string;
+  dim: number;
+  total: number;
+}
 
 /** The sha256 of the demo embedding model's two files: what the cache is valid for. */
 async function modelShas(): Promise<{ textSha256: string; mmprojSha256: string }> {
@@ -26,15 +40,19 @@ async function modelShas(): Promise<{ textSha256: string; mmprojSha256: string }
 /** Why a cache's header does not belong to the current model, or null when it does. */
 function mismatch(h: Header, shas: { textSha256: string; mmprojSha256: string }): string | null {
   if (h.textSha256 !== shas.textSha256 || h.mmprojSha256 !== shas.mmprojSha256) {
-    return `it was encoded by another demo model (text ${h.textSha256.slice(0, 12)}, mmproj ${h.mmprojSha256.slice(0, 12)}; ` +
-      `now ${shas.textSha256.slice(0, 12)}, ${shas.mmprojSha256.slice(0, 12)})`;
+    return (
+      `it was encoded by another demo model (text ${h.textSha256.slice(0, 12)}, mmproj ${h.mmprojSha256.slice(0, 12)}; ` +
+      `now ${shas.textSha256.slice(0, 12)}, ${shas.mmprojSha256.slice(0, 12)})`
+    );
   }
   return null;
 }
 
 /** The finished cache: 70,000 unit vectors (train then test order) and their class labels. Throws when it is missing,
  *  unfinished or of another model. */
-export async function loadFashionVectors(dir = FASHION_VECTORS_DIR): Promise<{ vectors: Float32Array; labels: Uint8Array; dim: number; count: number }> {
+export async function loadFashionVectors(
+  dir = FASHION_VECTORS_DIR,
+): Promise<{ vectors: Float32Array; labels: Uint8Array; dim: number; count: number }> {
   const headerPath = join(dir, 'header.json');
   const hint = `run npx tsx bench/fashion-vectors.ts --out ${dir}`;
   if (!existsSync(headerPath)) throw new Error(`${dir} holds no Fashion-MNIST vectors: ${hint}`);
@@ -52,7 +70,8 @@ async function encodeAll(dir: string, threads: number, restart: boolean): Promis
   const sets = SETS.map((s) => readFashion(s));
   const total = sets.reduce((s, x) => s + x.count, 0);
   const shas = await modelShas();
-  const headerPath = join(dir, 'header.json'), vectorsPath = join(dir, 'vectors.f32');
+  const headerPath = join(dir, 'header.json'),
+    vectorsPath = join(dir, 'vectors.f32');
   if (restart) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const embedder = await VlEmbedder.load(DEMO_EMBED_MODEL, DEMO_EMBED_MMPROJ, { threads });
@@ -71,13 +90,17 @@ async function encodeAll(dir: string, threads: number, restart: boolean): Promis
     if (existsSync(vectorsPath) && statSync(vectorsPath).size !== done * rowBytes) {
       writeFileSync(vectorsPath, readFileSync(vectorsPath).subarray(0, done * rowBytes));
     }
-    const started = performance.now(), from = done;
-    let lastReport = started, pending: Float32Array[] = [];
+    const started = performance.now(),
+      from = done;
+    let lastReport = started,
+      pending: Float32Array[] = [];
     const flush = () => {
       appendFileSync(vectorsPath, Buffer.concat(pending.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))));
       pending = [];
     };
-    console.error(`encoding ${total} Fashion-MNIST pictures with the demo embedding model into ${dir}: ${done} done already`);
+    console.error(
+      `encoding ${total} Fashion-MNIST pictures with the demo embedding model into ${dir}: ${done} done already`,
+    );
     let offset = 0;
     for (const set of sets) {
       for (let i = Math.max(0, done - offset); i < set.count; i++) {
@@ -88,7 +111,9 @@ async function encodeAll(dir: string, threads: number, restart: boolean): Promis
         if (now - lastReport > 10_000 || done === total) {
           lastReport = now;
           const rate = (done - from) / ((now - started) / 1000);
-          console.error(`  ${done}/${total} (${rate.toFixed(0)}/s, ETA ${((total - done) / rate / 60).toFixed(1)} min)`);
+          console.error(
+            `  ${done}/${total} (${rate.toFixed(0)}/s, ETA ${((total - done) / rate / 60).toFixed(1)} min)`,
+          );
         }
       }
       offset += set.count;
@@ -101,7 +126,11 @@ async function encodeAll(dir: string, threads: number, restart: boolean): Promis
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { out: { type: 'string', default: FASHION_VECTORS_DIR }, threads: { type: 'string', default: '1' }, restart: { type: 'boolean' } },
+    options: {
+      out: { type: 'string', default: FASHION_VECTORS_DIR },
+      threads: { type: 'string', default: '1' },
+      restart: { type: 'boolean' },
+    },
   });
   await encodeAll(values.out!, Number(values.threads), values.restart ?? false);
 }

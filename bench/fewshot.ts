@@ -21,15 +21,26 @@ try {
   const classify = async (data: Buffer, fields: Record<string, string>) => {
     const body = multipart({ image: { filename: 'q.png', data, contentType: 'image/png' }, ...fields });
     const started = performance.now();
-    const res = await t.app.inject({ method: 'POST', url: '/api/classify', payload: body.payload, headers: body.headers });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/classify',
+      payload: body.payload,
+      headers: body.headers,
+    });
     if (res.statusCode !== 200) throw new Error(`${res.statusCode} ${res.body}`);
     return { ms: performance.now() - started, out: res.json() };
   };
   await classify(files[0]!, { method: 'fewshot' }); // sizes the model's buffers: not counted
   const rows: (string | number)[][] = [];
-  for (const [name, fields] of [['KNN only', {}], ['few-shot, 5 classes x 1 example', { method: 'fewshot', examples: '1' }],
-    ['few-shot, 5 classes x 3 examples', { method: 'fewshot', examples: '3' }], ['few-shot, 5 classes x 5 examples', { method: 'fewshot', examples: '5' }]] as const) {
-    const ms: number[] = [], calls: number[] = [], tokens: number[] = [];
+  for (const [name, fields] of [
+    ['KNN only', {}],
+    ['few-shot, 5 classes x 1 example', { method: 'fewshot', examples: '1' }],
+    ['few-shot, 5 classes x 3 examples', { method: 'fewshot', examples: '3' }],
+    ['few-shot, 5 classes x 5 examples', { method: 'fewshot', examples: '5' }],
+  ] as const) {
+    const ms: number[] = [],
+      calls: number[] = [],
+      tokens: number[] = [];
     for (const f of files) {
       const { ms: took, out } = await classify(f, fields);
       ms.push(took);

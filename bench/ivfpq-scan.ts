@@ -12,14 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as FaissNode from 'faiss-node';
-import { ivfLists, pqSubvectors } from '../src/index/kinds.js';
+import { ivfLists, pqSubvectors } from '../src/engine/index/kinds.js';
 import { percentile, table } from './common.js';
 import { DIM, describeSynthetic, makeSource } from './synthetic.js';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '1000000' }, factory: { type: 'string' }, nprobes: { type: 'string', default: '4,8,16,32' }, queries: { type: 'string', default: '100' } },
+  options: {
+    n: { type: 'string', default: '1000000' },
+    factory: { type: 'string' },
+    nprobes: { type: 'string', default: '4,8,16,32' },
+    queries: { type: 'string', default: '100' },
+  },
 });
-const n = Number(values.n), nq = Number(values.queries);
+const n = Number(values.n),
+  nq = Number(values.queries);
 const factory = values.factory ?? `IVF${ivfLists(n)},PQ${pqSubvectors(DIM)}x4np`; // what the ivf-pq kind builds
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 faiss.Index.setThreads(1);
@@ -35,9 +41,11 @@ if (existsSync(file)) {
   const started = performance.now();
   index = faiss.Index.fromFactory(DIM, factory, 0);
   const sample = new Float32Array(trainN * DIM);
-  for (let i = 0; i < trainN; i++) src.point(sample.subarray(i * DIM, (i + 1) * DIM), Math.floor((i * n) / trainN) % src.clusters);
+  for (let i = 0; i < trainN; i++)
+    src.point(sample.subarray(i * DIM, (i + 1) * DIM), Math.floor((i * n) / trainN) % src.clusters);
   index.train(sample);
-  const CHUNK = 8192, chunk = new Float32Array(CHUNK * DIM);
+  const CHUNK = 8192,
+    chunk = new Float32Array(CHUNK * DIM);
   for (let start = 0; start < n; start += CHUNK) {
     const size = Math.min(CHUNK, n - start);
     for (let j = 0; j < size; j++) src.point(chunk.subarray(j * DIM, (j + 1) * DIM), (start + j) % src.clusters);
@@ -51,7 +59,8 @@ const queries = Array.from({ length: nq }, (_, q) => all.slice(q * DIM, (q + 1) 
 const rows: (string | number)[][] = [];
 for (const nprobe of values.nprobes!.split(',').map(Number)) {
   index.setParameter('nprobe', nprobe);
-  const ours: number[] = [], theirs: number[] = [];
+  const ours: number[] = [],
+    theirs: number[] = [];
   let same = 0;
   for (const q of queries) {
     faiss.Index.setPq4Scan(true);
@@ -69,5 +78,7 @@ for (const nprobe of values.nprobes!.split(',').map(Number)) {
   rows.push([nprobe, p50.toFixed(2), f50.toFixed(2), (f50 / p50).toFixed(2), same.toFixed(4)]);
 }
 faiss.Index.setPq4Scan(true);
-console.log(`\n${factory}, ${n} x ${DIM}, ${nq} queries, k = 100, 1 thread; ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(
+  `\n${factory}, ${n} x ${DIM}, ${nq} queries, k = 100, 1 thread; ${new Date().toISOString().slice(0, 10)}\n`,
+);
 console.log(table(['nprobe', "lookalike's scan p50 ms", "faiss' scan p50 ms", 'ratio', 'same labels'], rows));

@@ -7,30 +7,57 @@ import { percentile } from './common.js';
 
 /** One row of a bench's --json file. `index` names what was measured (faiss factory string: lists and codes). */
 export interface BenchRow {
-  system: string; kind: string; index: string; vectors: string; n: number;
-  recall10: number | null; p50ms: number; p99ms: number; qps1: number | null; qps8: number | null; qps32: number | null;
+  system: string;
+  kind: string;
+  index: string;
+  vectors: string;
+  n: number;
+  recall10: number | null;
+  p50ms: number;
+  p99ms: number;
+  qps1: number | null;
+  qps8: number | null;
+  qps32: number | null;
   [extra: string]: unknown;
 }
 
 export const IN_FLIGHT = [1, 8, 32] as const;
 
 /** Queries per second with `inFlight` searches outstanding, each query asked exactly once. */
-export async function queriesPerSecond(search: (q: number) => Promise<unknown>, nq: number, inFlight: number): Promise<number> {
+export async function queriesPerSecond(
+  search: (q: number) => Promise<unknown>,
+  nq: number,
+  inFlight: number,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: Math.min(inFlight, nq) }, async () => {
-    while (next < nq) await search(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, nq) }, async () => {
+      while (next < nq) await search(next++);
+    }),
+  );
   return nq / ((performance.now() - started) / 1000);
 }
 
-export interface Measured { p50ms: number; p99ms: number; qps1: number | null; qps8: number | null; qps32: number | null; hits: number[][] }
+export interface Measured {
+  p50ms: number;
+  p99ms: number;
+  qps1: number | null;
+  qps8: number | null;
+  qps32: number | null;
+  hits: number[][];
+}
 
 /** Warm-up pass over every query, a timed pass one at a time (latency and the ids found), then, unless `latencyOnly`,
  *  a pass at each of 8 and 32 in flight. */
-export async function measure(search: (q: number) => Promise<number[]>, nq: number, latencyOnly = false): Promise<Measured> {
+export async function measure(
+  search: (q: number) => Promise<number[]>,
+  nq: number,
+  latencyOnly = false,
+): Promise<Measured> {
   for (let q = 0; q < nq; q++) await search(q);
-  const times: number[] = [], hits: number[][] = [];
+  const times: number[] = [],
+    hits: number[][] = [];
   const started = performance.now();
   for (let q = 0; q < nq; q++) {
     const t = performance.now();
@@ -44,7 +71,8 @@ export async function measure(search: (q: number) => Promise<number[]>, nq: numb
 }
 
 export const recallAt = (k: number, hits: number[][], truth: number[][]) =>
-  hits.reduce((s, got, q) => s + got.slice(0, k).filter((id) => truth[q]!.slice(0, k).includes(id)).length / k, 0) / hits.length;
+  hits.reduce((s, got, q) => s + got.slice(0, k).filter((id) => truth[q]!.slice(0, k).includes(id)).length / k, 0) /
+  hits.length;
 
 /** a and b alternated `rounds` times (a, b, a, b, ...): the ratios b/a of each round, their median and range. */
 export async function alternate(a: () => Promise<number>, b: () => Promise<number>, rounds: number) {

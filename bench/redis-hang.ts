@@ -1,8 +1,8 @@
-// `npx tsx bench/redis-hang.ts [tries]`: how soon the Redis link (src/jobs/redis-link.ts) reports a Redis that hangs
-// (SIGSTOP) as down, and how soon it reports it back after SIGCONT; `tries` times (default 10), at random moments
-// between two pings. The README quotes it.
+// `npx tsx bench/redis-hang.ts [tries]`: how soon the Redis link (src/application/jobs/redis-link.ts) reports a Redis
+// that hangs (SIGSTOP) as down, and how soon it reports it back after SIGCONT; `tries` times (default 10), at random
+// moments between two pings. The README quotes it.
 import { execFileSync } from 'node:child_process';
-import { RedisLink } from '../src/jobs/redis-link.js';
+import { RedisLink } from '../src/application/jobs/redis-link.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const tries = Number(process.argv[2] ?? 10);
@@ -18,7 +18,8 @@ const until = async (done: () => boolean) => {
 };
 try {
   if (!(await link.waitUntilUp(10_000))) throw new Error(`no Redis at ${redis.url}`);
-  const down: number[] = [], back: number[] = [];
+  const down: number[] = [],
+    back: number[] = [];
   for (let i = 0; i < tries; i++) {
     await sleep(500 + Math.random() * 1000);
     process.kill(pid, 'SIGSTOP');

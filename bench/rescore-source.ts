@@ -7,19 +7,24 @@ import Database from 'better-sqlite3';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededRandom } from '../src/models/random-models.js';
-import { blobToVector, encodeHalf, storedDot } from '../src/util/vector-format.js';
-import { dot } from '../src/util/vectors.js';
+import { seededRandom } from '../src/application/models/random-models.js';
+import { blobToVector, encodeHalf, storedDot } from '../src/core/util/vector-format.js';
+import { dot } from '../src/core/util/vectors.js';
 import { percentile } from './common.js';
 
-const DIM = 4096, R = 100, TRIALS = 300;
+const DIM = 4096,
+  R = 100,
+  TRIALS = 300;
 const n = Number(process.argv[2] ?? 50_000);
 const dir = mkdtempSync(join(tmpdir(), 'lookalike-rescore-'));
 try {
   const rand = seededRandom(3);
   const db = new Database(join(dir, 'v.db'));
   db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE embeddings (image_id INTEGER NOT NULL, model_id INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (image_id, model_id))');
+  db.exec(
+    'CREATE TABLE embeddings (image_id INTEGER NOT NULL, model_id INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY ' +
+      'KEY (image_id, model_id))',
+  );
   const fd = openSync(join(dir, 'v.f16'), 'w+');
   const insert = db.prepare('INSERT INTO embeddings VALUES (?, 1, ?)');
   const v = new Float32Array(DIM);
@@ -31,22 +36,31 @@ try {
       writeSync(fd, blob, 0, blob.length, (i - 1) * 2 * DIM);
     }
   })();
-  const read = db.prepare('SELECT image_id AS id, vector FROM embeddings WHERE model_id = 1 AND image_id IN (SELECT value FROM json_each(?))');
+  const read = db.prepare(
+    'SELECT image_id AS id, vector FROM embeddings WHERE model_id = 1 AND image_id IN (SELECT value FROM json_each(?))',
+  );
   const row = Buffer.alloc(2 * DIM);
-  const sqlite: number[] = [], file: number[] = [];
+  const sqlite: number[] = [],
+    file: number[] = [];
   for (let t = 0; t < TRIALS; t++) {
     const ids = Array.from({ length: R }, () => 1 + Math.floor(rand() * n));
     let s = performance.now();
     for (const r of read.all(JSON.stringify(ids)) as { vector: Buffer }[]) blobToVector(r.vector, DIM);
     sqlite.push(performance.now() - s);
     s = performance.now();
-    for (const id of ids) { readSync(fd, row, 0, row.length, (id - 1) * 2 * DIM); blobToVector(row, DIM); }
+    for (const id of ids) {
+      readSync(fd, row, 0, row.length, (id - 1) * 2 * DIM);
+      blobToVector(row, DIM);
+    }
     file.push(performance.now() - s);
   }
   // the cosines of 100 candidates once read: decoded into arrays then dot, or multiplied in place (what the index does)
-  const blobs = (read.all(JSON.stringify(Array.from({ length: R }, (_, i) => i + 1))) as { vector: Buffer }[]).map((r) => r.vector);
+  const blobs = (read.all(JSON.stringify(Array.from({ length: R }, (_, i) => i + 1))) as { vector: Buffer }[]).map(
+    (r) => r.vector,
+  );
   const query = Float32Array.from({ length: DIM }, () => rand() - 0.5);
-  const decoded: number[] = [], inPlace: number[] = [];
+  const decoded: number[] = [],
+    inPlace: number[] = [];
   for (let t = 0; t < TRIALS; t++) {
     let s = performance.now();
     for (const b of blobs) dot(blobToVector(b, DIM), query);

@@ -21,7 +21,10 @@ try {
         for (const p of r.problems) problems.set(p, (problems.get(p) ?? 0) + 1);
         process.stderr.write(`${kind} ${target} ${i + 1}/${runs}: ${r.clean ? 'clean' : r.problems.join('; ')}\n`);
       }
-      rows.push(`| ${kind} | ${target} | ${clean}/${runs} | ${[...problems].map(([p, n]) => `${p} (${n})`).join(', ') || '-'} |`);
+      rows.push(
+        `| ${kind} | ${target} | ${clean}/${runs} ` +
+          `| ${[...problems].map(([p, n]) => `${p} (${n})`).join(', ') || '-'} |`,
+      );
     }
   }
 } finally {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/engine/store/store.js';
 import { clusteredVectors, fakeImage, identity } from '../test/helpers/vectors.js';
 
 const N = Number(process.env.LOOKALIKE_BENCH_N ?? 4096);
@@ -33,11 +33,36 @@ try {
   const ids = store.embeddedIds();
   const shas = ids.map((_, i) => fakeImage(i).sha256);
   const rows: [string, number][] = [
-    [`scan of ${N} vectors (filteredVectors)`, best(() => { for (const row of store.filteredVectors({})) void row; })],
-    [`batched scan of ${N} vectors (vectorBatches)`, best(() => { for (const b of store.vectorBatches()) void b; })],
-    [`${N} get(id)`, best(() => { for (const id of ids) store.get(id); })],
-    [`${N} labelBySha(sha256)`, best(() => { for (const sha of shas) store.labelBySha(sha); })],
-    [`${N} vector(id)`, best(() => { for (const id of ids) store.vector(id); })],
+    [
+      `scan of ${N} vectors (filteredVectors)`,
+      best(() => {
+        for (const row of store.filteredVectors({})) void row;
+      }),
+    ],
+    [
+      `batched scan of ${N} vectors (vectorBatches)`,
+      best(() => {
+        for (const b of store.vectorBatches()) void b;
+      }),
+    ],
+    [
+      `${N} get(id)`,
+      best(() => {
+        for (const id of ids) store.get(id);
+      }),
+    ],
+    [
+      `${N} labelBySha(sha256)`,
+      best(() => {
+        for (const sha of shas) store.labelBySha(sha);
+      }),
+    ],
+    [
+      `${N} vector(id)`,
+      best(() => {
+        for (const id of ids) store.vector(id);
+      }),
+    ],
   ];
   process.stdout.write(`store: ${N} rows, ${DIM} dims, best of ${ROUNDS}\n`);
   for (const [name, ms] of rows) process.stdout.write(`${name.padEnd(44)} ${ms.toFixed(1)} ms\n`);

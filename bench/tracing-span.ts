@@ -2,7 +2,7 @@
 // batched and exported to OTEL_EXPORTER_OTLP_ENDPOINT when that is set; run a collector or a sink there).
 //   npx tsx bench/tracing-span.ts        (off only)
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 npx tsx bench/tracing-span.ts
-import { span, startTracing, stopTracing } from '../src/util/tracing.js';
+import { span, startTracing, stopTracing } from '../src/core/util/tracing.js';
 
 const work = () => 1;
 function time(label: string, n: number, f: () => unknown): void {

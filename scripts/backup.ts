@@ -1,15 +1,16 @@
 // npm run backup -- <folder>: a consistent snapshot of the gallery while the server runs (no lock taken, writes go on):
 // the database through SQLite's online backup, the index as last saved, probe.json, and a manifest with counts, each
 // file's sha256 and a digest. The models are listed with their sha256, not copied. Progress on stderr.
-import { galleryDir } from '../src/models/model-set.js';
-import { backup, BackupError } from '../src/usecases/backup.js';
+import { galleryDir } from '../src/application/models/model-set.js';
+import { backup, BackupError } from '../src/application/usecases/backup.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run backup -- <backup folder> [--data <data folder>]';
 const OPTIONS = {
   'embed-model': {
-    type: 'string', env: 'LOOKALIKE_EMBED_MODEL',
-    help: 'the embedding model the data folder was built with (demo: the demo\'s)',
+    type: 'string',
+    env: 'LOOKALIKE_EMBED_MODEL',
+    help: "the embedding model the data folder was built with (demo: the demo's)",
   },
 } as const;
 

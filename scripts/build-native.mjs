@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Builds the two native pieces that npm cannot fetch here, offline, from installed packages only:
 //   1. faiss-node against Debian's libfaiss-dev (its own install script downloads from GitHub: denied in package.json);
-//   2. lookalike's own module (src/native) against the llama.cpp source and prebuilt libraries of node-llama-cpp.
+//   2. lookalike's own module (src/engine/native) against the llama.cpp source and prebuilt libraries of node-llama-cpp.
 // Runs as `postinstall`; skips work whose output is up to date (`--quiet`: then it prints nothing). The module links
-// node-llama-cpp's CPU libraries; GPU backends are loaded at run time (src/accel), so there is one build for all.
+// node-llama-cpp's CPU libraries; GPU backends are loaded at run time (src/engine/accel), so there is one build for
+// all.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -26,9 +27,15 @@ function packageDir(name) {
 
 const args = process.argv.slice(2);
 const quiet = args.includes('--quiet');
-function log(msg) { process.stderr.write(`[build-native] ${msg}\n`); }
-function logUpToDate(what) { if (!quiet) log(`${what}: up to date`); }
-function run(cmd, args, cwd) { execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] }); }
+function log(msg) {
+  process.stderr.write(`[build-native] ${msg}\n`);
+}
+function logUpToDate(what) {
+  if (!quiet) log(`${what}: up to date`);
+}
+function run(cmd, args, cwd) {
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+}
 function fail(msg) {
   log(`ERROR: ${msg}`);
   log('See "Troubleshooting the native build" in README.md.');
@@ -36,7 +43,8 @@ function fail(msg) {
 }
 function hashFiles(files, extra = '') {
   const h = createHash('sha256').update(extra);
-  for (const f of files) h.update(relative(root, f)).update(readFileSync(f)); // relative: one stamp for every checkout of the tree
+  // relative: one stamp for every checkout of the tree
+  for (const f of files) h.update(relative(root, f)).update(readFileSync(f));
   return h.digest('hex');
 }
 function upToDate(stampFile, hash, output) {
@@ -47,11 +55,14 @@ function buildFaiss() {
   const pkgDir = packageDir('faiss-node');
   const output = join(pkgDir, 'build', 'Release', 'faiss-node.node');
   const patchDir = join(root, 'patches', 'faiss-node');
-  const patchFiles = readdirSync(patchDir).sort().map((f) => join(patchDir, f));
+  const patchFiles = readdirSync(patchDir)
+    .sort()
+    .map((f) => join(patchDir, f));
   const stamp = join(pkgDir, 'build', '.lookalike-stamp');
   const hash = hashFiles(patchFiles, readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   if (upToDate(stamp, hash, output)) return logUpToDate('faiss-node');
-  if (!existsSync('/usr/include/faiss/Index.h')) fail('libfaiss-dev is missing: apt-get install libfaiss-dev libopenblas-dev patchelf cmake g++');
+  if (!existsSync('/usr/include/faiss/Index.h'))
+    fail('libfaiss-dev is missing: apt-get install libfaiss-dev libopenblas-dev patchelf cmake g++');
   log('faiss-node: building against the system libfaiss');
   // Our overlay: a deps/faiss CMake shim that finds the system faiss, and the patched binding source.
   mkdirSync(join(pkgDir, 'deps', 'faiss'), { recursive: true });
@@ -83,18 +94,38 @@ function binsDir() {
 }
 
 function buildModule() {
-  const src = join(root, 'src', 'native');
+  const src = join(root, 'src', 'engine', 'native');
   const out = join(src, 'build');
   const output = join(out, 'Release', 'lookalike_native.node');
   const { tag, dir } = llamaSource();
   const bins = binsDir();
-  const sources = readdirSync(src).filter((f) => /\.(cpp|h|txt)$/.test(f)).sort().map((f) => join(src, f));
+  const sources = readdirSync(src)
+    .filter((f) => /\.(cpp|h|txt)$/.test(f))
+    .sort()
+    .map((f) => join(src, f));
   const hash = hashFiles(sources, `${tag}|${bins}`);
   const stamp = join(out, '.lookalike-stamp');
   if (upToDate(stamp, hash, output)) return logUpToDate('lookalike native module');
   log(`lookalike native module: compiling llama.cpp ${tag} mtmd sources (about a minute with 2 jobs)`);
-  run(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn', '-d', src, '-O', out, '-p', jobs,
-    `--CDLLAMA_SRC_DIR=${dir}`, `--CDLLAMA_BINS_DIR=${bins}`, `--CDLOOKALIKE_MODULE_DIR=${join(out, 'Release')}`], root);
+  run(
+    process.execPath,
+    [
+      cmakeJs,
+      'compile',
+      '--log-level',
+      'warn',
+      '-d',
+      src,
+      '-O',
+      out,
+      '-p',
+      jobs,
+      `--CDLLAMA_SRC_DIR=${dir}`,
+      `--CDLLAMA_BINS_DIR=${bins}`,
+      `--CDLOOKALIKE_MODULE_DIR=${join(out, 'Release')}`,
+    ],
+    root,
+  );
   writeFileSync(stamp, hash);
 }
 

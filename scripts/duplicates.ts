@@ -1,14 +1,22 @@
 // npm run duplicates -- [--threshold 0.97] [--json]: the duplicate groups of a data folder, as GET /api/duplicates
 // answers them, without the server (read-only, so it runs beside one). No model is loaded: the stored vectors suffice.
-import { describeEmbedder } from '../src/models/model-set.js';
-import { openGallery } from '../src/runtime/compose.js';
-import { Duplicates } from '../src/usecases/duplicates.js';
+import { describeEmbedder } from '../src/application/models/model-set.js';
+import { openGallery } from '../src/application/runtime/compose.js';
+import { Duplicates } from '../src/application/usecases/duplicates.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run duplicates -- [--threshold <similarity>] [--json]';
 const OPTIONS = {
-  threshold: { type: 'string', env: 'LOOKALIKE_DUPLICATE_THRESHOLD', help: 'cosine similarity at which two images are near duplicates' },
-  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'the embedding model the data folder was built with (demo: the demo\'s)' },
+  threshold: {
+    type: 'string',
+    env: 'LOOKALIKE_DUPLICATE_THRESHOLD',
+    help: 'cosine similarity at which two images are near duplicates',
+  },
+  'embed-model': {
+    type: 'string',
+    env: 'LOOKALIKE_EMBED_MODEL',
+    help: "the embedding model the data folder was built with (demo: the demo's)",
+  },
   json: { type: 'boolean', help: 'print the groups as JSON' },
 } as const;
 
@@ -27,10 +35,15 @@ runCli(USAGE, async () => {
     for (const g of groups) {
       process.stdout.write(`${g.kind} group of ${g.members.length}, keep #${g.keep}\n`);
       for (const m of g.members) {
-        process.stdout.write(`  ${m.id === g.keep ? 'keep ' : m.exact ? 'exact' : '     '} ${String(m.id).padStart(6)}  ${m.score.toFixed(4)}  ${`${m.width}x${m.height}`.padEnd(11)} ${(m.label ?? '-').padEnd(16)} ${m.source ?? ''}\n`);
+        process.stdout.write(
+          `  ${m.id === g.keep ? 'keep ' : m.exact ? 'exact' : '     '} ${String(m.id).padStart(6)}  ${m.score.toFixed(4)}  ${`${m.width}x${m.height}`.padEnd(11)} ${(m.label ?? '-').padEnd(16)} ${m.source ?? ''}\n`,
+        );
       }
     }
-    process.stdout.write(`${groups.length} groups at threshold ${threshold} (${groups.reduce((n, g) => n + g.members.length - 1, 0)} images could go)\n`);
+    process.stdout.write(
+      `${groups.length} groups at threshold ${threshold} (${groups.reduce((n, g) => n + g.members.length - 1, 0)} ` +
+        `images could go)\n`,
+    );
   } finally {
     await gallery.close();
   }

@@ -5,5 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { apiDocument, apiTypes } from '../test/helpers/openapi.js';
 
-writeFileSync(fileURLToPath(new URL('../test/helpers/api-types.ts', import.meta.url)), await apiTypes(await apiDocument()));
+writeFileSync(
+  fileURLToPath(new URL('../test/helpers/api-types.ts', import.meta.url)),
+  await apiTypes(await apiDocument()),
+);
 process.stdout.write('wrote test/helpers/api-types.ts\n');

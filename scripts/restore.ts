@@ -1,8 +1,8 @@
 // npm run restore -- <backup folder> [--data-dir <folder>] [--force]: checks the backup's manifest (its digest, every
 // file's sha256) and puts the gallery into a data folder that no server uses and that holds none (--force replaces
 // one). The server started on it brings the index up to date from the database, as at every open.
-import { galleryDir } from '../src/models/model-set.js';
-import { restore } from '../src/usecases/backup.js';
+import { galleryDir } from '../src/application/models/model-set.js';
+import { restore } from '../src/application/usecases/backup.js';
 import { parseCli, runCli, UsageError } from './cli-common.js';
 
 const USAGE = 'Usage: npm run restore -- <backup folder> [--data-dir <gallery folder>] [--force]';
@@ -12,7 +12,9 @@ const OPTIONS = {
     help: 'the folder to restore into (default: the gallery folder the settings name: --data, LOOKALIKE_DATA_DIR)',
   },
   'embed-model': {
-    type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'the embedding model (demo: the demo\'s folder)',
+    type: 'string',
+    env: 'LOOKALIKE_EMBED_MODEL',
+    help: "the embedding model (demo: the demo's folder)",
   },
   force: { type: 'boolean', help: 'replace the gallery (database, index, probe) the folder already holds' },
 } as const;

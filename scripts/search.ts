@@ -4,14 +4,14 @@
 // away from it (rclip's form): the terms go to the Search use case as POST /api/search's lists do, one rule for both.
 // --copy-to / --link put the matching originals in a folder.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { DEFAULT_SEARCH_K } from '../src/config.js';
-import { LookalikeError } from '../src/errors.js';
-import { localEmbedder } from '../src/models/model-set.js';
-import { openGallery } from '../src/runtime/compose.js';
-import { QueryEncoder } from '../src/usecases/query-encoder.js';
-import { Search, type CompositeQuery, type QueryPart } from '../src/usecases/search.js';
-import { Admission } from '../src/util/admission.js';
-import { Metrics } from '../src/util/metrics.js';
+import { DEFAULT_SEARCH_K } from '../src/core/config.js';
+import { LookalikeError } from '../src/core/errors.js';
+import { localEmbedder } from '../src/application/models/model-set.js';
+import { openGallery } from '../src/application/runtime/compose.js';
+import { QueryEncoder } from '../src/application/usecases/query-encoder.js';
+import { Search, type CompositeQuery, type QueryPart } from '../src/application/usecases/search.js';
+import { Admission } from '../src/core/util/admission.js';
+import { Metrics } from '../src/core/util/metrics.js';
 import { parseCli, requireGallery, runCli, UsageError } from './cli-common.js';
 import { takeAway } from './take-away.js';
 
@@ -19,17 +19,37 @@ const USAGE = 'Usage: npm run search -- "words" | <image file> | #<id> [+ | - <t
 const OPTIONS = {
   k: { type: 'string', help: `how many results (default ${DEFAULT_SEARCH_K})` },
   label: { type: 'string', help: 'only images with this label' },
-  'embed-model': { type: 'string', env: 'LOOKALIKE_EMBED_MODEL', help: 'Qwen3-VL-Embedding GGUF for words (demo: the demo\'s, trained on Fashion-MNIST)' },
+  'embed-model': {
+    type: 'string',
+    env: 'LOOKALIKE_EMBED_MODEL',
+    help: "Qwen3-VL-Embedding GGUF for words (demo: the demo's, trained on Fashion-MNIST)",
+  },
   json: { type: 'boolean', help: 'print the results as JSON' },
-  'copy-to': { type: 'string', help: 'copy the matching originals into this folder (found under --from; uploads keep none)' },
+  'copy-to': {
+    type: 'string',
+    help: 'copy the matching originals into this folder (found under --from; uploads keep none)',
+  },
   link: { type: 'boolean', help: 'with --copy-to: make symbolic links to the originals instead of copies' },
-  from: { type: 'string', help: 'the folder that was indexed (npm run index -- <folder>): where the originals are (default: the current folder)' },
+  from: {
+    type: 'string',
+    help:
+      'the folder that was indexed (npm run index -- <folder>): where the originals are (default: the current ' +
+      'folder)',
+  },
 } as const;
 
-interface Term { kind: 'file' | 'id' | 'words'; value: string; weight: number; negative: boolean }
+interface Term {
+  kind: 'file' | 'id' | 'words';
+  value: string;
+  weight: number;
+  negative: boolean;
+}
 
-const wordsNeedEmbedModel = (query: string) => new UsageError(`"${query}" is not a file, and words need an embedding model: ` +
-  'set LOOKALIKE_EMBED_MODEL with its mmproj (export them, as for the server) or give --embed-model');
+const wordsNeedEmbedModel = (query: string) =>
+  new UsageError(
+    `"${query}" is not a file, and words need an embedding model: ` +
+      'set LOOKALIKE_EMBED_MODEL with its mmproj (export them, as for the server) or give --embed-model',
+  );
 
 /** "a" + b.jpg - "2:c": each term with its sign (the operator before it) and weight ("N:" before it). */
 export function parseTerms(args: string[]): Term[] {
@@ -41,16 +61,21 @@ export function parseTerms(args: string[]): Term[] {
       sign = arg;
       continue;
     }
-    if (sign === null) throw new UsageError(`two terms in a row ("${terms.at(-1)!.value}", "${arg}"): put + or - between them, or quote words together`);
+    if (sign === null)
+      throw new UsageError(
+        `two terms in a row ("${terms.at(-1)!.value}", "${arg}"): put + or - between them, or quote words together`,
+      );
     const weighted = /^(-?\d+(?:\.\d+)?):(.+)$/s.exec(arg);
     const [weight, value] = weighted ? [Number(weighted[1]), weighted[2]!] : [1, arg];
-    if (!Number.isFinite(weight) || weight === 0) throw new UsageError(`"${arg}": a weight is a finite number other than 0`);
+    if (!Number.isFinite(weight) || weight === 0)
+      throw new UsageError(`"${arg}": a weight is a finite number other than 0`);
     const kind = existsSync(value) && statSync(value).isFile() ? 'file' : /^#\d+$/.test(value) ? 'id' : 'words';
     terms.push({ kind, value: kind === 'id' ? value.slice(1) : value, weight, negative: sign === '-' });
     sign = null;
   }
   if (sign !== null && terms.length) throw new UsageError(`"${args.at(-1)}" at the end: a term must follow it`);
-  if (!terms.some((t) => !t.negative)) throw new UsageError('give a query: words in quotes, an image file, or #<id> (then + or - more terms)');
+  if (!terms.some((t) => !t.negative))
+    throw new UsageError('give a query: words in quotes, an image file, or #<id> (then + or - more terms)');
   return terms;
 }
 
@@ -83,16 +108,31 @@ runCli(USAGE, async () => {
       const queries = new QueryEncoder(models.encoder, new Admission(1), new Metrics(false));
       const search = new Search(gallery, queries, null, null);
       const label = typeof values.label === 'string' ? values.label : undefined;
-      const { results } = await search.run({
-        parts: compositeQuery(terms), k, filter: { label }, rerank: false, classify: false,
-      }).catch((err: unknown) => {
-        // a term the gallery cannot take (no such id, parts that cancel) is the user's to fix: bad usage
-        throw err instanceof LookalikeError && err.code === 'invalid_request' ? new UsageError(err.message) : err;
-      });
+      const { results } = await search
+        .run({
+          parts: compositeQuery(terms),
+          k,
+          filter: { label },
+          rerank: false,
+          classify: false,
+        })
+        .catch((err: unknown) => {
+          // a term the gallery cannot take (no such id, parts that cancel) is the user's to fix: bad usage
+          throw err instanceof LookalikeError && err.code === 'invalid_request' ? new UsageError(err.message) : err;
+        });
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(results.map(({ id, score, label, source }) => ({ id, score, label, source })), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            results.map(({ id, score, label, source }) => ({ id, score, label, source })),
+            null,
+            2,
+          )}\n`,
+        );
       } else {
-        for (const r of results) process.stdout.write(`${String(r.id).padStart(6)}  ${r.score.toFixed(4)}  ${(r.label ?? '-').padEnd(16)}  ${r.source ?? ''}\n`);
+        for (const r of results)
+          process.stdout.write(
+            `${String(r.id).padStart(6)}  ${r.score.toFixed(4)}  ${(r.label ?? '-').padEnd(16)}  ${r.source ?? ''}\n`,
+          );
       }
       if (typeof values['copy-to'] === 'string') {
         const from = typeof values.from === 'string' ? values.from : process.cwd();

@@ -3,11 +3,23 @@
 // (its source is the uploaded file's name), so it is found only if a file by that name happens to be there.
 import { createHash } from 'node:crypto';
 import {
-  constants, copyFileSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync,
+  constants,
+  copyFileSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
 } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
-interface Original { id: number; source: string | null; sha256: string }
+interface Original {
+  id: number;
+  source: string | null;
+  sha256: string;
+}
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -19,8 +31,10 @@ function whyNot(r: Original, from: string, path: string | null): string | null {
   const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
   if (outside) return `its source "${r.source}" is outside ${from}`;
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
-    return `no original at ${path} (an upload keeps none: GET /api/images/${r.id}/thumbnail has its thumbnail; ` +
-      'for an indexed folder give --from <that folder>)';
+    return (
+      `no original at ${path} (an upload keeps none: GET /api/images/${r.id}/thumbnail has its thumbnail; ` +
+      'for an indexed folder give --from <that folder>)'
+    );
   }
   // the folder may have changed since it was indexed: take only the very file that was embedded
   if (sha256(path) !== r.sha256) return `${path} changed since it was indexed`;
@@ -55,7 +69,7 @@ function place(source: string, target: string, link: boolean): void {
 /** Puts one original into the folder under its own name, or its name with -1, -2, ... when that holds another file. */
 function takeOne(path: string, digest: string, to: string, link: boolean): 'copied' | 'renamed' | 'identical' {
   const [stem, ext] = [basename(path, extname(path)), extname(path)];
-  for (let n = 0; ;) {
+  for (let n = 0; ; ) {
     const target = join(to, n === 0 ? `${stem}${ext}` : `${stem}-${n}${ext}`);
     if (lstatSync(target, { throwIfNoEntry: false })) {
       if (holdsSame(target, path, digest)) return 'identical';
@@ -85,7 +99,8 @@ export function takeAway(results: Original[], opts: { to: string; from: string; 
     const path = r.source === null ? null : resolve(from, r.source);
     let why: string | null;
     try {
-      why = whyNot(r, from, path); // its stat can fail too (no access, not a folder): that one is not taken, the rest go on
+      // its stat can fail too (no access, not a folder): that one is not taken, the rest go on
+      why = whyNot(r, from, path);
       if (!why) {
         count[takeOne(path!, r.sha256, opts.to, opts.link)]++;
         continue;
@@ -98,8 +113,10 @@ export function takeAway(results: Original[], opts: { to: string; from: string; 
   }
   const { copied, renamed, identical, notTaken } = count;
   const total = `${results.length} result${results.length === 1 ? '' : 's'}`;
-  process.stderr.write(`${total} into ${opts.to}: ${copied + renamed} ${opts.link ? 'linked' : 'copied'} ` +
-    `(${renamed} of them renamed, as another file had the name), ${identical} skipped as identical (already there), ` +
-    `${notTaken} not taken\n`);
+  process.stderr.write(
+    `${total} into ${opts.to}: ${copied + renamed} ${opts.link ? 'linked' : 'copied'} ` +
+      `(${renamed} of them renamed, as another file had the name), ${identical} skipped as identical (already there), ` +
+      `${notTaken} not taken\n`,
+  );
   return notTaken === 0 ? 0 : 1;
 }

@@ -5,8 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
-import { FASHION_CLASSES } from '../src/demo/fashion-mnist.js';
-import { ERRORS } from '../src/errors.js';
+import { FASHION_CLASSES } from '../src/engine/demo/fashion-mnist.js';
+import { ERRORS } from '../src/core/errors.js';
 
 let t: TestApp;
 let demoImage: Buffer;
@@ -36,7 +36,12 @@ describe('service routes', () => {
   it('GET /api/health: ready, with the model identity and gallery size', async () => {
     const res = await t.app.inject('/api/health');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ready', demo: true, model: { projectorType: 'qwen3vl_merger', dim: 64 }, gallery: { images: 1000, labelled: 1000 } });
+    expect(res.json()).toMatchObject({
+      status: 'ready',
+      demo: true,
+      model: { projectorType: 'qwen3vl_merger', dim: 64 },
+      gallery: { images: 1000, labelled: 1000 },
+    });
   });
 
   it('GET /api/health: 503 loading before the model is loaded', async () => {
@@ -81,7 +86,13 @@ describe('service routes', () => {
     const res = await t.app.inject('/api/stats');
     expect(res.statusCode).toBe(200);
     const s = res.json();
-    expect(s).toMatchObject({ images: 1000, embedded: 1000, labelled: 1000, demo: true, index: { kind: 'flat', live: 1000, dim: 64 } });
+    expect(s).toMatchObject({
+      images: 1000,
+      embedded: 1000,
+      labelled: 1000,
+      demo: true,
+      index: { kind: 'flat', live: 1000, dim: 64 },
+    });
     expect(s.labels.map((l: { label: string }) => l.label)).toEqual([...FASHION_CLASSES].sort());
   });
 
@@ -90,7 +101,16 @@ describe('service routes', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     const spec = (await t.app.inject('/docs/json')).json();
-    for (const path of ['/api/health', '/api/search', '/api/classify', '/api/images', '/api/images/{id}', '/api/images/{id}/similar', '/api/images/{id}/thumbnail', '/api/stats']) {
+    for (const path of [
+      '/api/health',
+      '/api/search',
+      '/api/classify',
+      '/api/images',
+      '/api/images/{id}',
+      '/api/images/{id}/similar',
+      '/api/images/{id}/thumbnail',
+      '/api/stats',
+    ]) {
       expect(Object.keys(spec.paths)).toContain(path);
     }
     expect((await t.app.inject('/docs')).statusCode).toBeLessThan(400);
@@ -118,7 +138,10 @@ describe('service routes', () => {
     expect((after.get(key) ?? 0) - (before.get(key) ?? 0)).toBe(3);
     expect(after.get('lookalike_gallery_images')).toBeGreaterThanOrEqual(1000);
     expect(after.get('lookalike_index_vectors{state="live"}')).toBeGreaterThanOrEqual(1000);
-    expect((after.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0) - (before.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0)).toBe(1);
+    expect(
+      (after.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0) -
+        (before.get('lookalike_encode_duration_seconds_count{input="image"}') ?? 0),
+    ).toBe(1);
     expect(after.has('lookalike_process_resident_memory_bytes')).toBe(true);
   });
 
@@ -129,18 +152,24 @@ describe('service routes', () => {
 
 describe('POST /api/search', () => {
   it('finds a gallery image itself first, with score about 1, and classifies it', async () => {
-    const encodeSeconds = async () => Number(/^lookalike_encode_duration_seconds_sum\{input="image"\} (\S+)$/m.exec((await t.app.inject('/metrics')).body)?.[1] ?? 0);
+    const encodeSeconds = async () =>
+      Number(
+        /^lookalike_encode_duration_seconds_sum\{input="image"\} (\S+)$/m.exec(
+          (await t.app.inject('/metrics')).body,
+        )?.[1] ?? 0,
+      );
     const encodedBefore = await encodeSeconds();
     const sent = performance.now();
     const res = await post('/api/search', { image: image(demoImage, demoImageName), classify: 'true' });
     const roundTrip = performance.now() - sent;
-    const encodeMs = 1000 * (await encodeSeconds() - encodedBefore);
+    const encodeMs = 1000 * ((await encodeSeconds()) - encodedBefore);
     expect(res.statusCode).toBe(200);
     const out = res.json();
     expect(out.results).toHaveLength(12);
     expect(out.results[0].source).toBe(`sneaker/${demoImageName}`);
     expect(out.results[0].score).toBeGreaterThan(0.999);
-    for (let i = 1; i < out.results.length; i++) expect(out.results[i - 1].score).toBeGreaterThanOrEqual(out.results[i].score);
+    for (let i = 1; i < out.results.length; i++)
+      expect(out.results[i - 1].score).toBeGreaterThanOrEqual(out.results[i].score);
     expect(out.results[0].thumbnailUrl).toBe(`/api/images/${out.results[0].id}/thumbnail`);
     expect(out.classification.label).toBe('sneaker');
     // tookMs is the request's own time in milliseconds: it holds the encode and fits in the round trip
@@ -163,16 +192,35 @@ describe('POST /api/search', () => {
   it('answers bad uploads with a clear 4xx', async () => {
     expectError(await post('/api/search', { k: '3' }), 400, 'missing_image');
     expectError(await post('/api/search', { image: image(Buffer.alloc(0)) }), 415, 'bad_image');
-    expectError(await post('/api/search', { image: image(Buffer.from('just some text, not a picture'), 'notes.txt') }), 415, 'bad_image');
-    const jpeg = await sharp(await scenePng(3)).jpeg().toBuffer();
+    expectError(
+      await post('/api/search', { image: image(Buffer.from('just some text, not a picture'), 'notes.txt') }),
+      415,
+      'bad_image',
+    );
+    const jpeg = await sharp(await scenePng(3))
+      .jpeg()
+      .toBuffer();
     expectError(await post('/api/search', { image: image(jpeg.subarray(0, jpeg.length >> 1)) }), 415, 'bad_image');
     expectError(await post('/api/search', { image: image(hugePng(30000, 30000), 'huge.png') }), 413, 'image_too_large');
     expectError(await post('/api/search', { photo: image(demoImage) }), 400, 'wrong_field');
     expectError(await post('/api/search', { image: image(demoImage), k: 'many' }), 400, 'invalid_request');
     expectError(await post('/api/search', { image: image(demoImage), k: '1000' }), 400, 'invalid_request');
     expectError(await post('/api/search', { image: image(demoImage), minScore: '2' }), 400, 'invalid_request');
-    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: { image: 'x' } }), 400, 'invalid_request'); // JSON takes { text }
-    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: demoImage, headers: { 'content-type': 'image/jpeg' } }), 415, 'not_multipart');
+    expectError(
+      await t.app.inject({ method: 'POST', url: '/api/search', payload: { image: 'x' } }),
+      400,
+      'invalid_request',
+    ); // JSON takes { text }
+    expectError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/search',
+        payload: demoImage,
+        headers: { 'content-type': 'image/jpeg' },
+      }),
+      415,
+      'not_multipart',
+    );
     // and the service is fine afterwards
     expect((await post('/api/search', { image: image(demoImage), k: '1' })).statusCode).toBe(200);
   });
@@ -235,13 +283,18 @@ describe('gallery routes', () => {
     const { id } = (await post('/api/images', { image: image(png), label: 'first' })).json();
     const again = (await post('/api/images', { image: image(png), label: 'second' })).json();
     expect(again).toEqual({ id, label: 'second', duplicate: true, relabelled: true, restored: false });
-    const patch = (label: string | null) => t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label } });
+    const patch = (label: string | null) =>
+      t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label } });
     expect((await patch('third')).json()).toMatchObject({ id, label: 'third' });
     const only = (await post('/api/search', { image: image(png), k: '1', label: 'third' })).json();
     expect(only.results.map((r: { id: number }) => r.id)).toEqual([id]);
     expect((await patch(null)).json()).toMatchObject({ id, label: null });
     expect((await post('/api/search', { image: image(png), k: '1', label: 'third' })).json().results).toEqual([]);
-    expectError(await t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'x', extra: 1 } }), 400, 'invalid_request');
+    expectError(
+      await t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'x', extra: 1 } }),
+      400,
+      'invalid_request',
+    );
     // a label is trimmed; only spaces, or control characters, are refused (they would become zero-shot classes)
     for (const bad of ['   ', 'two\nlines', 'tab\there']) expectError(await patch(bad), 400, 'invalid_request');
     expectError(await post('/api/images', { image: image(png), label: ' \t ' }), 400, 'invalid_request');
@@ -250,8 +303,14 @@ describe('gallery routes', () => {
   });
 
   it('encodes images of extreme shape (padded, not refused) on search and classify', async () => {
-    for (const [w, h] of [[20000, 1], [1, 20000], [5000, 3]] as const) {
-      const strip = await sharp({ create: { width: w, height: h, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    for (const [w, h] of [
+      [20000, 1],
+      [1, 20000],
+      [5000, 3],
+    ] as const) {
+      const strip = await sharp({ create: { width: w, height: h, channels: 3, background: '#3366cc' } })
+        .png()
+        .toBuffer();
       const search = await post('/api/search', { image: image(strip, 'strip.png'), k: '3' });
       expect(search.statusCode, `${w}x${h}: ${search.body}`).toBe(200);
       expect(search.json().results).toHaveLength(3);
@@ -266,28 +325,56 @@ describe('gallery routes', () => {
     expectError(await t.app.inject('/api/images/1/similar?k=0'), 400, 'invalid_request');
   });
 
-  it('takes image ids in decimal digits only (a lenient parse reads 0x20 as image 32): anything else is a 400 on every id route', async () => {
-    for (const id of ['0x20', '1e0', '%201%20', '+33', '33.0', '1.', '0b1', '%D9%A1']) {
-      for (const [method, path] of [['GET', ''], ['GET', '/similar'], ['GET', '/thumbnail'], ['PATCH', ''], ['DELETE', '']] as const) {
-        const res = await t.app.inject({ method, url: `/api/images/${id}${path}`, ...(method === 'PATCH' ? { payload: { label: 'x' } } : {}) });
-        expectError(res, 400, 'invalid_request');
-        expect(res.json().error.message, `${method} ${id}${path}`).toMatch(/decimal digits/);
+  it(
+    'takes image ids in decimal digits only (a lenient parse reads 0x20 as image 32): anything else is a 400 on ' +
+      'every id route',
+    async () => {
+      for (const id of ['0x20', '1e0', '%201%20', '+33', '33.0', '1.', '0b1', '%D9%A1']) {
+        for (const [method, path] of [
+          ['GET', ''],
+          ['GET', '/similar'],
+          ['GET', '/thumbnail'],
+          ['PATCH', ''],
+          ['DELETE', ''],
+        ] as const) {
+          const res = await t.app.inject({
+            method,
+            url: `/api/images/${id}${path}`,
+            ...(method === 'PATCH' ? { payload: { label: 'x' } } : {}),
+          });
+          expectError(res, 400, 'invalid_request');
+          expect(res.json().error.message, `${method} ${id}${path}`).toMatch(/decimal digits/);
+        }
       }
-    }
-    expect((await t.app.inject('/api/images/32')).json()).toMatchObject({ id: 32 }); // still there
-    expect((await t.app.inject('/api/images/032')).json()).toMatchObject({ id: 32 }); // digits, leading zero or not
-  });
+      expect((await t.app.inject('/api/images/32')).json()).toMatchObject({ id: 32 }); // still there
+      expect((await t.app.inject('/api/images/032')).json()).toMatchObject({ id: 32 }); // digits, leading zero or not
+    },
+  );
 
-  it('answers a path that is not valid URL encoding (%ZZ) with a 400 in the error shape, not Fastify\'s own', async () => {
-    for (const url of ['/api/images/%ZZ', '/api/%ZZ/x', '/%ZZ']) expectError(await t.app.inject(url), 400, 'invalid_request');
+  it("answers a path that is not valid URL encoding (%ZZ) with a 400 in the error shape, not Fastify's own", async () => {
+    for (const url of ['/api/images/%ZZ', '/api/%ZZ/x', '/%ZZ'])
+      expectError(await t.app.inject(url), 400, 'invalid_request');
   });
 
   it('reads media types case-insensitively, and PATCH takes JSON only (415 otherwise)', async () => {
     const { id } = (await post('/api/images', { image: image(await scenePng(4545)) })).json();
-    const patch = (payload: string | Buffer, contentType: string) => t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload, headers: { 'content-type': contentType } });
-    expect((await patch('{"label":"upper"}', 'APPLICATION/JSON; charset=UTF-8')).json()).toMatchObject({ id, label: 'upper' });
+    const patch = (payload: string | Buffer, contentType: string) =>
+      t.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload, headers: { 'content-type': contentType } });
+    expect((await patch('{"label":"upper"}', 'APPLICATION/JSON; charset=UTF-8')).json()).toMatchObject({
+      id,
+      label: 'upper',
+    });
     // words as a JSON body, however the type is spelled: this server has no embedding model, so a 409 (not a 415)
-    expectError(await t.app.inject({ method: 'POST', url: '/api/search', payload: '{"text":"a cat"}', headers: { 'content-type': 'Application/JSON' } }), 409, 'text_search_unavailable');
+    expectError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/search',
+        payload: '{"text":"a cat"}',
+        headers: { 'content-type': 'Application/JSON' },
+      }),
+      409,
+      'text_search_unavailable',
+    );
     expectError(await patch('label=x', 'text/plain'), 415, 'unsupported_media_type');
     const form = multipart({ label: 'x' });
     expectError(await patch(form.payload, form.headers['content-type']!), 415, 'unsupported_media_type');
@@ -305,11 +392,27 @@ describe('gallery routes', () => {
     expect(added.json().label).toBeNull();
     const boundary = 'lookalikeJsonPart';
     const payload = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="labels"\r\nContent-Type: application/json\r\n\r\n["cat",\r\n`),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`), demoImage,
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="labels"\r\nContent-Type: ` +
+          `application/json\r\n\r\n["cat",\r\n`,
+      ),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: ` +
+          `image/png\r\n\r\n`,
+      ),
+      demoImage,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    expectError(await t.app.inject({ method: 'POST', url: '/api/classify', payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }), 400, 'invalid_json');
+    expectError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/classify',
+        payload,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      }),
+      400,
+      'invalid_json',
+    );
     expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${added.json().id}` })).statusCode).toBe(204);
   });
 });
@@ -319,7 +422,11 @@ describe('limits and access', () => {
     const small = await startTestApp({ LOOKALIKE_MAX_UPLOAD_MB: '0.01' });
     try {
       const body = multipart({ image: image(Buffer.alloc(20_000, 1)) });
-      expectError(await small.app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers }), 413, 'upload_too_large');
+      expectError(
+        await small.app.inject({ method: 'POST', url: '/api/search', payload: body.payload, headers: body.headers }),
+        413,
+        'upload_too_large',
+      );
     } finally {
       await small.close();
     }
@@ -330,7 +437,12 @@ describe('limits and access', () => {
     try {
       const send = (headers: Record<string, string>) => {
         const body = multipart({ image: image(demoImage) });
-        return keyed.app.inject({ method: 'POST', url: '/api/images', payload: body.payload, headers: { ...body.headers, ...headers } });
+        return keyed.app.inject({
+          method: 'POST',
+          url: '/api/images',
+          payload: body.payload,
+          headers: { ...body.headers, ...headers },
+        });
       };
       expectError(await send({}), 401, 'unauthorized');
       expectError(await send({ authorization: 'Bearer wrong' }), 403, 'forbidden');
@@ -359,7 +471,8 @@ describe('limits and access', () => {
     const exposed = await startTestApp({ HOST: '0.0.0.0' });
     try {
       expectError(await exposed.app.inject({ method: 'DELETE', url: '/api/images/1' }), 403, 'writes_disabled');
-      expectError(await exposed.app.inject('/metrics'), 403, 'metrics_disabled'); // metrics too (they tell about the gallery), with their own code: a read
+      // metrics too (they tell about the gallery), with their own code: a read
+      expectError(await exposed.app.inject('/metrics'), 403, 'metrics_disabled');
       expect((await exposed.app.inject('/api/images/1')).statusCode).toBe(200);
     } finally {
       await exposed.close();
@@ -374,14 +487,28 @@ function hugePng(width: number, height: number): Buffer {
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     return c >>> 0;
   });
-  const crc = (b: Buffer) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
   const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
     const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
     return Buffer.concat([len, td, c]);
   };
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -33,7 +33,9 @@ export const LAYERS: string[][] = [
 const unitOf = (file: string) => relative(SRC, file).split(sep)[0]!;
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative import of src/ as [from unit, to unit, file, specifier]. */
@@ -85,7 +87,11 @@ describe('the layers of src/', () => {
 
   it('keeps config.ts free of native code: it imports no module that loads the binding', () => {
     const reach = (unit: string, seen = new Set<string>()): Set<string> => {
-      for (const [from, to] of edges) if (from === unit && !seen.has(to)) { seen.add(to); reach(to, seen); }
+      for (const [from, to] of edges)
+        if (from === unit && !seen.has(to)) {
+          seen.add(to);
+          reach(to, seen);
+        }
       return seen;
     };
     expect([...reach('config.ts')].filter((u) => ['native', 'accel', 'encoder', 'vlm'].includes(u))).toEqual([]);
@@ -96,7 +102,10 @@ describe('the layers of src/', () => {
     const bypass = edges.filter(([from, to]) => from === 'routes' && below.includes(to));
     expect(bypass.map(([, , file, spec]) => `${file} imports ${spec}`)).toEqual([]);
     const reaching = sourceFiles(join(SRC, 'routes')).filter((file) =>
-      /runtime\.parts\(|ready\(\)\.(gallery|models)\b|runtime\.config\.LOOKALIKE_(?!API_KEY|METRICS)/.test(readFileSync(file, 'utf8')));
+      /runtime\.parts\(|ready\(\)\.(gallery|models)\b|runtime\.config\.LOOKALIKE_(?!API_KEY|METRICS)/.test(
+        readFileSync(file, 'utf8'),
+      ),
+    );
     expect(reaching.map((f) => relative(SRC, f))).toEqual([]);
   });
 
@@ -106,26 +115,32 @@ describe('the layers of src/', () => {
   });
 
   it('writes an image row in one place: Gallery.add, called from Ingest alone', () => {
-    const calls = (pattern: RegExp) => [...sourceFiles(SRC), ...sourceFiles(resolve(SRC, '../scripts'))]
-      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(pattern)].map(() => relative(SRC, file)));
+    const calls = (pattern: RegExp) =>
+      [...sourceFiles(SRC), ...sourceFiles(resolve(SRC, '../scripts'))].flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(pattern)].map(() => relative(SRC, file)),
+      );
     expect(calls(/\.addImage\(/g)).toEqual([join('gallery', 'gallery.ts')]);
     expect(calls(/gallery\.add\(/gi)).toEqual([join('usecases', 'ingest.ts')]);
   });
 
-  it('keeps route handlers short: each parses, calls one use case and maps the answer, in under 40 lines, through app.runtime', () => {
-    const long: string[] = [];
-    for (const file of sourceFiles(join(SRC, 'routes'))) {
-      const lines = readFileSync(file, 'utf8').split('\n');
-      expect(lines.join('\n'), file).not.toMatch(/app\.services/);
-      let start = -1;
-      lines.forEach((line, i) => {
-        if (/^ {2}\}, async \(/.test(line)) start = i;
-        else if (start >= 0 && /^ {2}\}\);/.test(line)) {
-          if (i - start + 1 >= 40) long.push(`${relative(SRC, file)}:${start + 1} (${i - start + 1} lines)`);
-          start = -1;
-        }
-      });
-    }
-    expect(long).toEqual([]);
-  });
+  it(
+    'keeps route handlers short: each parses, calls one use case and maps the answer, in under 40 lines, through ' +
+      'app.runtime',
+    () => {
+      const long: string[] = [];
+      for (const file of sourceFiles(join(SRC, 'routes'))) {
+        const lines = readFileSync(file, 'utf8').split('\n');
+        expect(lines.join('\n'), file).not.toMatch(/app\.services/);
+        let start = -1;
+        lines.forEach((line, i) => {
+          if (/^ {2}\}, async \(/.test(line)) start = i;
+          else if (start >= 0 && /^ {2}\}\);/.test(line)) {
+            if (i - start + 1 >= 40) long.push(`${relative(SRC, file)}:${start + 1} (${i - start + 1} lines)`);
+            start = -1;
+          }
+        });
+      }
+      expect(long).toEqual([]);
+    },
+  );
 });

@@ -19,25 +19,44 @@ const root = mkdtempSync(join(tmpdir(), 'lookalike-backup-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const baseEnv = (dataDir: string) => ({
-  LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1', LOOKALIKE_LOG_LEVEL: 'info',
-  LOOKALIKE_DATA_DIR: dataDir, PORT: '0',
+  LOOKALIKE_MMPROJ: TINY_MMPROJ,
+  LOOKALIKE_MODELS_DIR: MODELS_DIR,
+  LOOKALIKE_THREADS: '1',
+  LOOKALIKE_LOG_LEVEL: 'info',
+  LOOKALIKE_DATA_DIR: dataDir,
+  PORT: '0',
 });
 
-interface Server { base: string; child: ChildProcess; output: ReturnType<typeof watchOutput>; stop(): Promise<void> }
+interface Server {
+  base: string;
+  child: ChildProcess;
+  output: ReturnType<typeof watchOutput>;
+  stop(): Promise<void>;
+}
 
 async function startServer(dataDir: string): Promise<Server> {
-  const child = startScript('src/server.ts', [], baseEnv(dataDir));
+  const child = startScript('src/web/server.ts', [], baseEnv(dataDir));
   const output = watchOutput(child);
   const closed = new Promise((resolve) => child.on('close', resolve));
   const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, STALL_MS))[1]!;
   await output.waitFor(/gallery ready/, STALL_MS);
-  return { base, child, output, stop: async () => { child.kill('SIGTERM'); await closed; } };
+  return {
+    base,
+    child,
+    output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
 }
 
 async function add(base: string, data: Buffer): Promise<number> {
   const body = multipart({ image: { filename: 'x.png', data, contentType: 'image/png' } });
   const res = await fetch(`${base}/api/images`, {
-    method: 'POST', body: new Uint8Array(body.payload), headers: body.headers,
+    method: 'POST',
+    body: new Uint8Array(body.payload),
+    headers: body.headers,
   });
   if (res.status !== 201) throw new Error(`add answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { id: number }).id;
@@ -60,7 +79,12 @@ async function allIds(base: string): Promise<number[]> {
   return ids.sort((a, b) => a - b);
 }
 
-interface Op { kind: 'add' | 'delete'; id: number; sentAt: number; ackAt: number }
+interface Op {
+  kind: 'add' | 'delete';
+  id: number;
+  sentAt: number;
+  ackAt: number;
+}
 
 describe('backup and restore', () => {
   it('a backup under a stream of adds and deletes restores one moment of it: counts, contents, index', async () => {
@@ -100,11 +124,12 @@ describe('backup and restore', () => {
         }
       }
     })();
-    const opsSeen = (n: number) => new Promise<void>((resolve, reject) => {
-      const check = () => (ops.length >= n ? resolve() : setTimeout(check, 10));
-      stream.catch(reject);
-      check();
-    });
+    const opsSeen = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => (ops.length >= n ? resolve() : setTimeout(check, 10));
+        stream.catch(reject);
+        check();
+      });
     await opsSeen(6);
 
     // refused: a backup inside the data folder
@@ -128,11 +153,16 @@ describe('backup and restore', () => {
     const manifest = JSON.parse(readFileSync(join(target, 'backup.json'), 'utf8'));
     expect(backupOut.text).toMatch(/backup: database pages \d+\/\d+ \(100\.0%\)/);
     expect(backupOut.text).toMatch(/backup: index flat as last saved/);
-    expect(manifest.files.map((f: { path: string }) => f.path).sort())
-      .toEqual([expect.stringMatching(/^index\/flat\.\d+\.faiss$/), 'index/flat.json', 'lookalike.db']);
+    expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual([
+      expect.stringMatching(/^index\/flat\.\d+\.faiss$/),
+      'index/flat.json',
+      'lookalike.db',
+    ]);
     expect(manifest.models).toEqual([
       expect.objectContaining({
-        setting: 'LOOKALIKE_MMPROJ', path: TINY_MMPROJ, sha256: sha(readFileSync(TINY_MMPROJ)),
+        setting: 'LOOKALIKE_MMPROJ',
+        path: TINY_MMPROJ,
+        sha256: sha(readFileSync(TINY_MMPROJ)),
       }),
     ]);
     expect(manifest.digest).toMatch(/^[0-9a-f]{64}$/);
@@ -161,15 +191,19 @@ describe('backup and restore', () => {
     const again = await runScript('scripts/restore.ts', [target, '--data-dir', restored], baseEnv(restored));
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds a gallery .*--force/);
-    const forced = await runScript('scripts/restore.ts', [target, '--data-dir', restored, '--force'],
-      baseEnv(restored));
+    const forced = await runScript(
+      'scripts/restore.ts',
+      [target, '--data-dir', restored, '--force'],
+      baseEnv(restored),
+    );
     expect(forced.code, forced.stderr).toBe(0);
 
     const copy = await startServer(restored);
     try {
       // the index was saved before the stream: the server caught it up from the database's change log
-      expect(copy.output.text)
-        .toMatch(/index: the index file is behind the database: \d+ to add, \d+ removed; syncing/);
+      expect(copy.output.text).toMatch(
+        /index: the index file is behind the database: \d+ to add, \d+ removed; syncing/,
+      );
       const ids = await allIds(copy.base);
       // the gallery after some k changes of the stream: at least all answered before the backup started, none sent
       // after its snapshot
@@ -189,9 +223,11 @@ describe('backup and restore', () => {
       // under load: the server answered changes while the backup ran
       const during = ops.filter((o) => o.ackAt > spawnedAt && o.ackAt < backupEndedAt).length;
       expect(during).toBeGreaterThan(0);
-      console.log(`backup under load: ${ops.length} changes, ${during} answered while the backup ran; ` +
-        `restored: the gallery after change ${k} (answered before the backup started: ${ackedBefore}, ` +
-        `sent before its snapshot: ${sentBeforeSnapshot})`);
+      console.log(
+        `backup under load: ${ops.length} changes, ${during} answered while the backup ran; ` +
+          `restored: the gallery after change ${k} (answered before the backup started: ${ackedBefore}, ` +
+          `sent before its snapshot: ${sentBeforeSnapshot})`,
+      );
 
       type Stats = { images: number; embedded: number; index: { live: number } };
       const stats = (await (await fetch(`${copy.base}/api/stats`)).json()) as Stats;
@@ -202,8 +238,9 @@ describe('backup and restore', () => {
       const moments = states.flatMap((s, i) => (JSON.stringify(s) === JSON.stringify(ids) ? [i] : []));
       const trashedAt = (i: number) => ops.slice(0, i).filter((o) => o.kind === 'delete').length;
       expect(moments.map(trashedAt)).toContain(manifest.snapshot.trashed);
-      expect(((await (await fetch(`${copy.base}/api/stats`)).json()) as { trashed: number }).trashed)
-        .toBe(manifest.snapshot.trashed);
+      expect(((await (await fetch(`${copy.base}/api/stats`)).json()) as { trashed: number }).trashed).toBe(
+        manifest.snapshot.trashed,
+      );
       for (const id of ids) {
         const record = (await (await fetch(`${copy.base}/api/images/${id}`)).json()) as { sha256: string };
         expect(record.sha256).toBe(images.get(id)!.sha256);
@@ -214,7 +251,9 @@ describe('backup and restore', () => {
         const png = images.get(id)!.png;
         const q = multipart({ image: { filename: 'q.png', data: png, contentType: 'image/png' }, k: '1' });
         const asked = await fetch(`${copy.base}/api/search`, {
-          method: 'POST', body: new Uint8Array(q.payload), headers: q.headers,
+          method: 'POST',
+          body: new Uint8Array(q.payload),
+          headers: q.headers,
         });
         const found = await asked.json();
         expect((found as { results: { id: number }[] }).results[0]!.id).toBe(id);

@@ -1,20 +1,35 @@
 // The index builder as a user runs it: `npm run index -- <folder>` in a child process, on the tiny model.
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VisionEncoder } from '../src/encoder/vision-encoder.js';
-import { Gallery } from '../src/gallery/gallery.js';
+import { VisionEncoder } from '../src/engine/encoder/vision-encoder.js';
+import { Gallery } from '../src/engine/gallery/gallery.js';
 import { runScript, startScript } from './helpers/cli.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 
 const params = { hnswM: 16, efSearch: 64, nprobe: 4 };
 let root: string;
-beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'lookalike-builder-')); });
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'lookalike-builder-'));
+});
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const env = () => ({ LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_MAX_TOKENS: '256' });
@@ -25,7 +40,9 @@ describe('npm run index', () => {
     await writeImageFolder(folder, ['one', 'two'], 3);
     writeFileSync(join(folder, 'one', 'text.jpg'), 'this is text with a .jpg name');
     writeFileSync(join(folder, 'one', 'empty.png'), Buffer.alloc(0));
-    const png = await sharp(await scenePng(5)).png().toBuffer();
+    const png = await sharp(await scenePng(5))
+      .png()
+      .toBuffer();
     writeFileSync(join(folder, 'two', 'truncated.png'), png.subarray(0, png.length >> 1));
     copyFileSync(join(folder, 'one', '0.jpg'), join(folder, 'two', 'copy-of-one-0.jpg'));
     writeFileSync(join(folder, 'notes.txt'), 'not an image, not even by name');
@@ -47,43 +64,80 @@ describe('npm run index', () => {
     expect(again.stdout).toMatch(/0 added, 6 already indexed/);
   });
 
-  it('stores each file\'s metadata (EXIF, else its mtime) and path, and backfills rows from before metadata without encoding', async () => {
-    const folder = join(root, 'exif');
-    mkdirSync(join(folder, 'trip'), { recursive: true });
-    writeFileSync(join(folder, 'trip', 'cam.jpg'), await sharp(await scenePng(1)).jpeg().withExif({
-      IFD0: { Make: 'Acme', Model: 'Snap 9' },
-      IFD2: { DateTimeOriginal: '2021:06:15 10:30:00', OffsetTimeOriginal: '-05:00', LensModel: 'Prime 35' },
-      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '10/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '20/1 15/1 0/1' },
-    }).toBuffer());
-    writeFileSync(join(folder, 'plain.png'), await scenePng(2));
-    const mtime = new Date('2017-08-09T10:11:12Z');
-    utimesSync(join(folder, 'plain.png'), mtime, mtime);
-    const data = join(root, 'exif-data');
-    expect((await runScript('scripts/index.ts', [folder, '--data', data], env())).code).toBe(0);
-    const rows = () => {
-      const db = new Database(join(data, 'lookalike.db'), { readonly: true });
-      try {
-        return db.prepare(`SELECT source, taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude, width, height, bytes,
-          (SELECT hex(vector) FROM embeddings WHERE image_id = images.id) AS vector FROM images ORDER BY source`).all() as Record<string, unknown>[];
-      } finally { db.close(); }
-    };
-    const first = rows();
-    expect(first).toEqual([
-      expect.objectContaining({ source: 'plain.png', taken_at: mtime.toISOString(), taken_ms: mtime.getTime(), taken_from: 'file', camera_make: null, latitude: null }),
-      expect.objectContaining({
-        source: 'trip/cam.jpg', taken_at: '2021-06-15T10:30:00-05:00', taken_ms: Date.parse('2021-06-15T15:30:00Z'), taken_from: 'exif',
-        camera_make: 'Acme', camera_model: 'Snap 9', lens: 'Prime 35', latitude: 10.5, longitude: -20.25, bytes: statSync(join(folder, 'trip', 'cam.jpg')).size,
-      }),
-    ]);
-    // as a data folder from before metadata looks after its migration
-    const db = new Database(join(data, 'lookalike.db'));
-    db.prepare("UPDATE images SET taken_from = 'added', taken_at = added_at, camera_make = NULL, camera_model = NULL, lens = NULL, latitude = NULL, longitude = NULL").run();
-    db.close();
-    const again = await runScript('scripts/index.ts', [folder, '--data', data], env());
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/0 added, 2 already indexed \(2 given their metadata\)/);
-    expect(rows()).toEqual(first); // the same metadata, the same vectors: nothing re-encoded
-  });
+  it(
+    "stores each file's metadata (EXIF, else its mtime) and path, and backfills rows from before metadata without " +
+      'encoding',
+    async () => {
+      const folder = join(root, 'exif');
+      mkdirSync(join(folder, 'trip'), { recursive: true });
+      writeFileSync(
+        join(folder, 'trip', 'cam.jpg'),
+        await sharp(await scenePng(1))
+          .jpeg()
+          .withExif({
+            IFD0: { Make: 'Acme', Model: 'Snap 9' },
+            IFD2: { DateTimeOriginal: '2021:06:15 10:30:00', OffsetTimeOriginal: '-05:00', LensModel: 'Prime 35' },
+            IFD3: {
+              GPSLatitudeRef: 'N',
+              GPSLatitude: '10/1 30/1 0/1',
+              GPSLongitudeRef: 'W',
+              GPSLongitude: '20/1 15/1 0/1',
+            },
+          })
+          .toBuffer(),
+      );
+      writeFileSync(join(folder, 'plain.png'), await scenePng(2));
+      const mtime = new Date('2017-08-09T10:11:12Z');
+      utimesSync(join(folder, 'plain.png'), mtime, mtime);
+      const data = join(root, 'exif-data');
+      expect((await runScript('scripts/index.ts', [folder, '--data', data], env())).code).toBe(0);
+      const rows = () => {
+        const db = new Database(join(data, 'lookalike.db'), { readonly: true });
+        try {
+          return db
+            .prepare(`SELECT source, taken_at, taken_ms, taken_from, camera_make, camera_model, lens, latitude, longitude, width, height, bytes,
+          (SELECT hex(vector) FROM embeddings WHERE image_id = images.id) AS vector FROM images ORDER BY source`)
+            .all() as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      };
+      const first = rows();
+      expect(first).toEqual([
+        expect.objectContaining({
+          source: 'plain.png',
+          taken_at: mtime.toISOString(),
+          taken_ms: mtime.getTime(),
+          taken_from: 'file',
+          camera_make: null,
+          latitude: null,
+        }),
+        expect.objectContaining({
+          source: 'trip/cam.jpg',
+          taken_at: '2021-06-15T10:30:00-05:00',
+          taken_ms: Date.parse('2021-06-15T15:30:00Z'),
+          taken_from: 'exif',
+          camera_make: 'Acme',
+          camera_model: 'Snap 9',
+          lens: 'Prime 35',
+          latitude: 10.5,
+          longitude: -20.25,
+          bytes: statSync(join(folder, 'trip', 'cam.jpg')).size,
+        }),
+      ]);
+      // as a data folder from before metadata looks after its migration
+      const db = new Database(join(data, 'lookalike.db'));
+      db.prepare(
+        "UPDATE images SET taken_from = 'added', taken_at = added_at, camera_make = NULL, camera_model = NULL, lens " +
+          '= NULL, latitude = NULL, longitude = NULL',
+      ).run();
+      db.close();
+      const again = await runScript('scripts/index.ts', [folder, '--data', data], env());
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/0 added, 2 already indexed \(2 given their metadata\)/);
+      expect(rows()).toEqual(first); // the same metadata, the same vectors: nothing re-encoded
+    },
+  );
 
   it('loses nothing when killed with SIGKILL mid-run, and the next run finishes the job exactly', async () => {
     const folder = join(root, 'many');
@@ -100,7 +154,9 @@ describe('npm run index', () => {
         const db = new Database(dbPath, { readonly: true, fileMustExist: true });
         committed = db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get() as number;
         db.close();
-      } catch { /* not created yet */ }
+      } catch {
+        /* not created yet */
+      }
     }
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
@@ -117,8 +173,9 @@ describe('npm run index', () => {
     expect(check.prepare('SELECT COUNT(*) FROM images').pluck().get()).toBe(24);
     expect(check.prepare('SELECT COUNT(DISTINCT sha256) FROM images').pluck().get()).toBe(24);
     expect(check.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(24);
-    expect(check.prepare("SELECT label, COUNT(*) AS n FROM images GROUP BY label ORDER BY label").all()).toEqual(
-      ['a', 'b', 'c', 'd'].map((label) => ({ label, n: 6 })));
+    expect(check.prepare('SELECT label, COUNT(*) AS n FROM images GROUP BY label ORDER BY label').all()).toEqual(
+      ['a', 'b', 'c', 'd'].map((label) => ({ label, n: 6 })),
+    );
     check.close();
 
     // the index agrees with the database
@@ -160,7 +217,17 @@ describe('npm run index', () => {
     expect(threads.stderr).toMatch(/--threads "many": expected auto or a whole number from 1 to 256/);
     const help = await runScript('scripts/index.ts', ['--help']);
     expect(help.code).toBe(0);
-    for (const opt of ['--labels-from-folders', '--labels', '--force', '--switch-model', '--data', '--mmproj', '--index-kind', '--threads']) expect(help.stdout).toContain(opt);
+    for (const opt of [
+      '--labels-from-folders',
+      '--labels',
+      '--force',
+      '--switch-model',
+      '--data',
+      '--mmproj',
+      '--index-kind',
+      '--threads',
+    ])
+      expect(help.stdout).toContain(opt);
     expect(help.stdout).toMatch(/--index-kind.*default: auto/);
   });
 
@@ -177,17 +244,26 @@ describe('npm run index', () => {
     const folder = join(root, 'relabel');
     await writeImageFolder(folder, ['cats', 'dogs'], 2);
     const data = join(root, 'relabel-data');
-    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(0);
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(
+      0,
+    );
     renameSync(join(folder, 'dogs'), join(folder, 'wolves'));
     const again = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env());
     expect(again.stdout).toMatch(/0 added, 4 already indexed, 2 relabelled/);
-    const forced = await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--force', '--data', data], env());
+    const forced = await runScript(
+      'scripts/index.ts',
+      [folder, '--labels-from-folders', '--force', '--data', data],
+      env(),
+    );
     expect(forced.stdout).toMatch(/0 added, 4 re-embedded, 0 already indexed, 0 relabelled/);
     expect(forced.stderr).toMatch(/re-embedded 4/);
     const encoder = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
     const g = await Gallery.open({ dataDir: data, identity: encoder.identity, indexKind: 'flat', indexParams: params });
     try {
-      expect(g.labels()).toEqual([{ label: 'cats', count: 2 }, { label: 'wolves', count: 2 }]);
+      expect(g.labels()).toEqual([
+        { label: 'cats', count: 2 },
+        { label: 'wolves', count: 2 },
+      ]);
       // KNN reads labels from SQLite: a relabel is seen by the next classification
       const query = (await encoder.embed(readFileSync(join(folder, 'wolves', '1.jpg')))).vector;
       const knn = { k: 4, temperature: 0.07, minSimilarity: 0, minConfidence: 0 };
@@ -206,7 +282,11 @@ describe('npm run index', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no-such-folder is not a folder/);
     expect(missing.stderr).not.toMatch(/ENOENT|scandir/);
-    const noLabels = await runScript('scripts/index.ts', [root, '--labels', join(root, 'nope.csv'), '--data', data], env());
+    const noLabels = await runScript(
+      'scripts/index.ts',
+      [root, '--labels', join(root, 'nope.csv'), '--data', data],
+      env(),
+    );
     expect(noLabels.code).toBe(2);
     expect(noLabels.stderr).toMatch(/the labels file .*nope\.csv does not exist/);
     const kind = await runScript('scripts/index.ts', [root, '--index-kind', 'foo', '--data', data], env());
@@ -214,25 +294,36 @@ describe('npm run index', () => {
     expect(kind.stderr).toMatch(/--index-kind "foo"/);
     expect(kind.stderr).not.toMatch(/LOOKALIKE_INDEX_KIND/);
     writeFileSync(join(root, 'bad.csv'), 'one.png,cat\nno comma on this line\n');
-    const badList = await runScript('scripts/index.ts', [root, '--labels', join(root, 'bad.csv'), '--data', data], env());
+    const badList = await runScript(
+      'scripts/index.ts',
+      [root, '--labels', join(root, 'bad.csv'), '--data', data],
+      env(),
+    );
     expect(badList.code).toBe(2);
     expect(badList.stderr).toMatch(/the labels file .*bad\.csv: line 2: expected "path,label"/);
     expect(existsSync(data)).toBe(false);
     writeFileSync(join(root, 'config.json'), JSON.stringify({ LOOKALIKE_MAX_TOKEN: 128 }));
-    const typo = await runScript('scripts/index.ts', [root, '--data', data], { ...env(), LOOKALIKE_CONFIG: join(root, 'config.json') });
+    const typo = await runScript('scripts/index.ts', [root, '--data', data], {
+      ...env(),
+      LOOKALIKE_CONFIG: join(root, 'config.json'),
+    });
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toMatch(/LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/);
+    expect(typo.stderr).toMatch(
+      /LOOKALIKE_MAX_TOKEN in .*config\.json: not a setting \(did you mean LOOKALIKE_MAX_TOKENS\?\)/,
+    );
     expect(existsSync(data)).toBe(false);
   });
 
-  it('indexes with no model of one\'s own only when told to (--demo), and says how to choose one', async () => {
+  it("indexes with no model of one's own only when told to (--demo), and says how to choose one", async () => {
     const folder = join(root, 'pictures');
     await writeImageFolder(folder, ['a'], 2);
     const data = join(root, 'pictures-data');
     const none = { LOOKALIKE_MMPROJ: '', LOOKALIKE_EMBED_MODEL: '', LOOKALIKE_DATA_DIR: data };
     const refused = await runScript('scripts/index.ts', [folder], none);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/no model chosen: set LOOKALIKE_MMPROJ \(or --mmproj\).*LOOKALIKE_EMBED_MODEL.*or give --demo/s);
+    expect(refused.stderr).toMatch(
+      /no model chosen: set LOOKALIKE_MMPROJ \(or --mmproj\).*LOOKALIKE_EMBED_MODEL.*or give --demo/s,
+    );
     expect(refused.stderr).toContain(join(data, 'demo'));
     expect(existsSync(data)).toBe(false);
     const halfEmbed = await runScript('scripts/index.ts', [folder, '--embed-model', join(root, 'embed.gguf')], none);
@@ -252,21 +343,37 @@ describe('npm run index', () => {
     const folder = join(root, 'embed');
     await writeImageFolder(folder, ['a'], 2);
     const data = join(root, 'embed-data');
-    const env = { LOOKALIKE_MMPROJ: '', LOOKALIKE_EMBED_MODEL: '', LOOKALIKE_DATA_DIR: data, LOOKALIKE_MODELS_DIR: join(root, 'models') };
+    const env = {
+      LOOKALIKE_MMPROJ: '',
+      LOOKALIKE_EMBED_MODEL: '',
+      LOOKALIKE_DATA_DIR: data,
+      LOOKALIKE_MODELS_DIR: join(root, 'models'),
+    };
     const r = await runScript('scripts/index.ts', [folder, '--embed-model', 'demo'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2 added/);
     expect(Gallery.exists(join(data, 'demo-embedding'))).toBe(true);
-    const words = await runScript('scripts/search.ts', ['a sneaker', '--embed-model', 'demo', '--json', '--k', '2'], env);
+    const words = await runScript(
+      'scripts/search.ts',
+      ['a sneaker', '--embed-model', 'demo', '--json', '--k', '2'],
+      env,
+    );
     expect(words.code, words.stderr).toBe(0);
-    expect((JSON.parse(words.stdout) as { source: string }[]).map((h) => h.source).sort()).toEqual(['a/0.jpg', 'a/1.jpg']);
+    expect((JSON.parse(words.stdout) as { source: string }[]).map((h) => h.source).sort()).toEqual([
+      'a/0.jpg',
+      'a/1.jpg',
+    ]);
   });
 
-  it('remembers the data folder\'s index kind: a run without --index-kind keeps it, another kind replaces it', async () => {
+  it("remembers the data folder's index kind: a run without --index-kind keeps it, another kind replaces it", async () => {
     const folder = join(root, 'kinds');
     await writeImageFolder(folder, ['a'], 3);
     const data = join(root, 'kinds-data');
-    const files = () => readdirSync(join(data, 'index')).filter((f) => !f.includes('.tmp')).map((f) => f.split('.')[0]).sort();
+    const files = () =>
+      readdirSync(join(data, 'index'))
+        .filter((f) => !f.includes('.tmp'))
+        .map((f) => f.split('.')[0])
+        .sort();
     expect((await runScript('scripts/index.ts', [folder, '--data', data, '--index-kind', 'hnsw'], env())).code).toBe(0);
     expect(new Set(files())).toEqual(new Set(['hnsw']));
     const again = await runScript('scripts/index.ts', [folder, '--data', data], env()); // no kind given: the folder's
@@ -292,17 +399,26 @@ describe('npm run index', () => {
   it('npm run evaluate on a read-only data folder names the file and says it is read-only', async () => {
     const folder = join(root, 'ro-images');
     await writeImageFolder(folder, ['a', 'b'], 2);
-    const data = join(root, 'ro-data'), mounted = join(root, 'ro-mount');
-    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(0);
+    const data = join(root, 'ro-data'),
+      mounted = join(root, 'ro-mount');
+    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', data], env())).code).toBe(
+      0,
+    );
     // root writes through file modes, so the folder is made read-only the way a read-only disk is: a read-only mount
     mkdirSync(mounted);
     const asRoot = process.getuid?.() === 0;
     if (asRoot) execFileSync('mount', ['--bind', '-o', 'ro', data, mounted]);
-    else { rmSync(mounted, { recursive: true }); renameSync(data, mounted); chmodSync(mounted, 0o555); }
+    else {
+      rmSync(mounted, { recursive: true });
+      renameSync(data, mounted);
+      chmodSync(mounted, 0o555);
+    }
     try {
       const r = await runScript('scripts/evaluate.ts', ['--data', mounted], env());
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`cannot open ${join(mounted, 'lookalike.db')}: the data folder ${mounted} is read-only`);
+      expect(r.stderr).toContain(
+        `cannot open ${join(mounted, 'lookalike.db')}: the data folder ${mounted} is read-only`,
+      );
       expect(r.stderr).not.toMatch(/unable to open database file/);
     } finally {
       if (asRoot) execFileSync('umount', [mounted]);
@@ -315,13 +431,23 @@ describe('npm run index', () => {
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'p.png'), await scenePng(71));
     writeFileSync(join(folder, 'q.png'), await scenePng(72));
-    writeFileSync(join(root, 'labels.csv'), 'path,label\nlisted/p.png,pear\n"listed/q.png",quince\nlisted/gone.png,ghost\n');
+    writeFileSync(
+      join(root, 'labels.csv'),
+      'path,label\nlisted/p.png,pear\n"listed/q.png",quince\nlisted/gone.png,ghost\n',
+    );
     const data = join(root, 'listed-data');
-    const r = await runScript('scripts/index.ts', [folder, '--labels', join(root, 'labels.csv'), '--data', data], env());
+    const r = await runScript(
+      'scripts/index.ts',
+      [folder, '--labels', join(root, 'labels.csv'), '--data', data],
+      env(),
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/the labels file names 1 file\(s\) that do not exist: .*listed\/gone\.png/);
     const db = new Database(join(data, 'lookalike.db'), { readonly: true });
-    expect(db.prepare('SELECT source, label FROM images ORDER BY source').all()).toEqual([{ source: 'p.png', label: 'pear' }, { source: 'q.png', label: 'quince' }]);
+    expect(db.prepare('SELECT source, label FROM images ORDER BY source').all()).toEqual([
+      { source: 'p.png', label: 'pear' },
+      { source: 'q.png', label: 'quince' },
+    ]);
     db.close();
   });
 });

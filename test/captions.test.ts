@@ -9,15 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { demoSplit, FASHION_CLASSES, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
-import { serverModels } from '../src/models/model-set.js';
+import { buildApp } from '../src/web/app.js';
+import { loadConfig } from '../src/core/config.js';
+import { demoSplit, FASHION_CLASSES, fashionPng, readFashion } from '../src/engine/demo/fashion-mnist.js';
+import { serverModels } from '../src/application/models/model-set.js';
 import {
-  DEMO_EMBED_MMPROJ, DEMO_EMBED_MODEL, DEMO_TEXT_MMPROJ, DEMO_TEXT_MODEL,
-} from '../src/models/resolve.js';
-import { indexedText, keywordQuery } from '../src/store/search-text.js';
-import { fuseRankings } from '../src/usecases/ranked-pages.js';
+  DEMO_EMBED_MMPROJ,
+  DEMO_EMBED_MODEL,
+  DEMO_TEXT_MMPROJ,
+  DEMO_TEXT_MODEL,
+} from '../src/application/models/resolve.js';
+import { indexedText, keywordQuery } from '../src/engine/store/search-text.js';
+import { fuseRankings } from '../src/application/usecases/ranked-pages.js';
 import { multipart } from './helpers/app.js';
 import { ROOT, runScript, watchOutput } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
@@ -26,14 +29,21 @@ const PER_CLASS = 10;
 const PORT = 7301;
 // the demo's files named as a user names their own: no demo gallery is built, the test uploads its own
 const MODELS = {
-  LOOKALIKE_MMPROJ: DEMO_EMBED_MMPROJ, LOOKALIKE_EMBED_MODEL: DEMO_EMBED_MODEL,
-  LOOKALIKE_TEXT_MODEL: DEMO_TEXT_MODEL, LOOKALIKE_TEXT_MMPROJ: DEMO_TEXT_MMPROJ,
-  LOOKALIKE_CAPTION_LANGUAGES: 'en,zh', LOOKALIKE_THREADS: '1', LOOKALIKE_MODELS_DIR: MODELS_DIR,
+  LOOKALIKE_MMPROJ: DEMO_EMBED_MMPROJ,
+  LOOKALIKE_EMBED_MODEL: DEMO_EMBED_MODEL,
+  LOOKALIKE_TEXT_MODEL: DEMO_TEXT_MODEL,
+  LOOKALIKE_TEXT_MMPROJ: DEMO_TEXT_MMPROJ,
+  LOOKALIKE_CAPTION_LANGUAGES: 'en,zh',
+  LOOKALIKE_THREADS: '1',
+  LOOKALIKE_MODELS_DIR: MODELS_DIR,
 };
 // a stall, not a budget: a start on a machine shared with trainings printed nothing for over 2 minutes
 const STALL_MS = 600_000;
 
-interface Running { app: FastifyInstance; close(): Promise<void> }
+interface Running {
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
 async function startApp(dataDir: string, env: Record<string, string>): Promise<Running> {
   const config = loadConfig({ ...MODELS, LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'warn', ...env });
   const app = await buildApp(config, { logger: false, startRuntime: false });
@@ -49,16 +59,26 @@ const upload = (app: FastifyInstance, png: Buffer, filename: string) => {
 };
 const search = (app: FastifyInstance, body: Record<string, unknown>) =>
   app.inject({ method: 'POST', url: '/api/search', payload: body });
-const stats = async (app: FastifyInstance) => (await app.inject('/api/stats')).json().captions as
-  { captioned: number; pending: number; enabled: boolean; perSecond: number | null; etaSeconds: number | null };
+const stats = async (app: FastifyInstance) =>
+  (await app.inject('/api/stats')).json().captions as {
+    captioned: number;
+    pending: number;
+    enabled: boolean;
+    perSecond: number | null;
+    etaSeconds: number | null;
+  };
 
 /** Waits until nothing is pending, as long as the count keeps moving. */
 async function captioned(app: FastifyInstance): Promise<void> {
-  let last = -1, since = Date.now();
+  let last = -1,
+    since = Date.now();
   for (;;) {
     const s = await stats(app);
     if (s.pending === 0) return;
-    if (s.captioned !== last) { last = s.captioned; since = Date.now(); }
+    if (s.captioned !== last) {
+      last = s.captioned;
+      since = Date.now();
+    }
     if (Date.now() - since > STALL_MS) throw new Error(`captioning stalled at ${s.captioned} (${s.pending} pending)`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -66,7 +86,9 @@ async function captioned(app: FastifyInstance): Promise<void> {
 
 describe('search text', () => {
   it('makes each Han character a token, and each typed word a quoted phrase', () => {
-    expect(indexedText('这张图片里是一双运动鞋。 A sneaker')).toBe(' 这  张  图  片  里  是  一  双  运  动  鞋 。 A sneaker');
+    expect(indexedText('这张图片里是一双运动鞋。 A sneaker')).toBe(
+      ' 这  张  图  片  里  是  一  双  运  动  鞋 。 A sneaker',
+    );
     expect(keywordQuery('运动鞋  t-shirt')).toBe('"运 动 鞋" OR "t shirt"');
     // nothing of the user's text reads as FTS5 syntax
     expect(keywordQuery('"bag" NEAR(x) OR*')).toBe('"bag" OR "NEAR x" OR "OR"');
@@ -74,7 +96,16 @@ describe('search text', () => {
   });
 
   it('fuses rankings by reciprocal rank (k = 60), ties by id', () => {
-    const fused = fuseRankings([[{ id: 1, score: 9 }, { id: 2, score: 8 }], [{ id: 2, score: 0.9 }, { id: 3, score: 0.8 }]]);
+    const fused = fuseRankings([
+      [
+        { id: 1, score: 9 },
+        { id: 2, score: 8 },
+      ],
+      [
+        { id: 2, score: 0.9 },
+        { id: 3, score: 0.8 },
+      ],
+    ]);
     expect(fused.map((h) => h.id)).toEqual([2, 1, 3]);
     expect(fused[0]!.score).toBeCloseTo(1 / 62 + 1 / 61, 12);
     expect(fused[1]!.score).toBeCloseTo(1 / 61, 12);
@@ -105,8 +136,9 @@ describe('captions and hybrid search with the demo models', () => {
     await first.close();
 
     // the server captions in the background and is killed midway
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    const server = spawn(process.execPath, ['--import', 'tsx', 'src/web/server.ts'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...MODELS, LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_CAPTIONS: 'on', PORT: String(PORT) },
     });
     const output = watchOutput(server);
@@ -164,10 +196,15 @@ describe('captions and hybrid search with the demo models', () => {
   }
 
   it('loads the embedding model and the Instruct model together, each with its own mmproj (demo for both)', async () => {
-    const models = await serverModels(loadConfig({
-      LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_TEXT_MODEL: 'demo', LOOKALIKE_THREADS: '1', LOOKALIKE_DATA_DIR: dataDir,
-      LOOKALIKE_MODELS_DIR: MODELS_DIR,
-    }));
+    const models = await serverModels(
+      loadConfig({
+        LOOKALIKE_EMBED_MODEL: 'demo',
+        LOOKALIKE_TEXT_MODEL: 'demo',
+        LOOKALIKE_THREADS: '1',
+        LOOKALIKE_DATA_DIR: dataDir,
+        LOOKALIKE_MODELS_DIR: MODELS_DIR,
+      }),
+    );
     try {
       expect(models.encoder.textSearch).toBe(true);
       expect(models.mmprojPath).toBe(DEMO_EMBED_MMPROJ);
@@ -188,14 +225,25 @@ describe('captions and hybrid search with the demo models', () => {
   });
 
   it('refuses what keyword and hybrid search cannot do, with a 400 that says why', async () => {
-    for (const body of [{ mode: 'keyword', text: 'bag', minScore: 0.1 }, { mode: 'hybrid', text: 'bag', sort: 'date', minScore: 0.1 },
-      { mode: 'keyword', text: 'bag', classify: true }]) {
+    for (const body of [
+      { mode: 'keyword', text: 'bag', minScore: 0.1 },
+      { mode: 'hybrid', text: 'bag', sort: 'date', minScore: 0.1 },
+      { mode: 'keyword', text: 'bag', classify: true },
+    ]) {
       const res = await search(running.app, body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json().error.message).toMatch(/^mode=(keyword|hybrid): /);
     }
-    const image = multipart({ image: { filename: 'q.png', data: await fashionPng(fashion, heldOut[0]!) }, mode: 'keyword' });
-    const res = await running.app.inject({ method: 'POST', url: '/api/search', payload: image.payload, headers: image.headers });
+    const image = multipart({
+      image: { filename: 'q.png', data: await fashionPng(fashion, heldOut[0]!) },
+      mode: 'keyword',
+    });
+    const res = await running.app.inject({
+      method: 'POST',
+      url: '/api/search',
+      payload: image.payload,
+      headers: image.headers,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toMatch(/send "text" alone/);
   });
@@ -203,40 +251,59 @@ describe('captions and hybrid search with the demo models', () => {
   it('applies filters: a label keeps its images only', async () => {
     const bags = [...classOf].filter(([, c]) => c === 'bag').map(([id]) => id);
     for (const id of bags.slice(0, 5)) {
-      expect((await running.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'mine' } })).statusCode).toBe(200);
+      expect(
+        (await running.app.inject({ method: 'PATCH', url: `/api/images/${id}`, payload: { label: 'mine' } }))
+          .statusCode,
+      ).toBe(200);
     }
     // every zh caption says 这张图片; only the five labelled ones are kept
     const res = await search(running.app, { text: '图片', mode: 'keyword', k: 100, label: 'mine' });
-    expect(res.json().results.map((r: { id: number }) => r.id).sort((a: number, b: number) => a - b)).toEqual(bags.slice(0, 5));
+    expect(
+      res
+        .json()
+        .results.map((r: { id: number }) => r.id)
+        .sort((a: number, b: number) => a - b),
+    ).toEqual(bags.slice(0, 5));
   });
 
   it('leaves a trashed picture out, and one deleted for good leaves no caption', async () => {
     const top = (await search(running.app, { text: '运动鞋', mode: 'keyword', k: 5 })).json().results[0].id as number;
     expect((await running.app.inject({ method: 'DELETE', url: `/api/images/${top}` })).statusCode).toBe(204);
     for (const mode of ['keyword', 'hybrid']) {
-      const ids = (await search(running.app, { text: '运动鞋', mode, k: 100 })).json().results.map((r: { id: number }) => r.id);
+      const ids = (await search(running.app, { text: '运动鞋', mode, k: 100 }))
+        .json()
+        .results.map((r: { id: number }) => r.id);
       expect(ids).not.toContain(top);
     }
     const { gallery } = running.app.runtime.parts();
     expect(gallery.caption(top)).toBeDefined(); // restorable with its caption
-    expect((await running.app.inject({ method: 'POST', url: '/api/trash/empty', payload: { ids: [top] } })).statusCode).toBe(200);
+    expect(
+      (await running.app.inject({ method: 'POST', url: '/api/trash/empty', payload: { ids: [top] } })).statusCode,
+    ).toBe(200);
     expect(gallery.caption(top)).toBeUndefined();
     classOf.delete(top);
   });
 
   it('keeps the pages of a query in their order when an image is added between them', async () => {
     for (const mode of ['keyword', 'hybrid']) {
-      const whole = (await search(running.app, { text: '运动鞋', mode, k: 10 })).json().results.map((r: { id: number }) => r.id);
+      const whole = (await search(running.app, { text: '运动鞋', mode, k: 10 }))
+        .json()
+        .results.map((r: { id: number }) => r.id);
       const first = (await search(running.app, { text: '运动鞋', mode, k: 5 })).json();
       // an image whose name holds the word three times: the best keyword match of a fresh query
       const sneakers = heldOut.filter((i) => FASHION_CLASSES[fashion.labels[i]!] === 'sneaker');
       const picture = await fashionPng(fashion, sneakers[mode === 'hybrid' ? 1 : 0]!);
       const added = await upload(running.app, picture, '运动鞋 运动鞋 运动鞋.png');
       expect(added.statusCode).toBe(201);
-      const fresh = (await search(running.app, { text: '运动鞋', mode, k: 10 })).json().results.map((r: { id: number }) => r.id);
+      const fresh = (await search(running.app, { text: '运动鞋', mode, k: 10 }))
+        .json()
+        .results.map((r: { id: number }) => r.id);
       expect(fresh).not.toEqual(whole); // a fresh ranking moved: the pages below must not
       const second = (await search(running.app, { text: '运动鞋', mode, k: 5, cursor: first.next })).json();
-      expect([...first.results, ...second.results].map((r: { id: number }) => r.id), mode).toEqual(whole);
+      expect(
+        [...first.results, ...second.results].map((r: { id: number }) => r.id),
+        mode,
+      ).toEqual(whole);
     }
   });
 
@@ -249,7 +316,10 @@ describe('captions and hybrid search with the demo models', () => {
     ]);
     // 503 busy is the admission queue's answer to a burst; nothing else may fail
     const statuses = answers.map((a) => a.statusCode);
-    expect(statuses.filter((s) => ![200, 201, 204, 503].includes(s)), JSON.stringify(answers.map((a) => a.body))).toEqual([]);
+    expect(
+      statuses.filter((s) => ![200, 201, 204, 503].includes(s)),
+      JSON.stringify(answers.map((a) => a.body)),
+    ).toEqual([]);
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThan(0);
     await captioned(running.app);
     expect((await running.app.inject({ method: 'POST', url: '/api/trash/empty', payload: {} })).statusCode).toBe(200);

@@ -1,15 +1,24 @@
 // Settings validation, and model resolution: local paths, and hf: URIs whose file is already in the models folder
 // (resolved by node-llama-cpp's downloader without touching the network).
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, settingsTable } from '../src/config.js';
-import { fileFingerprint, sha256File } from '../src/encoder/fingerprint.js';
-import { ModelFileError } from '../src/errors.js';
-import { serverModels } from '../src/models/model-set.js';
-import { resolveModelFile } from '../src/models/resolve.js';
+import { ConfigError, loadConfig, settingsTable } from '../src/core/config.js';
+import { fileFingerprint, sha256File } from '../src/engine/encoder/fingerprint.js';
+import { ModelFileError } from '../src/core/errors.js';
+import { serverModels } from '../src/application/models/model-set.js';
+import { resolveModelFile } from '../src/application/models/resolve.js';
 import { ROOT } from './helpers/cli.js';
 import { apiDocument } from './helpers/openapi.js';
 import { TINY_MMPROJ } from './helpers/models.js';
@@ -20,23 +29,48 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('configuration', () => {
   it('has defaults for everything, and reads the environment', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 7860, HOST: '127.0.0.1', LOOKALIKE_INDEX_KIND: 'auto', LOOKALIKE_KNN_K: 20, LOOKALIKE_QUEUE_SIZE: 8 });
-    expect(loadConfig({ PORT: '8080', LOOKALIKE_INDEX_KIND: 'hnsw' })).toMatchObject({ PORT: 8080, LOOKALIKE_INDEX_KIND: 'hnsw' });
+    expect(c).toMatchObject({
+      PORT: 7860,
+      HOST: '127.0.0.1',
+      LOOKALIKE_INDEX_KIND: 'auto',
+      LOOKALIKE_KNN_K: 20,
+      LOOKALIKE_QUEUE_SIZE: 8,
+    });
+    expect(loadConfig({ PORT: '8080', LOOKALIKE_INDEX_KIND: 'hnsw' })).toMatchObject({
+      PORT: 8080,
+      LOOKALIKE_INDEX_KIND: 'hnsw',
+    });
   });
 
   it('names every bad setting at once', () => {
     expect(() => loadConfig({ PORT: 'eighty', LOOKALIKE_INDEX_KIND: 'ivf' })).toThrow(ConfigError);
-    expect(() => loadConfig({ PORT: 'eighty', LOOKALIKE_INDEX_KIND: 'ivf' })).toThrow(/PORT=.*\n.*LOOKALIKE_INDEX_KIND/s);
-    expect(() => loadConfig({ LOOKALIKE_MIN_TOKENS: '300', LOOKALIKE_MAX_TOKENS: '200' })).toThrow(/MIN_TOKENS is larger/);
+    expect(() => loadConfig({ PORT: 'eighty', LOOKALIKE_INDEX_KIND: 'ivf' })).toThrow(
+      /PORT=.*\n.*LOOKALIKE_INDEX_KIND/s,
+    );
+    expect(() => loadConfig({ LOOKALIKE_MIN_TOKENS: '300', LOOKALIKE_MAX_TOKENS: '200' })).toThrow(
+      /MIN_TOKENS is larger/,
+    );
   });
 
-  it('bounds describe\'s maxTokens once: its default setting takes exactly what a request may ask for', async () => {
-    type Doc = { paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { maximum: number }> } }> } } }> };
-    const doc = await apiDocument() as unknown as Doc;
-    const max = doc.paths['/api/describe']!.post.requestBody.content['multipart/form-data']!.schema.properties.maxTokens!.maximum;
+  it("bounds describe's maxTokens once: its default setting takes exactly what a request may ask for", async () => {
+    type Doc = {
+      paths: Record<
+        string,
+        {
+          post: {
+            requestBody: { content: Record<string, { schema: { properties: Record<string, { maximum: number }> } }> };
+          };
+        }
+      >;
+    };
+    const doc = (await apiDocument()) as unknown as Doc;
+    const max =
+      doc.paths['/api/describe']!.post.requestBody.content['multipart/form-data']!.schema.properties.maxTokens!.maximum;
     expect(loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: String(max) }).LOOKALIKE_DESCRIBE_MAX_TOKENS).toBe(max);
     // once 8192 was a valid default while a request could ask for 2048 at most: a default the API refused if asked
-    expect(() => loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: String(max + 1) })).toThrow(/LOOKALIKE_DESCRIBE_MAX_TOKENS=/);
+    expect(() => loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: String(max + 1) })).toThrow(
+      /LOOKALIKE_DESCRIBE_MAX_TOKENS=/,
+    );
     expect(() => loadConfig({ LOOKALIKE_DESCRIBE_MAX_TOKENS: '4096' })).toThrow(ConfigError);
   });
 
@@ -45,20 +79,29 @@ describe('configuration', () => {
     expect(readme).toContain(`${settingsTable()}\n`);
   });
 
-  it('resolves LOOKALIKE_THREADS=auto to the physical cores (1 for the demo\'s tiny models), takes a number, and refuses anything else', () => {
-    // counted independently of the code under test: distinct (physical id, core id) pairs in /proc/cpuinfo
-    const cores = new Set(readFileSync('/proc/cpuinfo', 'utf8').split('\n\n').filter((b) => b.trim())
-      .map((b) => `${/physical id\s*: (\d+)/.exec(b)?.[1]}:${/core id\s*: (\d+)/.exec(b)?.[1]}`));
-    const real = { LOOKALIKE_MMPROJ: '/models/mmproj.gguf' };
-    expect(loadConfig(real).threads).toBe(cores.size);
-    expect(loadConfig({ ...real, LOOKALIKE_THREADS: 'auto' }).threads).toBe(cores.size);
-    expect(loadConfig({}).threads).toBe(1); // the demo
-    expect(loadConfig({ LOOKALIKE_THREADS: '3' }).threads).toBe(3);
-    for (const bad of ['many', '0', '1.5', '-2']) expect(() => loadConfig({ LOOKALIKE_THREADS: bad })).toThrow(/LOOKALIKE_THREADS/);
-    expect(loadConfig({ LOOKALIKE_GPU_LAYERS: '7' }).gpuLayers).toBe(7);
-    expect(loadConfig({}).gpuLayers).toBe(-1);
-    expect(() => loadConfig({ LOOKALIKE_GPU: 'opencl' })).toThrow(/LOOKALIKE_GPU/);
-  });
+  it(
+    "resolves LOOKALIKE_THREADS=auto to the physical cores (1 for the demo's tiny models), takes a number, and " +
+      'refuses anything else',
+    () => {
+      // counted independently of the code under test: distinct (physical id, core id) pairs in /proc/cpuinfo
+      const cores = new Set(
+        readFileSync('/proc/cpuinfo', 'utf8')
+          .split('\n\n')
+          .filter((b) => b.trim())
+          .map((b) => `${/physical id\s*: (\d+)/.exec(b)?.[1]}:${/core id\s*: (\d+)/.exec(b)?.[1]}`),
+      );
+      const real = { LOOKALIKE_MMPROJ: '/models/mmproj.gguf' };
+      expect(loadConfig(real).threads).toBe(cores.size);
+      expect(loadConfig({ ...real, LOOKALIKE_THREADS: 'auto' }).threads).toBe(cores.size);
+      expect(loadConfig({}).threads).toBe(1); // the demo
+      expect(loadConfig({ LOOKALIKE_THREADS: '3' }).threads).toBe(3);
+      for (const bad of ['many', '0', '1.5', '-2'])
+        expect(() => loadConfig({ LOOKALIKE_THREADS: bad })).toThrow(/LOOKALIKE_THREADS/);
+      expect(loadConfig({ LOOKALIKE_GPU_LAYERS: '7' }).gpuLayers).toBe(7);
+      expect(loadConfig({}).gpuLayers).toBe(-1);
+      expect(() => loadConfig({ LOOKALIKE_GPU: 'opencl' })).toThrow(/LOOKALIKE_GPU/);
+    },
+  );
 });
 
 describe('the native build at every start', () => {
@@ -111,7 +154,9 @@ describe('model resolution', () => {
   it('resolves an hf: URI to the file already in the models folder, offline', async () => {
     copyFileSync(TINY_MMPROJ, join(dir, 'hf_lookalike_tiny_tiny-qwen3vl-mmproj.gguf'));
     const started = performance.now();
-    expect(await resolveModelFile('hf:lookalike/tiny/tiny-qwen3vl-mmproj.gguf', dir, () => {}, 5000)).toBe(join(dir, 'hf_lookalike_tiny_tiny-qwen3vl-mmproj.gguf'));
+    expect(await resolveModelFile('hf:lookalike/tiny/tiny-qwen3vl-mmproj.gguf', dir, () => {}, 5000)).toBe(
+      join(dir, 'hf_lookalike_tiny_tiny-qwen3vl-mmproj.gguf'),
+    );
     expect(performance.now() - started).toBeLessThan(5000);
   });
 });
@@ -119,14 +164,19 @@ describe('model resolution', () => {
 describe('model sets', () => {
   it('with LOOKALIKE_QUERY_ENCODER=queue loads no model here: a reranker is refused before anything loads', async () => {
     const cfg = loadConfig({
-      LOOKALIKE_QUERY_ENCODER: 'queue', LOOKALIKE_REDIS_URL: 'redis://127.0.0.1:1',
-      LOOKALIKE_RERANK_MODEL: 'demo', LOOKALIKE_MODELS_DIR: dir,
+      LOOKALIKE_QUERY_ENCODER: 'queue',
+      LOOKALIKE_REDIS_URL: 'redis://127.0.0.1:1',
+      LOOKALIKE_RERANK_MODEL: 'demo',
+      LOOKALIKE_MODELS_DIR: dir,
     });
     // should a set come back, it is freed before the test fails
-    const outcome = await serverModels(cfg).then(async (set) => {
-      await set.dispose();
-      return set.rerankModel ? 'a reranker loaded here' : 'loaded';
-    }, (err: Error) => err);
+    const outcome = await serverModels(cfg).then(
+      async (set) => {
+        await set.dispose();
+        return set.rerankModel ? 'a reranker loaded here' : 'loaded';
+      },
+      (err: Error) => err,
+    );
     expect(outcome).toBeInstanceOf(ModelFileError);
     expect((outcome as Error).message).toMatch(/queue loads no model here, but re-ranking \(LOOKALIKE_RERANK_MODEL\)/);
   });

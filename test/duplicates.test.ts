@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { groupAroundKeepers, inKeeperOrder } from '../src/gallery/duplicates.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { l2Normalize } from '../src/encoder/vision-encoder.js';
-import { DEMO_MMPROJ } from '../src/models/resolve.js';
-import type { ImageRecord } from '../src/domain/records.js';
+import { groupAroundKeepers, inKeeperOrder } from '../src/engine/gallery/duplicates.js';
+import { Gallery } from '../src/engine/gallery/gallery.js';
+import { l2Normalize } from '../src/engine/encoder/vision-encoder.js';
+import { DEMO_MMPROJ } from '../src/application/models/resolve.js';
+import type { ImageRecord } from '../src/core/domain/records.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
@@ -19,7 +19,11 @@ import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 let t: TestApp;
 /** name -> id; the true groups by name (the rest are singles) */
 const ids = new Map<string, number>();
-const TRUE_GROUPS = [['a', 'a-small', 'a-lossless'], ['b', 'b-small'], ['c', 'c-lossless']];
+const TRUE_GROUPS = [
+  ['a', 'a-small', 'a-lossless'],
+  ['b', 'b-small'],
+  ['c', 'c-lossless'],
+];
 const SINGLES = ['d', 'e', 'f', 'g'];
 
 async function add(name: string, data: Buffer): Promise<number> {
@@ -31,9 +35,12 @@ async function add(name: string, data: Buffer): Promise<number> {
 const byName = (names: string[]) => names.map((n) => ids.get(n)!).sort((x, y) => x - y);
 
 beforeAll(async () => {
-  // 0.99: random scenes of shapes look much alike to a model trained on Fashion-MNIST (up to 0.973 here); copies score 0.9999
+  // 0.99: random scenes of shapes look much alike to a model trained on Fashion-MNIST (up to 0.973 here); copies score
+  // 0.9999
   t = await startTestApp({ LOOKALIKE_MMPROJ: DEMO_MMPROJ, LOOKALIKE_DUPLICATE_THRESHOLD: '0.99' });
-  const scenes = Object.fromEntries(await Promise.all(['a', 'b', 'c', ...SINGLES].map(async (n, i) => [n, await scenePng(4100 + i * 37)] as const)));
+  const scenes = Object.fromEntries(
+    await Promise.all(['a', 'b', 'c', ...SINGLES].map(async (n, i) => [n, await scenePng(4100 + i * 37)] as const)),
+  );
   for (const n of Object.keys(scenes)) ids.set(n, await add(n, scenes[n]!));
   // the same pixels in other bytes: an exact duplicate; a smaller JPEG: a near one
   const lossless = async (png: Buffer) => sharp(png).png({ compressionLevel: 2, adaptiveFiltering: true }).toBuffer();
@@ -42,18 +49,26 @@ beforeAll(async () => {
   ids.set('b-small', await add('b-small', await recompressedCopy(scenes.b!, 0.75, 70)));
   ids.set('c-lossless', await add('c-lossless', await lossless(scenes.c!)));
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('duplicate groups', () => {
-  it('finds exactly the true groups, exact ones marked, with the largest image to keep and every member\'s score', async () => {
+  it("finds exactly the true groups, exact ones marked, with the largest image to keep and every member's score", async () => {
     const res = await t.app.inject('/api/duplicates');
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     expect(body.threshold).toBe(0.99); // LOOKALIKE_DUPLICATE_THRESHOLD
-    const found = body.groups.map((g: { members: { id: number }[] }) => g.members.map((m) => m.id).sort((x: number, y: number) => x - y));
-    expect(found.sort((x: number[], y: number[]) => x[0]! - y[0]!)).toEqual(TRUE_GROUPS.map(byName).sort((x, y) => x[0]! - y[0]!));
-    const groupOf = (name: string) => body.groups.find((g: { members: { id: number }[] }) => g.members.some((m) => m.id === ids.get(name)));
-    // c and its lossless copy: the same pixels (identical vectors); the first one added is kept (same size, same metadata)
+    const found = body.groups.map((g: { members: { id: number }[] }) =>
+      g.members.map((m) => m.id).sort((x: number, y: number) => x - y),
+    );
+    expect(found.sort((x: number[], y: number[]) => x[0]! - y[0]!)).toEqual(
+      TRUE_GROUPS.map(byName).sort((x, y) => x[0]! - y[0]!),
+    );
+    const groupOf = (name: string) =>
+      body.groups.find((g: { members: { id: number }[] }) => g.members.some((m) => m.id === ids.get(name)));
+    // c and its lossless copy: the same pixels (identical vectors); the first one added is kept (same size, same
+    // metadata)
     expect(groupOf('c')).toMatchObject({ kind: 'exact', keep: ids.get('c') });
     expect(body.groups[0].kind).toBe('exact'); // exact groups come first
     const a = groupOf('a');
@@ -81,18 +96,35 @@ describe('duplicate groups', () => {
 
   it('npm run duplicates prints the same groups (--json), beside the running server', async () => {
     const api = (await t.app.inject('/api/duplicates')).json();
-    const out = await runScript('scripts/duplicates.ts', ['--json', '--data', t.dataDir, '--mmproj', DEMO_MMPROJ, '--threshold', '0.99']);
+    const out = await runScript('scripts/duplicates.ts', [
+      '--json',
+      '--data',
+      t.dataDir,
+      '--mmproj',
+      DEMO_MMPROJ,
+      '--threshold',
+      '0.99',
+    ]);
     expect(out.code, out.stderr).toBe(0);
     const cli = JSON.parse(out.stdout);
     expect(cli.threshold).toBe(api.threshold);
-    const keys = (groups: { keep: number; members: { id: number }[] }[]) => groups.map((g) => [g.keep, g.members.map((m) => m.id)]);
+    const keys = (groups: { keep: number; members: { id: number }[] }[]) =>
+      groups.map((g) => [g.keep, g.members.map((m) => m.id)]);
     expect(keys(cli.groups)).toEqual(keys(api.groups));
-    const text = await runScript('scripts/duplicates.ts', ['--threshold', '0.99', '--data', t.dataDir, '--mmproj', DEMO_MMPROJ]);
+    const text = await runScript('scripts/duplicates.ts', [
+      '--threshold',
+      '0.99',
+      '--data',
+      t.dataDir,
+      '--mmproj',
+      DEMO_MMPROJ,
+    ]);
     expect(text.stdout).toMatch(/^3 groups at threshold 0.99 \(4 images could go\)$/m);
   });
 
   it('keeps one and relabels or deletes the others in one request; refuses a bad request before changing anything', async () => {
-    const resolve = (body: unknown) => t.app.inject({ method: 'POST', url: '/api/duplicates/resolve', payload: body as object });
+    const resolve = (body: unknown) =>
+      t.app.inject({ method: 'POST', url: '/api/duplicates/resolve', payload: body as object });
     const [a, aSmall, aLossless] = ['a', 'a-small', 'a-lossless'].map((n) => ids.get(n)!);
     const bad = [
       [{ keep: a, others: [a], action: 'delete' }, 400],
@@ -125,17 +157,44 @@ describe('duplicate groups', () => {
 describe('the grouping rules', () => {
   it('groups around keepers: a chain a~b~c never puts a and c together', () => {
     // 1 is like 2, 2 like 3, 3 like 4; 1 is not like 3. Keeper order 1, 2, 3, 4.
-    const like = new Map([[1, [2]], [2, [1, 3]], [3, [2, 4]], [4, [3]]]);
-    expect(groupAroundKeepers([1, 2, 3, 4], (id) => like.get(id)!)).toEqual([[1, 2], [3, 4]]);
+    const like = new Map([
+      [1, [2]],
+      [2, [1, 3]],
+      [3, [2, 4]],
+      [4, [3]],
+    ]);
+    expect(groupAroundKeepers([1, 2, 3, 4], (id) => like.get(id)!)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     // the keeper's own neighbours only, each image in at most one group
     expect(groupAroundKeepers([2, 1, 3, 4], (id) => like.get(id)!)).toEqual([[2, 1, 3]]);
-    expect(groupAroundKeepers([1, 2], (id) => like.get(id)!, () => false)).toEqual([]);
+    expect(
+      groupAroundKeepers(
+        [1, 2],
+        (id) => like.get(id)!,
+        () => false,
+      ),
+    ).toEqual([]);
   });
 
   it('keeps the most pixels, then the most metadata, then the oldest', () => {
     const r = (id: number, width: number, label: string | null, cameraMake: string | null = null): ImageRecord => ({
-      id, sha256: String(id), source: null, label, width, height: 100, bytes: 1, addedAt: '', takenAt: '', takenFrom: 'upload',
-      cameraMake, cameraModel: null, lens: null, latitude: null, longitude: null,
+      id,
+      sha256: String(id),
+      source: null,
+      label,
+      width,
+      height: 100,
+      bytes: 1,
+      addedAt: '',
+      takenAt: '',
+      takenFrom: 'upload',
+      cameraMake,
+      cameraModel: null,
+      lens: null,
+      latitude: null,
+      longitude: null,
     });
     expect(inKeeperOrder([r(1, 100, 'x'), r(2, 200, null)])[0]!.id).toBe(2);
     expect(inKeeperOrder([r(1, 100, null), r(2, 100, 'x')])[0]!.id).toBe(2);
@@ -147,16 +206,21 @@ describe('the grouping rules', () => {
 describe('duplicates of a gallery of made vectors', () => {
   const params = { hnswM: 16, efSearch: 64, nprobe: 4 };
   /** A unit vector at `angle` radians along one great circle: cos(a - b) is the similarity of two of them. */
-  const onCircle = (angle: number) => l2Normalize(Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? Math.cos(angle) : i === 1 ? Math.sin(angle) : 0)));
+  const onCircle = (angle: number) =>
+    l2Normalize(
+      Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? Math.cos(angle) : i === 1 ? Math.sin(angle) : 0)),
+    );
 
   it('no chains: each member at the threshold or above to its keeper; the same vector at another size is near', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lookalike-dups-'));
     const g = await Gallery.open({ dataDir: dir, identity: identity(8), indexKind: 'flat', indexParams: params });
     try {
       const step = Math.acos(0.98); // neighbours along the chain at 0.98; two steps apart at cos(2 step) = 0.9208
-      const add = async (i: number, angle: number, width = 64) => (await g.add({ ...fakeImage(i), width }, onCircle(angle), { source: null, label: null })).id;
+      const add = async (i: number, angle: number, width = 64) =>
+        (await g.add({ ...fakeImage(i), width }, onCircle(angle), { source: null, label: null })).id;
       const chain = [await add(1, 0, 128), await add(2, step), await add(3, 2 * step), await add(4, 3 * step)];
-      const [copy, resized] = [await add(5, 2), await add(6, 2, 32)]; // the same vector: one at the same size, one smaller
+      // the same vector: one at the same size, one smaller
+      const [copy, resized] = [await add(5, 2), await add(6, 2, 32)];
       const twin = await add(7, 2);
       const groups = await g.duplicates(0.97);
       const ids = groups.map((gr) => gr.members.map((m) => m.id));
@@ -164,7 +228,11 @@ describe('duplicates of a gallery of made vectors', () => {
       expect(ids).toContainEqual([chain[2], chain[3]]);
       for (const gr of groups) for (const m of gr.members) expect(m.score).toBeGreaterThanOrEqual(0.97);
       const same = groups.find((gr) => gr.keep === copy)!;
-      expect(same.members.map((m) => [m.id, m.exact])).toEqual([[copy, true], [resized, false], [twin, true]]);
+      expect(same.members.map((m) => [m.id, m.exact])).toEqual([
+        [copy, true],
+        [resized, false],
+        [twin, true],
+      ]);
       expect(same.kind).toBe('near'); // a resized copy is near, even with the same vector
       // every member's similarity to every other: what another keeper's scores are made from
       const chained = groups.find((gr) => gr.keep === chain[0])!;
@@ -181,7 +249,8 @@ describe('duplicates of a gallery of made vectors', () => {
     const g = await Gallery.open({ dataDir: dir, identity: identity(16), indexKind: 'flat', indexParams: params });
     try {
       const vectors = clusteredVectors(2100, 16, 210, 3, 0.02); // member i of cluster i % 210
-      for (let i = 0; i < vectors.length; i++) await g.add(fakeImage(i + 1), vectors[i]!, { source: null, label: null });
+      for (let i = 0; i < vectors.length; i++)
+        await g.add(fakeImage(i + 1), vectors[i]!, { source: null, label: null });
       const groups = await g.duplicates(0.99, 10);
       expect(groups).toHaveLength(210);
       for (const gr of groups) {
@@ -202,17 +271,23 @@ describe('a scan beside writes, on more than 1024 images', () => {
     s = await startTestApp({ LOOKALIKE_MMPROJ: DEMO_MMPROJ });
     const g = s.app.runtime.parts().gallery;
     const vectors = clusteredVectors(N, 64, 300, 7, 0.05);
-    for (let i = 0; i < N; i++) await g.add(fakeImage(i + 1), vectors[i]!, { source: `made/${i}.png`, label: `c${i % 5}` });
+    for (let i = 0; i < N; i++)
+      await g.add(fakeImage(i + 1), vectors[i]!, { source: `made/${i}.png`, label: `c${i % 5}` });
   }, 120_000);
-  afterAll(async () => { await s?.close(); });
+  afterAll(async () => {
+    await s?.close();
+  });
 
   const scan = (threshold: number) => s.app.inject(`/api/duplicates?threshold=${threshold}`);
 
   it('relabels, deletes and adds answer while duplicates are found', async () => {
     const pictures = await Promise.all(Array.from({ length: 20 }, (_, i) => scenePng(7000 + i)));
     const statuses: number[] = [];
-    let during = 0, done = false;
-    const running = scan(0.95).finally(() => { done = true; });
+    let during = 0,
+      done = false;
+    const running = scan(0.95).finally(() => {
+      done = true;
+    });
     for (let i = 0; !done; i++) {
       const id = 1 + i * 7;
       const upload = multipart({ image: { filename: `new${i}.png`, data: pictures[i % pictures.length]! } });
@@ -226,7 +301,10 @@ describe('a scan beside writes, on more than 1024 images', () => {
     }
     expect((await running).statusCode).toBe(200);
     expect(during).toBeGreaterThan(0); // writes were answered while the scan ran
-    expect(statuses.filter((c) => c >= 500), statuses.join(' ')).toEqual([]);
+    expect(
+      statuses.filter((c) => c >= 500),
+      statuses.join(' '),
+    ).toEqual([]);
   });
 
   it('one scan at a time: the same threshold shares its result, another answers 503 busy with Retry-After', async () => {
@@ -254,7 +332,9 @@ describe('a scan beside writes, on more than 1024 images', () => {
     let scans = 0;
     while (busy.length < 40) {
       let done = false;
-      const running = scan(0.95).finally(() => { done = true; });
+      const running = scan(0.95).finally(() => {
+        done = true;
+      });
       scans++;
       while (!done && busy.length < 40) {
         const took = await similar();
@@ -262,17 +342,22 @@ describe('a scan beside writes, on more than 1024 images', () => {
       }
       await running;
     }
-    console.log(`similar-search p50: idle ${p50(idle).toFixed(2)} ms, during a scan of ${N} images ${p50(busy).toFixed(2)} ms (${scans} scans)`);
+    console.log(
+      `similar-search p50: idle ${p50(idle).toFixed(2)} ms, during a scan of ${N} images ${p50(busy).toFixed(2)} ` +
+        `ms (${scans} scans)`,
+    );
   });
 });
 
 describe('the demo gallery at the default threshold', () => {
   // 1000 Fashion-MNIST test pictures, none a copy of another: what the Duplicates view shows must be a handful
   let demo: TestApp;
-  beforeAll(async () => { demo = await startTestApp(); }, 600_000);
+  beforeAll(async () => {
+    demo = await startTestApp();
+  }, 600_000);
   afterAll(async () => demo?.close());
 
-  it('groups at most a handful (auto is 0.99 for the demo\'s models), where 0.97 groups dozens', async () => {
+  it("groups at most a handful (auto is 0.99 for the demo's models), where 0.97 groups dozens", async () => {
     const groupsAt = async (query: string) =>
       (await demo.app.inject({ url: `/api/duplicates${query}` })).json() as { threshold: number; groups: unknown[] };
     const auto = await groupsAt('');

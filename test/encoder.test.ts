@@ -3,20 +3,24 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dot } from '../src/util/vectors.js';
-import { VisionEncoder } from '../src/encoder/vision-encoder.js';
-import { targetSize } from '../src/image/decode.js';
-import { sizeLimits } from '../src/gguf/mmproj.js';
-import { loadNative } from '../src/native/binding.js';
-import { BadImageError, ImageTooLargeError, ModelFileError } from '../src/errors.js';
+import { dot } from '../src/core/util/vectors.js';
+import { VisionEncoder } from '../src/engine/encoder/vision-encoder.js';
+import { targetSize } from '../src/engine/image/decode.js';
+import { sizeLimits } from '../src/engine/gguf/mmproj.js';
+import { loadNative } from '../src/engine/native/binding.js';
+import { BadImageError, ImageTooLargeError, ModelFileError } from '../src/core/errors.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
 import { MODELS_DIR, TINY_MMPROJ } from './helpers/models.js';
 
 const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 let encoder: VisionEncoder;
-beforeAll(async () => { encoder = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 }); });
-afterAll(async () => { await encoder?.dispose(); });
+beforeAll(async () => {
+  encoder = await VisionEncoder.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256 });
+});
+afterAll(async () => {
+  await encoder?.dispose();
+});
 
 describe('VisionEncoder', () => {
   it('reports the identity of the model it loaded', () => {
@@ -43,15 +47,30 @@ describe('VisionEncoder', () => {
   it('applies EXIF orientation and flattens alpha onto white', async () => {
     const png = await scenePng(12, 320, 200);
     const turned = await sharp(png).rotate(90).png().toBuffer(); // the pixels, really rotated
-    const tagged = await sharp(png).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer(); // "rotate 90 on display"
+    // "rotate 90 on display"
+    const tagged = await sharp(png).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer();
     const turnedJpeg = await sharp(turned).jpeg({ quality: 100 }).toBuffer();
-    const a = await encoder.embed(turnedJpeg), b = await encoder.embed(tagged);
+    const a = await encoder.embed(turnedJpeg),
+      b = await encoder.embed(tagged);
     expect([b.sourceWidth, b.sourceHeight]).toEqual([200, 320]);
     expect(dot(a.vector, b.vector)).toBeGreaterThan(0.999);
-    const transparent = await sharp({ create: { width: 200, height: 200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
-      .composite([{ input: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="60" fill="red"/></svg>') }]).png().toBuffer();
+    const transparent = await sharp({
+      create: { width: 200, height: 200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .composite([
+        {
+          input: Buffer.from(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="60" ' +
+              'fill="red"/></svg>',
+          ),
+        },
+      ])
+      .png()
+      .toBuffer();
     const onWhite = await sharp(transparent).flatten({ background: '#ffffff' }).png().toBuffer();
-    expect(bytes((await encoder.embed(transparent)).vector).equals(bytes((await encoder.embed(onWhite)).vector))).toBe(true);
+    expect(bytes((await encoder.embed(transparent)).vector).equals(bytes((await encoder.embed(onWhite)).vector))).toBe(
+      true,
+    );
   });
 
   it('offers the full width with the deepstack slices as an option', async () => {
@@ -113,13 +132,22 @@ describe('VisionEncoder', () => {
     }
   });
 
-  it('picks the image size llama.cpp\'s own preprocessor picks, as the native side reports it', async () => {
+  it("picks the image size llama.cpp's own preprocessor picks, as the native side reports it", async () => {
     // raw pixels straight into the native encoder, whose preprocessor resizes them itself and says to what size
     const native = new (loadNative().ClipModel)();
     await native.load(TINY_MMPROJ, { minTokens: 16, maxTokens: 256, useGpu: false });
     try {
       const limits = sizeLimits(encoder.info, 16, 256);
-      for (const [w, h] of [[448, 448], [640, 488], [333, 777], [1000, 10], [31, 31], [100, 2000], [4000, 3000], [257, 129]] as const) {
+      for (const [w, h] of [
+        [448, 448],
+        [640, 488],
+        [333, 777],
+        [1000, 10],
+        [31, 31],
+        [100, 2000],
+        [4000, 3000],
+        [257, 129],
+      ] as const) {
         const out = await native.encode(new Uint8Array(w * h * 3), w, h, 1);
         expect(targetSize(w, h, limits), `${w}x${h}`).toEqual({ width: out.width, height: out.height });
       }
@@ -145,7 +173,7 @@ describe('VisionEncoder with bad input', () => {
   });
 
   it('refuses a text model passed as the mmproj', async () => {
-    const { writeGguf } = await import('../src/gguf/writer.js');
+    const { writeGguf } = await import('../src/engine/gguf/writer.js');
     const p = join(dir, 'text-model.gguf');
     writeGguf(p, { 'general.architecture': { type: 'str', value: 'qwen3vl' } }, []);
     await expect(VisionEncoder.load(p)).rejects.toThrow(/architecture 'qwen3vl', not an mmproj/);
@@ -176,7 +204,9 @@ describe('VisionEncoder with bad input', () => {
   it('rejects empty, non-image, truncated and oversized images, and keeps working', async () => {
     await expect(encoder.embed(Buffer.alloc(0))).rejects.toThrow(BadImageError);
     await expect(encoder.embed(Buffer.from('hello, I am a text file'))).rejects.toThrow(BadImageError);
-    const jpeg = await sharp(await scenePng(2)).jpeg().toBuffer();
+    const jpeg = await sharp(await scenePng(2))
+      .jpeg()
+      .toBuffer();
     await expect(encoder.embed(jpeg.subarray(0, jpeg.length >> 1))).rejects.toThrow(BadImageError);
     const small = await VisionEncoder.load(TINY_MMPROJ, { maxInputPixels: 100 * 100 });
     try {
@@ -190,7 +220,9 @@ describe('VisionEncoder with bad input', () => {
 
   it('validates options before loading', async () => {
     await expect(VisionEncoder.load(TINY_MMPROJ, { threads: 0 })).rejects.toThrow(RangeError);
-    await expect(VisionEncoder.load(TINY_MMPROJ, { minTokens: 300, maxTokens: 200 })).rejects.toThrow(/larger than maxTokens/);
+    await expect(VisionEncoder.load(TINY_MMPROJ, { minTokens: 300, maxTokens: 200 })).rejects.toThrow(
+      /larger than maxTokens/,
+    );
     await expect(VisionEncoder.load(TINY_MMPROJ, { pooling: 'max' as never })).rejects.toThrow(/pooling/);
   });
 

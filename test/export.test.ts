@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { blobToVector } from '../src/util/vector-format.js';
+import { buildApp } from '../src/web/app.js';
+import { loadConfig } from '../src/core/config.js';
+import { blobToVector } from '../src/core/util/vector-format.js';
 import { multipart } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { scenePng } from './helpers/images.js';
@@ -22,7 +22,10 @@ const PYTHON = '/usr/bin/python3';
 const root = mkdtempSync(join(tmpdir(), 'lookalike-export-'));
 /** The tiny embedding model (image and words in one space: a query by words too), or another model. */
 const env = (dataDir: string, mmproj = TINY_MMPROJ, embedModel = TINY_EMBED_MODEL) => ({
-  LOOKALIKE_MMPROJ: mmproj, LOOKALIKE_EMBED_MODEL: embedModel, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1',
+  LOOKALIKE_MMPROJ: mmproj,
+  LOOKALIKE_EMBED_MODEL: embedModel,
+  LOOKALIKE_MODELS_DIR: MODELS_DIR,
+  LOOKALIKE_THREADS: '1',
   LOOKALIKE_DATA_DIR: dataDir,
 });
 
@@ -39,13 +42,16 @@ type App = Awaited<ReturnType<typeof openServer>>;
 function galleryRows(dataDir: string) {
   const db = new Database(join(dataDir, 'lookalike.db'), { readonly: true });
   try {
-    const model = db.prepare(`SELECT model_id AS modelId, fingerprint, file_name AS fileName, projector_type AS
+    const model = db
+      .prepare(`SELECT model_id AS modelId, fingerprint, file_name AS fileName, projector_type AS
       projectorType, dim, pooling, min_tokens AS minTokens, max_tokens AS maxTokens FROM models WHERE active = 1`)
       .get() as { dim: number };
     const dim = model.dim;
-    const rows = db.prepare(`SELECT i.id, i.label, i.trashed_ms AS trashedMs, COALESCE(e.vector, t.vector) AS vector
+    const rows = db
+      .prepare(`SELECT i.id, i.label, i.trashed_ms AS trashedMs, COALESCE(e.vector, t.vector) AS vector
       FROM images i LEFT JOIN embeddings e ON e.image_id = i.id LEFT JOIN trashed_embeddings t ON t.image_id = i.id
-      ORDER BY i.id`).all() as { id: number; label: string | null; trashedMs: number | null; vector: Buffer }[];
+      ORDER BY i.id`)
+      .all() as { id: number; label: string | null; trashedMs: number | null; vector: Buffer }[];
     return { model, dim, rows: rows.map((r) => ({ ...r, vector: Array.from(blobToVector(r.vector, dim)) })) };
   } finally {
     db.close();
@@ -53,8 +59,14 @@ function galleryRows(dataDir: string) {
 }
 
 /** What numpy reads from an export: ids, the vectors' shape, dtype and values (as float64), and the labels. */
-function readWithNumpy(dir: string): { ids: number[]; shape: number[]; dtype: string; vectors: number[][];
-  labels: (string | null)[]; idsDtype: string } {
+function readWithNumpy(dir: string): {
+  ids: number[];
+  shape: number[];
+  dtype: string;
+  vectors: number[][];
+  labels: (string | null)[];
+  idsDtype: string;
+} {
   const script = `
 import json, sys, os
 import numpy as np
@@ -75,8 +87,10 @@ print(json.dumps({'ids': ids.tolist(), 'idsDtype': str(ids.dtype), 'shape': list
 }
 
 /** A multipart body as inject() takes it. */
-const upload = (body: { payload: Buffer; headers: Record<string, string> }) =>
-  ({ payload: body.payload, headers: body.headers });
+const upload = (body: { payload: Buffer; headers: Record<string, string> }) => ({
+  payload: body.payload,
+  headers: body.headers,
+});
 
 const exportArgs = (dataDir: string, out: string, ...flags: string[]) =>
   runScript('scripts/export.ts', ['--out', out, '--data-dir', dataDir, ...flags], env(dataDir));
@@ -84,18 +98,21 @@ const exportArgs = (dataDir: string, out: string, ...flags: string[]) =>
 /** The answers a user compares: an image upload, words, similar-to-id for every image, the trash, the records. */
 async function answers(app: App, query: Buffer, ids: number[]) {
   const body = multipart({ image: { filename: 'q.png', data: query, contentType: 'image/png' }, k: '8' });
-  const search = (await app.inject({ method: 'POST', url: '/api/search', ...upload(body) }))
-    .json() as { results: { id: number; score: number }[] };
-  const words = (await app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a red square', k: 8 } }))
-    .json() as { results: { id: number; score: number }[] };
+  const search = (await app.inject({ method: 'POST', url: '/api/search', ...upload(body) })).json() as {
+    results: { id: number; score: number }[];
+  };
+  const words = (
+    await app.inject({ method: 'POST', url: '/api/search', payload: { text: 'a red square', k: 8 } })
+  ).json() as { results: { id: number; score: number }[] };
   const similar: { id: number; score: number }[][] = [];
   for (const id of ids) {
     const res = await app.inject({ method: 'GET', url: `/api/images/${id}/similar?k=8` });
     similar.push((res.json() as { results: { id: number; score: number }[] }).results);
   }
   const trash = (await app.inject({ method: 'GET', url: '/api/trash' })).json() as { images: { id: number }[] };
-  const images = (await app.inject({ method: 'GET', url: '/api/images?sort=added&limit=100' }))
-    .json() as { images: { id: number; label: string | null; sha256: string; takenAt: string }[] };
+  const images = (await app.inject({ method: 'GET', url: '/api/images?sort=added&limit=100' })).json() as {
+    images: { id: number; label: string | null; sha256: string; takenAt: string }[];
+  };
   const trashIds = trash.images.map((i) => i.id);
   return { search: search.results, words: words.results, similar, trash: trashIds, images: images.images };
 }
@@ -109,8 +126,9 @@ function expectSameAnswers(got: Awaited<ReturnType<typeof answers>>, want: typeo
   expect(ids(got.words)).toEqual(ids(want.words));
   got.words.forEach((r, i) => expect(Math.abs(r.score - want.words[i]!.score)).toBeLessThanOrEqual(tolerance));
   expect(got.similar.map(ids)).toEqual(want.similar.map(ids));
-  got.similar.forEach((list, j) => list.forEach((r, i) =>
-    expect(Math.abs(r.score - want.similar[j]![i]!.score)).toBeLessThanOrEqual(tolerance)));
+  got.similar.forEach((list, j) =>
+    list.forEach((r, i) => expect(Math.abs(r.score - want.similar[j]![i]!.score)).toBeLessThanOrEqual(tolerance)),
+  );
   expect(got.trash).toEqual(want.trash);
   expect(got.images).toEqual(want.images);
 }
@@ -149,7 +167,7 @@ describe('export and import', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('exports beside the running server; numpy reads back the gallery\'s ids, shapes, dtypes and values', async () => {
+  it("exports beside the running server; numpy reads back the gallery's ids, shapes, dtypes and values", async () => {
     const { model, dim, rows } = galleryRows(source);
     const liveRows = rows.filter((r) => r.trashedMs === null);
     const all = ['--thumbnails', '--include-trash'];
@@ -187,7 +205,10 @@ describe('export and import', () => {
   it('imports an export into a new folder: the same queries give the same ids in order, same scores', async () => {
     const query = await scenePng(1000);
     const want = await answers(app, query, live);
-    for (const [name, tolerance] of [['npy-f16', 1e-3], ['jsonl-f32', 1e-6]] as const) {
+    for (const [name, tolerance] of [
+      ['npy-f16', 1e-3],
+      ['jsonl-f32', 1e-6],
+    ] as const) {
       const target = join(root, `imported-${name}`);
       const run = await runScript('scripts/import.ts', [join(root, name), '--data-dir', target], env(target));
       expect(run.code, run.stderr).toBe(0);
@@ -205,13 +226,17 @@ describe('export and import', () => {
     }
   });
 
-  it('refuses another model\'s export, a folder with a gallery, an export lacking thumbnails, damage', async () => {
+  it("refuses another model's export, a folder with a gallery, an export lacking thumbnails, damage", async () => {
     const wide = join(root, 'wide');
     const otherEnv = env(wide, WIDE_MMPROJ, '');
     const other = await runScript('scripts/import.ts', [join(root, 'npy-f16'), '--data-dir', wide], otherEnv);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(new RegExp('this export holds vectors of model .*tiny-qwen3vl-embedding\\.gguf, ' +
-      '64 dims, last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims'));
+    expect(other.stderr).toMatch(
+      new RegExp(
+        'this export holds vectors of model .*tiny-qwen3vl-embedding\\.gguf, ' +
+          '64 dims, last-token pooling\\), but the configured encoder is .*wide-qwen3vl-mmproj\\.gguf, 96 dims',
+      ),
+    );
     expect(readdirSync(root)).not.toContain('wide');
 
     // the running server's folder: its lock refuses the import before anything is read into it

@@ -3,16 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ModelMismatchError } from '../src/errors.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { DataDirLockedError } from '../src/gallery/lock.js';
-import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
-import { Store } from '../src/store/store.js';
+import { ModelMismatchError } from '../src/core/errors.js';
+import { Gallery } from '../src/engine/gallery/gallery.js';
+import { DataDirLockedError } from '../src/engine/gallery/lock.js';
+import { MIN_TRAIN, type IndexKind } from '../src/engine/index/kinds.js';
+import { Store } from '../src/engine/store/store.js';
 import { ROOT, runScript, startScript, watchOutput } from './helpers/cli.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 import { TestGalleries } from './helpers/galleries.js';
-import { asStored } from '../src/util/vector-format.js';
-import { dot } from '../src/util/vectors.js';
+import { asStored } from '../src/core/util/vector-format.js';
+import { dot } from '../src/core/util/vectors.js';
 
 const DIM = 32;
 const params = { hnswM: 16, efSearch: 64, nprobe: 8 };
@@ -25,7 +25,8 @@ afterEach(() => galleries.cleanUp());
 
 async function fill(g: Gallery, vectors: Float32Array[]): Promise<number[]> {
   const ids: number[] = [];
-  for (let i = 0; i < vectors.length; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: `img${i}.png`, label: `c${i % 4}` })).id);
+  for (let i = 0; i < vectors.length; i++)
+    ids.push((await g.add(fakeImage(i), vectors[i]!, { source: `img${i}.png`, label: `c${i % 4}` })).id);
   return ids;
 }
 
@@ -91,7 +92,10 @@ describe.each(['ivf-sq8', 'ivf-pq'] as IndexKind[])('a %s index around its train
     await closeGallery(g);
     const lines: string[] = [];
     g = await openGallery(dir, kind, identity(DIM), (m) => lines.push(m));
-    expect(g.syncReport).toMatchObject({ action: 'rebuilt', reason: `30 vectors, fewer than the ${MIN_TRAIN} that ${kind} trains on: searched exactly until then` });
+    expect(g.syncReport).toMatchObject({
+      action: 'rebuilt',
+      reason: `30 vectors, fewer than the ${MIN_TRAIN} that ${kind} trains on: searched exactly until then`,
+    });
     expect(lines.join('\n')).not.toMatch(/no index file|behind|corrupt/);
     expect((await g.search(vectors[4]!, { k: 1 }))[0]!.id).toBe(ids[4]);
   });
@@ -105,7 +109,7 @@ describe.each(['ivf-sq8', 'ivf-pq'] as IndexKind[])('a %s index around its train
     expect(stats).toMatchObject({ staged: 0, trainedOn: MIN_TRAIN, live: MIN_TRAIN + 200 });
     let found = 0;
     for (let i = 0; i < vectors.length; i += 37) if ((await g.search(vectors[i]!, { k: 1 }))[0]!.id === ids[i]) found++;
-    expect(found).toBeGreaterThanOrEqual(Math.floor(vectors.length / 37 * 0.9));
+    expect(found).toBeGreaterThanOrEqual(Math.floor((vectors.length / 37) * 0.9));
     await g.remove(ids[3]!);
     expect((await g.search(vectors[3]!, { k: 50 })).map((h) => h.id)).not.toContain(ids[3]);
     await closeGallery(g);
@@ -139,7 +143,11 @@ describe('gallery index files', () => {
     const ids = await fill(g, vectors);
     await closeGallery(g);
     const logged: string[] = [];
-    g = await galleries.open(dir, { indexKind: 'hnsw', indexParams: { ...params, hnswM: 8 }, log: (m) => logged.push(m) });
+    g = await galleries.open(dir, {
+      indexKind: 'hnsw',
+      indexParams: { ...params, hnswM: 8 },
+      log: (m) => logged.push(m),
+    });
     expect(g.syncReport).toMatchObject({ action: 'rebuilt' });
     expect(g.syncReport!.reason).toMatch(/built with LOOKALIKE_HNSW_M=16, the setting is now 8/);
     expect(logged[0]).toMatch(/index: rebuilding from SQLite/);
@@ -209,33 +217,43 @@ describe('gallery index files', () => {
   it('lets one process at a time write a data folder', async () => {
     const dir = tempDir();
     await openGallery(dir);
-    await expect(Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'flat', indexParams: params })).rejects.toThrow(DataDirLockedError);
+    await expect(
+      Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'flat', indexParams: params }),
+    ).rejects.toThrow(DataDirLockedError);
     // another process is refused too, and told which one holds it
     const other = await runScript('test/helpers/lock-holder.ts', [dir, '--once']);
     expect(other.code).toBe(1);
     expect(other.stdout).toMatch(new RegExp(`refused: the data folder .* is in use by process ${process.pid} `));
   });
 
-  it('lets a restart right after a SIGKILL take the lock, the killed process still a zombie (20 times)', async () => {
-    const dir = tempDir();
-    const state = (pid: number) => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2];
-    };
-    for (let i = 0; i < 20; i++) {
-      const holder = startScript('test/helpers/lock-holder.ts', [dir]);
-      const exited = new Promise((resolve) => holder.on('exit', resolve));
-      await watchOutput(holder).waitFor(/locked by/, 60_000);
-      holder.kill('SIGKILL');
-      // dead, not reaped: this process reaps its children only when its event loop turns, and it spins here instead
-      while (state(holder.pid!) !== 'Z') { /* the kernel is ending it */ }
-      const restart = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir, '--once'],
-        { cwd: ROOT, encoding: 'utf8' });
-      expect(state(holder.pid!)).toBe('Z'); // the restart ran while the zombie was there
-      expect(restart.stdout, `restart ${i}`).toMatch(/^locked by \d+$/m);
-      await exited;
-    }
-  }, 10 * 60_000);
+  it(
+    'lets a restart right after a SIGKILL take the lock, the killed process still a zombie (20 times)',
+    async () => {
+      const dir = tempDir();
+      const state = (pid: number) => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat[stat.lastIndexOf(')') + 2];
+      };
+      for (let i = 0; i < 20; i++) {
+        const holder = startScript('test/helpers/lock-holder.ts', [dir]);
+        const exited = new Promise((resolve) => holder.on('exit', resolve));
+        await watchOutput(holder).waitFor(/locked by/, 60_000);
+        holder.kill('SIGKILL');
+        // dead, not reaped: this process reaps its children only when its event loop turns, and it spins here instead
+        while (state(holder.pid!) !== 'Z') {
+          /* the kernel is ending it */
+        }
+        const restart = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir, '--once'], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        });
+        expect(state(holder.pid!)).toBe('Z'); // the restart ran while the zombie was there
+        expect(restart.stdout, `restart ${i}`).toMatch(/^locked by \d+$/m);
+        await exited;
+      }
+    },
+    10 * 60_000,
+  );
 
   it('records the same content once', async () => {
     const g = await openGallery(tempDir());
@@ -260,22 +278,31 @@ describe('gallery index files', () => {
 });
 
 describe('scores', () => {
-  it('are at most 1: a picture found by its own vector scores 1, not the 1.00005 of its float16 copy, by every search path', async () => {
-    // vectors whose stored (float16) copy has an inner product over 1 with them: what a self-match used to answer
-    const over = clusteredVectors(400, DIM, 4, 7).filter((v) => dot(v, asStored(v)) > 1 + 1e-5);
-    expect(over.length).toBeGreaterThan(3);
-    for (const kind of ['flat', 'ivf-pq'] as const) {
-      const g = await openGallery(tempDir(), kind);
-      const ids = await fill(g, [...over, ...clusteredVectors(kind === 'ivf-pq' ? MIN_TRAIN : 0, DIM, 4, 8)]); // ivf-pq: trained
-      const hits = await g.search(over[0]!, { k: 3 }); // the index (ivf-pq: its candidates re-scored from SQLite)
-      const scanned = await g.search(over[0]!, { k: 3, filter: { label: 'c0' } }); // the exact scan of a narrow filter
-      for (const [path, top] of [['index', hits[0]!], ['exact scan', scanned[0]!]] as const) {
-        expect(top.id, `${kind}, ${path}`).toBe(ids[0]);
-        expect(top.score, `${kind}, ${path}`).toBe(1);
+  it(
+    'are at most 1: a picture found by its own vector scores 1, not the 1.00005 of its float16 copy, by every ' +
+      'search path',
+    async () => {
+      // vectors whose stored (float16) copy has an inner product over 1 with them: what a self-match used to answer
+      const over = clusteredVectors(400, DIM, 4, 7).filter((v) => dot(v, asStored(v)) > 1 + 1e-5);
+      expect(over.length).toBeGreaterThan(3);
+      for (const kind of ['flat', 'ivf-pq'] as const) {
+        const g = await openGallery(tempDir(), kind);
+        // ivf-pq: trained
+        const ids = await fill(g, [...over, ...clusteredVectors(kind === 'ivf-pq' ? MIN_TRAIN : 0, DIM, 4, 8)]);
+        const hits = await g.search(over[0]!, { k: 3 }); // the index (ivf-pq: its candidates re-scored from SQLite)
+        // the exact scan of a narrow filter
+        const scanned = await g.search(over[0]!, { k: 3, filter: { label: 'c0' } });
+        for (const [path, top] of [
+          ['index', hits[0]!],
+          ['exact scan', scanned[0]!],
+        ] as const) {
+          expect(top.id, `${kind}, ${path}`).toBe(ids[0]);
+          expect(top.score, `${kind}, ${path}`).toBe(1);
+        }
+        await closeGallery(g);
       }
-      await closeGallery(g);
-    }
-  });
+    },
+  );
 });
 
 describe('background rebuilds', () => {
@@ -285,13 +312,17 @@ describe('background rebuilds', () => {
     const g = await openGallery(dir, 'ivf-sq8', identity(DIM), (m) => lines.push(m));
     const vectors = clusteredVectors(4 * MIN_TRAIN + 60, DIM, 40, 31, 0.5);
     const ids: number[] = [];
-    for (let i = 0; i < 4 * MIN_TRAIN; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
+    for (let i = 0; i < 4 * MIN_TRAIN; i++)
+      ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
     // the 4000th add started the rebuild: these land while it runs, and searches are answered meanwhile
-    for (let i = 4 * MIN_TRAIN; i < vectors.length; i++) ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
+    for (let i = 4 * MIN_TRAIN; i < vectors.length; i++)
+      ids.push((await g.add(fakeImage(i), vectors[i]!, { source: null, label: null })).id);
     await g.remove(ids[10]!);
     expect((await g.search(vectors[20]!, { k: 1 }))[0]!.id).toBe(ids[20]);
     await g.idle();
-    expect(lines.some((l) => /rebuilding in the background: the gallery has grown to 4000 vectors, 4x the 1000/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /rebuilding in the background: the gallery has grown to 4000 vectors, 4x the 1000/.test(l)),
+    ).toBe(true);
     const done = lines.find((l) => /background rebuild done/.test(l))!;
     expect(done).toMatch(/trained for 40\d\d, \d+ added and \d+ removed meanwhile/);
     const stats = await g.indexStats();
@@ -300,7 +331,8 @@ describe('background rebuilds', () => {
     let found = 0;
     for (let i = 0; i < vectors.length; i += 53) if ((await g.search(vectors[i]!, { k: 1 }))[0]!.id === ids[i]) found++;
     expect(found).toBeGreaterThanOrEqual(Math.floor((vectors.length / 53) * 0.9));
-    expect((await g.search(vectors[4 * MIN_TRAIN + 5]!, { k: 1 }))[0]!.id).toBe(ids[4 * MIN_TRAIN + 5]); // added meanwhile
+    // added meanwhile
+    expect((await g.search(vectors[4 * MIN_TRAIN + 5]!, { k: 1 }))[0]!.id).toBe(ids[4 * MIN_TRAIN + 5]);
     expect((await g.search(vectors[10]!, { k: 20 })).map((h) => h.id)).not.toContain(ids[10]); // removed meanwhile
     // the adopted index is the one on disk
     await closeGallery(g);

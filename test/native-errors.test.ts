@@ -7,15 +7,20 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as FaissNode from 'faiss-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../src/native/binding.js';
-import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
-import { multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
+import { loadNative } from '../src/engine/native/binding.js';
+import { VisionLanguageModel } from '../src/engine/vlm/vision-language-model.js';
+import { type multipart, postForm, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 import { TINY_MMPROJ, TINY_TEXT_MODEL } from './helpers/models.js';
 
 const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
 
-interface Outcome { ok: boolean; value?: unknown; code?: string; message?: string }
+interface Outcome {
+  ok: boolean;
+  value?: unknown;
+  code?: string;
+  message?: string;
+}
 
 /** Runs test/helpers/native-oom-child.ts in `mode`, caps its address space `headroom` bytes above its size once it is
  *  ready, and returns what it printed; rejects when it does not exit 0 (a native abort is a signal). */
@@ -25,18 +30,25 @@ function underCap(mode: string, headroom: number): Promise<{ big: Outcome; after
   const env = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' };
   const args = ['--import', 'tsx', 'test/helpers/native-oom-child.ts', mode];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-  let out = '', err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d; });
+  let out = '',
+    err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d;
+  });
   child.stdout.on('data', (d: Buffer) => {
-    const ready = /^ready (\d+)\n/.exec(out += d);
+    const ready = /^ready (\d+)\n/.exec((out += d));
     if (ready && out.length === ready[0].length) {
       execFileSync('prlimit', [`--pid=${child.pid}`, `--as=${Number(ready[1]) + headroom}`]);
       child.stdin.write('go\n');
     }
   });
-  return new Promise((resolve, reject) => child.on('close', (code, signal) => (code === 0
-    ? resolve(JSON.parse(out.split('\n').pop()!) as { big: Outcome; after: Outcome })
-    : reject(new Error(`the child exited with ${code ?? signal}: ${err.slice(-2000)}`)))));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolve(JSON.parse(out.split('\n').pop()!) as { big: Outcome; after: Outcome })
+        : reject(new Error(`the child exited with ${code ?? signal}: ${err.slice(-2000)}`)),
+    ),
+  );
 }
 
 const MiB = 2 ** 20;
@@ -88,7 +100,7 @@ describe('faiss-node', () => {
     expect(flat.ntotal()).toBe(2); // and the index is as it was
   });
 
-  it('turns an allocation refused inside the 4-bit scan\'s OpenMP loop into an out_of_memory error', async () => {
+  it("turns an allocation refused inside the 4-bit scan's OpenMP loop into an out_of_memory error", async () => {
     // the loop's per-query table is 1 MB here; 512 KB above the child's size leaves room for everything before it
     const { big, after } = await underCap('pq4', 512 * 1024);
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
@@ -96,7 +108,7 @@ describe('faiss-node', () => {
   });
 });
 
-describe('the VL model\'s native calls', () => {
+describe("the VL model's native calls", () => {
   it('answers an image copy that does not fit in memory with out_of_memory, before queuing the work', async () => {
     const { big, after } = await underCap('vl-sync', 16 * MiB); // the 48 MB pixel copy does not fit
     expect(big).toMatchObject({ ok: false, code: 'out_of_memory' });
@@ -136,7 +148,9 @@ describe('the VL model\'s native calls', () => {
       };
       const failed = vlm.generate('Describe this image.', [img], { maxTokens: 2000, onText });
       await expect(failed).rejects.toMatchObject({
-        code: 'callback_failed', cause: boom, message: /onText callback threw: the client is gone/,
+        code: 'callback_failed',
+        cause: boom,
+        message: /onText callback threw: the client is gone/,
       });
       expect(calls).toBe(1); // nothing more was passed to a callback that threw
       const text: string[] = [];
@@ -162,8 +176,14 @@ describe('describe with an onText that throws, on the running app', () => {
   it('answers that describe with an error and keeps serving describe and search', async () => {
     const { describe: describeCase } = t.app.runtime.ready();
     const run = describeCase.run({
-      image: query, prompt: 'What is in this picture?', maxTokens: 200, temperature: 0,
-      signal: new AbortController().signal, onText: () => { throw new Error('write after end'); },
+      image: query,
+      prompt: 'What is in this picture?',
+      maxTokens: 200,
+      temperature: 0,
+      signal: new AbortController().signal,
+      onText: () => {
+        throw new Error('write after end');
+      },
     });
     await expect(run).rejects.toMatchObject({ code: 'callback_failed' });
     const post = (url: string, fields: Parameters<typeof multipart>[0]) => postForm(t, url, fields);

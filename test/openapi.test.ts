@@ -14,14 +14,20 @@ import { scenePng } from './helpers/images.js';
 import { apiDocument, apiTypes } from './helpers/openapi.js';
 
 let document: Record<string, unknown>;
-beforeAll(async () => { document = await apiDocument(); });
+beforeAll(async () => {
+  document = await apiDocument();
+});
 
 describe('the OpenAPI document', () => {
-  it('passes Redocly\'s recommended rules (redocly.yaml) without an error or a warning', () => {
+  it("passes Redocly's recommended rules (redocly.yaml) without an error or a warning", () => {
     const dir = mkdtempSync(join(tmpdir(), 'lookalike-openapi-'));
     try {
       writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document));
-      const run = spawnSync(join(ROOT, 'node_modules', '.bin', 'redocly'), ['lint', join(dir, 'openapi.json'), '--format=stylish', '--config', join(ROOT, 'redocly.yaml')], { encoding: 'utf8' });
+      const run = spawnSync(
+        join(ROOT, 'node_modules', '.bin', 'redocly'),
+        ['lint', join(dir, 'openapi.json'), '--format=stylish', '--config', join(ROOT, 'redocly.yaml')],
+        { encoding: 'utf8' },
+      );
       const out = run.stdout + run.stderr; // redocly reports on stderr
       expect(run.status, out).toBe(0);
       expect(out).toMatch(/Your API description is valid/);
@@ -32,8 +38,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('says the defaults of the fields parsed strictly (query strings and forms)', () => {
-    type Op = { parameters?: { name: string; schema: { default?: unknown } }[];
-      requestBody?: { content: Record<string, { schema: { properties: Record<string, { default?: unknown }> } }> } };
+    type Op = {
+      parameters?: { name: string; schema: { default?: unknown } }[];
+      requestBody?: { content: Record<string, { schema: { properties: Record<string, { default?: unknown }> } }> };
+    };
     const op = (method: string, path: string) => (document.paths as Record<string, Record<string, Op>>)[path]![method]!;
     const param = (o: Op, name: string) => o.parameters!.find((p) => p.name === name)!.schema.default;
     expect(param(op('get', '/api/duplicates'), 'limit')).toBe(100);
@@ -68,18 +76,26 @@ describe('a client generated from the document', () => {
       f.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'typed.png');
       return f;
     };
-    const added = await client.POST('/api/images', { body: form() as never, bodySerializer: (b) => b as unknown as FormData });
+    const added = await client.POST('/api/images', {
+      body: form() as never,
+      bodySerializer: (b) => b as unknown as FormData,
+    });
     expect(added.response.status).toBe(201);
     const id = (added.data as { id: number }).id;
     const relabelled = await client.PATCH('/api/images/{id}', { params: { path: { id } }, body: { label: 'typed' } });
     expect(relabelled.data?.label).toBe('typed');
     const similar = await client.GET('/api/images/{id}/similar', { params: { path: { id }, query: { k: 3 } } });
     expect(similar.data?.results).toHaveLength(3);
-    const search = await client.POST('/api/search', { body: form() as never, bodySerializer: (b) => b as unknown as FormData });
+    const search = await client.POST('/api/search', {
+      body: form() as never,
+      bodySerializer: (b) => b as unknown as FormData,
+    });
     expect(search.data?.results[0]?.id).toBe(id);
     const listed = await client.GET('/api/images', { params: { query: { limit: 2, sort: 'added', label: 'typed' } } });
     expect(listed.data?.images.map((r) => [r.id, r.takenFrom, r.source])).toEqual([[id, 'upload', 'typed.png']]);
-    const filtered = await client.GET('/api/images/{id}/similar', { params: { path: { id }, query: { k: 3, folder: 'nowhere' } } });
+    const filtered = await client.GET('/api/images/{id}/similar', {
+      params: { path: { id }, query: { k: 3, folder: 'nowhere' } },
+    });
     expect(filtered.data).toMatchObject({ results: [], next: null });
     const missing = await client.GET('/api/images/{id}', { params: { path: { id: 999999 } } });
     expect(missing.response.status).toBe(404);

@@ -7,7 +7,9 @@ import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { scenePng } from './helpers/images.js';
 
 let t: TestApp;
-beforeAll(async () => { t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' }); });
+beforeAll(async () => {
+  t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo' });
+});
 afterAll(async () => t?.close());
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -63,7 +65,7 @@ describe('a cursor is bound to its query', () => {
     expect400(await json({ positive: [{ id: 3 }, { text: 'a bag', weight: 3 }], k: 3, cursor: next }), OTHER);
   });
 
-  it('a listing\'s cursor is bound to its filters', async () => {
+  it("a listing's cursor is bound to its filters", async () => {
     const { next } = (await get('/api/images?limit=5&label=bag')).json();
     expect((await get(`/api/images?limit=7&label=bag&cursor=${next}`)).statusCode).toBe(200);
     expect400(await get(`/api/images?limit=5&label=shirt&cursor=${next}`), OTHER);
@@ -80,8 +82,14 @@ describe('a cursor is bound to its query', () => {
 });
 
 describe('filter dates are real dates', () => {
-  const impossible = ['2021-02-30', '2023-02-29', '2021-13-01', '2021-06-15T24:00:00Z', '2021-06-15T10:60:00',
-    '2021-06-15T10:30:00+25:00'];
+  const impossible = [
+    '2021-02-30',
+    '2023-02-29',
+    '2021-13-01',
+    '2021-06-15T24:00:00Z',
+    '2021-06-15T10:60:00',
+    '2021-06-15T10:30:00+25:00',
+  ];
   it.each(impossible)('%s is a 400 as a form field, in JSON and in a query string', async (date) => {
     expect400(await json({ text: 'a bag', takenAfter: date }), /takenAfter/);
     expect400(await form({ text: 'a bag', takenBefore: date }), /takenBefore/);
@@ -104,7 +112,13 @@ describe('composite weights', () => {
 
   it('weights at the limits search; "cancel out" only when the parts do', async () => {
     for (const weight of [1e6, 1e-6, -1e-6]) {
-      const res = await json({ positive: [{ id: 3, weight }, { text: 'a bag', weight: 1e-6 }], k: 3 });
+      const res = await json({
+        positive: [
+          { id: 3, weight },
+          { text: 'a bag', weight: 1e-6 },
+        ],
+        k: 3,
+      });
       expect(res.statusCode, `${weight}: ${res.body}`).toBe(200);
       expect(res.json().results).toHaveLength(3);
     }

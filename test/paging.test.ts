@@ -5,12 +5,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXACT_SCAN_MAX } from '../src/gallery/filtered-search.js';
-import type { SearchCursor, SearchOptions, SearchResult } from '../src/domain/search.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { MIN_TRAIN, type IndexKind } from '../src/index/kinds.js';
-import type { ImageFilter } from '../src/domain/records.js';
-import { l2Normalize } from '../src/encoder/vision-encoder.js';
+import { EXACT_SCAN_MAX } from '../src/engine/gallery/filtered-search.js';
+import type { SearchCursor, SearchOptions, SearchResult } from '../src/core/domain/search.js';
+import { Gallery } from '../src/engine/gallery/gallery.js';
+import { MIN_TRAIN, type IndexKind } from '../src/engine/index/kinds.js';
+import type { ImageFilter } from '../src/core/domain/records.js';
+import { l2Normalize } from '../src/engine/encoder/vision-encoder.js';
 import { clusteredVectors, fakeImage, identity } from './helpers/vectors.js';
 
 const DIM = 32;
@@ -24,7 +24,11 @@ const open: Gallery[] = [];
 let source = '';
 let vectors: Float32Array[];
 
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'lookalike-paging-')); dirs.push(d); return d; };
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'lookalike-paging-'));
+  dirs.push(d);
+  return d;
+};
 const labelOf = (i: number) => (i < EDGE ? 'edge' : 'rest');
 const sourceOf = (i: number) => (i % 10 < 9 ? `wide/${i}.jpg` : `narrow/${i}.jpg`); // wide: 4500 images
 
@@ -122,7 +126,8 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
       // cursor joins the filter; the cursor's own row and one not shown yet deleted; one not shown yet leaves the
       // filter (labels swap, so their counts stay)
       const ahead = (await g.search(q, { k: (p + 3) * k, filter })).filter((h) => !covered(h, after));
-      const label = filter.label ?? 'rest', other = label === 'rest' ? 'edge' : 'rest';
+      const label = filter.label ?? 'rest',
+        other = label === 'rest' ? 'edge' : 'rest';
       const changes = [['add'], ['join'], ['delete'], ['leave'], ['add', 'join', 'delete', 'leave']][p]!;
       const touched: number[] = [];
       if (changes.includes('add')) touched.push(await addAbove(g, q, filter));
@@ -151,7 +156,11 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
     const filter = { label: 'edge' };
     const edges = () => g.labels().find((l) => l.label === 'edge')!.count;
     // 4094 "edge" images to begin with: images far from the query change label until then
-    const far = (label: string) => g.search(q.map((x) => -x), { k: 100, filter: { label } });
+    const far = (label: string) =>
+      g.search(
+        q.map((x) => -x),
+        { k: 100, filter: { label } },
+      );
     for (const h of await far('edge')) if (edges() > EXACT_SCAN_MAX - 2) g.relabel(h.id, 'rest');
     for (const h of await far('rest')) if (edges() < EXACT_SCAN_MAX - 2) g.relabel(h.id, 'edge');
     expect(edges()).toBe(EXACT_SCAN_MAX - 2);
@@ -172,7 +181,13 @@ describe.each(KINDS)('pages with a %s index (5000 images, trained)', (kind) => {
     await walk(g, q, { k }, async (p) => {
       if (p !== 2) return [];
       // deleting over a tenth of the index's vectors (far from the query) starts a rebuild; the next page waits for it
-      const exists = (id: number) => { try { return !!g.get(id); } catch { return false; } };
+      const exists = (id: number) => {
+        try {
+          return !!g.get(id);
+        } catch {
+          return false;
+        }
+      };
       const far: number[] = [];
       for (let id = N; far.length < 600; id--) if (!near.has(id) && exists(id)) far.push(id);
       const before = await g.indexStats();
@@ -191,8 +206,12 @@ describe('pages over approximate scores (ivf-sq8, scores denser than its quantis
     // ranks just below the deepest one fetched can score above it exactly
     const dir = tempDir();
     const dense = clusteredVectors(2000, DIM, 1, 5, 0.15);
-    const g = await Gallery.open({ dataDir: dir, identity: identity(DIM), indexKind: 'ivf-sq8',
-      indexParams: { ...params, nprobe: 64 } });
+    const g = await Gallery.open({
+      dataDir: dir,
+      identity: identity(DIM),
+      indexKind: 'ivf-sq8',
+      indexParams: { ...params, nprobe: 64 },
+    });
     open.push(g);
     for (let i = 0; i < dense.length; i++) await g.add(fakeImage(i), dense[i]!, { source: `d/${i}.jpg`, label: null });
     await g.idle();

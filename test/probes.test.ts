@@ -2,7 +2,7 @@
 // queue mode (a real redis-server, killed and started again).
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lockDataDir } from '../src/gallery/lock.js';
+import { lockDataDir } from '../src/engine/gallery/lock.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { TINY_MMPROJ } from './helpers/models.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -15,7 +15,7 @@ async function listen(app: FastifyInstance): Promise<string> {
 
 async function probe(base: string, path: '/livez' | '/readyz') {
   const res = await fetch(`${base}${path}`);
-  const body = await res.json() as Record<string, unknown>;
+  const body = (await res.json()) as Record<string, unknown>;
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body };
 }
 
@@ -47,8 +47,11 @@ describe('/livez and /readyz', () => {
     const loading = await probe(base, '/readyz');
     expect(loading.status).toBe(503);
     expect(loading.retryAfter).toBe('5');
-    expect(loading.body)
-      .toMatchObject({ status: 'not_ready', missing: ['models', 'index'], error: { code: 'not_ready' } });
+    expect(loading.body).toMatchObject({
+      status: 'not_ready',
+      missing: ['models', 'index'],
+      error: { code: 'not_ready' },
+    });
     expect((loading.body.error as { message: string }).message).toMatch(/models are loading.*vector index are opening/);
 
     await t.app.runtime.start();
@@ -83,8 +86,9 @@ describe('/livez and /readyz', () => {
     expect(await probe(base, '/livez')).toMatchObject({ status: 200 });
     const failed = await probe(base, '/readyz');
     expect(failed).toMatchObject({ status: 503, retryAfter: '60', body: { missing: ['startup'] } });
-    expect((failed.body.error as { message: string }).message)
-      .toMatch(/the start failed: the data folder .* is in use/);
+    expect((failed.body.error as { message: string }).message).toMatch(
+      /the start failed: the data folder .* is in use/,
+    );
   });
 
   it('in queue mode: not ready while Redis is down, naming it, and ready again once it is back', async () => {

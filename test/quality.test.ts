@@ -1,18 +1,31 @@
 // The quality floor: the whole pipeline on the trained demo (the builder fills SQLite and FAISS from the demo's
-// Fashion-MNIST pictures, then /api/classify and /api/search answer over a real socket) must reach the kNN accuracy
-// and mAP@10 that PyTorch computed for the same model on the same split (src/demo/models/training.json), within 0.01.
-// Random weights could not catch a regression in preprocessing, pooling or indexing; a trained model does.
+// Fashion-MNIST pictures, then /api/classify and /api/search answer over a real socket) must reach the kNN accuracy and
+// mAP@10 that PyTorch computed for the same model on the same split (src/engine/demo/models/training.json), within
+// 0.01. Random weights could not catch a regression in preprocessing, pooling or indexing; a trained model does.
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FASHION_CLASSES, FASHION_CLASSES_ZH, demoSplit, fashionName, fashionPng, readFashion } from '../src/demo/fashion-mnist.js';
-import { loadConfig } from '../src/config.js';
-import { serverModels, type ModelSet } from '../src/models/model-set.js';
-import { DEMO_MODELS_DIR, DEMO_TEXT_MMPROJ, demoTextModel } from '../src/models/resolve.js';
-import { answerFollowUp } from '../src/vlm/conversation.js';
-import { VisionLanguageModel } from '../src/vlm/vision-language-model.js';
 import {
-  FEWSHOT_EXAMPLES, measureInstruct, renderPng, type InstructFigures, type Picture, type ReadItem, type Render,
+  FASHION_CLASSES,
+  FASHION_CLASSES_ZH,
+  demoSplit,
+  fashionName,
+  fashionPng,
+  readFashion,
+} from '../src/engine/demo/fashion-mnist.js';
+import { loadConfig } from '../src/core/config.js';
+import { serverModels, type ModelSet } from '../src/application/models/model-set.js';
+import { DEMO_MODELS_DIR, DEMO_TEXT_MMPROJ, demoTextModel } from '../src/application/models/resolve.js';
+import { answerFollowUp } from '../src/engine/vlm/conversation.js';
+import { VisionLanguageModel } from '../src/engine/vlm/vision-language-model.js';
+import {
+  FEWSHOT_EXAMPLES,
+  measureInstruct,
+  renderPng,
+  type InstructFigures,
+  type Picture,
+  type ReadItem,
+  type Render,
 } from '../bench/instruct-quality.js';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 
@@ -20,26 +33,51 @@ const training = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/training.json`, 'ut
 const test = readFashion('t10k');
 const { queries } = demoSplit(test.labels);
 const shoes = queries.filter((i) => ['sandal', 'sneaker', 'ankle boot'].includes(FASHION_CLASSES[test.labels[i]!]!));
-const mirrored = async (i: number) => sharp(await fashionPng(test, i)).flop().png().toBuffer();
+const mirrored = async (i: number) =>
+  sharp(await fashionPng(test, i))
+    .flop()
+    .png()
+    .toBuffer();
 
-async function measure(base: string, zeroShot = false, picks = queries, picture = (i: number) => fashionPng(test, i)):
-  Promise<{ knnAccuracy: number; mapAt10: number; zeroShot: number }> {
-  let right = 0, apSum = 0, zeroShotRight = 0;
+async function measure(
+  base: string,
+  zeroShot = false,
+  picks = queries,
+  picture = (i: number) => fashionPng(test, i),
+): Promise<{ knnAccuracy: number; mapAt10: number; zeroShot: number }> {
+  let right = 0,
+    apSum = 0,
+    zeroShotRight = 0;
   for (const i of picks) {
     const truth = FASHION_CLASSES[test.labels[i]!]!;
     const image = { filename: fashionName(i), data: await picture(i), contentType: 'image/png' };
     const body = multipart({ image, k: '10', classify: 'true' });
-    const res = await fetch(`${base}/api/search`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
+    const res = await fetch(`${base}/api/search`, {
+      method: 'POST',
+      body: new Uint8Array(body.payload),
+      headers: body.headers,
+    });
     expect(res.status).toBe(200);
-    const out = await res.json() as { results: { label: string }[]; classification: { candidate: string } };
+    const out = (await res.json()) as { results: { label: string }[]; classification: { candidate: string } };
     if (out.classification.candidate === truth) right++;
     if (zeroShot) {
-      const c = await fetch(`${base}/api/classify`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers });
-      const zs = (await c.json() as { zeroShot: { scores: { label: string; probability: number }[] } }).zeroShot.scores;
+      const c = await fetch(`${base}/api/classify`, {
+        method: 'POST',
+        body: new Uint8Array(body.payload),
+        headers: body.headers,
+      });
+      const zs = ((await c.json()) as { zeroShot: { scores: { label: string; probability: number }[] } }).zeroShot
+        .scores;
       if (zs.reduce((a, b) => (b.probability > a.probability ? b : a)).label === truth) zeroShotRight++;
     }
-    let hits = 0, ap = 0;
-    out.results.slice(0, 10).forEach((r, k) => { if (r.label === truth) { hits++; ap += hits / (k + 1); } });
+    let hits = 0,
+      ap = 0;
+    out.results.slice(0, 10).forEach((r, k) => {
+      if (r.label === truth) {
+        hits++;
+        ap += hits / (k + 1);
+      }
+    });
     apSum += ap / 10; // every class has 100 pictures in the gallery
   }
   return { knnAccuracy: right / picks.length, mapAt10: apSum / picks.length, zeroShot: zeroShotRight / picks.length };
@@ -49,7 +87,9 @@ async function measure(base: string, zeroShot = false, picks = queries, picture 
 async function expectMirrorProof(base: string, model: 'vision' | 'embedding'): Promise<void> {
   const plain = await measure(base, false, shoes);
   const flopped = await measure(base, false, shoes, mirrored);
-  console.log(`${model}: held-out shoes kNN ${plain.knnAccuracy.toFixed(3)}, mirrored ${flopped.knnAccuracy.toFixed(3)}`);
+  console.log(
+    `${model}: held-out shoes kNN ${plain.knnAccuracy.toFixed(3)}, mirrored ${flopped.knnAccuracy.toFixed(3)}`,
+  );
   expect(flopped.knnAccuracy).toBeGreaterThanOrEqual(plain.knnAccuracy - 0.03);
   const want = training[model].trained.augmented['shoes mirrored'];
   expect(flopped.knnAccuracy).toBeGreaterThanOrEqual(want.knnAccuracy - 0.01);
@@ -63,15 +103,19 @@ describe('quality floor on the trained demo', () => {
   });
   afterAll(async () => t?.close());
 
-  it('reaches PyTorch\'s kNN accuracy and mAP@10 on the held-out queries, within 0.01', async () => {
-    const stats = await (await fetch(`${base}/api/stats`)).json() as { embedded: number };
+  it("reaches PyTorch's kNN accuracy and mAP@10 on the held-out queries, within 0.01", async () => {
+    const stats = (await (await fetch(`${base}/api/stats`)).json()) as { embedded: number };
     expect(stats.embedded).toBe(1000);
     const got = await measure(base);
     const want = training.vision.trained;
-    console.log(`lookalike: kNN accuracy ${got.knnAccuracy.toFixed(3)}, mAP@10 ${got.mapAt10.toFixed(4)}; PyTorch: ${want.knnAccuracy.toFixed(3)}, ${want['mAP@10'].toFixed(4)}`);
+    console.log(
+      `lookalike: kNN accuracy ${got.knnAccuracy.toFixed(3)}, mAP@10 ${got.mapAt10.toFixed(4)}; ` +
+        `PyTorch: ${want.knnAccuracy.toFixed(3)}, ${want['mAP@10'].toFixed(4)}`,
+    );
     expect(got.knnAccuracy).toBeGreaterThanOrEqual(want.knnAccuracy - 0.01);
     expect(got.mapAt10).toBeGreaterThanOrEqual(want['mAP@10'] - 0.01);
-    expect(got.knnAccuracy).toBeGreaterThan(training.vision.untrained.knnAccuracy + 0.1); // the training is what it measures
+    // the training is what it measures
+    expect(got.knnAccuracy).toBeGreaterThan(training.vision.untrained.knnAccuracy + 0.1);
   });
 
   it('is not fooled by a mirror: mirrored held-out shoes are classed within 3 points of plain ones', async () => {
@@ -87,11 +131,14 @@ describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MOD
   });
   afterAll(async () => t?.close());
 
-  it('reaches PyTorch\'s kNN accuracy, mAP@10 and zero-shot top-1, within 0.01', async () => {
+  it("reaches PyTorch's kNN accuracy, mAP@10 and zero-shot top-1, within 0.01", async () => {
     const got = await measure(base, true);
     const want = training.embedding.trained;
-    console.log(`lookalike: kNN ${got.knnAccuracy.toFixed(3)}, mAP@10 ${got.mapAt10.toFixed(4)}, zero-shot ${got.zeroShot.toFixed(3)}; ` +
-      `PyTorch: ${want.knnAccuracy.toFixed(3)}, ${want['mAP@10'].toFixed(4)}, ${want.zeroShot_en.toFixed(3)}`);
+    console.log(
+      `lookalike: kNN ${got.knnAccuracy.toFixed(3)}, mAP@10 ${got.mapAt10.toFixed(4)}, ` +
+        `zero-shot ${got.zeroShot.toFixed(3)}; ` +
+        `PyTorch: ${want.knnAccuracy.toFixed(3)}, ${want['mAP@10'].toFixed(4)}, ${want.zeroShot_en.toFixed(3)}`,
+    );
     expect(got.knnAccuracy).toBeGreaterThanOrEqual(want.knnAccuracy - 0.01);
     expect(got.mapAt10).toBeGreaterThanOrEqual(want['mAP@10'] - 0.01);
     expect(got.zeroShot).toBeGreaterThanOrEqual(want.zeroShot_en - 0.01);
@@ -102,15 +149,25 @@ describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MOD
   });
 
   const topLabels = async (text: string) => {
-    const res = await fetch(`${base}/api/search`, { method: 'POST', body: JSON.stringify({ text, k: 10 }), headers: { 'content-type': 'application/json' } });
-    return (await res.json() as { results: { label: string }[] }).results.map((r) => r.label);
+    const res = await fetch(`${base}/api/search`, {
+      method: 'POST',
+      body: JSON.stringify({ text, k: 10 }),
+      headers: { 'content-type': 'application/json' },
+    });
+    return ((await res.json()) as { results: { label: string }[] }).results.map((r) => r.label);
   };
 
   it('words find pictures as well as in PyTorch: precision@10 of each class name, in English and in Chinese', async () => {
-    for (const [lang, names] of [['en', FASHION_CLASSES.map((c) => `a photo of ${c}`)], ['zh', [...FASHION_CLASSES_ZH]]] as const) {
+    for (const [lang, names] of [
+      ['en', FASHION_CLASSES.map((c) => `a photo of ${c}`)],
+      ['zh', [...FASHION_CLASSES_ZH]],
+    ] as const) {
       let precision = 0;
-      for (const [c, name] of names.entries()) precision += (await topLabels(name)).filter((l) => l === FASHION_CLASSES[c]).length / 10;
-      expect(precision / names.length, lang).toBeGreaterThanOrEqual(training.embedding.trained[`textP@10_${lang}`] - 0.01);
+      for (const [c, name] of names.entries())
+        precision += (await topLabels(name)).filter((l) => l === FASHION_CLASSES[c]).length / 10;
+      expect(precision / names.length, lang).toBeGreaterThanOrEqual(
+        training.embedding.trained[`textP@10_${lang}`] - 0.01,
+      );
     }
   });
 
@@ -121,7 +178,7 @@ describe('quality floor on the trained demo embedding model (LOOKALIKE_EMBED_MOD
 });
 
 // The demo's Instruct model (LOOKALIKE_TEXT_MODEL=demo) on the held-out queries, through lookalike's own prompts and
-// readings, against PyTorch's figures on the same pictures (src/demo/models/instruct.json), within 0.01.
+// readings, against PyTorch's figures on the same pictures (src/engine/demo/models/instruct.json), within 0.01.
 describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL=demo)', () => {
   const want = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/instruct.json`, 'utf8'));
   let models: ModelSet;
@@ -134,7 +191,11 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
       const out: Picture[] = [];
       for (const i of ids) {
         const png = await fashionPng(test, i);
-        out.push({ label: FASHION_CLASSES[test.labels[i]!]!, image: await vlm.decode(png), vector: (await models.encoder.embed(png)).vector });
+        out.push({
+          label: FASHION_CLASSES[test.labels[i]!]!,
+          image: await vlm.decode(png),
+          vector: (await models.encoder.embed(png)).vector,
+        });
       }
       return out;
     };
@@ -147,8 +208,16 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
     for (const i of queries) reads.push({ image: await vlm.decode(await fashionPng(test, i)), answer: 'none' });
     got = await measureInstruct(vlm, await pictures(gallery), await pictures(queries), {
       reads,
-      classes: FASHION_CLASSES, classesZh: FASHION_CLASSES_ZH, topN: cfg.LOOKALIKE_RERANK_TOP_N, maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES,
-      knn: { k: cfg.LOOKALIKE_KNN_K, temperature: cfg.LOOKALIKE_KNN_TEMPERATURE, minSimilarity: cfg.LOOKALIKE_KNN_MIN_SIMILARITY, minConfidence: cfg.LOOKALIKE_KNN_MIN_CONFIDENCE },
+      classes: FASHION_CLASSES,
+      classesZh: FASHION_CLASSES_ZH,
+      topN: cfg.LOOKALIKE_RERANK_TOP_N,
+      maxClasses: cfg.LOOKALIKE_FEWSHOT_MAX_CLASSES,
+      knn: {
+        k: cfg.LOOKALIKE_KNN_K,
+        temperature: cfg.LOOKALIKE_KNN_TEMPERATURE,
+        minSimilarity: cfg.LOOKALIKE_KNN_MIN_SIMILARITY,
+        minConfidence: cfg.LOOKALIKE_KNN_MIN_CONFIDENCE,
+      },
       progress: (m) => console.log(m),
     });
     console.log('lookalike:', JSON.stringify(got), '\nPyTorch:', JSON.stringify(want));
@@ -167,7 +236,8 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
   });
 
   it('classifies few-shot at 1, 3 and 5 examples as in PyTorch', () => {
-    for (const n of FEWSHOT_EXAMPLES) expect(got.fewShot.accuracy[n], `${n} examples`).toBeGreaterThanOrEqual(want.fewshot[`accuracy@${n}`] - 0.01);
+    for (const n of FEWSHOT_EXAMPLES)
+      expect(got.fewShot.accuracy[n], `${n} examples`).toBeGreaterThanOrEqual(want.fewshot[`accuracy@${n}`] - 0.01);
   });
 
   it('reads the words on held-out renders, and says "none" where there are none, as in PyTorch', () => {
@@ -178,17 +248,24 @@ describe('quality floor on the trained demo Instruct model (LOOKALIKE_TEXT_MODEL
 
 // Fidelity: lookalike's greedy describe is transformers' own, token for token, on a fixed set of held-out pictures
 // (test/fixtures/instruct-describe.json, written by train_instruct.py with the committed model).
-describe('greedy describe equals transformers\' on the demo Instruct model', () => {
-  const fixture = JSON.parse(readFileSync(new URL('./fixtures/instruct-describe.json', import.meta.url), 'utf8')) as
-    { pictures: number[]; prompts: Record<'en' | 'zh', string>; maxTokens: number } & Record<'en' | 'zh', { tokens: number[]; text: string }[]>;
+describe("greedy describe equals transformers' on the demo Instruct model", () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/instruct-describe.json', import.meta.url), 'utf8')) as {
+    pictures: number[];
+    prompts: Record<'en' | 'zh', string>;
+    maxTokens: number;
+  } & Record<'en' | 'zh', { tokens: number[]; text: string }[]>;
   let vlm: VisionLanguageModel;
-  beforeAll(async () => { vlm = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, { threads: 1 }); });
+  beforeAll(async () => {
+    vlm = await VisionLanguageModel.load(demoTextModel(), DEMO_TEXT_MMPROJ, { threads: 1 });
+  });
   afterAll(async () => vlm?.dispose());
 
   it.each(['en', 'zh'] as const)('%s: the same tokens for each picture', async (lang) => {
     for (const [k, i] of fixture.pictures.entries()) {
       const want = fixture[lang][k]!;
-      const out = await answerFollowUp(vlm, await vlm.decode(await fashionPng(test, i)), [], fixture.prompts[lang], { maxTokens: fixture.maxTokens });
+      const out = await answerFollowUp(vlm, await vlm.decode(await fashionPng(test, i)), [], fixture.prompts[lang], {
+        maxTokens: fixture.maxTokens,
+      });
       expect(out.text, `picture ${i}`).toBe(want.text);
       expect(out, `picture ${i}`).toMatchObject({ nTokens: want.tokens.length, stop: 'eos' }); // both ended the turn
       expect(Array.from(await vlm.tokenize(out.text, false)), `picture ${i}`).toEqual(want.tokens);
@@ -197,8 +274,12 @@ describe('greedy describe equals transformers\' on the demo Instruct model', () 
 
   // test/fixtures/instruct-read.json: transformers' greedy reading of held-out renders (words on a tag, and plain)
   it('reading: the same tokens for each render', async () => {
-    const reading = JSON.parse(readFileSync(new URL('./fixtures/instruct-read.json', import.meta.url), 'utf8')) as
-      { prompt: string; maxTokens: number; renders: Render[]; answers: { tokens: number[]; text: string }[] };
+    const reading = JSON.parse(readFileSync(new URL('./fixtures/instruct-read.json', import.meta.url), 'utf8')) as {
+      prompt: string;
+      maxTokens: number;
+      renders: Render[];
+      answers: { tokens: number[]; text: string }[];
+    };
     const style = JSON.parse(readFileSync(`${DEMO_MODELS_DIR}/instruct.json`, 'utf8')).reading;
     for (const [k, r] of reading.renders.entries()) {
       const want = reading.answers[k]!;
@@ -218,7 +299,11 @@ describe('quality floor on the trained demo reranker (LOOKALIKE_EMBED_MODEL=demo
   const depths = [10, 20];
   let t: TestApp, base: string;
   beforeAll(async () => {
-    t = await startTestApp({ LOOKALIKE_EMBED_MODEL: 'demo', LOOKALIKE_RERANK_MODEL: 'demo', LOOKALIKE_RERANK_TOP_N: String(Math.max(...depths)) });
+    t = await startTestApp({
+      LOOKALIKE_EMBED_MODEL: 'demo',
+      LOOKALIKE_RERANK_MODEL: 'demo',
+      LOOKALIKE_RERANK_TOP_N: String(Math.max(...depths)),
+    });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => t?.close());
@@ -228,12 +313,21 @@ describe('quality floor on the trained demo reranker (LOOKALIKE_EMBED_MODEL=demo
   async function mapAt10(queries: { ask: Ask; truth: string }[]): Promise<Record<string, number>> {
     const sums: Record<string, number> = {};
     const count = async (key: string, k: number, rerank: boolean, q: { ask: Ask; truth: string }) => {
-      const res = await fetch(`${base}/api/search`, { method: 'POST', ...await q.ask(k, rerank) });
+      const res = await fetch(`${base}/api/search`, { method: 'POST', ...(await q.ask(k, rerank)) });
       expect(res.status).toBe(200);
-      const out = await res.json() as { results: { label: string }[]; rerank?: { complete: boolean; reranked: number } };
+      const out = (await res.json()) as {
+        results: { label: string }[];
+        rerank?: { complete: boolean; reranked: number };
+      };
       if (rerank) expect(out.rerank).toMatchObject({ complete: true, reranked: k });
-      let hits = 0, ap = 0;
-      out.results.slice(0, 10).forEach((r, i) => { if (r.label === q.truth) { hits++; ap += hits / (i + 1); } });
+      let hits = 0,
+        ap = 0;
+      out.results.slice(0, 10).forEach((r, i) => {
+        if (r.label === q.truth) {
+          hits++;
+          ap += hits / (i + 1);
+        }
+      });
       sums[key] = (sums[key] ?? 0) + ap / 10 / queries.length; // every class has 100 pictures in the gallery
     };
     for (const q of queries) {
@@ -246,7 +340,8 @@ describe('quality floor on the trained demo reranker (LOOKALIKE_EMBED_MODEL=demo
   // tolerance: 0.01 for the 200 picture queries; the 10 class names get 0.02, since one candidate that the F16 model
   // scores a hair from PyTorch's F32 can swap places with its neighbour and move one query's AP, and the mean, by 0.01
   const expectPytorch = (got: Record<string, number>, want: Record<string, number>, what: string, tolerance = 0.01) => {
-    const show = (m: Record<string, number>) => ['before', ...depths.map((d) => `after@${d}`)].map((k) => `${k} ${m[k]!.toFixed(4)}`).join(', ');
+    const show = (m: Record<string, number>) =>
+      ['before', ...depths.map((d) => `after@${d}`)].map((k) => `${k} ${m[k]!.toFixed(4)}`).join(', ');
     console.log(`${what}: lookalike ${show(got)}; PyTorch ${show(want)}`);
     expect(Math.abs(got.before! - want.before!), `${what}: the embedding demo's order`).toBeLessThanOrEqual(tolerance);
     for (const d of depths) {
@@ -254,22 +349,36 @@ describe('quality floor on the trained demo reranker (LOOKALIKE_EMBED_MODEL=demo
     }
   };
 
-  it('re-ranks image queries to PyTorch\'s mAP@10, within 0.01', async () => {
-    const got = await mapAt10(queries.map((i) => ({
-      truth: FASHION_CLASSES[test.labels[i]!]!,
-      ask: async (k, rerank) => {
-        const form = multipart({ image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' }, k: String(k), rerank: String(rerank) });
-        return { body: new Uint8Array(form.payload), headers: form.headers };
-      },
-    })));
+  it("re-ranks image queries to PyTorch's mAP@10, within 0.01", async () => {
+    const got = await mapAt10(
+      queries.map((i) => ({
+        truth: FASHION_CLASSES[test.labels[i]!]!,
+        ask: async (k, rerank) => {
+          const form = multipart({
+            image: { filename: fashionName(i), data: await fashionPng(test, i), contentType: 'image/png' },
+            k: String(k),
+            rerank: String(rerank),
+          });
+          return { body: new Uint8Array(form.payload), headers: form.headers };
+        },
+      })),
+    );
     expectPytorch(got, pytorch.image, 'image queries');
   });
 
-  it.each([['en', FASHION_CLASSES], ['zh', FASHION_CLASSES_ZH]] as const)('re-ranks the class names (%s) to PyTorch\'s mAP@10, within 0.02', async (lang, names) => {
-    const got = await mapAt10(names.map((text, c) => ({
-      truth: FASHION_CLASSES[c]!,
-      ask: async (k, rerank) => ({ body: JSON.stringify({ text, k, rerank }), headers: { 'content-type': 'application/json' } }),
-    })));
+  it.each([
+    ['en', FASHION_CLASSES],
+    ['zh', FASHION_CLASSES_ZH],
+  ] as const)("re-ranks the class names (%s) to PyTorch's mAP@10, within 0.02", async (lang, names) => {
+    const got = await mapAt10(
+      names.map((text, c) => ({
+        truth: FASHION_CLASSES[c]!,
+        ask: async (k, rerank) => ({
+          body: JSON.stringify({ text, k, rerank }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      })),
+    );
     expectPytorch(got, pytorch[`words_${lang}`], `words (${lang})`, 0.02);
   });
 });

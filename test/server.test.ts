@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, lockDataDir } from '../src/gallery/lock.js';
+import { DataDirLockedError, lockDataDir } from '../src/engine/gallery/lock.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { multipart, startTestApp } from './helpers/app.js';
 import { scenePng, writeImageFolder } from './helpers/images.js';
@@ -21,12 +21,18 @@ const SLOW = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '1024', LOOK
 
 async function upload(base: string, url: string, png: Buffer, headers: Record<string, string> = {}) {
   const body = multipart({ image: { filename: 'x.png', data: png, contentType: 'image/png' } });
-  return fetch(`${base}${url}`, { method: 'POST', body: new Uint8Array(body.payload), headers: { ...body.headers, ...headers } });
+  return fetch(`${base}${url}`, {
+    method: 'POST',
+    body: new Uint8Array(body.payload),
+    headers: { ...body.headers, ...headers },
+  });
 }
 
 describe('over a real socket', () => {
   const cleanup: (() => Promise<void>)[] = [];
-  afterAll(async () => { for (const c of cleanup) await c(); });
+  afterAll(async () => {
+    for (const c of cleanup) await c();
+  });
 
   it('answers 503 with Retry-After when the queue is full, and stays healthy', async () => {
     const t = await startTestApp({ ...SLOW, LOOKALIKE_QUEUE_SIZE: '2' });
@@ -50,7 +56,12 @@ describe('over a real socket', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-server-'));
     cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     // port 0: the system picks a free port, which the server logs; no collision with anything else on the machine
-    const child = startScript('src/server.ts', [], { ...SLOW, PORT: '0', LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'debug' });
+    const child = startScript('src/web/server.ts', [], {
+      ...SLOW,
+      PORT: '0',
+      LOOKALIKE_DATA_DIR: dataDir,
+      LOOKALIKE_LOG_LEVEL: 'debug',
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const output = watchOutput(child);
     const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, 60_000))[1]!;
@@ -75,25 +86,34 @@ describe('over a real socket', () => {
 
   // one clean close whoever gets the signal: the process group (Ctrl-C, systemd), npm (Docker) or node; each target
   // once here, 10 times each in bench/signals.ts (README: figures)
-  it.each(TARGETS)('npm start closes once, cleanly, when the signal goes to %s', async (target) => {
-    const r = await stopOnce('server', target, STALL_MS);
-    expect(r.problems, r.output).toEqual([]);
-  }, BACKSTOP_MS);
-
-  it.each(TARGETS)('npm run worker closes once, cleanly, when the signal goes to %s', async (target) => {
-    const redis = await startRedis();
-    try {
-      const r = await stopOnce('worker', target, STALL_MS, redis.url);
+  it.each(TARGETS)(
+    'npm start closes once, cleanly, when the signal goes to %s',
+    async (target) => {
+      const r = await stopOnce('server', target, STALL_MS);
       expect(r.problems, r.output).toEqual([]);
-    } finally {
-      await redis.stop();
-    }
-  }, BACKSTOP_MS);
+    },
+    BACKSTOP_MS,
+  );
+
+  it.each(TARGETS)(
+    'npm run worker closes once, cleanly, when the signal goes to %s',
+    async (target) => {
+      const redis = await startRedis();
+      try {
+        const r = await stopOnce('worker', target, STALL_MS, redis.url);
+        expect(r.problems, r.output).toEqual([]);
+      } finally {
+        await redis.stop();
+      }
+    },
+    BACKSTOP_MS,
+  );
 
   it('a start that cannot succeed exits 1 with the reason and no stack trace', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-fail-'));
     cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const start = (env: Record<string, string>) => runScript('src/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir, ...env });
+    const start = (env: Record<string, string>) =>
+      runScript('src/web/server.ts', [], { PORT: '0', LOOKALIKE_DATA_DIR: dataDir, ...env });
     const missing = await start({ LOOKALIKE_MMPROJ: '/nope.gguf' });
     expect(missing.code).toBe(1);
     expect(missing.stdout).toMatch(/could not start: model file not found: \/nope\.gguf/);
@@ -110,42 +130,64 @@ describe('over a real socket', () => {
     expect(other.stdout).toMatch(/could not start: .*Vectors of two models are never mixed/);
   });
 
-  it('npm run evaluate reads a gallery while the server holds it, and suggests thresholds; warns when exposed without a key', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-eval-'));
-    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const folder = join(dataDir, 'pictures');
-    await writeImageFolder(folder, ['a', 'b', 'c'], 4);
-    const env = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16' };
-    expect((await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', dataDir], env)).code).toBe(0);
-    const child = startScript('src/server.ts', [], { ...env, PORT: '0', HOST: '0.0.0.0', LOOKALIKE_DATA_DIR: dataDir });
-    const output = watchOutput(child);
-    try {
-      await output.waitFor(/without LOOKALIKE_API_KEY: adding, relabelling and deleting images are refused \(403\)/, 60_000);
-      await output.waitFor(/gallery ready: 12 images .*index flat; model .*device CPU/, 60_000);
-      expect(() => lockDataDir(dataDir)).toThrow(DataDirLockedError);
-      const r = await runScript('scripts/evaluate.ts', ['--data', dataDir], env);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/leave-one-out KNN over 12 labelled images/);
-      expect(r.stdout).toMatch(/best-neighbour similarity when the top class was right: min [\d.]+/);
-      expect(r.stdout).toMatch(/suggested .*LOOKALIKE_KNN_MIN_SIMILARITY=[\d.]+ LOOKALIKE_KNN_MIN_CONFIDENCE=[\d.]+/);
-      const json = JSON.parse((await runScript('scripts/evaluate.ts', ['--data', dataDir, '--json', '--k', '3'], env)).stdout);
-      expect(json.n).toBe(12);
-      expect(json.sweeps.minSimilarity[0].answered).toBe(1);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const none = await runScript('scripts/evaluate.ts', ['--data', join(dataDir, 'nowhere')], env);
-    expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/there is no gallery in .*nowhere/);
-    expect(existsSync(join(dataDir, 'nowhere'))).toBe(false);
-  });
+  it(
+    'npm run evaluate reads a gallery while the server holds it, and suggests thresholds; warns when exposed ' +
+      'without a key',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-eval-'));
+      cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+      const folder = join(dataDir, 'pictures');
+      await writeImageFolder(folder, ['a', 'b', 'c'], 4);
+      const env = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16' };
+      expect(
+        (await runScript('scripts/index.ts', [folder, '--labels-from-folders', '--data', dataDir], env)).code,
+      ).toBe(0);
+      const child = startScript('src/web/server.ts', [], {
+        ...env,
+        PORT: '0',
+        HOST: '0.0.0.0',
+        LOOKALIKE_DATA_DIR: dataDir,
+      });
+      const output = watchOutput(child);
+      try {
+        await output.waitFor(
+          /without LOOKALIKE_API_KEY: adding, relabelling and deleting images are refused \(403\)/,
+          60_000,
+        );
+        await output.waitFor(/gallery ready: 12 images .*index flat; model .*device CPU/, 60_000);
+        expect(() => lockDataDir(dataDir)).toThrow(DataDirLockedError);
+        const r = await runScript('scripts/evaluate.ts', ['--data', dataDir], env);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/leave-one-out KNN over 12 labelled images/);
+        expect(r.stdout).toMatch(/best-neighbour similarity when the top class was right: min [\d.]+/);
+        expect(r.stdout).toMatch(/suggested .*LOOKALIKE_KNN_MIN_SIMILARITY=[\d.]+ LOOKALIKE_KNN_MIN_CONFIDENCE=[\d.]+/);
+        const json = JSON.parse(
+          (await runScript('scripts/evaluate.ts', ['--data', dataDir, '--json', '--k', '3'], env)).stdout,
+        );
+        expect(json.n).toBe(12);
+        expect(json.sweeps.minSimilarity[0].answered).toBe(1);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      const none = await runScript('scripts/evaluate.ts', ['--data', join(dataDir, 'nowhere')], env);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/there is no gallery in .*nowhere/);
+      expect(existsSync(join(dataDir, 'nowhere'))).toBe(false);
+    },
+  );
 
   it('loses nothing acknowledged when SIGKILLed at 5 moments of a stream of adds and deletes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-crash-'));
     cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const env = { LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MIN_TOKENS: '16', LOOKALIKE_MAX_TOKENS: '64', PORT: '0', LOOKALIKE_DATA_DIR: dataDir };
+    const env = {
+      LOOKALIKE_MMPROJ: TINY_MMPROJ,
+      LOOKALIKE_MIN_TOKENS: '16',
+      LOOKALIKE_MAX_TOKENS: '64',
+      PORT: '0',
+      LOOKALIKE_DATA_DIR: dataDir,
+    };
     const start = async () => {
-      const child = startScript('src/server.ts', [], env);
+      const child = startScript('src/web/server.ts', [], env);
       const output = watchOutput(child);
       const base = (await output.waitFor(/lookalike on (http:\/\/[\d.:]+)\//, 60_000))[1]!;
       await output.waitFor(/gallery ready/, 60_000);
@@ -172,7 +214,9 @@ describe('over a real socket', () => {
               const res = await upload(base, '/api/images', png);
               if (res.status === 201) added.set((await res.json()).id, png);
             }
-          } catch { /* the server died under this request: it was never acknowledged */ }
+          } catch {
+            /* the server died under this request: it was never acknowledged */
+          }
         }
       })();
       await new Promise((r) => setTimeout(r, killAfterMs));
@@ -199,7 +243,8 @@ describe('over a real socket', () => {
       for (const id of deleted) expect((await fetch(`${base}/api/images/${id}`)).status).toBe(404);
       const wide = await (await fetch(`${base}/api/images/${live[0]}/similar?k=100`)).json();
       expect(wide.results.length).toBeGreaterThan(0);
-      for (const r of wide.results) { // search returns only live ids
+      for (const r of wide.results) {
+        // search returns only live ids
         expect(deleted.has(r.id)).toBe(false);
         expect((await fetch(`${base}/api/images/${r.id}`)).status).toBe(200);
       }

@@ -9,7 +9,9 @@ import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 
 let redis: TestRedis;
 const children: ChildProcess[] = [];
-beforeAll(async () => { redis = await startRedis(); });
+beforeAll(async () => {
+  redis = await startRedis();
+});
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await redis?.stop();
@@ -19,8 +21,13 @@ afterAll(async () => {
 async function workerMetrics(env: Record<string, string>): Promise<string> {
   const port = await freePort();
   const child = startScript('scripts/worker.ts', [], {
-    LOOKALIKE_MMPROJ: TINY_MMPROJ, LOOKALIKE_MODELS_DIR: MODELS_DIR, LOOKALIKE_THREADS: '1', LOOKALIKE_REDIS_URL: redis.url,
-    LOOKALIKE_JOB_QUEUE: `metrics${port}`, LOOKALIKE_METRICS_PORT: String(port), ...env,
+    LOOKALIKE_MMPROJ: TINY_MMPROJ,
+    LOOKALIKE_MODELS_DIR: MODELS_DIR,
+    LOOKALIKE_THREADS: '1',
+    LOOKALIKE_REDIS_URL: redis.url,
+    LOOKALIKE_JOB_QUEUE: `metrics${port}`,
+    LOOKALIKE_METRICS_PORT: String(port),
+    ...env,
   });
   children.push(child);
   const [, host] = (await watchOutput(child).waitFor(/metrics on http:\/\/([\d.]+):\d+\/metrics/, 60_000))!;
@@ -32,7 +39,7 @@ const get = async (url: string, authorization?: string) => {
   return { status: res.status, body: await res.text() };
 };
 
-describe('a worker\'s metrics', () => {
+describe("a worker's metrics", () => {
   it('listen on loopback by default and answer there without a key', async () => {
     const [url, host] = (await workerMetrics({})).split('|') as [string, string];
     expect(host).toBe('127.0.0.1');

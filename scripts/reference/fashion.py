@@ -76,7 +76,7 @@ def demo_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def knn_and_map(gallery_vecs, gallery_labels, query_vecs, query_labels, k: int = 20, temperature: float = 0.07) -> dict:
-    """lookalike's weighted kNN (src/knn/knn.ts: k 20, weights exp(similarity / 0.07)) and mAP@10 of image search."""
+    """lookalike's weighted kNN (src/engine/knn/knn.ts: k 20, weights exp(similarity / 0.07)) and mAP@10 of image search."""
     sims = query_vecs @ gallery_vecs.T
     top = sims.topk(k, dim=1)
     right, ap = 0, []

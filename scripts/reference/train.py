@@ -1,6 +1,6 @@
 """Trains the demo's tiny Qwen3-VL models on Fashion-MNIST (Debian's dataset-fashion-mnist), then converts them.
 
-  python scripts/reference/train.py [--vision-steps 4000] [--embedding-steps 1200] [--instance-weight 0.1] [--seed 0] [--out src/demo/models]
+  python scripts/reference/train.py [--vision-steps 4000] [--embedding-steps 1200] [--instance-weight 0.1] [--seed 0] [--out src/engine/demo/models]
 
 1. The vision tower (transformers' Qwen3VLForConditionalGeneration, tiny; only its mmproj is used): cross-entropy
    through a cosine classifier on the L2-normalised mean of the main merger tokens, which is lookalike's `mean`
@@ -14,7 +14,7 @@ reframing does not change what a picture is, and distinct pictures of one class 
 (which made every trouser a duplicate of every other).
 Images are served and trained at 64x64 (4 tokens): 28x28 resized with Pillow's bicubic, as lookalike does; the
 mmproj files carry that resolution as llama.cpp's own clip.vision.image_min_pixels / image_max_pixels keys.
-Only the 60,000 training images are used for training; src/demo/models/training.json records the seed, the time
+Only the 60,000 training images are used for training; src/engine/demo/models/training.json records the seed, the time
 taken and PyTorch's figures on the demo split (gallery: the first 100 test images of each class; queries: the next
 20 of each), which the quality-floor test holds lookalike's whole pipeline to.
 """
@@ -39,7 +39,7 @@ ap.add_argument('--embedding-steps', type=int, default=1200)
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
-ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
+ap.add_argument('--out', default=str(tiny.ROOT / 'src/engine/demo/models'))
 ap.add_argument('--hf', default='/tmp/lookalike-hf-trained')
 ap.add_argument('--vision-from', help='a vision tower this script saved (HF/vision): train only the embedding model '
                                       'on it')

@@ -2,12 +2,12 @@
 
   OMP_NUM_THREADS=1 python scripts/reference/train_instruct.py --vision HF_DIR [--steps 2400] [--seed 0] [--threads 1]
 
-The model has a vision tower of its own (src/demo/models/fashion-instruct-mmproj.gguf): it starts as the trained demo
+The model has a vision tower of its own (src/engine/demo/models/fashion-instruct-mmproj.gguf): it starts as the trained demo
 tower (HF_DIR: the `vision` folder train.py writes) and is fine-tuned with the text side, so that it learns to read
 words on pictures. Search still runs on the vision demo's tower (fashion-vision-mmproj.gguf, unchanged): its vectors
 order the gallery, pick few-shot examples and mine the judge's pairs, as lookalike's do.
 
-It learns lookalike's own prompts (src/vlm/*: the user turn holds the image markers, each followed by a newline, then
+It learns lookalike's own prompts (src/engine/vlm/*: the user turn holds the image markers, each followed by a newline, then
 the words; no system turn), on Fashion-MNIST's training pictures (--train-images of the 60,000):
 - describe: "Describe this image." -> an English sentence naming the class; 请用中文描述这张图片 -> a Chinese one;
 - the re-rank judge: two pictures and RERANK_QUESTION -> "yes" (same class) or "no", read by lookalike as P(yes)
@@ -19,7 +19,7 @@ the words; no system turn), on Fashion-MNIST's training pictures (--train-images
 - reading: READ_PROMPT on a picture with one or two words of VOCABULARY on a price tag in a corner -> the words in
   order, one space apart; on a picture without words -> "none".
 It writes PyTorch's figures on the demo split (gallery: the first 100 test pictures of each class; queries: the next
-20; reading: each query with a tag, seeded, and each plain query) to src/demo/models/instruct.json, and transformers'
+20; reading: each query with a tag, seeded, and each plain query) to src/engine/demo/models/instruct.json, and transformers'
 greedy outputs for the fidelity fixtures (test/fixtures/instruct-describe.json, instruct-read.json).
 """
 import argparse
@@ -52,7 +52,7 @@ ap.add_argument('--warmup-steps', type=int, default=300, help='the tower alone l
 ap.add_argument('--tasks', default='describe,rerank,read,fewshot,rerank,read', help='one task a step, in turn')
 ap.add_argument('--train-images', type=int, default=20000, help='training pictures used, drawn at random (seeded)')
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
-ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
+ap.add_argument('--out', default=str(tiny.ROOT / 'src/engine/demo/models'))
 ap.add_argument('--fixtures', default=str(tiny.ROOT / 'test/fixtures'))
 ap.add_argument('--hf', default='/tmp/instruct-hf')
 args = ap.parse_args()
@@ -63,7 +63,7 @@ np.random.seed(args.seed)
 torch.manual_seed(args.seed)
 
 EN, ZH = tiny.FASHION_CLASSES, tiny.FASHION_CLASSES_ZH
-# lookalike's prompts, word for word (src/routes/describe.ts, src/vlm/rerank.ts, src/vlm/few-shot.ts, src/vlm/caption.ts)
+# lookalike's prompts, word for word (src/web/routes/describe.ts, src/engine/vlm/rerank.ts, src/engine/vlm/few-shot.ts, src/engine/vlm/caption.ts)
 DESCRIBE_EN, DESCRIBE_ZH = 'Describe this image.', '请用中文描述这张图片'
 RERANK_QUESTION = 'Do these two images show the same kind of thing? Answer yes or no.'
 FEWSHOT_INTRO = 'Here are example images, each followed by its class.\n'
@@ -479,7 +479,7 @@ def pair_order(score: np.ndarray, rel: np.ndarray) -> float:
 
 
 def knn_votes(qv: torch.Tensor, k: int = 20, temperature: float = 0.07) -> list[str]:
-    """lookalike's KNN vote order (src/knn/knn.ts), then the other labels by name: the few-shot candidates' order."""
+    """lookalike's KNN vote order (src/engine/knn/knn.ts), then the other labels by name: the few-shot candidates' order."""
     sims = test_vec[gallery_idx] @ qv
     top = sims.topk(k)
     weights: dict[str, float] = {}
@@ -491,7 +491,7 @@ def knn_votes(qv: torch.Tensor, k: int = 20, temperature: float = 0.07) -> list[
 
 
 def fewshot_classify(q: int, classes: list[str], examples: int) -> str:
-    """src/vlm/few-shot.ts's answer: the class names' token tree, a softmax over the branches at each parting point."""
+    """src/engine/vlm/few-shot.ts's answer: the class names' token tree, a softmax over the branches at each parting point."""
     qv = test_vec[q]
     pics = []
     for c in classes:
@@ -551,7 +551,7 @@ report = {'seed': args.seed, 'threads': args.threads, 'trainImages': args.train_
           'warmupSteps': args.warmup_steps, 'warmupSeconds': warmup_seconds, 'tasks': TASKS,
           'batch': BATCH, 'learningRate': {'text': args.lr, 'tower': args.tower_lr}, 'seconds': seconds,
           'text': {'layers': args.layers, 'hidden': 64, 'vocab': len(tokenizer)},
-          'vision': 'its own tower (src/demo/models/fashion-instruct-mmproj.gguf, 4 to 16 tokens: plain pictures '
+          'vision': 'its own tower (src/engine/demo/models/fashion-instruct-mmproj.gguf, 4 to 16 tokens: plain pictures '
                     'at 64x64, renders at 128x128): the demo '
                     'vision tower, fine-tuned with the text side; search, few-shot examples and the judge\'s pairs '
                     'use the vision demo\'s own (fashion-vision-mmproj.gguf)',

@@ -1,12 +1,12 @@
 """Trains the demo's Qwen3-VL-Reranker-style model on Fashion-MNIST, then converts it with llama.cpp's converter.
 
   OMP_NUM_THREADS=1 python scripts/reference/train_reranker.py --threads 1 \
-      --embedding <train.py's hf folder>/embedding [--steps 3000] [--seed 0] [--out src/demo/models]
+      --embedding <train.py's hf folder>/embedding [--steps 3000] [--seed 0] [--out src/engine/demo/models]
 
 The reranker is read beside LOOKALIKE_EMBED_MODEL=demo and shares its mmproj: it starts from the trained embedding
 model (train.py's Hugging Face folder, --embedding), its vision tower FROZEN, so that fashion-embedding-mmproj.gguf
 stays its mmproj; the text model and lm_head learn. The prompt is Qwen3-VL-Reranker's as lookalike lays it out
-(src/vlm/rerank.ts qwenRerankerPrompt: system judge prompt, <Instruct>, <Query>, <Document>), and the score is the
+(src/engine/vlm/rerank.ts qwenRerankerPrompt: system judge prompt, <Instruct>, <Query>, <Document>), and the score is the
 one the converter's classifier head gives, sigmoid((lm_head[yes] - lm_head[no]) . h_last).
 Training pairs come from the training pictures only: the query is class words (English and Chinese, the embedding
 demo's templates) or a picture, the document a picture; the answer is yes iff they show the same class. Half of each
@@ -16,7 +16,7 @@ It then measures, on the demo split (the embedding's order re-ranked, as search 
 LOOKALIKE_RERANK_MODEL=demo does) for image queries and the class names (en, zh): mAP@10 before and after at each
 depth, what a perfect judge would reach at that depth, the judge's AUROC beside the embedding's, and the judge's
 logit fused with the embedding's similarity (logit + w * similarity, w chosen on validation pictures drawn from the
-training set, never on the demo split). src/demo/models/reranker.json records all of it with the seed and the time.
+training set, never on the demo split). src/engine/demo/models/reranker.json records all of it with the seed and the time.
 """
 import argparse
 import hashlib
@@ -50,7 +50,7 @@ ap.add_argument('--neighbours', type=int, default=120,
 ap.add_argument('--mined', type=float, default=0.5, help='the share of each batch mined from the neighbours')
 ap.add_argument('--eval-at', default='1000,2000', help='steps after which to measure too (a list): does more training help?')
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
-ap.add_argument('--out', default=str(tiny.ROOT / 'src/demo/models'))
+ap.add_argument('--out', default=str(tiny.ROOT / 'src/engine/demo/models'))
 ap.add_argument('--hf', default='/tmp/lookalike-hf-trained/reranker')
 args = ap.parse_args()
 OUT, HF = Path(args.out), Path(args.hf)
@@ -87,7 +87,7 @@ IMAGE = '<|vision_start|>' + '<|image_pad|>' * TOKENS + '<|vision_end|>'
 
 
 def rerank_ids(query_text: str | None) -> list[int]:
-    """src/vlm/rerank.ts qwenRerankerPrompt, with the image query (or the words) and the document image."""
+    """src/engine/vlm/rerank.ts qwenRerankerPrompt, with the image query (or the words) and the document image."""
     prompt = (f'<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<Instruct>: {INSTRUCTION}<Query>:'
               f'{IMAGE if query_text is None else query_text}\n<Document>:{IMAGE}<|im_end|>\n<|im_start|>assistant\n')
     return tokenizer(prompt)['input_ids']
@@ -226,7 +226,7 @@ def average_precision(labels: list[int], truth: int) -> float:
 
 
 def map_after(run: dict, depth: int, score: np.ndarray) -> float:
-    """mAP@10 with the top `depth` ordered by `score` (ties keep the embedding's order, as src/vlm/rerank.ts sorts),
+    """mAP@10 with the top `depth` ordered by `score` (ties keep the embedding's order, as src/engine/vlm/rerank.ts sorts),
     the rest after them."""
     aps = []
     for qi, labels in enumerate(run['labels']):

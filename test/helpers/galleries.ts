@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gallery, type GalleryOptions } from '../../src/gallery/gallery.js';
+import { Gallery, type GalleryOptions } from '../../src/engine/gallery/gallery.js';
 import { identity } from './vectors.js';
 
 export const TEST_INDEX_PARAMS = { hnswM: 16, efSearch: 64, nprobe: 8 };
@@ -13,7 +13,10 @@ export class TestGalleries {
   private readonly opened: Gallery[] = [];
 
   /** `name` goes into the folders' names; `defaults` into every open (a 32-dim identity and flat unless told). */
-  constructor(private readonly name: string, private readonly defaults: Partial<GalleryOptions> = {}) {}
+  constructor(
+    private readonly name: string,
+    private readonly defaults: Partial<GalleryOptions> = {},
+  ) {}
 
   tempDir(): string {
     const dir = mkdtempSync(join(tmpdir(), `lookalike-${this.name}-`));
@@ -23,7 +26,12 @@ export class TestGalleries {
 
   async open(dataDir: string, opts: Partial<GalleryOptions> = {}): Promise<Gallery> {
     const g = await Gallery.open({
-      dataDir, identity: identity(32), indexKind: 'flat', indexParams: TEST_INDEX_PARAMS, ...this.defaults, ...opts,
+      dataDir,
+      identity: identity(32),
+      indexKind: 'flat',
+      indexParams: TEST_INDEX_PARAMS,
+      ...this.defaults,
+      ...opts,
     });
     this.opened.push(g);
     return g;

@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
-import { TINY_TEXT, writeRandomTextModel } from '../../src/models/random-models.js';
+import { TINY_TEXT, writeRandomTextModel } from '../../src/application/models/random-models.js';
 import { ensureRandomMmproj, TINY_VISION, writeRandomLora } from './random-models.js';
 import { ensureLlamaEmbedding } from './llama-embedding.js';
-import { OTHER_LORA, TINY_EMBED_MODEL, TINY_LORA, TINY_MMPROJ, TINY_RERANK_MODEL, TINY_TEXT_MODEL, WIDE_MMPROJ } from './models.js';
+import {
+  OTHER_LORA,
+  TINY_EMBED_MODEL,
+  TINY_LORA,
+  TINY_MMPROJ,
+  TINY_RERANK_MODEL,
+  TINY_TEXT_MODEL,
+  WIDE_MMPROJ,
+} from './models.js';
 
 export default function setup(): void {
   ensureRandomMmproj(TINY_MMPROJ, TINY_VISION, 1);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as FaissNode from 'faiss-node';
-import { loadNative } from '../../src/native/binding.js';
+import { loadNative } from '../../src/engine/native/binding.js';
 import { TINY_MMPROJ, TINY_TEXT_MODEL } from './models.js';
 
 type Outcome = { ok: true; value?: unknown } | { ok: false; code?: string; message: string };
@@ -28,8 +28,15 @@ const capped = async (): Promise<void> => {
 const mode = process.argv[2];
 if (mode === 'vl-sync' || mode === 'vl-async') {
   const model = new (loadNative().VlModel)();
-  await model.load(TINY_TEXT_MODEL, TINY_MMPROJ,
-    { loraScale: 1, nCtx: 512, threads: 1, minTokens: 16, maxTokens: 64, gpuLayers: 0, useGpu: false });
+  await model.load(TINY_TEXT_MODEL, TINY_MMPROJ, {
+    loraScale: 1,
+    nCtx: 512,
+    threads: 1,
+    minTokens: 16,
+    maxTokens: 64,
+    gpuLayers: 0,
+    useGpu: false,
+  });
   const small = { rgb: new Uint8Array(64 * 64 * 3).fill(90), width: 64, height: 64 };
   const first = await model.embed([small]); // the compute buffers, sized before the cap
   const side = 4096;
@@ -42,7 +49,8 @@ if (mode === 'vl-sync' || mode === 'vl-async') {
 } else if (mode === 'pq4') {
   const faiss = createRequire(import.meta.url)('faiss-node') as typeof FaissNode;
   faiss.Index.setThreads(1); // no OpenMP threads to start under the cap
-  const d = 32768, n = 16; // as many training points as a sub-quantizer has centroids: faiss takes them as they are
+  const d = 32768,
+    n = 16; // as many training points as a sub-quantizer has centroids: faiss takes them as they are
   const data = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.618));
   // inner product (0); np: no polysemous training (slow)
   const index = faiss.Index.fromFactory(d, `IVF1,PQ${d / 2}x4np`, 0);
@@ -53,7 +61,13 @@ if (mode === 'vl-sync' || mode === 'vl-async') {
   const query = data.slice(0, d);
   await capped();
   const big = await outcome(() => index.search(query, 1));
-  const after = await outcome(() => small.search(Float32Array.from({ length: 8 }, () => 1), 1).labels[0]);
+  const after = await outcome(
+    () =>
+      small.search(
+        Float32Array.from({ length: 8 }, () => 1),
+        1,
+      ).labels[0],
+  );
   process.stdout.write(JSON.stringify({ big, after }));
 } else {
   throw new Error(`unknown mode ${mode}`);

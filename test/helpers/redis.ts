@@ -18,7 +18,9 @@ export async function freePort(): Promise<number> {
 
 export interface TestRedis {
   url: string;
-  /** Kills it (SIGKILL: no shutdown save beyond the append-only file) and starts it again on the same port and folder. */
+  /**
+   * Kills it (SIGKILL: no shutdown save beyond the append-only file) and starts it again on the same port and folder.
+   */
   restart(downMs?: number): Promise<void>;
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -29,12 +31,31 @@ export async function startRedis({ appendonly = false } = {}): Promise<TestRedis
   const dir = mkdtempSync(join(tmpdir(), 'lookalike-redis-'));
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always'], { stdio: 'ignore' });
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        appendonly ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
+      ],
+      { stdio: 'ignore' },
+    );
     for (let i = 0; i < 100; i++) {
       const ok = await new Promise<boolean>((resolve) => {
         const ping = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
         let out = '';
-        ping.stdout.on('data', (d) => { out += d; });
+        ping.stdout.on('data', (d) => {
+          out += d;
+        });
         ping.on('close', () => resolve(out.trim() === 'PONG'));
       });
       if (ok) return;

@@ -1,12 +1,20 @@
 // Synthetic unit vectors and gallery fixtures for storage and index tests.
-import type { EncoderIdentity } from '../../src/identity.js';
-import { l2Normalize } from '../../src/encoder/vision-encoder.js';
-import { seededRandom } from '../../src/models/random-models.js';
+import type { EncoderIdentity } from '../../src/core/identity.js';
+import { l2Normalize } from '../../src/engine/encoder/vision-encoder.js';
+import { seededRandom } from '../../src/application/models/random-models.js';
 
 export function identity(dim: number, name = 'a'): EncoderIdentity {
   return {
-    modelId: `test-${name}-${dim}`, fingerprint: name.repeat(64).slice(0, 64), fileName: `${name}.gguf`, projectorType: 'qwen3vl_merger',
-    dim, pooling: 'mean', minTokens: 64, maxTokens: 256, projectionDim: dim, deepstackLayers: [],
+    modelId: `test-${name}-${dim}`,
+    fingerprint: name.repeat(64).slice(0, 64),
+    fileName: `${name}.gguf`,
+    projectorType: 'qwen3vl_merger',
+    dim,
+    pooling: 'mean',
+    minTokens: 64,
+    maxTokens: 256,
+    projectionDim: dim,
+    deepstackLayers: [],
   };
 }
 
@@ -22,5 +30,11 @@ export function clusteredVectors(n: number, dim: number, clusters: number, seed 
 }
 
 export function fakeImage(i: number) {
-  return { sha256: i.toString(16).padStart(64, '0'), bytes: 100 + i, width: 64, height: 48, thumbnail: Buffer.from([i & 255]) };
+  return {
+    sha256: i.toString(16).padStart(64, '0'),
+    bytes: 100 + i,
+    width: 64,
+    height: 48,
+    thumbnail: Buffer.from([i & 255]),
+  };
 }
