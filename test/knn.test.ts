@@ -9,7 +9,7 @@ import { Gallery } from '../src/engine/gallery/gallery.js';
 import { classify, summarize, type KnnResult } from '../src/engine/knn/knn.js';
 import { formatEvaluation } from '../src/engine/knn/report.js';
 import { leaveOneOut } from '../src/engine/knn/evaluate.js';
-import { sha256 } from '../src/engine/image/prepare.js';
+import { sha256 } from '../src/core/util/hash.js';
 import {
   fitTemperature,
   MIN_KNN_SUPPORT,

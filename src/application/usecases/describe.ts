@@ -6,6 +6,10 @@ import type { Admission } from '../../core/util/admission.js';
 import { answerFollowUp, type ConversationResult, type HistoryMessage } from '../../engine/vlm/conversation.js';
 import type { VisionLanguageModel } from '../../engine/vlm/vision-language-model.js';
 
+/** The limits a describe request is checked against, for the web tier's schema. */
+export { MAX_KEPT_TURNS } from '../../engine/vlm/conversation.js';
+export { MAX_SEED } from '../../engine/vlm/vision-language-model.js';
+
 export interface DescribeRequest {
   image: Buffer;
   prompt: string;

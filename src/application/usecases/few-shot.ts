@@ -13,6 +13,9 @@ import {
 } from '../../engine/vlm/few-shot.js';
 import type { VisionLanguageModel } from '../../engine/vlm/vision-language-model.js';
 
+/** What a request may leave out, for the web tier's schema. */
+export { DEFAULT_FEWSHOT_EXAMPLES } from '../../engine/vlm/few-shot.js';
+
 export interface FewShotRequest {
   classes?: string[];
   examples: number;

@@ -6,7 +6,8 @@
 import type { PhotoMeta } from '../../core/domain/records.js';
 import { LookalikeError, NotFoundError } from '../../core/errors.js';
 import type { Gallery, StoredContent } from '../../engine/gallery/gallery.js';
-import { prepareImage, sha256, type PreparedImage } from '../../engine/image/prepare.js';
+import { sha256 } from '../../core/util/hash.js';
+import { prepareImage, type PreparedImage } from '../../engine/image/prepare.js';
 import type { JobState, JobWriter, ResultSink } from '../jobs/writer.js';
 import { readPhotoMeta } from './photo-meta.js';
 import { span } from '../../core/util/tracing.js';

@@ -1,6 +1,6 @@
 // Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
-import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { sha256 } from '../../core/util/hash.js';
 import { span } from '../../core/util/tracing.js';
 import type { DecodedImage } from './decode.js';
 
@@ -13,10 +13,6 @@ export interface PreparedImage {
   height: number;
   thumbnail: Buffer; // WebP, at most 256 px on its longer side
   decoded: DecodedImage;
-}
-
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Whatever decodes for the encoder (an embedder, or a model's description when workers encode). */

@@ -1,7 +1,7 @@
 // The request fields and answers of the VL model's features: `/api/classify` with `method=fewshot`, and describe's
 // `history` (follow-up questions).
 import { z } from 'zod';
-import { DEFAULT_FEWSHOT_EXAMPLES } from '../../engine/vlm/few-shot.js';
+import { DEFAULT_FEWSHOT_EXAMPLES } from '../../application/usecases/few-shot.js';
 import { ClassName } from './schemas.js';
 import { formInt, listOf } from './upload.js';
 

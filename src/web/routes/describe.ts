@@ -8,8 +8,7 @@ import type { ErrorCode } from '../../core/errors.js';
 import { errorResponses } from '../http/errors.js';
 import { History, HISTORY_FORM_LIMITS } from '../http/vlm-fields.js';
 import { formInt, formNumber, formText, readUpload } from '../http/upload.js';
-import { MAX_KEPT_TURNS } from '../../engine/vlm/conversation.js';
-import { MAX_SEED } from '../../engine/vlm/vision-language-model.js';
+import { MAX_KEPT_TURNS, MAX_SEED } from '../../application/usecases/describe.js';
 
 export const DEFAULT_DESCRIBE_PROMPT = 'Describe this image.';
 export const DEMO_NOTE =

@@ -1,5 +1,5 @@
 // Search by upload or by words, "find similar" by id, and classification (KNN, and zero-shot with a text embedder).
-import { sha256 } from '../../engine/image/prepare.js';
+import { sha256 } from '../../core/util/hash.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
