@@ -51,7 +51,10 @@ function holdsSame(target: string, source: string, digest: string): boolean {
  *  is hard-linked into place (which, unlike rename, never replaces), so an interrupted run leaves no half file under a
  *  picture's name. A folder without hard links (FAT, some network shares) gets a plain exclusive copy. */
 function place(source: string, target: string, link: boolean): void {
-  if (link) return symlinkSync(source, target);
+  if (link) {
+    symlinkSync(source, target);
+    return;
+  }
   const temp = join(dirname(target), `.lookalike-copy-${process.pid}.tmp`);
   try {
     copyFileSync(source, temp);

@@ -180,8 +180,7 @@ describe('the tiers of src/', () => {
         if (/^ {4}async \(.*\{$/.test(line)) {
           start = i;
           handlers++;
-        }
-        else if (start >= 0 && /^ {4}\},?$/.test(line)) {
+        } else if (start >= 0 && /^ {4}\},?$/.test(line)) {
           if (i - start + 1 >= 40) long.push(`${relative(SRC, file)}:${start + 1} (${i - start + 1} lines)`);
           start = -1;
         }

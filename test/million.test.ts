@@ -146,7 +146,8 @@ describe('an index that cannot grow in memory', () => {
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
-      const ready = /^ready (\d+)\n/.exec((out += d));
+      out += d;
+      const ready = /^ready (\d+)\n/.exec(out);
       if (ready && out.length === ready[0].length) {
         execFileSync('prlimit', [`--pid=${child.pid}`, `--as=${Number(ready[1]) + headroomMiB * 2 ** 20}`]);
         child.stdin.write('go\n');

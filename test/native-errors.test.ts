@@ -36,7 +36,8 @@ function underCap(mode: string, headroom: number): Promise<{ big: Outcome; after
     err += d;
   });
   child.stdout.on('data', (d: Buffer) => {
-    const ready = /^ready (\d+)\n/.exec((out += d));
+    out += d;
+    const ready = /^ready (\d+)\n/.exec(out);
     if (ready && out.length === ready[0].length) {
       execFileSync('prlimit', [`--pid=${child.pid}`, `--as=${Number(ready[1]) + headroom}`]);
       child.stdin.write('go\n');

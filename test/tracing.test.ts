@@ -53,10 +53,10 @@ interface ReceivedSpan {
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const valueOf = (v: AnyValue) =>
+const attributeValue = (v: AnyValue) =>
   v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
 const attributesOf = (list: { key: string; value: AnyValue }[] = []) =>
-  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+  Object.fromEntries(list.map((a) => [a.key, attributeValue(a.value)]));
 
 /** An OTLP/HTTP receiver: decodes the JSON export requests sent to /v1/traces and keeps their spans. */
 async function otlpReceiver() {

@@ -151,7 +151,8 @@ export class Runtime {
         "LOOKALIKE_CAPTIONS=on: the captions are the Instruct model's, and there is none: set LOOKALIKE_TEXT_MODEL",
       );
     }
-    const models = (this.loaded.models = await serverModels(cfg, (m) => this.log.info(m), this.redis ?? undefined));
+    const models = await serverModels(cfg, (m) => this.log.info(m), this.redis ?? undefined);
+    this.loaded.models = models;
     const { encoder, vlm, judge, demo, dataDir, mmprojPath, acceleration } = models;
     for (const s of acceleration?.skipped ?? []) this.log.info(`GPU: ${s.backend} skipped: ${s.reason}`);
     for (const w of models.warnings) this.log.warn(w);
@@ -172,16 +173,18 @@ export class Runtime {
       );
     }
     if (judge) this.log.info(`re-ranking with ${models.rerankModel ? 'the Qwen3-VL-Reranker model' : 'the VL model'}`);
-    const gallery = (this.loaded.gallery = await openGallery(cfg, models, { log: (m) => this.log.info(m) }));
+    const gallery = await openGallery(cfg, models, { log: (m) => this.log.info(m) });
+    this.loaded.gallery = gallery;
     if (demo && gallery.counts().embedded === 0) await this.buildDemoGallery(gallery, models);
     // the linear probe trains in a worker thread, after the demo gallery's build, and again when labels change
-    const probe = (this.loaded.probe = ProbeKeeper.open({
+    const probe = ProbeKeeper.open({
       dataDir,
       identity: encoder.identity,
       worker: PROBE_WORKER,
       currentLabels: () => gallery.labels().map((l) => l.label),
       log: (m) => this.log.info(m),
-    }));
+    });
+    this.loaded.probe = probe;
     gallery.onLabelsChanged(() => probe.labelsChanged());
     let jobs: JobWriter | null = null;
     if (this.redis) {

@@ -157,7 +157,8 @@ export function summarize(pairs: { truth: string; result: KnnResult }[]): Evalua
   const queries: { similarity: number; confidence: number; right: boolean }[] = [];
   for (const { truth, result } of pairs) {
     const predicted = result.candidate ?? '(none)';
-    const row = (confusion[truth] ??= {});
+    const row = confusion[truth] ?? {};
+    confusion[truth] = row;
     row[predicted] = (row[predicted] ?? 0) + 1;
     const ok = predicted === truth;
     if (ok) correct++;

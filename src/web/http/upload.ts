@@ -188,7 +188,8 @@ export function mediaType(req: FastifyRequest): string {
 type Done = (err: Error | null, value?: unknown) => void;
 export function parseJsonBody(_req: FastifyRequest, body: string, done: Done): void {
   if (body.length === 0) {
-    return done(new LookalikeError('empty_body', 'the content type is JSON, and the body is empty'));
+    done(new LookalikeError('empty_body', 'the content type is JSON, and the body is empty'));
+    return;
   }
   try {
     done(null, JSON.parse(body, refusePrototypeKeys));
