@@ -16,8 +16,19 @@ export const REDIS_CALL_TIMEOUT_MS = 3000;
 export const REDIS_PING_INTERVAL_MS = 1000;
 export const REDIS_PING_TIMEOUT_MS = 2000;
 
-const CONNECTION_ERRORS =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|EPIPE|Connection is closed|Stream isn't writeable/;
+const CONNECTION_ERRORS = new RegExp(
+  [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'EPIPE',
+    'Connection is closed',
+    "Stream isn't writeable",
+  ].join('|'),
+);
 
 export class RedisLink {
   /** null until the first connection attempt ends. */

@@ -85,7 +85,9 @@ export class VlEmbedder implements TextEmbedder {
     // everything that changes the stored vectors: both files, the width kept, the token limits, the item instruction
     const instructionId = createHash('sha256').update(item).digest('hex').slice(0, 8);
     const identity: EncoderIdentity = {
-      modelId: `qwen3vl-embedding-${textFp.sha256.slice(0, 12)}-${mmprojFp.sha256.slice(0, 12)}-d${dim}-t${minTokens}-${maxTokens}-i${instructionId}`,
+      modelId:
+        `qwen3vl-embedding-${textFp.sha256.slice(0, 12)}-${mmprojFp.sha256.slice(0, 12)}` +
+        `-d${dim}-t${minTokens}-${maxTokens}-i${instructionId}`,
       fingerprint: textFp.sha256,
       fileName: basename(textPath),
       projectorType: mmproj.projectorType,

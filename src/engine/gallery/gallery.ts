@@ -210,7 +210,8 @@ export class Gallery implements LabelledVectors {
       if (isNew) this.store.delete(id);
       throw new IndexOutOfMemoryError(
         `the vector index cannot grow in this machine's memory: ` +
-          `${isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open'}. ` +
+          (isNew ? 'the image was not stored' : 'its new vector is stored, and the index takes it at the next open') +
+          '. ' +
           'An ivf-pq index holds 264 bytes a vector (README "Which kind at which size")',
       );
     }

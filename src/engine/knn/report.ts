@@ -77,7 +77,8 @@ export function formatClassifiers(
     `${'classifier'.padEnd(10)} ${'measured by'.padEnd(w)} ${'accuracy'.padStart(8)} ${'ECE'.padStart(6)}`,
     ...rows.map(
       (r) =>
-        `${r.classifier.padEnd(10)} ${r.measured.padEnd(w)} ${`${(100 * r.accuracy).toFixed(1)}%`.padStart(8)} ${r.ece.toFixed(3).padStart(6)}`,
+        `${r.classifier.padEnd(10)} ${r.measured.padEnd(w)} ` +
+        `${`${(100 * r.accuracy).toFixed(1)}%`.padStart(8)} ${r.ece.toFixed(3).padStart(6)}`,
     ),
   ].join('\n');
 }

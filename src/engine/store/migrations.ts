@@ -43,7 +43,8 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE images ADD COLUMN lens TEXT;
    ALTER TABLE images ADD COLUMN latitude REAL;
    ALTER TABLE images ADD COLUMN longitude REAL;
-   UPDATE images SET taken_at = added_at, taken_ms = CAST(ROUND((julianday(added_at) - 2440587.5) * 86400000) AS INTEGER);
+   UPDATE images SET taken_at = added_at,
+     taken_ms = CAST(ROUND((julianday(added_at) - 2440587.5) * 86400000) AS INTEGER);
    CREATE INDEX images_taken ON images(taken_ms, id);
    CREATE INDEX images_source ON images(source);`,
   // 3: a log of vector changes, so the index's sync at open reads what changed since its save (its manifest keeps the

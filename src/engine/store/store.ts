@@ -32,7 +32,8 @@ const undatedPhoto = (now: Date): PhotoMeta => ({
   longitude: null,
 });
 
-const COLUMNS = `id, sha256, source, label, width, height, bytes, added_at AS addedAt, taken_at AS takenAt, taken_from AS takenFrom,
+const COLUMNS = `id, sha256, source, label, width, height, bytes, added_at AS addedAt,
+  taken_at AS takenAt, taken_from AS takenFrom,
   camera_make AS cameraMake, camera_model AS cameraModel, lens, latitude, longitude`;
 
 /**
@@ -160,7 +161,8 @@ export class Store {
       return;
     }
     this.db.transaction(() => {
-      this.sql(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling, min_tokens, max_tokens, created_at, active)
+      this.sql(`INSERT INTO models (model_id, fingerprint, file_name, projector_type, dim, pooling,
+        min_tokens, max_tokens, created_at, active)
         VALUES (@modelId, @fingerprint, @fileName, @projectorType, @dim, @pooling, @minTokens, @maxTokens, @now, 0)
         ON CONFLICT(model_id) DO NOTHING`).run({ ...identity, now: new Date().toISOString() });
       this.sql('UPDATE models SET active = (model_id = ?)').run(identity.modelId);
@@ -265,10 +267,9 @@ export class Store {
     if (photo.takenFrom === 'added') return false;
     return this.write(
       () =>
-        this.sql(`UPDATE images SET taken_at = @takenAt, taken_ms = @takenMs, taken_from = @takenFrom, camera_make = @cameraMake,
-      camera_model = @cameraModel, lens = @lens, latitude = @latitude, longitude = @longitude WHERE id = @id AND taken_from = 'added'`).run(
-          { ...photo, id },
-        ).changes > 0,
+        this.sql(`UPDATE images SET taken_at = @takenAt, taken_ms = @takenMs, taken_from = @takenFrom,
+      camera_make = @cameraMake, camera_model = @cameraModel, lens = @lens, latitude = @latitude, longitude = @longitude
+      WHERE id = @id AND taken_from = 'added'`).run({ ...photo, id }).changes > 0,
     );
   }
 
