@@ -1,9 +1,11 @@
 // The gallery's records as every layer speaks of them: an image, its photo metadata, what a listing keeps and
-// where a page ends. Plain types: no layer has to import the database to name them.
+// where a page ends. Plain types, and the one list of where a date comes from: no layer has to import the database
+// to name them.
 
 /** Where the date taken came from: EXIF DateTimeOriginal, the file's mtime (builder), the time of upload, or when a
  *  row from before metadata was added (until `npm run index -- <folder>` backfills it). */
-export type TakenFrom = 'exif' | 'file' | 'upload' | 'added';
+export const TAKEN_FROM = ['exif', 'file', 'upload', 'added'] as const;
+export type TakenFrom = (typeof TAKEN_FROM)[number];
 
 export interface PhotoMeta {
   /** ISO 8601; with EXIF's offset (OffsetTimeOriginal) when the camera wrote one, else a local time without one. */

@@ -1,5 +1,6 @@
 // Response shapes shared by the routes (zod: validated on the way out, and documented in OpenAPI at /docs).
 import { z } from 'zod';
+import { TAKEN_FROM } from '../../core/domain/records.js';
 
 export const ImageOut = z.object({
   id: z.number().int(),
@@ -17,7 +18,7 @@ export const ImageOut = z.object({
         'takenFrom)',
     ),
   takenFrom: z
-    .enum(['exif', 'file', 'upload', 'added'])
+    .enum(TAKEN_FROM)
     .describe(
       "where takenAt comes from: EXIF DateTimeOriginal, the file's modification time (index builder), " +
         'the time of upload (no EXIF date), or when it was added (a row from before metadata; npm run index -- ' +
