@@ -1,7 +1,7 @@
 // The FAISS index kinds lookalike offers. All use inner product on unit vectors, so scores are cosine similarities
 // (approximate for ivf-sq8; ivf-pq re-scores its candidates with the stored vectors, so its scores are exact).
-// (`sq8`, exhaustive SQ8, was dropped: Debian's libfaiss decodes SQ8 with scalar code, which made it 4x slower than
-// flat, and ivf-sq8 has the same memory per vector and is faster than both.)
+// There is no exhaustive SQ8 kind: Debian's libfaiss decodes SQ8 with scalar code, which makes it 4x slower than
+// flat, and ivf-sq8 has the same memory per vector and is faster than both.
 import type { INDEX_KINDS } from '../../core/config.js';
 
 export type IndexKind = (typeof INDEX_KINDS)[number];
