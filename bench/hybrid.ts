@@ -98,7 +98,8 @@ try {
   const rows: string[] = [];
   const byMode: Record<string, { en: number[]; zh: number[]; ms: number[] }> = {};
   for (const mode of MODES) {
-    const m: { en: number[]; zh: number[]; ms: number[] } = (byMode[mode] = { en: [], zh: [], ms: [] });
+    const m: { en: number[]; zh: number[]; ms: number[] } = { en: [], zh: [], ms: [] };
+    byMode[mode] = m;
     for (const q of queries) {
       const started = performance.now();
       const res = await app.inject({ method: 'POST', url: '/api/search', payload: { text: q.text, mode, k: K } });

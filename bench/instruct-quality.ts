@@ -89,9 +89,11 @@ export interface ReadItem {
 
 /** The classes a text names: in English as whole words ("shirt" is not inside "t-shirt"; a plural s counts). */
 export function namesIn(text: string, names: readonly string[], lang: 'en' | 'zh'): number[] {
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return names.flatMap((n, i) =>
-    (lang === 'zh' ? text.includes(n) : new RegExp(`(?<![\\w-])${escape(n)}s?(?![\\w-])`, 'i').test(text)) ? [i] : [],
+    (lang === 'zh' ? text.includes(n) : new RegExp(`(?<![\\w-])${escapeRegex(n)}s?(?![\\w-])`, 'i').test(text))
+      ? [i]
+      : [],
   );
 }
 

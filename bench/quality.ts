@@ -180,7 +180,6 @@ interface RerankRow {
  */
 async function rerankSection(
   models: ModelSet,
-  config: Config,
   data: { gallery: Item[]; queries: Item[]; names: Record<string, string> },
   gallery: Float32Array[],
   queries: Float32Array[],
@@ -455,7 +454,7 @@ runCli(USAGE, async () => {
         },
       );
     }
-    const rerank = await rerankSection(models, config, data, gallery, queries, depths);
+    const rerank = await rerankSection(models, data, gallery, queries, depths);
     const demoSplitUsed =
       !values.folder && values['gallery-per-class'] === undefined && values['queries-per-class'] === undefined;
     const pytorch = pytorchRerank(config, demoSplitUsed);

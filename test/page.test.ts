@@ -318,9 +318,8 @@ describe('the page with the VL model loaded', () => {
       const top = () => page.locator('#describe').evaluate((f) => f.getBoundingClientRect().top + window.scrollY);
       const before = await top();
       await page.evaluate(() => {
-        const seen: { progress: string; top: number; done: boolean }[] = ((
-          window as unknown as { seen: typeof seen }
-        ).seen = []);
+        const seen: { progress: string; top: number; done: boolean }[] = [];
+        (window as unknown as { seen: typeof seen }).seen = seen;
         const box = document.getElementById('describe')!;
         new MutationObserver(() =>
           seen.push({
@@ -557,7 +556,8 @@ describe('the page while the demo gallery is built on the first start', () => {
       const url = await fresh.app.listen({ port: 0, host: '127.0.0.1' });
       await page.addInitScript(() => {
         // every text the status line shows
-        const seen: string[] = ((window as unknown as { statuses: string[] }).statuses = []);
+        const seen: string[] = [];
+        (window as unknown as { statuses: string[] }).statuses = seen;
         new MutationObserver(() => {
           const text = document.getElementById('status')?.textContent ?? '';
           if (text !== seen.at(-1)) seen.push(text);

@@ -208,7 +208,8 @@ export class Runtime {
     if (ready.captions.enabled) {
       const { captioned, pending } = ready.captions.progress();
       this.log.info(
-        `captions: on (${cfg.LOOKALIKE_CAPTION_LANGUAGES}); ${captioned} captioned, ${pending} to go, in the background`,
+        `captions: on (${cfg.LOOKALIKE_CAPTION_LANGUAGES}); ${captioned} captioned, ` +
+          `${pending} to go, in the background`,
       );
       ready.captions.start();
     }

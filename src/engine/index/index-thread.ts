@@ -617,8 +617,8 @@ function answerSearches(batch: SearchMessage[]): void {
     found = searchBatch(batch.map((m) => ({ queries: m.args[0], k: m.args[1], allowIds: m.args[2] })));
   } catch {
     // a search that throws before FAISS is asked: each alone, so that it fails alone
-    if (batch.length === 1) return parentPort!.postMessage(answer(batch[0]!.seq, () => ops.search(...batch[0]!.args)));
-    for (const m of batch) answerSearches([m]);
+    if (batch.length === 1) parentPort!.postMessage(answer(batch[0]!.seq, () => ops.search(...batch[0]!.args)));
+    else for (const m of batch) answerSearches([m]);
     return;
   }
   const batched = batch.length > 1 ? ({ batched: true } as const) : {};

@@ -42,7 +42,8 @@ const mode = z
   .optional()
   .describe(
     'how words are matched: vector (default: the embedding model), ' +
-      'keyword (FTS5 bm25 over file paths, labels, captions and the words pictures show; score: bm25) or hybrid (both, ' +
+      'keyword (FTS5 bm25 over file paths, labels, captions and the words pictures show; score: bm25) ' +
+      'or hybrid (both, ' +
       'fused by reciprocal rank fusion with k = 60; score: the fused one). keyword and hybrid need captions ' +
       '(LOOKALIKE_CAPTIONS=on, or npm run captions), take no minScore nor sort=date, and page over one ranking ' +
       'made on ' +
