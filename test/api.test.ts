@@ -246,6 +246,22 @@ describe('POST /api/classify', () => {
 });
 
 describe('gallery routes', () => {
+  it('makes the thumbnail from the upload, not from the encoder\'s smaller input: fine detail survives', async () => {
+    // one-pixel black and white stripes: at the encoder's input size they blur into grey
+    const side = 256;
+    const stripes = Buffer.alloc(side * side, 0).map((_, i) => (i % 2 ? 255 : 0));
+    const png = await sharp(stripes, { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
+    const added = await post('/api/images', { image: image(png, 'stripes.png') });
+    expect(added.statusCode, added.body).toBe(201);
+    const thumb = await t.app.inject(`/api/images/${added.json().id}/thumbnail`);
+    const { data, info } = await sharp(thumb.rawPayload).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([side, side]);
+    let contrast = 0;
+    for (let i = 1; i < data.length; i++) if (i % info.width) contrast += Math.abs(data[i]! - data[i - 1]!);
+    expect(contrast / (info.height * (info.width - 1))).toBeGreaterThan(128);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/images/${added.json().id}` })).statusCode).toBe(204);
+  });
+
   it('adds, reads, finds similar, deletes, and never returns the deleted image', async () => {
     const png = await scenePng(4242);
     const added = await post('/api/images', { image: image(png, 'mine.png'), label: 'mine' });

@@ -21,26 +21,20 @@ export interface Decoder {
 }
 
 /**
- * Decodes once, for the encoder; the thumbnail is made from that decoded image. Throws BadImageError /
- * ImageTooLargeError. `hash`: the content's sha256 when the caller has it already.
+ * Decodes for the encoder, which validates the upload (BadImageError / ImageTooLargeError); the thumbnail is then
+ * made from the upload itself, not from the encoder's input: that input can be far smaller (64 px for the demo's
+ * towers), and words in a picture must stay readable for the captions. `hash`: the content's sha256 when known.
  */
 export function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
   return span('decode', () => decodeAndThumbnail(encoder, data, hash), { 'lookalike.bytes': data.length });
 }
 
 async function decodeAndThumbnail(encoder: Decoder, data: Buffer, hash: string): Promise<PreparedImage> {
-  const decoded = await encoder.decode(data); // validates: refuses non-images, truncated and oversized files
-  // the encoder's input is stretched to a 32 px grid: the thumbnail gets the source's aspect ratio back
-  const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(decoded.sourceWidth, decoded.sourceHeight));
-  const thumbnail = await sharp(Buffer.from(decoded.rgb.buffer, decoded.rgb.byteOffset, decoded.rgb.byteLength), {
-    raw: { width: decoded.width, height: decoded.height, channels: 3 },
-  })
-    .extract(decoded.content) // without the padding of an extreme shape
-    .resize(
-      Math.max(1, Math.round(decoded.sourceWidth * scale)),
-      Math.max(1, Math.round(decoded.sourceHeight * scale)),
-      { fit: 'fill' },
-    )
+  const decoded = await encoder.decode(data);
+  const thumbnail = await sharp(data, { limitInputPixels: decoded.sourceWidth * decoded.sourceHeight })
+    .rotate() // EXIF orientation, as the encoder sees it
+    .flatten({ background: '#ffffff' })
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 75 })
     .toBuffer();
   return {
