@@ -1,6 +1,6 @@
 """Trains the demo's tiny Qwen3-VL models on Fashion-MNIST (Debian's dataset-fashion-mnist), then converts them.
 
-  python scripts/reference/train.py [--vision-steps 4000] [--embedding-steps 1200] [--instance-weight 0.1] [--seed 0] [--out src/engine/demo/models]
+  python scripts/reference/train.py [--vision-steps 8000] [--embedding-steps 1200] [--instance-weight 0.1] [--seed 0] [--out src/engine/demo/models]
 
 1. The vision tower (transformers' Qwen3VLForConditionalGeneration, tiny; only its mmproj is used): cross-entropy
    through a cosine classifier on the L2-normalised mean of the main merger tokens, which is lookalike's `mean`
@@ -34,7 +34,7 @@ from fashion import (AUGMENT, GALLERY_PER_CLASS, QUERIES_PER_CLASS, SHOES, SIDE,
                      grid, instance_loss, knn_and_map, load, patchify, resized, variant, vision_vectors)
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--vision-steps', type=int, default=4000)
+ap.add_argument('--vision-steps', type=int, default=8000)
 ap.add_argument('--embedding-steps', type=int, default=1200)
 ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--threads', type=int, default=2)
