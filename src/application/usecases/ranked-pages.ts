@@ -20,11 +20,19 @@ const PER_QUERY = 4;
 /** Results in their order: score descending, then id ascending. */
 const byScore = (a: SearchHit, b: SearchHit) => b.score - a.score || a.id - b.id;
 
-/** Reciprocal rank fusion: an image's score is the sum over the rankings of 1 / (RRF_K + its rank), ranks from 1. */
+/**
+ * Reciprocal rank fusion: an image's score is the sum over the rankings of 1 / (RRF_K + its rank), ranks from 1.
+ * Hits of equal score share the rank of the first of them: captions of one class often say the same sentence, so bm25
+ * ties them, and an order among them by id would hand the fusion an arbitrary one.
+ */
 export function fuseRankings(rankings: SearchHit[][], k = RRF_K): SearchHit[] {
   const fused = new Map<number, number>();
   for (const ranking of rankings) {
-    ranking.forEach((h, i) => fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (k + i + 1)));
+    let rank = 0;
+    ranking.forEach((h, i) => {
+      if (i === 0 || h.score !== ranking[i - 1]!.score) rank = i + 1;
+      fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (k + rank));
+    });
   }
   return [...fused].map(([id, score]) => ({ id, score })).sort(byScore);
 }
