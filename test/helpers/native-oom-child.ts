@@ -35,6 +35,7 @@ if (mode === 'vl-sync' || mode === 'vl-async') {
     minTokens: 16,
     maxTokens: 64,
     gpuLayers: 0,
+    maxBatch: 1,
     useGpu: false,
   });
   const small = { rgb: new Uint8Array(64 * 64 * 3).fill(90), width: 64, height: 64 };

@@ -101,6 +101,8 @@ export interface NativeVlModel {
       maxTokens: number;
       /** Text layers on the GPU; negative: all. */
       gpuLayers: number;
+      /** Candidates scoreBatch decodes side by side (1 to 64); more take turns. */
+      maxBatch: number;
       /** The vision tower on the GPU. */
       useGpu: boolean;
       /** The vision tower's flash attention (accel's flashAttentionFor). */

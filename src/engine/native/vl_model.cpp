@@ -137,7 +137,7 @@ class VlModel : public Napi::ObjectWrap<VlModel> {
   std::deque<CachedImage> image_cache;
   std::vector<float> scratch;
   static constexpr size_t IMAGE_CACHE_SIZE = 8;
-  static constexpr uint32_t MAX_BATCH = 16;  // candidates decoded side by side; more go in turns
+  uint32_t max_batch = 1;  // candidates decoded side by side (load's maxBatch, set by JS); more go in turns
 
   // Encodes an image chunk, or finds it in the cache; returns its embeddings or nullptr. `remember` false: a batch's
   // candidates, each seen once, would push the query image (the one worth keeping) out of the small cache.
@@ -411,6 +411,7 @@ class LoadWorker : public ModelWorker {
     float lora_scale = 1;
     int n_ctx = 4096, n_threads = 1, min_tokens = 64, max_tokens = 256;
     int gpu_layers = 0;  // text layers on the GPU; negative: all
+    int max_batch = 1;  // scoreBatch's candidates side by side
     bool use_gpu = false;  // the vision tower on the GPU
     std::string flash_attn = "auto";  // the vision tower's flash attention: auto | on | off (the policy is JS's)
     // generate: logits (describe, yes/no); embed: the last token's hidden state after the final norm (an embedding
@@ -447,10 +448,11 @@ class LoadWorker : public ModelWorker {
     cp.n_threads = o.n_threads;
     cp.n_threads_batch = o.n_threads;
     cp.no_perf = true;
-    // scoreBatch: the shared prefix in sequence 0, up to MAX_BATCH candidates in sequences 1..MAX_BATCH. One unified
+    // scoreBatch: the shared prefix in sequence 0, up to max_batch candidates in sequences 1..max_batch. One unified
     // KV cache: every sequence may use the whole context (not n_ctx / n_seq_max each), and the prefix copied into
     // the candidates' sequences is stored once (llama_memory_seq_cp only adds the sequence id to its cells).
-    cp.n_seq_max = VlModel::MAX_BATCH + 1;
+    m->max_batch = static_cast<uint32_t>(o.max_batch);
+    cp.n_seq_max = m->max_batch + 1;
     cp.kv_unified = true;
     if (o.mode != "generate") {
       cp.embeddings = true;
@@ -578,10 +580,10 @@ class ScoreWorker : public PromptReadWorker {
 
 // scoreBatch(prefix, prefixImages, [{ prompt, images }], tokenIds) -> { outputs: Float32Array[], nPromptTokens: number[] }
 // Scores several prompts that share their start (a re-rank: the query, then each candidate). The prefix is evaluated
-// once into sequence 0 and copied (llama_memory_seq_cp) into sequences 1..MAX_BATCH, one per candidate; each suffix
+// once into sequence 0 and copied (llama_memory_seq_cp) into sequences 1..max_batch, one per candidate; each suffix
 // is decoded in its own sequence. Text tokens of all sequences go into shared llama_decode calls; image chunks are
 // decoded one sequence at a time (mtmd's helper takes one sequence, and Qwen3-VL's vision tower encodes one image per
-// call). More candidates than MAX_BATCH, or than the context holds beside the prefix, go in turns. Each output is what
+// call). More candidates than max_batch, or than the context holds beside the prefix, go in turns. Each output is what
 // score() (generate mode: the logits of tokenIds) or embedPrompt() (rank mode: the classifier's outputs) gives for
 // the whole prompt.
 class ScoreBatchWorker : public ModelWorker {
@@ -655,7 +657,7 @@ class ScoreBatchWorker : public ModelWorker {
     for (size_t first = 0; first < n;) {
       // as many candidates as there are sequences and as fit beside the prefix (each fits alone: checked above)
       size_t last = first, used = n_prefix;
-      while (last < n && last - first < VlModel::MAX_BATCH && used + n_prompt[last] - n_prefix <= n_ctx) used += n_prompt[last++] - n_prefix;
+      while (last < n && last - first < m->max_batch && used + n_prompt[last] - n_prefix <= n_ctx) used += n_prompt[last++] - n_prefix;
       for (size_t c = 0; c < last - first; c++) llama_memory_seq_cp(mem, 0, seq_of(c), -1, -1);
       err = decode_group(runs, first, last, prefix_pos);
       for (size_t c = 0; c < last - first; c++) llama_memory_seq_rm(mem, seq_of(c), -1, -1);  // the prefix stays in 0
@@ -970,6 +972,8 @@ Napi::Value VlModel::load(const Napi::CallbackInfo & info) {
   opts.min_tokens = o.Get("minTokens").ToNumber().Int32Value();
   opts.max_tokens = o.Get("maxTokens").ToNumber().Int32Value();
   opts.gpu_layers = o.Get("gpuLayers").ToNumber().Int32Value();
+  opts.max_batch = o.Get("maxBatch").ToNumber().Int32Value();
+  if (opts.max_batch < 1 || opts.max_batch > 64) throw Napi::RangeError::New(env, "maxBatch must be 1 to 64");
   opts.use_gpu = o.Get("useGpu").ToBoolean();
   if (o.Get("flashAttn").IsString()) opts.flash_attn = o.Get("flashAttn").ToString().Utf8Value();
   if (o.Get("mode").IsString()) opts.mode = o.Get("mode").ToString().Utf8Value();

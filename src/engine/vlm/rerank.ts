@@ -7,7 +7,7 @@
 import type { DecodedImage } from '../image/decode.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { PromptPart } from '../native/binding.js';
-import { joinParts, type VisionLanguageModel } from './vision-language-model.js';
+import { joinParts, MAX_SCORE_BATCH, type VisionLanguageModel } from './vision-language-model.js';
 
 export const RERANK_QUESTION = 'Do these two images show the same kind of thing? Answer yes or no.';
 /** What is searched for: an image, or words. `key` names it in the cache (the image's sha256, or the text). */
@@ -89,10 +89,6 @@ export interface Candidate {
 }
 export type Reranked<T extends Candidate> = T & { rerankScore: number | null };
 
-/**
- * Candidates per judge call at most: the native VlModel decodes 16 side by side (more would take turns in the call).
- */
-export const MAX_RERANK_BATCH = 16;
 
 export class Reranker {
   private readonly cache = new Map<string, number>();
@@ -105,7 +101,7 @@ export class Reranker {
     readonly topN: number,
     readonly budgetMs: number,
     private readonly cacheSize = 10_000,
-    readonly batchSize = MAX_RERANK_BATCH,
+    readonly batchSize = MAX_SCORE_BATCH,
   ) {}
 
   /**

@@ -48,6 +48,8 @@ export class ContextOverflowError extends LookalikeError {
  * The largest seed: llama.cpp reads 2^32 - 1 as "pick a random one", which would break "the same seed, the same text".
  */
 export const MAX_SEED = 2 ** 32 - 2;
+/** Candidates one judge call decodes side by side (the native context holds a sequence for each); more take turns. */
+export const MAX_SCORE_BATCH = 16;
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -151,6 +153,7 @@ export class VisionLanguageModel {
       minTokens,
       maxTokens,
       gpuLayers: opts.gpuLayers ?? 0,
+      maxBatch: MAX_SCORE_BATCH,
       useGpu: opts.useGpu ?? false,
       flashAttn: flashAttentionFor(opts.useGpu ?? false),
       mode: opts.role ?? 'generate',
