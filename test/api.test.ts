@@ -246,11 +246,13 @@ describe('POST /api/classify', () => {
 });
 
 describe('gallery routes', () => {
-  it('makes the thumbnail from the upload, not from the encoder\'s smaller input: fine detail survives', async () => {
+  it("makes the thumbnail from the upload, not from the encoder's smaller input: fine detail survives", async () => {
     // one-pixel black and white stripes: at the encoder's input size they blur into grey
     const side = 256;
     const stripes = Buffer.alloc(side * side, 0).map((_, i) => (i % 2 ? 255 : 0));
-    const png = await sharp(stripes, { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
+    const png = await sharp(stripes, { raw: { width: side, height: side, channels: 1 } })
+      .png()
+      .toBuffer();
     const added = await post('/api/images', { image: image(png, 'stripes.png') });
     expect(added.statusCode, added.body).toBe(201);
     const thumb = await t.app.inject(`/api/images/${added.json().id}/thumbnail`);

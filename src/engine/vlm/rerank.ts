@@ -89,7 +89,6 @@ export interface Candidate {
 }
 export type Reranked<T extends Candidate> = T & { rerankScore: number | null };
 
-
 export class Reranker {
   private readonly cache = new Map<string, number>();
   /** What one candidate cost in the last finished batch (ms, its share of the shared query included); 0: none yet. */
