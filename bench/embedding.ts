@@ -15,7 +15,7 @@ import { l2Normalize } from '../src/engine/encoder/vision-encoder.js';
 import { truncate, VlEmbedder } from '../src/engine/encoder/vl-embedder.js';
 import { VectorIndex } from '../src/engine/index/vector-index.js';
 import type { IndexKind } from '../src/engine/index/kinds.js';
-import { seededRandom, writeRandomTextModel, type TextSpec } from '../src/application/models/random-models.js';
+import { seededRandom, writeRandomTextModel, type TextSpec } from '../test/helpers/random-text-model.js';
 import {
   QWEN3VL_2B_VISION,
   QWEN3VL_8B_VISION,

@@ -6,7 +6,7 @@
 //   npm run bench:generative        (LOOKALIKE_BENCH_8B=0 skips the 8B-width part)
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TINY_TEXT, writeRandomTextModel, type TextSpec } from '../src/application/models/random-models.js';
+import { TINY_TEXT, writeRandomTextModel, type TextSpec } from '../test/helpers/random-text-model.js';
 import {
   QWEN3VL_8B_VISION,
   TINY_VISION,

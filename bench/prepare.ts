@@ -13,7 +13,9 @@ const OPTIONS = { maxInputPixels: 50_000_000 };
 const decoder = { decode: (data: Buffer) => decodeForEncoder(data, LIMITS, OPTIONS) };
 
 async function picture(width: number, height: number, format: 'jpeg' | 'png'): Promise<Buffer> {
-  const noise = sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } });
+  const noise = sharp({
+    create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  });
   return format === 'jpeg' ? noise.jpeg({ quality: 90 }).toBuffer() : noise.png().toBuffer();
 }
 

@@ -16,7 +16,7 @@ import {
   demoRerankModel,
   demoTextModel,
 } from '../src/application/models/resolve.js';
-import { writeRandomTextModel, type TextSpec } from '../src/application/models/random-models.js';
+import { writeRandomTextModel, type TextSpec } from '../test/helpers/random-text-model.js';
 import { QWEN3VL_8B_VISION, writeRandomMmproj } from '../test/helpers/random-models.js';
 import {
   instructJudge,

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededRandom } from '../src/application/models/random-models.js';
+import { seededRandom } from '../test/helpers/random-text-model.js';
 import { blobToVector, encodeHalf, storedDot } from '../src/core/util/vector-format.js';
 import { dot } from '../src/core/util/vectors.js';
 import { percentile } from './common.js';

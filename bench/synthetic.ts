@@ -3,7 +3,7 @@
 // weights decaying as 1/sqrt(rank), each vector its centre plus isotropic noise of norm SPREAD (the centre has norm 1),
 // all from one seed. Queries come from a stream of their own, so a bench draws the same queries whether it has just
 // built its index or loads a kept one.
-import { seededRandom } from '../src/application/models/random-models.js';
+import { seededRandom } from '../test/helpers/random-text-model.js';
 
 export const DIM = 4096;
 const SUBSPACE = 256;

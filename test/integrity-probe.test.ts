@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { recompressedCopy, scenePng } from './helpers/images.js';
-import { seededRandom } from '../src/application/models/random-models.js';
+import { seededRandom } from './helpers/random-text-model.js';
 
 type State = 'live' | 'trash' | 'gone';
 interface Walk {

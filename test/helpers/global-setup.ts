@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { TINY_TEXT, writeRandomTextModel } from '../../src/application/models/random-models.js';
+import { TINY_TEXT, writeRandomTextModel } from './random-text-model.js';
 import { ensureRandomMmproj, TINY_VISION, writeRandomLora } from './random-models.js';
 import { ensureLlamaEmbedding } from './llama-embedding.js';
 import {

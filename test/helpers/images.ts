@@ -1,6 +1,6 @@
 // Deterministic test images: random scenes of shapes drawn as SVG and rendered by sharp, from a seed.
 import sharp from 'sharp';
-import { seededRandom } from '../../src/application/models/random-models.js';
+import { seededRandom } from './random-text-model.js';
 
 export function sceneSvg(seed: number, width = 320, height = 240): string {
   const rand = seededRandom(seed * 7919 + 17);

@@ -13,7 +13,7 @@ import {
   writePlanned,
   type TensorPlan,
   type TextSpec,
-} from '../../src/application/models/random-models.js';
+} from './random-text-model.js';
 
 export interface VisionSpec {
   hidden: number;

@@ -1,7 +1,7 @@
 // Synthetic unit vectors and gallery fixtures for storage and index tests.
 import type { EncoderIdentity } from '../../src/core/identity.js';
 import { l2Normalize } from '../../src/engine/encoder/vision-encoder.js';
-import { seededRandom } from '../../src/application/models/random-models.js';
+import { seededRandom } from './random-text-model.js';
 
 export function identity(dim: number, name = 'a'): EncoderIdentity {
   return {

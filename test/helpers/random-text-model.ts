@@ -1,10 +1,11 @@
-// Random-weight GGUF text models of the real Qwen3-VL architecture, written deterministically from a seed: the demo
-// makes its text model with them. The tensor plans are shared with the tests' writers of random vision towers and
-// LoRA adapters (test/helpers/random-models.ts). None of these files is committed: they are made on demand.
+// Random-weight GGUF text models of the real Qwen3-VL architecture, written deterministically from a seed, for the
+// tests and benches (the demo's text model is trained: src/engine/demo/models). The tensor plans are shared with the
+// writers of random vision towers and LoRA adapters (random-models.ts). None of these files is committed: they are
+// made on demand.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GgmlType } from '../../engine/gguf/format.js';
-import { writeGguf, type GgufKv, type GgufTensorData } from '../../engine/gguf/writer.js';
+import { GgmlType } from '../../src/engine/gguf/format.js';
+import { writeGguf, type GgufKv, type GgufTensorData } from '../../src/engine/gguf/writer.js';
 
 // splitmix32: small, fast and the same on every machine.
 export function seededRandom(seed: number): () => number {
