@@ -224,7 +224,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
           'LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL ' +
             "model in this process (with LOOKALIKE_CAPTIONS=on it names the workers' captioning model instead)",
         );
-      // the workers only encode: a reranker would be a VL model loaded here, on the CPU (no GPU is probed in this mode)
+      // the workers never re-rank: a reranker would be a VL model loaded here, on the CPU (no GPU is probed here)
       if (cfg.LOOKALIKE_RERANK_MODEL) {
         throw new ModelFileError(
           'LOOKALIKE_QUERY_ENCODER=queue loads no model here, but re-ranking ' +
