@@ -68,11 +68,6 @@ export class Captions {
     return this.vlm !== null || this.jobs !== null;
   }
 
-  /** Who captions: 'local' (the Instruct model in this process) or 'workers'; null when off. */
-  get captioner(): 'local' | 'workers' | null {
-    return this.jobs ? 'workers' : this.vlm ? 'local' : null;
-  }
-
   /** Whether keyword search has anything beyond paths and labels: a caption was ever made in this gallery. */
   get everRun(): boolean {
     return this.gallery.captionCounts().ever;
