@@ -14,6 +14,12 @@ const OPTIONS = {
     env: 'LOOKALIKE_EMBED_MODEL',
     help: 'Qwen3-VL-Embedding GGUF, when the writer uses one',
   },
+  'text-model': {
+    type: 'string',
+    env: 'LOOKALIKE_TEXT_MODEL',
+    help: 'the Instruct text GGUF: with it, the worker captions too (the server names the same)',
+  },
+  'text-mmproj': { type: 'string', env: 'LOOKALIKE_TEXT_MMPROJ', help: "the Instruct model's own mmproj" },
   'metrics-port': {
     type: 'string',
     env: 'LOOKALIKE_METRICS_PORT',

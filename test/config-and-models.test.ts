@@ -171,4 +171,30 @@ describe('model sets', () => {
     expect(outcome).toBeInstanceOf(ModelFileError);
     expect((outcome as Error).message).toMatch(/queue loads no model here, but re-ranking \(LOOKALIKE_RERANK_MODEL\)/);
   });
+
+  it("with LOOKALIKE_QUERY_ENCODER=queue, LOOKALIKE_TEXT_MODEL is refused, unless it names the workers' captions", async () => {
+    const env = {
+      LOOKALIKE_QUERY_ENCODER: 'queue',
+      LOOKALIKE_REDIS_URL: 'redis://127.0.0.1:1',
+      LOOKALIKE_TEXT_MODEL: 'demo',
+      LOOKALIKE_MODELS_DIR: dir,
+    };
+    const refused = await serverModels(loadConfig(env)).then(
+      async (set) => {
+        await set.dispose();
+        return 'loaded';
+      },
+      (err: Error) => err,
+    );
+    expect(refused).toBeInstanceOf(ModelFileError);
+    expect((refused as Error).message).toMatch(/describe \(LOOKALIKE_TEXT_MODEL\) needs the VL model in this process/);
+    // with captions on, the workers caption: nothing is loaded here
+    const set = await serverModels(loadConfig({ ...env, LOOKALIKE_CAPTIONS: 'on' }));
+    try {
+      expect(set.vlm).toBeNull();
+      expect(set.judge).toBeNull();
+    } finally {
+      await set.dispose();
+    }
+  });
 });

@@ -144,7 +144,8 @@ export const SETTINGS = {
     schema: z.enum(['off', 'on']).default('off'),
     doc:
       '`on`: the Instruct model (`LOOKALIKE_TEXT_MODEL`) captions every image in the background and reads the ' +
-      'words it shows, for keyword and hybrid search (`mode`); `npm run captions` does the same from the command line',
+      'words it shows, for keyword and hybrid search (`mode`); `npm run captions` does the same from the command ' +
+      'line. With `LOOKALIKE_REDIS_URL`, the workers started with the same `LOOKALIKE_TEXT_MODEL` caption instead',
   },
   LOOKALIKE_CAPTION_LANGUAGES: {
     schema: z

@@ -3,7 +3,10 @@
 // queue) and queries (the query queue, taken first), both of its own model's (the model id is in the queues' names). It
 // answers with its model id too; the writer refuses results of another model. It never opens a data folder. BullMQ
 // gives a job whose worker died to another after the lock expires (LOOKALIKE_JOB_LOCK_SECONDS). Its metrics
-// (LOOKALIKE_METRICS_PORT) follow the server's rule: on HOST, loopback by default, the key beyond it.
+// (LOOKALIKE_METRICS_PORT) follow the server's rule: on HOST, loopback by default, the key beyond it. A worker that
+// also has the Instruct model (LOOKALIKE_TEXT_MODEL) takes the caption jobs of that model's queue
+// (src/application/jobs/caption-jobs.ts): it captions the thumbnail the server sent, and answers with the caption, the
+// words and its model id.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
@@ -13,6 +16,9 @@ import { checkMetricsAccess } from '../../core/util/access.js';
 import { isTextEmbedder, type Embedder } from '../../engine/encoder/embedder.js';
 import { Metrics } from '../../core/util/metrics.js';
 import { inTrace, span, traceCarrier } from '../../core/util/tracing.js';
+import { captionImage } from '../../engine/vlm/caption.js';
+import type { VisionLanguageModel } from '../../engine/vlm/vision-language-model.js';
+import { captionQueueName, type CaptionJobData, type CaptionJobResult } from './caption-jobs.js';
 import { RedisLink } from './redis-link.js';
 import {
   connection,
@@ -34,6 +40,8 @@ export interface RunningWorker {
 export interface WorkerModels {
   encoder: Embedder;
   acceleration: { gpu: unknown } | null;
+  /** The Instruct model and its id (instructModelId), when this worker captions too. */
+  instruct?: { vlm: VisionLanguageModel; modelId: string } | null;
   dispose(): Promise<void>;
 }
 
@@ -86,10 +94,23 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
     stalledInterval: cfg.LOOKALIKE_JOB_LOCK_SECONDS * 1000,
   };
   // one encoder, two queues: the model serialises the calls; queries wait behind at most one gallery image
-  const workers = [
+  const workers: Worker[] = [
     new Worker<QueryJobData, JobResult>(names.query, embed, options),
     new Worker<EncodeJobData, JobResult>(names.encode, embed, options),
   ];
+  const instruct = models.instruct;
+  const captionQueue = instruct ? captionQueueName(cfg, instruct.modelId) : null;
+  if (instruct && captionQueue) {
+    // the Instruct model is a model of its own: a caption runs beside an encode, one at a time
+    const caption = async (job: Job<CaptionJobData>): Promise<CaptionJobResult> => {
+      const started = performance.now();
+      const image = await instruct.vlm.decode(Buffer.from(job.data.thumbnail, 'base64'));
+      const said = await captionImage(instruct.vlm, image, job.data.languages);
+      return { modelId: instruct.modelId, ...said, worker: id, captionMs: performance.now() - started };
+    };
+    workers.push(new Worker<CaptionJobData, CaptionJobResult>(captionQueue, caption, options));
+    log(`worker ${id}: captions with the Instruct model ${instruct.modelId}`);
+  }
   for (const w of workers) {
     w.on('completed', () => metrics.jobsProcessed.inc({ outcome: 'done' }));
     w.on('failed', (job, err) => {
@@ -105,7 +126,7 @@ export async function serveJobs(cfg: Config, models: WorkerModels, log: (msg: st
         `${cfg.LOOKALIKE_API_KEY ? ' (with Authorization: Bearer <LOOKALIKE_API_KEY>)' : ''}`,
     );
   }
-  log(`worker ${id}: waiting for jobs on ${names.query} and ${names.encode}`);
+  log(`worker ${id}: waiting for jobs on ${names.query}, ${names.encode}${captionQueue ? ` and ${captionQueue}` : ''}`);
   return {
     id,
     encoder,

@@ -8,6 +8,7 @@
 // - Optionally a Qwen3-VL-Reranker (LOOKALIKE_RERANK_MODEL with LOOKALIKE_RERANK_MMPROJ), which then re-ranks. With no
 //   LOOKALIKE_MMPROJ it is the demo: tiny models (src/engine/demo/models, trained), with their own data folder (<data
 //   dir>/demo, or demo-embedding for the demo embedding model) so a real gallery is never bound to a demo model.
+import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { statSync } from 'node:fs';
 import { selectAcceleration, type Acceleration } from '../../engine/accel/acceleration.js';
@@ -18,6 +19,7 @@ import { RemoteEmbedder } from '../../engine/encoder/remote-embedder.js';
 import type { RedisLink } from '../jobs/redis-link.js';
 import { VisionEncoder } from '../../engine/encoder/vision-encoder.js';
 import { VlEmbedder } from '../../engine/encoder/vl-embedder.js';
+import { fileFingerprint } from '../../engine/encoder/fingerprint.js';
 import { ModelFileError } from '../../core/errors.js';
 import { instructJudge, qwenRerankerJudge, type Judge, type JudgeName } from '../../engine/vlm/rerank.js';
 import { VisionLanguageModel } from '../../engine/vlm/vision-language-model.js';
@@ -168,6 +170,24 @@ export async function instructModel(cfg: Config, log: (msg: string) => void = ()
   });
 }
 
+/**
+ * The Instruct model's id, from its files' sha256 (the text GGUF, its mmproj, the LoRA if any) without loading it: the
+ * caption queue's name, and what a worker's caption is checked against, as the encoder's model id is for vectors.
+ */
+export async function instructModelId(cfg: Config, log: (msg: string) => void = () => {}): Promise<string> {
+  if (!cfg.LOOKALIKE_TEXT_MODEL)
+    throw new ModelFileError("captions are the Instruct model's: set LOOKALIKE_TEXT_MODEL");
+  const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
+  const files = [textPath, await textMmprojFile(cfg, await mmprojFile(cfg, log), log)];
+  if (cfg.LOOKALIKE_LORA) files.push(await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log));
+  const hash = createHash('sha256');
+  for (const f of files) hash.update((await fileFingerprint(f, fingerprintCache(cfg))).sha256);
+  if (cfg.LOOKALIKE_LORA) hash.update(`@${cfg.LOOKALIKE_LORA_SCALE}`);
+  // a queue name holds letters, digits, `_`, `.` and `-` only
+  const name = basename(textPath, '.gguf').replace(/[^\w.-]/g, '_');
+  return `${name}-${hash.digest('hex').slice(0, 12)}`;
+}
+
 async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: RedisLink): Promise<ModelSet> {
   const remote = cfg.LOOKALIKE_QUERY_ENCODER === 'queue';
   const acceleration = remote ? null : selectAcceleration(cfg.LOOKALIKE_GPU);
@@ -198,12 +218,13 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
         throw new ModelFileError(
           'LOOKALIKE_QUERY_ENCODER=queue sends queries to workers: it needs LOOKALIKE_REDIS_URL',
         );
-      if (cfg.LOOKALIKE_TEXT_MODEL)
+      // with captions on, LOOKALIKE_TEXT_MODEL names the workers' captioning model, which this process does not load
+      if (cfg.LOOKALIKE_TEXT_MODEL && cfg.LOOKALIKE_CAPTIONS !== 'on')
         throw new ModelFileError(
           'LOOKALIKE_QUERY_ENCODER=queue loads no model here, but describe (LOOKALIKE_TEXT_MODEL) needs the VL ' +
-            'model in this process',
+            "model in this process (with LOOKALIKE_CAPTIONS=on it names the workers' captioning model instead)",
         );
-      // the workers only encode: a reranker would be a VL model loaded here, on the CPU (no GPU is probed in this mode)
+      // the workers never re-rank: a reranker would be a VL model loaded here, on the CPU (no GPU is probed here)
       if (cfg.LOOKALIKE_RERANK_MODEL) {
         throw new ModelFileError(
           'LOOKALIKE_QUERY_ENCODER=queue loads no model here, but re-ranking ' +
@@ -231,7 +252,7 @@ async function loadModelSet(cfg: Config, log: (msg: string) => void, redis?: Red
       if (embedder.warning) warnings.push(embedder.warning);
       encoder = embedder;
     }
-    if (cfg.LOOKALIKE_TEXT_MODEL) {
+    if (cfg.LOOKALIKE_TEXT_MODEL && !remote) {
       const textPath = await modelFile(cfg, 'LOOKALIKE_TEXT_MODEL', cfg.LOOKALIKE_TEXT_MODEL, demoTextModel, log);
       const textMmproj = await textMmprojFile(cfg, mmprojPath, log);
       const loraPath = cfg.LOOKALIKE_LORA ? await resolveModelFile(cfg.LOOKALIKE_LORA, cfg.modelsDir, log) : undefined;

@@ -12,7 +12,8 @@ import { PROBE_WORKER, type Gallery } from '../../engine/gallery/gallery.js';
 import { ProbeKeeper } from '../../engine/knn/probe-keeper.js';
 import { RedisLink } from '../jobs/redis-link.js';
 import { JobWriter } from '../jobs/writer.js';
-import { knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
+import { CaptionJobs } from '../jobs/caption-jobs.js';
+import { instructModelId, knnOptions, serverModels, type ModelSet } from '../models/model-set.js';
 import { buildIndex, formatSummary } from '../usecases/build-index.js';
 import { Captions } from '../usecases/captions.js';
 import { Classify } from '../usecases/classify.js';
@@ -64,8 +65,14 @@ export class Runtime {
   /** False once a close failed to save the index (the server's last line says so). */
   indexSaved = true;
   private starting: Promise<void> | null = null;
-  private loaded: { models?: ModelSet; gallery?: Gallery; jobs?: JobWriter; probe?: ProbeKeeper; captions?: Captions } =
-    {};
+  private loaded: {
+    models?: ModelSet;
+    gallery?: Gallery;
+    jobs?: JobWriter;
+    captionJobs?: CaptionJobs;
+    probe?: ProbeKeeper;
+    captions?: Captions;
+  } = {};
   /** The demo gallery's first build, while it runs: pictures done of all. */
   private building: { done: number; total: number } | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
@@ -193,6 +200,12 @@ export class Runtime {
         `jobs: adds are encoded by the workers of ${cfg.LOOKALIKE_REDIS_URL} (queries: ${cfg.LOOKALIKE_QUERY_ENCODER})`,
       );
     }
+    // with a job queue the workers caption, as they encode: this process needs no Instruct model for it
+    let captionJobs: CaptionJobs | null = null;
+    if (this.redis && cfg.LOOKALIKE_CAPTIONS === 'on') {
+      const id = await instructModelId(cfg, (m) => this.log.info(m));
+      captionJobs = this.loaded.captionJobs = CaptionJobs.open(cfg, id, this.redis);
+    }
     this.startSaveTimer(gallery);
     this.startTrashTimer(gallery);
     const index = await gallery.indexStats();
@@ -201,22 +214,28 @@ export class Runtime {
         `model ${encoder.identity.fileName} ` +
         `(${encoder.dim} dims); device ${acceleration ? describeDevice(acceleration, cfg.threads) : encoder.device}`,
     );
-    const ready = this.useCases(models, gallery, jobs, probe);
+    const ready = this.useCases(models, gallery, jobs, probe, captionJobs);
     // stores results as they complete, those that completed while this process was down first
     jobs?.start(ready.ingest);
     this.loaded.captions = ready.captions;
     if (ready.captions.enabled) {
       const { captioned, pending } = ready.captions.progress();
+      const by = captionJobs ? `by the workers of model ${captionJobs.modelId}` : 'in the background';
       this.log.info(
-        `captions: on (${cfg.LOOKALIKE_CAPTION_LANGUAGES}); ${captioned} captioned, ` +
-          `${pending} to go, in the background`,
+        `captions: on (${cfg.LOOKALIKE_CAPTION_LANGUAGES}); ${captioned} captioned, ${pending} to go, ${by}`,
       );
       ready.captions.start();
     }
     return ready;
   }
 
-  private useCases(models: ModelSet, gallery: Gallery, jobs: JobWriter | null, probe: ProbeKeeper): Ready {
+  private useCases(
+    models: ModelSet,
+    gallery: Gallery,
+    jobs: JobWriter | null,
+    probe: ProbeKeeper,
+    captionJobs: CaptionJobs | null,
+  ): Ready {
     const cfg = this.config;
     const knn = knnOptions(cfg);
     const queries = new QueryEncoder(models.encoder, this.admission, this.metrics);
@@ -244,7 +263,8 @@ export class Runtime {
         maxNewLabels: cfg.LOOKALIKE_ZEROSHOT_MAX_NEW_LABELS,
       },
     );
-    const captions = new Captions(gallery, cfg.LOOKALIKE_CAPTIONS === 'on' ? models.vlm : null, this.admission, {
+    const captioner = cfg.LOOKALIKE_CAPTIONS === 'on' ? (captionJobs ?? models.vlm) : null;
+    const captions = new Captions(gallery, captioner, this.admission, {
       languages: cfg.LOOKALIKE_CAPTION_LANGUAGES.split(',') as CaptionLanguage[],
       model: cfg.LOOKALIKE_TEXT_MODEL,
       log: (m) => this.log.warn(m),
@@ -374,8 +394,9 @@ export class Runtime {
     // set by a load that finished meanwhile
     if (this.saveTimer) clearInterval(this.saveTimer);
     if (this.trashTimer) clearInterval(this.trashTimer);
-    const { models, gallery, jobs, probe, captions } = this.loaded;
+    const { models, gallery, jobs, captionJobs, probe, captions } = this.loaded;
     await captions?.stop(); // the caption in hand is finished before its model is freed
+    await captionJobs?.close();
     await jobs?.close();
     await probe?.close();
     try {

@@ -2,12 +2,15 @@
 // gallery that has no caption yet and reads the words it shows, from the stored thumbnail (the server keeps no
 // originals), one image at a time through the same bounded queue as encoding. What is captioned is in SQLite at
 // once, and what is not is asked of SQLite again, so a restart or a crash goes on where it stopped. `npm run
-// captions` runs the same loop to the end from the command line.
+// captions` runs the same loop to the end from the command line. With a job queue (LOOKALIKE_REDIS_URL), the workers
+// that have the Instruct model caption instead (src/application/jobs/caption-jobs.ts): this loop keeps a window of
+// images queued, and stores the captions as they come back.
 import type { Gallery } from '../../engine/gallery/gallery.js';
 import { BusyError, NotFoundError } from '../../core/errors.js';
 import type { Admission } from '../../core/util/admission.js';
 import { captionImage, type CaptionLanguage } from '../../engine/vlm/caption.js';
 import type { VisionLanguageModel } from '../../engine/vlm/vision-language-model.js';
+import { CaptionJobs, type CaptionOutcome } from '../jobs/caption-jobs.js';
 
 /** Where captioning stands: counts of the gallery (the trash apart), the recent rate and what is left at that rate. */
 export interface CaptionProgress {
@@ -33,6 +36,11 @@ export interface CaptionOptions {
 const RATE_WINDOW = 50;
 /** Ids read from SQLite at once. */
 const BATCH = 32;
+/** Images queued for the workers at once: enough to keep several busy, few enough that Redis holds little (a
+ * thumbnail is at most about 30 KB). */
+const QUEUE_WINDOW = 64;
+/** How often the queue loop looks for results and for new images. */
+const QUEUE_POLL_MS = 250;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export class Captions {
@@ -41,17 +49,23 @@ export class Captions {
   private readonly done: number[] = []; // when the last captions completed (ms)
   private readonly failed = new Set<number>(); // not tried again in this process
   private wake: (() => void) | null = null;
+  private readonly vlm: VisionLanguageModel | null;
+  private readonly jobs: CaptionJobs | null;
 
-  /** `vlm` null: captions are off (progress says so, and nothing runs). */
+  /** `by`: the Instruct model here, the workers' job queue, or null: captions are off (progress says so, and nothing
+   * runs). */
   constructor(
     private readonly gallery: Gallery,
-    private readonly vlm: VisionLanguageModel | null,
+    by: VisionLanguageModel | CaptionJobs | null,
     private readonly admission: Admission | null,
     private readonly opts: CaptionOptions,
-  ) {}
+  ) {
+    this.jobs = by instanceof CaptionJobs ? by : null;
+    this.vlm = by instanceof CaptionJobs ? null : by;
+  }
 
   get enabled(): boolean {
-    return this.vlm !== null;
+    return this.vlm !== null || this.jobs !== null;
   }
 
   /** Whether keyword search has anything beyond paths and labels: a caption was ever made in this gallery. */
@@ -69,15 +83,15 @@ export class Captions {
 
   /** Captions in the background until stop(): what is pending now, then what is added later. */
   start(): void {
-    if (!this.vlm || this.running) return;
-    this.running = this.loop(true).catch((err: unknown) => {
+    if (!this.enabled || this.running) return;
+    this.running = (this.jobs ? this.queueLoop(this.jobs, true) : this.loop(true)).catch((err: unknown) => {
       this.opts.log?.(`captions stopped: ${(err as Error).message}`);
     });
   }
 
   /** Captions every pending image, then resolves (the command line); `onProgress` after each one. */
   async backfill(onProgress: (p: CaptionProgress) => void = () => {}): Promise<void> {
-    await this.loop(false, onProgress);
+    await (this.jobs ? this.queueLoop(this.jobs, false, onProgress) : this.loop(false, onProgress));
   }
 
   /** Lets the caption in hand finish, then stops. */
@@ -111,6 +125,77 @@ export class Captions {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         void sleep(this.opts.idleMs ?? 1000).then(resolve);
+      });
+      this.wake = null;
+    }
+  }
+
+  /**
+   * The workers caption: each pass stores what came back, then queues pending images up to QUEUE_WINDOW (the same
+   * image again is the same job, so a restart re-queues what it had queued without doubling it). An image whose job
+   * failed after its attempts is not queued again in this process. While Redis is down, the pass fails and the next
+   * one tries again; what completed meanwhile waits in Redis.
+   */
+  private async queueLoop(
+    jobs: CaptionJobs,
+    forever: boolean,
+    onProgress: (p: CaptionProgress) => void = () => {},
+  ): Promise<void> {
+    const queued = new Set<number>();
+    let lastError = '';
+    const stored = (o: CaptionOutcome) => {
+      queued.delete(o.imageId);
+      if ('error' in o) {
+        this.failed.add(o.imageId);
+        this.opts.log?.(
+          `captions: image ${o.imageId} failed on the workers (${o.error}); tried again at the next start`,
+        );
+        return;
+      }
+      // false when the image was deleted for good meanwhile: nothing to caption
+      if (this.gallery.setCaption(o.imageId, { caption: o.caption, words: o.words, model: this.opts.model })) {
+        this.done.push(performance.now());
+        if (this.done.length > RATE_WINDOW) this.done.shift();
+      }
+      onProgress(this.progress());
+    };
+    while (!this.stopped) {
+      let more = false; // pending images left out of the window
+      try {
+        await jobs.collect(stored);
+        let after = 0;
+        while (queued.size < QUEUE_WINDOW && !this.stopped) {
+          const batch = this.gallery.uncaptioned(BATCH, after);
+          if (!batch.length) break;
+          after = batch.at(-1)!;
+          for (const id of batch) {
+            if (queued.has(id) || this.failed.has(id)) continue;
+            if (queued.size >= QUEUE_WINDOW) {
+              more = true;
+              break;
+            }
+            let thumbnail: Buffer;
+            try {
+              thumbnail = this.gallery.thumbnail(id);
+            } catch (err) {
+              if (err instanceof NotFoundError) continue; // trashed or deleted meanwhile
+              throw err;
+            }
+            await jobs.enqueue(id, thumbnail, this.opts.languages);
+            queued.add(id);
+          }
+        }
+        lastError = '';
+      } catch (err) {
+        const message = (err as Error).message;
+        if (message !== lastError) this.opts.log?.(`captions: the job queue: ${message}; trying again`);
+        lastError = message;
+        more = true;
+      }
+      if (!forever && !queued.size && !more) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        void sleep(QUEUE_POLL_MS).then(resolve);
       });
       this.wake = null;
     }

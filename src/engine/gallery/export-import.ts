@@ -1,7 +1,8 @@
-// Builds a gallery from an export (src/engine/gallery/export.ts): the same ids, vectors, labels, metadata, thumbnails
-// and trash, so the same queries answer the same ids in the same order. The export must be of the configured model (an
-// export of another model is refused, as an index of another model is: its vectors mean nothing to this encoder), carry
-// thumbnails (the gallery serves one per image), and go into a folder that no process uses and that holds none.
+// Builds a gallery from an export (src/engine/gallery/export.ts): the same ids, vectors, labels, metadata, thumbnails,
+// captions and trash, so the same queries (keyword ones too, with no captioning again) answer the same ids in the same
+// order. The export must be of the configured model (an export of another model is refused, as an index of another
+// model is: its vectors mean nothing to this encoder), carry thumbnails (the gallery serves one per image), and go into
+// a folder that no process uses and that holds none.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -172,21 +173,29 @@ async function insertRows(
     @takenFrom, @cameraMake, @cameraModel, @lens, @latitude, @longitude, @trashedMs)`);
   const insertVector = db.prepare('INSERT INTO embeddings (image_id, model_id, vector) VALUES (?, ?, ?)');
   const insertTrashed = db.prepare('INSERT INTO trashed_embeddings (image_id, model_id, vector) VALUES (?, ?, ?)');
-  type Ready = Omit<ExportedImage, 'thumbnail' | 'thumbnailSha256' | 'trashedAt'> & {
+  // its trigger puts the caption and words into the search text beside the path and label
+  const insertCaption = db.prepare(`INSERT INTO captions (image_id, model, caption, words, captioned_at)
+    VALUES (?, ?, ?, ?, ?)`);
+  type Ready = Omit<
+    ExportedImage,
+    'thumbnail' | 'thumbnailSha256' | 'trashedAt' | 'caption' | 'words' | 'captionModel' | 'captionedAt'
+  > & {
     thumbnail: Buffer;
     trashedMs: number | null;
     vector: Buffer;
+    said: { caption: string; words: string; model: string; at: string } | null;
   };
   const write = db.transaction((rows: Ready[]) => {
-    for (const { vector, ...row } of rows) {
+    for (const { vector, said, ...row } of rows) {
       insertImage.run(row);
       (row.trashedMs === null ? insertVector : insertTrashed).run(row.id, modelRow, vector);
+      if (said) insertCaption.run(row.id, said.model, said.caption, said.words, said.at);
     }
   });
   const progress = new Progress('import: images', manifest.counts.images, sink);
   let batch: Ready[] = [];
   for await (const { image, vector } of exportedRows(exportDir, manifest)) {
-    const { thumbnail: name, thumbnailSha256, trashedAt, ...meta } = image;
+    const { thumbnail: name, thumbnailSha256, trashedAt, caption, words, captionModel, captionedAt, ...meta } = image;
     const file = join(exportDir, name ?? '');
     if (!name || !isInside(exportDir, file) || !existsSync(file)) {
       throw new ExportError(`the export lacks the thumbnail of image ${image.id} (${name ?? 'none named'})`);
@@ -199,7 +208,8 @@ async function insertRows(
       throw new ExportError(`image ${image.id} is in the trash, and the manifest says the export holds none`);
     }
     const trashedMs = trashedAt === null ? null : Date.parse(trashedAt);
-    batch.push({ ...meta, thumbnail, trashedMs, vector: vectorToBlob(vector) });
+    const said = exportedCaption(image.id, { caption, words, captionModel, captionedAt });
+    batch.push({ ...meta, thumbnail, trashedMs, vector: vectorToBlob(vector), said });
     if (batch.length === BATCH) {
       write(batch);
       progress.advance(batch.length);
@@ -212,6 +222,28 @@ async function insertRows(
   if (progress.done !== manifest.counts.images) {
     throw new ExportError(`the export holds ${progress.done} images, its manifest says ${manifest.counts.images}`);
   }
+  const captioned = db.prepare('SELECT COUNT(*) FROM captions').pluck().get() as number;
+  if (manifest.counts.captioned !== undefined && captioned !== manifest.counts.captioned) {
+    throw new ExportError(`the export holds ${captioned} captions, its manifest says ${manifest.counts.captioned}`);
+  }
   // ids the source gave and then deleted are not given again here either
   db.prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'images'").run(manifest.snapshot.lastId);
+}
+
+/** An image's caption as the export carries it: none (or an export made before captions), or all four fields. */
+function exportedCaption(
+  id: number,
+  c: Pick<ExportedImage, 'caption' | 'words' | 'captionModel' | 'captionedAt'>,
+): { caption: string; words: string; model: string; at: string } | null {
+  if (c.caption === undefined || c.caption === null) return null;
+  const { caption, words, captionModel, captionedAt } = c;
+  if (typeof caption !== 'string' || typeof words !== 'string' || typeof captionModel !== 'string') {
+    throw new ExportError(`image ${id} has a caption without its words or its model's name`);
+  }
+  return {
+    caption,
+    words,
+    model: captionModel,
+    at: typeof captionedAt === 'string' ? captionedAt : new Date().toISOString(),
+  };
 }

@@ -1,6 +1,9 @@
 // A portable export of a gallery: ids, vectors, labels and metadata (and thumbnails when asked), for another tool or
 // a notebook, and for `importExport` to build a gallery from again.
 //
+// Each image carries its caption and the words read in it (with the captioning model's name) when it has them, so
+// an import needs no captioning again.
+//
 // Layouts (the folder `out`, new or empty; `export.json` is its manifest, written last):
 //  - jsonl: images.jsonl, one object per image: its metadata and a `vector` array.
 //  - npy:   vectors.npy (n x dim, float32 or float16), ids.npy (n, int64) and metadata.jsonl (row i is ids[i]'s).
@@ -65,6 +68,14 @@ export interface ExportedImage {
   longitude: number | null;
   /** When it went to the trash (ISO 8601); null for an image in the gallery. */
   trashedAt: string | null;
+  /** What the Instruct model said of it (LOOKALIKE_CAPTIONS), null when not captioned: an import needs no captioning
+   * again, and its keyword search works at once. Exports made before captions lack these four fields. */
+  caption?: string | null;
+  /** The words it read in the picture ('' when it read none). */
+  words?: string | null;
+  /** The Instruct model that captioned it, as LOOKALIKE_TEXT_MODEL named it. */
+  captionModel?: string | null;
+  captionedAt?: string | null;
   /** thumbnails/<id>.webp, when exported with thumbnails. */
   thumbnail?: string;
   thumbnailSha256?: string;
@@ -81,7 +92,8 @@ export interface ExportManifest {
   includesTrash: boolean;
   model: ExportModel;
   /** images: rows exported (trashed among them); leftOut: images with no vector of the model (not exported). */
-  counts: { images: number; trashed: number; labelled: number; leftOut: number };
+  /** captioned: images exported with a caption (absent in exports made before captions). */
+  counts: { images: number; trashed: number; labelled: number; leftOut: number; captioned?: number };
   /** The database as read: its schema, last vector change, and the highest id it ever gave (new ids go above it). */
   snapshot: { schemaVersion: number; changeSeq: number; lastId: number };
   files: FileEntry[];
@@ -127,7 +139,10 @@ class HashedWriter {
 
 const COLUMNS = `i.id, i.sha256, i.label, i.source, i.width, i.height, i.bytes, i.added_at AS addedAt,
   i.taken_at AS takenAt, i.taken_ms AS takenMs, i.taken_from AS takenFrom, i.camera_make AS cameraMake,
-  i.camera_model AS cameraModel, i.lens, i.latitude, i.longitude, i.trashed_ms AS trashedMs, e.vector`;
+  i.camera_model AS cameraModel, i.lens, i.latitude, i.longitude, i.trashed_ms AS trashedMs, c.caption, c.words,
+  c.model AS captionModel, c.captioned_at AS captionedAt, e.vector`;
+/** A caption is optional: every image is exported, with or without one. */
+const CAPTION = 'LEFT JOIN captions c ON c.image_id = i.id';
 
 type Row = Omit<ExportedImage, 'trashedAt'> & { trashedMs: number | null; vector: Buffer; thumbnailBlob?: Buffer };
 
@@ -213,10 +228,11 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     const thumb = thumbnails ? ', i.thumbnail AS thumbnailBlob' : '';
     const fromTrash = includeTrash
       ? `UNION ALL SELECT ${COLUMNS}${thumb} FROM images i JOIN trashed_embeddings e
-      ON e.image_id = i.id AND e.model_id = @model WHERE i.trashed_ms IS NOT NULL AND i.id > @after`
+      ON e.image_id = i.id AND e.model_id = @model ${CAPTION} WHERE i.trashed_ms IS NOT NULL AND i.id > @after`
       : '';
     const page = db.prepare(`SELECT ${COLUMNS}${thumb} FROM images i JOIN embeddings e ON e.image_id = i.id
-      AND e.model_id = @model WHERE i.trashed_ms IS NULL AND i.id > @after ${fromTrash} ORDER BY id LIMIT @limit`);
+      AND e.model_id = @model ${CAPTION} WHERE i.trashed_ms IS NULL AND i.id > @after ${fromTrash}
+      ORDER BY id LIMIT @limit`);
 
     mkdirSync(out, { recursive: true });
     if (thumbnails) mkdirSync(join(out, THUMBNAILS));
@@ -235,7 +251,8 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     }
     const progress = new Progress('export: images', n, sink);
     let after = 0,
-      written = 0;
+      written = 0,
+      captioned = 0;
     for (;;) {
       const rows = page.all({ model: rowId, after, limit: BATCH }) as Row[];
       if (!rows.length) break;
@@ -243,6 +260,7 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
         const { vector, trashedMs, thumbnailBlob, ...meta } = row;
         const trashedAt = trashedMs === null ? null : new Date(trashedMs).toISOString();
         const image: ExportedImage = { ...meta, trashedAt };
+        if (meta.caption !== null) captioned++;
         if (thumbnailBlob) {
           image.thumbnail = `${THUMBNAILS}/${row.id}.webp`;
           image.thumbnailSha256 = createHash('sha256').update(thumbnailBlob).digest('hex');
@@ -282,7 +300,7 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
       thumbnails,
       includesTrash: includeTrash,
       model: identity,
-      counts,
+      counts: { ...counts, captioned },
       snapshot,
       files,
     });
@@ -290,7 +308,7 @@ export async function exportGallery(opts: ExportOptions): Promise<ExportManifest
     const bytes = files.reduce((s, f) => s + f.bytes, 0);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     say(
-      `export: done in ${seconds} s: ${n} images, ${(bytes / 2 ** 20).toFixed(1)} MiB` +
+      `export: done in ${seconds} s: ${n} images (${captioned} with captions), ${(bytes / 2 ** 20).toFixed(1)} MiB` +
         `${thumbnails ? ' and their thumbnails' : ''} in ${out}`,
     );
     return manifest;
