@@ -321,7 +321,7 @@ describe('tracing', () => {
         expect((await post(`${server.url}/api/search`, { image, k: '1' })).status).toBe(200);
         await server.stop();
         const modules = readFileSync(log, 'utf8').split('\n');
-        expect(modules.some((m) => m.includes('/src/server.ts'))).toBe(true); // the log saw the server's own modules
+        expect(modules.some((m) => m.includes('/src/web/server.ts'))).toBe(true); // the log saw the server's own modules
         // prom-client (the metrics) requires @opentelemetry/api itself, tracing or not: the API alone, recording
         // nothing
         return modules.filter((m) => /@opentelemetry\/(?!api\/)|@fastify\/otel/.test(m));
