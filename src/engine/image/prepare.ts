@@ -1,5 +1,6 @@
 // Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
 import sharp from 'sharp';
+import { BadImageError } from '../../core/errors.js';
 import { sha256 } from '../../core/util/hash.js';
 import { span } from '../../core/util/tracing.js';
 import type { DecodedImage } from './decode.js';
@@ -31,12 +32,18 @@ export function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)
 
 async function decodeAndThumbnail(encoder: Decoder, data: Buffer, hash: string): Promise<PreparedImage> {
   const decoded = await encoder.decode(data);
-  const thumbnail = await sharp(data, { limitInputPixels: decoded.sourceWidth * decoded.sourceHeight })
-    .rotate() // EXIF orientation, as the encoder sees it
-    .flatten({ background: '#ffffff' })
-    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 75 })
-    .toBuffer();
+  let thumbnail: Buffer;
+  try {
+    thumbnail = await sharp(data, { limitInputPixels: decoded.sourceWidth * decoded.sourceHeight })
+      .rotate() // EXIF orientation, as the encoder sees it
+      .flatten({ background: '#ffffff' })
+      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 75 })
+      .toBuffer();
+  } catch (err) {
+    // the encoder's decode took these bytes, so this is not expected; still the upload's fault, never a 500
+    throw new BadImageError(`the image could not be made into a thumbnail: ${(err as Error).message}`);
+  }
   return {
     sha256: hash,
     bytes: data.length,
