@@ -122,11 +122,7 @@ export class Captions {
       progressed = false;
       if (again) continue;
       if (!forever) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        void sleep(this.opts.idleMs ?? 1000).then(resolve);
-      });
-      this.wake = null;
+      await this.idle(this.opts.idleMs ?? 1000);
     }
   }
 
@@ -154,8 +150,7 @@ export class Captions {
       }
       // false when the image was deleted for good meanwhile: nothing to caption
       if (this.gallery.setCaption(o.imageId, { caption: o.caption, words: o.words, model: this.opts.model })) {
-        this.done.push(performance.now());
-        if (this.done.length > RATE_WINDOW) this.done.shift();
+        this.completed();
       }
       onProgress(this.progress());
     };
@@ -174,13 +169,8 @@ export class Captions {
               more = true;
               break;
             }
-            let thumbnail: Buffer;
-            try {
-              thumbnail = this.gallery.thumbnail(id);
-            } catch (err) {
-              if (err instanceof NotFoundError) continue; // trashed or deleted meanwhile
-              throw err;
-            }
+            const thumbnail = this.thumbnailUnlessGone(id);
+            if (!thumbnail) continue;
             await jobs.enqueue(id, thumbnail, this.opts.languages);
             queued.add(id);
           }
@@ -193,23 +183,14 @@ export class Captions {
         more = true;
       }
       if (!forever && !queued.size && !more) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        void sleep(QUEUE_POLL_MS).then(resolve);
-      });
-      this.wake = null;
+      await this.idle(QUEUE_POLL_MS);
     }
   }
 
   private async captionOne(id: number): Promise<void> {
     const vlm = this.vlm!;
-    let thumbnail: Buffer;
-    try {
-      thumbnail = this.gallery.thumbnail(id);
-    } catch (err) {
-      if (err instanceof NotFoundError) return; // trashed or deleted meanwhile
-      throw err;
-    }
+    const thumbnail = this.thumbnailUnlessGone(id);
+    if (!thumbnail) return;
     try {
       const image = await vlm.decode(thumbnail);
       const said = await this.admitted(() => captionImage(vlm, image, this.opts.languages));
@@ -219,8 +200,32 @@ export class Captions {
       this.opts.log?.(`captions: image ${id} failed (${(err as Error).message}); it is tried again at the next start`);
       return;
     }
+    this.completed();
+  }
+
+  /** The stored thumbnail, or null when the image was trashed or deleted meanwhile. */
+  private thumbnailUnlessGone(id: number): Buffer | null {
+    try {
+      return this.gallery.thumbnail(id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Counts a caption stored now, for the rate over the last RATE_WINDOW. */
+  private completed(): void {
     this.done.push(performance.now());
     if (this.done.length > RATE_WINDOW) this.done.shift();
+  }
+
+  /** Waits `ms`, or less when stop() wakes it. */
+  private async idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void sleep(ms).then(resolve);
+    });
+    this.wake = null;
   }
 
   /** Runs in the admission queue, waiting for room rather than being turned away: requests come first. */
