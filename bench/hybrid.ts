@@ -26,6 +26,7 @@ import {
   DEMO_TEXT_MODEL,
 } from '../src/application/models/resolve.js';
 import { Progress } from '../src/core/util/progress.js';
+import { multipart } from '../test/helpers/app.js';
 import { type Render, renderPng, type TagStyle } from './instruct-quality.js';
 
 const K = 10;
@@ -93,20 +94,12 @@ try {
   for (const u of uploads) {
     let id = stored.get(u.name);
     if (id === undefined) {
-      const boundary = `----bench${u.name}`;
-      const payload = Buffer.concat([
-        Buffer.from(
-          `--${boundary}\r\nContent-Disposition: form-data; name="image"; ` +
-            `filename="${u.name}"\r\nContent-Type: image/png\r\n\r\n`,
-        ),
-        await u.make(),
-        Buffer.from(`\r\n--${boundary}--\r\n`),
-      ]);
+      const body = multipart({ image: { filename: u.name, data: await u.make(), contentType: 'image/png' } });
       const res = await app.inject({
         method: 'POST',
         url: '/api/images',
-        payload,
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload: body.payload,
+        headers: body.headers,
       });
       if (res.statusCode !== 201) throw new Error(`upload ${u.name}: ${res.statusCode} ${res.body}`);
       id = res.json().id as number;

@@ -11,7 +11,6 @@ import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/web/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { demoSplit, FASHION_CLASSES, fashionPng, readFashion } from '../src/engine/demo/fashion-mnist.js';
 import {
@@ -23,7 +22,7 @@ import {
 import { captionQueueName, type CaptionJobData } from '../src/application/jobs/caption-jobs.js';
 import { connection } from '../src/application/jobs/queues.js';
 import { instructModelId } from '../src/application/models/model-set.js';
-import { multipart } from './helpers/app.js';
+import { multipart, startTestApp } from './helpers/app.js';
 import { runScript, startScript, watchOutput } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
@@ -47,14 +46,8 @@ const INSTRUCT = {
   LOOKALIKE_CAPTION_LANGUAGES: 'en',
 };
 
-async function openServer(dataDir: string, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig({ ...MODELS, LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'warn', ...env });
-  const app = await buildApp(config, { logger: false });
-  await app.ready();
-  await app.runtime.start();
-  if (app.runtime.state.status !== 'ready') throw new Error(`not ready: ${JSON.stringify(app.runtime.state)}`);
-  return app;
-}
+const openServer = async (dataDir: string, env: Record<string, string>) =>
+  (await startTestApp({ ...MODELS, ...env }, { dataDir })).app;
 
 const stats = async (app: FastifyInstance) =>
   (await app.inject('/api/stats')).json().captions as { enabled: boolean; captioned: number; pending: number };

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/web/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { demoSplit, FASHION_CLASSES, fashionPng, readFashion } from '../src/engine/demo/fashion-mnist.js';
 import { serverModels } from '../src/application/models/model-set.js';
@@ -23,7 +22,7 @@ import {
 import { indexedText, keywordQuery } from '../src/engine/store/search-text.js';
 import { type Render, renderPng, type TagStyle } from '../bench/instruct-quality.js';
 import { fuseRankings } from '../src/application/usecases/ranked-pages.js';
-import { multipart } from './helpers/app.js';
+import { multipart, startTestApp, type TestApp } from './helpers/app.js';
 import { ROOT, runScript, watchOutput } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
 
@@ -42,18 +41,7 @@ const MODELS = {
 // a stall, not a budget: a start on a machine shared with trainings printed nothing for over 2 minutes
 const STALL_MS = 600_000;
 
-interface Running {
-  app: FastifyInstance;
-  close(): Promise<void>;
-}
-async function startApp(dataDir: string, env: Record<string, string>): Promise<Running> {
-  const config = loadConfig({ ...MODELS, LOOKALIKE_DATA_DIR: dataDir, LOOKALIKE_LOG_LEVEL: 'warn', ...env });
-  const app = await buildApp(config, { logger: false, startRuntime: false });
-  await app.ready();
-  await app.runtime.start();
-  if (app.runtime.state.status !== 'ready') throw new Error(`not ready: ${JSON.stringify(app.runtime.state)}`);
-  return { app, close: () => app.close() };
-}
+const startApp = (dataDir: string, env: Record<string, string>) => startTestApp({ ...MODELS, ...env }, { dataDir });
 
 const upload = (app: FastifyInstance, png: Buffer, filename: string) => {
   const body = multipart({ image: { filename, data: png, contentType: 'image/png' } });
@@ -135,7 +123,7 @@ describe('search text', () => {
 describe('captions and hybrid search with the demo models', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-captions-'));
   const classOf = new Map<number, string>();
-  let running: Running;
+  let running: TestApp;
   const fashion = readFashion('t10k');
   const heldOut = demoSplit(fashion.labels).queries;
 

@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/web/app.js';
-import { loadConfig } from '../src/core/config.js';
 import { demoSplit, fashionPng, readFashion } from '../src/engine/demo/fashion-mnist.js';
 import {
   DEMO_EMBED_MMPROJ,
@@ -17,7 +15,7 @@ import {
   DEMO_TEXT_MMPROJ,
   DEMO_TEXT_MODEL,
 } from '../src/application/models/resolve.js';
-import { multipart } from './helpers/app.js';
+import { multipart, startTestApp } from './helpers/app.js';
 import { runScript } from './helpers/cli.js';
 import { MODELS_DIR } from './helpers/models.js';
 
@@ -41,14 +39,8 @@ const captionEnv = (dataDir: string) => ({
   LOOKALIKE_CAPTION_LANGUAGES: 'en',
 });
 
-async function openServer(dataDir: string): Promise<FastifyInstance> {
-  const cfg = { ...env(dataDir), LOOKALIKE_CAPTIONS: 'off', LOOKALIKE_LOG_LEVEL: 'warn' };
-  const app = await buildApp(loadConfig(cfg), { logger: false });
-  await app.ready();
-  await app.runtime.start();
-  if (app.runtime.state.status !== 'ready') throw new Error(`not ready: ${JSON.stringify(app.runtime.state)}`);
-  return app;
-}
+const openServer = async (dataDir: string) =>
+  (await startTestApp({ ...env(dataDir), LOOKALIKE_CAPTIONS: 'off' }, { dataDir })).app;
 
 /** Every keyword query's answer (ids and bm25 scores), and the captions count. */
 async function keywordAnswers(app: FastifyInstance) {

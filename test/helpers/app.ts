@@ -13,8 +13,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, { start = true } = {}): Promise<TestApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lookalike-app-'));
+/** `dataDir`: a folder of the test's own, kept on close (to open it again); else a temporary one, removed on close. */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  { start = true, dataDir: given }: { start?: boolean; dataDir?: string } = {},
+): Promise<TestApp> {
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'lookalike-app-'));
   // one thread: the tiny models' encodes are shorter than a second thread's wake-up (see LOOKALIKE_THREADS)
   const config = loadConfig({
     LOOKALIKE_DATA_DIR: dataDir,
@@ -35,7 +39,7 @@ export async function startTestApp(env: Record<string, string> = {}, { start = t
     dataDir,
     close: async () => {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!given) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
