@@ -76,10 +76,10 @@ export class Classify {
           'then all of them fit in one',
       );
     }
-    const { vector, prepared } = await this.encoder.image(req.image);
+    const { vector, upload } = await this.encoder.query(req.image);
     const answer = await this.ofVector(vector, req);
     const fewShotRequest = req.fewShot;
-    const image = { image: req.image, sha256: prepared.sha256, vector };
+    const image = { image: req.image, sha256: upload.sha256, vector };
     const fewShot =
       fewShotRequest &&
       (await this.encoder.admission.run(() => this.fewShot.answer(fewShotRequest, image, answer.knn)));

@@ -2,7 +2,7 @@
 // full), timed into the encode metrics. Every route that encodes goes through here.
 import { isTextEmbedder, type Embedder, type TextEmbedder } from '../../engine/encoder/embedder.js';
 import { LookalikeError, TextSearchUnavailableError } from '../../core/errors.js';
-import { prepareImage, type PreparedImage } from '../../engine/image/prepare.js';
+import { decodeUpload, type DecodedUpload, prepareImage, type PreparedImage } from '../../engine/image/prepare.js';
 import type { Admission } from '../../core/util/admission.js';
 import type { Metrics } from '../../core/util/metrics.js';
 import { span } from '../../core/util/tracing.js';
@@ -19,12 +19,21 @@ export class QueryEncoder {
     this.admission.assertRoom();
   }
 
-  /** Decodes, thumbnails and encodes an upload (`hash`: its sha256, when known already). */
+  /** Decodes, thumbnails and encodes an upload to store (`hash`: its sha256, when known already). */
   image(data: Buffer, hash?: string): Promise<{ vector: Float32Array; prepared: PreparedImage }> {
     return this.admission.run(async () => {
       const prepared = await prepareImage(this.embedder, data, hash);
       const { vector } = await this.timed('image', () => this.embedder.encode(prepared.decoded));
       return { vector, prepared };
+    });
+  }
+
+  /** Decodes and encodes an upload asked about (a search, a classification): no thumbnail, as nothing is stored. */
+  query(data: Buffer): Promise<{ vector: Float32Array; upload: DecodedUpload }> {
+    return this.admission.run(async () => {
+      const upload = await decodeUpload(this.embedder, data);
+      const { vector } = await this.timed('image', () => this.embedder.encode(upload.decoded));
+      return { vector, upload };
     });
   }
 
@@ -47,8 +56,8 @@ export class QueryEncoder {
           '(LOOKALIKE_QUERY_ENCODER=local): give them as two items',
       );
     return this.admission.run(async () => {
-      const prepared = await prepareImage(this.embedder, data);
-      return this.timed('image', () => embed(prepared.decoded, text));
+      const upload = await decodeUpload(this.embedder, data);
+      return this.timed('image', () => embed(upload.decoded, text));
     });
   }
 

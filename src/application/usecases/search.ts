@@ -225,7 +225,7 @@ export class Search {
   private async partVector(p: QueryPart, stored: Map<number, Float32Array>): Promise<Float32Array> {
     if (p.id !== undefined) return stored.get(p.id)!;
     if (p.image && p.text !== undefined) return this.encoder.imageWithText(p.image, p.text.trim());
-    if (p.image) return (await this.encoder.image(p.image)).vector;
+    if (p.image) return (await this.encoder.query(p.image)).vector;
     return this.encoder.text(p.text!.trim());
   }
 
@@ -255,8 +255,8 @@ export class Search {
   private async encode(q: SearchRequest): Promise<{ vector: Float32Array; query: Query | null }> {
     if (q.parts) return { vector: await this.composite(q.parts), query: null };
     if (q.image) {
-      const { vector, prepared } = await this.encoder.image(q.image);
-      return { vector, query: { image: prepared.decoded, key: prepared.sha256 } };
+      const { vector, upload } = await this.encoder.query(q.image);
+      return { vector, query: { image: upload.decoded, key: upload.sha256 } };
     }
     const text = (q.text ?? '').trim();
     return { vector: await this.encoder.text(text), query: { text, key: `text:${text}` } };

@@ -1,4 +1,5 @@
-// Turning uploaded bytes into what the gallery stores: content hash, size, thumbnail, and the encoder's input.
+// Turning uploaded bytes into the encoder's input with the content hash and size, and, for what the gallery stores,
+// the thumbnail.
 import sharp from 'sharp';
 import { BadImageError } from '../../core/errors.js';
 import { sha256 } from '../../core/util/hash.js';
@@ -7,13 +8,18 @@ import type { DecodedImage } from './decode.js';
 
 export const THUMBNAIL_SIZE = 256;
 
-export interface PreparedImage {
+/** An upload decoded for the encoder, with its content hash and size: all a query needs. */
+export interface DecodedUpload {
   sha256: string;
   bytes: number;
   width: number; // after EXIF orientation
   height: number;
-  thumbnail: Buffer; // WebP, at most 256 px on its longer side
   decoded: DecodedImage;
+}
+
+/** An upload ready to store: its thumbnail too. */
+export interface PreparedImage extends DecodedUpload {
+  thumbnail: Buffer; // WebP, at most 256 px on its longer side
 }
 
 /** Whatever decodes for the encoder (an embedder, or a model's description when workers encode). */
@@ -22,19 +28,36 @@ export interface Decoder {
 }
 
 /**
- * Decodes for the encoder, which validates the upload (BadImageError / ImageTooLargeError); the thumbnail is then
- * made from the upload itself, not from the encoder's input: that input can be far smaller (64 px for the demo's
- * towers), and words in a picture must stay readable for the captions. `hash`: the content's sha256 when known.
+ * Decodes an upload asked about (a search, a classification): the encoder's decode validates it (BadImageError /
+ * ImageTooLargeError). No thumbnail: nothing is stored. `hash`: the content's sha256 when known.
  */
-export function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
-  return span('decode', () => decodeAndThumbnail(encoder, data, hash), { 'lookalike.bytes': data.length });
+export function decodeUpload(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<DecodedUpload> {
+  return span('decode', () => decodeOnly(encoder, data, hash), { 'lookalike.bytes': data.length });
 }
 
-async function decodeAndThumbnail(encoder: Decoder, data: Buffer, hash: string): Promise<PreparedImage> {
+/**
+ * Decodes an upload to store, and makes its thumbnail from the upload itself, not from the encoder's input: that
+ * input can be far smaller (64 px for the demo's towers), and words in a picture must stay readable for the captions.
+ */
+export function prepareImage(encoder: Decoder, data: Buffer, hash = sha256(data)): Promise<PreparedImage> {
+  return span(
+    'decode',
+    async () => {
+      const upload = await decodeOnly(encoder, data, hash);
+      return { ...upload, thumbnail: await thumbnailOf(data, upload) };
+    },
+    { 'lookalike.bytes': data.length },
+  );
+}
+
+async function decodeOnly(encoder: Decoder, data: Buffer, hash: string): Promise<DecodedUpload> {
   const decoded = await encoder.decode(data);
-  let thumbnail: Buffer;
+  return { sha256: hash, bytes: data.length, width: decoded.sourceWidth, height: decoded.sourceHeight, decoded };
+}
+
+async function thumbnailOf(data: Buffer, { width, height }: DecodedUpload): Promise<Buffer> {
   try {
-    thumbnail = await sharp(data, { limitInputPixels: decoded.sourceWidth * decoded.sourceHeight })
+    return await sharp(data, { limitInputPixels: width * height })
       .rotate() // EXIF orientation, as the encoder sees it
       .flatten({ background: '#ffffff' })
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
@@ -44,12 +67,4 @@ async function decodeAndThumbnail(encoder: Decoder, data: Buffer, hash: string):
     // the encoder's decode took these bytes, so this is not expected; still the upload's fault, never a 500
     throw new BadImageError(`the image could not be made into a thumbnail: ${(err as Error).message}`);
   }
-  return {
-    sha256: hash,
-    bytes: data.length,
-    width: decoded.sourceWidth,
-    height: decoded.sourceHeight,
-    thumbnail,
-    decoded,
-  };
 }
