@@ -22,7 +22,16 @@
 // The ground truth is exact inner product on the F32 vectors, computed chunk by chunk as they are written (faiss Flat
 // per chunk).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +83,26 @@ const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => vo
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 const peakMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 
-/** Builds the data folder through Gallery.add, and the exact top 10 of each query chunk by chunk. */
+/** Image i's label: ten labels of equal size, so that the filter label = part-0 keeps 10% of the gallery. */
+const partLabel = (i: number) => `part-${i % 10}`;
+const PART0 = { label: 'part-0' };
+
+/** Folds a chunk's exact search into each query's running top K (`idOf`: a row of the chunk to its image id). */
+function mergeTop(
+  top: { id: number; score: number }[][],
+  found: { distances: ArrayLike<number>; labels: ArrayLike<number> },
+  idOf: (pos: number) => number,
+): void {
+  const k = found.labels.length / top.length;
+  for (let q = 0; q < top.length; q++) {
+    for (let j = 0; j < k; j++)
+      top[q]!.push({ id: idOf(found.labels[q * k + j]!), score: found.distances[q * k + j]! });
+    top[q] = top[q]!.sort((a, b) => b.score - a.score).slice(0, K);
+  }
+}
+
+/** Builds the data folder through Gallery.add, and the exact top 10 of each query chunk by chunk (and among
+ *  the tenth of the images the filter label = part-0 keeps). */
 async function build(
   dir: string,
   n: number,
@@ -89,6 +117,7 @@ async function build(
   const queries = src.queries(nq);
   writeFileSync(join(dir, 'queries.f32'), Buffer.from(queries.buffer));
   const truth: { id: number; score: number }[][] = Array.from({ length: nq }, () => []);
+  const truthPart0: { id: number; score: number }[][] = Array.from({ length: nq }, () => []);
   const log = (m: string) => {
     if (!/^index (background rebuild|rebuild|sync) \d/.test(m) || /100\.0%/.test(m)) console.log(`  ${m}`);
   };
@@ -101,15 +130,21 @@ async function build(
     for (let j = 0; j < size; j++) {
       const v = chunk.subarray(j * DIM, (j + 1) * DIM);
       src.point(v, (start + j) % src.clusters);
-      const { id } = await gallery.add(fakeImage(start + j), v, { source: null, label: null });
+      const { id } = await gallery.add(fakeImage(start + j), v, { source: null, label: partLabel(start + j) });
       if (id !== start + j + 1) throw new Error(`expected id ${start + j + 1}, got ${id}`);
     }
     const exact = faiss.Index.fromFactory(DIM, 'Flat', 0);
     exact.add(chunk.subarray(0, size * DIM));
-    const { distances, labels } = exact.search(queries, K);
-    for (let q = 0; q < nq; q++) {
-      for (let j = 0; j < K; j++) truth[q]!.push({ id: start + labels[q * K + j]! + 1, score: distances[q * K + j]! });
-      truth[q] = truth[q]!.sort((a, b) => b.score - a.score).slice(0, K);
+    mergeTop(truth, exact.search(queries, K), (pos) => start + pos + 1);
+    // the rows the filter label = part-0 keeps: every tenth
+    const kept: number[] = [];
+    for (let j = 0; j < size; j++) if (partLabel(start + j) === PART0.label) kept.push(j);
+    const exactPart0 = faiss.Index.fromFactory(DIM, 'Flat', 0);
+    const keptRows = new Float32Array(kept.length * DIM);
+    kept.forEach((j, i) => keptRows.set(chunk.subarray(j * DIM, (j + 1) * DIM), i * DIM));
+    if (kept.length) {
+      exactPart0.add(keptRows);
+      mergeTop(truthPart0, exactPart0.search(queries, Math.min(K, kept.length)), (pos) => start + kept[pos]! + 1);
     }
     if (performance.now() - lastReport > 30_000 || start + size === n) {
       lastReport = performance.now();
@@ -124,6 +159,7 @@ async function build(
   const seconds = (performance.now() - started) / 1000;
   await gallery.close();
   writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth.map((t) => t.map((h) => h.id))));
+  writeFileSync(join(dir, 'truth-part0.json'), JSON.stringify(truthPart0.map((t) => t.map((h) => h.id))));
   return { seconds, addsPerS: n / seconds, peak: peakMiB() };
 }
 
@@ -145,6 +181,15 @@ interface Served {
   indexBytes: number;
   dbBytes: number;
   addsPerS: number | null; // null: refused for memory
+  /** The same queries with a filter that keeps a tenth of the gallery (label = part-0); null in a quick child. */
+  filtered: {
+    recall: number;
+    p50: number;
+    p99: number;
+    qps1: number | null;
+    qps8: number | null;
+    qps32: number | null;
+  } | null;
 }
 
 /**
@@ -169,6 +214,21 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
   const stats = await gallery.indexStats();
   const m = await measure(async (q) => (await gallery.search(query(q), { k: K })).map((h) => h.id), nq, quick);
   const recall = recallAt(K, m.hits, truth);
+  const part0Truth = join(dir, 'truth-part0.json');
+  let filtered: Served['filtered'] = null;
+  if (!quick && existsSync(part0Truth)) {
+    const search = async (q: number) => (await gallery.search(query(q), { k: K, filter: PART0 })).map((h) => h.id);
+    const f = await measure(search, nq);
+    const truth0 = JSON.parse(readFileSync(part0Truth, 'utf8')) as number[][];
+    filtered = {
+      recall: recallAt(K, f.hits, truth0),
+      p50: f.p50ms,
+      p99: f.p99ms,
+      qps1: f.qps1,
+      qps8: f.qps8,
+      qps32: f.qps32,
+    };
+  }
   const rss = rssMiB();
   // adds one by one (new images, removed again afterwards so the next kind sees the same gallery)
   const src = makeSource(1000, 7);
@@ -209,6 +269,7 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
     indexBytes,
     dbBytes: statSync(join(dataDir, 'lookalike.db')).size,
     addsPerS,
+    filtered,
   };
 }
 
@@ -291,7 +352,8 @@ if (values.serve) {
   const rows: (string | number)[][] = [],
     sweep: (string | number)[][] = [];
   let scan = '';
-  const restarts: (string | number)[][] = [];
+  const restarts: (string | number)[][] = [],
+    filteredRows: (string | number)[][] = [];
   const f = (x: number, d = 1) => x.toFixed(d);
   try {
     if (!existsSync(join(dir, 'truth.json'))) {
@@ -347,6 +409,20 @@ if (values.serve) {
       );
       const r = await child(dir, kind, false);
       console.log(`  ${kind}: ${JSON.stringify(r)}`);
+      if (r.filtered) {
+        const x = r.filtered;
+        filteredRows.push([kind, r.index, f(x.recall, 3), f(x.p50, 2), f(x.p99, 2), q(x.qps1), q(x.qps8), q(x.qps32)]);
+        filteredRows[filteredRows.length - 1]!.push(x.qps1 && x.qps8 ? f(x.qps8 / x.qps1, 2) : '-');
+        json.push({
+          ...jsonRow(r, { part: 'filter', filter: 'label = part-0 (10%)' }),
+          recall10: x.recall,
+          p50ms: x.p50,
+          p99ms: x.p99,
+          qps1: x.qps1,
+          qps8: x.qps8,
+          qps32: x.qps32,
+        });
+      }
       // LOOKALIKE_EXACT_CANDIDATES and LOOKALIKE_NPROBE: recall against time
       const variants: Variant[] = [
         ...(KINDS[kind].exact ? values.candidates!.split(',').map((c) => ({ candidates: Number(c) })) : []),
@@ -424,6 +500,10 @@ if (values.serve) {
         `${table(['kind', 'index', 'nprobe', 'exact candidates', 'recall@10', 'p50 ms', 'p99 ms'], sweep)}\n`,
       );
     if (scan) console.log(`${scan}\n`);
+    if (filteredRows.length) {
+      const head = ['kind', 'index', 'recall@10', 'p50 ms', 'p99 ms', 'qps x1', 'qps x8', 'qps x32', 'x8 / x1'];
+      console.log(`With a filter that keeps 10% (label = part-0):\n${table(head, filteredRows)}\n`);
+    }
     console.log(
       `A restart with the data folder out of the page cache (as after a ` +
         `reboot):\n${table(['kind', 'index', 'open / first query s', 'recall@10', 'p50 ms', 'p99 ms'], restarts)}\n`,
