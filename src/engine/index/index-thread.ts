@@ -652,11 +652,15 @@ function answerSearches(batch: SearchMessage[]): void {
   batch.forEach((m, i) => {
     const f = found[i]!;
     if (f instanceof Error) return parentPort!.postMessage({ ...failed(m.seq, f), ...batched });
-    // the re-scoring workers answer the main thread themselves, while this one searches the next batch
-    if (f.rescore && batch.length > 1 && rescorers.length) {
-      return rescorers[nextRescorer++ % rescorers.length]!.postMessage({ seq: m.seq, ...f } satisfies Rescoring & {
-        seq: number;
-      });
+    // the re-scoring workers answer the main thread themselves, while this one searches the next batch: for a batch,
+    // and for a search sent while others were outstanding (the next may already be on its way); one alone is
+    // re-scored here, with no extra hop
+    if (f.rescore && (batch.length > 1 || m.concurrent) && rescorers.length) {
+      return rescorers[nextRescorer++ % rescorers.length]!.postMessage({
+        seq: m.seq,
+        ...f,
+        batched: batch.length > 1,
+      } satisfies Rescoring & { seq: number; batched: boolean });
     }
     parentPort!.postMessage({ ...answer(m.seq, () => stored.finish(f)), ...batched });
   });

@@ -62,8 +62,10 @@ export interface IndexOps {
   stats(): IndexStats;
 }
 
+/** `concurrent`: other calls were outstanding when this one was sent (a search then re-scores on the re-scoring
+ *  workers, so the index worker is free for the next). */
 export type Request = {
-  [Op in keyof IndexOps]: { seq: number; op: Op; args: Parameters<IndexOps[Op]> };
+  [Op in keyof IndexOps]: { seq: number; op: Op; args: Parameters<IndexOps[Op]>; concurrent?: boolean };
 }[keyof IndexOps];
 /** `batched`: a search answered in a batch with others. */
 export type Response = (

@@ -1,7 +1,8 @@
 // The last step of a search: ivf-pq's candidates re-scored with their full vectors, read from SQLite (a read-only
 // connection of the thread that re-scores), then every hit's score kept to [-1, 1] and the best k ordered. The index
-// worker does it for a search that came alone; the searches of a batch go to the re-scoring workers
-// (rescore-worker.ts), so that they re-score side by side while the index worker searches the next batch.
+// worker does it for a search that came alone; the searches of a batch, and those sent while others were
+// outstanding, go to the re-scoring workers (rescore-worker.ts), so that they re-score side by side while the index
+// worker searches the next batch.
 import Database from 'better-sqlite3';
 import { storedDot } from '../../core/util/vector-format.js';
 import { cosineScore } from '../../core/util/vectors.js';

@@ -109,9 +109,10 @@ export class VectorIndex {
       transfer.push(copy.buffer);
       return copy;
     });
+    const concurrent = this.waiting.size > 0;
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.worker.postMessage({ seq, op, args: sent } as Request, transfer);
+      this.worker.postMessage({ seq, op, args: sent, concurrent } as Request, transfer);
     });
   }
 
