@@ -110,4 +110,10 @@ export const MIGRATIONS: string[] = [
      UPDATE search_text SET caption = indexed_text(NEW.caption), words = indexed_text(NEW.words)
        WHERE rowid = NEW.image_id;
    END;`,
+  // 6: a filter's ids without a row read for each: indexes of the live images alone (the trash is out of every
+  // filter), which hold what the filter and its ids need. A label kept by 20,000 of 200,000 images took 46 ms to list
+  // and 37 to count through images_label, which leaves each row's trashed_ms to be read from the table.
+  `CREATE INDEX images_label_live ON images(label) WHERE trashed_ms IS NULL;
+   CREATE INDEX images_source_live ON images(source) WHERE trashed_ms IS NULL;
+   CREATE INDEX images_taken_live ON images(taken_ms) WHERE trashed_ms IS NULL;`,
 ];
