@@ -222,8 +222,8 @@ async function build(dir: string, meta: Meta, system: System, kind: Kind) {
 }
 
 const GRID: Record<System, { a: number[]; b: number[] }> = {
-  lookalike: { a: [1, 2, 4, 8, 16, 32, 64, 128], b: [25, 50, 100, 200] },
-  lancedb: { a: [1, 2, 4, 8, 16, 32, 64, 128], b: [0, 2, 5, 10, 20] },
+  lookalike: { a: [1, 2, 4, 8, 16, 32, 64, 128], b: [25, 50, 100, 200, 400, 800, 1600] },
+  lancedb: { a: [1, 2, 4, 8, 16, 32, 64, 128], b: [0, 2, 5, 10, 20, 50, 100] },
 };
 
 /** Recall@10 and ms per query of each setting tried, one pass each (lookalike reopens its gallery per setting). */
