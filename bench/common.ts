@@ -1,4 +1,8 @@
 // Small helpers shared by the benchmark scripts.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   if (!s.length) return NaN;
@@ -21,4 +25,16 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const out = await fn();
   return [out, performance.now() - t];
+}
+
+/** Drops the data folder's files from the page cache (GNU dd's advice to the kernel), as after a reboot. */
+export function evictFromPageCache(dataDir: string): void {
+  spawnSync('sync');
+  for (const folder of [dataDir, join(dataDir, 'index')]) {
+    for (const f of readdirSync(folder)
+      .map((name) => join(folder, name))
+      .filter((p) => statSync(p).isFile())) {
+      spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+    }
+  }
 }

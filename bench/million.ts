@@ -21,17 +21,8 @@
 // hard as real embeddings; uniform random vectors would be far harder (no structure) and exact duplicates far easier.
 // The ground truth is exact inner product on the F32 vectors, computed chunk by chunk as they are written (faiss Flat
 // per chunk).
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +32,7 @@ import type * as FaissNode from 'faiss-node';
 import { Gallery } from '../src/engine/gallery/gallery.js';
 import { KINDS, type IndexKind, type IndexParams } from '../src/engine/index/kinds.js';
 import { fakeImage, identity } from '../test/helpers/vectors.js';
-import { table } from './common.js';
+import { evictFromPageCache, table } from './common.js';
 import { alternate, measure, recallAt, writeRows, type BenchRow } from './load.js';
 import { DIM, describeSynthetic, makeSource } from './synthetic.js';
 
@@ -71,6 +62,7 @@ const params: IndexParams = {
   efSearch: 128,
   nprobe: Number(process.env.LOOKALIKE_NPROBE ?? 16),
   exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100),
+  warmUp: false, // every row measures the index as it is; bench:cold-start measures the warm-up
 };
 const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => void) => ({
   dataDir,
@@ -271,18 +263,6 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
     addsPerS,
     filtered,
   };
-}
-
-/** Drops the data folder's files from the page cache (GNU dd's advice to the kernel), as after a reboot. */
-function evictFromPageCache(dataDir: string): void {
-  spawnSync('sync');
-  for (const folder of [dataDir, join(dataDir, 'index')]) {
-    for (const f of readdirSync(folder)
-      .map((name) => join(folder, name))
-      .filter((p) => statSync(p).isFile())) {
-      spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
-    }
-  }
 }
 
 interface Variant {

@@ -224,6 +224,12 @@ export const SETTINGS = {
       'ivf-pq: candidates re-scored with the stored vectors, so its scores are exact cosines (more: better ' +
       'recall, slower)',
   },
+  LOOKALIKE_WARM_UP: {
+    schema: z.enum(['off', 'on']).default('on'),
+    doc:
+      'ivf-pq: after a start, read the database file into the page cache in the background, pausing while ' +
+      'searches run, so that re-scoring stops reading from the disk (see "A million images")',
+  },
   LOOKALIKE_KNN_K: { schema: int(1, 200).default(20), doc: 'Neighbours that vote in classification' },
   LOOKALIKE_KNN_TEMPERATURE: { schema: num(0.001, 10).default(0.07), doc: 'Vote weight is exp(similarity / T)' },
   LOOKALIKE_KNN_MIN_SIMILARITY: {

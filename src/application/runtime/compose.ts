@@ -4,13 +4,14 @@ import type { Config } from '../../core/config.js';
 import type { ModelDescription } from '../../engine/encoder/embedder.js';
 import { Gallery, type GalleryOptions } from '../../engine/gallery/gallery.js';
 
-/** The index settings of the configuration (LOOKALIKE_HNSW_M, _EF_SEARCH, _NPROBE, _EXACT_CANDIDATES). */
+/** The index settings of the configuration (LOOKALIKE_HNSW_M, _EF_SEARCH, _NPROBE, _EXACT_CANDIDATES, _WARM_UP). */
 export function indexParams(cfg: Config): GalleryOptions['indexParams'] {
   return {
     hnswM: cfg.LOOKALIKE_HNSW_M,
     efSearch: cfg.LOOKALIKE_EF_SEARCH,
     nprobe: cfg.LOOKALIKE_NPROBE,
     exactCandidates: cfg.LOOKALIKE_EXACT_CANDIDATES,
+    warmUp: cfg.LOOKALIKE_WARM_UP === 'on',
   };
 }
 

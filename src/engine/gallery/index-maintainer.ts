@@ -73,6 +73,7 @@ export class IndexMaintainer {
         if (removed) log(`index: removed ${removed} temporary file(s) that failed saves left behind`);
       }
       maintainer.syncReport = await maintainer.syncIndex();
+      index.startWarmUp(config, log);
       if (previousKind && previousKind !== config.kind && !store.readonly) removeIndexFiles(config.dir, previousKind);
       maintainer.maintain();
       return maintainer;

@@ -12,6 +12,8 @@ export interface IndexParams {
   nprobe: number;
   /** ivf-pq: candidates re-scored with the full vectors (LOOKALIKE_EXACT_CANDIDATES). */
   exactCandidates?: number;
+  /** ivf-pq: read the database into the page cache in the background after a start (LOOKALIKE_WARM_UP). */
+  warmUp?: boolean;
 }
 
 export interface KindSpec {

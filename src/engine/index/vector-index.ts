@@ -5,6 +5,7 @@ import { MessageChannel, type MessagePort, SHARE_ENV, Worker } from 'node:worker
 import { IndexOutOfMemoryError } from '../../core/errors.js';
 import { KINDS } from './kinds.js';
 import type { IndexConfig, IndexOps, Request, Response } from './protocol.js';
+import { WarmUp } from './warm-up.js';
 
 /** A failure the index worker sent back, as an error here: faiss's failed allocation is the coded one callers catch. */
 function failure(msg: { error: string; code?: string }): Error {
@@ -25,6 +26,10 @@ export class VectorIndex {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
+  /** Told when no call is in flight (the warm-up waits for it). */
+  private idleWaiters: (() => void)[] = [];
+  /** The database's warm-up after a start (ivf-pq), while it runs or after. */
+  warmUp: WarmUp | null = null;
   /** Searches answered in a batch with others, so far (tests check that batches form). */
   batched = 0;
   readonly call: Async<IndexOps>;
@@ -51,6 +56,26 @@ export class VectorIndex {
     if (msg.batched) this.batched++;
     if (msg.ok) w?.resolve(msg.result);
     else w?.reject(failure(msg));
+    if (!this.waiting.size) this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once no call to the index is in flight. */
+  private idle(): Promise<void> {
+    if (!this.waiting.size || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Reads the database into the page cache in the background (see warm-up.ts), when this index re-scores from it and
+   * the setting allows (LOOKALIKE_WARM_UP).
+   */
+  startWarmUp(config: IndexConfig, log: (line: string) => void): void {
+    if (!KINDS[config.kind].exact || !config.database || config.params.warmUp === false || this.warmUp) return;
+    this.warmUp = new WarmUp(config.database, () => this.idle(), log);
   }
 
   static async start(config: IndexConfig): Promise<VectorIndex> {
@@ -90,6 +115,7 @@ export class VectorIndex {
     this.failure ??= err;
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
+    this.wakeIdle();
   }
 
   private send(op: keyof IndexOps, args: unknown[], ports: MessagePort[] = []): Promise<unknown> {
@@ -117,6 +143,7 @@ export class VectorIndex {
   }
 
   async close(): Promise<void> {
+    await this.warmUp?.stop();
     this.failure ??= new Error('the index was closed');
     await Promise.all([this.worker, ...this.rescorers].map((w) => w.terminate()));
   }
