@@ -155,33 +155,30 @@ async function build(
   return { seconds, addsPerS: n / seconds, peak: peakMiB() };
 }
 
-interface Served {
-  kind: string;
-  index: string;
-  n: number;
-  openS: number;
-  firstQueryMs: number;
-  action: string;
+/** What one pass of the queries measured. */
+interface Measures {
   recall: number;
   p50: number;
   p99: number;
   qps1: number | null;
   qps8: number | null;
   qps32: number | null;
+}
+
+interface Served extends Measures {
+  kind: string;
+  index: string;
+  n: number;
+  openS: number;
+  firstQueryMs: number;
+  action: string;
   rss: number;
   peak: number;
   indexBytes: number;
   dbBytes: number;
   addsPerS: number | null; // null: refused for memory
   /** The same queries with a filter that keeps a tenth of the gallery (label = part-0); null in a quick child. */
-  filtered: {
-    recall: number;
-    p50: number;
-    p99: number;
-    qps1: number | null;
-    qps8: number | null;
-    qps32: number | null;
-  } | null;
+  filtered: Measures | null;
 }
 
 /**
@@ -207,7 +204,7 @@ async function serve(dir: string, kind: IndexKind, rebuild: boolean, quick: bool
   const m = await measure(async (q) => (await gallery.search(query(q), { k: K })).map((h) => h.id), nq, quick);
   const recall = recallAt(K, m.hits, truth);
   const part0Truth = join(dir, 'truth-part0.json');
-  let filtered: Served['filtered'] = null;
+  let filtered: Measures | null = null;
   if (!quick && existsSync(part0Truth)) {
     const search = async (q: number) => (await gallery.search(query(q), { k: K, filter: PART0 })).map((h) => h.id);
     const f = await measure(search, nq);
