@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gallery } from '../src/engine/gallery/gallery.js';
 import type { IndexKind } from '../src/engine/index/kinds.js';
-import { identity } from '../test/helpers/vectors.js';
 import { evictFromPageCache, percentile, table } from './common.js';
-import { DIM } from './synthetic.js';
+import { DIM, syntheticGallery } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,17 +40,15 @@ async function run(warmUp: boolean): Promise<Run> {
   evictFromPageCache(dataDir);
   const started = performance.now();
   let warmedS: number | null = null;
-  const gallery = await Gallery.open({
-    dataDir,
-    identity: identity(DIM, 'bench'),
-    indexKind: values.kind as IndexKind,
-    indexParams: { hnswM: 32, efSearch: 128, nprobe: 16, exactCandidates: 100, warmUp },
-    faissThreads: availableParallelism(),
-    log: (m) => {
-      if (/^index warm-up.*\(100\.0%\)/.test(m)) warmedS ??= (performance.now() - started) / 1000;
-      if (/warm-up/.test(m) || !/ \d+\/\d+ \(\d/.test(m)) console.error(`  ${m}`);
-    },
-  });
+  const gallery = await Gallery.open(
+    syntheticGallery(dataDir, values.kind as IndexKind, {
+      warmUp,
+      log: (m) => {
+        if (/^index warm-up.*\(100\.0%\)/.test(m)) warmedS ??= (performance.now() - started) / 1000;
+        if (/warm-up/.test(m) || !/ \d+\/\d+ \(\d/.test(m)) console.error(`  ${m}`);
+      },
+    }),
+  );
   const openS = (performance.now() - started) / 1000;
   const latencies: number[] = [],
     first10s: number[] = [];

@@ -11,16 +11,16 @@
 //                                     [--planted 200] [--sample 400] [--json <file>]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as FaissNode from 'faiss-node';
+import { l2Normalize } from '../src/engine/encoder/vision-encoder.js';
 import { Gallery } from '../src/engine/gallery/gallery.js';
 import type { IndexKind } from '../src/engine/index/kinds.js';
-import { fakeImage, identity } from '../test/helpers/vectors.js';
+import { fakeImage } from '../test/helpers/vectors.js';
 import { seededRandom } from '../test/helpers/random-text-model.js';
 import { percentile, table } from './common.js';
-import { DIM } from './synthetic.js';
+import { DIM, syntheticGallery } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,21 +37,14 @@ const dir = values.dir;
 const threshold = Number(values.threshold);
 const kind = values.kind as IndexKind;
 const rand = seededRandom(29);
-const normalize = (v: Float32Array) => {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-};
-
-const gallery = await Gallery.open({
-  dataDir: join(dir, 'data'),
-  identity: identity(DIM, 'bench'),
-  indexKind: kind,
-  indexParams: { hnswM: 32, efSearch: 128, nprobe: 16, exactCandidates: 100 },
-  faissThreads: availableParallelism(),
-  log: (m) => {
-    if (!/ \d+\/\d+ \(\d/.test(m) || /100\.0%/.test(m)) console.error(`  ${m}`);
-  },
-});
+const gallery = await Gallery.open(
+  syntheticGallery(join(dir, 'data'), kind, {
+    warmUp: true,
+    log: (m) => {
+      if (!/ \d+\/\d+ \(\d/.test(m) || /100\.0%/.test(m)) console.error(`  ${m}`);
+    },
+  }),
+);
 await gallery.idle();
 const n = gallery.counts().embedded;
 
@@ -66,7 +59,7 @@ else {
   for (const [i, id] of [...originals].entries()) {
     const v = gallery.storedVector(id)!;
     // noise of norm 0.17 against a unit vector: cosine about 0.985
-    const near = normalize(v.map((x) => x + (rand() * 2 - 1) * 0.17 * Math.sqrt(3 / DIM)));
+    const near = l2Normalize(v.map((x) => x + (rand() * 2 - 1) * 0.17 * Math.sqrt(3 / DIM)));
     const exact = (await gallery.add(fakeImage(20_000_000 + 2 * i), v, { source: null, label: null })).id;
     const close = (await gallery.add(fakeImage(20_000_001 + 2 * i), near, { source: null, label: null })).id;
     planted.push([id, exact, close]);

@@ -30,11 +30,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as FaissNode from 'faiss-node';
 import { Gallery } from '../src/engine/gallery/gallery.js';
-import { KINDS, type IndexKind, type IndexParams } from '../src/engine/index/kinds.js';
-import { fakeImage, identity } from '../test/helpers/vectors.js';
+import { KINDS, type IndexKind } from '../src/engine/index/kinds.js';
+import { fakeImage } from '../test/helpers/vectors.js';
 import { evictFromPageCache, table } from './common.js';
 import { alternate, measure, recallAt, writeRows, type BenchRow } from './load.js';
-import { DIM, describeSynthetic, makeSource } from './synthetic.js';
+import { DIM, describeSynthetic, makeSource, syntheticGallery, syntheticIndexParams } from './synthetic.js';
 
 const K = 10,
   CHUNK = 8192;
@@ -57,21 +57,10 @@ const { values } = parseArgs({
     'faiss-scan': { type: 'boolean' },
   },
 });
-const params: IndexParams = {
-  hnswM: 32,
-  efSearch: 128,
-  nprobe: Number(process.env.LOOKALIKE_NPROBE ?? 16),
-  exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100),
-  warmUp: false, // every row measures the index as it is; bench:cold-start measures the warm-up
-};
-const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => void) => ({
-  dataDir,
-  identity: identity(DIM, 'bench'),
-  indexKind: kind,
-  indexParams: params,
-  faissThreads: Number(values.threads),
-  log,
-});
+// every row measures the index as it is; bench:cold-start measures the warm-up
+const params = syntheticIndexParams(false);
+const galleryOptions = (dataDir: string, kind: IndexKind, log: (m: string) => void) =>
+  syntheticGallery(dataDir, kind, { threads: Number(values.threads), warmUp: false, log });
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 const peakMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 

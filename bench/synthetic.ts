@@ -3,7 +3,11 @@
 // weights decaying as 1/sqrt(rank), each vector its centre plus isotropic noise of norm SPREAD (the centre has norm 1),
 // all from one seed. Queries come from a stream of their own, so a bench draws the same queries whether it has just
 // built its index or loads a kept one.
+import { availableParallelism } from 'node:os';
+import type { GalleryOptions } from '../src/engine/gallery/gallery.js';
+import type { IndexKind, IndexParams } from '../src/engine/index/kinds.js';
 import { seededRandom } from '../test/helpers/random-text-model.js';
+import { identity } from '../test/helpers/vectors.js';
 
 export const DIM = 4096;
 const SUBSPACE = 256;
@@ -61,4 +65,33 @@ function normalize(v: Float32Array) {
   for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
   const f = 1 / Math.sqrt(s);
   for (let i = 0; i < v.length; i++) v[i]! *= f;
+}
+
+/** The index settings a folder of these vectors is measured with (LOOKALIKE_NPROBE and LOOKALIKE_EXACT_CANDIDATES
+ *  read as a server reads them). */
+export const syntheticIndexParams = (warmUp: boolean): IndexParams => ({
+  hnswM: 32,
+  efSearch: 128,
+  nprobe: Number(process.env.LOOKALIKE_NPROBE ?? 16),
+  exactCandidates: Number(process.env.LOOKALIKE_EXACT_CANDIDATES ?? 100),
+  warmUp,
+});
+
+/**
+ * How a data folder of these vectors is opened: bench:million builds it, bench:cold-start and
+ * bench:duplicates-scale open the one it kept, so all three must give its model identity and index settings.
+ */
+export function syntheticGallery(
+  dataDir: string,
+  kind: IndexKind,
+  { threads = availableParallelism(), warmUp, log }: { threads?: number; warmUp: boolean; log: (m: string) => void },
+): GalleryOptions {
+  return {
+    dataDir,
+    identity: identity(DIM, 'bench'),
+    indexKind: kind,
+    indexParams: syntheticIndexParams(warmUp),
+    faissThreads: threads,
+    log,
+  };
 }
